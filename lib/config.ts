@@ -1,0 +1,151 @@
+/**
+ * The one typed configuration of the platform. Every setting has a default, can be set in cdk.json's
+ * `context` or with `cdk synth -c name=value`, and is validated once, here, at synth: a bad value fails
+ * with a ConfigError naming the setting, the value and what is allowed.
+ */
+import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types';
+import {
+  ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
+} from './config-parsers';
+
+export { ConfigError } from './config-parsers';
+
+interface Setting<T> {
+  readonly parse: Parser<T>;
+  readonly default: T;
+  readonly description: string;
+}
+
+function setting<T>(parse: Parser<T>, dflt: T, description: string): Setting<T> {
+  return { parse, default: dflt, description };
+}
+
+const subnetId = text(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0');
+const securityGroupId = text(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0123456789abcdef0');
+const email = text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
+
+/** Every setting, its default and what it does. README.md's configuration reference mirrors this table. */
+export const SETTINGS = {
+  // General
+  stackPrefix: setting(text(/^[A-Za-z][A-Za-z0-9-]{0,29}$/, 'a letter then up to 29 letters, digits or hyphens'), 'DlPlatform',
+    'Prefix of every stack name (DlPlatform-Data, DlPlatform-Training, ...).'),
+  account: setting(optional(text(/^\d{12}$/, 'a 12-digit AWS account id')), undefined as string | undefined,
+    'AWS account to deploy to. Unset: environment-agnostic stacks (synth needs no credentials).'),
+  region: setting(optional(text(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'an AWS region such as eu-west-1')), undefined as string | undefined,
+    'AWS region to deploy to. Unset: environment-agnostic stacks.'),
+
+  // Data
+  dataSourceUri: setting(optional(text(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, 'an S3 URI such as s3://my-bucket/datasets/digits/')),
+    undefined as string | undefined,
+    'Your own training data (S3 prefix holding train/ and optional validation/ and test/ CSV folders). Unset: the bundled digits sample is uploaded to the data bucket.'),
+  dataVersion: setting(text(/^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens'), 'v1',
+    'Version label of the training data; part of the S3 prefix and of the training job identity.'),
+  noncurrentVersionExpirationDays: setting(integer(1, 3650), 90,
+    'Days a replaced or deleted object version is kept in the data, model and log buckets.'),
+
+  // Training
+  trainingInstanceType: setting(oneOf(TRAINING_INSTANCE_TYPES), 'ml.p3.2xlarge', 'SageMaker training instance type.'),
+  trainingInstanceCount: setting(integer(1, 64), 1, 'Training instances; more than one trains with multi-host DistributedDataParallel.'),
+  trainingVolumeSizeGb: setting(integer(1, 16384), 30, 'Size of each training instance\'s storage volume in GB.'),
+  trainingUseSpot: setting(boolean, true, 'Use managed spot training (checkpoints in S3 make interruptions cheap).'),
+  trainingMaxRuntimeSeconds: setting(integer(60, 432000), 3600, 'Longest the training itself may run.'),
+  trainingMaxWaitSeconds: setting(integer(60, 432000), 5400, 'Spot only: longest to wait for capacity plus run; at least trainingMaxRuntimeSeconds.'),
+  trainingTimeoutMinutes: setting(integer(5, 120), 120, 'How long `cdk deploy` waits for the training job before failing (the Provider framework allows up to 2 hours).'),
+  hyperparameters: setting(stringMap(/^[a-z][a-z0-9_]{0,63}$/, /^[^\s]{1,256}$/), {} as Record<string, string>,
+    'Hyperparameters passed to the training image (see training-image/README.md); unset ones take the image\'s defaults.'),
+  minTestAccuracy: setting(decimal(0, 1), 0.95, 'Quality gate: a model whose test accuracy is below this never reaches the endpoint.'),
+  trainingSubnetIds: setting(list(subnetId), [] as string[], 'Run training in these VPC subnets (with trainingSecurityGroupIds). Empty: no VPC.'),
+  trainingSecurityGroupIds: setting(list(securityGroupId), [] as string[], 'Security groups for training in a VPC (with trainingSubnetIds).'),
+
+  // Serving
+  servingInstanceType: setting(oneOf(HOSTING_INSTANCE_TYPES), 'ml.m5.large', 'SageMaker endpoint instance type.'),
+  servingMinCapacity: setting(integer(1, 100), 1, 'Fewest endpoint instances (also the initial count).'),
+  servingMaxCapacity: setting(integer(1, 100), 4, 'Most endpoint instances autoscaling may reach.'),
+  servingTargetInvocationsPerInstance: setting(integer(1, 100000), 600, 'Autoscaling target: invocations per instance per minute.'),
+  deploymentStrategy: setting(oneOf(['canary', 'linear', 'all-at-once'] as const), 'canary',
+    'How a new model takes traffic on update (blue/green); any of them rolls back automatically when the endpoint alarms fire.'),
+  deploymentCanaryPercent: setting(integer(1, 99), 10, 'Canary: percent of capacity that takes traffic first.'),
+  deploymentLinearStepPercent: setting(integer(1, 50), 25, 'Linear: percent of capacity shifted per step.'),
+  deploymentWaitSeconds: setting(integer(0, 3600), 300, 'Seconds to watch the alarms after each traffic shift.'),
+  apiAuth: setting(oneOf(['iam', 'api-key'] as const), 'iam', 'How clients authenticate to the inference API: SigV4 (IAM) or an API key with a usage plan.'),
+  apiThrottleRateLimit: setting(integer(1, 10000), 100, 'Stage throttling: steady requests per second.'),
+  apiThrottleBurstLimit: setting(integer(1, 5000), 200, 'Stage throttling: burst requests.'),
+  apiAllowedCidrs: setting(list(cidr), [] as string[], 'When not empty, the web ACL only lets these IPv4 CIDR blocks reach the API.'),
+  wafRateLimitPer5Minutes: setting(integer(100, 2000000000), 1000, 'Requests one IP may send in 5 minutes before WAF blocks it.'),
+  wafMaxBodyBytes: setting(integer(1, 65536), 65536, 'Largest request body WAF lets through (API Gateway bodies are inspected up to 64 KB).'),
+
+  // Monitoring
+  alarmEmails: setting(list(email), [] as string[], 'Email addresses subscribed to the alarm topic.'),
+  webhookSecretArn: setting(optional(arn('secretsmanager')), undefined as string | undefined,
+    'Secrets Manager secret holding the incident webhook URL. Unset: incidents are only logged and sent to the topic.'),
+  alarmEndpoint5xxCount: setting(integer(1, 1000000), 5, 'Alarm: endpoint 5XX errors in 5 minutes.'),
+  alarmEndpoint4xxCount: setting(integer(1, 1000000), 50, 'Alarm: endpoint 4XX errors in 5 minutes.'),
+  alarmModelLatencyP99Ms: setting(integer(1, 60000), 1000, 'Alarm: p99 model latency in milliseconds.'),
+  alarmCpuUtilizationPercent: setting(integer(1, 10000), 80, 'Alarm: endpoint CPU utilisation (SageMaker sums cores: 100 per core).'),
+  alarmMemoryUtilizationPercent: setting(integer(1, 100), 85, 'Alarm: endpoint memory utilisation percent.'),
+  alarmApi5xxCount: setting(integer(1, 1000000), 5, 'Alarm: API 5XX responses in 5 minutes.'),
+  alarmApiLatencyP99Ms: setting(integer(1, 29000), 3000, 'Alarm: API p99 latency in milliseconds.'),
+  alarmWafBlockedCount: setting(integer(1, 100000000), 500, 'Alarm: WAF-blocked requests in 5 minutes.'),
+};
+
+type Settings = typeof SETTINGS;
+/** The validated configuration. */
+export type PlatformConfig = { readonly [K in keyof Settings]: Settings[K]['default'] };
+
+/** Something that holds context values: a CDK App's node, or a plain record in tests. */
+export type ContextSource = { tryGetContext(key: string): unknown } | Record<string, unknown>;
+
+function read(source: ContextSource, key: string): unknown {
+  return typeof source.tryGetContext === 'function'
+    ? (source as { tryGetContext(key: string): unknown }).tryGetContext(key)
+    : (source as Record<string, unknown>)[key];
+}
+
+/**
+ * Reads and validates every setting. All problems are reported together, one line each.
+ * @throws ConfigError naming each bad setting, its value and what is allowed.
+ */
+export function loadConfig(source: ContextSource): PlatformConfig {
+  const errors: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = read(source, key);
+    try {
+      out[key] = raw === undefined ? spec.default : spec.parse(raw, key);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      errors.push(e.message);
+    }
+  }
+  if (errors.length === 0) {
+    try {
+      checkCombinations(out as PlatformConfig);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      errors.push(e.message);
+    }
+  }
+  if (errors.length > 0) throw new ConfigError(errors.join('\n'));
+  return Object.freeze(out) as PlatformConfig;
+}
+
+/** Rules that involve more than one setting. */
+function checkCombinations(c: PlatformConfig): void {
+  if (c.trainingUseSpot && c.trainingMaxWaitSeconds < c.trainingMaxRuntimeSeconds) {
+    fail('trainingMaxWaitSeconds', c.trainingMaxWaitSeconds, `at least trainingMaxRuntimeSeconds (${c.trainingMaxRuntimeSeconds}) when trainingUseSpot is true`);
+  }
+  const longest = c.trainingUseSpot ? c.trainingMaxWaitSeconds : c.trainingMaxRuntimeSeconds;
+  if (longest > c.trainingTimeoutMinutes * 60) {
+    const name = c.trainingUseSpot ? 'trainingMaxWaitSeconds' : 'trainingMaxRuntimeSeconds';
+    fail(name, longest, `at most trainingTimeoutMinutes * 60 (${c.trainingTimeoutMinutes * 60}), or the deploy gives up while the job still runs`);
+  }
+  if ((c.trainingSubnetIds.length === 0) !== (c.trainingSecurityGroupIds.length === 0)) {
+    fail('trainingSubnetIds', c.trainingSubnetIds, 'set together with trainingSecurityGroupIds (both or neither)');
+  }
+  if (c.servingMinCapacity > c.servingMaxCapacity) {
+    fail('servingMinCapacity', c.servingMinCapacity, `at most servingMaxCapacity (${c.servingMaxCapacity})`);
+  }
+  if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
+    fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
+  }
+}

@@ -1,0 +1,36 @@
+import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { SecureBucket } from '../constructs/secure-bucket';
+
+export interface DataStackProps extends StackProps {
+  /** Days replaced or deleted object versions are kept. */
+  readonly noncurrentVersionExpirationDays: number;
+}
+
+/** Where data lives: one customer-managed key, and buckets for training data, model artifacts and access logs. */
+export class DataStack extends Stack {
+  readonly key: kms.Key;
+  readonly dataBucket: s3.Bucket;
+  readonly modelBucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const noncurrentVersionExpiration = Duration.days(props.noncurrentVersionExpirationDays);
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Encrypts the deep-learning platform\'s data, model artifacts, logs and messages',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // S3 server access logs can only be delivered to an SSE-S3 bucket, so this one does not use the key.
+    this.accessLogsBucket = new SecureBucket(this, 'AccessLogsBucket', { noncurrentVersionExpiration });
+
+    const common = { encryptionKey: this.key, serverAccessLogsBucket: this.accessLogsBucket, noncurrentVersionExpiration };
+    this.dataBucket = new SecureBucket(this, 'DataBucket', common);
+    this.modelBucket = new SecureBucket(this, 'ModelBucket', common);
+  }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Creates the project's Python environment (.venv) for training-image/ and the CloudFormation linter,
+# or brings it up to date when a requirements file changed. Safe to run again: it does nothing when current.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+REQS=(training-image/requirements.txt training-image/requirements-dev.txt)
+STAMP=.venv/.requirements.sha256
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "error: $PYTHON not found. Install Python 3.10 or newer (e.g. apt-get install python3 python3-venv) and run again." >&2
+  exit 1
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+  echo "error: $PYTHON is $("$PYTHON" --version 2>&1); this project needs Python 3.10 or newer." >&2
+  exit 1
+fi
+
+want=$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)
+if [ -x .venv/bin/python ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+  exit 0
+fi
+
+echo "Setting up the Python environment in .venv (torch is large: the first time takes a few minutes)..." >&2
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-input "${REQS[@]/#/-r}"
+echo "$want" > "$STAMP"
+echo "Python environment ready." >&2

@@ -1,0 +1,49 @@
+/** Builds the whole platform the way bin/app.ts does, with cdk.json's feature flags, for assertions. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadConfig, PlatformConfig } from '../../lib/config';
+import { buildPlatform, Platform } from '../../lib/platform';
+
+const CDK_JSON = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
+
+/** The feature flags and defaults from cdk.json, plus the given overrides. */
+export function contextWith(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...CDK_JSON.context, ...overrides };
+}
+
+export interface SynthesizedPlatform {
+  readonly app: App;
+  readonly config: PlatformConfig;
+  readonly platform: Platform;
+}
+
+/** Builds the platform in a fresh App; `outdir` keeps the cloud assembly (for cfn-lint). */
+export function buildTestPlatform(overrides: Record<string, unknown> = {}, outdir?: string): SynthesizedPlatform {
+  const app = new App({ context: contextWith(overrides), outdir });
+  const config = loadConfig(app.node);
+  const platform = buildPlatform(app, config);
+  return { app, config, platform };
+}
+
+/** Every stack of the platform. */
+export function stacksOf(platform: Platform): Stack[] {
+  return Object.values(platform).filter((s): s is Stack => s instanceof Stack);
+}
+
+/** cdk-nag AwsSolutions findings over the whole app, as "rule at path" lines (empty when clean). */
+export function nagFindings(app: App): string[] {
+  const report = new AwsSolutionsChecks().validateScope(app);
+  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}: ${v.description}`));
+}
+
+/**
+ * A template made stable for snapshots: asset hashes and the bootstrap qualifier's asset keys vary
+ * with the bundler and the machine, so they are replaced by a placeholder.
+ */
+export function stableTemplate(stack: Stack): unknown {
+  const json = JSON.stringify(Template.fromStack(stack).toJSON());
+  return JSON.parse(json.replace(/[0-9a-f]{64}(\.zip|\.json)?/g, (_m, ext) => `ASSET_HASH${ext ?? ''}`));
+}
