@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.venv/**', 'coverage/**', '**/*.js', '**/*.d.ts'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.venv/**', '.local/**', 'coverage/**', '**/*.js', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

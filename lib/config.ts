@@ -56,6 +56,8 @@ export const SETTINGS = {
   minTestAccuracy: setting(decimal(0, 1), 0.95, 'Quality gate: a model whose test accuracy is below this never reaches the endpoint.'),
   trainingSubnetIds: setting(list(subnetId), [] as string[], 'Run training in these VPC subnets (with trainingSecurityGroupIds). Empty: no VPC.'),
   trainingSecurityGroupIds: setting(list(securityGroupId), [] as string[], 'Security groups for training in a VPC (with trainingSubnetIds).'),
+  trainingAttempt: setting(integer(1, 9999), 1,
+    'Part of the training job identity: raise it to run the job again when no input changed (SageMaker never reuses a job name, e.g. after a spot capacity failure).'),
 
   // Serving
   servingInstanceType: setting(oneOf(HOSTING_INSTANCE_TYPES), 'ml.m5.large', 'SageMaker endpoint instance type.'),
@@ -64,9 +66,11 @@ export const SETTINGS = {
   servingTargetInvocationsPerInstance: setting(integer(1, 100000), 600, 'Autoscaling target: invocations per instance per minute.'),
   deploymentStrategy: setting(oneOf(['canary', 'linear', 'all-at-once'] as const), 'canary',
     'How a new model takes traffic on update (blue/green); any of them rolls back automatically when the endpoint alarms fire.'),
-  deploymentCanaryPercent: setting(integer(1, 99), 10, 'Canary: percent of capacity that takes traffic first.'),
-  deploymentLinearStepPercent: setting(integer(1, 50), 25, 'Linear: percent of capacity shifted per step.'),
-  deploymentWaitSeconds: setting(integer(0, 3600), 300, 'Seconds to watch the alarms after each traffic shift.'),
+  deploymentCanaryPercent: setting(integer(1, 50), 10, 'Canary: percent of capacity that takes traffic first (SageMaker allows up to 50).'),
+  deploymentLinearStepPercent: setting(integer(10, 50), 25, 'Linear: percent of capacity shifted per step (SageMaker allows 10 to 50).'),
+  deploymentWaitSeconds: setting(integer(0, 3600), 300, 'Seconds to watch the alarms after each traffic shift, and to keep the old fleet after the last one.'),
+  rollbackAlarm5xxPerMinute: setting(integer(1, 1000000), 5, 'Blue/green rollback alarm: endpoint 5XX errors in one minute.'),
+  rollbackAlarmModelLatencyP99Ms: setting(integer(1, 60000), 1000, 'Blue/green rollback alarm: p99 model latency in milliseconds, two minutes in a row.'),
   apiAuth: setting(oneOf(['iam', 'api-key'] as const), 'iam', 'How clients authenticate to the inference API: SigV4 (IAM) or an API key with a usage plan.'),
   apiThrottleRateLimit: setting(integer(1, 10000), 100, 'Stage throttling: steady requests per second.'),
   apiThrottleBurstLimit: setting(integer(1, 5000), 200, 'Stage throttling: burst requests.'),
@@ -81,11 +85,17 @@ export const SETTINGS = {
   alarmEndpoint5xxCount: setting(integer(1, 1000000), 5, 'Alarm: endpoint 5XX errors in 5 minutes.'),
   alarmEndpoint4xxCount: setting(integer(1, 1000000), 50, 'Alarm: endpoint 4XX errors in 5 minutes.'),
   alarmModelLatencyP99Ms: setting(integer(1, 60000), 1000, 'Alarm: p99 model latency in milliseconds.'),
-  alarmCpuUtilizationPercent: setting(integer(1, 10000), 80, 'Alarm: endpoint CPU utilisation (SageMaker sums cores: 100 per core).'),
+  alarmCpuUtilizationPercent: setting(integer(1, 10000), 80, 'Alarm, CPU endpoints: CPU utilisation for 15 minutes (SageMaker sums cores: 100 per core).'),
+  alarmGpuUtilizationPercent: setting(integer(1, 10000), 80, 'Alarm, GPU endpoints: GPU utilisation for 15 minutes (SageMaker sums GPUs: 100 per GPU).'),
+  alarmGpuMemoryUtilizationPercent: setting(integer(1, 10000), 85, 'Alarm, GPU endpoints: GPU memory utilisation for 15 minutes (100 per GPU).'),
   alarmMemoryUtilizationPercent: setting(integer(1, 100), 85, 'Alarm: endpoint memory utilisation percent.'),
   alarmApi5xxCount: setting(integer(1, 1000000), 5, 'Alarm: API 5XX responses in 5 minutes.'),
   alarmApiLatencyP99Ms: setting(integer(1, 29000), 3000, 'Alarm: API p99 latency in milliseconds.'),
   alarmWafBlockedCount: setting(integer(1, 100000000), 500, 'Alarm: WAF-blocked requests in 5 minutes.'),
+  alarmLambdaErrorCount: setting(integer(1, 1000000), 1, 'Alarm: errors of any one platform Lambda function in 5 minutes.'),
+  alarmLambdaThrottleCount: setting(integer(1, 1000000), 1, 'Alarm: throttled invocations of any one platform Lambda function in 5 minutes.'),
+  runbookUrl: setting(text(/^(https:\/\/[^\s#]+|[A-Za-z0-9._/-]+)$/, 'an https URL or a repository path such as docs/runbook.md, without a #fragment'), 'docs/runbook.md',
+    'Where operators read docs/runbook.md (for example its page on your Git host); alarm descriptions and incident records link to its sections.'),
 };
 
 type Settings = typeof SETTINGS;
@@ -144,6 +154,9 @@ function checkCombinations(c: PlatformConfig): void {
   }
   if (c.servingMinCapacity > c.servingMaxCapacity) {
     fail('servingMinCapacity', c.servingMinCapacity, `at most servingMaxCapacity (${c.servingMaxCapacity})`);
+  }
+  if (c.servingMaxCapacity > c.servingMinCapacity && c.servingInstanceType.startsWith('ml.t')) {
+    fail('servingMaxCapacity', c.servingMaxCapacity, `equal to servingMinCapacity (${c.servingMinCapacity}): burstable ${c.servingInstanceType} endpoints cannot autoscale`);
   }
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);

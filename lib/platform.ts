@@ -1,10 +1,18 @@
-import { App, Environment } from 'aws-cdk-lib';
+import { App, Duration, Environment } from 'aws-cdk-lib';
+import { trafficShiftingFor } from '../constructs/endpoint-deployment';
 import { PlatformConfig } from './config';
 import { DataStack } from './data-stack';
+import { hasGpu } from './instance-types';
+import { MonitoringStack } from './monitoring-stack';
+import { ServingStack } from './serving-stack';
+import { TrainingStack } from './training-stack';
 
 /** The stacks of one platform, for wiring and for tests. */
 export interface Platform {
   readonly data: DataStack;
+  readonly training: TrainingStack;
+  readonly serving: ServingStack;
+  readonly monitoring: MonitoringStack;
 }
 
 /** Builds every stack of the platform from a validated configuration. */
@@ -18,5 +26,83 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
   });
 
-  return { data };
+  const training = new TrainingStack(app, name('Training'), {
+    env,
+    description: 'Deep-learning platform: training image, sample data upload and the SageMaker GPU training job',
+    dataBucket: data.dataBucket,
+    modelBucket: data.modelBucket,
+    key: data.key,
+    dataSourceUri: config.dataSourceUri,
+    dataVersion: config.dataVersion,
+    instanceType: config.trainingInstanceType,
+    instanceCount: config.trainingInstanceCount,
+    volumeSizeGb: config.trainingVolumeSizeGb,
+    useSpot: config.trainingUseSpot,
+    maxRuntimeSeconds: config.trainingMaxRuntimeSeconds,
+    maxWaitSeconds: config.trainingMaxWaitSeconds,
+    timeoutMinutes: config.trainingTimeoutMinutes,
+    hyperparameters: config.hyperparameters,
+    minTestAccuracy: config.minTestAccuracy,
+    subnetIds: config.trainingSubnetIds,
+    securityGroupIds: config.trainingSecurityGroupIds,
+    attempt: config.trainingAttempt,
+  });
+
+  const serving = new ServingStack(app, name('Serving'), {
+    env,
+    description: 'Deep-learning platform: SageMaker endpoint (blue/green, autoscaling) behind a WAF-protected REST API',
+    image: training.image,
+    modelDataUrl: training.trainingJob.modelDataUrl,
+    modelBucket: data.modelBucket,
+    // Where SageMaker puts a job's model under the job's output path (models/ by default). The endpoint's role
+    // may read only this object; test/serving-stack.test.ts checks it against the training job's output path.
+    modelArtifactKey: `models/${training.trainingJobName}/output/model.tar.gz`,
+    key: data.key,
+    instanceType: config.servingInstanceType,
+    minCapacity: config.servingMinCapacity,
+    maxCapacity: config.servingMaxCapacity,
+    targetInvocationsPerInstance: config.servingTargetInvocationsPerInstance,
+    trafficShifting: trafficShiftingFor(config.deploymentStrategy, {
+      canaryPercent: config.deploymentCanaryPercent,
+      stepPercent: config.deploymentLinearStepPercent,
+      bakeTime: Duration.seconds(config.deploymentWaitSeconds),
+    }),
+    rollbackErrorsPerMinute: config.rollbackAlarm5xxPerMinute,
+    rollbackModelLatencyP99: Duration.millis(config.rollbackAlarmModelLatencyP99Ms),
+    apiAuth: config.apiAuth,
+    throttleRateLimit: config.apiThrottleRateLimit,
+    throttleBurstLimit: config.apiThrottleBurstLimit,
+    allowedCidrs: config.apiAllowedCidrs,
+    wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
+    wafMaxBodyBytes: config.wafMaxBodyBytes,
+  });
+
+  const monitoring = new MonitoringStack(app, name('Monitoring'), {
+    env,
+    description: 'Deep-learning platform: alarms, the alarm responder Lambda, the alarm topic and the dashboard',
+    endpoint: { endpointName: serving.endpointName, variantName: serving.variantName, hasGpu: hasGpu(config.servingInstanceType) },
+    api: { restApi: serving.api, stageName: serving.stage.stageName },
+    webAcl: { webAclName: serving.waf.webAclName },
+    functions: [...training.functions, ...serving.functions],
+    trainingJobNamePrefix: training.jobNamePrefix,
+    thresholds: {
+      endpoint5xxCount: config.alarmEndpoint5xxCount,
+      endpoint4xxCount: config.alarmEndpoint4xxCount,
+      modelLatencyP99: Duration.millis(config.alarmModelLatencyP99Ms),
+      cpuUtilizationPercent: config.alarmCpuUtilizationPercent,
+      gpuUtilizationPercent: config.alarmGpuUtilizationPercent,
+      memoryUtilizationPercent: config.alarmMemoryUtilizationPercent,
+      gpuMemoryUtilizationPercent: config.alarmGpuMemoryUtilizationPercent,
+      api5xxCount: config.alarmApi5xxCount,
+      apiLatencyP99: Duration.millis(config.alarmApiLatencyP99Ms),
+      wafBlockedCount: config.alarmWafBlockedCount,
+      lambdaErrorCount: config.alarmLambdaErrorCount,
+      lambdaThrottleCount: config.alarmLambdaThrottleCount,
+    },
+    alarmEmails: config.alarmEmails,
+    webhookSecretArn: config.webhookSecretArn,
+    runbookUrl: config.runbookUrl,
+  });
+
+  return { data, training, serving, monitoring };
 }

@@ -40,10 +40,12 @@ export function nagFindings(app: App): string[] {
 }
 
 /**
- * A template made stable for snapshots: asset hashes and the bootstrap qualifier's asset keys vary
- * with the bundler and the machine, so they are replaced by a placeholder.
+ * A template made stable for snapshots: asset hashes vary with the bundler and the machine, and the training
+ * job name hashes the image and data, so any edit to training-image/ would change it; both become placeholders.
  */
 export function stableTemplate(stack: Stack): unknown {
-  const json = JSON.stringify(Template.fromStack(stack).toJSON());
-  return JSON.parse(json.replace(/[0-9a-f]{64}(\.zip|\.json)?/g, (_m, ext) => `ASSET_HASH${ext ?? ''}`));
+  const json = JSON.stringify(Template.fromStack(stack).toJSON())
+    .replace(/[0-9a-f]{64}(\.zip|\.json)?/g, (_m, ext) => `ASSET_HASH${ext ?? ''}`)
+    .replace(/-training-[0-9a-f]{16}/g, '-training-JOB_HASH');
+  return JSON.parse(json);
 }

@@ -1,0 +1,102 @@
+import { Names, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+/** Properties of an {@link AlarmTopic}. */
+export interface AlarmTopicProps {
+  /**
+   * Key that encrypts messages at rest. Its key policy is extended so that CloudWatch alarms and EventBridge
+   * can publish; a key from outside this app must already allow that.
+   */
+  readonly masterKey: kms.IKey;
+
+  /**
+   * Email addresses to subscribe (each confirms by email).
+   * @default - no subscriptions
+   */
+  readonly emails?: string[];
+
+  /**
+   * Name shown as the sender of email notifications.
+   * @default 'Deep-learning platform alarms'
+   */
+  readonly displayName?: string;
+}
+
+// The two actions SNS needs from a publisher on an encrypted topic: no wildcards.
+const PUBLISH_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
+
+/**
+ * The SNS topic alarms and incidents go to: KMS-encrypted, TLS-only (a deny for non-TLS requests), and open
+ * only to the publishers it names: CloudWatch alarms with a given name prefix, one EventBridge rule at a
+ * time, and grantees of {@link grantPublish}.
+ */
+export class AlarmTopic extends Construct {
+  /** The topic. */
+  readonly topic: sns.Topic;
+  private readonly masterKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: AlarmTopicProps) {
+    super(scope, id);
+    this.masterKey = props.masterKey;
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: props.displayName ?? 'Deep-learning platform alarms',
+      masterKey: props.masterKey,
+      enforceSSL: true,
+    });
+    for (const email of props.emails ?? []) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+
+    // CloudWatch and EventBridge encrypt what they publish with the topic's key, as themselves.
+    props.masterKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlarmAndEventPublishersUseTheTopicKey',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: PUBLISH_KEY_ACTIONS,
+      resources: ['*'],
+    }));
+  }
+
+  /** Lets the CloudWatch alarms of this account and region whose names start with `namePrefix` publish. */
+  allowAlarms(namePrefix: string): void {
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [this.topic.topicArn],
+      conditions: {
+        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${namePrefix}*` },
+        StringEquals: { 'aws:SourceAccount': stack.account },
+      },
+    }));
+  }
+
+  /**
+   * A target for `rule` that publishes `message` to the topic; the topic policy admits that rule only.
+   * (aws-events-targets' SnsTopic admits any rule of EventBridge, and grants kms:GenerateDataKey*.)
+   */
+  eventTarget(message?: events.RuleTargetInput): events.IRuleTarget {
+    return {
+      bind: (rule: events.IRule) => {
+        this.topic.addToResourcePolicy(new iam.PolicyStatement({
+          sid: `EventRule${Names.uniqueId(rule)}`,
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+        }));
+        return { arn: this.topic.topicArn, input: message, targetResource: this.topic };
+      },
+    };
+  }
+
+  /** Lets `grantee` publish: sns:Publish on the topic, and the two key actions an encrypted topic needs. */
+  grantPublish(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['sns:Publish'], resourceArns: [this.topic.topicArn] });
+    this.masterKey.grant(grantee, ...PUBLISH_KEY_ACTIONS);
+    return grant;
+  }
+}

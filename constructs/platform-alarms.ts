@@ -1,0 +1,220 @@
+import { Duration, Names, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { ApiRef, EndpointRef, PERIOD, WebAclRef, apiMetric, endpointInstanceMetric, endpointMetric, webAclMetric } from './platform-metrics';
+import { RUNBOOK_PREFIX, RUNBOOK_SECTIONS, RunbookSection, runbookLink } from './runbook';
+
+/** Alarm thresholds. Counts are per 5 minutes; utilisation is SageMaker's (100 per core or GPU, summed). */
+export interface AlarmThresholds {
+  /** @default 5 */
+  readonly endpoint5xxCount?: number;
+  /** @default 50 */
+  readonly endpoint4xxCount?: number;
+  /** p99 of the time the model container takes to answer. @default Duration.millis(1000) */
+  readonly modelLatencyP99?: Duration;
+  /** Watched on CPU endpoints. @default 80 */
+  readonly cpuUtilizationPercent?: number;
+  /** Watched on GPU endpoints. @default 80 */
+  readonly gpuUtilizationPercent?: number;
+  /** @default 85 */
+  readonly memoryUtilizationPercent?: number;
+  /** Watched on GPU endpoints. @default 85 */
+  readonly gpuMemoryUtilizationPercent?: number;
+  /** @default 5 */
+  readonly api5xxCount?: number;
+  /** p99 of the API's end-to-end latency. @default Duration.millis(3000) */
+  readonly apiLatencyP99?: Duration;
+  /** @default 500 */
+  readonly wafBlockedCount?: number;
+  /** Errors of any one function. @default 1 */
+  readonly lambdaErrorCount?: number;
+  /** Throttled invocations of any one function. @default 1 */
+  readonly lambdaThrottleCount?: number;
+}
+
+/** Properties of {@link PlatformAlarms}. Each part is optional: alarms are made for the parts given. */
+export interface PlatformAlarmsProps {
+  /**
+   * The inference endpoint's variant: 5XX, 4XX, model latency p99, utilisation and memory alarms.
+   * @default - no endpoint alarms
+   */
+  readonly endpoint?: EndpointRef;
+  /**
+   * The inference API's stage: 5XX and latency p99 alarms.
+   * @default - no API alarms
+   */
+  readonly api?: ApiRef;
+  /**
+   * The API's web ACL: a blocked-requests spike alarm.
+   * @default - no WAF alarm
+   */
+  readonly webAcl?: WebAclRef;
+  /**
+   * Functions that each get an errors and a throttles alarm.
+   * @default - none
+   */
+  readonly functions?: lambda.IFunction[];
+  /**
+   * Thresholds; unset ones take their defaults.
+   * @default - the defaults of {@link AlarmThresholds}
+   */
+  readonly thresholds?: AlarmThresholds;
+  /**
+   * What happens when an alarm fires and when it recovers (each action runs on ALARM and on OK).
+   * @default - no actions
+   */
+  readonly actions?: cloudwatch.IAlarmAction[];
+  /**
+   * Where the runbook lives; each alarm's description ends with the link to its section.
+   * @default 'docs/runbook.md'
+   */
+  readonly runbookUrl?: string;
+  /**
+   * Start of every alarm name (an SNS topic policy can then admit exactly these alarms).
+   * @default - the stack name
+   */
+  readonly alarmNamePrefix?: string;
+}
+
+interface AlarmSpec {
+  readonly id: string;
+  readonly section: RunbookSection;
+  readonly name: string;
+  readonly meaning: string;
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly comparison: cloudwatch.ComparisonOperator;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly missing: cloudwatch.TreatMissingData;
+}
+
+const GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
+// Error counts: no data means no traffic, hence no errors, so missing data is fine (NOT_BREACHING).
+const COUNT = { comparison: GTE, evaluationPeriods: 1, datapointsToAlarm: 1, missing: cloudwatch.TreatMissingData.NOT_BREACHING };
+// Latency: no requests means nothing to measure; MISSING lets the alarm say INSUFFICIENT_DATA instead of a
+// made-up OK. Two of three periods, so one slow burst (a cold model, a big batch) does not page.
+const LATENCY = { comparison: GT, evaluationPeriods: 3, datapointsToAlarm: 2, missing: cloudwatch.TreatMissingData.MISSING };
+// Utilisation: sustained load is the signal (15 minutes). Missing data means no instance is reporting: a
+// deployment or an outage, which the 5XX alarms cover; it is not evidence of high load.
+const SUSTAINED = { comparison: GT, evaluationPeriods: 3, datapointsToAlarm: 3, missing: cloudwatch.TreatMissingData.MISSING };
+
+/**
+ * The platform's CloudWatch alarms: endpoint (5XX, 4XX, model latency p99, CPU or GPU utilisation, memory),
+ * API (5XX, latency p99), WAF (blocked spike) and every given function (errors, throttles). Each alarm runs
+ * the given actions on ALARM and on OK, is named `<prefix>-<runbook section>` and links its runbook section.
+ */
+export class PlatformAlarms extends Construct {
+  /** Every alarm created. */
+  readonly alarms: cloudwatch.Alarm[] = [];
+  /** The start of every alarm's name. */
+  readonly alarmNamePrefix: string;
+
+  constructor(scope: Construct, id: string, props: PlatformAlarmsProps) {
+    super(scope, id);
+    this.alarmNamePrefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
+    const t = props.thresholds ?? {};
+    const specs: AlarmSpec[] = [];
+    const { endpoint, api, webAcl } = props;
+
+    if (endpoint) {
+      const endpoint5xx = t.endpoint5xxCount ?? 5;
+      const endpoint4xx = t.endpoint4xxCount ?? 50;
+      const latency = t.modelLatencyP99 ?? Duration.millis(1000);
+      specs.push(
+        { id: 'Endpoint5xxErrors', section: RUNBOOK_SECTIONS.endpoint5xx, name: 'endpoint-5xx-errors', ...COUNT,
+          meaning: `The endpoint answered ${endpoint5xx} or more invocations with a 5XX error in 5 minutes.`,
+          metric: endpointMetric(endpoint, 'Invocation5XXErrors'), threshold: endpoint5xx },
+        { id: 'Endpoint4xxErrors', section: RUNBOOK_SECTIONS.endpoint4xx, name: 'endpoint-4xx-errors', ...COUNT,
+          meaning: `The endpoint rejected ${endpoint4xx} or more invocations with a 4XX error in 5 minutes.`,
+          metric: endpointMetric(endpoint, 'Invocation4XXErrors'), threshold: endpoint4xx },
+        { id: 'EndpointModelLatency', section: RUNBOOK_SECTIONS.modelLatency, name: 'endpoint-model-latency-p99', ...LATENCY,
+          meaning: `The model's p99 latency was over ${latency.toMilliseconds()} ms in 2 of the last 3 5-minute periods.`,
+          // ModelLatency is reported in microseconds.
+          metric: endpointMetric(endpoint, 'ModelLatency', { statistic: 'p99' }), threshold: latency.toMilliseconds() * 1000 },
+      );
+      const memory = t.memoryUtilizationPercent ?? 85;
+      if (endpoint.hasGpu) {
+        const gpu = t.gpuUtilizationPercent ?? 80;
+        const gpuMemory = t.gpuMemoryUtilizationPercent ?? 85;
+        specs.push(
+          { id: 'EndpointGpuUtilization', section: RUNBOOK_SECTIONS.gpuUtilization, name: 'endpoint-gpu-utilisation', ...SUSTAINED,
+            meaning: `The endpoint instances' average GPU utilisation was over ${gpu} (100 per GPU) for 15 minutes.`,
+            metric: endpointInstanceMetric(endpoint, 'GPUUtilization'), threshold: gpu },
+          { id: 'EndpointGpuMemoryUtilization', section: RUNBOOK_SECTIONS.gpuMemoryUtilization, name: 'endpoint-gpu-memory-utilisation', ...SUSTAINED,
+            meaning: `The endpoint instances' average GPU memory utilisation was over ${gpuMemory} (100 per GPU) for 15 minutes.`,
+            metric: endpointInstanceMetric(endpoint, 'GPUMemoryUtilization'), threshold: gpuMemory },
+        );
+      } else {
+        const cpu = t.cpuUtilizationPercent ?? 80;
+        specs.push(
+          { id: 'EndpointCpuUtilization', section: RUNBOOK_SECTIONS.cpuUtilization, name: 'endpoint-cpu-utilisation', ...SUSTAINED,
+            meaning: `The endpoint instances' average CPU utilisation was over ${cpu} (100 per vCPU) for 15 minutes.`,
+            metric: endpointInstanceMetric(endpoint, 'CPUUtilization'), threshold: cpu },
+        );
+      }
+      specs.push(
+        { id: 'EndpointMemoryUtilization', section: RUNBOOK_SECTIONS.memoryUtilization, name: 'endpoint-memory-utilisation', ...SUSTAINED,
+          meaning: `The endpoint instances' average memory utilisation was over ${memory}% for 15 minutes.`,
+          metric: endpointInstanceMetric(endpoint, 'MemoryUtilization'), threshold: memory },
+      );
+    }
+
+    if (api) {
+      const api5xx = t.api5xxCount ?? 5;
+      const latency = t.apiLatencyP99 ?? Duration.millis(3000);
+      specs.push(
+        { id: 'Api5xxErrors', section: RUNBOOK_SECTIONS.api5xx, name: 'api-5xx-errors', ...COUNT,
+          meaning: `The inference API answered ${api5xx} or more requests with a 5XX error in 5 minutes.`,
+          metric: apiMetric(api, '5XXError'), threshold: api5xx },
+        { id: 'ApiLatency', section: RUNBOOK_SECTIONS.apiLatency, name: 'api-latency-p99', ...LATENCY,
+          meaning: `The inference API's p99 latency was over ${latency.toMilliseconds()} ms in 2 of the last 3 5-minute periods.`,
+          metric: apiMetric(api, 'Latency', { statistic: 'p99' }), threshold: latency.toMilliseconds() },
+      );
+    }
+
+    if (webAcl) {
+      const blocked = t.wafBlockedCount ?? 500;
+      specs.push(
+        { id: 'WafBlockedRequests', section: RUNBOOK_SECTIONS.wafBlocked, name: 'waf-blocked-requests', ...COUNT,
+          meaning: `The web ACL blocked ${blocked} or more requests in 5 minutes: an attack, a misbehaving client or a rule that is too strict.`,
+          metric: webAclMetric(webAcl, Stack.of(this).region, 'BlockedRequests'), threshold: blocked },
+      );
+    }
+
+    const errors = t.lambdaErrorCount ?? 1;
+    const throttles = t.lambdaThrottleCount ?? 1;
+    for (const fn of props.functions ?? []) {
+      const key = Names.uniqueId(fn);
+      specs.push(
+        { id: `LambdaErrors${key}`, section: RUNBOOK_SECTIONS.lambdaErrors, name: `lambda-errors-${fn.functionName}`, ...COUNT,
+          meaning: `Function ${fn.functionName} failed ${errors} or more invocations in 5 minutes.`,
+          metric: fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), threshold: errors },
+        { id: `LambdaThrottles${key}`, section: RUNBOOK_SECTIONS.lambdaThrottles, name: `lambda-throttles-${fn.functionName}`, ...COUNT,
+          meaning: `Function ${fn.functionName} was throttled ${throttles} or more times in 5 minutes.`,
+          metric: fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }), threshold: throttles },
+      );
+    }
+
+    const runbookUrl = props.runbookUrl ?? 'docs/runbook.md';
+    for (const spec of specs) {
+      const alarm = new cloudwatch.Alarm(this, spec.id, {
+        alarmName: `${this.alarmNamePrefix}-${spec.name}`,
+        alarmDescription: `${spec.meaning}\n${RUNBOOK_PREFIX}${runbookLink(runbookUrl, spec.section)}`,
+        metric: spec.metric,
+        threshold: spec.threshold,
+        comparisonOperator: spec.comparison,
+        evaluationPeriods: spec.evaluationPeriods,
+        datapointsToAlarm: spec.datapointsToAlarm,
+        treatMissingData: spec.missing,
+      });
+      for (const action of props.actions ?? []) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+      this.alarms.push(alarm);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import { Aws, DefaultStackSynthesizer, Fn, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { dependOnRolePolicyOnly, lambdaRole } from './private/lambda-role';
+import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './private/nag-acknowledgements';
+
+/** Properties of a {@link SampleDataUpload}. */
+export interface SampleDataUploadProps {
+  /** Bucket the files go to. */
+  readonly bucket: s3.IBucket;
+
+  /** Key prefix (ending in `/`) the files go under; version it, since the upload replaces what is there. */
+  readonly prefix: string;
+
+  /** Files to upload: object key under `prefix` to local path. */
+  readonly files: Record<string, string>;
+
+  /**
+   * Days the upload function's logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Key that encrypts the upload function's log group (its policy must let CloudWatch Logs use it).
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+}
+
+/**
+ * Uploads local files (the bundled training sample) to S3 under a prefix at deploy time, through a
+ * BucketDeployment whose role has no managed policy; the objects stay when the stack is deleted.
+ */
+export class SampleDataUpload extends Construct {
+  /** The prefix the files are under. */
+  readonly prefix: string;
+
+  /** 12 hex digits of a hash of the files' keys and contents: changes whenever the data does. */
+  readonly digest: string;
+
+  /** The deployment. */
+  readonly deployment: s3deploy.BucketDeployment;
+
+  constructor(scope: Construct, id: string, props: SampleDataUploadProps) {
+    super(scope, id);
+    this.prefix = props.prefix;
+    const hash = createHash('sha256');
+    const sources = Object.entries(props.files).sort(([a], [b]) => a.localeCompare(b)).map(([key, file]) => {
+      const content = fs.readFileSync(file, 'utf8');
+      hash.update(key).update('\0').update(content).update('\0');
+      return s3deploy.Source.data(key, content);
+    });
+    this.digest = hash.digest('hex').slice(0, 12);
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.logEncryptionKey,
+    });
+    const role = lambdaRole(this, 'Role', logGroup);
+
+    this.deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
+      sources,
+      destinationBucket: props.bucket,
+      destinationKeyPrefix: props.prefix,
+      retainOnDelete: true,
+      role,
+      logGroup,
+      memoryLimit: 256,
+    });
+
+    const policy = role.node.findChild('DefaultPolicy');
+    acknowledgeWildcardResource(policy, props.bucket.arnForObjects('*'),
+      'BucketDeployment\'s own grant covers every object of the destination bucket (not configurable); the function only syncs the versioned sample prefix, at deploy time.');
+    // The staged sample zip is read from the CDK bootstrap asset bucket, whose object keys are asset hashes.
+    const stack = Stack.of(this);
+    const qualifier = stack.synthesizer.bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
+    const assetBucket = Fn.sub(DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace('${Qualifier}', qualifier));
+    acknowledgeWildcardResource(policy, `arn:${Aws.PARTITION}:s3:::${assetBucket}/*`, 'Read access to the staged sample in the CDK asset bucket (BucketDeployment\'s own grant).');
+    const handler = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    if (handler) {
+      dependOnRolePolicyOnly(handler, role);
+      Validations.of(handler).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: 'aws-cdk-lib fixes the BucketDeployment handler\'s Python runtime to match its bundled AWS CLI layer; it runs only during deploys.',
+      });
+    }
+    for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      acknowledgeWildcardAction(policy, action, 'BucketDeployment\'s own grants (read the staged asset, sync the destination prefix through SSE-KMS); not configurable.');
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { Aws, CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { AlarmResponder } from '../constructs/alarm-responder';
+import { AlarmTopic } from '../constructs/alarm-topic';
+import { LogsKey } from '../constructs/logs-key';
+import { AlarmThresholds, PlatformAlarms } from '../constructs/platform-alarms';
+import { PlatformDashboard } from '../constructs/platform-dashboard';
+import { ApiRef, EndpointRef, WebAclRef } from '../constructs/platform-metrics';
+import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/runbook';
+import { TrainingFailureRule } from '../constructs/training-failure-rule';
+
+export interface MonitoringStackProps extends StackProps {
+  /** The inference endpoint's variant; unset: no endpoint alarms. */
+  readonly endpoint?: EndpointRef;
+  /** The inference API's stage; unset: no API alarms. */
+  readonly api?: ApiRef;
+  /** The API's web ACL; unset: no WAF alarm. */
+  readonly webAcl?: WebAclRef;
+  /** The other stacks' Lambda functions (the responder is watched too). */
+  readonly functions: lambda.IFunction[];
+  /** Start of the training jobs' names; unset: no training-failure rule. */
+  readonly trainingJobNamePrefix?: string;
+  /** Alarm thresholds. */
+  readonly thresholds: AlarmThresholds;
+  /** Addresses subscribed to the alarm topic. */
+  readonly alarmEmails: string[];
+  /** Secret holding the incident webhook URL; unset: incidents are only logged and sent to the topic. */
+  readonly webhookSecretArn?: string;
+  /** Where operators read docs/runbook.md. */
+  readonly runbookUrl: string;
+}
+
+/** Monitoring: alarms that invoke the responder and notify the topic, the training-failure rule, the dashboard. */
+export class MonitoringStack extends Stack {
+  readonly topic: AlarmTopic;
+  readonly responder: AlarmResponder;
+  readonly alarms: PlatformAlarms;
+  readonly trainingFailures?: TrainingFailureRule;
+  readonly dashboard: PlatformDashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+
+    const key = new kms.Key(this, 'Key', {
+      description: 'Encrypts the alarm topic and the alarm responder\'s dedupe table',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the monitoring stack\'s log groups (incident records)' });
+
+    this.topic = new AlarmTopic(this, 'AlarmTopic', { masterKey: key, emails: props.alarmEmails });
+    this.responder = new AlarmResponder(this, 'Responder', {
+      encryptionKey: key,
+      logsKey,
+      webhookSecretArn: props.webhookSecretArn,
+      runbookUrl: props.runbookUrl,
+      failureTopic: this.topic,
+    });
+
+    this.alarms = new PlatformAlarms(this, 'Alarms', {
+      endpoint: props.endpoint,
+      api: props.api,
+      webAcl: props.webAcl,
+      functions: [...props.functions, this.responder.function],
+      thresholds: props.thresholds,
+      actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
+      runbookUrl: props.runbookUrl,
+    });
+    this.topic.allowAlarms(`${this.alarms.alarmNamePrefix}-`);
+
+    if (props.trainingJobNamePrefix) {
+      this.trainingFailures = new TrainingFailureRule(this, 'TrainingFailures', {
+        jobNamePrefix: props.trainingJobNamePrefix,
+        targets: [
+          this.responder.eventTarget(),
+          this.topic.eventTarget(TrainingFailureRule.message(runbookLink(props.runbookUrl, RUNBOOK_SECTIONS.trainingFailed))),
+        ],
+      });
+    }
+
+    this.dashboard = new PlatformDashboard(this, 'Dashboard', {
+      dashboardName: `${this.stackName}-${Aws.REGION}`,
+      api: props.api,
+      endpoint: props.endpoint,
+      webAcl: props.webAcl,
+      functions: [...props.functions, this.responder.function],
+      training: props.trainingJobNamePrefix
+        ? { jobNamePrefix: props.trainingJobNamePrefix, failureRule: this.trainingFailures?.rule }
+        : undefined,
+      alarms: this.alarms.alarms,
+      runbookUrl: props.runbookUrl,
+    });
+
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'Subscribe to alarms and training failures here', value: this.topic.topic.topicArn });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The platform dashboard',
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,
+    });
+  }
+}

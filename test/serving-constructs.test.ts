@@ -1,0 +1,136 @@
+import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
+import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { ApiWaf } from '../constructs/api-waf';
+import { TrafficShifting } from '../constructs/endpoint-deployment';
+import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/inference-endpoint';
+import { InferenceProxy } from '../constructs/inference-proxy';
+import { loadConfig } from '../lib/config';
+import { contextWith } from './support/platform';
+
+/** Untyped template JSON, as Template.toJSON() returns it. */
+type Json = ReturnType<Template['toJSON']>[string];
+
+function endpointStack(props: Partial<InferenceEndpointProps> = {}): { stack: Stack; endpoint: InferenceEndpoint } {
+  const stack = new Stack(new App(), 'Test');
+  const endpoint = new InferenceEndpoint(stack, 'Endpoint', {
+    image: sagemaker.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(stack, 'Repo', 'model'), 'v1'),
+    modelDataUrl: 's3://bucket/jobs/job-1/output/model.tar.gz',
+    encryptionKey: new kms.Key(stack, 'Key'),
+    ...props,
+  });
+  return { stack, endpoint };
+}
+
+describe('TrafficShifting', () => {
+  test('rejects a canary above SageMaker\'s 50%, naming the prop', () => {
+    expect(() => TrafficShifting.canary({ canaryPercent: 60 })).toThrow(/canaryPercent must be a whole number from 1 to 50.*got 60/);
+  });
+
+  test('rejects a linear step outside 10-50%', () => {
+    expect(() => TrafficShifting.linear({ stepPercent: 5 })).toThrow(/stepPercent must be a whole number from 10 to 50/);
+  });
+
+  test('rejects a baking period over an hour', () => {
+    expect(() => TrafficShifting.allAtOnce({ bakeTime: Duration.hours(2) })).toThrow(/bakeTime must be from 0 to 3600/);
+  });
+});
+
+describe('InferenceEndpoint', () => {
+  const rollbackAlarms = { Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('Errors5xxAlarm') } }, { AlarmName: { Ref: Match.stringLikeRegexp('LatencyAlarm') } }] };
+
+  test('defaults: one ml.m5.large, no autoscaling, a 10% canary with 5 minutes of baking', () => {
+    const template = Template.fromStack(endpointStack().stack);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1, VariantName: 'AllTraffic' })],
+    });
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 },
+        AutoRollbackConfiguration: rollbackAlarms,
+      },
+    });
+  });
+
+  test('overrides: a named endpoint and variant, and typed traffic shifting', () => {
+    const { stack, endpoint } = endpointStack({ endpointName: 'digits', variantName: 'Main', trafficShifting: TrafficShifting.linear({ stepPercent: 50, bakeTime: Duration.minutes(1) }) });
+    expect(endpoint.endpointName).toBe('digits');
+    expect(endpoint.metric('Invocations').dimensions).toEqual({ EndpointName: 'digits', VariantName: 'Main' });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: 'digits',
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 50 }, WaitIntervalInSeconds: 60 }, TerminationWaitInSeconds: 60 },
+        AutoRollbackConfiguration: rollbackAlarms,
+      },
+    });
+  });
+
+  test('refuses to autoscale a burstable instance type', () => {
+    expect(() => endpointStack({ instanceType: 'ml.t2.medium', maxCapacity: 2 })).toThrow(/cannot autoscale burstable instance type ml.t2.medium/);
+  });
+
+  test('refuses an artifact URI that is not an S3 .tar.gz', () => {
+    expect(() => endpointStack({ modelDataUrl: 'https://example.com/model.tar.gz' })).toThrow(/modelDataUrl must be an S3 URI/);
+  });
+
+  test('needs the artifact ARN when the artifact URI is a token', () => {
+    expect(() => endpointStack({ modelDataUrl: Lazy.string({ produce: () => 's3://b/k.tar.gz' }) })).toThrow(/needs modelArtifactArn when modelDataUrl is a token/);
+  });
+
+  test('a literal artifact URI grants read on exactly that object', () => {
+    Template.fromStack(endpointStack().stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/jobs/job-1/output/model.tar.gz']] } }]) },
+    });
+  });
+
+  test('refuses maxCapacity below minCapacity', () => {
+    expect(() => endpointStack({ minCapacity: 3, maxCapacity: 2 })).toThrow(/maxCapacity must be a whole number of at least minCapacity \(3\)/);
+  });
+});
+
+describe('InferenceProxy', () => {
+  test('refuses an invoke deadline that API Gateway\'s 29 s would cut off', () => {
+    const { stack, endpoint } = endpointStack();
+    expect(() => new InferenceProxy(stack, 'Proxy', { endpoint, invokeTimeout: Duration.seconds(28) })).toThrow(/invokeTimeout must be under 28 seconds/);
+  });
+});
+
+describe('ApiWaf', () => {
+  function stage(stack: Stack): apigw.Stage {
+    const api = new apigw.RestApi(stack, 'Api', { cloudWatchRole: false });
+    api.root.addMethod('GET', new apigw.MockIntegration());
+    return api.deploymentStage;
+  }
+
+  test('refuses a body limit beyond what WAF inspects of an API Gateway body', () => {
+    const stack = new Stack(new App(), 'Test');
+    expect(() => new ApiWaf(stack, 'Waf', { stage: stage(stack), maxBodyBytes: 70_000 })).toThrow(/maxBodyBytes must be a whole number from 1 to 65536/);
+  });
+
+  test('defaults: 1000 requests per IP in 5 minutes, 64 KB bodies, no allow-list, logs kept a year', () => {
+    const stack = new Stack(new App(), 'Test');
+    new ApiWaf(stack, 'Waf', { stage: stage(stack) });
+    const template = Template.fromStack(stack);
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const rules = acl.Properties.Rules as Json[];
+    expect(rules.find((r) => r.Name === 'RateLimitPerIp')!.Statement.RateBasedStatement.Limit).toBe(1000);
+    expect(rules.find((r) => r.Name === 'BodySizeLimit')!.Statement.SizeConstraintStatement.Size).toBe(65536);
+    template.resourceCountIs('AWS::WAFv2::IPSet', 0);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.stringLikeRegexp('^aws-waf-logs-') });
+  });
+});
+
+describe('serving settings', () => {
+  test.each([
+    [{ deploymentCanaryPercent: 60 }, 'Invalid setting "deploymentCanaryPercent": 60; allowed: a whole number from 1 to 50'],
+    [{ deploymentLinearStepPercent: 5 }, 'Invalid setting "deploymentLinearStepPercent": 5; allowed: a whole number from 10 to 50'],
+    [{ servingInstanceType: 'ml.t2.medium', servingMaxCapacity: 2 }, 'burstable ml.t2.medium endpoints cannot autoscale'],
+    [{ rollbackAlarmModelLatencyP99Ms: 0 }, 'Invalid setting "rollbackAlarmModelLatencyP99Ms": 0; allowed: a whole number from 1 to 60000'],
+  ])('%j is refused', (overrides, message) => {
+    expect(() => loadConfig(contextWith(overrides))).toThrow(message);
+  });
+});

@@ -1,0 +1,15 @@
+#!/usr/bin/env python3
+"""The image's ENTRYPOINT: SageMaker runs `<image> train` for training jobs and `<image> serve` for endpoints.
+
+The tests start this same script, so what they prove is what the container runs.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+
+from dlplatform.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], Path(__file__).resolve()))

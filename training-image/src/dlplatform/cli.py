@@ -1,0 +1,23 @@
+"""Dispatches SageMaker's container arguments: `train` or `serve`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+USAGE = "usage: entrypoint.py {train|serve}  (SageMaker runs the image with one of these arguments)"
+
+
+def main(argv: list[str], entry_script: Path) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if argv == ["train"]:
+        from .train import main as train
+
+        return train(entry_script)
+    if argv == ["serve"]:
+        from .serve import main as serve
+
+        return serve()
+    print(USAGE, file=sys.stderr)
+    return 2

@@ -1,0 +1,28 @@
+"""Writes the failure file SageMaker turns into the job's FailureReason."""
+
+from __future__ import annotations
+
+import logging
+
+from .paths import SageMakerPaths
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 1024  # SageMaker shows this much of the file
+
+
+def clear_failure(paths: SageMakerPaths) -> None:
+    paths.failure_file.unlink(missing_ok=True)
+
+
+def write_failure(paths: SageMakerPaths, message: str) -> None:
+    """Keeps the first failure written: when one process fails, its peers fail next with less useful errors."""
+    log.error("%s", message)
+    try:
+        paths.output_dir.mkdir(parents=True, exist_ok=True)
+        with paths.failure_file.open("x", encoding="utf-8") as handle:
+            handle.write(message[:MAX_CHARS] + "\n")
+    except FileExistsError:
+        pass
+    except OSError as error:
+        log.error("Could not write %s: %s", paths.failure_file, error)

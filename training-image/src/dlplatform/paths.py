@@ -1,0 +1,76 @@
+"""Every SageMaker container path, in one place.
+
+SageMaker mounts everything under /opt/ml. Tests (and local runs) point ``SM_ROOT`` at another folder that has
+the same layout.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = "/opt/ml"
+ROOT_ENV = "SM_ROOT"
+
+
+@dataclass(frozen=True)
+class SageMakerPaths:
+    """The /opt/ml tree of a training or serving container, rooted at ``root``."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SageMakerPaths:
+        """Paths rooted at ``$SM_ROOT``, or /opt/ml when it is unset or empty."""
+        env = os.environ if env is None else env
+        return cls(Path(env.get(ROOT_ENV) or DEFAULT_ROOT))
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "input" / "config"
+
+    @property
+    def hyperparameters_file(self) -> Path:
+        return self.config_dir / "hyperparameters.json"
+
+    @property
+    def input_data_config_file(self) -> Path:
+        return self.config_dir / "inputdataconfig.json"
+
+    @property
+    def resource_config_file(self) -> Path:
+        return self.config_dir / "resourceconfig.json"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "input" / "data"
+
+    def channel_dir(self, channel: str) -> Path:
+        """Where SageMaker copies the files of input channel ``channel`` (File and FastFile modes)."""
+        return self.data_dir / channel
+
+    @property
+    def model_dir(self) -> Path:
+        """Training writes the model here; SageMaker tars it to model.tar.gz and serving finds it here again."""
+        return self.root / "model"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def failure_file(self) -> Path:
+        """SageMaker reports the first 1024 characters of this file as the job's FailureReason."""
+        return self.output_dir / "failure"
+
+    @property
+    def output_data_dir(self) -> Path:
+        """Extra outputs, uploaded as output.tar.gz."""
+        return self.output_dir / "data"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """CheckpointConfig.LocalPath's default; SageMaker syncs it with the job's checkpoint S3 URI."""
+        return self.root / "checkpoints"
