@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AlarmTopic } from './alarm-topic';
-import { dependOnPolicyOnly } from './role-dependency';
+import { dependOnRolePolicyOnly } from './private/role-dependency';
 
 /** Properties of an {@link AlarmResponder}. */
 export interface AlarmResponderProps {
@@ -145,7 +145,7 @@ export class AlarmResponder extends Construct {
       },
     });
 
-    dependOnPolicyOnly(this.function.node.defaultChild as CfnResource, role);
+    dependOnRolePolicyOnly(this.function, role);
 
     // A failed webhook post fails the invocation on purpose (see the handler): two retries, then the
     // invocation record goes to the topic.

@@ -7,7 +7,7 @@
  * concurrent claim succeeds, whichever instance makes it. Claims expire after a TTL (DynamoDB deletes them
  * lazily, so an expired claim also counts as free).
  */
-import { AwsCredentials, credentialsFromEnv, signedHeaders } from './sigv4';
+import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 
 export interface DedupeStore {
   /** True when this call is the first to claim `key` (within the store's TTL). */
@@ -46,65 +46,53 @@ export interface DynamoDbDedupeStoreOptions {
   readonly tableName: string;
   readonly ttlSeconds: number;
   readonly region: string;
-  /** @default - AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, as the AWS SDKs read them, else the regional endpoint */
-  readonly endpoint?: string;
-  /** @default - the credentials Lambda puts in the environment */
-  readonly credentials?: () => AwsCredentials;
-  /** @default 3000 */
+  /**
+   * The client to call DynamoDB with.
+   * @default - a client for `region`, with the SDK's defaults: the credentials Lambda puts in the environment,
+   * and AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL when set, else the regional endpoint
+   */
+  readonly client?: DynamoDBClient;
+  /** Longest wait for one call, the SDK's retries included. @default 3000 */
   readonly timeoutMs?: number;
   readonly now?: () => number;
 }
 
-/** Claims in a DynamoDB table through its JSON API (two calls: PutItem with a condition, DeleteItem). */
+/** Claims in a DynamoDB table: PutItem with a condition, DeleteItem to release. */
 export class DynamoDbDedupeStore implements DedupeStore {
-  private readonly endpoint: URL;
+  private readonly client: DynamoDBClient;
 
   constructor(private readonly options: DynamoDbDedupeStoreOptions) {
-    const host = options.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-    this.endpoint = new URL(options.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
-      ?? `https://dynamodb.${options.region}.${host}/`);
+    this.client = options.client ?? new DynamoDBClient({ region: options.region });
   }
 
   async claim(key: string): Promise<boolean> {
     const nowSeconds = Math.floor((this.options.now ?? Date.now)() / 1000);
-    const result = await this.call('PutItem', {
-      TableName: this.options.tableName,
-      Item: { pk: { S: key }, expiresAt: { N: String(nowSeconds + this.options.ttlSeconds) } },
-      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-      ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
-    });
-    return result !== 'ConditionalCheckFailedException';
+    try {
+      await this.bounded('PutItem', (options) => this.client.send(new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: { pk: { S: key }, expiresAt: { N: String(nowSeconds + this.options.ttlSeconds) } },
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+        ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+      }), options));
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false; // claimed already, and not expired
+      throw e;
+    }
   }
 
   async release(key: string): Promise<void> {
-    await this.call('DeleteItem', { TableName: this.options.tableName, Key: { pk: { S: key } } });
+    await this.bounded('DeleteItem', (options) =>
+      this.client.send(new DeleteItemCommand({ TableName: this.options.tableName, Key: { pk: { S: key } } }), options));
   }
 
-  /** One signed call; answers 'ConditionalCheckFailedException' for that error and throws for any other. */
-  private async call(operation: string, input: object): Promise<'ok' | 'ConditionalCheckFailedException'> {
-    const body = JSON.stringify(input);
-    const headers = signedHeaders(
-      { method: 'POST', url: this.endpoint, body, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `DynamoDB_20120810.${operation}` } },
-      (this.options.credentials ?? credentialsFromEnv)(), this.options.region, 'dynamodb', new Date());
-    delete headers.host; // fetch sets it from the URL, to the same value
-    let response: Response;
+  /** One call, bounded in time; a failure other than a failed condition becomes a DedupeStoreError. */
+  private async bounded<T>(operation: string, call: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
     try {
-      response = await fetch(this.endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000) });
+      return await call({ abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 3000) });
     } catch (e) {
-      throw new DedupeStoreError(`DynamoDB ${operation} failed: ${(e as Error).message}`);
+      if (e instanceof ConditionalCheckFailedException) throw e;
+      throw new DedupeStoreError(`DynamoDB ${operation} failed: ${(e as Error).name}: ${(e as Error).message}`);
     }
-    const text = await response.text();
-    if (response.ok) return 'ok';
-    const type = String((safeJson(text) as { __type?: unknown })?.__type ?? '');
-    if (type.endsWith('#ConditionalCheckFailedException') || type === 'ConditionalCheckFailedException') return 'ConditionalCheckFailedException';
-    throw new DedupeStoreError(`DynamoDB ${operation} failed: HTTP ${response.status} ${type || text.slice(0, 200)}`);
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -14,6 +14,13 @@ export type ApiAuth = 'iam' | 'api-key';
 export interface InferenceApiProps {
   /** The function behind `POST /predict` (Lambda proxy integration). */
   readonly handler: lambda.IFunction;
+
+  /**
+   * Name of the REST API. API Gateway's metrics are filed under it (the ApiName dimension), so it must be
+   * unique in the account and region for the alarms and dashboard to see this API alone.
+   * @default - the stack's name followed by '-inference'
+   */
+  readonly restApiName?: string;
 
   /**
    * How clients authenticate.
@@ -94,6 +101,7 @@ export class InferenceApi extends Construct {
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { encryptionKey: props.logsKey, retention });
 
     this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: props.restApiName ?? `${Stack.of(this).stackName}-inference`,
       description: 'Inference API: POST /predict answers predictions from the SageMaker endpoint',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       // Execution logs need API Gateway's account-level CloudWatch role; kept on destroy because every

@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Aws, CfnResource, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,7 +8,7 @@ import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../lib/instance-types';
 import { TrafficShifting } from './endpoint-deployment';
-import { dependOnPolicyOnly } from './role-dependency';
+import { dependOnRolePolicyOnly } from './private/role-dependency';
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {
@@ -130,7 +130,7 @@ export class InferenceEndpoint extends Construct {
       containers: [{ image: props.image, modelData: new S3UriModelData(props.modelDataUrl), environment: props.environment }],
     });
 
-    dependOnPolicyOnly(this.model.node.findChild('Model') as CfnResource, this.role);
+    dependOnRolePolicyOnly(this.model.node.findChild('Model'), this.role);
 
     const endpointConfig = new sagemaker.EndpointConfig(this, 'EndpointConfig', {
       // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them.

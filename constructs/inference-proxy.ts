@@ -1,12 +1,12 @@
 import * as path from 'path';
-import { CfnResource, Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { dependOnPolicyOnly } from './role-dependency';
+import { dependOnRolePolicyOnly } from './private/role-dependency';
 
 /** An endpoint the proxy can call: its name and a way to grant InvokeEndpoint on it (an InferenceEndpoint). */
 export interface InvokableEndpoint {
@@ -102,7 +102,7 @@ export class InferenceProxy extends Construct {
       },
     });
     props.endpoint.grantInvoke(this.function);
-    dependOnPolicyOnly(this.function.node.defaultChild as CfnResource, role);
+    dependOnRolePolicyOnly(this.function, role);
 
     const policy = role.node.tryFindChild('DefaultPolicy');
     if (policy) {

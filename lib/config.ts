@@ -37,7 +37,7 @@ export const SETTINGS = {
   // Data
   dataSourceUri: setting(optional(text(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, 'an S3 URI such as s3://my-bucket/datasets/digits/')),
     undefined as string | undefined,
-    'Your own training data (S3 prefix holding train/ and optional validation/ and test/ CSV folders). Unset: the bundled digits sample is uploaded to the data bucket.'),
+    'Your own training data (S3 prefix holding train/, validation/ and test/ CSV folders; all three are required). Unset: the bundled digits sample is uploaded to the data bucket.'),
   dataVersion: setting(text(/^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens'), 'v1',
     'Version label of the training data; part of the S3 prefix and of the training job identity.'),
   noncurrentVersionExpirationDays: setting(integer(1, 3650), 90,

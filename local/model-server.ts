@@ -55,6 +55,8 @@ export interface ModelServer {
   /** Base URL, for example http://127.0.0.1:41234. */
   readonly url: string;
   readonly port: number;
+  /** The server's process id, also its process group's id (its workers are in that group). */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM to its process group, SIGKILL after 10 s) and waits until it is gone. */
   stop(): Promise<void>;
 }
@@ -110,7 +112,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     await stop();
     throw new Error(`The model server did not start: ${(e as Error).message}\n${tail.join('\n')}`);
   }
-  return { url, port, stop };
+  return { url, port, pid: child.pid, stop };
 }
 
 /** A TCP port that is free on `host` right now. */

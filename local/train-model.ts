@@ -57,6 +57,17 @@ export interface TrainModelOptions {
    * @default - discarded
    */
   readonly onOutput?: (line: string) => void;
+  /**
+   * Train even when the cache holds a model for the same inputs (the cache keeps the first one: training is
+   * seeded, so the two are the same).
+   * @default false
+   */
+  readonly force?: boolean;
+  /**
+   * Stops the training (SIGTERM, which the image answers with a checkpoint and exit 143) when aborted.
+   * @default - runs until it ends or times out
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface TrainedModel {
@@ -78,7 +89,7 @@ export async function trainModel(options: TrainModelOptions = {}): Promise<Train
   const key = cacheKey(dataDir, hyperparameters);
   const smRoot = path.join(cacheDir, key);
   const modelDir = path.join(smRoot, 'model');
-  if (fs.existsSync(modelDir)) return { smRoot, modelDir, key, cached: true };
+  if (!options.force && fs.existsSync(modelDir)) return { smRoot, modelDir, key, cached: true };
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-train-'));
   try {
@@ -139,12 +150,17 @@ function runTraining(smRoot: string, options: TrainModelOptions): Promise<void> 
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const abort = () => child.kill('SIGTERM');
+    options.signal?.addEventListener('abort', abort, { once: true });
+    if (options.signal?.aborted) abort();
     child.on('error', (e) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
       reject(new Error(`Cannot run ${python} (create the venv with scripts/ensure-python.sh): ${e.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
       if (code === 0) return resolve();
       const failureFile = path.join(smRoot, 'output', 'failure');
       const failure = fs.existsSync(failureFile) ? fs.readFileSync(failureFile, 'utf8').trim() : undefined;

@@ -1,6 +1,5 @@
 import { parseIncident } from '../constructs/incident';
 import { urlFromSecret } from '../constructs/webhook';
-import { signedHeaders } from '../constructs/sigv4';
 import { ALARM_ARN, MALFORMED_EVENTS, alarmEvent, trainingFailedEvent } from './alarm-responder.fixtures';
 
 const options = { runbookUrl: 'https://example.com/runbook.md' };
@@ -101,28 +100,5 @@ describe('webhook URL from the secret', () => {
     expect(urlFromSecret('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
     expect(() => urlFromSecret('{"link": "https://x"}')).toThrow(/holds no URL/);
     expect(() => urlFromSecret(undefined)).toThrow(/holds no URL/);
-  });
-});
-
-describe('SigV4 signing for the DynamoDB calls', () => {
-  // AWS's Signature Version 4 test suite, cases get-vanilla and post-vanilla.
-  const creds = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
-  const date = new Date('2015-08-30T12:36:00Z');
-
-  test.each([
-    ['GET', '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'],
-    ['POST', '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b'],
-  ])('matches the published signature of the %s vanilla request', (method, signature) => {
-    const headers = signedHeaders({ method, url: new URL('https://example.amazonaws.com/'), headers: {}, body: '' }, creds, 'us-east-1', 'service', date);
-    expect(headers.authorization).toBe(
-      `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=${signature}`);
-    expect(headers['x-amz-date']).toBe('20150830T123600Z');
-  });
-
-  test('signs the session token when there is one', () => {
-    const headers = signedHeaders({ method: 'POST', url: new URL('https://example.amazonaws.com/'), headers: {}, body: '' },
-      { ...creds, sessionToken: 'token' }, 'us-east-1', 'service', date);
-    expect(headers['x-amz-security-token']).toBe('token');
-    expect(headers.authorization).toContain('SignedHeaders=host;x-amz-date;x-amz-security-token,');
   });
 });

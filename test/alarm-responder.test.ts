@@ -5,9 +5,9 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbDedupeStore } from '../constructs/dedupe-store';
-import { signedHeaders } from '../constructs/sigv4';
 import { MotoServer, startMoto } from './support/moto-server';
 import { MALFORMED_EVENTS, alarmEvent, trainingFailedEvent } from './alarm-responder.fixtures';
 
@@ -62,16 +62,6 @@ function freshAlarm(state = 'ALARM') {
   return alarmEvent({ state, timestamp: `2025-03-04T10:${String(clock).padStart(2, '0')}:00.000+0000` });
 }
 
-async function dynamo(operation: string, body: object): Promise<void> {
-  const url = new URL(moto.endpoint);
-  const json = JSON.stringify(body);
-  const headers = signedHeaders({ method: 'POST', url, body: json, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `DynamoDB_20120810.${operation}` } },
-    { accessKeyId: 'testing', secretAccessKey: 'testing' }, 'eu-west-1', 'dynamodb', new Date());
-  delete headers.host;
-  const res = await fetch(url, { method: 'POST', headers, body: json });
-  if (!res.ok) throw new Error(`${operation}: ${res.status} ${await res.text()}`);
-}
-
 beforeAll(async () => {
   moto = await startMoto();
   webhook = new Webhook();
@@ -86,12 +76,14 @@ beforeAll(async () => {
     // Tests run on the repository's Node; the function runs on Node 24, where the SDK does not warn.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-  await dynamo('CreateTable', {
+  const dynamodb = new DynamoDBClient({});
+  await dynamodb.send(new CreateTableCommand({
     TableName: 'incident-claims',
     AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
     KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
     BillingMode: 'PAY_PER_REQUEST',
-  });
+  }));
+  dynamodb.destroy();
   secrets = new SecretsManagerClient({});
   const created = await secrets.send(new CreateSecretCommand({ Name: 'incident-webhook', SecretString: JSON.stringify({ url: webhookUrl }) }));
   secretArn = created.ARN!;

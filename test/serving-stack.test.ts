@@ -151,6 +151,11 @@ describe('Serving stack (defaults)', () => {
   });
 
   describe('REST API', () => {
+    test('is named after the stack, so its ApiName metrics are its own', () => {
+      expect(only(template, 'AWS::ApiGateway::RestApi').props.Name).toBe(`${serving.stackName}-inference`);
+      expect(serving.api.restApiName).toBe(`${serving.stackName}-inference`);
+    });
+
     test('POST /predict requires IAM auth, validates the body and Content-Type and proxies to the function', () => {
       template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'predict' });
       template.hasResourceProperties('AWS::ApiGateway::Method', {

@@ -1,0 +1,116 @@
+/**
+ * The command line of `npm run local` (bin/local.ts): flags, their environment-variable fallbacks, the usage
+ * text, and validation with one-line errors.
+ */
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { REPO_ROOT } from './train-model';
+
+export interface LocalOptions {
+  /**
+   * Port of the local API on 127.0.0.1; 0 picks a free one.
+   * @default 3000 (or LOCAL_PORT)
+   */
+  readonly port: number;
+  /**
+   * Folder for the model cache (models/) and the runs' temporary files.
+   * @default <repo>/.local (or LOCAL_WORK_DIR)
+   */
+  readonly workDir: string;
+  /**
+   * Serve this trained model folder (model.pt and metadata.json) instead of training.
+   * @default - train one
+   */
+  readonly modelDir?: string;
+  /**
+   * Use the cached model for the same sources, data and hyperparameters when there is one.
+   * @default false - train again, showing the epochs
+   */
+  readonly reuse: boolean;
+  /**
+   * Overrides the `epochs` hyperparameter (a quick run).
+   * @default - the configured hyperparameters (cdk.json), else the image's default
+   */
+  readonly epochs?: number;
+  /**
+   * Row of training-image/sample-data/test.csv sent as the sample prediction (0 = the first data row).
+   * @default 0
+   */
+  readonly sample: number;
+  /**
+   * Exit after the sample prediction instead of serving until Ctrl-C.
+   * @default false
+   */
+  readonly once: boolean;
+  /**
+   * Also show the training's other output and the model server's log.
+   * @default false
+   */
+  readonly verbose: boolean;
+  /** Print the usage and exit. */
+  readonly help: boolean;
+}
+
+export const USAGE = `Usage: npm run local -- [options]     (or: npx tsx bin/local.ts [options])
+
+Trains the digits model with the real training-image code, starts the real model server, the SageMaker
+Runtime stand-in and the real API proxy handler behind a local API Gateway front on 127.0.0.1, sends one
+sample prediction and keeps serving until Ctrl-C. No AWS account needed.
+
+Options:
+  --port <n>         port of the local API; 0 picks a free one       (default 3000, env LOCAL_PORT)
+  --once             exit after the sample prediction (for CI)
+  --reuse            reuse the cached model for the same inputs instead of training again
+  --model-dir <dir>  serve this trained model folder (model.pt, metadata.json); no training
+  --epochs <n>       override the epochs hyperparameter for a quick run
+  --sample <row>     row of training-image/sample-data/test.csv to send (default 0)
+  --work-dir <dir>   model cache and temporary files (default .local, env LOCAL_WORK_DIR)
+  --verbose          also show the trainer's other output and the model server's log
+  -h, --help         show this help
+`;
+
+/** A command-line mistake: the runner prints the message and the usage hint, and exits 2. */
+export class UsageError extends Error {}
+
+/** Parses `argv` (without node and the script), falling back to the environment for port and work dir. */
+export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): LocalOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        once: { type: 'boolean', default: false },
+        reuse: { type: 'boolean', default: false },
+        'model-dir': { type: 'string' },
+        epochs: { type: 'string' },
+        sample: { type: 'string' },
+        'work-dir': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.reuse && values['model-dir'] !== undefined) throw new UsageError('--reuse and --model-dir exclude each other');
+  if (values.epochs !== undefined && values['model-dir'] !== undefined) throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
+  return {
+    port: whole('--port', values.port ?? env.LOCAL_PORT ?? '3000', 0, 65535),
+    workDir: path.resolve(values['work-dir'] ?? env.LOCAL_WORK_DIR ?? path.join(REPO_ROOT, '.local')),
+    modelDir: values['model-dir'] === undefined ? undefined : path.resolve(values['model-dir']),
+    reuse: values.reuse,
+    epochs: values.epochs === undefined ? undefined : whole('--epochs', values.epochs, 1, 10000),
+    sample: values.sample === undefined ? 0 : whole('--sample', values.sample, 0, Number.MAX_SAFE_INTEGER),
+    once: values.once,
+    verbose: values.verbose,
+    help: values.help,
+  };
+}
+
+function whole(flag: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}

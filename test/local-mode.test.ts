@@ -1,0 +1,157 @@
+/**
+ * `npm run local` end to end: bin/local.ts as a child process, from a clean work dir, training quickly (few
+ * epochs), serving through the real proxy handler behind the local API Gateway front, and stopping every
+ * process it started.
+ */
+import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+
+const REPO = path.resolve(__dirname, '..');
+const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+/** Few epochs: the digits CNN passes 95% test accuracy after 5, in seconds. */
+const QUICK = ['--epochs', '5'];
+
+interface Run {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code once the process is gone. */
+  readonly exited: Promise<number | null>;
+  /** Resolves with the first stdout match of `pattern`, or rejects when the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+function runLocal(args: string[]): Run {
+  // Its own process group, so a failed test can kill tsx and the runner it starts together.
+  const child = spawn(TSX, ['bin/local.ts', ...args], { cwd: REPO, env: { ...process.env, OMP_NUM_THREADS: '1' }, detached: true });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp, timeoutMs = 150_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+    const check = () => {
+      const match = out.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout.on('data', check);
+    check();
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`exited before ${pattern}:\n${out}\n${err}`));
+    });
+  });
+  return { child, stdout: () => out, stderr: () => err, exited, waitFor };
+}
+
+/** The machine-readable line the runner prints after the sample prediction. */
+function result(stdout: string): { status: number; predicted: string; expected: string; correct: boolean; modelServerPid: number; runnerPid: number } {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`no RESULT line in:\n${stdout}`);
+  return JSON.parse(line.slice('RESULT '.length));
+}
+
+/** After a failed test: kills the runner's group and, when it printed its pid, the model server's group. */
+function killAll(run: Run): void {
+  for (const pid of [run.child.pid, run.stdout().includes('RESULT ') ? result(run.stdout()).modelServerPid : undefined]) {
+    if (pid !== undefined && alive(pid, true)) process.kill(-pid, 'SIGKILL');
+  }
+}
+
+/** Whether a process, or with `group` any process of its group, still exists. */
+function alive(pid: number, group = false): boolean {
+  try {
+    process.kill(group ? -pid : pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let workDir: string;
+beforeAll(() => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-mode-'));
+});
+afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+test('--once trains from a clean work dir, classifies the sample digit through the API and leaves no process behind', async () => {
+  const run = runLocal(['--once', '--port', '0', '--work-dir', workDir, ...QUICK]);
+  try {
+    expect(await run.exited).toBe(0);
+  } finally {
+    killAll(run);
+  }
+  const out = run.stdout();
+  expect(out).toMatch(/train \| epoch=1; train_loss=/);
+  expect(out).toMatch(/train \| epoch=5; /);
+  expect(out).toMatch(/curl -s -H 'content-type: application\/json' -d '\{"instances": \[\[[\d,]+\]\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/);
+  const answer = result(out);
+  expect(answer).toMatchObject({ status: 200, expected: '2', predicted: '2', correct: true });
+  expect(alive(answer.modelServerPid, true)).toBe(false);
+  expect(alive(answer.runnerPid)).toBe(false);
+  expect(fs.readdirSync(path.join(workDir, 'models')).filter((f) => !f.includes('.partial-'))).toHaveLength(1);
+}, 240_000);
+
+test('serving mode answers API Gateway\'s errors for bad requests and stops everything on SIGINT with exit 0', async () => {
+  const run = runLocal(['--port', '0', '--work-dir', workDir, '--reuse', ...QUICK]);
+  try {
+    const [, url] = await run.waitFor(/Serving on (http:\/\/127\.0\.0\.1:\d+\/v1\/predict) \(listening/);
+    expect(run.stdout()).toMatch(/reused the cached model/);
+    // A byte body, so that fetch adds no Content-Type of its own.
+    const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }, target = url) =>
+      fetch(target, { method: 'POST', headers, body: new TextEncoder().encode(body) }).then(async (r) => ({ status: r.status, body: await r.json() as { error: string; requestId: string } }));
+
+    // The request validator's JSON-schema model (gateway response DEFAULT_4XX shape).
+    const malformed = await post('{"rows": [[1, 2]]}');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toEqual({ error: 'Invalid request body', requestId: expect.any(String) });
+    expect((await post('{"instances": [')).body.error).toBe('Invalid request body');
+    // The required Content-Type header.
+    expect(await post('{"instances": [[1]]}', {})).toMatchObject({ status: 400, body: { error: 'Missing required request parameters: [Content-Type]' } });
+    // No model for other content types: the proxy itself answers 415.
+    expect((await post('x=1', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    // Unknown routes and methods: IAM-authorised REST APIs answer 403 Missing Authentication Token.
+    expect(await post('{}', { 'content-type': 'application/json' }, url.replace('/v1/predict', '/v1/nothing'))).toMatchObject({ status: 403, body: { error: 'Missing Authentication Token' } });
+    expect((await fetch(url)).status).toBe(403);
+    // A well-formed request still gets predictions after the errors.
+    const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: `${Array(64).fill(0).join(',')}\n` });
+    expect(ok.status).toBe(200);
+
+    const { modelServerPid } = result(run.stdout());
+    expect(alive(modelServerPid, true)).toBe(true);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toMatch(/Stopped every process it started/);
+    expect(alive(modelServerPid, true)).toBe(false);
+  } finally {
+    killAll(run);
+  }
+}, 180_000);
+
+test('a busy port fails fast with exit 1 and one line naming the port', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = blocker.address() as net.AddressInfo;
+  try {
+    const run = runLocal(['--once', '--port', String(port), '--work-dir', workDir]);
+    expect(await run.exited).toBe(1);
+    const lines = run.stderr().split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use; .*--port`))]);
+    expect(run.stdout()).not.toMatch(/\[1\/4\]/);
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+}, 60_000);
+
+test('--help prints the usage and exits 0', async () => {
+  const run = runLocal(['--help']);
+  expect(await run.exited).toBe(0);
+  expect(run.stdout()).toMatch(/--port[\s\S]*--once[\s\S]*--reuse[\s\S]*--model-dir/);
+}, 60_000);
