@@ -6,6 +6,7 @@
  * Used by tests, benchmarks and `npm run local`; no test-framework dependency.
  */
 import { ChildProcess, spawn } from 'child_process';
+import { collectLines } from './output-lines';
 import * as http from 'http';
 import * as net from 'net';
 import { DEFAULT_PYTHON, ENTRY_SCRIPT, REPO_ROOT } from './train-model';
@@ -81,16 +82,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     // Its own process group, so stop() also reaches the workers the server forks.
     detached: true,
   });
-  const tail: string[] = [];
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n').filter((l) => l !== '')) {
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-      options.onOutput?.(line);
-    }
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  const tail = collectLines([child.stdout, child.stderr], options.onOutput);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Never leave a server behind when this process ends without calling stop().
   const killOnExit = () => signalGroup(child, 'SIGKILL');

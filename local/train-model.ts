@@ -7,6 +7,7 @@
  * Used by tests, benchmarks and `npm run local`; no test-framework dependency.
  */
 import { spawn } from 'child_process';
+import { collectLines } from './output-lines';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -139,16 +140,7 @@ function runTraining(smRoot: string, options: TrainModelOptions): Promise<void> 
       env: { ...process.env, SM_ROOT: smRoot, PYTHONUNBUFFERED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const tail: string[] = [];
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n').filter((l) => l !== '')) {
-        tail.push(line);
-        if (tail.length > 40) tail.shift();
-        options.onOutput?.(line);
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
+    const tail = collectLines([child.stdout, child.stderr], options.onOutput);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const abort = () => child.kill('SIGTERM');
     options.signal?.addEventListener('abort', abort, { once: true });
