@@ -3,7 +3,9 @@
  * `context` or with `cdk synth -c name=value`, and is validated once, here, at synth: a bad value fails
  * with a ConfigError naming the setting, the value and what is allowed.
  */
-import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types';
+import {
+  HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, TRAINING_INSTANCE_TYPES, TorchBuild, gpuArchitecture, imageSupportsInstanceType,
+} from './instance-types';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
@@ -113,9 +115,11 @@ function read(source: ContextSource, key: string): unknown {
 
 /**
  * Reads and validates every setting. All problems are reported together, one line each.
+ * @param image the training image's PyTorch build, whose GPU architectures the instance types must match
+ *   (tests pass another build to show what the check refuses).
  * @throws ConfigError naming each bad setting, its value and what is allowed.
  */
-export function loadConfig(source: ContextSource): PlatformConfig {
+export function loadConfig(source: ContextSource, image: TorchBuild = IMAGE_TORCH_BUILD): PlatformConfig {
   const errors: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
@@ -129,7 +133,7 @@ export function loadConfig(source: ContextSource): PlatformConfig {
   }
   if (errors.length === 0) {
     try {
-      checkCombinations(out as PlatformConfig);
+      checkCombinations(out as PlatformConfig, image);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       errors.push(e.message);
@@ -139,8 +143,10 @@ export function loadConfig(source: ContextSource): PlatformConfig {
   return Object.freeze(out) as PlatformConfig;
 }
 
-/** Rules that involve more than one setting. */
-function checkCombinations(c: PlatformConfig): void {
+/** Rules that involve more than one setting, or a setting and the training image. */
+function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
+  checkImageRunsOnGpu('trainingInstanceType', c.trainingInstanceType, TRAINING_INSTANCE_TYPES, image);
+  checkImageRunsOnGpu('servingInstanceType', c.servingInstanceType, HOSTING_INSTANCE_TYPES, image);
   if (c.trainingUseSpot && c.trainingMaxWaitSeconds < c.trainingMaxRuntimeSeconds) {
     fail('trainingMaxWaitSeconds', c.trainingMaxWaitSeconds, `at least trainingMaxRuntimeSeconds (${c.trainingMaxRuntimeSeconds}) when trainingUseSpot is true`);
   }
@@ -161,4 +167,20 @@ function checkCombinations(c: PlatformConfig): void {
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
   }
+}
+
+/**
+ * Refuses an instance type whose GPU the image's PyTorch build has no kernels for: training would fail with
+ * "no kernel image is available" (or, with device=auto, fall back to the CPU of a paid GPU instance).
+ */
+function checkImageRunsOnGpu(key: string, instanceType: string, choices: readonly string[], image: TorchBuild): void {
+  if (imageSupportsInstanceType(instanceType, image)) return;
+  const gpu = gpuArchitecture(instanceType);
+  const why = gpu
+    ? `${instanceType} has ${gpu.gpu} GPUs (${gpu.arch}) and the image's PyTorch ${image.torch} (CUDA ${image.cuda}) is built for ${image.archList.join(', ') || 'no GPU architecture'}`
+    : `the GPU of ${instanceType} is not in training-image/gpu-architectures.json`;
+  const families = [...new Set(choices.filter((t) => imageSupportsInstanceType(t, image)).map((t) => gpuArchitecture(t)))]
+    .flatMap((g) => (g ? [`${g.family} (${g.gpu})`] : []));
+  const choicesText = families.length > 0 ? `a CPU type or the ${families.join(', ')} families` : 'a CPU type';
+  fail(key, instanceType, `a type whose GPU the training image can run (${why}): ${choicesText}`);
 }

@@ -23,6 +23,9 @@ class ResourceConfig:
     current_host: str
     hosts: tuple[str, ...]
     network_interface: str | None = None
+    # e.g. ml.p3.2xlarge; SageMaker writes it into resourceconfig.json of every training job, see
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html#your-algorithms-training-algo-running-container-dist-training
+    current_instance_type: str | None = None
 
     @classmethod
     def load(cls, path: Path) -> ResourceConfig:
@@ -35,6 +38,7 @@ class ResourceConfig:
                 current_host=str(raw["current_host"]),
                 hosts=tuple(str(host) for host in raw["hosts"]),
                 network_interface=raw.get("network_interface_name"),
+                current_instance_type=str(raw["current_instance_type"]) if raw.get("current_instance_type") else None,
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise TrainingError(f"Cannot read {path}: {error!r}") from None

@@ -57,7 +57,7 @@ def main(entry_script: Path, env: Mapping[str, str] | None = None) -> int:
 
         from . import distributed, worker  # PyTorch loads only once the inputs are known to be good
 
-        use_cuda = worker.resolve_cuda(hp.device)
+        use_cuda = worker.resolve_cuda(hp.device, resources.current_instance_type)
         per_host = distributed.processes_per_host(use_cuda, env)
         if local_rank_text is None and per_host > 1:
             del dataset  # the supervisor only checked it; each worker reads its own copy

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from . import __version__, distributed
+from . import __version__, distributed, gpu
 from .artifacts import FORMAT_VERSION, model_version, weights_digest, write_model
 from .cluster import ResourceConfig
 from .data import Dataset
@@ -41,7 +41,16 @@ def fingerprint(hp: Hyperparameters, dataset: Dataset, world_size: int) -> str:
     return digest.hexdigest()
 
 
-def resolve_cuda(device: str) -> bool:
+def resolve_cuda(device: str, instance_type: str | None = None) -> bool:
+    """Whether to train on CUDA. Unless ``device`` is cpu, a GPU the image's PyTorch cannot use fails the job,
+    even with auto: on a GPU instance (resourceconfig.json's current_instance_type) training on its CPU instead
+    would be slow and paid for at GPU prices."""
+    if device != "cpu":
+        problem = gpu.unusable_gpu_reason(instance_type, gpu.CudaState.probe())
+        if problem:
+            raise TrainingError(problem)
+    elif instance_type and gpu.GPU_INSTANCE_TYPE.match(instance_type):
+        log.warning("Training on the CPU of GPU instance %s: the hyperparameter device is cpu", instance_type)
     if device == "cuda" and not torch.cuda.is_available():
         raise TrainingError('Hyperparameter device is "cuda" but no CUDA device is available; use auto or cpu')
     return device != "cpu" and torch.cuda.is_available()
