@@ -40,7 +40,9 @@ def test_two_hosts_train_one_model_with_gloo_and_only_rank_0_writes_it(tmp_path:
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
     main, other = results
     assert main.epochs == [1, 2, 3, 4]
-    assert other.stdout == ""  # metric lines come from rank 0 only
+    # Metric lines come from rank 0 only. Gloo itself (torch >= 2.10) prints "[Gloo] Rank N is connected to ..."
+    # to stdout on every rank; those lines match no metric definition, so they are the only ones allowed here.
+    assert [line for line in other.stdout.splitlines() if not line.startswith("[Gloo] ")] == []
     assert len(main.digests) == 1
     assert main.digests == other.digests  # identical weights on both ranks
     metadata = read_metadata(roots[0])
