@@ -109,6 +109,40 @@ describe('IAM statements against the Service Authorization Reference', () => {
   });
 });
 
+describe('reading statements from a template', () => {
+  const template = {
+    Resources: {
+      Role: { Type: 'AWS::IAM::Role', Properties: {
+        AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }] },
+        Policies: [{ PolicyName: 'inline', PolicyDocument: { Statement: { Effect: 'Allow', Action: 'sns:Publish', Resource: '*' } } }],
+      } },
+      Key: { Type: 'AWS::KMS::Key', Properties: { KeyPolicy: { Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } } },
+      LogsPolicy: { Type: 'AWS::Logs::ResourcePolicy', Properties: { PolicyName: 'p', PolicyDocument: { 'Fn::Join': ['', [
+        '{"Statement":[{"Effect":"Allow","Action":"logs:PutLogEvent","Resource":"arn:aws:logs:', { Ref: 'AWS::Region' }, ':1:log-group:x:*"}]}',
+      ]] } } },
+      Permission: { Type: 'AWS::Lambda::Permission', Properties: { Action: 'lambda:InvokeFunction', FunctionName: 'f', Principal: 'events.amazonaws.com' } },
+      Maybe: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'm', PolicyDocument: { 'Fn::If': ['C', { Statement: [] }, { Ref: 'AWS::NoValue' }] } } },
+    },
+  };
+
+  test('finds trust, inline, key, Logs resource policies (an Fn::Join string too) and Lambda permissions, and says which it cannot read', () => {
+    const statements = statementsOf('S', template);
+    expect(statements.map((s) => s.location)).toEqual([
+      'S/Role AssumeRolePolicyDocument.Statement[0]',
+      'S/Role Policies[0].PolicyDocument.Statement[0]',
+      'S/Key KeyPolicy.Statement[0]',
+      'S/LogsPolicy PolicyDocument.Statement[0]',
+      'S/Permission Action',
+      'S/Maybe PolicyDocument',
+    ]);
+    // logs:PutLogEvent (no s) does not exist: the check reads inside the joined string.
+    expect(check(statements).findings.map((f) => [f.kind, f.location])).toEqual([
+      ['unknown-action', 'S/LogsPolicy PolicyDocument.Statement[0]'],
+      ['unreadable-policy', 'S/Maybe PolicyDocument'],
+    ]);
+  });
+});
+
 describe('the reference data', () => {
   test('is the pinned iam-floyd release, for exactly the services the refresh script lists', () => {
     expect(reference.source).toEqual(expect.objectContaining({ package: 'iam-floyd', version: IAM_FLOYD_VERSION }));

@@ -22,10 +22,12 @@ export interface LocatedStatement {
   /** `<stack>/<logical id> <property>[<index>]`, e.g. `DlPlatform-Training/RoleDefaultPolicy PolicyDocument[2]`. */
   readonly location: string;
   readonly statement: Record<string, unknown>;
+  /** Set when the policy could not be read before deploy (then `statement` is empty). */
+  readonly unreadable?: string;
 }
 
 /** What a finding is about. */
-export type FindingKind = 'unknown-service' | 'unknown-action' | 'unknown-condition-key' | 'deprecated-condition-key' | 'condition-key-not-applicable';
+export type FindingKind = 'unreadable-policy' | 'unknown-service' | 'unknown-action' | 'unknown-condition-key' | 'deprecated-condition-key' | 'condition-key-not-applicable';
 
 /** One problem the check found. */
 export interface Finding {
@@ -83,10 +85,20 @@ const POLICY_PROPERTIES: Record<string, Array<{ property: string; documents: (va
   'AWS::ApiGateway::RestApi': [{ property: 'Policy', documents: (v) => [v] }],
   'AWS::ECR::Repository': [{ property: 'RepositoryPolicyText', documents: (v) => [v] }],
   'AWS::SecretsManager::ResourcePolicy': [{ property: 'ResourcePolicy', documents: (v) => [v] }],
-  // CloudFormation takes these two as JSON strings; a string built with Fn::Join cannot be read before deploy.
-  'AWS::Logs::ResourcePolicy': [{ property: 'PolicyDocument', documents: (v) => (typeof v === 'string' ? [JSON.parse(v)] : []) }],
+  // CloudFormation takes this one as a JSON string, often built with Fn::Join around Refs.
+  'AWS::Logs::ResourcePolicy': [{ property: 'PolicyDocument', documents: (v) => [JSON.parse(intrinsicText(v))] }],
   'AWS::Events::EventBusPolicy': [{ property: 'Statement', documents: (v) => [{ Statement: v }] }],
 };
+
+/** A string-valued intrinsic as text with placeholders: `{"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}]]}` reads `logs.${AWS::Region}`. */
+export function intrinsicText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as { 'Fn::Join'?: [string, unknown[]]; Ref?: string; 'Fn::GetAtt'?: string[] } | undefined;
+  if (v?.['Fn::Join']) return v['Fn::Join'][1].map(intrinsicText).join(v['Fn::Join'][0]);
+  if (v?.Ref) return `\${${v.Ref}}`;
+  if (v?.['Fn::GetAtt']) return `\${${v['Fn::GetAtt'].join('.')}}`;
+  return JSON.stringify(value);
+}
 
 /** Every statement of every policy in a synthesized template, plus Lambda permissions as one-action statements. */
 export function statementsOf(stackName: string, template: { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> }): LocatedStatement[] {
@@ -101,10 +113,22 @@ export function statementsOf(stackName: string, template: { Resources?: Record<s
     }
     for (const { property, documents } of POLICY_PROPERTIES[resource.Type] ?? []) {
       if (props[property] === undefined) continue;
-      documents(props[property]).forEach((doc, d) => {
-        const statements = (doc as { Statement?: unknown }).Statement;
-        const list = Array.isArray(statements) ? statements : statements ? [statements] : [];
+      let docs: unknown[];
+      try {
+        docs = documents(props[property]);
+      } catch (e) {
+        found.push({ location: `${stackName}/${id} ${property}`, statement: {}, unreadable: `cannot read the policy before deploy (${(e as Error).message})` });
+        continue;
+      }
+      docs.forEach((doc, d) => {
         const docLabel = property === 'Policies' ? `${property}[${d}].PolicyDocument` : property;
+        const statements = (doc as { Statement?: unknown } | undefined)?.Statement;
+        if (typeof statements !== 'object' || statements === null) {
+          // E.g. an Fn::If around the document: the check would silently see nothing, so it says so.
+          found.push({ location: `${stackName}/${id} ${docLabel}`, statement: {}, unreadable: 'the document has no literal Statement list' });
+          return;
+        }
+        const list = Array.isArray(statements) ? statements : [statements];
         list.forEach((statement, i) => found.push({ location: `${stackName}/${id} ${docLabel}.Statement[${i}]`, statement: statement as Record<string, unknown> }));
       });
     }
@@ -138,20 +162,11 @@ function lookUpKey(reference: IamServiceReference, key: string): { service: stri
   return undefined;
 }
 
-/** A principal as text: `{"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ...]]}` reads `logs.${AWS::Region}...`. */
-function principalText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as { 'Fn::Join'?: [string, unknown[]]; Ref?: string };
-  if (v?.['Fn::Join']) return v['Fn::Join'][1].map(principalText).join(v['Fn::Join'][0]);
-  if (v?.Ref) return `\${${v.Ref}}`;
-  return JSON.stringify(value);
-}
-
 /** Whether the statement's principal is the exception's: a service principal by prefix, or everyone. */
 function principalMatches(statement: Record<string, unknown>, principal: ReferenceException['principal']): boolean {
   const p = statement.Principal as { Service?: unknown; AWS?: unknown } | string | undefined;
   if (principal === '*') return p === '*' || (typeof p === 'object' && asList(p.AWS).includes('*'));
-  return typeof p === 'object' && asList(p.Service).some((s) => principalText(s).startsWith(principal.servicePrefix));
+  return typeof p === 'object' && asList(p.Service).some((s) => intrinsicText(s).startsWith(principal.servicePrefix));
 }
 
 /** Whether a documented exception covers this finding. */
@@ -179,7 +194,11 @@ export function checkStatements(statements: readonly LocatedStatement[], referen
   const findings: Finding[] = [];
   const counts: CheckCounts = { statements: 0, actions: 0, expandedActions: 0, conditionKeys: 0, globalConditionKeys: 0 };
   const usedExceptions = new Set<ReferenceException>();
-  for (const { location, statement } of statements) {
+  for (const { location, statement, unreadable } of statements) {
+    if (unreadable) {
+      findings.push({ kind: 'unreadable-policy', location, message: unreadable });
+      continue;
+    }
     counts.statements++;
     const report = (f: Omit<Finding, 'location'>) => {
       const finding = { ...f, location };
