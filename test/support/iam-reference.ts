@@ -19,7 +19,7 @@ export function loadIamReference(): IamServiceReference {
 
 /** One statement of one policy, with where it came from. */
 export interface LocatedStatement {
-  /** `<stack>/<logical id> <property>[<index>]`, e.g. `DlPlatform-Training/RoleDefaultPolicy PolicyDocument[2]`. */
+  /** `<stack>/<logical id> <property>.Statement[<index>]`, e.g. `DlPlatform-Training/RoleDefaultPolicy PolicyDocument.Statement[2]`. */
   readonly location: string;
   readonly statement: Record<string, unknown>;
   /** Set when the policy could not be read before deploy (then `statement` is empty). */
@@ -108,7 +108,8 @@ export function statementsOf(stackName: string, template: { Resources?: Record<s
     if (resource.Type === 'AWS::Lambda::Permission') {
       // https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html: FunctionUrlAuthType becomes lambda:FunctionUrlAuthType.
       const condition = props.FunctionUrlAuthType ? { StringEquals: { 'lambda:FunctionUrlAuthType': props.FunctionUrlAuthType } } : undefined;
-      found.push({ location: `${stackName}/${id} Action`, statement: { Effect: 'Allow', Action: props.Action, Principal: { Service: props.Principal }, ...(condition ? { Condition: condition } : {}) } });
+      const principal = intrinsicText(props.Principal).endsWith('.amazonaws.com') ? { Service: props.Principal } : { AWS: props.Principal };
+      found.push({ location: `${stackName}/${id} Action`, statement: { Effect: 'Allow', Action: props.Action, Principal: principal, ...(condition ? { Condition: condition } : {}) } });
       continue;
     }
     for (const { property, documents } of POLICY_PROPERTIES[resource.Type] ?? []) {
