@@ -6,7 +6,8 @@
  * The data comes from the `iam-floyd` npm package, which its maintainers regenerate from AWS's Service
  * Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
  * It is fetched with `npm pack` into a temporary folder, never installed into the project: only the generated
- * statement providers (lib/generated/policy-statements/*.js) are read, as text, and never executed.
+ * statement providers (lib/generated/policy-statements/*.js) are read, as text; the one thing evaluated is each
+ * file's access-level object literal (strings and arrays), in an empty VM context.
  *
  * `npm run refresh:iam-reference` (needs the npm registry); bump IAM_FLOYD_VERSION to take AWS's newer data.
  */
