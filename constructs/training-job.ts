@@ -426,12 +426,16 @@ export class TrainingJob extends Construct {
 
   private grantHandlers(onEvent: lambda.IFunction, isComplete: lambda.IFunction, request: CreateTrainingJobCommandInput): void {
     const jobArns = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: `${this.jobNamePrefix}-*` });
-    // The conditions pin the security settings: this role can start no job without them.
+    // The conditions pin the security settings: this role can start no job without them. Keys and the actions
+    // they apply to: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html#amazonsagemaker-policy-keys
+    // (sagemaker:OutputKmsKey is deprecated and applies to no action; a volume key is pinned only when the
+    // request carries one, since an absent key would fail the condition).
+    const volumeKey = request.ResourceConfig?.VolumeKmsKeyId;
     iam.Grant.addToPrincipal({
       grantee: onEvent, actions: ['sagemaker:CreateTrainingJob'], resourceArns: [jobArns],
       conditions: {
         ...(request.EnableNetworkIsolation ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : {}),
-        StringEquals: { 'sagemaker:OutputKmsKey': request.OutputDataConfig!.KmsKeyId },
+        ArnEquals: { 'sagemaker:OutputKmsKeyArn': request.OutputDataConfig!.KmsKeyId, ...(volumeKey ? { 'sagemaker:VolumeKmsKeyArn': volumeKey } : {}) },
       },
     });
     iam.Grant.addToPrincipal({ grantee: onEvent, actions: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'], resourceArns: [jobArns] });

@@ -95,6 +95,22 @@ describe('TrainingJob', () => {
     expect(actionsOf(base.template)).toContain('kms:CreateGrant');
   });
 
+  test('the handler may start a job only with the request\'s output and volume keys, under keys that apply to CreateTrainingJob', () => {
+    // sagemaker:OutputKmsKey is deprecated and in no action's request, so a condition on it denied every start.
+    const createCondition = (template: Template) => Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Condition?: unknown }>)
+      .find((s) => s.Action === 'sagemaker:CreateTrainingJob')?.Condition;
+    expect(createCondition(base.template)).toEqual({
+      Bool: { 'sagemaker:NetworkIsolation': 'true' },
+      ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY, 'sagemaker:VolumeKmsKeyArn': KEY },
+    });
+    // No volume key in the request (NVMe instance storage): a condition on one would deny the start.
+    expect(createCondition(build({ instanceType: 'ml.g5.2xlarge' }).template)).toEqual({
+      Bool: { 'sagemaker:NetworkIsolation': 'true' },
+      ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY },
+    });
+  });
+
   test('more than one instance encrypts the traffic between them', () => {
     expect(build({ instanceCount: 4 }).request.EnableInterContainerTrafficEncryption).toBe(true);
   });

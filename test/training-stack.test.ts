@@ -97,7 +97,7 @@ describe('Training stack', () => {
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: expect.stringMatching(/:log-group:TrainingJobHandlerLogs\w+:\*$/) },
       {
         Effect: 'Allow', Action: 'sagemaker:CreateTrainingJob', Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*',
-        Condition: { Bool: { 'sagemaker:NetworkIsolation': 'true' }, StringEquals: { 'sagemaker:OutputKmsKey': KEY_ARN } },
+        Condition: { Bool: { 'sagemaker:NetworkIsolation': 'true' }, ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY_ARN, 'sagemaker:VolumeKmsKeyArn': KEY_ARN } },
       },
       { Effect: 'Allow', Action: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'], Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*' },
       {
