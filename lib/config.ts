@@ -3,7 +3,7 @@
  * `context` or with `cdk synth -c name=value`, and is validated once, here, at synth: a bad value fails
  * with a ConfigError naming the setting, the value and what is allowed.
  */
-import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types';
+import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from '../constructs/instance-types';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
