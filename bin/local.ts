@@ -6,7 +6,7 @@
  *    `train` entry point on a temporary /opt/ml tree, with the hyperparameters cdk.json configures;
  * 2. starts the real `serve` entry point on the trained model;
  * 3. starts the SageMaker Runtime stand-in and a local API Gateway front that hands API Gateway proxy events
- *    to the real proxy Lambda handler (constructs/inference-proxy.handler.ts);
+ *    to the real proxy Lambda handler (constructs/serving/runtime/inference-proxy.handler.ts);
  * 4. sends one sample digit through the API and prints the answer, then serves until Ctrl-C (or, with
  *    --once, exits), stopping every process it started.
  *
@@ -210,7 +210,7 @@ async function startApi(modelUrl: string, port: number, config: PlatformConfig):
     ENDPOINT_NAME,
   });
   for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL']) delete process.env[name];
-  const { handler } = await import('../constructs/inference-proxy.handler.js');
+  const { handler } = await import('../constructs/serving/runtime/inference-proxy.handler.js');
   try {
     const front = await startApiGatewayFront({ handler, host: HOST, port, region });
     cleanups.push(() => front.close());

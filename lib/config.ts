@@ -5,7 +5,7 @@
  */
 import {
   HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, TRAINING_INSTANCE_TYPES, TorchBuild, gpuArchitecture, imageSupportsInstanceType,
-} from './instance-types';
+} from '../constructs/instance-types';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';

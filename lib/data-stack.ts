@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SecureBucket } from '../constructs/secure-bucket';
+import { SecureBucket } from '../constructs/storage/secure-bucket';
 
 export interface DataStackProps extends StackProps {
   /** Days replaced or deleted object versions are kept. */

@@ -3,14 +3,14 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { AlarmResponder } from '../constructs/alarm-responder';
-import { AlarmTopic } from '../constructs/alarm-topic';
-import { LogsKey } from '../constructs/logs-key';
-import { AlarmThresholds, PlatformAlarms } from '../constructs/platform-alarms';
-import { PlatformDashboard } from '../constructs/platform-dashboard';
-import { ApiRef, EndpointRef, WebAclRef } from '../constructs/platform-metrics';
-import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/runbook';
-import { TrainingFailureRule } from '../constructs/training-failure-rule';
+import { AlarmResponder } from '../constructs/monitoring/alarm-responder';
+import { AlarmTopic } from '../constructs/monitoring/alarm-topic';
+import { LogsKey } from '../constructs/storage/logs-key';
+import { AlarmThresholds, PlatformAlarms } from '../constructs/monitoring/platform-alarms';
+import { PlatformDashboard } from '../constructs/monitoring/platform-dashboard';
+import { ApiRef, EndpointRef, WebAclRef } from '../constructs/monitoring/platform-metrics';
+import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/monitoring/runtime/runbook';
+import { TrainingFailureRule } from '../constructs/monitoring/training-failure-rule';
 
 export interface MonitoringStackProps extends StackProps {
   /** The inference endpoint's variant; unset: no endpoint alarms. */

@@ -1,8 +1,8 @@
 import { App, Duration, Environment } from 'aws-cdk-lib';
-import { trafficShiftingFor } from '../constructs/endpoint-deployment';
+import { trafficShiftingFor } from '../constructs/serving/endpoint-deployment';
 import { PlatformConfig } from './config';
 import { DataStack } from './data-stack';
-import { hasGpu } from './instance-types';
+import { hasGpu } from '../constructs/instance-types';
 import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
 import { TrainingStack } from './training-stack';

@@ -6,12 +6,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ApiWaf } from '../constructs/api-waf';
-import { TrafficShifting } from '../constructs/endpoint-deployment';
-import { ApiAuth, InferenceApi } from '../constructs/inference-api';
-import { InferenceEndpoint } from '../constructs/inference-endpoint';
-import { InferenceProxy } from '../constructs/inference-proxy';
-import { LogsKey } from '../constructs/logs-key';
+import { ApiWaf } from '../constructs/serving/api-waf';
+import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
+import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
+import { InferenceEndpoint } from '../constructs/serving/inference-endpoint';
+import { InferenceProxy } from '../constructs/serving/inference-proxy';
+import { LogsKey } from '../constructs/storage/logs-key';
 
 export interface ServingStackProps extends StackProps {
   /** The training image; the endpoint runs it as `serve`. */

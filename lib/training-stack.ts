@@ -5,9 +5,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LogsKey } from '../constructs/logs-key';
-import { SampleDataUpload } from '../constructs/training-job-sample-data';
-import { TrainingData, TrainingJob } from '../constructs/training-job';
+import { LogsKey } from '../constructs/storage/logs-key';
+import { SampleDataUpload } from '../constructs/training/training-job-sample-data';
+import { TrainingData, TrainingJob } from '../constructs/training/training-job';
 import metricDefinitions from '../training-image/metric-definitions.json';
 
 const IMAGE_DIR = path.join(__dirname, '..', 'training-image');

@@ -1,8 +1,8 @@
 /**
  * A local HTTP front that plays API Gateway (REST API, Lambda proxy integration) for the inference API: it
- * routes `POST /<stage>/predict`, applies the request validator constructs/inference-api.ts configures (the
+ * routes `POST /<stage>/predict`, applies the request validator constructs/serving/inference-api.ts configures (the
  * required Content-Type header, and JSON bodies against the PredictionRequest model, with the same rules
- * from constructs/prediction-request.ts), turns the request into a v1 proxy event for the real handler, and
+ * from constructs/serving/runtime/prediction-request.ts), turns the request into a v1 proxy event for the real handler, and
  * answers its own errors the way the deployed gateway responses do: `{"error": ..., "requestId": ...}`.
  *
  * Not mirrored: authentication (no SigV4 or API key is checked), WAF, throttling and usage plans.
@@ -13,7 +13,7 @@ import { randomUUID } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { jsonRequestProblem } from '../constructs/prediction-request';
+import { jsonRequestProblem } from '../constructs/serving/runtime/prediction-request';
 
 /** The proxy Lambda's signature. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -42,7 +42,7 @@ export interface ApiGatewayFrontOptions {
   readonly integrationTimeoutMs?: number;
   /**
    * The Lambda function's timeout, for `context.getRemainingTimeInMillis()`.
-   * @default 27000 - the proxy's 25 s invoke deadline plus 2 s, as constructs/inference-proxy.ts sets it
+   * @default 27000 - the proxy's 25 s invoke deadline plus 2 s, as constructs/serving/inference-proxy.ts sets it
    */
   readonly lambdaTimeoutMs?: number;
   /**

@@ -1,5 +1,5 @@
-import { parseIncident } from '../constructs/incident';
-import { urlFromSecret } from '../constructs/webhook';
+import { parseIncident } from '../constructs/monitoring/runtime/incident';
+import { urlFromSecret } from '../constructs/monitoring/runtime/webhook';
 import { ALARM_ARN, MALFORMED_EVENTS, alarmEvent, trainingFailedEvent } from './alarm-responder.fixtures';
 
 const options = { runbookUrl: 'https://example.com/runbook.md' };

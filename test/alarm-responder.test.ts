@@ -7,18 +7,18 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDbDedupeStore } from '../constructs/dedupe-store';
+import { DynamoDbDedupeStore } from '../constructs/monitoring/runtime/dedupe-store';
 import { MotoServer, startMoto } from './support/moto-server';
 import { MALFORMED_EVENTS, alarmEvent, trainingFailedEvent } from './alarm-responder.fixtures';
 
-type HandlerModule = typeof import('../constructs/alarm-responder.handler');
+type HandlerModule = typeof import('../constructs/monitoring/runtime/alarm-responder.handler');
 
 /** A new module instance: what a new Lambda execution environment starts with (no cache, no state). */
 function newInstance(): HandlerModule {
   let mod: HandlerModule | undefined;
   jest.isolateModules(() => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require('../constructs/alarm-responder.handler');
+    mod = require('../constructs/monitoring/runtime/alarm-responder.handler');
   });
   return mod!;
 }

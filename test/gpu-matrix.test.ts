@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../lib/config';
 import {
   HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, TRAINING_INSTANCE_TYPES, TorchBuild, archRunsOn, gpuArchitecture, hasGpu,
   imageSupportsInstanceType,
-} from '../lib/instance-types';
+} from '../constructs/instance-types';
 
 const ALLOWED = [...new Set([...TRAINING_INSTANCE_TYPES, ...HOSTING_INSTANCE_TYPES])];
 

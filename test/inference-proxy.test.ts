@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { handler } from '../constructs/inference-proxy.handler';
-import { MAX_INSTANCES, MAX_PAYLOAD_BYTES } from '../constructs/prediction-request';
+import { handler } from '../constructs/serving/runtime/inference-proxy.handler';
+import { MAX_INSTANCES, MAX_PAYLOAD_BYTES } from '../constructs/serving/runtime/prediction-request';
 import { freePort, ModelServer, startModelServer } from '../local/model-server';
 import { SageMakerRuntimeStandIn, startSageMakerRuntimeStandIn } from '../local/sagemaker-runtime-standin';
 import { trainModel, TRAINING_IMAGE_DIR } from '../local/train-model';
@@ -278,7 +278,7 @@ describe('SageMaker errors', () => {
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = `http://127.0.0.1:${closed}`;
     try {
       jest.isolateModules(() => {
-        fresh = jest.requireActual<typeof import('../constructs/inference-proxy.handler')>('../constructs/inference-proxy.handler').handler;
+        fresh = jest.requireActual<typeof import('../constructs/serving/runtime/inference-proxy.handler')>('../constructs/serving/runtime/inference-proxy.handler').handler;
       });
       expectError(await fresh!(event(json([ROWS[0]])), context()), 503, /unavailable/);
     } finally {

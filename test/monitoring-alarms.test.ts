@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { RUNBOOK_SECTIONS } from '../constructs/runbook';
-import { TrainingFailureRule } from '../constructs/training-failure-rule';
+import { RUNBOOK_SECTIONS } from '../constructs/monitoring/runtime/runbook';
+import { TrainingFailureRule } from '../constructs/monitoring/training-failure-rule';
 import { WEBHOOK_SECRET_ARN, buildMonitoring } from './support/monitoring';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- template JSON

@@ -4,10 +4,10 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { ApiWaf } from '../constructs/api-waf';
-import { TrafficShifting } from '../constructs/endpoint-deployment';
-import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/inference-endpoint';
-import { InferenceProxy } from '../constructs/inference-proxy';
+import { ApiWaf } from '../constructs/serving/api-waf';
+import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
+import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/serving/inference-endpoint';
+import { InferenceProxy } from '../constructs/serving/inference-proxy';
 import { loadConfig } from '../lib/config';
 import { contextWith } from './support/platform';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { load } from 'js-yaml';
-import { CONTENT_TYPES, jsonRequestProblem, PREDICTION_REQUEST_SCHEMA } from '../constructs/prediction-request';
+import { CONTENT_TYPES, jsonRequestProblem, PREDICTION_REQUEST_SCHEMA } from '../constructs/serving/runtime/prediction-request';
 import { buildServing } from './support/serving';
 
 /** Untyped template JSON, as Template.toJSON() returns it. */

@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { PREDICTION_REQUEST_SCHEMA } from '../constructs/prediction-request';
+import { PREDICTION_REQUEST_SCHEMA } from '../constructs/serving/runtime/prediction-request';
 import { stableTemplate } from './support/platform';
 import { buildServing } from './support/serving';
 

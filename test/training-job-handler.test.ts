@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { isComplete, onEvent, OnEventResponse } from '../constructs/training-job.handler';
+import { isComplete, onEvent, OnEventResponse } from '../constructs/training/runtime/training-job.handler';
 import { buildTestPlatform } from './support/platform';
 import { COMPLETES, JobStep, SageMakerStandin } from './support/sagemaker-api-standin';
 import { customResourceEvent, deliveredProperties, KEY_ARN } from './support/training-job-events';
@@ -26,7 +26,7 @@ let jobName: string;
  * Synthesizes the platform (bundling only the training stack's functions) into `outdir`, and returns the
  * start-phase resource and the bundled handler module, as Lambda would load it.
  */
-function synthesize(): { logicalId: string; properties: Properties; bundled: typeof import('../constructs/training-job.handler') } {
+function synthesize(): { logicalId: string; properties: Properties; bundled: typeof import('../constructs/training/runtime/training-job.handler') } {
   const { app, platform } = buildTestPlatform({
     'aws:cdk:bundling-stacks': [TRAINING_STACK], trainingTimeoutMinutes: '30', trainingMaxWaitSeconds: '1800', trainingMaxRuntimeSeconds: '1200',
   }, outdir);

@@ -8,7 +8,7 @@ import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { TrainingJob, TrainingJobProps } from '../constructs/training-job';
+import { TrainingJob, TrainingJobProps } from '../constructs/training/training-job';
 import { contextWith } from './support/platform';
 import { evaluate } from './support/training-job-events';
 

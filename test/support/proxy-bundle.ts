@@ -10,7 +10,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { InferenceProxy } from '../../constructs/inference-proxy';
+import { InferenceProxy } from '../../constructs/serving/inference-proxy';
 
 /** Synthesizes the proxy into a temporary cloud assembly; returns its bundle (index.js) and a cleanup. */
 export function synthProxyBundle(): { file: string; dispose: () => void } {

@@ -10,7 +10,7 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { supportsVolumeKms } from '../../lib/instance-types';
+import { supportsVolumeKms } from '../../constructs/instance-types';
 
 /** One state of a scripted job. */
 export interface JobStep {

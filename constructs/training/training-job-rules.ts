@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import { Duration, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { MetricDefinition, TrainingJobProps } from './training-job';
-import { JOB_NAME_PATTERN } from './training-job-contract';
+import { JOB_NAME_PATTERN } from './runtime/training-job-contract';
 
 /** The longest a deploy may wait for a job. */
 export const MAX_TIMEOUT = Duration.hours(2);

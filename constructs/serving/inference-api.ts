@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { PREDICTION_REQUEST_SCHEMA } from './prediction-request';
+import { PREDICTION_REQUEST_SCHEMA } from './runtime/prediction-request';
 
 /** How clients authenticate: SigV4-signed requests (IAM), or an API key with a usage plan. */
 export type ApiAuth = 'iam' | 'api-key';

@@ -6,9 +6,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { supportsVolumeKms } from '../lib/instance-types';
+import { supportsVolumeKms } from '../instance-types';
 import { TrafficShifting } from './endpoint-deployment';
-import { dependOnRolePolicyOnly } from './private/role-dependency';
+import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardResource } from './private/nag-acknowledgements';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /** SageMaker writes every training job's logs to this log group, one stream per host: `<job>/algo-<n>-<time>`. */
 export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';

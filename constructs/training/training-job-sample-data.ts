@@ -6,9 +6,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { lambdaRole } from './private/lambda-role';
-import { dependOnRolePolicyOnly } from './private/role-dependency';
-import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './private/nag-acknowledgements';
+import { lambdaRole } from '../private/lambda-role';
+import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { acknowledgeWildcardAction, acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /** Properties of a {@link SampleDataUpload}. */
 export interface SampleDataUploadProps {

@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AlarmTopic } from './alarm-topic';
-import { dependOnRolePolicyOnly } from './private/role-dependency';
+import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** Properties of an {@link AlarmResponder}. */
 export interface AlarmResponderProps {
@@ -124,7 +124,7 @@ export class AlarmResponder extends Construct {
     }
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, 'alarm-responder.handler.ts'),
+      entry: path.join(__dirname, 'runtime', 'alarm-responder.handler.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { dependOnRolePolicyOnly } from './private/role-dependency';
+import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** An endpoint the proxy can call: its name and a way to grant InvokeEndpoint on it (an InferenceEndpoint). */
 export interface InvokableEndpoint {
@@ -75,7 +75,7 @@ export class InferenceProxy extends Construct {
     this.logGroup.grantWrite(role);
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, 'inference-proxy.handler.ts'),
+      entry: path.join(__dirname, 'runtime', 'inference-proxy.handler.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

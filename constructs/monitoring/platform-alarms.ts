@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ApiRef, EndpointRef, PERIOD, WebAclRef, apiMetric, endpointInstanceMetric, endpointMetric, webAclMetric } from './platform-metrics';
-import { RUNBOOK_PREFIX, RUNBOOK_SECTIONS, RunbookSection, runbookLink } from './runbook';
+import { RUNBOOK_PREFIX, RUNBOOK_SECTIONS, RunbookSection, runbookLink } from './runtime/runbook';
 
 /** Alarm thresholds. Counts are per 5 minutes; utilisation is SageMaker's (100 per core or GPU, summed). */
 export interface AlarmThresholds {

@@ -11,15 +11,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
-import { supportsVolumeKms } from '../lib/instance-types';
-import { lambdaRole } from './private/lambda-role';
-import { dependOnRolePolicyOnly } from './private/role-dependency';
-import { acknowledgeWildcardResource } from './private/nag-acknowledgements';
+import { supportsVolumeKms } from '../instance-types';
+import { lambdaRole } from '../private/lambda-role';
+import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
-import { ATTR, QualityGate, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './training-job-contract';
+import { ATTR, QualityGate, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/training-job-contract';
 import { MAX_TIMEOUT, bucketIdentity, defaultPrefix, jobName, phases, sortKeys, validate } from './training-job-rules';
 
-export type { QualityGate } from './training-job-contract';
+export type { QualityGate } from './runtime/training-job-contract';
 
 /** Where a job's training data is: one S3 prefix with a folder per channel. */
 export interface TrainingData {
@@ -401,7 +401,7 @@ export class TrainingJob extends Construct {
   private handler(id: string, exportName: string, logGroup: logs.LogGroup, description: string): nodejs.NodejsFunction {
     const role = lambdaRole(this, `${id}Role`, logGroup);
     const fn = new nodejs.NodejsFunction(this, id, {
-      entry: path.join(__dirname, 'training-job.handler.ts'),
+      entry: path.join(__dirname, 'runtime', 'training-job.handler.ts'),
       handler: exportName,
       description,
       runtime: lambda.Runtime.NODEJS_24_X,
