@@ -47,7 +47,8 @@ describe('botocore service models from the venv', () => {
 });
 
 describe('Java patterns as the services match them', () => {
-  test('a value must match as a whole (SageMaker refuses the job name my_job)', () => {
+  test('a value must match as a whole, not merely contain a match', () => {
+    expect(compileJavaPattern('[a-zA-Z0-9_.-]+').test('"smart-dcb-messages"')).toBe(false);
     expect(compileJavaPattern('[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}').test('my_job')).toBe(false);
     expect(compileJavaPattern('[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}').test('my-job')).toBe(true);
   });

@@ -17,8 +17,9 @@
  * - Property names JavaScript spells differently (`all`, `IsWhitespace`, `IsAlphabetic`).
  * - A quantified anchor (`${1,128}`, seen in SageMaker's tag patterns) is legal in Java, an error in
  *   JavaScript: the quantifier is dropped (an anchor repeated is the same anchor).
- * - Matching is whole-value: the services use Matcher.matches() (SageMaker rejects the job name `my_job`
- *   although its pattern, unanchored, would find `my` in it), so the pattern is wrapped in `^(?:...)$`.
+ * - Matching is whole-value, as the services match (DynamoDB refuses the table name `"smart-dcb-messages"`,
+ *   quotes included, against `[a-zA-Z0-9_.-]+`, which an unanchored search would accept:
+ *   https://github.com/aws/aws-cli/issues/790), so the pattern is wrapped in `^(?:...)$`.
  * Not translated (they throw): possessive quantifiers, atomic groups, `\Q...\E`, nested classes and class
  * intersection (`[a[b]]`, `&&`), inline flags after the start, `\h`, `\R`, `\X`, `\G`. No model this project
  * uses needs them (a test compiles every pattern of those models).
