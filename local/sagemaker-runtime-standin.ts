@@ -24,7 +24,7 @@ import { randomUUID } from 'crypto';
 import { AddressInfo } from 'net';
 import { restInput } from './api-model/rest-input';
 import { loadServiceModel } from './api-model/service-model';
-import { validateInput, validationMessage } from './api-model/validate-input';
+import { recordCheckedRequest, validateInput, validationMessage } from './api-model/validate-input';
 
 /** Account id in error messages and ARNs. */
 const ACCOUNT = '000000000000';
@@ -102,6 +102,7 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
       if (!input) return sendError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${url.pathname}`);
       invocations++;
       const violations = validateInput(apiModel, 'InvokeEndpoint', input);
+      recordCheckedRequest(apiModel, 'InvokeEndpoint', violations);
       if (violations.length > 0) return sendError(res, 400, 'ValidationError', validationMessage(violations));
       const endpointName = String(input.EndpointName);
       if (options.endpointNames && !options.endpointNames.includes(endpointName)) {

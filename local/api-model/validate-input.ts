@@ -161,7 +161,6 @@ export function validateInput(model: ServiceModel, operation: string, input: unk
   if (!op.input) return [];
   const checker = new Checker(model);
   checker.check(op.input, input ?? {}, '');
-  recordValidation(model, operation, checker.violations);
   return checker.violations;
 }
 
@@ -173,10 +172,11 @@ export function validationMessage(violations: readonly Violation[]): string {
 }
 
 /**
- * With API_MODEL_VALIDATION_LOG set to a file, one JSON line per validated request (service, operation,
- * violations): how a test run counts the requests it checked.
+ * For the stand-ins, after checking a request they received: with API_MODEL_VALIDATION_LOG set to a file,
+ * appends one JSON line (service, operation, number of violations), which is how a test run counts the
+ * requests it checked.
  */
-function recordValidation(model: ServiceModel, operation: string, violations: readonly Violation[]): void {
+export function recordCheckedRequest(model: ServiceModel, operation: string, violations: readonly Violation[]): void {
   const file = process.env.API_MODEL_VALIDATION_LOG;
   if (!file) return;
   fs.appendFileSync(file, `${JSON.stringify({ service: model.metadata.serviceId, operation, violations: violations.length })}\n`);

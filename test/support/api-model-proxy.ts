@@ -13,7 +13,7 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { loadServiceModel, ServiceModel } from '../../local/api-model/service-model';
-import { validateInput, validationMessage } from '../../local/api-model/validate-input';
+import { recordCheckedRequest, validateInput, validationMessage } from '../../local/api-model/validate-input';
 
 /** botocore names of the JSON-protocol services the handlers call through moto. */
 export const CHECKED_SERVICES = ['dynamodb', 'secretsmanager'];
@@ -88,6 +88,7 @@ export async function startApiModelProxy(upstream: string, services: readonly st
         return refuse(res, model, 'SerializationException', 'Request body is not valid JSON');
       }
       const violations = validateInput(model, operation, input);
+      recordCheckedRequest(model, operation, violations);
       const key = `${model.metadata.serviceId}.${operation}`;
       const count = checked.get(key) ?? { requests: 0, refused: 0 };
       count.requests += 1;

@@ -13,7 +13,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { supportsVolumeKms } from '../../lib/instance-types';
 import { loadServiceModel } from '../../local/api-model/service-model';
-import { validateInput, validationMessage } from '../../local/api-model/validate-input';
+import { recordCheckedRequest, validateInput, validationMessage } from '../../local/api-model/validate-input';
 
 /** One state of a scripted job. */
 export interface JobStep {
@@ -125,6 +125,7 @@ export class SageMakerStandin {
         throw new ApiError('SerializationException', 'Request body is not valid JSON');
       }
       const violations = validateInput(API_MODEL, operation, body);
+      recordCheckedRequest(API_MODEL, operation, violations);
       if (violations.length > 0) throw new ApiError('ValidationException', validationMessage(violations));
       answer = this.dispatch(operation, body);
     } catch (e) {
