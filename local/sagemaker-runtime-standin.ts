@@ -4,6 +4,11 @@
  * `x-amzn-errortype` header and a JSON body with `message`. The unmodified AWS SDK client talks to it when
  * AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME points here (any credentials; signatures are not checked).
  *
+ * Each request is first checked against InvokeEndpoint's published API model (botocore's sagemaker-runtime
+ * service-2.json, from the project venv): the endpoint name's pattern and length, the Content-Type, Accept and
+ * custom-attributes headers' lengths and patterns, the body's size; a violation is answered as SageMaker does,
+ * ValidationError (400) naming each one.
+ *
  * As SageMaker does, a 4xx or 5xx from the container becomes ModelError (424) carrying OriginalStatusCode,
  * OriginalMessage and LogStreamArn; an unknown endpoint is ValidationError "Endpoint <name> of account
  * <id> not found."; an unreachable container is ServiceUnavailable (503).
@@ -17,11 +22,12 @@
 import * as http from 'http';
 import { randomUUID } from 'crypto';
 import { AddressInfo } from 'net';
+import { restInput } from './api-model/rest-input';
+import { loadServiceModel } from './api-model/service-model';
+import { recordCheckedRequest, validateInput, validationMessage } from './api-model/validate-input';
 
 /** Account id in error messages and ARNs. */
 const ACCOUNT = '000000000000';
-/** InvokeEndpoint's payload limit. */
-const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 /** A fault the stand-in answers with instead of (or, for `slow`, before) forwarding. */
 export interface Fault {
@@ -76,6 +82,7 @@ export interface SageMakerRuntimeStandIn {
 /** Starts the stand-in on 127.0.0.1 (a free port unless one is given). */
 export async function startSageMakerRuntimeStandIn(options: StandInOptions): Promise<SageMakerRuntimeStandIn> {
   const modelUrl = new URL(options.modelUrl);
+  const apiModel = loadServiceModel('sagemaker-runtime');
   const modelTimeoutMs = options.modelTimeoutMs ?? 60_000;
   let fault: { spec: Fault; left: number } | undefined;
   let invocations = 0;
@@ -91,15 +98,15 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
     readBody(req).then(async (body) => {
       const url = new URL(req.url ?? '/', 'http://standin');
       if (url.pathname === '/_standin/fault') return control(req.method, body, res);
-      const match = /^\/endpoints\/([^/]+)\/invocations$/.exec(url.pathname);
-      if (!match || req.method !== 'POST') return sendError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${url.pathname}`);
+      const input = req.method === 'POST' ? restInput(apiModel, 'InvokeEndpoint', { path: url.pathname, headers: req.headers, query: url.searchParams, body }) : undefined;
+      if (!input) return sendError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${url.pathname}`);
       invocations++;
-      const endpointName = decodeURIComponent(match[1]);
+      const violations = validateInput(apiModel, 'InvokeEndpoint', input);
+      recordCheckedRequest(apiModel, 'InvokeEndpoint', violations);
+      if (violations.length > 0) return sendError(res, 400, 'ValidationError', validationMessage(violations));
+      const endpointName = String(input.EndpointName);
       if (options.endpointNames && !options.endpointNames.includes(endpointName)) {
         return sendError(res, 400, 'ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT} not found.`);
-      }
-      if (body.length > MAX_PAYLOAD_BYTES) {
-        return sendError(res, 400, 'ValidationError', `Request payload of ${body.length} bytes exceeds the maximum of ${MAX_PAYLOAD_BYTES} bytes.`);
       }
       const active = takeFault();
       switch (active?.kind) {

@@ -9,6 +9,8 @@ import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { isComplete, onEvent, OnEventResponse } from '../constructs/training/runtime/training-job.handler';
+import { loadServiceModel } from '../local/api-model/service-model';
+import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
 import { COMPLETES, JobStep, SageMakerStandin } from './support/sagemaker-api-standin';
 import { customResourceEvent, deliveredProperties, KEY_ARN } from './support/training-job-events';
@@ -212,6 +214,22 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     delete request.StoppingCondition.MaxWaitTimeInSeconds;
     await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) })))
       .rejects.toThrow(/SageMaker rejected training job \S+bad1: MaxWaitTimeInSeconds must be specified when EnableManagedSpotTraining is true/);
+  });
+
+  test('the synthesized CreateTrainingJob request holds only members SageMaker\'s API model defines, each within its constraints', () => {
+    // The SDK silently drops a member its model does not know, so a misspelt setting would never reach
+    // SageMaker: the stand-in cannot see it, only a check of the request as the handler passes it can.
+    const request = JSON.parse(start.properties.CreateTrainingJobRequest);
+    expect(validateInput(loadServiceModel('sagemaker'), 'CreateTrainingJob', request)).toEqual([]);
+  });
+
+  test('SageMaker\'s API model refuses a value outside an enum, and the deploy error names the member', async () => {
+    const props = forJob('enum1');
+    const request = JSON.parse(props.CreateTrainingJobRequest);
+    request.AlgorithmSpecification.TrainingInputMode = 'Streaming';
+    await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) })))
+      .rejects.toThrow(/SageMaker rejected training job \S+enum1: 1 validation error detected: Value 'Streaming' at 'algorithmSpecification\.trainingInputMode' failed to satisfy constraint: Member must satisfy enum value set: \[Pipe, File, FastFile\]/);
+    expect(standin.calls.map((c) => [c.operation, c.status])).toEqual([['CreateTrainingJob', 400]]);
   });
 
   test('a wait phase hands over at its deadline; the final phase fails the deploy there', async () => {

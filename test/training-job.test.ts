@@ -9,6 +9,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { TrainingJob, TrainingJobProps } from '../constructs/training/training-job';
+import { loadServiceModel } from '../local/api-model/service-model';
+import { validateInput } from '../local/api-model/validate-input';
 import { contextWith } from './support/platform';
 import { evaluate } from './support/training-job-events';
 
@@ -173,5 +175,23 @@ describe('TrainingJob', () => {
     ['a query interval that does not fit', { queryInterval: Duration.seconds(2) }, /invalid queryInterval "2s"/],
   ])('rejects %s at synth, naming the prop', (_what, props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+});
+
+describe('TrainingJob requests against SageMaker\'s published API model', () => {
+  // The SDK drops members its model does not know, so these are the checks that see a misspelt or
+  // out-of-range setting before SageMaker (or nobody) does.
+  test.each<[string, Partial<TrainingJobProps>]>([
+    ['the defaults', {}],
+    ['on-demand training', { useSpot: false }],
+    ['two instances with a volume key and inter-container encryption', { instanceType: 'ml.m5.xlarge', instanceCount: 2, interContainerTrafficEncryption: true }],
+    ['a VPC, hyperparameters, three channels and the longest name prefix', {
+      vpcConfig: { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] },
+      hyperparameters: { epochs: '10', lr: '0.001' },
+      data: { bucket: s3.Bucket.fromBucketName(new Stack(), 'D', 'data-bucket'), prefix: 'digits/v1/', version: 'v1', channels: ['train', 'validation', 'test'] },
+      jobNamePrefix: 'a'.repeat(40),
+    }],
+  ])('the CreateTrainingJob request for %s breaks no constraint of the model', (_name, props) => {
+    expect(validateInput(loadServiceModel('sagemaker'), 'CreateTrainingJob', build(props).request)).toEqual([]);
   });
 });

@@ -1,15 +1,20 @@
 /**
  * A real local AWS API stand-in for handler tests: moto's server from the project venv, on 127.0.0.1 and a
- * free port, reached through the unmodified AWS SDK clients via AWS_ENDPOINT_URL_<SERVICE>.
+ * free port, reached through the unmodified AWS SDK clients via AWS_ENDPOINT_URL_<SERVICE>, behind a proxy
+ * that refuses what the service's API model refuses (api-model-proxy.ts).
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
+import { ApiModelProxy, startApiModelProxy } from './api-model-proxy';
 
 const MOTO_SERVER = path.join(__dirname, '..', '..', '.venv', 'bin', 'moto_server');
 
 export interface MotoServer {
+  /** The endpoint for SDK clients: the API-model proxy in front of moto. */
   readonly endpoint: string;
+  /** What the proxy checked against the API models. */
+  readonly proxy: ApiModelProxy;
   stop(): Promise<void>;
 }
 
@@ -47,12 +52,17 @@ export async function startMoto(timeoutMs = 30_000): Promise<MotoServer> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  const proxy = await startApiModelProxy(endpoint);
   return {
-    endpoint,
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill();
-    }),
+    endpoint: proxy.endpoint,
+    proxy,
+    stop: async () => {
+      await proxy.stop();
+      await new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill();
+      });
+    },
   };
 }

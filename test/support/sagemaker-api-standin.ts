@@ -4,13 +4,16 @@
  *
  * It speaks SageMaker's protocol (awsJson1_1: `POST /`, `X-Amz-Target: SageMaker.<Operation>`, JSON bodies,
  * errors as `{"__type": ..., "message": ...}` with HTTP 400), checks requests the way SageMaker does (a signed
- * request, required members, the name pattern, spot and volume-key rules) and keeps jobs whose life a test
+ * request; every member against SageMaker's published API model, botocore's sagemaker service-2.json from the
+ * project venv; then the spot and volume-key rules no schema carries) and keeps jobs whose life a test
  * scripts: each DescribeTrainingJob returns the job's current state and moves it one step along its script.
  * moto's SageMaker completes every job at once and cannot fail or stop one, which is what the tests need.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { supportsVolumeKms } from '../../constructs/instance-types';
+import { loadServiceModel } from '../../local/api-model/service-model';
+import { recordCheckedRequest, validateInput, validationMessage } from '../../local/api-model/validate-input';
 
 /** One state of a scripted job. */
 export interface JobStep {
@@ -40,9 +43,7 @@ export interface StandinCall {
 }
 
 const ACCOUNT = '123456789012';
-const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
-const S3_URI = /^(https|s3):\/\/([^/]+)\/?(.*)$/;
+const API_MODEL = loadServiceModel('sagemaker');
 const OPERATIONS = ['CreateTrainingJob', 'DescribeTrainingJob', 'StopTrainingJob'] as const;
 
 class ApiError extends Error {
@@ -123,6 +124,9 @@ export class SageMakerStandin {
       } catch {
         throw new ApiError('SerializationException', 'Request body is not valid JSON');
       }
+      const violations = validateInput(API_MODEL, operation, body);
+      recordCheckedRequest(API_MODEL, operation, violations);
+      if (violations.length > 0) throw new ApiError('ValidationException', validationMessage(violations));
       answer = this.dispatch(operation, body);
     } catch (e) {
       const error = e instanceof ApiError ? e : new ApiError('InternalFailure', String(e), 500);
@@ -171,11 +175,8 @@ export class SageMakerStandin {
   }
 
   private existing(body: Record<string, unknown>): StandinJob {
-    const name = body.TrainingJobName;
-    if (typeof name !== 'string' || !JOB_NAME.test(name)) {
-      throw new ApiError('ValidationException', `1 validation error detected: Value '${String(name)}' at 'trainingJobName' failed to satisfy constraint: Member must satisfy regular expression pattern: ${JOB_NAME.source}`);
-    }
-    const job = this.jobs.get(name);
+    // The API model has checked the name already.
+    const job = this.jobs.get(body.TrainingJobName as string);
     if (!job) throw new ApiError('ValidationException', 'Requested resource not found.');
     return job;
   }
@@ -214,40 +215,12 @@ export class SageMakerStandin {
   }
 }
 
-/** SageMaker's checks of a CreateTrainingJob request that this platform's requests can run into. */
+/**
+ * SageMaker's checks of a CreateTrainingJob request that no schema carries (the API model has checked every
+ * member already), worded as SageMaker words them.
+ */
 function validateCreate(body: Record<string, unknown>): void {
-  const errors: string[] = [];
   const member = (path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], body);
-  const need = (path: string) => { if (member(path) === undefined) errors.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`); };
-  const match = (path: string, pattern: RegExp) => {
-    const v = member(path);
-    if (v !== undefined && (typeof v !== 'string' || !pattern.test(v))) errors.push(`Value '${String(v)}' at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`);
-  };
-  const atLeast = (path: string, min: number) => {
-    const v = member(path);
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) errors.push(`Value '${String(v)}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${min}`);
-  };
-  for (const path of ['TrainingJobName', 'RoleArn', 'AlgorithmSpecification.TrainingInputMode', 'OutputDataConfig.S3OutputPath',
-    'ResourceConfig.InstanceType', 'ResourceConfig.InstanceCount', 'ResourceConfig.VolumeSizeInGB', 'StoppingCondition']) need(path);
-  match('TrainingJobName', JOB_NAME);
-  match('RoleArn', ROLE_ARN);
-  match('OutputDataConfig.S3OutputPath', S3_URI);
-  match('CheckpointConfig.S3Uri', S3_URI);
-  match('AlgorithmSpecification.TrainingInputMode', /^(Pipe|File|FastFile)$/);
-  atLeast('ResourceConfig.InstanceCount', 1);
-  atLeast('ResourceConfig.VolumeSizeInGB', 1);
-  atLeast('StoppingCondition.MaxRuntimeInSeconds', 1);
-  const channels = (member('InputDataConfig') as Record<string, unknown>[] | undefined) ?? [];
-  channels.forEach((c, i) => {
-    const uri = (c.DataSource as { S3DataSource?: { S3Uri?: string } } | undefined)?.S3DataSource?.S3Uri;
-    if (typeof uri !== 'string' || !S3_URI.test(uri)) errors.push(`Value '${String(uri)}' at 'inputDataConfig.${i + 1}.member.dataSource.s3DataSource.s3Uri' failed to satisfy constraint: Member must satisfy regular expression pattern: ${S3_URI.source}`);
-  });
-  const hyperparameters = (member('HyperParameters') as Record<string, unknown> | undefined) ?? {};
-  for (const [k, v] of Object.entries(hyperparameters)) {
-    if (typeof v !== 'string' || v.length > 2500) errors.push(`Value at 'hyperParameters.${k}' failed to satisfy constraint: Member must be a string of at most 2500 characters`);
-  }
-  if (errors.length > 0) throw new ApiError('ValidationException', `${errors.length} validation error${errors.length > 1 ? 's' : ''} detected: ${errors.join('; ')}`);
-
   if (!(member('AlgorithmSpecification.TrainingImage') || member('AlgorithmSpecification.AlgorithmName'))) {
     throw new ApiError('ValidationException', 'Either TrainingImage or AlgorithmName must be specified in AlgorithmSpecification.');
   }
