@@ -71,7 +71,9 @@ def clean_rows(table: RawTable, groups: list[str] | None, *, drop_duplicates: bo
         origins=list(table.origins),
         groups=None if groups is None else list(groups),
         rows_in=len(table.labels),
-        missing_cells_in={name: int(count) for name, count in zip(table.feature_names, missing.sum(axis=0), strict=True)},
+        missing_cells_in={
+            name: int(count) for name, count in zip(table.feature_names, missing.sum(axis=0), strict=True)
+        },
     )
     _drop(cleaned, np.array([label != "" for label in cleaned.labels], dtype=bool), MISSING_LABEL)
     if drop_duplicates:
@@ -82,7 +84,9 @@ def clean_rows(table: RawTable, groups: list[str] | None, *, drop_duplicates: bo
             cleaned.dropped_columns[str(name)] = "entirely missing"
         if empty.any():
             cleaned.features = cleaned.features[:, ~empty]
-            cleaned.feature_names = tuple(name for name, gone in zip(cleaned.feature_names, empty, strict=True) if not gone)
+            cleaned.feature_names = tuple(
+                name for name, gone in zip(cleaned.feature_names, empty, strict=True) if not gone
+            )
     if missing_values == "drop":
         _drop(cleaned, ~np.isnan(cleaned.features).any(axis=1), MISSING_VALUE)
     return cleaned

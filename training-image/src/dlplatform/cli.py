@@ -1,4 +1,4 @@
-"""Dispatches SageMaker's container arguments: `train`, `serve` (jobs and endpoints), `prepare`, `evaluate` (Processing)."""
+"""Dispatches SageMaker's container arguments: `train`, `serve`, and `prepare`, `evaluate` for Processing jobs."""
 
 from __future__ import annotations
 

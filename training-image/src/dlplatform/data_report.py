@@ -28,7 +28,7 @@ def column_statistics(cleaned: Cleaned, all_names: tuple[str, ...]) -> list[dict
             values = cleaned.features[:, cleaned.feature_names.index(name)]
             present = values[~np.isnan(values)]
             entry["missing_after_cleaning"] = int(len(values) - len(present))
-            entry["count"] = int(len(present))
+            entry["count"] = len(present)
             if len(present):
                 entry.update(
                     min=_finite(present.min()),
@@ -111,7 +111,8 @@ def render_html(report: dict[str, Any]) -> str:
     labels = report["classes"]["labels"]
     counts = report["classes"]["counts"]
     dropped_rows = [
-        (reason, count, ", ".join(rows["dropped_examples"].get(reason, []))) for reason, count in rows["dropped"].items()
+        (reason, count, ", ".join(rows["dropped_examples"].get(reason, [])))
+        for reason, count in rows["dropped"].items()
     ]
     stat_keys = ("missing_in_input", "imputed_cells", "count", "min", "max", "mean", "std", "median", "fill_value")
     stat_rows = [
@@ -134,12 +135,13 @@ def render_html(report: dict[str, Any]) -> str:
             ),
             h.section(
                 "Columns",
-                h.table(
-                    ["dropped column", "reason"], list(report["columns"]["dropped"].items()) or [["none", ""]]
-                ),
+                h.table(["dropped column", "reason"], list(report["columns"]["dropped"].items()) or [["none", ""]]),
                 h.table(["column", "used", *stat_keys], stat_rows),
             ),
-            h.section("Source and settings", h.table(["setting", "value"], sorted(report["config"].items())),
-                      h.paragraph(f"data sha256: {report['content_hash']}")),
+            h.section(
+                "Source and settings",
+                h.table(["setting", "value"], sorted(report["config"].items())),
+                h.paragraph(f"data sha256: {report['content_hash']}"),
+            ),
         ],
     )

@@ -105,7 +105,7 @@ class SageMakerPaths:
 
     @property
     def evaluate_test_dir(self) -> Path:
-        """`evaluate` reads the test CSV files here (prepare's test/ channel, or raw rows the model's preprocessing takes)."""
+        """`evaluate` reads the test CSV files here (prepare's test/ channel, or raw rows with the label)."""
         return self.processing_dir / "input" / "test"
 
     @property

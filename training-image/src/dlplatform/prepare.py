@@ -83,7 +83,9 @@ def read_source(input_dir: Path, label_column: str) -> Source:
         return Source(table, groups, {"kind": "user split", "files": table.files})
     files = channel_files(input_dir)
     if not files:
-        raise TrainingError(f"No input data: {input_dir} holds no CSV files (expected one CSV file or a folder of them)")
+        raise TrainingError(
+            f"No input data: {input_dir} holds no CSV files (expected one CSV file or a folder of them)"
+        )
     table = _read_files(files, input_dir, label_column, "one data set")
     return Source(table, None, {"kind": "split by prepare", "files": table.files})
 
@@ -149,7 +151,7 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
     where = ", ".join(source.table.files[:3]) + (" ..." if len(source.table.files) > 3 else "")
     if not cleaned.labels:
         dropped = ", ".join(f"{reason}: {count}" for reason, count in cleaned.dropped_rows.items())
-        hint = ' (set PREPARE_MISSING_VALUES=median to impute gaps instead)' if config.missing_values == "drop" else ""
+        hint = " (set PREPARE_MISSING_VALUES=median to impute gaps instead)" if config.missing_values == "drop" else ""
         raise TrainingError(
             f"Nothing left after cleaning {where}: {cleaned.rows_in} rows read, all dropped ({dropped}){hint}"
         )
@@ -182,7 +184,9 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
         files[f"{name}/{name}.csv"] = split_csv(
             model_rows[indices[name]], split_labels[name], preprocessing.output_features, config.label_column
         )
-    files[f"{PREPROCESSING_CHANNEL}/{PREPROCESSING_FILE}"] = (json.dumps(preprocessing.to_dict(), indent=2) + "\n").encode()
+    files[f"{PREPROCESSING_CHANNEL}/{PREPROCESSING_FILE}"] = (
+        json.dumps(preprocessing.to_dict(), indent=2) + "\n"
+    ).encode()
     digest = content_hash(files)
     report = data_report.build_report(
         source=source.description,
@@ -222,5 +226,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
         return 1
     for line in data_report.summary_lines(report):
         print(line, flush=True)
-    print(f"prepared data written to {paths.prepared_data_dir}; report: {paths.data_report_dir / REPORT_HTML}", flush=True)
+    print(
+        f"prepared data written to {paths.prepared_data_dir}; report: {paths.data_report_dir / REPORT_HTML}", flush=True
+    )
     return 0

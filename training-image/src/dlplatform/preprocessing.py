@@ -41,7 +41,9 @@ class Preprocessing:
         if self.fill_values is not None and len(self.fill_values) != len(self.output_features):
             raise ValueError("fill_values needs one value per output feature")
         object.__setattr__(
-            self, "_columns", np.array([self.input_features.index(name) for name in self.output_features], dtype=np.intp)
+            self,
+            "_columns",
+            np.array([self.input_features.index(name) for name in self.output_features], dtype=np.intp),
         )
 
     @property
@@ -153,4 +155,3 @@ def load(model_dir: Path) -> Preprocessing | None:
     """The model folder's preprocessing, or None when it has none (older models: identity)."""
     path = model_dir / PREPROCESSING_FILE
     return read(path) if path.exists() else None
-

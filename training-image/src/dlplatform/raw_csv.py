@@ -86,7 +86,7 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
     except csv.Error as error:
         raise TrainingError(f"{name} line {reader.line_num} is not valid CSV: {error}") from None
     if header is None:
-        raise TrainingError(f"{name} is empty; expected a CSV header with a \"{label_column}\" column, then rows")
+        raise TrainingError(f'{name} is empty; expected a CSV header with a "{label_column}" column, then rows')
     if label_column not in header:
         if _looks_numeric(header):
             raise TrainingError(
@@ -119,7 +119,7 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
             value = _number(cell)
             if value is None:
                 raise TrainingError(
-                    f"{name} line {line}, column \"{feature_names[column]}\": {cell.strip()!r} is not a number; "
+                    f'{name} line {line}, column "{feature_names[column]}": {cell.strip()!r} is not a number; '
                     f'every column except "{label_column}" must be numeric (leave the cell empty for a missing '
                     "value, or encode text as numbers)"
                 )
