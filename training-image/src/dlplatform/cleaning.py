@@ -14,9 +14,15 @@ from .raw_csv import RawTable
 
 MAX_EXAMPLES = 5
 
-MISSING_LABEL = "missing label"
-DUPLICATE = "duplicate of an earlier row"
-MISSING_VALUE = "missing feature value"
+# Why a row was dropped: the key in data-report.json, and the words people read.
+MISSING_LABEL = "missing_label"
+DUPLICATE = "duplicate"
+MISSING_VALUE = "missing_value"
+REASONS = {
+    MISSING_LABEL: "no label",
+    DUPLICATE: "exact duplicate of an earlier row",
+    MISSING_VALUE: "a missing feature value (PREPARE_MISSING_VALUES=drop)",
+}
 
 
 @dataclass

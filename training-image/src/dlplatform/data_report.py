@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import report_html as h
-from .cleaning import Cleaned
+from .cleaning import REASONS, Cleaned
 from .data import sort_labels
 from .preprocessing import Preprocessing
 from .splitting import SPLITS
@@ -92,7 +92,7 @@ def build_report(
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """A few lines for logs and terminals."""
     rows = report["rows"]
-    dropped = ", ".join(f"{reason}: {count}" for reason, count in rows["dropped"].items()) or "none"
+    dropped = ", ".join(f"{REASONS[reason]}: {count}" for reason, count in rows["dropped"].items()) or "none"
     columns = report["columns"]
     split = ", ".join(f"{name} {count}" for name, count in rows["per_split"].items())
     gone = ", ".join(f"{name} ({why})" for name, why in columns["dropped"].items()) or "none"
@@ -111,7 +111,7 @@ def render_html(report: dict[str, Any]) -> str:
     labels = report["classes"]["labels"]
     counts = report["classes"]["counts"]
     dropped_rows = [
-        (reason, count, ", ".join(rows["dropped_examples"].get(reason, [])))
+        (REASONS[reason], count, ", ".join(rows["dropped_examples"].get(reason, [])))
         for reason, count in rows["dropped"].items()
     ]
     stat_keys = ("missing_in_input", "imputed_cells", "count", "min", "max", "mean", "std", "median", "fill_value")

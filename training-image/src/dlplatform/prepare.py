@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import data_report
-from .cleaning import Cleaned, clean_rows
+from .cleaning import REASONS, Cleaned, clean_rows
 from .data import channel_files
 from .errors import TrainingError
 from .failure import clear_failure, write_processing_failure
@@ -150,7 +150,7 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
     )
     where = ", ".join(source.table.files[:3]) + (" ..." if len(source.table.files) > 3 else "")
     if not cleaned.labels:
-        dropped = ", ".join(f"{reason}: {count}" for reason, count in cleaned.dropped_rows.items())
+        dropped = ", ".join(f"{REASONS[reason]}: {count}" for reason, count in cleaned.dropped_rows.items())
         hint = " (set PREPARE_MISSING_VALUES=median to impute gaps instead)" if config.missing_values == "drop" else ""
         raise TrainingError(
             f"Nothing left after cleaning {where}: {cleaned.rows_in} rows read, all dropped ({dropped}){hint}"

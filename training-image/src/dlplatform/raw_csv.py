@@ -63,8 +63,10 @@ def _number(cell: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _looks_numeric(cells: list[str]) -> bool:
-    return all(_number(cell) is not None for cell in cells)
+def _looks_like_values(cells: list[str]) -> bool:
+    """A first line of numbers (all but possibly the label's cell) is data, not a header."""
+    numeric = sum(_number(cell) is not None and cell.strip() != "" for cell in cells)
+    return len(cells) >= 2 and numeric >= len(cells) - 1
 
 
 def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
@@ -88,7 +90,7 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
     if header is None:
         raise TrainingError(f'{name} is empty; expected a CSV header with a "{label_column}" column, then rows')
     if label_column not in header:
-        if _looks_numeric(header):
+        if _looks_like_values(header):
             raise TrainingError(
                 f"{name} has no header: line 1 holds values, not column names; add a header line naming the "
                 f'columns, one of them "{label_column}"'

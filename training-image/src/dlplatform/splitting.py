@@ -18,10 +18,19 @@ def share(rows: int, fraction: float) -> int:
     return max(1, math.floor(rows * fraction + 0.5))
 
 
+def _rounded(rows: int, fraction: float) -> int:
+    return math.floor(rows * fraction + 0.5)
+
+
 def required_rows_per_class(validation_fraction: float, test_fraction: float) -> int:
-    """The fewest rows a class needs to put at least one row in each of the three splits."""
+    """The fewest rows a class needs for its share of each split to round to at least one row (and leave one
+    for training): 4 with the default 0.15/0.15, 10 with 0.05/0.05."""
     rows = 3
-    while rows - share(rows, validation_fraction) - share(rows, test_fraction) < 1:
+    while (
+        _rounded(rows, validation_fraction) < 1
+        or _rounded(rows, test_fraction) < 1
+        or rows - _rounded(rows, validation_fraction) - _rounded(rows, test_fraction) < 1
+    ):
         rows += 1
     return rows
 
