@@ -184,3 +184,20 @@ def test_imputes_with_the_mean_or_drops_rows_with_gaps_as_configured(tmp_path: P
     assert report["rows"]["dropped"] == {"missing_value": 1}
     assert report["rows"]["dropped_examples"]["missing_value"] == ["d.csv line 6"]
     assert report["rows"]["output"] == 11
+
+
+def test_writes_sample_requests_of_raw_test_rows_with_their_labels(digits: Path) -> None:
+    sample = json.loads((digits / REPORT / "sample-requests.json").read_text())
+    header, _ = raw_rows()
+    lines = RAW_DIGITS.read_text().splitlines()
+    assert sample["columns"] == header[:-1]
+    assert len(sample["instances"]) == len(sample["labels"]) == 10
+    preprocessing = json.loads((digits / PREPARED / "preprocessing" / "preprocessing.json").read_text())
+    used = [header.index(name) for name in preprocessing["output_features"]]
+    test_rows = {(*(float(cell) for cell in row[:-1]), row[-1]) for row in read_split(digits, "test")[1]}
+    for instance, label, origin in zip(sample["instances"], sample["labels"], sample["origins"], strict=True):
+        line = int(origin.removeprefix("digits.csv line "))
+        cells = lines[line - 1].split(",")
+        assert [float(cell) for cell in cells[:-1]] == instance
+        assert cells[-1] == label
+        assert (*(instance[i] for i in used), label) in test_rows

@@ -7,6 +7,7 @@ report) and by the standalone `evaluate` entry point (evaluate_job.py).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ def evaluate(scorer: Scorer, rows: np.ndarray, y_true: np.ndarray, source: str) 
     """Every figure of the report for model rows ``rows`` (after preprocessing) and class indices ``y_true``."""
     if len(y_true) == 0:
         raise TrainingError(f"No test rows to evaluate in {source}")
+    started = time.monotonic()
     probabilities = scorer.probabilities(rows)
     y_pred = probabilities.argmax(axis=1)
     true_probability = np.clip(probabilities[np.arange(len(y_true)), y_true].astype(np.float64), PROBABILITY_FLOOR, 1)
+    latency = scorer.latency(rows)
     return {
         "format_version": FORMAT_VERSION,
         "model_version": scorer.metadata.get("model_version"),
@@ -48,7 +51,8 @@ def evaluate(scorer: Scorer, rows: np.ndarray, y_true: np.ndarray, source: str) 
         **classification_metrics(y_true, y_pred, scorer.labels),
         "log_loss": float(-np.log(true_probability).mean()),
         "calibration": calibration(probabilities, y_true),
-        "latency": scorer.latency(rows),
+        "latency": latency,
+        "seconds": time.monotonic() - started,
     }
 
 

@@ -6,7 +6,8 @@ SageMaker runs `<image> prepare` as a Processing job. Under ``$SM_ROOT`` (defaul
   folders (the user's own split, kept as given);
 - writes ``processing/output/data/{train,validation,test}/<split>.csv`` (the CSV layout `train` reads) and
   ``processing/output/data/preprocessing/preprocessing.json``, and ``processing/output/report/`` with
-  data-report.json, data-report.html and data.sha256 (the content hash of the prepared data);
+  data-report.json, data-report.html, data.sha256 (the content hash of the prepared data) and
+  sample-requests.json (a few raw test rows with their labels, for smoke tests);
 - on bad input writes the reason to output/message (the job's ExitMessage) and output/failure, and exits 1.
 
 Settings come from PREPARE_* environment variables (prepare_config.py).
@@ -45,6 +46,8 @@ PREPROCESSING_CHANNEL = "preprocessing"
 REPORT_JSON = "data-report.json"
 REPORT_HTML = "data-report.html"
 HASH_FILE = "data.sha256"
+SAMPLE_FILE = "sample-requests.json"
+SAMPLE_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,20 @@ def content_hash(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+def sample_requests(
+    raw: np.ndarray, labels: list[str], origins: list[str], test: np.ndarray, names: tuple[str, ...]
+) -> dict[str, Any]:
+    """The first complete test rows as a client sends them (raw columns, before preprocessing), with their labels:
+    a smoke test for a deployed model that no training row can pass by memory."""
+    complete = [int(i) for i in test if not np.isnan(raw[i]).any()][:SAMPLE_ROWS]
+    return {
+        "columns": list(names),
+        "instances": raw[complete].tolist(),
+        "labels": [labels[i] for i in complete],
+        "origins": [origins[i] for i in complete],
+    }
+
+
 def _reset(directory: Path) -> None:
     if directory.exists():
         shutil.rmtree(directory)
@@ -207,6 +224,8 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
     (paths.data_report_dir / REPORT_JSON).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (paths.data_report_dir / REPORT_HTML).write_text(data_report.render_html(report), encoding="utf-8")
     (paths.data_report_dir / HASH_FILE).write_text(digest + "\n", encoding="utf-8")
+    sample = sample_requests(raw, cleaned.labels, cleaned.origins, indices["test"], raw_features)
+    (paths.data_report_dir / SAMPLE_FILE).write_text(json.dumps(sample) + "\n", encoding="utf-8")
     return report
 
 
