@@ -12,6 +12,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -132,6 +133,8 @@ def test_the_model_folder_carries_the_fitted_preprocessing_and_the_reports(train
     assert metadata["feature_names"] == json.loads(source.read_text())["output_features"]
     page = (trained.model_dir / "evaluation.html").read_text()
     assert page.count("<svg") == 2
+    svgs = [ElementTree.fromstring(svg) for svg in re.findall(r"<svg.*?</svg>", page, re.DOTALL)]  # well-formed
+    assert next(len(svg.findall("{http://www.w3.org/2000/svg}rect")) for svg in svgs) == 10 * 10
     assert 'aria-label="Confusion matrix"' in page
     assert 'aria-label="Reliability diagram"' in page
 
