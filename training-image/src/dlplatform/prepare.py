@@ -115,16 +115,16 @@ def _split(cleaned: Cleaned, config: PrepareConfig, where: str) -> dict[str, np.
 
 
 def _format(value: float) -> str:
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
+    """The shortest text that reads back as the same float; whole numbers without ".0"."""
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
 def split_csv(features: np.ndarray, labels: list[str], names: tuple[str, ...], label_column: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*names, label_column])
-    for row, label in zip(features, labels, strict=True):
-        writer.writerow([*(_format(value) for value in row), label])
+    for row, label in zip(features.tolist(), labels, strict=True):
+        writer.writerow([*map(_format, row), label])
     return buffer.getvalue().encode("utf-8")
 
 

@@ -17,6 +17,8 @@ from .errors import TrainingError
 
 # Cells that mean "no value" (compared case-insensitively, after stripping spaces).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+MISSING_SPELLINGS = frozenset({"", "NA", "N/A", "NaN", "nan", "null", "None", "?", "na", "NULL", "n/a"})
+NAN_TEXT = "nan"
 MAX_LISTED_COLUMNS = 8
 
 
@@ -63,6 +65,24 @@ def _number(cell: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _fast_numbers(cells: list[list[str]], width: int) -> np.ndarray | None:
+    """All cells in one numpy call, gaps (exactly as written in MISSING_TOKENS' usual spellings) as NaN; None
+    when a cell is text, infinite or spelled otherwise, for the cell-by-cell path to fill or to name."""
+    gaps = [[cell in MISSING_SPELLINGS for cell in row] for row in cells]
+    try:
+        values = np.array(
+            [
+                [NAN_TEXT if gap else cell for cell, gap in zip(row, row_gaps, strict=True)]
+                for row, row_gaps in zip(cells, gaps, strict=True)
+            ],
+            dtype=np.float64,
+        ).reshape(len(cells), width)
+    except ValueError:
+        return None
+    missing = np.array(gaps, dtype=bool).reshape(len(cells), width)
+    return values if np.isfinite(values[~missing]).all() else None
+
+
 def _looks_like_values(cells: list[str]) -> bool:
     """A first line of numbers (all but possibly the label's cell) is data, not a header."""
     numeric = sum(_number(cell) is not None and cell.strip() != "" for cell in cells)
@@ -107,25 +127,29 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
         raise TrainingError(f"{name} has a header but no data rows")
     label_index = header.index(label_column)
     feature_names = tuple(column for column in header if column != label_column)
-    features = np.empty((len(rows), len(feature_names)), dtype=np.float64)
     labels: list[str] = []
-    for row_index, (row, line) in enumerate(zip(rows, lines, strict=True)):
+    cells: list[list[str]] = []
+    for row, line in zip(rows, lines, strict=True):
         if len(row) != len(header):
             raise TrainingError(
                 f"{name} line {line} has {len(row)} values but the header has {len(header)} columns; "
                 "check for a missing or extra comma (quote values that contain commas)"
             )
         labels.append(row[label_index].strip())
-        cells = row[:label_index] + row[label_index + 1 :]
-        for column, cell in enumerate(cells):
-            value = _number(cell)
-            if value is None:
-                raise TrainingError(
-                    f'{name} line {line}, column "{feature_names[column]}": {cell.strip()!r} is not a number; '
-                    f'every column except "{label_column}" must be numeric (leave the cell empty for a missing '
-                    "value, or encode text as numbers)"
-                )
-            features[row_index, column] = value
+        cells.append(row[:label_index] + row[label_index + 1 :])
+    features = _fast_numbers(cells, len(feature_names))
+    if features is None:  # gaps or text somewhere: cell by cell, to fill gaps and name the cell at fault
+        features = np.empty((len(rows), len(feature_names)), dtype=np.float64)
+        for row_index, (row_cells, line) in enumerate(zip(cells, lines, strict=True)):
+            for column, cell in enumerate(row_cells):
+                value = _number(cell)
+                if value is None:
+                    raise TrainingError(
+                        f'{name} line {line}, column "{feature_names[column]}": {cell.strip()!r} is not a number; '
+                        f'every column except "{label_column}" must be numeric (leave the cell empty for a missing '
+                        "value, or encode text as numbers)"
+                    )
+                features[row_index, column] = value
     origins = [f"{name} line {line}" for line in lines]
     return RawTable(feature_names, features, labels, origins, [name])
 
