@@ -19,6 +19,7 @@ from .artifacts import read_model
 from .model import Architecture, build_model
 
 LATENCY_SAMPLES = 200
+CHUNK_ROWS = 8192
 WARMUP_CALLS = 5
 
 
@@ -47,9 +48,15 @@ class Scorer:
         )
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(((rows - self.mean) / self.std).astype(np.float32))
+        """Class probabilities (rows, classes), in chunks so a large test set needs little memory."""
+        x = ((rows - self.mean) / self.std).astype(np.float32)
+        parts = []
         with torch.inference_mode():
-            return torch.softmax(self.network(x), dim=1).numpy()
+            for start in range(0, len(x), CHUNK_ROWS):
+                parts.append(
+                    torch.softmax(self.network(torch.from_numpy(x[start : start + CHUNK_ROWS])), dim=1).numpy()
+                )
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)), dtype=np.float32)
 
     def latency(self, rows: np.ndarray) -> dict[str, Any]:
         """Milliseconds for one row per call (p50, p99, mean over up to 200 rows) and per row in one batch."""
