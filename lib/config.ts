@@ -78,7 +78,6 @@ export const SETTINGS = {
   apiThrottleBurstLimit: setting(integer(1, 5000), 200, 'Stage throttling: burst requests.'),
   apiAllowedCidrs: setting(list(cidr), [] as string[], 'When not empty, the web ACL only lets these IPv4 CIDR blocks reach the API.'),
   wafRateLimitPer5Minutes: setting(integer(100, 2000000000), 1000, 'Requests one IP may send in 5 minutes before WAF blocks it.'),
-  wafMaxBodyBytes: setting(integer(1, 65536), 65536, 'Largest request body WAF lets through (API Gateway bodies are inspected up to 64 KB).'),
 
   // Monitoring
   alarmEmails: setting(list(email), [] as string[], 'Email addresses subscribed to the alarm topic.'),
@@ -98,6 +97,15 @@ export const SETTINGS = {
   alarmLambdaThrottleCount: setting(integer(1, 1000000), 1, 'Alarm: throttled invocations of any one platform Lambda function in 5 minutes.'),
   runbookUrl: setting(text(/^(https:\/\/[^\s#]+|[A-Za-z0-9._/-]+)$/, 'an https URL or a repository path such as docs/runbook.md, without a #fragment'), 'docs/runbook.md',
     'Where operators read docs/runbook.md (for example its page on your Git host); alarm descriptions and incident records link to its sections.'),
+};
+
+/**
+ * Settings that were removed, and what replaced them: naming one fails at synth instead of being silently
+ * ignored (a value that no longer does anything would contradict what is deployed).
+ */
+const RETIRED_SETTINGS: Record<string, string> = {
+  wafMaxBodyBytes: 'no longer a setting: the WAF body-size rule takes its limit from training-image/request-limits.json, '
+    + 'the one table of request limits the API model, the proxy and the model server read too; change maxBytes there',
 };
 
 type Settings = typeof SETTINGS;
@@ -121,6 +129,9 @@ function read(source: ContextSource, key: string): unknown {
  */
 export function loadConfig(source: ContextSource, image: TorchBuild = IMAGE_TORCH_BUILD): PlatformConfig {
   const errors: string[] = [];
+  for (const [key, why] of Object.entries(RETIRED_SETTINGS)) {
+    if (read(source, key) !== undefined) errors.push(`Setting "${key}" is ${why}`);
+  }
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const raw = read(source, key);

@@ -120,7 +120,11 @@ describe('ApiWaf', () => {
     expect(rules.find((r) => r.Name === 'RateLimitPerIp')!.Statement.RateBasedStatement.Limit).toBe(1000);
     expect(rules.find((r) => r.Name === 'BodySizeLimit')!.Statement.SizeConstraintStatement.Size).toBe(65536);
     template.resourceCountIs('AWS::WAFv2::IPSet', 0);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.stringLikeRegexp('^aws-waf-logs-') });
+    // Kept on destroy, so named after the stack's unique id: a redeploy never meets the old group's name.
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 365,
+      LogGroupName: { 'Fn::Join': ['', ['aws-waf-logs-', Match.anyValue(), { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
+    });
   });
 });
 
