@@ -70,14 +70,14 @@ describe('Serving stack (defaults)', () => {
       expect(config.KmsKeyId).toBeDefined();
     });
 
-    test('updates blue/green with a 10% canary, 5-minute baking and rollback on the error and latency alarms', () => {
+    test('updates blue/green all at once (one instance holds no canary), 5-minute baking and rollback on the error and latency alarms', () => {
       const endpoint = only(template, 'AWS::SageMaker::Endpoint');
       const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
       expect(endpoint.props.EndpointName).toBe(endpointName);
       expect(endpoint.props.RetainAllVariantProperties).toBe(true);
       expect(endpoint.props.DeploymentConfig).toEqual({
         BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 },
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
           TerminationWaitInSeconds: 300,
         },
         AutoRollbackConfiguration: { Alarms: alarms.map((id) => ({ AlarmName: { Ref: id } })) },
@@ -279,7 +279,8 @@ describe('Serving stack (defaults)', () => {
       expect(logging.RedactedFields).toEqual([{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'x-api-key' } }]);
       const [id] = JSON.stringify(logging.LogDestinationConfigs).match(/WafLogs[0-9A-F]+/)!;
       expect(resources[id].Properties).toMatchObject({
-        LogGroupName: `aws-waf-logs-${serving.waf.webAclName}`,
+        // Retained on destroy: the stack's unique id in the name lets the next deploy create a new group.
+        LogGroupName: { 'Fn::Join': ['', [`aws-waf-logs-${serving.waf.webAclName}-`, { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
         KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] },
       });
       expect(JSON.stringify(logging.LogDestinationConfigs)).not.toContain(':*');
