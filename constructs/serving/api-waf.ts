@@ -153,7 +153,7 @@ export class ApiWaf extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // WAF only delivers to log groups whose name starts with aws-waf-logs-
-      // (https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html). The group is kept on
+      // (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html). The group is kept on
       // `cdk destroy`, so its name ends with the stack's unique id: a fixed name would make the next deploy
       // fail with "already exists".
       logGroupName: `aws-waf-logs-${this.webAclName}-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
