@@ -74,7 +74,6 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     throttleBurstLimit: config.apiThrottleBurstLimit,
     allowedCidrs: config.apiAllowedCidrs,
     wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
-    wafMaxBodyBytes: config.wafMaxBodyBytes,
   });
 
   const monitoring = new MonitoringStack(app, name('Monitoring'), {

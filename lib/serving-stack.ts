@@ -48,8 +48,6 @@ export interface ServingStackProps extends StackProps {
   readonly allowedCidrs: string[];
   /** Requests one IP may send in 5 minutes. */
   readonly wafRateLimitPer5Minutes: number;
-  /** Largest request body WAF lets through, in bytes. */
-  readonly wafMaxBodyBytes: number;
 }
 
 /** Serving: the SageMaker endpoint and the WAF-protected REST API in front of it. */
@@ -112,7 +110,7 @@ export class ServingStack extends Stack {
     this.waf = new ApiWaf(this, 'Waf', {
       stage: this.stage,
       rateLimitPer5Minutes: props.wafRateLimitPer5Minutes,
-      maxBodyBytes: props.wafMaxBodyBytes,
+      // maxBodyBytes: the default, from training-image/request-limits.json, as every other layer of the API.
       allowedCidrs: props.allowedCidrs,
       logsKey: this.logsKey,
     });

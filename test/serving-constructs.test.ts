@@ -42,7 +42,7 @@ describe('TrafficShifting', () => {
 describe('InferenceEndpoint', () => {
   const rollbackAlarms = { Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('Errors5xxAlarm') } }, { AlarmName: { Ref: Match.stringLikeRegexp('LatencyAlarm') } }] };
 
-  test('defaults: one ml.m5.large, no autoscaling, a 10% canary with 5 minutes of baking', () => {
+  test('defaults: one ml.m5.large, no autoscaling, all at once with 5 minutes of baking (one instance cannot hold a canary)', () => {
     const template = Template.fromStack(endpointStack().stack);
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1, VariantName: 'AllTraffic' })],
@@ -50,14 +50,16 @@ describe('InferenceEndpoint', () => {
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: {
-        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 },
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 },
         AutoRollbackConfiguration: rollbackAlarms,
       },
     });
   });
 
   test('overrides: a named endpoint and variant, and typed traffic shifting', () => {
-    const { stack, endpoint } = endpointStack({ endpointName: 'digits', variantName: 'Main', trafficShifting: TrafficShifting.linear({ stepPercent: 50, bakeTime: Duration.minutes(1) }) });
+    const { stack, endpoint } = endpointStack({
+      endpointName: 'digits', variantName: 'Main', minCapacity: 2, trafficShifting: TrafficShifting.linear({ stepPercent: 50, bakeTime: Duration.minutes(1) }),
+    });
     expect(endpoint.endpointName).toBe('digits');
     expect(endpoint.metric('Invocations').dimensions).toEqual({ EndpointName: 'digits', VariantName: 'Main' });
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
@@ -120,7 +122,11 @@ describe('ApiWaf', () => {
     expect(rules.find((r) => r.Name === 'RateLimitPerIp')!.Statement.RateBasedStatement.Limit).toBe(1000);
     expect(rules.find((r) => r.Name === 'BodySizeLimit')!.Statement.SizeConstraintStatement.Size).toBe(65536);
     template.resourceCountIs('AWS::WAFv2::IPSet', 0);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.stringLikeRegexp('^aws-waf-logs-') });
+    // Kept on destroy, so named after the stack's unique id: a redeploy never meets the old group's name.
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 365,
+      LogGroupName: { 'Fn::Join': ['', [Match.stringLikeRegexp('^aws-waf-logs-Test-Waf-'), { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
+    });
   });
 });
 

@@ -7,6 +7,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
+import {
+  RuleProblem, TrafficShiftMode, describeProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
+} from '../sagemaker-rules';
 import { TrafficShifting } from './endpoint-deployment';
 import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
@@ -54,7 +57,8 @@ export interface InferenceEndpointProps {
 
   /**
    * How an update shifts traffic to the new model (blue/green); it rolls back when a rollback alarm fires.
-   * @default TrafficShifting.canary({ canaryPercent: 10 }) with a 5-minute baking period
+   * Canary and linear need minCapacity of at least 2: SageMaker keeps a canary or step within half the fleet.
+   * @default TrafficShifting.allAtOnce() with a 5-minute baking period: works with any instance count
    */
   readonly trafficShifting?: TrafficShifting;
 
@@ -71,8 +75,10 @@ export interface InferenceEndpointProps {
   readonly rollbackModelLatencyP99?: Duration;
 
   /**
-   * Name of the endpoint. Known at synth time, so the model role's log permissions name it exactly.
-   * @default - a unique name derived from the construct path
+   * Name of the endpoint. Known at synth time, so the model role's log permissions name it exactly. When the
+   * endpoint autoscales it must end with the instance type (`-m5-large` for ml.m5.large): SageMaker refuses to
+   * change an autoscaled variant's instance type in place, so a new type needs a new endpoint.
+   * @default - a unique name derived from the construct path, ending with the instance type
    */
   readonly endpointName?: string;
 
@@ -120,7 +126,22 @@ export class InferenceEndpoint extends Construct {
     checkCapacity(instanceType, minCapacity, maxCapacity);
     const artifactArn = props.modelArtifactArn ?? artifactArnOf(props.modelDataUrl);
     this.variantName = props.variantName ?? 'AllTraffic';
-    this.endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
+    const suffix = `-${instanceTypeSuffix(instanceType)}`;
+    this.endpointName = props.endpointName ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length, separator: '-' })}${suffix}`;
+    const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
+    checkRules([
+      trafficShiftingProblem({
+        mode: { name: 'trafficShifting', value: MODES[shifting.type] },
+        percent: { name: 'trafficShifting size', value: shifting.sizePercent ?? 0 },
+        minInstances: { name: 'minCapacity', value: minCapacity },
+        maxInstances: { name: 'maxCapacity', value: maxCapacity },
+      }),
+      Token.isUnresolved(this.endpointName) ? undefined : instanceTypeChangeProblem({
+        endpointName: { name: 'endpointName', value: this.endpointName },
+        instanceType: { name: 'instanceType', value: instanceType },
+        autoscales: maxCapacity > minCapacity,
+      }),
+    ]);
 
     this.role = this.createRole(artifactArn, props.encryptionKey);
     this.model = new sagemaker.Model(this, 'Model', {
@@ -132,9 +153,11 @@ export class InferenceEndpoint extends Construct {
 
     dependOnRolePolicyOnly(this.model.node.findChild('Model'), this.role);
 
+    // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them
+    // (volumeKmsProblem in sagemaker-rules.ts; test/sagemaker-rules.test.ts checks every hosting type).
+    const volumeKey = supportsVolumeKms(instanceType) ? props.encryptionKey : undefined;
     const endpointConfig = new sagemaker.EndpointConfig(this, 'EndpointConfig', {
-      // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them.
-      encryptionKey: supportsVolumeKms(instanceType) ? props.encryptionKey : undefined,
+      encryptionKey: volumeKey,
       instanceProductionVariants: [{
         model: this.model,
         variantName: this.variantName,
@@ -164,7 +187,6 @@ export class InferenceEndpoint extends Construct {
 
     // The alpha L2 names its CfnEndpoint 'Endpoint' (not 'Resource'), so it is not the defaultChild.
     const cfnEndpoint = this.endpoint.node.findChild('Endpoint') as CfnEndpoint;
-    const shifting = props.trafficShifting ?? TrafficShifting.canary({ canaryPercent: 10 });
     cfnEndpoint.deploymentConfig = shifting.renderDeploymentConfig([this.errorAlarm, this.latencyAlarm]);
     // An update keeps the instance count autoscaling chose instead of resetting it to minCapacity.
     cfnEndpoint.retainAllVariantProperties = true;
@@ -263,6 +285,15 @@ class S3UriModelData extends sagemaker.ModelData {
   bind(): sagemaker.ModelDataConfig {
     return { uri: this.uri };
   }
+}
+
+/** The rules' names of TrafficShifting's modes. */
+const MODES: Record<TrafficShifting['type'], TrafficShiftMode> = { CANARY: 'canary', LINEAR: 'linear', ALL_AT_ONCE: 'all-at-once' };
+
+/** Throws the first broken SageMaker rule, naming the prop and the AWS page (constructs/sagemaker-rules.ts). */
+function checkRules(problems: (RuleProblem | undefined)[]): void {
+  const problem = problems.find((p) => p !== undefined);
+  if (problem) throw new Error(describeProblem('InferenceEndpoint', problem));
 }
 
 function checkCapacity(instanceType: string, min: number, max: number): void {
