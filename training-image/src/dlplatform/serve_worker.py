@@ -1,0 +1,108 @@
+"""The gunicorn worker class behind `serve`: one asyncio event loop (uvloop) per worker process.
+
+gunicorn's master still does what it is good at: binding the port, forking the workers from a master that
+loaded the model once, replacing a worker that dies or stops sending heartbeats, and a graceful SIGTERM. Each
+worker serves its connections with :class:`HttpProtocol` and batches the model calls with
+:class:`MicroBatcher`.
+
+Signals (gunicorn's worker contract): SIGTERM drains (stop accepting, answer what is in flight, close), SIGINT
+and SIGQUIT stop at once, SIGUSR1 reopens the log files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from typing import Any
+
+import uvloop
+from gunicorn.workers.base import Worker
+
+from .app import ModelApp
+from .batching import MicroBatcher
+from .device import cuda_device_count, select_device
+from .http_protocol import HttpLimits, HttpProtocol
+
+HEARTBEAT_SECONDS = 1.0
+DRAIN_FACTOR = 8  # a too-large body up to 8x the cap is read and dropped, so the client sees the 413
+
+
+class AsyncModelWorker(Worker):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loop: asyncio.AbstractEventLoop  # made after the fork, in init_process
+        self.connections: set[HttpProtocol] = set()
+        self._stopping: asyncio.Event | None = None
+        self._quick = False
+
+    def init_process(self) -> None:
+        self.loop = uvloop.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        super().init_process()
+
+    def init_signals(self) -> None:
+        for number in self.SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        self._stopping = asyncio.Event()
+        self.loop.add_signal_handler(signal.SIGTERM, self._stop, False)
+        self.loop.add_signal_handler(signal.SIGINT, self._stop, True)
+        self.loop.add_signal_handler(signal.SIGQUIT, self._stop, True)
+        self.loop.add_signal_handler(signal.SIGABRT, self._stop, True)
+        self.loop.add_signal_handler(signal.SIGUSR1, self.log.reopen_files)
+        signal.signal(signal.SIGWINCH, signal.SIG_IGN)
+
+    def _stop(self, quick: bool) -> None:
+        self.alive = False
+        self._quick = self._quick or quick
+        assert self._stopping is not None
+        self._stopping.set()
+
+    def run(self) -> None:
+        self.loop.run_until_complete(self._serve())
+
+    def _build_app(self) -> ModelApp:
+        # ModelServer.load (the "wsgi" gunicorn preloads in the master) hands over the CPU predictor.
+        predictor, settings, limits = self.wsgi
+        device = select_device(settings.device, cuda_device_count())  # after fork: CUDA starts in the worker
+        if device != predictor.device:
+            predictor = predictor.to(device)
+        self.log.info("Worker %s runs the model on %s", self.pid, device)
+        batcher = MicroBatcher(predictor.predict_proba, settings.batch, self.loop)
+        return ModelApp(predictor, batcher, limits, settings.workers, settings.access_log)
+
+    async def _serve(self) -> None:
+        app = self._build_app()
+        limits = HttpLimits(max_body=app.limits.endpoint_max_bytes, drain=DRAIN_FACTOR * app.limits.endpoint_max_bytes)
+        servers = [
+            await self.loop.create_server(lambda: HttpProtocol(app, limits, self.connections), sock=listener.sock)
+            for listener in self.sockets
+        ]
+        assert self._stopping is not None
+        keepalive = float(self.cfg.keepalive)
+        while self.alive:
+            self.notify()
+            if self.ppid != os.getppid():
+                self.log.info("Parent changed, shutting down: %s", self)
+                break
+            self._close_idle(keepalive)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_SECONDS)
+        for server in servers:
+            server.close()
+        if self._quick:
+            return
+        for connection in list(self.connections):
+            connection.shut_down()
+        deadline = self.loop.time() + self.cfg.graceful_timeout
+        while self.connections and self.loop.time() < deadline:
+            self.notify()
+            await asyncio.sleep(0.05)
+
+    def _close_idle(self, keepalive: float) -> None:
+        """Closes keep-alive connections that sent nothing for ``keepalive`` seconds."""
+        cutoff = self.loop.time() - keepalive
+        for connection in list(self.connections):
+            if connection.idle and connection.last_active < cutoff and connection.transport is not None:
+                connection.transport.close()
