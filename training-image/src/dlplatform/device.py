@@ -1,4 +1,4 @@
-"""Chooses where the model runs, once per worker process at start: the GPU when there is one, else the CPU.
+"""Chooses where the model runs, once at start: the GPU when there is one, else the CPU.
 
 ``MODEL_SERVER_DEVICE`` overrides it: ``auto`` (default), ``cpu``, ``cuda`` or ``cuda:N``. Asking for a GPU
 the machine does not have is a start-up error, not a silent fall back to the CPU.
@@ -32,5 +32,9 @@ def select_device(setting: str, cuda_devices: int) -> torch.device:
 
 
 def cuda_device_count() -> int:
-    """GPUs torch can use; 0 when torch has no CUDA or no driver."""
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    """GPUs torch can use; 0 when torch has no CUDA or no driver.
+
+    torch counts them with NVML where it can, which leaves CUDA uninitialized in the gunicorn master, so the
+    workers it forks can still start CUDA (torch.cuda.is_available() would not).
+    """
+    return max(torch.cuda.device_count(), 0)

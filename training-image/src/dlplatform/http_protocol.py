@@ -142,7 +142,7 @@ class HttpProtocol(asyncio.Protocol):
         """Advances the parser; False when it needs more data."""
         state, buffer = self._state, self._buffer
         if state == _HEAD:
-            end = buffer.find(b"\r\n\r\n")
+            end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES + 4)
             if end < 0:
                 if len(buffer) > MAX_HEAD_BYTES:
                     raise ProtocolError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "The request head is over 64 KB")

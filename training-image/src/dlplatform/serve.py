@@ -30,7 +30,7 @@ import torch
 from gunicorn.app.base import BaseApplication
 
 from .batching import BatchSettings
-from .device import DEVICE_ENV, select_device
+from .device import DEVICE_ENV, cuda_device_count, select_device
 from .limits import LimitsError, RequestLimits
 from .paths import SageMakerPaths
 from .predictor import ModelLoadError, Predictor
@@ -57,12 +57,6 @@ def _int_env(env: Mapping[str, str], name: str, default: int, low: int, high: in
     return int(text)
 
 
-def _device_env(env: Mapping[str, str]) -> str:
-    setting = env.get(DEVICE_ENV, "").strip() or "auto"
-    select_device(setting, cuda_devices=1 << 16)  # checks the spelling only; workers count the GPUs after fork
-    return setting
-
-
 @dataclass(frozen=True)
 class ServerSettings:
     host: str
@@ -72,7 +66,7 @@ class ServerSettings:
     graceful_timeout: int
     user: str | None
     access_log: bool
-    device: str
+    device: torch.device
     batch: BatchSettings
 
     @classmethod
@@ -85,7 +79,7 @@ class ServerSettings:
             graceful_timeout=_int_env(env, "MODEL_SERVER_GRACEFUL_TIMEOUT", 10, 0, 3600),
             user=env.get("MODEL_SERVER_USER", "").strip() or None,
             access_log=env.get("MODEL_SERVER_ACCESS_LOG", "").strip().lower() in ("1", "true", "yes"),
-            device=_device_env(env),
+            device=select_device(env.get(DEVICE_ENV, ""), cuda_device_count()),
             batch=BatchSettings(
                 max_rows=_int_env(env, "MODEL_SERVER_MAX_BATCH_ROWS", BatchSettings.max_rows, 1, 65536),
                 max_delay=_int_env(env, "MODEL_SERVER_MAX_BATCH_DELAY_US", 0, 0, 1_000_000) / 1e6,

@@ -22,7 +22,6 @@ from gunicorn.workers.base import Worker
 
 from .app import ModelApp
 from .batching import MicroBatcher
-from .device import cuda_device_count, select_device
 from .http_protocol import HttpLimits, HttpProtocol
 
 HEARTBEAT_SECONDS = 1.0
@@ -59,21 +58,24 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         assert self._stopping is not None
         self._stopping.set()
 
+    def load_wsgi(self) -> None:
+        """The app for this worker; a failure here is a boot error, which stops gunicorn instead of a respawn loop.
+
+        ModelServer.load (the "wsgi" gunicorn preloads in the master) hands over the CPU predictor; on a GPU it
+        moves there now, after the fork, so CUDA starts in the worker.
+        """
+        predictor, settings, limits = self.app.wsgi()
+        if settings.device != predictor.device:
+            predictor = predictor.to(settings.device)
+        self.log.info("Worker %s runs the model on %s", self.pid, settings.device)
+        batcher = MicroBatcher(predictor.predict_proba, settings.batch, self.loop)
+        self.model_app = ModelApp(predictor, batcher, limits, settings.workers, settings.access_log)
+
     def run(self) -> None:
         self.loop.run_until_complete(self._serve())
 
-    def _build_app(self) -> ModelApp:
-        # ModelServer.load (the "wsgi" gunicorn preloads in the master) hands over the CPU predictor.
-        predictor, settings, limits = self.wsgi
-        device = select_device(settings.device, cuda_device_count())  # after fork: CUDA starts in the worker
-        if device != predictor.device:
-            predictor = predictor.to(device)
-        self.log.info("Worker %s runs the model on %s", self.pid, device)
-        batcher = MicroBatcher(predictor.predict_proba, settings.batch, self.loop)
-        return ModelApp(predictor, batcher, limits, settings.workers, settings.access_log)
-
     async def _serve(self) -> None:
-        app = self._build_app()
+        app = self.model_app
         limits = HttpLimits(max_body=app.limits.endpoint_max_bytes, drain=DRAIN_FACTOR * app.limits.endpoint_max_bytes)
         servers = [
             await self.loop.create_server(lambda: HttpProtocol(app, limits, self.connections), sock=listener.sock)
