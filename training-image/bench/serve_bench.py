@@ -11,7 +11,7 @@ goes first, so both see the same machine. Prints the bare forward-pass time, the
 p50, p99 and errors per server and the ratios against the goal of issue 12.
 
 Without an argument it first trains the digits model (the real `train`, default hyperparameters).
-Settings (environment): BENCH_DURATION (seconds per round, 5), BENCH_ROUNDS (2), BENCH_CONCURRENCY
+Settings (environment): BENCH_DURATION (seconds per round, 5), BENCH_ROUNDS (3), BENCH_CONCURRENCY
 ("1,10,50"), BENCH_WORKERS (2), and the server's own MODEL_SERVER_MAX_BATCH_ROWS / _MAX_BATCH_DELAY_US.
 Needs wrk and nginx (Debian: apt-get install -y wrk nginx) and Flask + gevent (requirements-bench.txt).
 """
@@ -37,9 +37,7 @@ HERE = Path(__file__).resolve().parent
 IMAGE = HERE.parent
 sys.path.insert(0, str(IMAGE / "src"))
 
-SUMMARY = re.compile(
-    r"BENCH requests=(\d+) seconds=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+)"
-)
+SUMMARY = re.compile(r"BENCH requests=(\d+) seconds=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+)")
 GOALS = {1: ("p50", 0.5), 10: ("rps", 4.0), 50: ("rps", 6.0)}  # issue 12; p99 at most half at 10 and 50
 
 
@@ -48,7 +46,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 DURATION = _env_int("BENCH_DURATION", 5)
-ROUNDS = _env_int("BENCH_ROUNDS", 2)
+ROUNDS = _env_int("BENCH_ROUNDS", 3)
 WORKERS = _env_int("BENCH_WORKERS", 2)
 CONCURRENCY = [int(c) for c in (os.environ.get("BENCH_CONCURRENCY") or "1,10,50").split(",")]
 
@@ -88,9 +86,8 @@ def train(work: Path) -> Path:
     (root / "input" / "config" / "hyperparameters.json").write_text("{}")
     print(f"Training the digits model in {root} ...", flush=True)
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, str(IMAGE / "entrypoint.py"), "train"], env=child_env(root), capture_output=True, text=True
-    )
+    command = [sys.executable, str(IMAGE / "entrypoint.py"), "train"]
+    result = subprocess.run(command, env=child_env(root), capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"training failed:\n{result.stderr[-3000:]}")
     accuracy = re.search(r"test_accuracy=[\d.]+", result.stdout)
@@ -189,7 +186,8 @@ def start_reference(root: Path, work: Path, nginx: str) -> Server:
     gunicorn_log = (work / "reference-gunicorn.log").open("wb")
     gunicorn = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "--timeout", "60", "--no-control-socket", "-k", "gevent", "-w", str(WORKERS),
+            sys.executable, "-m", "gunicorn", "--timeout", "60", "--no-control-socket",
+            "-k", "gevent", "-w", str(WORKERS),
             "-b", f"unix:{ref / 'gunicorn.sock'}", "--chdir", str(HERE / "reference"), "predictor_app:app",
         ],
         env=child_env(root),
@@ -236,7 +234,7 @@ def load(wrk: str, server: Server, connections: int, seconds: int) -> Round:
         wrk, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(HERE / "post-one-row.lua"),
         f"http://127.0.0.1:{server.port}",
     ]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False).stdout
     match = SUMMARY.search(output)
     if match is None:
         sys.exit(f"wrk printed no summary for {server.name}:\n{output}")
@@ -318,8 +316,8 @@ def print_table(results: dict[tuple[str, int], Result]) -> None:
             goal, met = f">= {need:g}x requests/s, p99 <= 0.5x", rps >= need and p99 <= 0.5
         else:
             goal, met = "-", True
-        errors_ok = ours.errors == 0
-        print(f"| {connections} | {rps:.2f}x | {p50:.2f}x | {p99:.2f}x | {goal} | {'yes' if met and errors_ok else 'NO'} |")
+        verdict = "yes" if met and ours.errors == 0 else "NO"
+        print(f"| {connections} | {rps:.2f}x | {p50:.2f}x | {p99:.2f}x | {goal} | {verdict} |")
 
 
 if __name__ == "__main__":

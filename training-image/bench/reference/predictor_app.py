@@ -24,8 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from dlplatform.artifacts import read_model  # noqa: E402
-from dlplatform.model import Architecture, build_model  # noqa: E402
+from dlplatform.artifacts import read_model
+from dlplatform.model import Architecture, build_model
 
 torch.set_num_threads(1)  # as the project's server: one core per worker, no oversubscription
 
@@ -58,8 +58,8 @@ def transformation() -> flask.Response:
     with torch.inference_mode():
         probabilities = torch.softmax(network(x), dim=1).numpy()
     predictions = [
-        {"label": labels[int(row.argmax())], "probabilities": dict(zip(labels, np.round(row.astype(float), 6).tolist()))}
-        for row in probabilities
+        {"label": labels[int(row.argmax())], "probabilities": dict(zip(labels, np.round(row, 6).tolist(), strict=True))}
+        for row in probabilities.astype(float)
     ]
     body = json.dumps({"predictions": predictions, "model_version": metadata["model_version"]})
     return flask.Response(response=body, status=200, mimetype="application/json")
