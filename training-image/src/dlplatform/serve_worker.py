@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 from typing import Any
@@ -70,6 +71,9 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         self.log.info("Worker %s runs the model on %s", self.pid, settings.device)
         batcher = MicroBatcher(predictor.predict_proba, settings.batch, self.loop)
         self.model_app = ModelApp(predictor, batcher, limits, settings.workers, settings.access_log)
+        # torch and the model leave some 160,000 long-lived objects; a full garbage collection that walks them
+        # all stalls every request of this worker for 100-200 ms. Frozen, the collector skips them.
+        gc.freeze()
 
     def run(self) -> None:
         self.loop.run_until_complete(self._serve())
