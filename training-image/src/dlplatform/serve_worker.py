@@ -43,9 +43,12 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         super().init_process()
 
     def init_signals(self) -> None:
-        for number in self.SIGNALS:
-            signal.signal(number, signal.SIG_DFL)
+        # Until the event loop runs (loading and warming up the model), gunicorn's own handlers apply: SIGTERM
+        # then just clears self.alive, which _serve checks first. The loop's handlers take over in _serve.
+        super().init_signals()
         self._stopping = asyncio.Event()
+
+    def _loop_signals(self) -> None:
         self.loop.add_signal_handler(signal.SIGTERM, self._stop, False)
         self.loop.add_signal_handler(signal.SIGINT, self._stop, True)
         self.loop.add_signal_handler(signal.SIGQUIT, self._stop, True)
@@ -68,6 +71,7 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         predictor, settings, limits = self.app.wsgi()
         if settings.device != predictor.device:
             predictor = predictor.to(settings.device)
+        predictor.warm_up(settings.batch.max_rows)
         self.log.info("Worker %s runs the model on %s", self.pid, settings.device)
         batcher = MicroBatcher(predictor.predict_proba, settings.batch, self.loop)
         self.model_app = ModelApp(predictor, batcher, limits, settings.workers, settings.access_log)
@@ -79,6 +83,7 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         self.loop.run_until_complete(self._serve())
 
     async def _serve(self) -> None:
+        self._loop_signals()
         app = self.model_app
         limits = HttpLimits(max_body=app.limits.endpoint_max_bytes, drain=DRAIN_FACTOR * app.limits.endpoint_max_bytes)
         servers = [
