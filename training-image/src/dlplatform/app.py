@@ -87,6 +87,11 @@ class ModelApp:
         except BadRequest as error:
             _error(respond, error.status, str(error))
             return
+        try:
+            model_rows = predictor.transform(rows)
+        except ValueError as error:  # the fitted preprocessing refuses a row
+            _error(respond, HTTPStatus.BAD_REQUEST, str(error))
+            return
 
         def deliver(result: np.ndarray | BaseException) -> None:
             if isinstance(result, BaseException):
@@ -95,7 +100,7 @@ class ModelApp:
                 return
             respond(HTTPStatus.OK, encode_predictions(result, predictor.labels, predictor.version), [])
 
-        self.batcher.submit(rows, deliver)
+        self.batcher.submit(model_rows, deliver)
 
 
 def _logged(request: Request, respond: Respond) -> Respond:

@@ -1,9 +1,10 @@
 """Loads the model artifact once and turns rows of features into class probabilities.
 
-The seam serving uses is :meth:`Predictor.predict_proba`: raw rows (float32, shape (n, input_width)) in,
-probabilities (float32, shape (n, classes)) out. It applies the preprocessing the training run fitted
-(today the per-feature normalization in metadata.json; a fitted transform shipped in model.tar.gz belongs in
-:meth:`Predictor.transform`) and then the network.
+The seam is :meth:`Predictor.predict_proba`: raw rows (float32, shape (n, input_width)) in, probabilities
+(float32, shape (n, classes)) out. It is :meth:`Predictor.transform` (the preprocessing the training run
+fitted: today the per-feature normalization in metadata.json; a fitted transform shipped in model.tar.gz
+belongs there) then :meth:`Predictor.forward` (the network). The server transforms each request on its own
+and batches only the forward pass.
 
 On the CPU the network runs as frozen TorchScript graphs built at load time from the state_dict that
 model.tar.gz carries (nothing new for the trainer to write). Measured on this model (bench/serve-bench.py
@@ -118,12 +119,19 @@ class Predictor:
             self.predict_proba(np.tile(self.mean, (rows, 1)))
 
     def transform(self, rows: np.ndarray) -> np.ndarray:
-        """The preprocessing fitted on the training split, applied to raw rows."""
-        return (rows - self.mean) * self.scale
+        """The preprocessing fitted on the training split, applied to raw rows: float32 model input.
+
+        The server runs it per request, before batching; a ValueError it raises for a row it cannot take is
+        the client's 400.
+        """
+        return ((rows - self.mean) * self.scale).astype(np.float32, copy=False)
 
     def predict_proba(self, rows: np.ndarray) -> np.ndarray:
         """Probabilities, shape (rows, classes), for raw features of shape (rows, input_width)."""
-        x = self.transform(np.asarray(rows, dtype=np.float32))
+        return self.forward(self.transform(np.asarray(rows, dtype=np.float32)))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities for rows already through :meth:`transform` (what a batch of requests runs)."""
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(x), CHUNK_ROWS):

@@ -73,7 +73,7 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
             predictor = predictor.to(settings.device)
         predictor.warm_up(settings.batch.max_rows)
         self.log.info("Worker %s runs the model on %s", self.pid, settings.device)
-        batcher = MicroBatcher(predictor.predict_proba, settings.batch, self.loop)
+        batcher = MicroBatcher(predictor.forward, settings.batch, self.loop)
         self.model_app = ModelApp(predictor, batcher, limits, settings.workers, settings.access_log)
         # torch and the model leave some 160,000 long-lived objects; a full garbage collection that walks them
         # all stalls every request of this worker for 100-200 ms. Frozen, the collector skips them.
