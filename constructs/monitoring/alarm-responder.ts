@@ -13,7 +13,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AlarmTopic } from './alarm-topic';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** Properties of an {@link AlarmResponder}. */
 export interface AlarmResponderProps {
@@ -145,7 +144,6 @@ export class AlarmResponder extends Construct {
       },
     });
 
-    dependOnRolePolicyOnly(this.function, role);
 
     // A failed webhook post fails the invocation on purpose (see the handler): two retries, then the
     // invocation record goes to the topic.

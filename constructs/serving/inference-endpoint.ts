@@ -8,7 +8,6 @@ import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
 import { TrafficShifting } from './endpoint-deployment';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {
@@ -130,7 +129,6 @@ export class InferenceEndpoint extends Construct {
       containers: [{ image: props.image, modelData: new S3UriModelData(props.modelDataUrl), environment: props.environment }],
     });
 
-    dependOnRolePolicyOnly(this.model.node.findChild('Model'), this.role);
 
     const endpointConfig = new sagemaker.EndpointConfig(this, 'EndpointConfig', {
       // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them.
@@ -162,8 +160,8 @@ export class InferenceEndpoint extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // The alpha L2 names its CfnEndpoint 'Endpoint' (not 'Resource'), so it is not the defaultChild.
-    const cfnEndpoint = this.endpoint.node.findChild('Endpoint') as CfnEndpoint;
+    // The alpha L2 exposes neither its CfnEndpoint nor a defaultChild: found by type, not by its construct id.
+    const [cfnEndpoint] = this.endpoint.node.findAll().filter((c): c is CfnEndpoint => c instanceof CfnEndpoint);
     const shifting = props.trafficShifting ?? TrafficShifting.canary({ canaryPercent: 10 });
     cfnEndpoint.deploymentConfig = shifting.renderDeploymentConfig([this.errorAlarm, this.latencyAlarm]);
     // An update keeps the instance count autoscaling chose instead of resetting it to minCapacity.
@@ -239,8 +237,7 @@ export class InferenceEndpoint extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
     }));
-    const policy = role.node.findChild('DefaultPolicy');
-    Validations.of(policy).acknowledge(
+    Validations.of(role).acknowledge(
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${this.endpointName}:log-stream:*]`,
         reason: 'SageMaker names a log stream per instance at run time; the grant is limited to the streams of this endpoint\'s own log group',

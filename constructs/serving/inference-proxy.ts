@@ -6,7 +6,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** An endpoint the proxy can call: its name and a way to grant InvokeEndpoint on it (an InferenceEndpoint). */
 export interface InvokableEndpoint {
@@ -102,7 +101,6 @@ export class InferenceProxy extends Construct {
       },
     });
     props.endpoint.grantInvoke(this.function);
-    dependOnRolePolicyOnly(this.function, role);
 
     const policy = role.node.tryFindChild('DefaultPolicy');
     if (policy) {

@@ -3,15 +3,23 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig, PlatformConfig } from '../../lib/config';
 import { buildPlatform, Platform } from '../../lib/platform';
 
 const CDK_JSON = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
 
-/** The feature flags and defaults from cdk.json, plus the given overrides. */
+/**
+ * The feature flags and defaults from cdk.json, plus the given overrides.
+ *
+ * Lambda bundling (esbuild, about a second per function and app) is skipped unless the overrides name the
+ * stacks to bundle in `aws:cdk:bundling-stacks` (`cxapi.BUNDLING_STACKS`): a template depends on a bundle only
+ * through its hash, which `stableTemplate` masks. The tests that run or lint the real bundles ask for them
+ * (training-job-handler, app-checks' cfn-lint; the proxy bundle is built by support/proxy-bundle.ts).
+ */
 export function contextWith(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...CDK_JSON.context, ...overrides };
+  return { ...CDK_JSON.context, [cxapi.BUNDLING_STACKS]: [], ...overrides };
 }
 
 export interface SynthesizedPlatform {
@@ -20,9 +28,13 @@ export interface SynthesizedPlatform {
   readonly platform: Platform;
 }
 
-/** Builds the platform in a fresh App; `outdir` keeps the cloud assembly (for cfn-lint). */
-export function buildTestPlatform(overrides: Record<string, unknown> = {}, outdir?: string): SynthesizedPlatform {
-  const app = new App({ context: contextWith(overrides), outdir });
+/**
+ * Builds the platform in a fresh App; `outdir` keeps the cloud assembly (for cfn-lint). aws-cdk-lib's built-in
+ * template validation (about 4 s per synth) runs only when `validate` asks for it, as app-checks does for the
+ * one full `cdk synth`; the other tests assert on templates without writing them.
+ */
+export function buildTestPlatform(overrides: Record<string, unknown> = {}, outdir?: string, validate = false): SynthesizedPlatform {
+  const app = new App({ context: contextWith(overrides), outdir, builtinCloudFormationValidation: validate });
   const config = loadConfig(app.node);
   const platform = buildPlatform(app, config);
   return { app, config, platform };
