@@ -52,11 +52,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     env,
     description: 'Deep-learning platform: SageMaker endpoint (blue/green, autoscaling) behind a WAF-protected REST API',
     image: training.image,
-    modelDataUrl: training.trainingJob.modelDataUrl,
-    modelBucket: data.modelBucket,
-    // Where SageMaker puts a job's model under the job's output path (models/ by default). The endpoint's role
-    // may read only this object; test/serving-stack.test.ts checks it against the training job's output path.
-    modelArtifactKey: `models/${training.trainingJobName}/output/model.tar.gz`,
+    modelData: training.trainingJob.modelArtifact,
     key: data.key,
     instanceType: config.servingInstanceType,
     minCapacity: config.servingMinCapacity,

@@ -4,7 +4,6 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ApiWaf } from '../constructs/serving/api-waf';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
@@ -16,13 +15,9 @@ import { LogsKey } from '../constructs/storage/logs-key';
 export interface ServingStackProps extends StackProps {
   /** The training image; the endpoint runs it as `serve`. */
   readonly image: ecrAssets.DockerImageAsset;
-  /** S3 URI of the trained model artifact (model.tar.gz). */
-  readonly modelDataUrl: string;
-  /** The bucket of the model artifact. */
-  readonly modelBucket: s3.IBucket;
-  /** Key of the model artifact in modelBucket: the only object the model may read. */
-  readonly modelArtifactKey: string;
-  /** The platform key: it encrypts the model artifact, and the endpoint's volumes where the instance type allows. */
+  /** The trained model (the training job's `modelArtifact`): it grants the endpoint's model read on itself. */
+  readonly modelData: sagemaker.ModelData;
+  /** The platform key: it encrypts the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
   /** Endpoint instance type. */
   readonly instanceType: string;
@@ -80,8 +75,7 @@ export class ServingStack extends Stack {
 
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
       image: sagemaker.ContainerImage.fromEcrRepository(props.image.repository, props.image.imageTag),
-      modelDataUrl: props.modelDataUrl,
-      modelArtifactArn: props.modelBucket.arnForObjects(props.modelArtifactKey),
+      modelData: props.modelData,
       encryptionKey: props.key,
       instanceType: props.instanceType,
       minCapacity: props.minCapacity,

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { ModelArtifact } from './model-artifact';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/training-job-contract';
 import type { TrainingJobProps } from './training-job-props';
@@ -44,6 +45,12 @@ export class TrainingJob extends Construct {
    * synth: for scoping a consumer's read permission to exactly this object.
    */
   readonly modelArtifactKey: string;
+
+  /**
+   * The trained model, for a SageMaker Model to serve: binding it grants read on exactly the artifact object
+   * and decrypt on its key, and gives the URI SageMaker reported for the completed job that passed the gate.
+   */
+  readonly modelArtifact: ModelArtifact;
 
   /** The prefix of every job name this construct runs (for IAM and for EventBridge rules). */
   readonly jobNamePrefix: string;
@@ -186,6 +193,7 @@ export class TrainingJob extends Construct {
       previous = resource;
     });
     this.finalResource = previous!;
+    this.modelArtifact = new ModelArtifact({ bucket: props.outputBucket, key: this.modelArtifactKey, encryptionKey: props.encryptionKey, uri: this.modelDataUrl });
   }
 
   /** The final value of a metric the job reported (an attribute of the completed job). */
