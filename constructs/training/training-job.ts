@@ -3,13 +3,13 @@ import type { CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
 import { lambdaRole } from '../private/lambda-role';
+import { PlatformFunction } from '../private/platform-function';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { ModelArtifact } from './model-artifact';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
@@ -228,29 +228,14 @@ export class TrainingJob extends Construct {
     });
   }
 
-  private handler(id: string, exportName: string, logGroup: logs.LogGroup, description: string): nodejs.NodejsFunction {
-    const role = lambdaRole(this, `${id}Role`, logGroup);
-    const fn = new nodejs.NodejsFunction(this, id, {
+  private handler(id: string, exportName: string, logGroup: logs.LogGroup, description: string): lambda.IFunction {
+    return new PlatformFunction(this, id, {
       entry: path.join(__dirname, 'runtime', 'training-job.handler.ts'),
       handler: exportName,
       description,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
       timeout: Duration.minutes(1),
-      role,
       logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      bundling: {
-        // Bundle the SDK client instead of using the runtime's copy, so the tested version is the deployed one.
-        bundleAwsSDK: true,
-        minify: true,
-        target: 'node24',
-      },
-    });
-    return fn;
+    }).function;
   }
 
   private grantHandlers(onEvent: lambda.IFunction, isComplete: lambda.IFunction, request: CreateTrainingJobCommandInput): void {
