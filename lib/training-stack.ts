@@ -6,8 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LogsKey } from '../constructs/storage/logs-key';
-import { SampleDataUpload } from '../constructs/training/training-job-sample-data';
-import { TrainingData, TrainingJob } from '../constructs/training/training-job';
+import { trainingDataSource } from '../constructs/training/training-data-source';
+import { TrainingJob } from '../constructs/training/training-job';
 import metricDefinitions from '../training-image/metric-definitions.json';
 
 const IMAGE_DIR = path.join(__dirname, '..', 'training-image');
@@ -81,24 +81,17 @@ export class TrainingStack extends Stack {
     });
     this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the training stack\'s log groups' });
 
-    const data = props.dataSourceUri ? userData(this, props.dataSourceUri, props.dataVersion) : undefined;
-    const sample = data ? undefined : new SampleDataUpload(this, 'SampleData', {
-      bucket: props.dataBucket,
-      prefix: `datasets/digits/${props.dataVersion}/`,
-      files: Object.fromEntries(CHANNELS.map((c) => [`${c}/${c}.csv`, path.join(IMAGE_DIR, 'sample-data', `${c}.csv`)])),
-      logEncryptionKey: this.logsKey,
+    // The user's data when configured, otherwise the bundled digits sample uploaded by this app.
+    const data = trainingDataSource(this, {
+      sourceUri: props.dataSourceUri,
+      version: props.dataVersion,
+      channels: CHANNELS,
+      sample: { bucket: props.dataBucket, directory: path.join(IMAGE_DIR, 'sample-data'), prefix: 'datasets/digits/', logEncryptionKey: this.logsKey },
     });
 
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
-      data: data ?? {
-        bucket: props.dataBucket,
-        prefix: sample!.prefix,
-        // The sample's content digest makes an edited sample train a new model even under the same version.
-        version: `${props.dataVersion}+${sample!.digest}`,
-        channels: CHANNELS,
-        upload: sample!.deployment,
-      },
+      data,
       outputBucket: props.modelBucket,
       encryptionKey: props.key,
       instanceType: props.instanceType,
@@ -124,11 +117,4 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
     new CfnOutput(this, 'TestAccuracy', { value: this.trainingJob.testAccuracy, description: 'Final test accuracy of the trained model' });
   }
-}
-
-/** The user's data: bucket and prefix from the S3 URI. */
-function userData(scope: Construct, uri: string, version: string): TrainingData {
-  const [, bucketName, key = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)!;
-  const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
-  return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), prefix, version, channels: CHANNELS };
 }
