@@ -11,7 +11,13 @@ import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
 import { InferenceEndpoint } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
 import { LogsKey } from '../constructs/storage/logs-key';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
+import type { PlatformConfig, SETTINGS } from './config';
 
+/**
+ * What the serving stack needs. Settings are described once, in lib/config.ts's SETTINGS (linked from each
+ * prop); durations and the traffic shifting arrive converted, by lib/platform.ts.
+ */
 export interface ServingStackProps extends StackProps {
   /** The training image; the endpoint runs it as `serve`. */
   readonly image: ecrAssets.DockerImageAsset;
@@ -19,32 +25,32 @@ export interface ServingStackProps extends StackProps {
   readonly modelData: sagemaker.ModelData;
   /** The platform key: it encrypts the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
-  /** Endpoint instance type. */
-  readonly instanceType: string;
-  /** Fewest endpoint instances (also the initial count). */
-  readonly minCapacity: number;
-  /** Most endpoint instances autoscaling may reach. */
-  readonly maxCapacity: number;
-  /** Autoscaling target: invocations per instance per minute. */
-  readonly targetInvocationsPerInstance: number;
-  /** How an update shifts traffic to a new model. */
+  /** @see {@link SETTINGS.servingInstanceType} */
+  readonly instanceType: PlatformConfig['servingInstanceType'];
+  /** @see {@link SETTINGS.servingMinCapacity} */
+  readonly minCapacity: PlatformConfig['servingMinCapacity'];
+  /** @see {@link SETTINGS.servingMaxCapacity} */
+  readonly maxCapacity: PlatformConfig['servingMaxCapacity'];
+  /** @see {@link SETTINGS.servingTargetInvocationsPerInstance} */
+  readonly targetInvocationsPerInstance: PlatformConfig['servingTargetInvocationsPerInstance'];
+  /** @see {@link SETTINGS.deploymentStrategy} */
   readonly trafficShifting: TrafficShifting;
-  /** Endpoint 5XX errors in one minute that roll an update back. */
-  readonly rollbackErrorsPerMinute: number;
-  /** p99 model latency that rolls an update back. */
+  /** @see {@link SETTINGS.rollbackAlarm5xxPerMinute} */
+  readonly rollbackErrorsPerMinute: PlatformConfig['rollbackAlarm5xxPerMinute'];
+  /** @see {@link SETTINGS.rollbackAlarmModelLatencyP99Ms} */
   readonly rollbackModelLatencyP99: Duration;
-  /** How API clients authenticate. */
+  /** @see {@link SETTINGS.apiAuth} */
   readonly apiAuth: ApiAuth;
-  /** Stage throttling: steady requests per second. */
-  readonly throttleRateLimit: number;
-  /** Stage throttling: burst requests. */
-  readonly throttleBurstLimit: number;
-  /** When not empty, only these IPv4 CIDR blocks reach the API. */
-  readonly allowedCidrs: string[];
-  /** Requests one IP may send in 5 minutes. */
-  readonly wafRateLimitPer5Minutes: number;
-  /** Largest request body WAF lets through, in bytes. */
-  readonly wafMaxBodyBytes: number;
+  /** @see {@link SETTINGS.apiThrottleRateLimit} */
+  readonly throttleRateLimit: PlatformConfig['apiThrottleRateLimit'];
+  /** @see {@link SETTINGS.apiThrottleBurstLimit} */
+  readonly throttleBurstLimit: PlatformConfig['apiThrottleBurstLimit'];
+  /** @see {@link SETTINGS.apiAllowedCidrs} */
+  readonly allowedCidrs: PlatformConfig['apiAllowedCidrs'];
+  /** @see {@link SETTINGS.wafRateLimitPer5Minutes} */
+  readonly wafRateLimitPer5Minutes: PlatformConfig['wafRateLimitPer5Minutes'];
+  /** @see {@link SETTINGS.wafMaxBodyBytes} */
+  readonly wafMaxBodyBytes: PlatformConfig['wafMaxBodyBytes'];
 }
 
 /** Serving: the SageMaker endpoint and the WAF-protected REST API in front of it. */
