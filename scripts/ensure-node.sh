@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -x node_modules/.bin/node ]; then
+  if [ -L node_modules ]; then
+    # npm ci empties node_modules through the link: it would wipe an install other checkouts share.
+    echo "error: node_modules is a link to a shared install that is missing or older than package-lock.json; run \`npm ci\` where it lives ($(readlink node_modules))." >&2
+    exit 1
+  fi
   echo "Installing npm dependencies (npm ci)..." >&2
   npm ci --no-audit --no-fund
 fi
