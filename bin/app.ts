@@ -5,7 +5,10 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadConfig } from '../lib/config';
 import { buildPlatform } from '../lib/platform';
 
-const app = new App();
+// aws-cdk-lib's built-in template validation takes more than half of a synth (4 s of 7 on an idle 2-core
+// machine, far more under load); the test suite runs it once on a full synth (test/app-checks.test.ts) along
+// with cfn-lint, which checks every template against the CloudFormation schemas, so `cdk synth` skips it.
+const app = new App({ builtinCloudFormationValidation: false });
 // Every finding fails synth unless it is acknowledged on its resource with a reason.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 try {

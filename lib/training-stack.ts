@@ -6,13 +6,19 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LogsKey } from '../constructs/storage/logs-key';
-import { SampleDataUpload } from '../constructs/training/training-job-sample-data';
-import { TrainingData, TrainingJob } from '../constructs/training/training-job';
+import { trainingDataSource } from '../constructs/training/training-data-source';
+import { TrainingJob } from '../constructs/training/training-job';
 import metricDefinitions from '../training-image/metric-definitions.json';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
+import type { PlatformConfig, SETTINGS } from './config';
 
 const IMAGE_DIR = path.join(__dirname, '..', 'training-image');
 const CHANNELS = ['train', 'validation', 'test'];
 
+/**
+ * What the training stack needs. Settings are described once, in lib/config.ts's SETTINGS (linked from each
+ * prop); durations arrive as Durations, converted from the settings' units in lib/platform.ts.
+ */
 export interface TrainingStackProps extends StackProps {
   /** Bucket the bundled sample data is uploaded to. */
   readonly dataBucket: s3.IBucket;
@@ -20,34 +26,34 @@ export interface TrainingStackProps extends StackProps {
   readonly modelBucket: s3.IBucket;
   /** The platform key: data, artifacts and training volumes. */
   readonly key: kms.IKey;
-  /** The user's data (S3 prefix with train/, validation/ and test/ folders); unset: the bundled sample. */
-  readonly dataSourceUri?: string;
-  /** Version label of the data: part of its S3 prefix and of the job's identity. */
-  readonly dataVersion: string;
-  /** Training instance type. */
-  readonly instanceType: string;
-  /** Training instances. */
-  readonly instanceCount: number;
-  /** Storage volume per instance, GB. */
-  readonly volumeSizeGb: number;
-  /** Managed spot training. */
-  readonly useSpot: boolean;
-  /** Longest the training may run, seconds. */
-  readonly maxRuntimeSeconds: number;
-  /** Spot: longest to wait for capacity plus run, seconds. */
-  readonly maxWaitSeconds: number;
-  /** How long the deploy waits for the job, minutes. */
-  readonly timeoutMinutes: number;
-  /** Hyperparameters for the image. */
-  readonly hyperparameters: Record<string, string>;
-  /** Quality gate on the final test accuracy. */
-  readonly minTestAccuracy: number;
-  /** VPC subnets to train in (empty: no VPC). */
-  readonly subnetIds: string[];
-  /** Security groups for training in a VPC. */
-  readonly securityGroupIds: string[];
-  /** Attempt number, part of the job's identity. */
-  readonly attempt: number;
+  /** @see {@link SETTINGS.dataSourceUri} */
+  readonly dataSourceUri?: PlatformConfig['dataSourceUri'];
+  /** @see {@link SETTINGS.dataVersion} */
+  readonly dataVersion: PlatformConfig['dataVersion'];
+  /** @see {@link SETTINGS.trainingInstanceType} */
+  readonly instanceType: PlatformConfig['trainingInstanceType'];
+  /** @see {@link SETTINGS.trainingInstanceCount} */
+  readonly instanceCount: PlatformConfig['trainingInstanceCount'];
+  /** @see {@link SETTINGS.trainingVolumeSizeGb} */
+  readonly volumeSizeGb: PlatformConfig['trainingVolumeSizeGb'];
+  /** @see {@link SETTINGS.trainingUseSpot} */
+  readonly useSpot: PlatformConfig['trainingUseSpot'];
+  /** @see {@link SETTINGS.trainingMaxRuntimeSeconds} */
+  readonly maxRuntime: Duration;
+  /** @see {@link SETTINGS.trainingMaxWaitSeconds} */
+  readonly maxWait: Duration;
+  /** @see {@link SETTINGS.trainingTimeoutMinutes} */
+  readonly timeout: Duration;
+  /** @see {@link SETTINGS.hyperparameters} */
+  readonly hyperparameters: PlatformConfig['hyperparameters'];
+  /** @see {@link SETTINGS.minTestAccuracy} */
+  readonly minTestAccuracy: PlatformConfig['minTestAccuracy'];
+  /** @see {@link SETTINGS.trainingSubnetIds} */
+  readonly subnetIds: PlatformConfig['trainingSubnetIds'];
+  /** @see {@link SETTINGS.trainingSecurityGroupIds} */
+  readonly securityGroupIds: PlatformConfig['trainingSecurityGroupIds'];
+  /** @see {@link SETTINGS.trainingAttempt} */
+  readonly attempt: PlatformConfig['trainingAttempt'];
 }
 
 /**
@@ -81,33 +87,26 @@ export class TrainingStack extends Stack {
     });
     this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the training stack\'s log groups' });
 
-    const data = props.dataSourceUri ? userData(this, props.dataSourceUri, props.dataVersion) : undefined;
-    const sample = data ? undefined : new SampleDataUpload(this, 'SampleData', {
-      bucket: props.dataBucket,
-      prefix: `datasets/digits/${props.dataVersion}/`,
-      files: Object.fromEntries(CHANNELS.map((c) => [`${c}/${c}.csv`, path.join(IMAGE_DIR, 'sample-data', `${c}.csv`)])),
-      logEncryptionKey: this.logsKey,
+    // The user's data when configured, otherwise the bundled digits sample uploaded by this app.
+    const data = trainingDataSource(this, {
+      sourceUri: props.dataSourceUri,
+      version: props.dataVersion,
+      channels: CHANNELS,
+      sample: { bucket: props.dataBucket, directory: path.join(IMAGE_DIR, 'sample-data'), prefix: 'datasets/digits/', logEncryptionKey: this.logsKey },
     });
 
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
-      data: data ?? {
-        bucket: props.dataBucket,
-        prefix: sample!.prefix,
-        // The sample's content digest makes an edited sample train a new model even under the same version.
-        version: `${props.dataVersion}+${sample!.digest}`,
-        channels: CHANNELS,
-        upload: sample!.deployment,
-      },
+      data,
       outputBucket: props.modelBucket,
       encryptionKey: props.key,
       instanceType: props.instanceType,
       instanceCount: props.instanceCount,
       volumeSizeGb: props.volumeSizeGb,
       useSpot: props.useSpot,
-      maxRuntime: Duration.seconds(props.maxRuntimeSeconds),
-      maxWait: Duration.seconds(props.maxWaitSeconds),
-      timeout: Duration.minutes(props.timeoutMinutes),
+      maxRuntime: props.maxRuntime,
+      maxWait: props.maxWait,
+      timeout: props.timeout,
       hyperparameters: props.hyperparameters,
       metricDefinitions: metricDefinitions.map((m) => ({ name: m.Name, regex: m.Regex })),
       qualityGate: { metric: 'test_accuracy', minimum: props.minTestAccuracy },
@@ -124,11 +123,4 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
     new CfnOutput(this, 'TestAccuracy', { value: this.trainingJob.testAccuracy, description: 'Final test accuracy of the trained model' });
   }
-}
-
-/** The user's data: bucket and prefix from the S3 URI. */
-function userData(scope: Construct, uri: string, version: string): TrainingData {
-  const [, bucketName, key = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)!;
-  const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
-  return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), prefix, version, channels: CHANNELS };
 }

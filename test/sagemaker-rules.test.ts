@@ -7,6 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, supportsVolumeKms } from '../constructs/instance-types';
 import {
   RULE_SOURCES, gpuImageProblem, instanceTypeChangeProblem, instanceTypeSuffix, spotWaitProblem, stepInstances, trafficShiftingProblem,
@@ -14,6 +15,7 @@ import {
 } from '../constructs/sagemaker-rules';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/serving/inference-endpoint';
+import { ModelArtifact } from '../constructs/training/model-artifact';
 import { ConfigError, loadConfig } from '../lib/config';
 
 const n = <T>(name: string, value: T) => ({ name, value });
@@ -28,11 +30,15 @@ function configError(context: Record<string, unknown>): string {
   throw new Error(`expected ${JSON.stringify(context)} to be refused`);
 }
 
-function endpoint(props: Partial<InferenceEndpointProps> = {}): { stack: Stack; endpoint: InferenceEndpoint } {
+function artifact(stack: Stack, key: string): ModelArtifact {
+  return new ModelArtifact({ bucket: s3.Bucket.fromBucketName(stack, `Bucket${key.length}`, 'bucket'), key, encryptionKey: kms.Key.fromKeyArn(stack, `ArtifactKey${key.length}`, 'arn:aws:kms:eu-west-1:123456789012:key/artifact') });
+}
+
+function endpoint(props: Partial<InferenceEndpointProps> = {}, artifactKey?: string): { stack: Stack; endpoint: InferenceEndpoint } {
   const stack = new Stack(new App(), 'Test');
   const built = new InferenceEndpoint(stack, 'Endpoint', {
     image: sagemaker.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(stack, 'Repo', 'model'), 'v1'),
-    modelDataUrl: 's3://bucket/jobs/job-1/output/model.tar.gz',
+    modelData: artifact(stack, artifactKey ?? 'jobs/job-1/output/model.tar.gz'),
     encryptionKey: new kms.Key(stack, 'Key'),
     ...props,
   });
@@ -158,8 +164,8 @@ describe('autoscaling against instance-type changes (endpoint-scaling-update)', 
   });
 
   test('the same instance type keeps the name (a new model updates blue/green), and the variant name stays', () => {
-    const a = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2, modelDataUrl: 's3://bucket/jobs/job-1/output/model.tar.gz' }).endpoint;
-    const b = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2, modelDataUrl: 's3://bucket/jobs/job-2/output/model.tar.gz' }).endpoint;
+    const a = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-1/output/model.tar.gz').endpoint;
+    const b = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-2/output/model.tar.gz').endpoint;
     expect(a.endpointName).toBe(b.endpointName);
     expect(a.variantName).toBe(b.variantName);
   });

@@ -4,10 +4,12 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ApiWaf } from '../constructs/serving/api-waf';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
+import { ModelArtifact } from '../constructs/training/model-artifact';
 import { loadConfig } from '../lib/config';
 import { contextWith } from './support/platform';
 
@@ -16,10 +18,11 @@ type Json = ReturnType<Template['toJSON']>[string];
 
 function endpointStack(props: Partial<InferenceEndpointProps> = {}): { stack: Stack; endpoint: InferenceEndpoint } {
   const stack = new Stack(new App(), 'Test');
+  const encryptionKey = new kms.Key(stack, 'Key');
   const endpoint = new InferenceEndpoint(stack, 'Endpoint', {
     image: sagemaker.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(stack, 'Repo', 'model'), 'v1'),
-    modelDataUrl: 's3://bucket/jobs/job-1/output/model.tar.gz',
-    encryptionKey: new kms.Key(stack, 'Key'),
+    modelData: new ModelArtifact({ bucket: s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket'), key: 'jobs/job-1/output/model.tar.gz', encryptionKey }),
+    encryptionKey,
     ...props,
   });
   return { stack, endpoint };
@@ -75,18 +78,30 @@ describe('InferenceEndpoint', () => {
     expect(() => endpointStack({ instanceType: 'ml.t2.medium', maxCapacity: 2 })).toThrow(/cannot autoscale burstable instance type ml.t2.medium/);
   });
 
-  test('refuses an artifact URI that is not an S3 .tar.gz', () => {
-    expect(() => endpointStack({ modelDataUrl: 'https://example.com/model.tar.gz' })).toThrow(/modelDataUrl must be an S3 URI/);
+  test('a model artifact refuses a key that is not a .tar.gz archive', () => {
+    const stack = new Stack(new App(), 'Test');
+    const bucket = s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket');
+    expect(() => new ModelArtifact({ bucket, key: 'jobs/job-1/output/model.zip', encryptionKey: new kms.Key(stack, 'Key') }))
+      .toThrow(/ModelArtifact key must be the key of a .tar.gz archive \(no leading slash\), got "jobs\/job-1\/output\/model.zip"/);
   });
 
-  test('needs the artifact ARN when the artifact URI is a token', () => {
-    expect(() => endpointStack({ modelDataUrl: Lazy.string({ produce: () => 's3://b/k.tar.gz' }) })).toThrow(/needs modelArtifactArn when modelDataUrl is a token/);
-  });
-
-  test('a literal artifact URI grants read on exactly that object', () => {
-    Template.fromStack(endpointStack().stack).hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/jobs/job-1/output/model.tar.gz']] } }]) },
+  test('the bound artifact grants the model role read on exactly that object and decrypt on its key, and gives its URI', () => {
+    const template = Template.fromStack(endpointStack().stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([
+        { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/jobs/job-1/output/model.tar.gz']] } },
+        { Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } },
+      ]) },
     });
+    template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: { ModelDataUrl: 's3://bucket/jobs/job-1/output/model.tar.gz' } });
+  });
+
+  test('a producer\'s URI (a token, such as another stack\'s output) is what the model gets; the grant still names the object', () => {
+    const stack = new Stack(new App(), 'Test');
+    const uri = Lazy.string({ produce: () => 's3://bucket/reported/model.tar.gz' });
+    const artifact = new ModelArtifact({ bucket: s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket'), key: 'jobs/job-1/output/model.tar.gz', encryptionKey: new kms.Key(stack, 'Key'), uri });
+    expect(artifact.uri).toBe(uri);
+    expect(stack.resolve(artifact.objectArn)).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/jobs/job-1/output/model.tar.gz']] });
   });
 
   test('refuses maxCapacity below minCapacity', () => {

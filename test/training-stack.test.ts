@@ -168,7 +168,7 @@ describe('Training stack', () => {
   });
 
   test('trains on the user\'s own S3 prefix when dataSourceUri is set, with no upload', () => {
-    const own = Template.fromStack(buildTestPlatform({ 'aws:cdk:bundling-stacks': [], dataSourceUri: 's3://my-datasets/digits/2024' }).platform.training);
+    const own = Template.fromStack(buildTestPlatform({ dataSourceUri: 's3://my-datasets/digits/2024' }).platform.training);
     own.resourceCountIs('Custom::CDKBucketDeployment', 0);
     const start = Object.values(own.findResources('Custom::SageMakerTrainingJob', { Properties: { Phase: 'start' } }))[0];
     const ownRequest = JSON.parse(evaluate(start.Properties.CreateTrainingJobRequest) as string);

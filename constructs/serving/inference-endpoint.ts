@@ -11,24 +11,19 @@ import {
   RuleProblem, TrafficShiftMode, describeProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
 } from '../sagemaker-rules';
 import { TrafficShifting } from './endpoint-deployment';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {
   /** The serving image; SageMaker starts it with the argument `serve`. */
   readonly image: sagemaker.ContainerImage;
 
-  /** S3 URI (`s3://bucket/key.tar.gz`) of the model artifact, usually a training job's output. */
-  readonly modelDataUrl: string;
-
   /**
-   * ARN of the artifact object: the only object the model role may read. Give it when `modelDataUrl` is a
-   * token (another stack's output), since an ARN cannot be parsed from a cross-stack value at synth time.
-   * @default - derived from a literal modelDataUrl (s3://bucket/key -> arn:aws:s3:::bucket/key)
+   * The model artifact, usually a training job's `modelArtifact`. Binding it grants the model's role what it
+   * needs to read the artifact (a ModelArtifact: that one object and its key) and gives the model its URI.
    */
-  readonly modelArtifactArn?: string;
+  readonly modelData: sagemaker.ModelData;
 
-  /** Key that encrypts the model artifact, and the instances' storage volumes where the instance type allows. */
+  /** Key that encrypts the instances' storage volumes where the instance type allows. */
   readonly encryptionKey: kms.IKey;
 
   /**
@@ -124,7 +119,6 @@ export class InferenceEndpoint extends Construct {
     const minCapacity = props.minCapacity ?? 1;
     const maxCapacity = props.maxCapacity ?? minCapacity;
     checkCapacity(instanceType, minCapacity, maxCapacity);
-    const artifactArn = props.modelArtifactArn ?? artifactArnOf(props.modelDataUrl);
     this.variantName = props.variantName ?? 'AllTraffic';
     const suffix = `-${instanceTypeSuffix(instanceType)}`;
     this.endpointName = props.endpointName ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length, separator: '-' })}${suffix}`;
@@ -143,15 +137,14 @@ export class InferenceEndpoint extends Construct {
       }),
     ]);
 
-    this.role = this.createRole(artifactArn, props.encryptionKey);
+    this.role = this.createRole();
     this.model = new sagemaker.Model(this, 'Model', {
       role: this.role,
       // The container needs no network: SageMaker downloads the artifact for it.
       networkIsolation: true,
-      containers: [{ image: props.image, modelData: new S3UriModelData(props.modelDataUrl), environment: props.environment }],
+      containers: [{ image: props.image, modelData: props.modelData, environment: props.environment }],
     });
 
-    dependOnRolePolicyOnly(this.model.node.findChild('Model'), this.role);
 
     // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them
     // (volumeKmsProblem in sagemaker-rules.ts; test/sagemaker-rules.test.ts checks every hosting type).
@@ -185,8 +178,8 @@ export class InferenceEndpoint extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // The alpha L2 names its CfnEndpoint 'Endpoint' (not 'Resource'), so it is not the defaultChild.
-    const cfnEndpoint = this.endpoint.node.findChild('Endpoint') as CfnEndpoint;
+    // The alpha L2 exposes neither its CfnEndpoint nor a defaultChild: found by type, not by its construct id.
+    const [cfnEndpoint] = this.endpoint.node.findAll().filter((c): c is CfnEndpoint => c instanceof CfnEndpoint);
     cfnEndpoint.deploymentConfig = shifting.renderDeploymentConfig([this.errorAlarm, this.latencyAlarm]);
     // An update keeps the instance count autoscaling chose instead of resetting it to minCapacity.
     cfnEndpoint.retainAllVariantProperties = true;
@@ -239,16 +232,14 @@ export class InferenceEndpoint extends Construct {
   }
 
   /**
-   * The model's execution role: read the one artifact object, decrypt with the key, pull the image (the
-   * image grants itself when the Model binds it), write the endpoint's logs and instance metrics.
+   * The model's execution role: write the endpoint's logs and instance metrics. The artifact and the image
+   * grant their own reads when the Model binds them.
    */
-  private createRole(artifactArn: string, key: kms.IKey): iam.Role {
+  private createRole(): iam.Role {
     const role = new iam.Role(this, 'ModelRole', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: 'Runs the inference model: reads its artifact, pulls its image, writes its logs and metrics',
     });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [artifactArn] }));
-    key.grantDecrypt(role);
 
     // Pseudo-parameter tokens (not the stack's env) keep the policy text, and so the nag finding, stable.
     const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/${this.endpointName}`;
@@ -261,8 +252,7 @@ export class InferenceEndpoint extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
     }));
-    const policy = role.node.findChild('DefaultPolicy');
-    Validations.of(policy).acknowledge(
+    Validations.of(role).acknowledge(
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${this.endpointName}:log-stream:*]`,
         reason: 'SageMaker names a log stream per instance at run time; the grant is limited to the streams of this endpoint\'s own log group',
@@ -273,17 +263,6 @@ export class InferenceEndpoint extends Construct {
       },
     );
     return role;
-  }
-}
-
-/** Model data at an S3 URI that may be a token (the training stack's output); the role is granted separately. */
-class S3UriModelData extends sagemaker.ModelData {
-  constructor(private readonly uri: string) {
-    super();
-  }
-
-  bind(): sagemaker.ModelDataConfig {
-    return { uri: this.uri };
   }
 }
 
@@ -302,14 +281,4 @@ function checkCapacity(instanceType: string, min: number, max: number): void {
   if (max > min && instanceType.startsWith('ml.t')) {
     throw new Error(`InferenceEndpoint cannot autoscale burstable instance type ${instanceType}: set maxCapacity equal to minCapacity or choose another type`);
   }
-}
-
-/** arn:aws:s3:::bucket/key of a literal s3://bucket/key.tar.gz. */
-function artifactArnOf(url: string): string {
-  if (Token.isUnresolved(url)) {
-    throw new Error('InferenceEndpoint needs modelArtifactArn when modelDataUrl is a token (for example another stack\'s output)');
-  }
-  const match = /^s3:\/\/([^/]+)\/(.+\.tar\.gz)$/.exec(url);
-  if (!match) throw new Error(`InferenceEndpoint modelDataUrl must be an S3 URI of a .tar.gz artifact (s3://bucket/key.tar.gz), got "${url}"`);
-  return `arn:${Aws.PARTITION}:s3:::${match[1]}/${match[2]}`;
 }

@@ -3,13 +3,12 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { PlatformFunction } from '../private/platform-function';
 
 /** Modules the proxy's bundle uses in place of SDK parts it never reaches (esbuild aliases, absolute paths). */
-const BUNDLE_STAND_INS = path.join(__dirname, 'private', 'proxy-bundle');
+const BUNDLE_STAND_INS = path.join(__dirname, 'runtime', 'bundle-stand-ins');
 
 /** An endpoint the proxy can call: its name and a way to grant InvokeEndpoint on it (an InferenceEndpoint). */
 export interface InvokableEndpoint {
@@ -53,72 +52,41 @@ export interface InferenceProxyProps {
  * bundled with the pinned AWS SDK client, JSON logs to its own retained log group, X-Ray tracing, and a
  * role that may only write its logs, send traces and invoke the one endpoint.
  */
-export class InferenceProxy extends Construct {
-  /** The function. */
-  readonly function: nodejs.NodejsFunction;
-  /** Its log group. */
-  readonly logGroup: logs.LogGroup;
-
+export class InferenceProxy extends PlatformFunction {
   constructor(scope: Construct, id: string, props: InferenceProxyProps) {
-    super(scope, id);
     const invokeTimeout = props.invokeTimeout ?? Duration.seconds(25);
     if (invokeTimeout.toMilliseconds() >= 28_000) {
       throw new Error(`InferenceProxy invokeTimeout must be under 28 seconds (API Gateway gives up at 29), got ${invokeTimeout.toSeconds()} s`);
     }
-
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      encryptionKey: props.logsKey,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-    });
-    // Our own role: the default one carries the AWSLambdaBasicExecutionRole managed policy (logs:* on any group).
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Inference API proxy: writes its logs and traces, invokes the inference endpoint',
-    });
-    this.logGroup.grantWrite(role);
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    super(scope, id, {
       entry: path.join(__dirname, 'runtime', 'inference-proxy.handler.ts'),
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
+      description: 'Validates prediction requests and calls the SageMaker endpoint',
+      roleDescription: 'Inference API proxy: writes its logs and traces, invokes the inference endpoint',
+      memorySize: props.memorySize,
       // Room for the invoke deadline plus the answer; API Gateway stops waiting at 29 s anyway.
       timeout: invokeTimeout.plus(Duration.seconds(2)),
-      role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      description: 'Validates prediction requests and calls the SageMaker endpoint',
       environment: {
         ENDPOINT_NAME: props.endpoint.endpointName,
         INVOKE_TIMEOUT_MS: String(invokeTimeout.toMilliseconds()),
       },
-      bundling: {
-        minify: true,
-        target: 'node24',
-        // Bundle the SDK client instead of using the runtime's copy, so the tested version is the deployed one.
-        bundleAwsSDK: true,
-        externalModules: [],
-        // The SDK's ES module builds tree-shake: about 300 KiB instead of 435.
-        mainFields: ['module', 'main'],
-        // Cold start: two SDK parts the function never reaches are swapped for stand-ins (each file says why),
-        // about 170 KiB in all and under half the load time of a plain bundle (bench/proxy-cold-start.ts).
-        esbuildArgs: {
-          '--alias:@aws-sdk/credential-provider-node': path.join(BUNDLE_STAND_INS, 'credentials-from-env.ts'),
-          '--alias:@smithy/core/event-streams': path.join(BUNDLE_STAND_INS, 'event-streams-unsupported.ts'),
-        },
+      logsKey: props.logsKey,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      // The SDK's ES module builds tree-shake: about 300 KiB instead of 435.
+      mainFields: ['module', 'main'],
+      // Cold start: two SDK parts the function never reaches are swapped for stand-ins (each file says why),
+      // about 170 KiB in all and under half the load time of a plain bundle (bench/proxy-cold-start.ts).
+      // The request limits table the handler imports (runtime/request-limits.ts).
+      bundleInputs: [path.join(__dirname, '..', '..', 'training-image', 'request-limits.json')],
+      esbuildArgs: {
+        '--alias:@aws-sdk/credential-provider-node': path.join(BUNDLE_STAND_INS, 'credentials-from-env.ts'),
+        '--alias:@smithy/core/event-streams': path.join(BUNDLE_STAND_INS, 'event-streams-unsupported.ts'),
       },
     });
     props.endpoint.grantInvoke(this.function);
-    dependOnRolePolicyOnly(this.function, role);
-
-    const policy = role.node.tryFindChild('DefaultPolicy');
-    if (policy) {
-      Validations.of(policy).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions',
-      });
-    }
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions',
+    });
   }
 }

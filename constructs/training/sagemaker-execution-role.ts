@@ -114,7 +114,6 @@ export class SageMakerExecutionRole extends iam.Role {
     }
     acks.push(['*', anyResourceReason]);
 
-    const policy = this.node.findChild('DefaultPolicy');
-    for (const [resource, reason] of acks) acknowledgeWildcardResource(policy, resource, reason);
+    for (const [resource, reason] of acks) acknowledgeWildcardResource(this, resource, reason);
   }
 }
