@@ -170,7 +170,7 @@ def test_a_gap_only_in_the_dropped_column_changes_nothing(imputing: Served) -> N
 @pytest.mark.parametrize(
     ("content_type", "body", "message"),
     [
-        ("application/json", json.dumps({"instances": [[4.1, -2.2, 0.3]]}), "instances[0] has 3 values; the model expects 4"),
+        ("application/json", '{"instances": [[4.1, -2.2, 0.3]]}', "instances[0] has 3 values; the model expects 4"),
         ("application/json", '{"instances": [[1, 7, 1e39, null]]}', "instances[0][2] is not a finite number"),
         ("application/json", '{"instances": [[1, 7, "x", null]]}', 'instances[0][2] is "x", not a number'),
         ("text/csv", "1,7,inf,\n", "CSV row 1, column 3 is not a finite number"),
