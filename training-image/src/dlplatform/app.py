@@ -83,7 +83,10 @@ class ModelApp:
             return
         predictor = self.predictor
         try:
-            rows = parse_body(request.body, kind, predictor.input_width, predictor.feature_names, max_rows)
+            rows = parse_body(
+                request.body, kind, predictor.input_width, predictor.feature_names, max_rows,
+                allow_missing=predictor.imputes,
+            )  # fmt: skip
         except BadRequest as error:
             _error(respond, error.status, str(error))
             return

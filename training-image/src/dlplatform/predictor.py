@@ -1,9 +1,10 @@
 """Loads the model artifact once and turns rows of features into class probabilities.
 
-The seam is :meth:`Predictor.predict_proba`: raw rows (float32, shape (n, input_width)) in, probabilities
-(float32, shape (n, classes)) out. It is :meth:`Predictor.transform` (the preprocessing the training run
-fitted: today the per-feature normalization in metadata.json; a fitted transform shipped in model.tar.gz
-belongs there) then :meth:`Predictor.forward` (the network). The server transforms each request on its own
+The seam is :meth:`Predictor.predict_proba`: raw rows (float32, shape (n, input_width); NaN for a missing value
+when the model imputes) in, probabilities
+(float32, shape (n, classes)) out. It is :meth:`Predictor.transform` (what the training run fitted:
+`prepare`'s preprocessing.json when model.tar.gz carries one, then the per-feature normalization in
+metadata.json) then :meth:`Predictor.forward` (the network). The server transforms each request on its own
 and batches only the forward pass.
 
 On the CPU the network runs as frozen TorchScript graphs built at load time from the state_dict that
@@ -26,6 +27,8 @@ from torch import nn
 
 from .artifacts import read_model
 from .model import Architecture, build_model
+from .preprocessing import Preprocessing, apply
+from .preprocessing import load as load_preprocessing
 
 CHUNK_ROWS = 8192
 WARM_UP_ROWS = 128
@@ -63,11 +66,12 @@ def _frozen(module: nn.Module, *, onednn: bool) -> Forward:
 class Predictor:
     network: nn.Module  # the trained classifier (eager, CPU), as rebuilt from the artifact
     labels: tuple[str, ...]
-    feature_names: tuple[str, ...]
-    input_width: int
+    feature_names: tuple[str, ...]  # a request's columns: preprocessing's input features, else the model's
+    input_width: int  # values per request row: len(feature_names)
     version: str
-    mean: np.ndarray  # float32, shape (input_width,)
+    mean: np.ndarray  # float32, shape (the network's input width,)
     scale: np.ndarray  # float32, 1 / std
+    preprocessing: Preprocessing | None  # prepare's fitted transform; None for a model folder without one
     device: torch.device = CPU
     small: Forward | None = None  # batches of up to SMALL_BATCH_ROWS rows
     large: Forward | None = None  # larger batches
@@ -85,16 +89,27 @@ class Predictor:
             labels = tuple(str(label) for label in metadata["labels"])
             feature_names = tuple(str(name) for name in metadata["feature_names"])
             version = str(metadata["model_version"])
+            preprocessing = load_preprocessing(model_dir)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             raise ModelLoadError(f"Cannot load the model from {model_dir}: {error}") from error
         if not (len(mean) == len(std) == len(feature_names) == arch.input_width and len(labels) == arch.num_classes):
             raise ModelLoadError(f"Inconsistent metadata.json in {model_dir}: widths or label count do not match")
+        if preprocessing is not None and preprocessing.output_features != feature_names:
+            raise ModelLoadError(
+                f"Inconsistent preprocessing.json in {model_dir}: its output features are not the model's features"
+            )
+        request_names = preprocessing.input_features if preprocessing is not None else feature_names
         network.eval()
         predictor = cls(
-            network, labels, feature_names, arch.input_width, version,
-            mean.astype(np.float32), (1.0 / std).astype(np.float32),
+            network, labels, request_names, len(request_names), version,
+            mean.astype(np.float32), (1.0 / std).astype(np.float32), preprocessing,
         )  # fmt: skip
         return predictor.to(CPU)
+
+    @property
+    def imputes(self) -> bool:
+        """Whether a request row may leave values out (NaN): the fitted preprocessing has a value for each."""
+        return self.preprocessing is not None and self.preprocessing.fill_values is not None
 
     def to(self, device: torch.device) -> Predictor:
         """This model compiled for ``device``: frozen TorchScript graphs on the CPU, the eager module on a GPU."""
@@ -116,15 +131,17 @@ class Predictor:
         a worker does that at start instead of inside a client's request.
         """
         for rows in range(1, min(max_rows, WARM_UP_ROWS) + 1):
-            self.predict_proba(np.tile(self.mean, (rows, 1)))
+            self.forward(np.zeros((rows, len(self.mean)), dtype=np.float32))  # the mean row, normalized
 
     def transform(self, rows: np.ndarray) -> np.ndarray:
         """The preprocessing fitted on the training split, applied to raw rows: float32 model input.
 
-        The server runs it per request, before batching; a ValueError it raises for a row it cannot take is
-        the client's 400.
+        prepare's column selection and imputation (:func:`preprocessing.apply`, the code prepare itself ran
+        on the training rows), then training's normalization. The server runs it per request, before
+        batching; a ValueError it raises for a row it cannot take is the client's 400.
         """
-        return ((rows - self.mean) * self.scale).astype(np.float32, copy=False)
+        model_rows = apply(self.preprocessing, rows)
+        return ((model_rows - self.mean) * self.scale).astype(np.float32, copy=False)
 
     def predict_proba(self, rows: np.ndarray) -> np.ndarray:
         """Probabilities, shape (rows, classes), for raw features of shape (rows, input_width)."""

@@ -149,6 +149,13 @@ class ModelServer(BaseApplication):  # type: ignore[misc]
         log.info(
             "Loaded model %s (%d features, %d classes)", predictor.version, predictor.input_width, len(predictor.labels)
         )
+        if predictor.preprocessing is not None:
+            log.info(
+                "Requests go through preprocessing.json: %d of %d columns used, missing values %s",
+                len(predictor.preprocessing.output_features),
+                predictor.input_width,
+                "filled (" + predictor.preprocessing.missing_values + ")" if predictor.imputes else "rejected",
+            )
         return predictor, self.settings, self.limits
 
 
