@@ -44,6 +44,8 @@ export interface ServingStackProps extends StackProps {
   readonly throttleRateLimit: number;
   /** Stage throttling: burst requests. */
   readonly throttleBurstLimit: number;
+  /** The most concurrency reserved for the API's proxy Lambda. */
+  readonly proxyReservedConcurrencyCap: number;
   /** When not empty, only these IPv4 CIDR blocks reach the API. */
   readonly allowedCidrs: string[];
   /** Requests one IP may send in 5 minutes. */
@@ -78,7 +80,9 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
 
+    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (endpoint, API, WAF, Lambda)' });
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
+      logsKey: this.logsKey,
       image: sagemaker.ContainerImage.fromEcrRepository(props.image.repository, props.image.imageTag),
       modelDataUrl: props.modelDataUrl,
       modelArtifactArn: props.modelBucket.arnForObjects(props.modelArtifactKey),
@@ -94,8 +98,12 @@ export class ServingStack extends Stack {
     this.endpointName = this.inference.endpointName;
     this.variantName = this.inference.variantName;
 
-    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (API, WAF, Lambda)' });
-    const proxy = new InferenceProxy(this, 'Proxy', { endpoint: this.inference, logsKey: this.logsKey });
+    const proxy = new InferenceProxy(this, 'Proxy', {
+      endpoint: this.inference,
+      logsKey: this.logsKey,
+      requestsPerSecond: props.throttleRateLimit,
+      reservedConcurrencyCap: props.proxyReservedConcurrencyCap,
+    });
     this.proxyFunction = proxy.function;
     this.functions = [proxy.function];
 

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { LogsKey } from '../constructs/storage/logs-key';
 import { SampleDataUpload } from '../constructs/training/training-job-sample-data';
 import { TrainingData, TrainingJob } from '../constructs/training/training-job';
+import { TrainingLogGroup } from '../constructs/training/training-log-group';
 import metricDefinitions from '../training-image/metric-definitions.json';
 
 const IMAGE_DIR = path.join(__dirname, '..', 'training-image');
@@ -48,6 +49,8 @@ export interface TrainingStackProps extends StackProps {
   readonly securityGroupIds: string[];
   /** Attempt number, part of the job's identity. */
   readonly attempt: number;
+  /** Create SageMaker's account-wide training log group (encrypted, with retention) instead of letting SageMaker create it. */
+  readonly manageTrainingLogGroup: boolean;
 }
 
 /**
@@ -89,6 +92,8 @@ export class TrainingStack extends Stack {
       logEncryptionKey: this.logsKey,
     });
 
+    const trainingLogs = props.manageTrainingLogGroup ? new TrainingLogGroup(this, 'TrainingLogs', { encryptionKey: this.logsKey }) : undefined;
+
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
       data: data ?? {
@@ -114,7 +119,9 @@ export class TrainingStack extends Stack {
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,
       logEncryptionKey: this.logsKey,
+      trainingLogGroupExists: trainingLogs !== undefined,
     });
+    if (trainingLogs) this.trainingJob.node.addDependency(trainingLogs);
 
     this.trainingJobName = this.trainingJob.trainingJobName;
     this.jobNamePrefix = this.trainingJob.jobNamePrefix;

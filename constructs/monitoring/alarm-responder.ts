@@ -13,7 +13,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AlarmTopic } from './alarm-topic';
+import { RESPONDER_RESERVED_CONCURRENCY } from '../private/lambda-concurrency';
 import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { acknowledgeAlarmResponder } from './alarm-responder-acknowledgements';
 
 /** Properties of an {@link AlarmResponder}. */
 export interface AlarmResponderProps {
@@ -58,6 +60,13 @@ export interface AlarmResponderProps {
    * @default Duration.days(2)
    */
   readonly dedupeWindow?: Duration;
+
+  /**
+   * Concurrent executions reserved for the function, so a busy region (the inference proxy at its limit) can
+   * never throttle incident handling.
+   * @default 5
+   */
+  readonly reservedConcurrentExecutions?: number;
 
   /**
    * Where an event goes when every attempt failed (the webhook stayed down): Lambda publishes the
@@ -129,6 +138,8 @@ export class AlarmResponder extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? RESPONDER_RESERVED_CONCURRENCY,
+      tracing: lambda.Tracing.ACTIVE,
       // The webhook wait plus a secret read and two table calls (3 s each at most), with room to spare.
       timeout: webhookTimeout.plus(Duration.seconds(20)),
       role,
@@ -157,6 +168,7 @@ export class AlarmResponder extends Construct {
 
     // One lambda:InvokeFunction permission per alarm, each with that alarm's ARN as SourceArn.
     this.alarmAction = new cwActions.LambdaAction(this.function, { useUniquePermissionId: true });
+    acknowledgeAlarmResponder(this, props.failureTopic !== undefined);
   }
 
   /** An EventBridge target that invokes the function (its permission admits that rule only). */

@@ -5,6 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { requireModernTls } from './api-tls';
+import { acknowledgeInferenceApi } from './inference-api-acknowledgements';
 import { PREDICTION_REQUEST_SCHEMA } from './runtime/prediction-request';
 
 /** How clients authenticate: SigV4-signed requests (IAM), or an API key with a usage plan. */
@@ -66,7 +68,7 @@ export interface InferenceApiProps {
 }
 
 /**
- * The inference REST API: `POST /predict` on a regional endpoint, IAM (or API key) auth, a request
+ * The inference REST API: `POST /predict` on a regional endpoint that takes TLS 1.2 or newer only, IAM (or API key) auth, a request
  * validator with the JSON-schema model of a prediction request, stage throttling, JSON access logs and
  * execution logs in encrypted, retained log groups, X-Ray tracing, and JSON error bodies for API Gateway's
  * own errors. openapi/inference-api.yaml describes it (a test keeps the two in agreement).
@@ -121,6 +123,7 @@ export class InferenceApi extends Construct {
       },
     });
     this.stage = this.api.deploymentStage;
+    requireModernTls(this.api);
 
     // API Gateway would create this group itself, unencrypted and kept forever; creating it first sets both.
     this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
@@ -185,6 +188,7 @@ export class InferenceApi extends Construct {
       });
     }
 
+    acknowledgeInferenceApi(this);
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
       Validations.of(cloudWatchRole).acknowledge({

@@ -1,14 +1,18 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Aws, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
 import { TrafficShifting } from './endpoint-deployment';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { stackInstanceSuffix } from '../private/stack-instance';
+import { acknowledgeInferenceEndpoint } from './inference-endpoint-acknowledgements';
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {
@@ -71,10 +75,25 @@ export interface InferenceEndpointProps {
   readonly rollbackModelLatencyP99?: Duration;
 
   /**
-   * Name of the endpoint. Known at synth time, so the model role's log permissions name it exactly.
-   * @default - a unique name derived from the construct path
+   * Name of the endpoint; its log group is `/aws/sagemaker/Endpoints/<name>`. The log group is kept when the
+   * stack is deleted, so a fixed name makes deploying the stack again fail ("already exists") until that
+   * group is deleted by hand.
+   * @default - a name from the construct path plus 12 hex digits unique to the stack instance (from its
+   * stack id), so a stack deployed again after `cdk destroy` gets a new endpoint and a new log group
    */
   readonly endpointName?: string;
+
+  /**
+   * Key that encrypts the endpoint's log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logsKey?: kms.IKey;
+
+  /**
+   * How long the endpoint's logs (the model container's output) are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
 
   /**
    * Name of the production variant; blue/green updates need it to stay the same.
@@ -105,6 +124,11 @@ export class InferenceEndpoint extends Construct {
   readonly model: sagemaker.Model;
   /** The role SageMaker assumes to run the model. */
   readonly role: iam.Role;
+  /**
+   * The log group SageMaker writes the endpoint's container logs to (`/aws/sagemaker/Endpoints/<name>`),
+   * created here (encrypted, with retention, kept on delete) so that SageMaker never creates it itself.
+   */
+  readonly logGroup: logs.LogGroup;
   /** Fires on endpoint 5XX errors; rolls a deployment back. */
   readonly errorAlarm: cloudwatch.Alarm;
   /** Fires on high p99 model latency; rolls a deployment back. */
@@ -120,7 +144,16 @@ export class InferenceEndpoint extends Construct {
     checkCapacity(instanceType, minCapacity, maxCapacity);
     const artifactArn = props.modelArtifactArn ?? artifactArnOf(props.modelDataUrl);
     this.variantName = props.variantName ?? 'AllTraffic';
-    this.endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
+    // 50 + '-' + 12 = 63, SageMaker's longest endpoint name.
+    this.endpointName = props.endpointName ?? `${Names.uniqueResourceName(this, { maxLength: 50, separator: '-' })}-${stackInstanceSuffix()}`;
+
+    // SageMaker writes here by name (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
+      encryptionKey: props.logsKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.role = this.createRole(artifactArn, props.encryptionKey);
     this.model = new sagemaker.Model(this, 'Model', {
@@ -144,6 +177,8 @@ export class InferenceEndpoint extends Construct {
     });
 
     this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.endpointName, endpointConfig });
+    // The instances log from their first start: the group must exist by then.
+    this.endpoint.node.addDependency(this.logGroup);
 
     this.errorAlarm = this.metric('Invocation5XXErrors', { period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(this, 'Errors5xxAlarm', {
       alarmDescription: `Endpoint ${this.endpointName} returns 5XX errors; rolls a blue/green deployment back`,
@@ -168,6 +203,8 @@ export class InferenceEndpoint extends Construct {
     cfnEndpoint.deploymentConfig = shifting.renderDeploymentConfig([this.errorAlarm, this.latencyAlarm]);
     // An update keeps the instance count autoscaling chose instead of resetting it to minCapacity.
     cfnEndpoint.retainAllVariantProperties = true;
+
+    acknowledgeInferenceEndpoint(this);
 
     if (maxCapacity > minCapacity) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
@@ -222,18 +259,14 @@ export class InferenceEndpoint extends Construct {
    */
   private createRole(artifactArn: string, key: kms.IKey): iam.Role {
     const role = new iam.Role(this, 'ModelRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      assumedBy: servicePrincipalForThisAccount(this, 'sagemaker.amazonaws.com'),
       description: 'Runs the inference model: reads its artifact, pulls its image, writes its logs and metrics',
     });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [artifactArn] }));
     key.grantDecrypt(role);
 
-    // Pseudo-parameter tokens (not the stack's env) keep the policy text, and so the nag finding, stable.
-    const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/${this.endpointName}`;
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-      resources: [logGroup, `${logGroup}:log-stream:*`],
-    }));
+    // Its own log group only, which exists already: no logs:CreateLogGroup.
+    this.logGroup.grant(role, 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
     role.addToPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
@@ -241,10 +274,6 @@ export class InferenceEndpoint extends Construct {
     }));
     const policy = role.node.findChild('DefaultPolicy');
     Validations.of(policy).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${this.endpointName}:log-stream:*]`,
-        reason: 'SageMaker names a log stream per instance at run time; the grant is limited to the streams of this endpoint\'s own log group',
-      },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is limited to the /aws/sagemaker/Endpoints namespace by a condition',

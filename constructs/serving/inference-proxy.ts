@@ -7,11 +7,21 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { acknowledgeInferenceProxy } from './inference-proxy-acknowledgements';
+import { proxyReservedConcurrency } from '../private/lambda-concurrency';
 
 /** An endpoint the proxy can call: its name and a way to grant InvokeEndpoint on it (an InferenceEndpoint). */
 export interface InvokableEndpoint {
   readonly endpointName: string;
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** How long the proxy gives InvokeEndpoint by default, retries included. */
+export const DEFAULT_INVOKE_TIMEOUT = Duration.seconds(25);
+
+/** The function's timeout: the invoke deadline plus room for the answer; API Gateway stops waiting at 29 s anyway. */
+export function proxyFunctionTimeout(invokeTimeout: Duration = DEFAULT_INVOKE_TIMEOUT): Duration {
+  return invokeTimeout.plus(Duration.seconds(2));
 }
 
 /** Properties of an {@link InferenceProxy}. */
@@ -43,11 +53,24 @@ export interface InferenceProxyProps {
    * @default 256
    */
   readonly memorySize?: number;
+
+  /**
+   * The steady request rate the API lets through (its stage throttle): with the function's timeout it sizes
+   * the reserved concurrency (see {@link proxyReservedConcurrency}).
+   * @default 100
+   */
+  readonly requestsPerSecond?: number;
+
+  /**
+   * The most concurrency reserved for the function, whatever rate times timeout comes to.
+   * @default 100
+   */
+  readonly reservedConcurrencyCap?: number;
 }
 
 /**
  * The Lambda function behind the inference API (code: inference-proxy.handler.ts): Node.js 24 on arm64,
- * bundled with the pinned AWS SDK client, JSON logs to its own retained log group, X-Ray tracing, and a
+ * bundled with the pinned AWS SDK client, reserved concurrency sized by the API's throttle, JSON logs to its own retained log group, X-Ray tracing, and a
  * role that may only write its logs, send traces and invoke the one endpoint.
  */
 export class InferenceProxy extends Construct {
@@ -55,13 +78,18 @@ export class InferenceProxy extends Construct {
   readonly function: nodejs.NodejsFunction;
   /** Its log group. */
   readonly logGroup: logs.LogGroup;
+  /** Concurrent executions reserved for it (and the most it may run). */
+  readonly reservedConcurrency: number;
 
   constructor(scope: Construct, id: string, props: InferenceProxyProps) {
     super(scope, id);
-    const invokeTimeout = props.invokeTimeout ?? Duration.seconds(25);
+    const invokeTimeout = props.invokeTimeout ?? DEFAULT_INVOKE_TIMEOUT;
     if (invokeTimeout.toMilliseconds() >= 28_000) {
       throw new Error(`InferenceProxy invokeTimeout must be under 28 seconds (API Gateway gives up at 29), got ${invokeTimeout.toSeconds()} s`);
     }
+
+    const timeout = proxyFunctionTimeout(invokeTimeout);
+    this.reservedConcurrency = proxyReservedConcurrency(props.requestsPerSecond ?? 100, timeout.toSeconds(), props.reservedConcurrencyCap ?? 100);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       encryptionKey: props.logsKey,
@@ -80,8 +108,8 @@ export class InferenceProxy extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
-      // Room for the invoke deadline plus the answer; API Gateway stops waiting at 29 s anyway.
-      timeout: invokeTimeout.plus(Duration.seconds(2)),
+      timeout,
+      reservedConcurrentExecutions: this.reservedConcurrency,
       role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -104,6 +132,7 @@ export class InferenceProxy extends Construct {
     props.endpoint.grantInvoke(this.function);
     dependOnRolePolicyOnly(this.function, role);
 
+    acknowledgeInferenceProxy(this);
     const policy = role.node.tryFindChild('DefaultPolicy');
     if (policy) {
       Validations.of(policy).acknowledge({

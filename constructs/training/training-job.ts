@@ -14,7 +14,9 @@ import { Construct, IDependable } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
 import { lambdaRole } from '../private/lambda-role';
 import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { guardTrustPolicy } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { acknowledgeTrainingJob } from './training-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { ATTR, QualityGate, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/training-job-contract';
 import { MAX_TIMEOUT, bucketIdentity, defaultPrefix, jobName, phases, sortKeys, validate } from './training-job-rules';
@@ -195,6 +197,13 @@ export interface TrainingJobProps {
    * @default - CloudWatch Logs' own encryption
    */
   readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * Whether the app creates SageMaker's account-wide `/aws/sagemaker/TrainingJobs` log group (see
+   * {@link TrainingLogGroup}); the default role then may not create it.
+   * @default false - SageMaker creates it at the account's first training job
+   */
+  readonly trainingLogGroupExists?: boolean;
 }
 
 /** CloudFormation waits at most 1 hour for one custom resource. */
@@ -283,6 +292,7 @@ export class TrainingJob extends Construct {
       repository: props.image.repository,
       jobNamePrefix: this.jobNamePrefix,
       vpc: props.vpcConfig !== undefined,
+      trainingLogGroupExists: props.trainingLogGroupExists,
     });
 
     const request: CreateTrainingJobCommandInput = {
@@ -364,6 +374,7 @@ export class TrainingJob extends Construct {
       previous = resource;
     });
     this.finalResource = previous!;
+    acknowledgeTrainingJob(this);
   }
 
   /** The final value of a metric the job reported (an attribute of the completed job). */
@@ -477,6 +488,7 @@ export class TrainingJob extends Construct {
     dependOnRolePolicyOnly(provider.node.findChild('framework-onTimeout'), completeRole);
     const waiter = provider.node.findChild('waiter-state-machine');
     const waiterRole = waiter.node.findChild('Role') as iam.Role;
+    guardTrustPolicy(waiterRole, 'states.amazonaws.com');
     dependOnRolePolicyOnly(waiter.node.findChild('Resource'), waiterRole);
     const waiterPolicy = waiterRole.node.findChild('DefaultPolicy');
     for (const id of ['framework-isComplete', 'framework-onTimeout']) {
