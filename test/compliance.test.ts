@@ -16,9 +16,21 @@ const PACKS = NAG_PACKS().map((p) => p.readPackName);
 // Templates only: Lambda bundling adds nothing these checks read.
 const NO_BUNDLING = { [cxapi.BUNDLING_STACKS]: [] };
 
-function synthesized(plant?: (built: SynthesizedPlatform) => void): { built: SynthesizedPlatform; outdir: string } {
+/**
+ * Every optional feature on: VPC training, the user's data, API keys, an allow-list, a webhook, the managed
+ * training log group, a GPU endpoint, a pinned environment. Each adds resources or statements of its own.
+ */
+const EVERY_OPTION = {
+  account: '123456789012', region: 'eu-west-1', dataSourceUri: 's3://my-datasets/digits/2024',
+  trainingSubnetIds: ['subnet-0123456789abcdef0'], trainingSecurityGroupIds: ['sg-0123456789abcdef0'],
+  apiAuth: 'api-key', apiAllowedCidrs: ['203.0.113.0/24'], alarmEmails: 'ops@example.com', manageTrainingLogGroup: true,
+  webhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:incident-webhook-AbCdEf',
+  servingInstanceType: 'ml.g5.xlarge', servingMinCapacity: 2, servingMaxCapacity: 2,
+};
+
+function synthesized(plant?: (built: SynthesizedPlatform) => void, overrides: Record<string, unknown> = {}): { built: SynthesizedPlatform; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-compliance-'));
-  const built = buildTestPlatform(NO_BUNDLING, outdir);
+  const built = buildTestPlatform({ ...NO_BUNDLING, ...overrides }, outdir);
   plant?.(built);
   built.app.synth();
   return { built, outdir };
@@ -27,8 +39,10 @@ function synthesized(plant?: (built: SynthesizedPlatform) => void): { built: Syn
 describe('the whole app under cdk-nag and checkov', () => {
   let clean: { built: SynthesizedPlatform; outdir: string };
   let planted: { built: SynthesizedPlatform; outdir: string };
+  let options: { built: SynthesizedPlatform; outdir: string };
   beforeAll(() => {
     clean = synthesized();
+    options = synthesized(undefined, EVERY_OPTION);
     planted = synthesized(({ platform }) => {
       // A bucket without TLS enforcement, logging or replication, and a function without DLQ, VPC, tracing or
       // reserved concurrency: every pack and checkov has a rule against one of them.
@@ -39,7 +53,7 @@ describe('the whole app under cdk-nag and checkov', () => {
     });
   });
   afterAll(() => {
-    for (const s of [clean, planted]) if (s) fs.rmSync(s.outdir, { recursive: true, force: true });
+    for (const s of [clean, planted, options]) if (s) fs.rmSync(s.outdir, { recursive: true, force: true });
   });
 
   test('bin/app.ts runs the AWS Solutions, NIST 800-53 R5, HIPAA Security and Serverless packs', () => {
@@ -50,6 +64,10 @@ describe('the whole app under cdk-nag and checkov', () => {
 
   test.each(PACKS)('has no unacknowledged %s finding', (pack) => {
     expect(packFindings(clean.built.app, pack)).toEqual([]);
+  });
+
+  test.each(PACKS)('has no unacknowledged %s finding with every optional feature on either', (pack) => {
+    expect(packFindings(options.built.app, pack)).toEqual([]);
   });
 
   test.each([
@@ -69,6 +87,12 @@ describe('the whole app under cdk-nag and checkov', () => {
     expect(report.passed).toBeGreaterThan(100);
     expect(report.failed.map((f) => `${f.checkId} ${f.resource} (${f.file}): ${f.name}`)).toEqual([]);
     expect(report.skipped.filter((s) => s.comment.trim().length < 20)).toEqual([]);
+  });
+
+  test('checkov fails no check with every optional feature on either', () => {
+    const report = runCheckov(templatesIn(options.outdir));
+    expect(report.failed.map((f) => `${f.checkId} ${f.resource} (${f.file}): ${f.name}`)).toEqual([]);
+    expect(report.skipped.filter((sk) => sk.comment.trim().length < 20)).toEqual([]);
   });
 
   test('checkov still fails a check planted in a template', () => {

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { acknowledgeAlarmTopic } from './alarm-topic-acknowledgements';
 
 /** Properties of an {@link AlarmTopic}. */
 export interface AlarmTopicProps {
@@ -50,6 +51,7 @@ export class AlarmTopic extends Construct {
       enforceSSL: true,
     });
     for (const email of props.emails ?? []) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    acknowledgeAlarmTopic(this);
   }
 
   /** Lets the CloudWatch alarms of this account and region whose names start with `namePrefix` publish. */

@@ -204,7 +204,7 @@ export class InferenceEndpoint extends Construct {
     // An update keeps the instance count autoscaling chose instead of resetting it to minCapacity.
     cfnEndpoint.retainAllVariantProperties = true;
 
-    acknowledgeInferenceEndpoint(this);
+    acknowledgeInferenceEndpoint(this, supportsVolumeKms(instanceType));
 
     if (maxCapacity > minCapacity) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
