@@ -96,7 +96,8 @@ describe('the whole app under cdk-nag and checkov', () => {
   });
 
   test('checkov still fails a check planted in a template', () => {
-    const failed = runCheckov(templatesIn(planted.outdir)).failed;
+    // The canary function is in the serving stack's template: checking that one file is enough.
+    const failed = runCheckov(templatesIn(planted.outdir).filter((t) => t.endsWith('DlPlatform-Serving.template.json'))).failed;
     expect(failed).toEqual(expect.arrayContaining([
       expect.objectContaining({ checkId: 'CKV_AWS_116', resource: expect.stringMatching(/^AWS::Lambda::Function\.CanaryFunction/) }),
     ]));
