@@ -18,6 +18,6 @@ export function acknowledgeAlarmResponder(responder: AlarmResponder, hasFailureD
   acknowledge(responder.table, inPacks('DynamoDBInBackupPlan', NIST, HIPAA),
     'The table holds only dedupe claims that expire after two days (TTL), with point-in-time recovery on; the '
     + 'incident records themselves are in the function\'s retained log group. A backup plan would keep nothing of value.');
-  acknowledgeWildcardResource(responder.function.role!.node.findChild('DefaultPolicy'), '*',
+  acknowledgeWildcardResource(responder, '*',
     'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.');
 }
