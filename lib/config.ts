@@ -5,6 +5,8 @@
  */
 import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, TRAINING_INSTANCE_TYPES, TorchBuild } from '../constructs/instance-types';
 import { RuleProblem, gpuImageProblem, spotWaitProblem, trafficShiftingProblem } from '../constructs/sagemaker-rules';
+import { RESPONDER_RESERVED_CONCURRENCY, proxyReservedConcurrency, reservationProblem } from '../constructs/private/lambda-concurrency';
+import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
@@ -57,6 +59,8 @@ export const SETTINGS = {
   minTestAccuracy: setting(decimal(0, 1), 0.95, 'Quality gate: a model whose test accuracy is below this never reaches the endpoint.'),
   trainingSubnetIds: setting(list(subnetId), [] as string[], 'Run training in these VPC subnets (with trainingSecurityGroupIds). Empty: no VPC.'),
   trainingSecurityGroupIds: setting(list(securityGroupId), [] as string[], 'Security groups for training in a VPC (with trainingSubnetIds).'),
+  manageTrainingLogGroup: setting(boolean, false,
+    'Create SageMaker\'s account-wide /aws/sagemaker/TrainingJobs log group in the training stack (KMS-encrypted, one-year retention, kept on destroy) instead of letting SageMaker create it unencrypted and kept forever at the first job. Only where the group does not exist yet in the account and region; see README "Security".'),
   trainingAttempt: setting(integer(1, 9999), 1,
     'Part of the training job identity: raise it to run the job again when no input changed (SageMaker never reuses a job name, e.g. after a spot capacity failure).'),
 
@@ -75,6 +79,10 @@ export const SETTINGS = {
   apiAuth: setting(oneOf(['iam', 'api-key'] as const), 'iam', 'How clients authenticate to the inference API: SigV4 (IAM) or an API key with a usage plan.'),
   apiThrottleRateLimit: setting(integer(1, 10000), 100, 'Stage throttling: steady requests per second.'),
   apiThrottleBurstLimit: setting(integer(1, 5000), 200, 'Stage throttling: burst requests.'),
+  proxyReservedConcurrencyCap: setting(integer(1, 10000), 100,
+    'Most Lambda concurrency reserved for the API\'s proxy: apiThrottleRateLimit times the proxy\'s 27 s timeout, capped here. It is also the most the proxy may run at once.'),
+  lambdaConcurrencyQuota: setting(integer(10, 10000000), 1000,
+    'Your account\'s Lambda concurrent-executions quota in the region (1000 unless raised; see Service Quotas). Synth checks the platform\'s reservations leave Lambda\'s required 100 unreserved.'),
   apiAllowedCidrs: setting(list(cidr), [] as string[], 'When not empty, the web ACL only lets these IPv4 CIDR blocks reach the API.'),
   wafRateLimitPer5Minutes: setting(integer(100, 2000000000), 1000, 'Requests one IP may send in 5 minutes before WAF blocks it.'),
 
@@ -185,6 +193,12 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
   }
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
+  }
+  const proxy = proxyReservedConcurrency(c.apiThrottleRateLimit, proxyFunctionTimeout().toSeconds(), c.proxyReservedConcurrencyCap);
+  const problem = reservationProblem({ 'inference proxy': proxy, 'alarm responder': RESPONDER_RESERVED_CONCURRENCY }, c.lambdaConcurrencyQuota);
+  if (problem) {
+    fail('proxyReservedConcurrencyCap', c.proxyReservedConcurrencyCap,
+      `a value whose reservation fits lambdaConcurrencyQuota (${c.lambdaConcurrencyQuota}): ${problem}; lower the cap, or raise the quota in Service Quotas and set lambdaConcurrencyQuota`);
   }
 }
 

@@ -46,6 +46,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     subnetIds: config.trainingSubnetIds,
     securityGroupIds: config.trainingSecurityGroupIds,
     attempt: config.trainingAttempt,
+    manageTrainingLogGroup: config.manageTrainingLogGroup,
   });
 
   const serving = new ServingStack(app, name('Serving'), {
@@ -68,6 +69,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     apiAuth: config.apiAuth,
     throttleRateLimit: config.apiThrottleRateLimit,
     throttleBurstLimit: config.apiThrottleBurstLimit,
+    proxyReservedConcurrencyCap: config.proxyReservedConcurrencyCap,
     allowedCidrs: config.apiAllowedCidrs,
     wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
   });

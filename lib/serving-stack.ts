@@ -45,6 +45,8 @@ export interface ServingStackProps extends StackProps {
   readonly throttleRateLimit: PlatformConfig['apiThrottleRateLimit'];
   /** @see {@link SETTINGS.apiThrottleBurstLimit} */
   readonly throttleBurstLimit: PlatformConfig['apiThrottleBurstLimit'];
+  /** @see {@link SETTINGS.proxyReservedConcurrencyCap} */
+  readonly proxyReservedConcurrencyCap: PlatformConfig['proxyReservedConcurrencyCap'];
   /** @see {@link SETTINGS.apiAllowedCidrs} */
   readonly allowedCidrs: PlatformConfig['apiAllowedCidrs'];
   /** @see {@link SETTINGS.wafRateLimitPer5Minutes} */
@@ -77,7 +79,9 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
 
+    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (endpoint, API, WAF, Lambda)' });
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
+      logsKey: this.logsKey,
       image: sagemaker.ContainerImage.fromEcrRepository(props.image.repository, props.image.imageTag),
       modelData: props.modelData,
       encryptionKey: props.key,
@@ -92,8 +96,12 @@ export class ServingStack extends Stack {
     this.endpointName = this.inference.endpointName;
     this.variantName = this.inference.variantName;
 
-    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (API, WAF, Lambda)' });
-    const proxy = new InferenceProxy(this, 'Proxy', { endpoint: this.inference, logsKey: this.logsKey });
+    const proxy = new InferenceProxy(this, 'Proxy', {
+      endpoint: this.inference,
+      logsKey: this.logsKey,
+      requestsPerSecond: props.throttleRateLimit,
+      reservedConcurrencyCap: props.proxyReservedConcurrencyCap,
+    });
     this.proxyFunction = proxy.function;
     this.functions = [proxy.function];
 

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { LogsKey } from '../constructs/storage/logs-key';
 import { trainingDataSource } from '../constructs/training/training-data-source';
 import { TrainingJob } from '../constructs/training/training-job';
+import { TrainingLogGroup } from '../constructs/training/training-log-group';
 import metricDefinitions from '../training-image/metric-definitions.json';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
 import type { PlatformConfig, SETTINGS } from './config';
@@ -54,6 +55,8 @@ export interface TrainingStackProps extends StackProps {
   readonly securityGroupIds: PlatformConfig['trainingSecurityGroupIds'];
   /** @see {@link SETTINGS.trainingAttempt} */
   readonly attempt: PlatformConfig['trainingAttempt'];
+  /** @see {@link SETTINGS.manageTrainingLogGroup} */
+  readonly manageTrainingLogGroup: PlatformConfig['manageTrainingLogGroup'];
 }
 
 /**
@@ -95,6 +98,8 @@ export class TrainingStack extends Stack {
       sample: { bucket: props.dataBucket, directory: path.join(IMAGE_DIR, 'sample-data'), prefix: 'datasets/digits/', logEncryptionKey: this.logsKey },
     });
 
+    const trainingLogs = props.manageTrainingLogGroup ? new TrainingLogGroup(this, 'TrainingLogs', { encryptionKey: this.logsKey }) : undefined;
+
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
       data,
@@ -113,7 +118,9 @@ export class TrainingStack extends Stack {
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,
       logEncryptionKey: this.logsKey,
+      trainingLogGroupExists: trainingLogs !== undefined,
     });
+    if (trainingLogs) this.trainingJob.node.addDependency(trainingLogs);
 
     this.trainingJobName = this.trainingJob.trainingJobName;
     this.jobNamePrefix = this.trainingJob.jobNamePrefix;

@@ -13,6 +13,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PlatformFunction } from '../private/platform-function';
 import { AlarmTopic } from './alarm-topic';
+import { RESPONDER_RESERVED_CONCURRENCY } from '../private/lambda-concurrency';
+import { acknowledgeAlarmResponder } from './alarm-responder-acknowledgements';
 
 /** Properties of an {@link AlarmResponder}. */
 export interface AlarmResponderProps {
@@ -59,6 +61,13 @@ export interface AlarmResponderProps {
   readonly dedupeWindow?: Duration;
 
   /**
+   * Concurrent executions reserved for the function, so a busy region (the inference proxy at its limit) can
+   * never throttle incident handling.
+   * @default 5
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
    * Where an event goes when every attempt failed (the webhook stayed down): Lambda publishes the
    * invocation record there, so the incident still reaches people.
    * @default - none
@@ -87,6 +96,8 @@ export class AlarmResponder extends PlatformFunction {
       roleDescription: 'Alarm responder: writes its logs, claims incidents in its table, reads the webhook secret',
       // The webhook wait plus a secret read and two table calls (3 s each at most), with room to spare.
       timeout: webhookTimeout.plus(Duration.seconds(20)),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? RESPONDER_RESERVED_CONCURRENCY,
+      tracing: lambda.Tracing.ACTIVE,
       environment: {
         DEDUPE_TTL_SECONDS: String(dedupeWindow.toSeconds()),
         RUNBOOK_URL: props.runbookUrl ?? 'docs/runbook.md',
@@ -126,6 +137,7 @@ export class AlarmResponder extends PlatformFunction {
 
     // One lambda:InvokeFunction permission per alarm, each with that alarm's ARN as SourceArn.
     this.alarmAction = new cwActions.LambdaAction(this.function, { useUniquePermissionId: true });
+    acknowledgeAlarmResponder(this, props.failureTopic !== undefined);
   }
 
   /** An EventBridge target that invokes the function (its permission admits that rule only). */

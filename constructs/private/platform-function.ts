@@ -46,6 +46,12 @@ export interface PlatformFunctionProps {
   readonly tracing?: lambda.Tracing;
 
   /**
+   * Concurrent executions reserved for (and the most allowed to) the function.
+   * @default - none reserved: the function shares the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
    * What the role is for (the role's description).
    * @default - none
    */
@@ -142,6 +148,7 @@ export class PlatformFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: props.tracing,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: props.environment,
       bundling: { ...bundling, assetHash: bundleHash(props.entry, bundling, props.bundleInputs ?? []) },
     });

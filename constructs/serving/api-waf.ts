@@ -52,7 +52,7 @@ const INSPECTION_LIMITS_KB = [16, 32, 48, 64];
 /**
  * A regional WAFv2 web ACL on an API Gateway stage: an optional IP allow-list, Amazon IP reputation, a
  * per-IP rate limit, a body-size limit, and the AWS managed Common and Known-bad-inputs rule sets; blocks
- * answer JSON; every request is logged (credentials redacted) to an `aws-waf-logs-` log group.
+ * answer JSON; every request is logged (credentials and query string redacted) to an `aws-waf-logs-` log group.
  */
 export class ApiWaf extends Construct {
   /** The web ACL. */
@@ -166,10 +166,24 @@ export class ApiWaf extends Construct {
       logDestinationConfigs: [Stack.of(this).formatArn({
         service: 'logs', resource: 'log-group', resourceName: this.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })],
-      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'x-api-key' } }],
+      redactedFields: WAF_LOG_REDACTED_FIELDS,
     });
   }
 }
+
+/**
+ * What WAF logs never hold: the credentials a request can carry (the SigV4 signature in `authorization`, the
+ * session token of temporary credentials in `x-amz-security-token`, the API key) and the query string, where a
+ * presigned SigV4 request carries the same values (X-Amz-Signature, X-Amz-Security-Token). Redactable fields:
+ * https://docs.aws.amazon.com/waf/latest/developerguide/logging-management.html (single header, method, query
+ * string, URI path).
+ */
+export const WAF_LOG_REDACTED_FIELDS: wafv2.CfnLoggingConfiguration.FieldToMatchProperty[] = [
+  { singleHeader: { Name: 'authorization' } },
+  { singleHeader: { Name: 'x-amz-security-token' } },
+  { singleHeader: { Name: 'x-api-key' } },
+  { queryString: {} },
+];
 
 function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
   return { metricName, cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true };

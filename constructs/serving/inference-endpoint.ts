@@ -1,9 +1,10 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Aws, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
@@ -11,6 +12,9 @@ import {
   RuleProblem, TrafficShiftMode, describeProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
 } from '../sagemaker-rules';
 import { TrafficShifting } from './endpoint-deployment';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
+import { stackInstanceSuffix } from '../private/stack-instance';
+import { acknowledgeInferenceEndpoint } from './inference-endpoint-acknowledgements';
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {
@@ -70,12 +74,28 @@ export interface InferenceEndpointProps {
   readonly rollbackModelLatencyP99?: Duration;
 
   /**
-   * Name of the endpoint. Known at synth time, so the model role's log permissions name it exactly. When the
-   * endpoint autoscales it must end with the instance type (`-m5-large` for ml.m5.large): SageMaker refuses to
-   * change an autoscaled variant's instance type in place, so a new type needs a new endpoint.
-   * @default - a unique name derived from the construct path, ending with the instance type
+   * Name of the endpoint; its log group is `/aws/sagemaker/Endpoints/<name>`. When the endpoint autoscales the
+   * name must end with the instance type (`-m5-large` for ml.m5.large): SageMaker refuses to change an
+   * autoscaled variant's instance type in place, so a new type needs a new endpoint. The log group is kept
+   * when the stack is deleted, so a fixed name makes deploying the stack again fail ("already exists") until
+   * that group is deleted by hand.
+   * @default - a name from the construct path and the instance type, plus 12 hex digits unique to the stack
+   * instance (from its stack id): a new instance type or a stack deployed again after `cdk destroy` gets a new
+   * endpoint and a new log group
    */
   readonly endpointName?: string;
+
+  /**
+   * Key that encrypts the endpoint's log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logsKey?: kms.IKey;
+
+  /**
+   * How long the endpoint's logs (the model container's output) are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
 
   /**
    * Name of the production variant; blue/green updates need it to stay the same.
@@ -106,6 +126,11 @@ export class InferenceEndpoint extends Construct {
   readonly model: sagemaker.Model;
   /** The role SageMaker assumes to run the model. */
   readonly role: iam.Role;
+  /**
+   * The log group SageMaker writes the endpoint's container logs to (`/aws/sagemaker/Endpoints/<name>`),
+   * created here (encrypted, with retention, kept on delete) so that SageMaker never creates it itself.
+   */
+  readonly logGroup: logs.LogGroup;
   /** Fires on endpoint 5XX errors; rolls a deployment back. */
   readonly errorAlarm: cloudwatch.Alarm;
   /** Fires on high p99 model latency; rolls a deployment back. */
@@ -121,7 +146,10 @@ export class InferenceEndpoint extends Construct {
     checkCapacity(instanceType, minCapacity, maxCapacity);
     this.variantName = props.variantName ?? 'AllTraffic';
     const suffix = `-${instanceTypeSuffix(instanceType)}`;
-    this.endpointName = props.endpointName ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length, separator: '-' })}${suffix}`;
+    // <path>-<instance type>-<12 hex of the stack id>, at most 63 characters (SageMaker's longest endpoint name).
+    // The instance-type rule below checks a name known at synth; this default ends with the stack's suffix.
+    this.endpointName = props.endpointName
+      ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}-${stackInstanceSuffix()}`;
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
     checkRules([
       trafficShiftingProblem({
@@ -136,6 +164,14 @@ export class InferenceEndpoint extends Construct {
         autoscales: maxCapacity > minCapacity,
       }),
     ]);
+
+    // SageMaker writes here by name (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
+      encryptionKey: props.logsKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.role = this.createRole();
     this.model = new sagemaker.Model(this, 'Model', {
@@ -160,6 +196,8 @@ export class InferenceEndpoint extends Construct {
     });
 
     this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.endpointName, endpointConfig });
+    // The instances log from their first start: the group must exist by then.
+    this.endpoint.node.addDependency(this.logGroup);
 
     this.errorAlarm = this.metric('Invocation5XXErrors', { period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(this, 'Errors5xxAlarm', {
       alarmDescription: `Endpoint ${this.endpointName} returns 5XX errors; rolls a blue/green deployment back`,
@@ -183,6 +221,8 @@ export class InferenceEndpoint extends Construct {
     cfnEndpoint.deploymentConfig = shifting.renderDeploymentConfig([this.errorAlarm, this.latencyAlarm]);
     // An update keeps the instance count autoscaling chose instead of resetting it to minCapacity.
     cfnEndpoint.retainAllVariantProperties = true;
+
+    acknowledgeInferenceEndpoint(this, supportsVolumeKms(instanceType));
 
     if (maxCapacity > minCapacity) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
@@ -237,26 +277,18 @@ export class InferenceEndpoint extends Construct {
    */
   private createRole(): iam.Role {
     const role = new iam.Role(this, 'ModelRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      assumedBy: servicePrincipalForThisAccount(this, 'sagemaker.amazonaws.com'),
       description: 'Runs the inference model: reads its artifact, pulls its image, writes its logs and metrics',
     });
 
-    // Pseudo-parameter tokens (not the stack's env) keep the policy text, and so the nag finding, stable.
-    const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/${this.endpointName}`;
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-      resources: [logGroup, `${logGroup}:log-stream:*`],
-    }));
+    // Its own log group only, which exists already: no logs:CreateLogGroup.
+    this.logGroup.grant(role, 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
     role.addToPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
     }));
     Validations.of(role).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${this.endpointName}:log-stream:*]`,
-        reason: 'SageMaker names a log stream per instance at run time; the grant is limited to the streams of this endpoint\'s own log group',
-      },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is limited to the /aws/sagemaker/Endpoints namespace by a condition',

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { Aws, DefaultStackSynthesizer, Fn, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,6 +10,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { acknowledgeSampleDataUpload } from './training-job-sample-data-acknowledgements';
 
 /** Properties of a {@link SampleDataUpload}. */
 export interface SampleDataUploadProps {
@@ -64,6 +66,7 @@ export class SampleDataUpload extends Construct {
       encryptionKey: props.logEncryptionKey,
     });
     const role = lambdaRole(this, 'Role', logGroup);
+    confineToPrefix(role, props.bucket, props.prefix);
 
     this.deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
       sources,
@@ -76,7 +79,7 @@ export class SampleDataUpload extends Construct {
     });
 
     acknowledgeWildcardResource(role, props.bucket.arnForObjects('*'),
-      'BucketDeployment\'s own grant covers every object of the destination bucket (not configurable); the function only syncs the versioned sample prefix, at deploy time.');
+      'BucketDeployment\'s own grant covers every object of the destination bucket (not configurable); an explicit deny in the same role limits writes and deletes to the sample prefix and denies deleting any object version.');
     // The staged sample zip is read from the CDK bootstrap asset bucket, whose object keys are asset hashes.
     const stack = Stack.of(this);
     const qualifier = stack.synthesizer.bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
@@ -86,6 +89,7 @@ export class SampleDataUpload extends Construct {
     // found by its runtime (the only Python function this construct adds), not by aws-cdk-lib's construct id.
     const handler = stack.node.findAll().find((c) => c instanceof lambda.Function && c.runtime.family === lambda.RuntimeFamily.PYTHON);
     if (handler) {
+      acknowledgeSampleDataUpload(this, handler);
       Validations.of(handler).acknowledge({
         id: 'AwsSolutions-L1',
         reason: 'aws-cdk-lib fixes the BucketDeployment handler\'s Python runtime to match its bundled AWS CLI layer; it runs only during deploys.',
@@ -95,4 +99,33 @@ export class SampleDataUpload extends Construct {
       acknowledgeWildcardAction(role, action, 'BucketDeployment\'s own grants (read the staged asset, sync the destination prefix through SSE-KMS); not configurable.');
     }
   }
+}
+
+/** Object writes and deletes BucketDeployment's grant allows on the whole destination bucket (test/security-gaps.test.ts expands its wildcards against the IAM reference). */
+export const OBJECT_WRITE_ACTIONS = [
+  's3:PutObject', 's3:PutObjectLegalHold', 's3:PutObjectRetention', 's3:PutObjectTagging', 's3:PutObjectVersionTagging',
+  's3:DeleteObject', 's3:DeleteObjectAnnotation', 's3:DeleteObjectTagging', 's3:DeleteObjectVersion', 's3:DeleteObjectVersionAnnotation',
+  's3:DeleteObjectVersionTagging', 's3:AbortMultipartUpload',
+];
+
+/**
+ * BucketDeployment grants its role read and write on every object of the destination bucket and takes no
+ * narrower grant. Explicit denies, which no allow overrides
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html), confine it:
+ * no write or delete outside `prefix`, and no version delete anywhere, so an upload (which replaces the
+ * objects under its prefix, leaving the old ones as noncurrent versions) can never destroy data for good.
+ */
+function confineToPrefix(role: iam.IRole, bucket: s3.IBucket, prefix: string): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    sid: 'WriteOnlyUnderTheSamplePrefix',
+    effect: iam.Effect.DENY,
+    actions: OBJECT_WRITE_ACTIONS,
+    notResources: [bucket.arnForObjects(`${prefix}*`)],
+  }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    sid: 'NeverDeleteAnObjectVersion',
+    effect: iam.Effect.DENY,
+    actions: ['s3:DeleteObjectVersion'],
+    resources: [bucket.arnForObjects('*')],
+  }));
 }

@@ -12,6 +12,8 @@ import { lambdaRole } from '../private/lambda-role';
 import { PlatformFunction } from '../private/platform-function';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { ModelArtifact } from './model-artifact';
+import { guardTrustPolicy } from '../private/confused-deputy';
+import { acknowledgeTrainingJob } from './training-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/training-job-contract';
 import type { TrainingJobProps } from './training-job-props';
@@ -112,6 +114,7 @@ export class TrainingJob extends Construct {
       repository: props.image.repository,
       jobNamePrefix: this.jobNamePrefix,
       vpc: props.vpcConfig !== undefined,
+      trainingLogGroupExists: props.trainingLogGroupExists,
     });
 
     const request: CreateTrainingJobCommandInput = {
@@ -194,6 +197,7 @@ export class TrainingJob extends Construct {
     });
     this.finalResource = previous!;
     this.modelArtifact = new ModelArtifact({ bucket: props.outputBucket, key: this.modelArtifactKey, encryptionKey: props.encryptionKey, uri: this.modelDataUrl });
+    acknowledgeTrainingJob(this);
   }
 
   /** The final value of a metric the job reported (an attribute of the completed job). */
@@ -289,6 +293,11 @@ export class TrainingJob extends Construct {
     // An acknowledgement on the provider reaches every resource beneath it (see private/nag-acknowledgements.ts).
     for (const fn of provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
       acknowledgeWildcardResource(provider, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
+    }
+    // The waiter state machine's role is aws-cdk-lib's too: found by the service it trusts, not its construct id.
+    for (const role of provider.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
+      const trust = JSON.stringify(Stack.of(role).resolve((role.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument));
+      if (trust.includes('states.amazonaws.com')) guardTrustPolicy(role, 'states.amazonaws.com');
     }
     acknowledgeWildcardResource(provider, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
     Validations.of(provider).acknowledge({
