@@ -256,11 +256,11 @@ describe('Alarm responder', () => {
   test('its role may only write its logs, claim in its table, use its key, read the one secret and publish to the topic', () => {
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ResponderLogGroup/), 'Arn'] } },
+      // Active tracing: X-Ray's two write actions support no resource scope.
+      { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ResponderDedupeTable/), 'Arn'] } },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } },
       { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: WEBHOOK_SECRET_ARN },
-      // Active tracing: X-Ray's two write actions support no resource scope.
-      { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
     ]);
     template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });

@@ -1,9 +1,9 @@
+import { IConstruct } from 'constructs';
 import { acknowledge, acknowledgeRolePolicies, exemptFunction, HIPAA, inPacks, NIST } from '../private/compliance';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
-import type { AlarmResponder } from './alarm-responder';
 
 /** The cdk-nag findings and checkov checks an {@link AlarmResponder} accepts, with why. */
-export function acknowledgeAlarmResponder(responder: AlarmResponder, hasFailureDestination: boolean): void {
+export function acknowledgeAlarmResponder(responder: IConstruct & { readonly function: IConstruct; readonly table: IConstruct }, hasFailureDestination: boolean): void {
   exemptFunction(responder.function, {
     deadLetterQueue: hasFailureDestination
       ? 'Failed asynchronous invocations (after two retries) go to the alarm topic through an on-failure destination, '

@@ -1,11 +1,11 @@
+import { IConstruct } from 'constructs';
 import { acknowledge, acknowledgeRolePolicies, HIPAA, inPacks, NIST } from '../private/compliance';
-import type { InferenceEndpoint } from './inference-endpoint';
 
 /**
  * The cdk-nag findings an {@link InferenceEndpoint} accepts, with why. `volumeKey` says whether the endpoint
  * config names a key for the instances' storage (not possible on instance types with NVMe instance storage).
  */
-export function acknowledgeInferenceEndpoint(endpoint: InferenceEndpoint, volumeKey: boolean): void {
+export function acknowledgeInferenceEndpoint(endpoint: IConstruct & { readonly errorAlarm: IConstruct; readonly latencyAlarm: IConstruct }, volumeKey: boolean): void {
   if (!volumeKey) {
     // https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html (KmsKeyId).
     acknowledge(endpoint, inPacks('SageMakerEndpointConfigurationKMSKeyConfigured', NIST, HIPAA),

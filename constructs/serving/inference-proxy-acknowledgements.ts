@@ -1,8 +1,8 @@
+import { IConstruct } from 'constructs';
 import { acknowledgeRolePolicies, exemptFunction } from '../private/compliance';
-import type { InferenceProxy } from './inference-proxy';
 
 /** The cdk-nag findings and checkov checks an {@link InferenceProxy} accepts, with why. */
-export function acknowledgeInferenceProxy(proxy: InferenceProxy): void {
+export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly function: IConstruct }): void {
   exemptFunction(proxy.function, {
     deadLetterQueue: 'API Gateway invokes the function synchronously and returns its answer (or error) to the client; '
       + 'a dead-letter queue only ever receives asynchronous invocations.',

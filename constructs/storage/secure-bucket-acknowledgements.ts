@@ -1,8 +1,8 @@
+import { IConstruct } from 'constructs';
 import { acknowledge, HIPAA, inPacks, NIST, skipCheckov } from '../private/compliance';
-import type { SecureBucket } from './secure-bucket';
 
 /** The cdk-nag findings and checkov checks a {@link SecureBucket} accepts, with why. */
-export function acknowledgeSecureBucket(bucket: SecureBucket, opts: { customerKey: boolean; accessLogs: boolean }): void {
+export function acknowledgeSecureBucket(bucket: IConstruct, opts: { customerKey: boolean; accessLogs: boolean }): void {
   acknowledge(bucket, inPacks('S3BucketReplicationEnabled', NIST, HIPAA),
     'The platform lives in one region by design: objects are versioned (old versions expire after the configured days), '
     + 'the bucket is kept when the stack is deleted, and S3 stores them across availability zones. Cross-region '

@@ -1,8 +1,8 @@
+import { IConstruct } from 'constructs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { acknowledge, acknowledgeRolePolicies, exemptFunction, FunctionExemptions, inPacks, SERVERLESS, skipCheckov } from '../private/compliance';
-import type { TrainingJob } from './training-job';
 
 const DEPLOY_TIME: FunctionExemptions = {
   deadLetterQueue: 'Invoked synchronously by the provider framework (or by CloudFormation, which waits for the answer) '
@@ -15,7 +15,7 @@ const DEPLOY_TIME: FunctionExemptions = {
 };
 
 /** The cdk-nag findings and checkov checks a {@link TrainingJob} accepts, with why. */
-export function acknowledgeTrainingJob(job: TrainingJob): void {
+export function acknowledgeTrainingJob(job: IConstruct & { readonly functions: readonly IConstruct[]; readonly provider: IConstruct }): void {
   for (const fn of job.functions) {
     exemptFunction(fn, {
       ...DEPLOY_TIME,

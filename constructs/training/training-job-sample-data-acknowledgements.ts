@@ -1,12 +1,11 @@
 import { IConstruct } from 'constructs';
 import { acknowledgeRolePolicies, exemptFunction } from '../private/compliance';
-import type { SampleDataUpload } from './training-job-sample-data';
 
 /**
  * The cdk-nag findings and checkov checks a {@link SampleDataUpload} accepts, with why. `handler` is
  * BucketDeployment's upload function, which aws-cdk-lib creates and configures.
  */
-export function acknowledgeSampleDataUpload(upload: SampleDataUpload, handler: IConstruct): void {
+export function acknowledgeSampleDataUpload(upload: IConstruct, handler: IConstruct): void {
   exemptFunction(handler, {
     deadLetterQueue: 'CloudFormation invokes the function once per deploy and waits for its answer; a failure fails '
       + 'and rolls back the deploy, where it is seen. A dead-letter queue would hold nothing anyone acts on.',
