@@ -1,23 +1,19 @@
-import * as path from 'path';
 import type { CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
-import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
-import { lambdaRole } from '../private/lambda-role';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { JobProvider, createJobProvider, createJobResources, grantPassRole } from './sagemaker-job-provider';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { ATTR, QualityGate, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/training-job-contract';
-import { MAX_TIMEOUT, bucketIdentity, defaultPrefix, jobName, phases, sortKeys, validate } from './training-job-rules';
+import { MAX_TIMEOUT, bucketIdentity, defaultPrefix, jobName, sortKeys, validate } from './training-job-rules';
 
 export type { QualityGate } from './runtime/training-job-contract';
 
@@ -197,8 +193,6 @@ export interface TrainingJobProps {
   readonly logEncryptionKey?: kms.IKey;
 }
 
-/** CloudFormation waits at most 1 hour for one custom resource. */
-const CFN_LIMIT_SECONDS = 3600;
 const DEFAULT_CHANNELS = ['train', 'validation', 'test'];
 
 /**
@@ -329,41 +323,23 @@ export class TrainingJob extends Construct {
       ...(props.vpcConfig ? { VpcConfig: { Subnets: props.vpcConfig.subnetIds, SecurityGroupIds: props.vpcConfig.securityGroupIds } } : {}),
     };
 
-    const handlerLogs = this.logGroup('HandlerLogs', props);
-    const onEvent = this.handler('OnEvent', 'onEvent', handlerLogs, 'Starts, adopts or stops the SageMaker training job of a TrainingJob resource');
-    const isComplete = this.handler('IsComplete', 'isComplete', handlerLogs, 'Reports whether the SageMaker training job of a TrainingJob resource has ended');
-    this.functions = [onEvent, isComplete];
-    this.grantHandlers(onEvent, isComplete, request);
-
-    // Every phase waits at most PHASE_SECONDS; the provider's own limit (and CloudFormation's) sits above that.
-    const waits = phases(timeout.toSeconds());
-    const interval = queryInterval.toSeconds();
-    const totalTimeout = Math.min(Math.ceil((Math.max(...waits) + 2 * interval) / interval) * interval, Math.floor(CFN_LIMIT_SECONDS / interval) * interval);
-    this.provider = this.createProvider(onEvent, isComplete, queryInterval, Duration.seconds(totalTimeout), props);
-
-    const common = {
-      TrainingJobName: this.trainingJobName,
-      ...(props.qualityGate ? { QualityGate: JSON.stringify(props.qualityGate) } : {}),
-    };
-    let previous: CustomResource | undefined;
-    waits.forEach((waitSeconds, i) => {
-      const properties: Omit<TrainingJobResourceProperties, 'TrainingJobName' | 'QualityGate'> = {
-        Phase: i === 0 ? 'start' : 'wait',
-        WaitSeconds: waitSeconds,
-        FinalPhase: i === waits.length - 1,
-        ...(i === 0 ? { CreateTrainingJobRequest: stack.toJsonString(request) } : {}),
-      };
-      const resource = new CustomResource(this, i === 0 ? 'Resource' : `Wait${i}`, {
-        serviceToken: this.provider.serviceToken,
-        resourceType: RESOURCE_TYPE,
-        serviceTimeout: Duration.seconds(Math.min(CFN_LIMIT_SECONDS, totalTimeout + 2 * interval)),
-        properties: { ...properties, ...common },
-      });
-      if (previous) resource.node.addDependency(previous);
-      else if (props.data.upload) resource.node.addDependency(props.data.upload);
-      previous = resource;
+    const jobs = createJobProvider(this, {
+      kind: 'training', queryInterval, timeout, logRetention: props.logRetention, logEncryptionKey: props.logEncryptionKey,
     });
-    this.finalResource = previous!;
+    this.functions = [jobs.onEvent, jobs.isComplete];
+    this.provider = jobs.provider;
+    this.grantHandlers(jobs, request);
+    const start: Pick<TrainingJobResourceProperties, 'CreateTrainingJobRequest'> = { CreateTrainingJobRequest: stack.toJsonString(request) };
+    this.finalResource = createJobResources(this, jobs, {
+      resourceType: RESOURCE_TYPE,
+      queryInterval,
+      start,
+      common: {
+        TrainingJobName: this.trainingJobName,
+        ...(props.qualityGate ? { QualityGate: JSON.stringify(props.qualityGate) } : {}),
+      },
+      after: props.data.upload ? [props.data.upload] : [],
+    });
   }
 
   /** The final value of a metric the job reported (an attribute of the completed job). */
@@ -391,40 +367,8 @@ export class TrainingJob extends Construct {
     return this.finalResource.getAttString(ATTR.trainingJobArn);
   }
 
-  private logGroup(id: string, props: TrainingJobProps): logs.LogGroup {
-    return new logs.LogGroup(this, id, {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      encryptionKey: props.logEncryptionKey,
-    });
-  }
-
-  private handler(id: string, exportName: string, logGroup: logs.LogGroup, description: string): nodejs.NodejsFunction {
-    const role = lambdaRole(this, `${id}Role`, logGroup);
-    const fn = new nodejs.NodejsFunction(this, id, {
-      entry: path.join(__dirname, 'runtime', 'training-job.handler.ts'),
-      handler: exportName,
-      description,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      bundling: {
-        // Bundle the SDK client instead of using the runtime's copy, so the tested version is the deployed one.
-        bundleAwsSDK: true,
-        minify: true,
-        target: 'node24',
-      },
-    });
-    dependOnRolePolicyOnly(fn, role);
-    return fn;
-  }
-
-  private grantHandlers(onEvent: lambda.IFunction, isComplete: lambda.IFunction, request: CreateTrainingJobCommandInput): void {
+  private grantHandlers(jobs: JobProvider, request: CreateTrainingJobCommandInput): void {
+    const { onEvent, isComplete } = jobs;
     const jobArns = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: `${this.jobNamePrefix}-*` });
     // The conditions pin the security settings: this role can start no job without them. Keys and the actions
     // they apply to: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html#amazonsagemaker-policy-keys
@@ -440,54 +384,10 @@ export class TrainingJob extends Construct {
     });
     iam.Grant.addToPrincipal({ grantee: onEvent, actions: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'], resourceArns: [jobArns] });
     iam.Grant.addToPrincipal({ grantee: isComplete, actions: ['sagemaker:DescribeTrainingJob'], resourceArns: [jobArns] });
-    iam.Grant.addToPrincipal({
-      grantee: onEvent, actions: ['iam:PassRole'], resourceArns: [this.role.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-    });
+    grantPassRole(jobs, this.role);
     for (const fn of [onEvent, isComplete]) {
       acknowledgeWildcardResource(fn.role!.node.findChild('DefaultPolicy'), jobArns,
         'Job names are <prefix>-<hash of the inputs>, fixed at synth: the handler manages only this construct\'s jobs.');
     }
-  }
-
-  private createProvider(onEvent: lambda.IFunction, isComplete: lambda.IFunction, queryInterval: Duration, totalTimeout: Duration, props: TrainingJobProps): cr.Provider {
-    const providerLogs = this.logGroup('ProviderLogs', props);
-    const waiterLogs = this.logGroup('WaiterLogs', props);
-    const onEventRole = lambdaRole(this, 'ProviderOnEventRole', providerLogs);
-    const completeRole = lambdaRole(this, 'ProviderCompleteRole', providerLogs);
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: onEvent,
-      isCompleteHandler: isComplete,
-      queryInterval,
-      totalTimeout,
-      logGroup: providerLogs,
-      frameworkOnEventRole: onEventRole,
-      frameworkCompleteAndTimeoutRole: completeRole,
-      disableWaiterStateMachineLogging: false,
-      waiterStateMachineLogOptions: { destination: waiterLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    for (const role of [onEventRole, completeRole]) {
-      const policy = role.node.findChild('DefaultPolicy');
-      for (const fn of [onEvent, isComplete]) {
-        acknowledgeWildcardResource(policy, `${fn.functionArn}:*`, 'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
-      }
-    }
-    dependOnRolePolicyOnly(provider.node.findChild('framework-onEvent'), onEventRole);
-    dependOnRolePolicyOnly(provider.node.findChild('framework-isComplete'), completeRole);
-    dependOnRolePolicyOnly(provider.node.findChild('framework-onTimeout'), completeRole);
-    const waiter = provider.node.findChild('waiter-state-machine');
-    const waiterRole = waiter.node.findChild('Role') as iam.Role;
-    dependOnRolePolicyOnly(waiter.node.findChild('Resource'), waiterRole);
-    const waiterPolicy = waiterRole.node.findChild('DefaultPolicy');
-    for (const id of ['framework-isComplete', 'framework-onTimeout']) {
-      const fn = provider.node.findChild(id) as lambda.IFunction;
-      acknowledgeWildcardResource(waiterPolicy, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
-    }
-    acknowledgeWildcardResource(waiterPolicy, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
-    Validations.of(waiter.node.findChild('Resource')).acknowledge({
-      id: 'AwsSolutions-SF2',
-      reason: 'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.',
-    });
-    return provider;
   }
 }
