@@ -20,6 +20,9 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
   const env: Environment | undefined = config.account || config.region ? { account: config.account, region: config.region } : undefined;
   const name = (part: string) => `${config.stackPrefix}-${part}`;
 
+  // The serving pointer: written by the registration step, read by the serving stack (never a CloudFormation resource).
+  const pointer = `/${config.stackPrefix}/serving/model-package-arn`;
+
   const data = new DataStack(app, name('Data'), {
     env,
     description: 'Deep-learning platform: KMS key and the data, model-artifact and access-log buckets',
@@ -34,6 +37,17 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     key: data.key,
     dataSourceUri: config.dataSourceUri,
     dataVersion: config.dataVersion,
+    prepareEnvironment: {
+      PREPARE_MISSING_VALUES: config.prepareMissingValues,
+      PREPARE_DROP_DUPLICATES: String(config.prepareDropDuplicates),
+      PREPARE_CONSTANT_COLUMNS: config.prepareConstantColumns,
+      PREPARE_VALIDATION_FRACTION: String(config.prepareValidationFraction),
+      PREPARE_TEST_FRACTION: String(config.prepareTestFraction),
+      PREPARE_SEED: String(config.prepareSeed),
+    },
+    prepareInstanceType: config.prepareInstanceType,
+    prepareMaxRuntimeSeconds: config.prepareMaxRuntimeSeconds,
+    prepareAttempt: config.prepareAttempt,
     instanceType: config.trainingInstanceType,
     instanceCount: config.trainingInstanceCount,
     volumeSizeGb: config.trainingVolumeSizeGb,
@@ -42,7 +56,10 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     maxWaitSeconds: config.trainingMaxWaitSeconds,
     timeoutMinutes: config.trainingTimeoutMinutes,
     hyperparameters: config.hyperparameters,
-    minTestAccuracy: config.minTestAccuracy,
+    gate: { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression },
+    approval: config.modelApproval,
+    modelPackageGroupName: `${config.stackPrefix}-models`,
+    servingPointerParameterName: pointer,
     subnetIds: config.trainingSubnetIds,
     securityGroupIds: config.trainingSecurityGroupIds,
     attempt: config.trainingAttempt,
@@ -54,9 +71,12 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     image: training.image,
     modelDataUrl: training.trainingJob.modelDataUrl,
     modelBucket: data.modelBucket,
-    // Where SageMaker puts a job's model under the job's output path (models/ by default). The endpoint's role
-    // may read only this object; test/serving-stack.test.ts checks it against the training job's output path.
-    modelArtifactKey: `models/${training.trainingJobName}/output/model.tar.gz`,
+    // Any approved version may be served (a rollback serves an earlier one), so the endpoint's role may read the
+    // model artifact of every training job of this platform (models/<job name>/output/model.tar.gz), nothing else.
+    modelArtifactKey: `models/${training.jobNamePrefix}-*/output/model.tar.gz`,
+    modelPackage: config.servingModelPackageVersion !== undefined
+      ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
+      : { pointerParameterName: pointer },
     key: data.key,
     instanceType: config.servingInstanceType,
     minCapacity: config.servingMinCapacity,

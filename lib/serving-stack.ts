@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,8 +20,13 @@ export interface ServingStackProps extends StackProps {
   readonly modelDataUrl: string;
   /** The bucket of the model artifact. */
   readonly modelBucket: s3.IBucket;
-  /** Key of the model artifact in modelBucket: the only object the model may read. */
+  /** Key (or key pattern) of the model artifacts in modelBucket: the only objects the model may read. */
   readonly modelArtifactKey: string;
+  /**
+   * Which model package version the endpoint serves: the one the SSM pointer names (the newest approved), or a
+   * pinned earlier approved version (rollback without training).
+   */
+  readonly modelPackage: { readonly pointerParameterName: string } | { readonly pinnedArn: string };
   /** The platform key: it encrypts the model artifact, and the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
   /** Endpoint instance type. */
@@ -78,7 +83,17 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
 
+    // An SSM-typed parameter: CloudFormation reads the pointer at each deploy, so the endpoint follows the
+    // registry and a later deploy keeps (never reverts) the version the pointer names.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types
+    const modelPackageArn = 'pinnedArn' in props.modelPackage ? props.modelPackage.pinnedArn : new CfnParameter(this, 'ServedModelPackage', {
+      type: 'AWS::SSM::Parameter::Value<String>',
+      default: props.modelPackage.pointerParameterName,
+      description: 'SSM parameter naming the approved model package version the endpoint serves (written by the registration step)',
+    }).valueAsString;
+
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
+      modelPackageArn,
       image: sagemaker.ContainerImage.fromEcrRepository(props.image.repository, props.image.imageTag),
       modelDataUrl: props.modelDataUrl,
       modelArtifactArn: props.modelBucket.arnForObjects(props.modelArtifactKey),

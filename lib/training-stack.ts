@@ -7,7 +7,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LogsKey } from '../constructs/storage/logs-key';
 import { SampleDataUpload } from '../constructs/training/training-job-sample-data';
-import { TrainingData, TrainingJob } from '../constructs/training/training-job';
+import { Approval, GateSettings, ModelRegistry } from '../constructs/training/model-registry';
+import { ProcessingJob } from '../constructs/training/processing-job';
+import { TrainingJob } from '../constructs/training/training-job';
 import metricDefinitions from '../training-image/metric-definitions.json';
 
 const IMAGE_DIR = path.join(__dirname, '..', 'training-image');
@@ -20,8 +22,16 @@ export interface TrainingStackProps extends StackProps {
   readonly modelBucket: s3.IBucket;
   /** The platform key: data, artifacts and training volumes. */
   readonly key: kms.IKey;
-  /** The user's data (S3 prefix with train/, validation/ and test/ folders); unset: the bundled sample. */
+  /** The user's raw data (one CSV file, a prefix of CSV files, or train/, validation/ and test/ folders); unset: the bundled sample. */
   readonly dataSourceUri?: string;
+  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare_config.py). */
+  readonly prepareEnvironment: Record<string, string>;
+  /** Instance type of the prepare job. */
+  readonly prepareInstanceType: string;
+  /** Longest the prepare job may run, seconds. */
+  readonly prepareMaxRuntimeSeconds: number;
+  /** Attempt number of the prepare job. */
+  readonly prepareAttempt: number;
   /** Version label of the data: part of its S3 prefix and of the job's identity. */
   readonly dataVersion: string;
   /** Training instance type. */
@@ -40,8 +50,14 @@ export interface TrainingStackProps extends StackProps {
   readonly timeoutMinutes: number;
   /** Hyperparameters for the image. */
   readonly hyperparameters: Record<string, string>;
-  /** Quality gate on the final test accuracy. */
-  readonly minTestAccuracy: number;
+  /** The quality gate the registration applies. */
+  readonly gate: GateSettings;
+  /** Whether a model that passes the gate is approved at once. */
+  readonly approval: Approval;
+  /** Name of the Model Package Group. */
+  readonly modelPackageGroupName: string;
+  /** The SSM parameter naming the approved model package the endpoint serves. */
+  readonly servingPointerParameterName: string;
   /** VPC subnets to train in (empty: no VPC). */
   readonly subnetIds: string[];
   /** Security groups for training in a VPC. */
@@ -57,7 +73,11 @@ export interface TrainingStackProps extends StackProps {
 export class TrainingStack extends Stack {
   /** The training and serving image. */
   readonly image: ecrAssets.DockerImageAsset;
-  /** The training job; its `modelDataUrl` is what the serving stack deploys. */
+  /** The prepare Processing job. */
+  readonly prepareJob: ProcessingJob;
+  /** The model registry: gate, versions and the serving pointer. */
+  readonly registry: ModelRegistry;
+  /** The training job. */
   readonly trainingJob: TrainingJob;
   /** The content-addressed job name. */
   readonly trainingJobName: string;
@@ -81,23 +101,43 @@ export class TrainingStack extends Stack {
     });
     this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the training stack\'s log groups' });
 
-    const data = props.dataSourceUri ? userData(this, props.dataSourceUri, props.dataVersion) : undefined;
-    const sample = data ? undefined : new SampleDataUpload(this, 'SampleData', {
+    const raw = props.dataSourceUri ? userData(this, props.dataSourceUri) : undefined;
+    const sample = raw ? undefined : new SampleDataUpload(this, 'SampleData', {
       bucket: props.dataBucket,
       prefix: `datasets/digits/${props.dataVersion}/`,
       files: Object.fromEntries(CHANNELS.map((c) => [`${c}/${c}.csv`, path.join(IMAGE_DIR, 'sample-data', `${c}.csv`)])),
       logEncryptionKey: this.logsKey,
     });
 
+    // prepare: raw CSV in, cleaned and split channels plus the fitted preprocessing and a data report out.
+    this.prepareJob = new ProcessingJob(this, 'PrepareJob', {
+      image: this.image,
+      input: raw ? { ...raw, version: props.dataVersion } : {
+        bucket: props.dataBucket,
+        key: sample!.prefix,
+        // The sample's content digest makes an edited sample prepare (and train) again under the same version.
+        version: `${props.dataVersion}+${sample!.digest}`,
+        upload: sample!.deployment,
+      },
+      outputBucket: props.dataBucket,
+      encryptionKey: props.key,
+      environment: props.prepareEnvironment,
+      instanceType: props.prepareInstanceType,
+      maxRuntime: Duration.seconds(props.prepareMaxRuntimeSeconds),
+      attempt: props.prepareAttempt,
+      vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
+      logEncryptionKey: this.logsKey,
+    });
+
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
-      data: data ?? {
+      data: {
         bucket: props.dataBucket,
-        prefix: sample!.prefix,
-        // The sample's content digest makes an edited sample train a new model even under the same version.
-        version: `${props.dataVersion}+${sample!.digest}`,
-        channels: CHANNELS,
-        upload: sample!.deployment,
+        prefix: this.prepareJob.dataPrefix,
+        // The prepared data's identity: a hash of the image, the raw data and the cleaning and split settings.
+        version: this.prepareJob.processingJobName,
+        channels: [...CHANNELS, 'preprocessing'],
+        upload: this.prepareJob,
       },
       outputBucket: props.modelBucket,
       encryptionKey: props.key,
@@ -110,25 +150,46 @@ export class TrainingStack extends Stack {
       timeout: Duration.minutes(props.timeoutMinutes),
       hyperparameters: props.hyperparameters,
       metricDefinitions: metricDefinitions.map((m) => ({ name: m.Name, regex: m.Regex })),
-      qualityGate: { metric: 'test_accuracy', minimum: props.minTestAccuracy },
+      // No gate here: the registry gates, so that a model below the bar is recorded as Rejected.
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,
       logEncryptionKey: this.logsKey,
     });
 
+    this.registry = new ModelRegistry(this, 'ModelRegistry', {
+      groupName: props.modelPackageGroupName,
+      model: {
+        trainingJobName: this.trainingJob.completedJobName,
+        modelDataUrl: this.trainingJob.modelDataUrl,
+        finalMetrics: this.trainingJob.finalMetrics,
+        imageUri: this.image.imageUri,
+        codeHash: this.image.assetHash,
+        data: {
+          identity: this.prepareJob.processingJobName,
+          reportUri: `s3://${props.dataBucket.bucketName}/${this.prepareJob.reportPrefix}data-report.json`,
+        },
+      },
+      gate: props.gate,
+      approval: props.approval,
+      pointerParameterName: props.servingPointerParameterName,
+      logEncryptionKey: this.logsKey,
+    });
+
     this.trainingJobName = this.trainingJob.trainingJobName;
     this.jobNamePrefix = this.trainingJob.jobNamePrefix;
-    this.functions = [...this.trainingJob.functions];
+    this.functions = [...this.prepareJob.functions, ...this.trainingJob.functions, ...this.registry.functions];
 
     new CfnOutput(this, 'TrainingJobName', { value: this.trainingJobName, description: 'The SageMaker training job that produced the model' });
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
     new CfnOutput(this, 'TestAccuracy', { value: this.trainingJob.testAccuracy, description: 'Final test accuracy of the trained model' });
+    new CfnOutput(this, 'ModelPackageArn', { value: this.registry.modelPackageArn, description: 'The model package version registered for this model' });
+    new CfnOutput(this, 'ModelApprovalStatus', { value: this.registry.approvalStatus, description: 'Approved, or PendingManualApproval (approve with aws sagemaker update-model-package)' });
+    new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.reportPrefix}data-report.html`, description: 'The prepared data\'s report' });
   }
 }
 
-/** The user's data: bucket and prefix from the S3 URI. */
-function userData(scope: Construct, uri: string, version: string): TrainingData {
+/** The user's raw data: bucket and key (one file, or a prefix) from the S3 URI. */
+function userData(scope: Construct, uri: string): { bucket: s3.IBucket; key: string } {
   const [, bucketName, key = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)!;
-  const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
-  return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), prefix, version, channels: CHANNELS };
+  return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), key };
 }

@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Aws, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +17,13 @@ export interface InferenceEndpointProps {
 
   /** S3 URI (`s3://bucket/key.tar.gz`) of the model artifact, usually a training job's output. */
   readonly modelDataUrl: string;
+
+  /**
+   * A model package version to serve instead of `image` and `modelDataUrl`: SageMaker takes the image and the
+   * artifact from the version (CreateModel's ModelPackageName).
+   * @default - the model is `image` with `modelDataUrl`
+   */
+  readonly modelPackageArn?: string;
 
   /**
    * ARN of the artifact object: the only object the model role may read. Give it when `modelDataUrl` is a
@@ -131,6 +138,14 @@ export class InferenceEndpoint extends Construct {
     });
 
     dependOnRolePolicyOnly(this.model.node.findChild('Model'), this.role);
+    if (props.modelPackageArn) {
+      // The alpha L2 has no model-package container: the container names the version and nothing else.
+      // https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html
+      const cfnModel = this.model.node.findChild('Model') as CfnResource;
+      cfnModel.addPropertyDeletionOverride('PrimaryContainer.Image');
+      cfnModel.addPropertyDeletionOverride('PrimaryContainer.ModelDataUrl');
+      cfnModel.addPropertyOverride('PrimaryContainer.ModelPackageName', props.modelPackageArn);
+    }
 
     const endpointConfig = new sagemaker.EndpointConfig(this, 'EndpointConfig', {
       // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them.

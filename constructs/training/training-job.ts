@@ -362,6 +362,16 @@ export class TrainingJob extends Construct {
     return this.finalResource.getAttString(ATTR.modelDataUrl);
   }
 
+  /** JSON object of every final metric of the completed job, name to value. */
+  get finalMetrics(): string {
+    return this.finalResource.getAttString(ATTR.finalMetrics);
+  }
+
+  /** The completed job's name, as a reference: a consumer that uses it deploys only after the job completed. */
+  get completedJobName(): string {
+    return this.finalResource.getAttString(ATTR.trainingJobName);
+  }
+
   /** The completed job's ARN. */
   get trainingJobArn(): string {
     return this.finalResource.getAttString(ATTR.trainingJobArn);
