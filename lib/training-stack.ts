@@ -191,5 +191,7 @@ export class TrainingStack extends Stack {
 /** The user's raw data: bucket and key (one file, or a prefix) from the S3 URI. */
 function userData(scope: Construct, uri: string): { bucket: s3.IBucket; key: string } {
   const [, bucketName, key = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)!;
-  return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), key };
+  // A .csv key is one file; anything else is a folder, so `data/2024` never also reads `data/2024-old/`.
+  const folder = key === '' || key.endsWith('/') || /\.csv$/i.test(key) ? key : `${key}/`;
+  return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), key: folder };
 }

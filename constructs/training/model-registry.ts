@@ -183,12 +183,17 @@ export class ModelRegistry extends Construct {
       },
       physicalResourceId: cr.PhysicalResourceId.of(props.pointerParameterName),
     };
+    const pointerLogs = new logs.LogGroup(this, 'PointerLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+    });
     const pointer = new cr.AwsCustomResource(this, 'ServingPointer', {
       onCreate: write,
       onUpdate: write,
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] })]),
+      // Our own role: no managed policy, logs only to its own group.
+      role: lambdaRole(this, 'PointerRole', pointerLogs),
       installLatestAwsSdk: false,
-      logGroup: providerLogs,
+      logGroup: pointerLogs,
     });
     pointer.node.addDependency(this.registration);
   }

@@ -82,7 +82,7 @@ export interface ProcessingJobProps {
   readonly maxRuntime?: Duration;
   /**
    * How long the deploy waits for the job before it fails (up to 2 hours).
-   * @default - maxRuntime plus 10 minutes for SageMaker to provision and upload
+   * @default - maxRuntime plus 10 minutes for SageMaker to provision and upload, at most 2 hours
    */
   readonly timeout?: Duration;
   /**
@@ -150,7 +150,7 @@ export class ProcessingJob extends Construct {
     const stack = Stack.of(this);
     const instanceType = props.instanceType ?? 'ml.m5.large';
     const maxRuntime = props.maxRuntime ?? Duration.hours(1);
-    const timeout = props.timeout ?? maxRuntime.plus(Duration.minutes(10));
+    const timeout = props.timeout ?? Duration.seconds(Math.min(maxRuntime.toSeconds() + 600, 7200));
     const queryInterval = props.queryInterval ?? Duration.seconds(30);
     const outputPrefix = props.outputPrefix ?? 'prepared/';
     const containerArguments = props.containerArguments ?? ['prepare'];
