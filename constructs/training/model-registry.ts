@@ -5,7 +5,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
@@ -86,6 +90,8 @@ export class ModelRegistry extends Construct {
   readonly pointerParameterName: string;
   /** The registration handler, for alarms on its errors. */
   readonly functions: lambda.IFunction[];
+  /** The rule that moves the pointer when a version is approved outside `cdk deploy`. */
+  readonly approvalRule: events.Rule;
   private readonly registration: CustomResource;
 
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
@@ -196,7 +202,41 @@ export class ModelRegistry extends Construct {
       logGroup: pointerLogs,
     });
     pointer.node.addDependency(this.registration);
+
+    // A person's approval (aws sagemaker update-model-package ... Approved), or a retrain outside `cdk deploy`,
+    // moves the pointer too: SageMaker's model package state change event starts a one-step state machine that
+    // writes it. Event: https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
+    this.approvalRule = new events.Rule(this, 'ApprovalRule', {
+      description: `Moves the serving pointer to a version of ${props.groupName} when it is approved`,
+      eventPattern: {
+        source: ['aws.sagemaker'],
+        detailType: ['SageMaker Model Package State Change'],
+        detail: { ModelPackageGroupName: [props.groupName], ModelApprovalStatus: ['Approved'] },
+      },
+    });
+    const moveLogs = new logs.LogGroup(this, 'PointerMoveLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+    });
+    const move = new sfn.StateMachine(this, 'PointerMove', {
+      comment: 'Writes the approved model package ARN to the serving pointer',
+      definitionBody: sfn.DefinitionBody.fromChainable(new tasks.CallAwsService(this, 'PutPointer', {
+        service: 'ssm',
+        action: 'putParameter',
+        parameters: {
+          Name: props.pointerParameterName,
+          Value: sfn.JsonPath.stringAt('$.detail.ModelPackageArn'),
+          Type: 'String',
+          Overwrite: true,
+        },
+        iamResources: [parameterArn],
+        iamAction: 'ssm:PutParameter',
+      })),
+      logs: { destination: moveLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    this.approvalRule.addTarget(new targets.SfnStateMachine(move));
   }
+
 
   /** The registered version's ARN. */
   get modelPackageArn(): string {
