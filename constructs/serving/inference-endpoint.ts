@@ -8,6 +8,7 @@ import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
 import { TrafficShifting } from './endpoint-deployment';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { dependOnRolePolicyOnly } from '../private/role-dependency';
 
 /** Properties of an {@link InferenceEndpoint}. */
@@ -265,6 +266,10 @@ export class InferenceEndpoint extends Construct {
         reason: 'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is limited to the /aws/sagemaker/Endpoints namespace by a condition',
       },
     );
+    if (artifactArn.includes('*')) {
+      acknowledgeWildcardResource(policy, artifactArn,
+        'The model may serve any approved version of the registry, so it reads the model.tar.gz of any of the platform\'s training jobs, and nothing else.');
+    }
     return role;
   }
 }

@@ -192,16 +192,19 @@ export class ModelRegistry extends Construct {
     const pointerLogs = new logs.LogGroup(this, 'PointerLogs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
     });
-    const pointer = new cr.AwsCustomResource(this, 'ServingPointer', {
+    const pointerRole = lambdaRole(this, 'PointerRole', pointerLogs);
+    new cr.AwsCustomResource(this, 'ServingPointer', {
       onCreate: write,
       onUpdate: write,
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] })]),
       // Our own role: no managed policy, logs only to its own group.
-      role: lambdaRole(this, 'PointerRole', pointerLogs),
+      role: pointerRole,
       installLatestAwsSdk: false,
       logGroup: pointerLogs,
     });
-    pointer.node.addDependency(this.registration);
+    // The provider's function is aws-cdk-lib's, a child of the stack: found by its role, not by its construct id.
+    const pointerFunction = stack.node.children.find((c): c is lambda.Function => c instanceof lambda.Function && c.role === pointerRole);
+    if (pointerFunction) dependOnRolePolicyOnly(pointerFunction, pointerRole);
 
     // A person's approval (aws sagemaker update-model-package ... Approved), or a retrain outside `cdk deploy`,
     // moves the pointer too: SageMaker's model package state change event starts a one-step state machine that
@@ -217,7 +220,9 @@ export class ModelRegistry extends Construct {
     const moveLogs = new logs.LogGroup(this, 'PointerMoveLogs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
     });
+    const moveRole = new iam.Role(this, 'PointerMoveRole', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com') });
     const move = new sfn.StateMachine(this, 'PointerMove', {
+      role: moveRole,
       comment: 'Writes the approved model package ARN to the serving pointer',
       definitionBody: sfn.DefinitionBody.fromChainable(new tasks.CallAwsService(this, 'PutPointer', {
         service: 'ssm',
@@ -235,6 +240,9 @@ export class ModelRegistry extends Construct {
       tracingEnabled: true,
     });
     this.approvalRule.addTarget(new targets.SfnStateMachine(move));
+    dependOnRolePolicyOnly(move, moveRole);
+    acknowledgeWildcardResource(moveRole.node.findChild('DefaultPolicy'), '*',
+      'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');
   }
 
 
