@@ -75,6 +75,8 @@ export class TrainingStack extends Stack {
   readonly image: ecrAssets.DockerImageAsset;
   /** The prepare Processing job. */
   readonly prepareJob: ProcessingJob;
+  /** The evaluate Processing job (the test split through the trained model). */
+  readonly evaluateJob: ProcessingJob;
   /** The model registry: gate, versions and the serving pointer. */
   readonly registry: ModelRegistry;
   /** The training job. */
@@ -112,13 +114,16 @@ export class TrainingStack extends Stack {
     // prepare: raw CSV in, cleaned and split channels plus the fitted preprocessing and a data report out.
     this.prepareJob = new ProcessingJob(this, 'PrepareJob', {
       image: this.image,
-      input: raw ? { ...raw, version: props.dataVersion } : {
-        bucket: props.dataBucket,
-        key: sample!.prefix,
-        // The sample's content digest makes an edited sample prepare (and train) again under the same version.
-        version: `${props.dataVersion}+${sample!.digest}`,
-        upload: sample!.deployment,
+      inputs: {
+        data: raw ? { ...raw, version: props.dataVersion } : {
+          bucket: props.dataBucket,
+          key: sample!.prefix,
+          // The sample's content digest makes an edited sample prepare (and train) again under the same version.
+          version: `${props.dataVersion}+${sample!.digest}`,
+          upload: sample!.deployment,
+        },
       },
+      outputs: ['data', 'report'],
       outputBucket: props.dataBucket,
       encryptionKey: props.key,
       environment: props.prepareEnvironment,
@@ -133,7 +138,7 @@ export class TrainingStack extends Stack {
       image: this.image,
       data: {
         bucket: props.dataBucket,
-        prefix: this.prepareJob.dataPrefix,
+        prefix: this.prepareJob.outputPrefixOf('data'),
         // The prepared data's identity: a hash of the image, the raw data and the cleaning and split settings.
         version: this.prepareJob.processingJobName,
         channels: [...CHANNELS, 'preprocessing'],
@@ -156,6 +161,26 @@ export class TrainingStack extends Stack {
       logEncryptionKey: this.logsKey,
     });
 
+    // evaluate: the test split through the trained model, as its own job, so the report (evaluation.json and
+    // evaluation.html) lands in S3 as plain files that the model package's ModelMetrics and a person can read.
+    this.evaluateJob = new ProcessingJob(this, 'EvaluateJob', {
+      image: this.image,
+      containerArguments: ['evaluate'],
+      inputs: {
+        model: { bucket: props.modelBucket, key: this.trainingJob.modelArtifactKey, version: this.trainingJob.trainingJobName, upload: this.trainingJob },
+        test: { bucket: props.dataBucket, key: `${this.prepareJob.outputPrefixOf('data')}test/`, version: this.prepareJob.processingJobName },
+      },
+      outputs: ['evaluation'],
+      outputBucket: props.modelBucket,
+      outputPrefix: 'evaluations/',
+      encryptionKey: props.key,
+      instanceType: props.prepareInstanceType,
+      maxRuntime: Duration.minutes(30),
+      vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
+      logEncryptionKey: this.logsKey,
+    });
+    const evaluation = `s3://${props.modelBucket.bucketName}/${this.evaluateJob.outputPrefixOf('evaluation')}`;
+
     this.registry = new ModelRegistry(this, 'ModelRegistry', {
       groupName: props.modelPackageGroupName,
       model: {
@@ -166,9 +191,11 @@ export class TrainingStack extends Stack {
         codeHash: this.image.assetHash,
         data: {
           identity: this.prepareJob.processingJobName,
-          reportUri: `s3://${props.dataBucket.bucketName}/${this.prepareJob.reportPrefix}data-report.json`,
+          reportUri: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.json`,
         },
+        evaluationUri: `${evaluation}evaluation.json`,
       },
+      after: [this.evaluateJob],
       gate: props.gate,
       approval: props.approval,
       pointerParameterName: props.servingPointerParameterName,
@@ -177,14 +204,15 @@ export class TrainingStack extends Stack {
 
     this.trainingJobName = this.trainingJob.trainingJobName;
     this.jobNamePrefix = this.trainingJob.jobNamePrefix;
-    this.functions = [...this.prepareJob.functions, ...this.trainingJob.functions, ...this.registry.functions];
+    this.functions = [...this.prepareJob.functions, ...this.trainingJob.functions, ...this.evaluateJob.functions, ...this.registry.functions];
 
     new CfnOutput(this, 'TrainingJobName', { value: this.trainingJobName, description: 'The SageMaker training job that produced the model' });
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
     new CfnOutput(this, 'TestAccuracy', { value: this.trainingJob.testAccuracy, description: 'Final test accuracy of the trained model' });
     new CfnOutput(this, 'ModelPackageArn', { value: this.registry.modelPackageArn, description: 'The model package version registered for this model' });
     new CfnOutput(this, 'ModelApprovalStatus', { value: this.registry.approvalStatus, description: 'Approved, or PendingManualApproval (approve with aws sagemaker update-model-package)' });
-    new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.reportPrefix}data-report.html`, description: 'The prepared data\'s report' });
+    new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.html`, description: 'The prepared data\'s report' });
+    new CfnOutput(this, 'EvaluationReport', { value: `${evaluation}evaluation.html`, description: 'The model\'s evaluation report' });
   }
 }
 

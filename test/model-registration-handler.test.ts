@@ -44,8 +44,8 @@ function properties(job: string, metrics: Record<string, number>, extra: Partial
     QualityGate: JSON.stringify({ metric: 'test_macro_f1', bar: 0.9, maxRegression: 0.02 }),
     Approval: 'automatic',
     CodeHash: 'abc123',
-    DataIdentity: 'dlplatform-training-prep-00000000deadbeef',
-    DataReportUri: 's3://dlplatform-data-databucket/prepared/dlplatform-training-prep-00000000deadbeef/report/data-report.json',
+    DataIdentity: 'dlplatform-training-prepare-00000000deadbeef',
+    DataReportUri: 's3://dlplatform-data-databucket/prepared/dlplatform-training-prepare-00000000deadbeef/report/data-report.json',
     EvaluationUri: 's3://dlplatform-data-modelbucket/evaluations/x/evaluation.json',
     ...extra,
   };
@@ -75,7 +75,7 @@ describe('ModelRegistration handler against the SageMaker API stand-in', () => {
     const request = version.request as Record<string, Record<string, unknown>>;
     expect(request.CustomerMetadataProperties).toEqual(expect.objectContaining({
       training_job: 'dlplatform-training-00000000000000a1', code_hash: 'abc123', 'metric.test_macro_f1': '0.95',
-      data_identity: 'dlplatform-training-prep-00000000deadbeef',
+      data_identity: 'dlplatform-training-prepare-00000000deadbeef',
     }));
     expect(request.ModelMetrics).toEqual({ ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://dlplatform-data-modelbucket/evaluations/x/evaluation.json' } } });
     expect(standin.calls.every((c) => c.status === 200)).toBe(true);

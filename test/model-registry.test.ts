@@ -18,7 +18,7 @@ function registry(change: Partial<ConstructorParameters<typeof ModelRegistry>[2]
       finalMetrics: '{"test_accuracy":0.97}',
       imageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag',
       codeHash: 'tag',
-      data: { identity: 'dlplatform-training-prep-0123456789abcdef', reportUri: 's3://data/prepared/x/report/data-report.json' },
+      data: { identity: 'dlplatform-training-prepare-0123456789abcdef', reportUri: 's3://data/prepared/x/report/data-report.json' },
     },
     gate: { metric: 'test_accuracy', bar: 0.95, maxRegression: 0.01 },
     pointerParameterName: '/DlPlatform/serving/model-package-arn',
@@ -44,7 +44,7 @@ describe('ModelRegistry', () => {
       QualityGate: JSON.stringify({ metric: 'test_accuracy', bar: 0.95, maxRegression: 0.01 }),
       Approval: 'automatic',
       CodeHash: 'tag',
-      DataIdentity: 'dlplatform-training-prep-0123456789abcdef',
+      DataIdentity: 'dlplatform-training-prepare-0123456789abcdef',
     });
     expect(registry({ approval: 'manual' }).template.findResources('Custom::ModelRegistration', { Properties: { Approval: 'manual' } })).not.toEqual({});
   });

@@ -28,7 +28,8 @@ function prepareJob(change: Partial<ProcessingJobProps> = {}): { job: Processing
   const bucket = s3.Bucket.fromBucketName(stack, 'Data', 'raw-data');
   const job = new ProcessingJob(stack, 'Prepare', {
     image,
-    input: { bucket, key: 'datasets/digits/data.csv', version: 'v1' },
+    inputs: { data: { bucket, key: 'datasets/digits/data.csv', version: 'v1' } },
+    outputs: ['data', 'report'],
     outputBucket: s3.Bucket.fromBucketName(stack, 'Out', 'prepared-data'),
     encryptionKey: kms.Key.fromKeyArn(stack, 'Key', KEY_ARN),
     environment: { PREPARE_SEED: '42', PREPARE_MISSING_VALUES: 'median' },
@@ -74,14 +75,14 @@ describe('ProcessingJob construct', () => {
   });
 
   test('the same inputs give the same name; a new image, data version, setting or attempt gives a new one; the instance type does not', () => {
-    expect(job.processingJobName).toMatch(/^jobs-prep-[0-9a-f]{16}$/);
+    expect(job.processingJobName).toMatch(/^jobs-prepare-[0-9a-f]{16}$/);
     expect(prepareJob().job.processingJobName).toBe(job.processingJobName);
     expect(prepareJob({ instanceType: 'ml.m5.xlarge' }).job.processingJobName).toBe(job.processingJobName);
     const others = [
       prepareJob({ environment: { PREPARE_SEED: '7', PREPARE_MISSING_VALUES: 'median' } }),
       prepareJob({ attempt: 2 }),
       prepareJob({ containerArguments: ['evaluate'] }),
-      prepareJob({ input: { bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'raw-data'), key: 'datasets/digits/data.csv', version: 'v2' } }),
+      prepareJob({ inputs: { data: { bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'raw-data'), key: 'datasets/digits/data.csv', version: 'v2' } } }),
     ].map((p) => p.job.processingJobName);
     expect(new Set([job.processingJobName, ...others]).size).toBe(5);
   });
@@ -100,6 +101,27 @@ describe('ProcessingJob construct', () => {
     const create = (onEventPolicy.Properties.PolicyDocument.Statement as { Action: string; Condition?: unknown; Resource: unknown }[]).find((s) => s.Action === 'sagemaker:CreateProcessingJob')!;
     expect(create.Condition).toEqual({ Bool: { 'sagemaker:NetworkIsolation': 'true' }, ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY_ARN, 'sagemaker:VolumeKmsKeyArn': KEY_ARN } });
     expect(JSON.stringify(stack.resolve(create.Resource))).toContain(`:processing-job/${job.jobNamePrefix}-*`);
+  });
+
+  test('names each input and output after the folder the container uses', () => {
+    const evaluateJob = prepareJob({
+      containerArguments: ['evaluate'],
+      inputs: {
+        model: { bucket: s3.Bucket.fromBucketName(new Stack(), 'M', 'models'), key: 'models/job-1/output/model.tar.gz', version: 'job-1' },
+        test: { bucket: s3.Bucket.fromBucketName(new Stack(), 'T', 'prepared-data'), key: 'prepared/x/data/test/', version: 'x' },
+      },
+      outputs: ['evaluation'],
+    });
+    const t = Template.fromStack(evaluateJob.stack);
+    const [res] = Object.values(t.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start' } }));
+    const req = JSON.parse(evaluate(evaluateJob.stack.resolve(res.Properties.CreateProcessingJobRequest)) as string);
+    expect(evaluateJob.job.processingJobName).toMatch(/^jobs-evaluate-[0-9a-f]{16}$/);
+    expect(req.ProcessingInputs.map((i: { InputName: string; S3Input: { LocalPath: string; S3Uri: string } }) => [i.InputName, i.S3Input.LocalPath, i.S3Input.S3Uri])).toEqual([
+      ['model', '/opt/ml/processing/input/model', 's3://models/models/job-1/output/model.tar.gz'],
+      ['test', '/opt/ml/processing/input/test', 's3://prepared-data/prepared/x/data/test/'],
+    ]);
+    expect(req.ProcessingOutputConfig.Outputs[0].S3Output.LocalPath).toBe('/opt/ml/processing/output/evaluation');
+    expect(validateInput(loadServiceModel('sagemaker'), 'CreateProcessingJob', req)).toEqual([]);
   });
 
   test('refuses a runtime longer than the deploy waits, naming the prop', () => {

@@ -22,10 +22,11 @@ describe('Training stack', () => {
   const [startId] = Object.keys(jobs).filter((id) => jobs[id].Properties.Phase === 'start');
   const request = JSON.parse(evaluate(jobs[startId].Properties.CreateTrainingJobRequest) as string);
   const jobName: string = stack.trainingJobName;
-  const prepares = template.findResources('Custom::SageMakerProcessingJob');
+  const prepares = template.findResources('Custom::SageMakerProcessingJob', { Properties: { ProcessingJobName: Match.stringLikeRegexp('-prepare-') } });
   const [prepareId] = Object.keys(prepares).filter((id) => prepares[id].Properties.Phase === 'start');
   const prepareRequest = JSON.parse(evaluate(prepares[prepareId].Properties.CreateProcessingJobRequest) as string);
   const prepared = `s3://dlplatform-data-databucket/prepared/${stack.prepareJob.processingJobName}/data/`;
+  const evaluations = template.findResources('Custom::SageMakerProcessingJob', { Properties: { ProcessingJobName: Match.stringLikeRegexp('-evaluate-') } });
 
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
@@ -72,9 +73,27 @@ describe('Training stack', () => {
     ]);
   });
 
+  test('evaluates the trained model on the prepared test split in its own job, and registers with its report', () => {
+    const [evaluateStart] = Object.values(evaluations).filter((r) => r.Properties.Phase === 'start');
+    const evaluateRequest = JSON.parse(evaluate(evaluateStart.Properties.CreateProcessingJobRequest) as string);
+    expect(evaluateRequest.AppSpecification.ContainerArguments).toEqual(['evaluate']);
+    expect(evaluateRequest.ProcessingInputs.map((i: { InputName: string; S3Input: { S3Uri: string } }) => [i.InputName, i.S3Input.S3Uri])).toEqual([
+      ['model', `s3://dlplatform-data-modelbucket/models/${jobName}/output/model.tar.gz`],
+      ['test', `${prepared}test/`],
+    ]);
+    // It starts after the training job completed.
+    const [finalTraining] = Object.keys(jobs).filter((id) => jobs[id].Properties.FinalPhase === true);
+    expect(evaluateStart.DependsOn).toContain(finalTraining);
+    const [registrationId, registration] = Object.entries(template.findResources('Custom::ModelRegistration'))[0];
+    const evaluationJob = stack.evaluateJob.processingJobName;
+    expect(evaluate(registration.Properties.EvaluationUri)).toBe(`s3://dlplatform-data-modelbucket/evaluations/${evaluationJob}/evaluation/evaluation.json`);
+    const [finalEvaluate] = Object.keys(evaluations).filter((id) => evaluations[id].Properties.FinalPhase === true);
+    expect(template.toJSON().Resources[registrationId].DependsOn).toContain(finalEvaluate);
+  });
+
   test('the execution role has exactly the least-privilege permissions, no managed policy and no wildcard action', () => {
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] } } });
-    expect(Object.keys(roles).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['PrepareJobExecutionRole', 'TrainingJobExecutionRole']);
+    expect(Object.keys(roles).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['EvaluateJobExecutionRole', 'PrepareJobExecutionRole', 'TrainingJobExecutionRole']);
     for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     const data = `prepared/${stack.prepareJob.processingJobName}/data/`;
     expect(statementsOf('TrainingJobExecutionRole')).toEqual([
@@ -146,7 +165,7 @@ describe('Training stack', () => {
     expect(jobName).toMatch(/^dlplatform-training-[0-9a-f]{16}$/);
     expect(request.TrainingJobName).toBe(jobName);
     expect(stack.trainingJob.modelArtifactKey).toBe(`models/${jobName}/output/model.tar.gz`);
-    expect(stack.functions).toHaveLength(5);
+    expect(stack.functions).toHaveLength(7);
     template.hasOutput('TrainingJobName', { Value: jobName });
     const [finalId] = Object.keys(jobs).filter((id) => jobs[id].Properties.FinalPhase === true);
     template.hasOutput('ModelDataUrl', { Value: { 'Fn::GetAtt': [finalId, 'ModelDataUrl'] } });
@@ -185,7 +204,7 @@ describe('Training stack', () => {
   test('prepares the user\'s own S3 prefix when dataSourceUri is set, with no upload', () => {
     const own = Template.fromStack(buildTestPlatform({ 'aws:cdk:bundling-stacks': [], dataSourceUri: 's3://my-datasets/digits/2024' }).platform.training);
     own.resourceCountIs('Custom::CDKBucketDeployment', 0);
-    const start = Object.values(own.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start' } }))[0];
+    const start = Object.values(own.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start', ProcessingJobName: Match.stringLikeRegexp('-prepare-') } }))[0];
     const ownRequest = JSON.parse(evaluate(start.Properties.CreateProcessingJobRequest) as string);
     // A folder (no .csv ending) is read as one, so digits/2024-old/ is not part of it.
     expect(ownRequest.ProcessingInputs[0].S3Input.S3Uri).toBe('s3://my-datasets/digits/2024/');

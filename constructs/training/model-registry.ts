@@ -11,7 +11,7 @@ import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { dependOnRolePolicyOnly } from '../private/role-dependency';
@@ -63,6 +63,11 @@ export interface ModelRegistryProps {
    * It is not a CloudFormation resource: only the platform's steps write it.
    */
   readonly pointerParameterName: string;
+  /**
+   * What the registration waits for besides the model (e.g. the job that writes the evaluation report).
+   * @default - only the model's own references
+   */
+  readonly after?: IDependable[];
   /**
    * Key of the handler's log groups.
    * @default - CloudWatch Logs' own encryption
@@ -172,7 +177,7 @@ export class ModelRegistry extends Construct {
       resourceType: REGISTRATION_RESOURCE_TYPE,
       properties: { ...properties },
     });
-    this.registration.node.addDependency(this.group);
+    this.registration.node.addDependency(this.group, ...(props.after ?? []));
 
     // The pointer: an SSM API call on every registration, not an SSM resource, so a person's approval or a later
     // retrain can move it and CloudFormation never reverts it.

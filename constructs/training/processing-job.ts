@@ -16,12 +16,13 @@ import { bucketIdentity, defaultPrefix, jobName, sortKeys } from './training-job
 /** SageMaker writes every processing job's logs to this log group, one stream per host: `<job>/algo-<n>-<time>`. */
 export const PROCESSING_LOG_GROUP = '/aws/sagemaker/ProcessingJobs';
 
-/** Where the image's `prepare` reads and writes (training-image/src/dlplatform/paths.py). */
-const INPUT_PATH = '/opt/ml/processing/input/data';
-const DATA_OUTPUT_PATH = '/opt/ml/processing/output/data';
-const REPORT_OUTPUT_PATH = '/opt/ml/processing/output/report';
+/**
+ * Where the image's Processing entry points read and write (training-image/src/dlplatform/paths.py): input `n`
+ * at `/opt/ml/processing/input/<n>`, output `n` at `/opt/ml/processing/output/<n>`.
+ */
+const PROCESSING_ROOT = '/opt/ml/processing';
 
-/** The raw data a {@link ProcessingJob} prepares. */
+/** Data a {@link ProcessingJob} reads. */
 export interface ProcessingInput {
   /** Bucket holding the data. */
   readonly bucket: s3.IBucket;
@@ -43,13 +44,14 @@ export interface ProcessingInput {
 export interface ProcessingJobProps {
   /** The image; SageMaker runs it with `containerArguments`. */
   readonly image: ecrAssets.DockerImageAsset;
-  /** The raw data. */
-  readonly input: ProcessingInput;
-  /** Bucket the job's outputs go to, under `<outputPrefix><job name>/`. */
+  /** What the job reads, by input name (the container finds input `n` at /opt/ml/processing/input/<n>). */
+  readonly inputs: Record<string, ProcessingInput>;
+  /** Names of the job's outputs (the container writes output `n` to /opt/ml/processing/output/<n>). */
+  readonly outputs: string[];
+  /** Bucket the job's outputs go to: output `n` at `<outputPrefix><job name>/<n>/`. */
   readonly outputBucket: s3.IBucket;
   /**
-   * Key prefix of the outputs: `<prefix><job name>/data/` (train/, validation/, test/, preprocessing/) and
-   * `<prefix><job name>/report/`.
+   * Key prefix of the outputs.
    * @default 'prepared/'
    */
   readonly outputPrefix?: string;
@@ -92,7 +94,7 @@ export interface ProcessingJobProps {
   readonly queryInterval?: Duration;
   /**
    * Start of every job name; the rest is a hash of the job's inputs.
-   * @default - the stack name, lowercased, and `-prep`
+   * @default - the stack name, lowercased, and `-` with the first container argument (e.g. `-prepare`)
    */
   readonly jobNamePrefix?: string;
   /**
@@ -134,10 +136,10 @@ export class ProcessingJob extends Construct {
   readonly processingJobName: string;
   /** The prefix of every job name this construct runs. */
   readonly jobNamePrefix: string;
-  /** Key prefix of the job's data output (`<outputPrefix><job name>/data/`), known at synth. */
-  readonly dataPrefix: string;
-  /** Key prefix of the job's report output (`<outputPrefix><job name>/report/`), known at synth. */
-  readonly reportPrefix: string;
+  /** The output bucket. */
+  readonly outputBucket: s3.IBucket;
+  /** Key prefix of every output of the job (`<outputPrefix><job name>/`), known at synth. */
+  readonly outputPrefix: string;
   /** The role SageMaker runs the job with. */
   readonly role: iam.Role;
   /** The handler functions, for alarms on their errors. */
@@ -157,42 +159,43 @@ export class ProcessingJob extends Construct {
     const environment = props.environment ?? {};
     validateProps(props, timeout, maxRuntime, outputPrefix);
 
-    this.jobNamePrefix = props.jobNamePrefix ?? `${defaultPrefix(stack.stackName).slice(0, 35)}-prep`;
+    const entryPoint = (containerArguments[0] ?? 'job').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 12).replace(/-+$/, '');
+    this.jobNamePrefix = props.jobNamePrefix ?? `${defaultPrefix(stack.stackName).slice(0, 40 - entryPoint.length - 1)}-${entryPoint}`;
     this.processingJobName = jobName(this.jobNamePrefix, {
       image: props.image.assetHash,
-      input: { bucket: bucketIdentity(props.input.bucket), key: props.input.key, version: props.input.version },
+      inputs: Object.entries(props.inputs).sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, i]) => ({ name, bucket: bucketIdentity(i.bucket), key: i.key, version: i.version })),
       containerArguments,
       environment: sortKeys(environment),
       attempt: props.attempt ?? 1,
     });
-    this.dataPrefix = `${outputPrefix}${this.processingJobName}/data/`;
-    this.reportPrefix = `${outputPrefix}${this.processingJobName}/report/`;
+    this.outputPrefix = `${outputPrefix}${this.processingJobName}/`;
+    this.outputBucket = props.outputBucket;
     const volumeKms = supportsVolumeKms(instanceType);
 
     this.role = this.createRole(props, outputPrefix, volumeKms);
-    const output = (name: string, localPath: string, prefix: string) => ({
-      OutputName: name,
-      S3Output: { S3Uri: `s3://${props.outputBucket.bucketName}/${prefix}`, LocalPath: localPath, S3UploadMode: 'EndOfJob' as const },
-    });
     const request: CreateProcessingJobCommandInput = {
       ProcessingJobName: this.processingJobName,
       RoleArn: this.role.roleArn,
       AppSpecification: { ImageUri: props.image.imageUri, ContainerArguments: containerArguments },
       Environment: environment,
-      ProcessingInputs: [{
-        InputName: 'data',
+      ProcessingInputs: Object.entries(props.inputs).map(([name, input]) => ({
+        InputName: name,
         S3Input: {
-          S3Uri: `s3://${props.input.bucket.bucketName}/${props.input.key}`,
-          LocalPath: INPUT_PATH,
-          // A key prefix: one CSV file is the prefix that matches only itself; folders keep their layout.
+          S3Uri: `s3://${input.bucket.bucketName}/${input.key}`,
+          LocalPath: `${PROCESSING_ROOT}/input/${name}`,
+          // A key prefix: one file is the prefix that matches only itself; folders keep their layout.
           S3DataType: 'S3Prefix',
           S3InputMode: 'File',
           S3DataDistributionType: 'FullyReplicated',
           S3CompressionType: 'None',
         },
-      }],
+      })),
       ProcessingOutputConfig: {
-        Outputs: [output('data', DATA_OUTPUT_PATH, this.dataPrefix), output('report', REPORT_OUTPUT_PATH, this.reportPrefix)],
+        Outputs: props.outputs.map((name) => ({
+          OutputName: name,
+          S3Output: { S3Uri: `s3://${props.outputBucket.bucketName}/${this.outputPrefixOf(name)}`, LocalPath: `${PROCESSING_ROOT}/output/${name}`, S3UploadMode: 'EndOfJob' },
+        })),
         KmsKeyId: props.encryptionKey.keyArn,
       },
       ProcessingResources: {
@@ -223,8 +226,13 @@ export class ProcessingJob extends Construct {
       queryInterval,
       start,
       common: { ProcessingJobName: this.processingJobName },
-      after: props.input.upload ? [props.input.upload] : [],
+      after: Object.values(props.inputs).flatMap((i) => (i.upload ? [i.upload] : [])),
     });
+  }
+
+  /** Key prefix of output `name` (`<outputPrefix><job name>/<name>/`), known at synth. */
+  outputPrefixOf(name: string): string {
+    return `${this.outputPrefix}${name}/`;
   }
 
   /**
@@ -269,9 +277,11 @@ export class ProcessingJob extends Construct {
       iam.Grant.addToPrincipal({ grantee: role, actions, resourceArns: resources, conditions });
       if (reason) resources.forEach((r) => acks.push([r, reason]));
     };
-    allow(['s3:GetObject'], [props.input.bucket.arnForObjects(`${props.input.key}*`)],
-      'Read-only access to the raw data: one file, or the objects under its prefix, whose keys are not known in advance.');
-    allow(['s3:ListBucket'], [props.input.bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${props.input.key}*`] } });
+    for (const input of Object.values(props.inputs)) {
+      allow(['s3:GetObject'], [input.bucket.arnForObjects(`${input.key}*`)],
+        'Read-only access to the job\'s input: one file, or the objects under its prefix, whose keys are not known in advance.');
+      allow(['s3:ListBucket'], [input.bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${input.key}*`] } });
+    }
     allow(['s3:PutObject'], [props.outputBucket.arnForObjects(`${outputPrefix}${jobs}`)],
       'SageMaker writes each job\'s outputs under <output prefix><job name>/; only this construct\'s jobs are writable.');
     props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
@@ -306,7 +316,15 @@ function validateProps(props: ProcessingJobProps, timeout: Duration, maxRuntime:
   if (props.jobNamePrefix !== undefined && (props.jobNamePrefix.length > 40 || !/^[a-z0-9](-*[a-z0-9])*$/.test(props.jobNamePrefix))) {
     fail('jobNamePrefix', props.jobNamePrefix, 'lowercase letters, digits and hyphens (not first or last), at most 40 characters');
   }
-  if (!/^([^/\s*]+\/)*([^/\s*]+)?$/.test(props.input.key)) fail('input.key', props.input.key, 'an object key or a key prefix ending in / (no leading slash)');
+  const inputs = Object.entries(props.inputs);
+  if (inputs.length === 0 || inputs.length > 10) fail('inputs', Object.keys(props.inputs), 'one to ten inputs');
+  for (const [name, input] of inputs) {
+    if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name)) fail('inputs', name, 'input names of lowercase letters, digits, _ and -');
+    if (!/^([^/\s*]+\/)*([^/\s*]+)?$/.test(input.key)) fail(`inputs.${name}.key`, input.key, 'an object key or a key prefix ending in / (no leading slash)');
+  }
+  if (props.outputs.length === 0 || props.outputs.length > 10 || props.outputs.some((n) => !/^[a-z][a-z0-9_-]{0,63}$/.test(n))) {
+    fail('outputs', props.outputs, 'one to ten output names of lowercase letters, digits, _ and -');
+  }
   if (!/^([^/\s*]+\/)+$/.test(outputPrefix)) fail('outputPrefix', outputPrefix, 'a key prefix such as "prepared/" (no leading slash, ending in /)');
   // CreateProcessingJob: MaxRuntimeInSeconds 1 to 777600 (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingStoppingCondition.html).
   if (maxRuntime.toSeconds() < 1 || maxRuntime.toSeconds() > 777600) fail('maxRuntime', `${maxRuntime.toSeconds()}s`, 'from 1 second to 9 days');
