@@ -1,13 +1,14 @@
 /**
- * A local stand-in for the SageMaker API's training-job operations, on 127.0.0.1 and a free port, for the
- * unmodified AWS SDK client (point it here with AWS_ENDPOINT_URL_SAGEMAKER).
+ * A local stand-in for the SageMaker API's training-job, processing-job and model-package operations, on
+ * 127.0.0.1 and a free port, for the unmodified AWS SDK client (point it here with AWS_ENDPOINT_URL_SAGEMAKER).
  *
  * It speaks SageMaker's protocol (awsJson1_1: `POST /`, `X-Amz-Target: SageMaker.<Operation>`, JSON bodies,
  * errors as `{"__type": ..., "message": ...}` with HTTP 400), checks requests the way SageMaker does (a signed
  * request; every member against SageMaker's published API model, botocore's sagemaker service-2.json from the
  * project venv; then the spot and volume-key rules no schema carries) and keeps jobs whose life a test
- * scripts: each DescribeTrainingJob returns the job's current state and moves it one step along its script.
+ * scripts: each Describe{Training,Processing}Job returns the job's current state and moves it one step along its script.
  * moto's SageMaker completes every job at once and cannot fail or stop one, which is what the tests need.
+ * Model packages live in groups the test creates (CloudFormation's part), numbered 1, 2, ... as SageMaker does.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';

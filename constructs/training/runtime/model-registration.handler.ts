@@ -53,6 +53,7 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
   const existing = await findVersion(group, props.TrainingJobName);
   let version: ModelPackageSummary;
   let reason: string;
+  const created = !existing;
   if (existing) {
     log('model already registered; no new version', { trainingJobName: props.TrainingJobName, modelPackageArn: existing.ModelPackageArn, status: existing.ModelApprovalStatus });
     const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: existing.ModelPackageArn }));
@@ -67,7 +68,8 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
       + `(${version.ModelPackageArn}); it was not deployed and the approved model keeps serving.`,
     );
   }
-  const serving = await newestApproved(group);
+  // A version just created and approved is the newest approved one; otherwise ask the registry.
+  const serving = created && version.ModelApprovalStatus === 'Approved' ? version : await newestApproved(group);
   return {
     PhysicalResourceId: version.ModelPackageArn!,
     Data: {
@@ -119,8 +121,12 @@ async function register(props: ModelRegistrationProperties): Promise<{ version: 
       ModelPackageArn: created.ModelPackageArn, ModelApprovalStatus: status, ApprovalDescription: `Quality gate: ${result.reason}`.slice(0, 1024),
     }));
   }
-  const version = await findVersion(props.ModelPackageGroupName, props.TrainingJobName);
-  if (!version) throw new Error(`SageMaker created ${created.ModelPackageArn} but does not list it in ${props.ModelPackageGroupName}`);
+  // Read back by ARN (a list may not show a version created a moment ago).
+  const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: created.ModelPackageArn }));
+  const version: ModelPackageSummary = {
+    ModelPackageArn: described.ModelPackageArn, ModelPackageVersion: described.ModelPackageVersion, ModelApprovalStatus: described.ModelApprovalStatus,
+    ModelPackageGroupName: described.ModelPackageGroupName, CreationTime: described.CreationTime, ModelPackageStatus: described.ModelPackageStatus,
+  };
   return { version, reason: result.reason };
 }
 

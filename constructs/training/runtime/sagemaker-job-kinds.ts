@@ -32,6 +32,10 @@ export interface JobKind {
   /** The attribute holding the job name and status (what a handing-over phase returns). */
   readonly nameAttribute: string;
   readonly statusAttribute: string;
+  /** What to change when the deploy's wait runs out. */
+  readonly waitHint: string;
+  /** The setting that runs a job again with unchanged inputs. */
+  readonly attemptSetting: string;
   /** The request's job name member. */
   requestName(request: Record<string, unknown>): unknown;
   create(client: SageMakerClient, request: Record<string, unknown>): Promise<void>;
@@ -48,6 +52,8 @@ const training: JobKind = {
   requestProperty: 'CreateTrainingJobRequest',
   nameAttribute: ATTR.trainingJobName,
   statusAttribute: ATTR.trainingJobStatus,
+  waitHint: 'Raise the wait limit (trainingTimeoutMinutes) or lower the job\'s MaxRuntime/MaxWait.',
+  attemptSetting: 'trainingAttempt',
   requestName: (request) => request.TrainingJobName,
   async create(client, request) {
     await client.send(new CreateTrainingJobCommand(request as unknown as CreateTrainingJobCommandInput));
@@ -71,6 +77,8 @@ const processing: JobKind = {
   requestProperty: 'CreateProcessingJobRequest',
   nameAttribute: PROCESSING_ATTR.processingJobName,
   statusAttribute: PROCESSING_ATTR.processingJobStatus,
+  waitHint: 'Lower the job\'s MaxRuntimeInSeconds (prepareMaxRuntimeSeconds for prepare): the deploy waits 10 minutes more than it.',
+  attemptSetting: 'prepareAttempt',
   requestName: (request) => request.ProcessingJobName,
   async create(client, request) {
     await client.send(new CreateProcessingJobCommand(request as unknown as CreateProcessingJobCommandInput));

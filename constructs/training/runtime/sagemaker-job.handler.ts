@@ -110,8 +110,7 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
       }
       throw new Error(
         `${what} is still ${status} (${job.secondaryStatus ?? 'no detail'}) after the deploy's wait limit; `
-        + 'the deploy rolls back, which stops it. Raise the wait limit (trainingTimeoutMinutes or prepareTimeoutMinutes) '
-        + 'or lower the job\'s maximum runtime.',
+        + `the deploy rolls back, which stops it. ${kind.waitHint}`,
       );
   }
 }
@@ -146,11 +145,10 @@ async function startJob(props: Properties): Promise<void> {
     return;
   }
   // SageMaker never reuses a job name, and the name is a hash of the inputs: the same inputs cannot run twice.
-  const attempt = kind.label === 'Training' ? 'trainingAttempt' : 'prepareAttempt';
   throw new Error(
     `${kind.label} job ${props.jobName} already ran with these exact inputs and ended ${status ?? 'unknown'}`
     + `${job && reasonOf(job) ? ` (${reasonOf(job)})` : ''}. SageMaker never reuses a job name: change an input, `
-    + `or raise the attempt number (the ${attempt} setting), to run it again.`,
+    + `or raise the attempt number (the ${kind.attemptSetting} setting), to run it again.`,
   );
 }
 
