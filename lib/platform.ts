@@ -97,6 +97,10 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     wafMaxBodyBytes: config.wafMaxBodyBytes,
   });
 
+  // The endpoint's stack names no value of the training stack (it reads the pointer from SSM), yet it must deploy
+  // after it: the training stack's registration step writes the pointer.
+  serving.addDependency(training, 'the training stack writes the serving pointer the endpoint reads');
+
   const monitoring = new MonitoringStack(app, name('Monitoring'), {
     env,
     description: 'Deep-learning platform: alarms, the alarm responder Lambda, the alarm topic and the dashboard',

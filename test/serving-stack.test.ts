@@ -35,6 +35,10 @@ describe('Serving stack (defaults)', () => {
       for (const stack of [platform.training, serving]) expect(Template.fromStack(stack).findResources('AWS::SSM::Parameter')).toEqual({});
     });
 
+    test('deploys after the training stack, whose registration writes the pointer it reads', () => {
+      expect(serving.dependencies).toContain(platform.training);
+    });
+
     test('servingModelPackageVersion pins an earlier approved version (rollback without training)', () => {
       const pinned = buildServing({ servingModelPackageVersion: '3' });
       const t = Template.fromStack(pinned.serving);
