@@ -145,6 +145,15 @@ describe('ModelRegistration handler against the SageMaker API stand-in', () => {
     expect(standin.modelPackages(group)).toHaveLength(1);
   });
 
+  test('a version a person rejected fails the deploy saying so, without a second version', async () => {
+    const props = properties('m1', { test_macro_f1: 0.95 }, { Approval: 'manual' });
+    const first = await onEvent(event('Create', props));
+    standin.setApproval(first.PhysicalResourceId, 'Rejected');
+    await expect(onEvent(event('Update', props, first.PhysicalResourceId)))
+      .rejects.toThrow(/^The model was rejected in the registry: no reason given\. .*registered as Rejected/);
+    expect(standin.modelPackages(group)).toHaveLength(1);
+  });
+
   test('rollback: an earlier approved version stays addressable by number, and delete keeps every version', async () => {
     const v1 = await onEvent(event('Create', properties('j1', { test_macro_f1: 0.95 })));
     await onEvent(event('Create', properties('j2', { test_macro_f1: 0.96 })));

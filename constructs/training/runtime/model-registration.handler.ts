@@ -24,6 +24,9 @@ export interface RegistrationResponse {
 /** The pointer's value while the group has no Approved version (SSM refuses an empty value). */
 export const NO_APPROVED_VERSION = 'none';
 
+/** How the gate's decisions start their ApprovalDescription (a person's need not). */
+const GATE_PREFIX = 'Quality gate: ';
+
 /** CustomerMetadataProperties key of a gated metric, e.g. `metric.test_accuracy`. */
 export const METRIC_KEY_PREFIX = 'metric.';
 
@@ -53,19 +56,23 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
   const existing = await findVersion(group, props.TrainingJobName);
   let version: ModelPackageSummary;
   let reason: string;
+  let byGate = true;
   const created = !existing;
   if (existing) {
     log('model already registered; no new version', { trainingJobName: props.TrainingJobName, modelPackageArn: existing.ModelPackageArn, status: existing.ModelApprovalStatus });
     const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: existing.ModelPackageArn }));
     version = existing;
-    reason = (described.ApprovalDescription ?? '').replace(/^Quality gate: /, '');
+    const description = described.ApprovalDescription ?? '';
+    // A person may have decided since (update-model-package), with words of their own or none.
+    byGate = description.startsWith(GATE_PREFIX);
+    reason = byGate ? description.slice(GATE_PREFIX.length) : description || 'no reason given';
   } else {
     ({ version, reason } = await register(props));
   }
   if (version.ModelApprovalStatus === 'Rejected') {
     throw new Error(
-      `Quality gate failed: ${reason}. The model of training job ${props.TrainingJobName} is registered as Rejected `
-      + `(${version.ModelPackageArn}); it was not deployed and the approved model keeps serving.`,
+      `${byGate ? 'Quality gate failed' : 'The model was rejected in the registry'}: ${reason}. The model of training job `
+      + `${props.TrainingJobName} is registered as Rejected (${version.ModelPackageArn}); it was not deployed and the approved model keeps serving.`,
     );
   }
   // A version just created and approved is the newest approved one; otherwise ask the registry.
@@ -118,7 +125,7 @@ async function register(props: ModelRegistrationProperties): Promise<{ version: 
   // CreateModelPackage takes no ApprovalDescription: the gate's reason is recorded with the decision it made.
   if (status !== 'PendingManualApproval') {
     await sagemaker().send(new UpdateModelPackageCommand({
-      ModelPackageArn: created.ModelPackageArn, ModelApprovalStatus: status, ApprovalDescription: `Quality gate: ${result.reason}`.slice(0, 1024),
+      ModelPackageArn: created.ModelPackageArn, ModelApprovalStatus: status, ApprovalDescription: `${GATE_PREFIX}${result.reason}`.slice(0, 1024),
     }));
   }
   // Read back by ARN (a list may not show a version created a moment ago).
