@@ -1,6 +1,13 @@
-// Flat config: typescript-eslint's recommended rules over all TypeScript sources.
+// Flat config: typescript-eslint's recommended rules over all TypeScript sources, plus the import rules that
+// keep the layout honest (test/import-rules.test.ts proves each one fires).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/** Imports no file of this project may use: another package's internals change without notice. */
+const PACKAGE_INTERNALS = {
+  regex: '^(aws-cdk-lib|cdk-nag|constructs|@aws-cdk/[^/]+)/lib/',
+  message: 'Import the package\'s public entry points, not its lib/ internals.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', '.venv/**', '.local/**', 'coverage/**', '**/*.js', '**/*.d.ts'] },
@@ -10,6 +17,37 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'off',
+      'no-restricted-imports': ['error', { patterns: [PACKAGE_INTERNALS] }],
+    },
+  },
+  {
+    // Constructs are the reusable layer: they take their settings as props and never read the app's config.
+    files: ['constructs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          PACKAGE_INTERNALS,
+          { regex: '^(\\.\\./)+(lib|bin|local|test|scripts|bench)(/|$)', message: 'constructs/ must not import the app (lib/, bin/) or tools (local/, test/, scripts/, bench/).' },
+        ],
+      }],
+    },
+  },
+  {
+    // Code that runs inside a Lambda: bundled by esbuild, so it may use only Node.js, its npm clients and
+    // its own runtime/ folder; never the CDK (which would end up in the bundle) nor the construct beside it.
+    files: ['constructs/**/runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '^(aws-cdk-lib|constructs|cdk-nag|@aws-cdk/)', message: 'runtime/ code runs inside a Lambda: no CDK imports.' },
+          // The one exception: the image's shared data tables (training-image/*.json, e.g. request-limits.json),
+          // which the Lambda and the model server must read alike.
+          {
+            regex: '^\\.\\./(?!(\\.\\./)*training-image/[a-z-]+\\.json$)',
+            message: 'runtime/ code may import only from its own runtime/ folder (and training-image/*.json data tables).',
+          },
+        ],
+      }],
     },
   },
 );

@@ -1,14 +1,23 @@
 #!/usr/bin/env node
 /**
- * `npm run local`: the platform end to end on 127.0.0.1, on the code that runs in AWS, without an account.
+ * `npm run local`: the platform's model pipeline end to end on 127.0.0.1, on the code that runs in AWS,
+ * without an account.
  *
- * 1. sets up the Python environment (scripts/ensure-python.sh) and trains the digits model with the real
- *    `train` entry point on a temporary /opt/ml tree, with the hyperparameters cdk.json configures;
- * 2. starts the real `serve` entry point on the trained model;
- * 3. starts the SageMaker Runtime stand-in and a local API Gateway front that hands API Gateway proxy events
+ * 1. sets up the Python environment (scripts/ensure-python.sh);
+ * 2. prepares the raw data (--data, or the bundled raw digits) with the real `prepare` entry point: cleaning,
+ *    a stratified split, the fitted preprocessing and a data report;
+ * 3. trains on it with the real `train` entry point on a temporary /opt/ml tree, with the hyperparameters
+ *    cdk.json configures; training ends by evaluating the model on the test split (evaluation.html);
+ * 4. shows the evaluation;
+ * 5. gates the model (cdk.json's qualityGate* settings: the rule the deploy's registration applies) and registers
+ *    it in a local registry folder, Approved or Rejected (a rejected model fails the run, as it fails a deploy);
+ * 6. starts the real `serve` entry point on the newest approved model;
+ * 7. starts the SageMaker Runtime stand-in and a local API Gateway front that hands API Gateway proxy events
  *    to the real proxy Lambda handler (constructs/serving/runtime/inference-proxy.handler.ts);
- * 4. sends one sample digit through the API and prints the answer, then serves until Ctrl-C (or, with
- *    --once, exits), stopping every process it started.
+ * 8. sends one raw test row through the API and prints the answer and the reports' paths, then serves until
+ *    Ctrl-C (or, with --once, exits), stopping every process it started.
+ *
+ * With --model-dir, steps 2 to 5 are skipped and that model is served.
  *
  * `--help` lists the flags. Exit codes: 0 done, 1 failed, 2 bad command line, 130 interrupted while starting.
  */
@@ -20,9 +29,12 @@ import { ConfigError, loadConfig, PlatformConfig } from '../lib/config';
 import { ApiGatewayFront, startApiGatewayFront } from '../local/api-gateway-front';
 import { LocalOptions, parseLocalOptions, UsageError, USAGE } from '../local/local-options';
 import { startModelServer } from '../local/model-server';
+import { LocalModelRegistry, ModelRecord } from '../local/model-registry';
+import { PreparedData, prepareData, prepareSettingsFrom, RAW_DIGITS, readSampleRequests } from '../local/prepare-data';
 import { Progress } from '../local/progress';
 import { startSageMakerRuntimeStandIn } from '../local/sagemaker-runtime-standin';
 import { REPO_ROOT, TRAINING_IMAGE_DIR, trainModel } from '../local/train-model';
+import { applyQualityGate } from '../constructs/training/runtime/quality-gate';
 
 /** The endpoint name the local proxy calls (the stand-in knows only this one). */
 const ENDPOINT_NAME = 'local-digits-endpoint';
@@ -51,9 +63,10 @@ async function main(): Promise<number> {
   const config = loadCdkConfig();
   if (options.port !== 0) await ensurePortFree(options.port);
 
-  const progress = new Progress(4);
-  const smRoot = await prepareModel(options, config, progress);
-  if (interrupted.signal.aborted) return 130;
+  const progress = new Progress(options.modelDir ? 4 : 8);
+  const model = await prepareModel(options, config, progress);
+  if (interrupted.signal.aborted || !model) return 130;
+  const smRoot = model.smRoot;
 
   progress.step('Starting the model server (training-image `serve`)...');
   const server = await startModelServer({
@@ -71,18 +84,24 @@ async function main(): Promise<number> {
   progress.detail('the proxy handler logs one JSON line per request, as in CloudWatch Logs');
   progress.done('API ready');
 
-  progress.step('Sending a sample digit...');
-  const row = sampleRow(options.sample);
+  progress.step(model.prepared ? 'Sending a sample row of the test split...' : 'Sending a sample digit...');
+  const row = model.prepared ? preparedSample(model.prepared, options.sample) : sampleRow(options.sample);
+  progress.detail(`sample: ${row.origin}`);
   printCurlExample(progress, front, row.features);
   const answer = await predict(front.predictUrl, row.features);
   const correct = answer.label === row.label;
   progress.detail(answer.status === 200
     ? `answer: predicted ${answer.label} (probability ${answer.probability}), true label ${row.label}: ${correct ? 'correct' : 'WRONG'}`
     : `answer: HTTP ${answer.status} ${answer.body}`);
-  console.log(`RESULT ${JSON.stringify({ status: answer.status, predicted: answer.label, expected: row.label, correct, sample: options.sample, modelServerPid: server.pid, runnerPid: process.pid })}`);
+  console.log(`RESULT ${JSON.stringify({ status: answer.status, predicted: answer.label, expected: row.label, correct, sample: options.sample, modelVersion: model.record?.modelVersion, modelServerPid: server.pid, runnerPid: process.pid })}`);
   if (answer.status !== 200) throw new LocalModeError(`the sample prediction failed with HTTP ${answer.status}: ${answer.body}`);
   progress.done('answered');
-  console.log(`Done: trained, served and answered through the API in ${progress.elapsed()}.`);
+  if (model.record) {
+    console.log(`Evaluation report: ${model.record.evaluationReport}`);
+    if (model.record.dataReport) console.log(`Data report: ${model.record.dataReport}`);
+    console.log(`Registry record: ${model.registryFile}`);
+  }
+  console.log(`Done: ${model.record ? 'prepared, trained, evaluated, registered, ' : ''}served and answered through the API in ${progress.elapsed()}.`);
 
   if (options.once) return 0;
   console.log(`\nServing on ${front.predictUrl} (listening; no SigV4 or API key is checked locally). Ctrl-C stops.`);
@@ -120,18 +139,41 @@ function portError(port: number, e: unknown): Error {
   return e as Error;
 }
 
-/** Steps 1: the Python environment and the model (trained, cached or given); returns the /opt/ml-like root. */
-async function prepareModel(options: LocalOptions, config: PlatformConfig, progress: Progress): Promise<string> {
-  progress.step('Setting up the Python environment and the model...');
-  await ensurePython(progress);
-  if (options.modelDir) return useModelDir(options, progress);
+/** What the pipeline steps hand to serving. */
+interface ServedModel {
+  /** A folder laid out like /opt/ml with the model in model/. */
+  readonly smRoot: string;
+  /** The prepared data (absent with --model-dir). */
+  readonly prepared?: PreparedData;
+  /** The model's registry record (absent with --model-dir). */
+  readonly record?: ModelRecord;
+  readonly registryFile?: string;
+}
 
-  const hyperparameters = { ...config.hyperparameters, ...(options.epochs !== undefined ? { epochs: String(options.epochs) } : {}) };
+/** Steps 1 to 5: the Python environment, then prepare, train, evaluate and register (or the given model). */
+async function prepareModel(options: LocalOptions, config: PlatformConfig, progress: Progress): Promise<ServedModel | undefined> {
+  progress.step('Setting up the Python environment...');
+  await ensurePython(progress);
+  if (options.modelDir) return { smRoot: useModelDir(options, progress) };
+  progress.done('ready');
+  if (interrupted.signal.aborted) return undefined;
+
+  const prepared = await prepareStep(options, progress);
+  if (interrupted.signal.aborted) return undefined;
+
+  progress.step('Training (training-image `train`, which ends by evaluating the model on the test split)...');
+  const labelColumn = process.env.PREPARE_LABEL_COLUMN;
+  const hyperparameters = {
+    ...(labelColumn ? { label_column: labelColumn } : {}), // the column prepare kept the labels in
+    ...config.hyperparameters,
+    ...(options.epochs !== undefined ? { epochs: String(options.epochs) } : {}),
+  };
   progress.detail(`training with the real \`train\` entry point on a temporary /opt/ml tree; hyperparameters ${JSON.stringify(hyperparameters)}`);
   let model;
   try {
     model = await trainModel({
       hyperparameters,
+      dataDir: prepared.dataDir,
       cacheDir: path.join(options.workDir, 'models'),
       force: !options.reuse,
       signal: interrupted.signal,
@@ -140,15 +182,114 @@ async function prepareModel(options: LocalOptions, config: PlatformConfig, progr
       },
     });
   } catch (e) {
-    if (interrupted.signal.aborted) return '';
+    if (interrupted.signal.aborted) return undefined;
     const [first, ...tail] = (e as Error).message.split('\n');
     if (!options.verbose) for (const line of tail.slice(-15)) progress.detail(`train | ${line}`);
     throw new LocalModeError(`${first.replace(/^Training failed/, 'training failed')}; fix the hyperparameters in cdk.json (context.hyperparameters) or the data, then run again`);
   }
-  const metadata = JSON.parse(fs.readFileSync(path.join(model.modelDir, 'metadata.json'), 'utf8')) as { model_version?: string; metrics?: { test_accuracy?: number } };
-  progress.detail(`model ${metadata.model_version} (test accuracy ${metadata.metrics?.test_accuracy}) in ${model.modelDir}`);
+  const metadata = JSON.parse(fs.readFileSync(path.join(model.modelDir, 'metadata.json'), 'utf8')) as { model_version: string; metrics?: { test_accuracy?: number } };
+  progress.detail(`model ${metadata.model_version} in ${model.modelDir}`);
   progress.done(model.cached ? 'reused the cached model (--reuse)' : 'trained');
-  return model.smRoot;
+
+  progress.step('Evaluation on the test split...');
+  const evaluation = readEvaluation(model.modelDir);
+  for (const line of evaluationSummary(evaluation)) progress.detail(line);
+  const evaluationReport = path.join(model.modelDir, 'evaluation.html');
+  progress.detail(`report: ${evaluationReport}`);
+  progress.done('evaluated at the end of `train`, as in the training job', evaluation.seconds * 1000);
+
+  progress.step('Quality gate and local model registry...');
+  const registry = new LocalModelRegistry(path.join(options.workDir, 'registry'));
+  let registered = registry.find(metadata.model_version);
+  if (!registered) {
+    const approved = registry.newestApproved();
+    const baseline = approved && { name: `version ${approved.version} (${approved.modelVersion})`, metrics: approved.metrics };
+    const gate = applyQualityGate(keyMetrics(evaluation), { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression }, baseline);
+    registered = registry.register({
+      modelVersion: metadata.model_version,
+      dataHash: prepared.dataHash,
+      codeHash: model.key,
+      approvalStatus: gate.passed ? 'Approved' : 'Rejected',
+      statusReason: gate.reason,
+      metrics: keyMetrics(evaluation),
+      modelDir: model.modelDir,
+      evaluationReport,
+      dataReport: path.join(prepared.reportDir, 'data-report.html'),
+    }).record;
+  } else {
+    progress.detail(`model ${metadata.model_version} is already registered (same content hash): not gated again`);
+  }
+  const registryFile = registry.recordFile(registered.modelVersion);
+  progress.detail(`version ${registered.version}: ${registered.approvalStatus} (${registered.statusReason})`);
+  progress.detail(`record: ${registryFile}`);
+  if (registered.approvalStatus !== 'Approved') {
+    throw new LocalModeError(`quality gate: model ${registered.modelVersion} was ${registered.approvalStatus}: ${registered.statusReason}; it is not served (record: ${registryFile}). Train longer or fix the data; to compare against a fresh registry, pass another --work-dir`);
+  }
+  progress.done(`registered as version ${registered.version}, Approved: serving the newest approved version`);
+  return { smRoot: model.smRoot, prepared, record: registered, registryFile };
+}
+
+/** Step 2: `prepare` on --data or the bundled raw digits, with the PREPARE_* settings of this environment. */
+async function prepareStep(options: LocalOptions, progress: Progress): Promise<PreparedData> {
+  const input = options.data ?? RAW_DIGITS;
+  const settings = prepareSettingsFrom(process.env);
+  // The digits are images: a pixel that happens to be blank in every training image still has its place.
+  if (!options.data) settings.PREPARE_CONSTANT_COLUMNS ??= 'keep';
+  progress.step(`Preparing ${path.relative(process.cwd(), input) || input} (training-image \`prepare\`: clean, split, report)...`);
+  if (Object.keys(settings).length) progress.detail(`settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  let prepared: PreparedData;
+  try {
+    prepared = await prepareData({
+      input,
+      settings,
+      cacheDir: path.join(options.workDir, 'prepared'),
+      // Its summary lines; not the line naming its temporary output folder (the report's final path follows).
+      onOutput: (line) => { if (options.verbose || !/ INFO |^prepared data written to /.test(line)) progress.detail(`prepare | ${line}`); },
+    });
+  } catch (e) {
+    throw new LocalModeError(`prepare failed: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (prepared.cached) progress.detail('same data and settings as an earlier run: reusing its output');
+  progress.detail(`report: ${path.join(prepared.reportDir, 'data-report.html')}`);
+  progress.done(`prepared (data sha256 ${prepared.dataHash.slice(0, 16)}...)`);
+  return prepared;
+}
+
+interface Evaluation {
+  readonly rows: number;
+  readonly accuracy: number;
+  readonly macro_avg: { precision: number; recall: number; f1: number };
+  readonly weighted_avg: { f1: number };
+  readonly log_loss: number;
+  readonly calibration: { expected_calibration_error: number };
+  readonly latency: { single_row_ms: { p50: number; p99: number }; batch_ms_per_row: number };
+  readonly seconds: number;
+}
+
+function readEvaluation(modelDir: string): Evaluation {
+  return JSON.parse(fs.readFileSync(path.join(modelDir, 'evaluation.json'), 'utf8')) as Evaluation;
+}
+
+/** The evaluation's key metrics, named as in training-image/metric-definitions.json. */
+function keyMetrics(e: Evaluation): Record<string, number> {
+  return {
+    test_accuracy: e.accuracy,
+    test_macro_precision: e.macro_avg.precision,
+    test_macro_recall: e.macro_avg.recall,
+    test_macro_f1: e.macro_avg.f1,
+    test_weighted_f1: e.weighted_avg.f1,
+    test_log_loss: e.log_loss,
+    test_ece: e.calibration.expected_calibration_error,
+    test_latency_p50_ms: e.latency.single_row_ms.p50,
+  };
+}
+
+function evaluationSummary(e: Evaluation): string[] {
+  return [
+    `${e.rows} test rows: accuracy ${e.accuracy.toFixed(4)}, macro precision ${e.macro_avg.precision.toFixed(4)}, recall ${e.macro_avg.recall.toFixed(4)}, F1 ${e.macro_avg.f1.toFixed(4)}`,
+    `calibration: expected calibration error ${e.calibration.expected_calibration_error.toFixed(4)}, log loss ${e.log_loss.toFixed(4)}`,
+    `latency (CPU): ${e.latency.single_row_ms.p50.toFixed(3)} ms p50 / ${e.latency.single_row_ms.p99.toFixed(3)} ms p99 per one-row call, ${e.latency.batch_ms_per_row.toFixed(4)} ms per row in a batch`,
+  ];
 }
 
 /** Runs scripts/ensure-python.sh (quick when .venv is current), showing its messages. */
@@ -220,15 +361,23 @@ async function startApi(modelUrl: string, port: number, config: PlatformConfig):
   }
 }
 
-interface Sample { readonly features: number[]; readonly label: string }
+interface Sample { readonly features: number[]; readonly label: string; readonly origin: string }
 
-/** One data row of the bundled test set: its 64 pixels and its label. */
+/** One data row of the bundled test set: its 64 pixels and its label (for --model-dir, where nothing is prepared). */
 function sampleRow(index: number): Sample {
   const [header, ...rows] = fs.readFileSync(path.join(TRAINING_IMAGE_DIR, 'sample-data', 'test.csv'), 'utf8').trim().split(/\r?\n/);
   if (index >= rows.length) throw new LocalModeError(`--sample ${index} is past the last row of test.csv; use 0 to ${rows.length - 1}`);
   const labelAt = header.split(',').indexOf('label');
   const values = rows[index].split(',');
-  return { features: values.filter((_, i) => i !== labelAt).map(Number), label: values[labelAt] };
+  return { features: values.filter((_, i) => i !== labelAt).map(Number), label: values[labelAt], origin: `training-image/sample-data/test.csv row ${index}` };
+}
+
+/** A raw row of the prepared test split, as a client sends it (prepare's sample-requests.json). */
+function preparedSample(prepared: PreparedData, index: number): Sample {
+  const sample = readSampleRequests(prepared.reportDir);
+  if (sample.instances.length === 0) throw new LocalModeError('the test split has no row without missing values to send as a sample');
+  if (index >= sample.instances.length) throw new LocalModeError(`--sample ${index} is past the last sample row; use 0 to ${sample.instances.length - 1}`);
+  return { features: sample.instances[index], label: sample.labels[index], origin: `${sample.origins[index]} (in the test split)` };
 }
 
 function printCurlExample(progress: Progress, front: ApiGatewayFront, features: number[]): void {

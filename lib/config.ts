@@ -3,9 +3,10 @@
  * `context` or with `cdk synth -c name=value`, and is validated once, here, at synth: a bad value fails
  * with a ConfigError naming the setting, the value and what is allowed.
  */
-import {
-  HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, PROCESSING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, TorchBuild, gpuArchitecture, imageSupportsInstanceType,
-} from '../constructs/instance-types';
+import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, PROCESSING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, TorchBuild } from '../constructs/instance-types';
+import { RuleProblem, gpuImageProblem, spotWaitProblem, trafficShiftingProblem } from '../constructs/sagemaker-rules';
+import { RESPONDER_RESERVED_CONCURRENCY, proxyReservedConcurrency, reservationProblem } from '../constructs/private/lambda-concurrency';
+import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
@@ -73,6 +74,8 @@ export const SETTINGS = {
     'Hyperparameters passed to the training image (see training-image/README.md); unset ones take the image\'s defaults.'),
   trainingSubnetIds: setting(list(subnetId), [] as string[], 'Run training in these VPC subnets (with trainingSecurityGroupIds). Empty: no VPC.'),
   trainingSecurityGroupIds: setting(list(securityGroupId), [] as string[], 'Security groups for training in a VPC (with trainingSubnetIds).'),
+  manageTrainingLogGroup: setting(boolean, false,
+    'Create SageMaker\'s account-wide /aws/sagemaker/TrainingJobs log group in the training stack (KMS-encrypted, one-year retention, kept on destroy) instead of letting SageMaker create it unencrypted and kept forever at the first job. Only where the group does not exist yet in the account and region; see README "Security".'),
   trainingAttempt: setting(integer(1, 9999), 1,
     'Part of the training job identity: raise it to run the job again when no input changed (SageMaker never reuses a job name, e.g. after a spot capacity failure).'),
 
@@ -93,8 +96,8 @@ export const SETTINGS = {
   servingMinCapacity: setting(integer(1, 100), 1, 'Fewest endpoint instances (also the initial count).'),
   servingMaxCapacity: setting(integer(1, 100), 4, 'Most endpoint instances autoscaling may reach.'),
   servingTargetInvocationsPerInstance: setting(integer(1, 100000), 600, 'Autoscaling target: invocations per instance per minute.'),
-  deploymentStrategy: setting(oneOf(['canary', 'linear', 'all-at-once'] as const), 'canary',
-    'How a new model takes traffic on update (blue/green); any of them rolls back automatically when the endpoint alarms fire.'),
+  deploymentStrategy: setting(oneOf(['canary', 'linear', 'all-at-once'] as const), 'all-at-once',
+    'How a new model takes traffic on update (blue/green); any of them rolls back automatically when the endpoint alarms fire. Canary and linear need servingMinCapacity of at least 2.'),
   deploymentCanaryPercent: setting(integer(1, 50), 10, 'Canary: percent of capacity that takes traffic first (SageMaker allows up to 50).'),
   deploymentLinearStepPercent: setting(integer(10, 50), 25, 'Linear: percent of capacity shifted per step (SageMaker allows 10 to 50).'),
   deploymentWaitSeconds: setting(integer(0, 3600), 300, 'Seconds to watch the alarms after each traffic shift, and to keep the old fleet after the last one.'),
@@ -103,9 +106,12 @@ export const SETTINGS = {
   apiAuth: setting(oneOf(['iam', 'api-key'] as const), 'iam', 'How clients authenticate to the inference API: SigV4 (IAM) or an API key with a usage plan.'),
   apiThrottleRateLimit: setting(integer(1, 10000), 100, 'Stage throttling: steady requests per second.'),
   apiThrottleBurstLimit: setting(integer(1, 5000), 200, 'Stage throttling: burst requests.'),
+  proxyReservedConcurrencyCap: setting(integer(1, 10000), 100,
+    'Most Lambda concurrency reserved for the API\'s proxy: apiThrottleRateLimit times the proxy\'s 27 s timeout, capped here. It is also the most the proxy may run at once.'),
+  lambdaConcurrencyQuota: setting(integer(10, 10000000), 1000,
+    'Your account\'s Lambda concurrent-executions quota in the region (1000 unless raised; see Service Quotas). Synth checks the platform\'s reservations leave Lambda\'s required 100 unreserved.'),
   apiAllowedCidrs: setting(list(cidr), [] as string[], 'When not empty, the web ACL only lets these IPv4 CIDR blocks reach the API.'),
   wafRateLimitPer5Minutes: setting(integer(100, 2000000000), 1000, 'Requests one IP may send in 5 minutes before WAF blocks it.'),
-  wafMaxBodyBytes: setting(integer(1, 65536), 65536, 'Largest request body WAF lets through (API Gateway bodies are inspected up to 64 KB).'),
 
   // Monitoring
   alarmEmails: setting(list(email), [] as string[], 'Email addresses subscribed to the alarm topic.'),
@@ -125,6 +131,17 @@ export const SETTINGS = {
   alarmLambdaThrottleCount: setting(integer(1, 1000000), 1, 'Alarm: throttled invocations of any one platform Lambda function in 5 minutes.'),
   runbookUrl: setting(text(/^(https:\/\/[^\s#]+|[A-Za-z0-9._/-]+)$/, 'an https URL or a repository path such as docs/runbook.md, without a #fragment'), 'docs/runbook.md',
     'Where operators read docs/runbook.md (for example its page on your Git host); alarm descriptions and incident records link to its sections.'),
+};
+
+/**
+ * Settings that were removed, and what replaced them: naming one fails at synth instead of being silently
+ * ignored (a value that no longer does anything would contradict what is deployed).
+ */
+const RETIRED_SETTINGS: Record<string, string> = {
+  wafMaxBodyBytes: 'the WAF body-size rule takes its limit from training-image/request-limits.json, '
+    + 'the one table of request limits the API model, the proxy and the model server read too; change maxBytes there',
+  minTestAccuracy: 'the model registry gates every model: set qualityGateBar (with qualityGateMetric test_accuracy, the default) '
+    + 'and qualityGateMaxRegression',
 };
 
 type Settings = typeof SETTINGS;
@@ -148,6 +165,9 @@ function read(source: ContextSource, key: string): unknown {
  */
 export function loadConfig(source: ContextSource, image: TorchBuild = IMAGE_TORCH_BUILD): PlatformConfig {
   const errors: string[] = [];
+  for (const [key, why] of Object.entries(RETIRED_SETTINGS)) {
+    if (read(source, key) !== undefined) errors.push(`Setting "${key}" was removed: ${why}`);
+  }
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const raw = read(source, key);
@@ -172,11 +192,20 @@ export function loadConfig(source: ContextSource, image: TorchBuild = IMAGE_TORC
 
 /** Rules that involve more than one setting, or a setting and the training image. */
 function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
-  checkImageRunsOnGpu('trainingInstanceType', c.trainingInstanceType, TRAINING_INSTANCE_TYPES, image);
-  checkImageRunsOnGpu('servingInstanceType', c.servingInstanceType, HOSTING_INSTANCE_TYPES, image);
-  if (c.trainingUseSpot && c.trainingMaxWaitSeconds < c.trainingMaxRuntimeSeconds) {
-    fail('trainingMaxWaitSeconds', c.trainingMaxWaitSeconds, `at least trainingMaxRuntimeSeconds (${c.trainingMaxRuntimeSeconds}) when trainingUseSpot is true`);
-  }
+  // SageMaker's own rules (constructs/sagemaker-rules.ts), in this file's setting names.
+  const named = <K extends keyof PlatformConfig>(name: K) => ({ name, value: c[name] });
+  const problems = [
+    gpuImageProblem({ instanceType: named('trainingInstanceType'), choices: TRAINING_INSTANCE_TYPES, image }),
+    gpuImageProblem({ instanceType: named('servingInstanceType'), choices: HOSTING_INSTANCE_TYPES, image }),
+    spotWaitProblem({ useSpot: named('trainingUseSpot'), maxWaitSeconds: named('trainingMaxWaitSeconds'), maxRuntimeSeconds: named('trainingMaxRuntimeSeconds') }),
+    trafficShiftingProblem({
+      mode: named('deploymentStrategy'),
+      percent: c.deploymentStrategy === 'linear' ? named('deploymentLinearStepPercent') : named('deploymentCanaryPercent'),
+      minInstances: named('servingMinCapacity'),
+      maxInstances: named('servingMaxCapacity'),
+    }),
+  ];
+  for (const p of problems) if (p) failRule(p);
   const longest = c.trainingUseSpot ? c.trainingMaxWaitSeconds : c.trainingMaxRuntimeSeconds;
   if (longest > c.trainingTimeoutMinutes * 60) {
     const name = c.trainingUseSpot ? 'trainingMaxWaitSeconds' : 'trainingMaxRuntimeSeconds';
@@ -197,20 +226,15 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
   }
+  const proxy = proxyReservedConcurrency(c.apiThrottleRateLimit, proxyFunctionTimeout().toSeconds(), c.proxyReservedConcurrencyCap);
+  const problem = reservationProblem({ 'inference proxy': proxy, 'alarm responder': RESPONDER_RESERVED_CONCURRENCY }, c.lambdaConcurrencyQuota);
+  if (problem) {
+    fail('proxyReservedConcurrencyCap', c.proxyReservedConcurrencyCap,
+      `a value whose reservation fits lambdaConcurrencyQuota (${c.lambdaConcurrencyQuota}): ${problem}; lower the cap, or raise the quota in Service Quotas and set lambdaConcurrencyQuota`);
+  }
 }
 
-/**
- * Refuses an instance type whose GPU the image's PyTorch build has no kernels for: training would fail with
- * "no kernel image is available" (or, with device=auto, fall back to the CPU of a paid GPU instance).
- */
-function checkImageRunsOnGpu(key: string, instanceType: string, choices: readonly string[], image: TorchBuild): void {
-  if (imageSupportsInstanceType(instanceType, image)) return;
-  const gpu = gpuArchitecture(instanceType);
-  const why = gpu
-    ? `${instanceType} has ${gpu.gpu} GPUs (${gpu.arch}) and the image's PyTorch ${image.torch} (CUDA ${image.cuda}) is built for ${image.archList.join(', ') || 'no GPU architecture'}`
-    : `the GPU of ${instanceType} is not in training-image/gpu-architectures.json`;
-  const families = [...new Set(choices.filter((t) => imageSupportsInstanceType(t, image)).map((t) => gpuArchitecture(t)))]
-    .flatMap((g) => (g ? [`${g.family} (${g.gpu})`] : []));
-  const choicesText = families.length > 0 ? `a CPU type or the ${families.join(', ')} families` : 'a CPU type';
-  fail(key, instanceType, `a type whose GPU the training image can run (${why}): ${choicesText}`);
+/** Fails with a SageMaker rule's problem, citing the AWS page it comes from. */
+function failRule(p: RuleProblem): never {
+  return fail(p.setting, p.value, p.source.startsWith('https://') ? `${p.allowed} (see ${p.source})` : p.allowed);
 }

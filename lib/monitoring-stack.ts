@@ -60,17 +60,6 @@ export class MonitoringStack extends Stack {
       failureTopic: this.topic,
     });
 
-    this.alarms = new PlatformAlarms(this, 'Alarms', {
-      endpoint: props.endpoint,
-      api: props.api,
-      webAcl: props.webAcl,
-      functions: [...props.functions, this.responder.function],
-      thresholds: props.thresholds,
-      actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
-      runbookUrl: props.runbookUrl,
-    });
-    this.topic.allowAlarms(`${this.alarms.alarmNamePrefix}-`);
-
     if (props.trainingJobNamePrefix) {
       this.trainingFailures = new TrainingFailureRule(this, 'TrainingFailures', {
         jobNamePrefix: props.trainingJobNamePrefix,
@@ -80,6 +69,18 @@ export class MonitoringStack extends Stack {
         ],
       });
     }
+
+    this.alarms = new PlatformAlarms(this, 'Alarms', {
+      endpoint: props.endpoint,
+      api: props.api,
+      webAcl: props.webAcl,
+      functions: [...props.functions, this.responder.function],
+      undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
+      thresholds: props.thresholds,
+      actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
+      runbookUrl: props.runbookUrl,
+    });
+    this.topic.allowAlarms(`${this.alarms.alarmNamePrefix}-`);
 
     this.dashboard = new PlatformDashboard(this, 'Dashboard', {
       dashboardName: `${this.stackName}-${Aws.REGION}`,

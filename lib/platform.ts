@@ -1,5 +1,6 @@
 import { App, Duration, Environment } from 'aws-cdk-lib';
 import { trafficShiftingFor } from '../constructs/serving/endpoint-deployment';
+import { ModelArtifact } from '../constructs/training/model-artifact';
 import { PlatformConfig } from './config';
 import { DataStack } from './data-stack';
 import { hasGpu } from '../constructs/instance-types';
@@ -46,15 +47,15 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
       PREPARE_SEED: String(config.prepareSeed),
     },
     prepareInstanceType: config.prepareInstanceType,
-    prepareMaxRuntimeSeconds: config.prepareMaxRuntimeSeconds,
+    prepareMaxRuntime: Duration.seconds(config.prepareMaxRuntimeSeconds),
     prepareAttempt: config.prepareAttempt,
     instanceType: config.trainingInstanceType,
     instanceCount: config.trainingInstanceCount,
     volumeSizeGb: config.trainingVolumeSizeGb,
     useSpot: config.trainingUseSpot,
-    maxRuntimeSeconds: config.trainingMaxRuntimeSeconds,
-    maxWaitSeconds: config.trainingMaxWaitSeconds,
-    timeoutMinutes: config.trainingTimeoutMinutes,
+    maxRuntime: Duration.seconds(config.trainingMaxRuntimeSeconds),
+    maxWait: Duration.seconds(config.trainingMaxWaitSeconds),
+    timeout: Duration.minutes(config.trainingTimeoutMinutes),
     hyperparameters: config.hyperparameters,
     gate: { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression },
     approval: config.modelApproval,
@@ -63,17 +64,16 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     subnetIds: config.trainingSubnetIds,
     securityGroupIds: config.trainingSecurityGroupIds,
     attempt: config.trainingAttempt,
+    manageTrainingLogGroup: config.manageTrainingLogGroup,
   });
 
   const serving = new ServingStack(app, name('Serving'), {
     env,
     description: 'Deep-learning platform: SageMaker endpoint (blue/green, autoscaling) behind a WAF-protected REST API',
     image: training.image,
-    modelDataUrl: training.trainingJob.modelDataUrl,
-    modelBucket: data.modelBucket,
-    // Any approved version may be served (a rollback serves an earlier one), so the endpoint's role may read the
+    // Any approved version may be served (a rollback serves an earlier one), so the endpoint's model may read the
     // model artifact of every training job of this platform (models/<job name>/output/model.tar.gz), nothing else.
-    modelArtifactKey: `models/${training.jobNamePrefix}-*/output/model.tar.gz`,
+    modelData: new ModelArtifact({ bucket: data.modelBucket, key: `models/${training.jobNamePrefix}-*/output/model.tar.gz`, encryptionKey: data.key }),
     modelPackage: config.servingModelPackageVersion !== undefined
       ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
       : { pointerParameterName: pointer },
@@ -92,14 +92,14 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     apiAuth: config.apiAuth,
     throttleRateLimit: config.apiThrottleRateLimit,
     throttleBurstLimit: config.apiThrottleBurstLimit,
+    proxyReservedConcurrencyCap: config.proxyReservedConcurrencyCap,
     allowedCidrs: config.apiAllowedCidrs,
     wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
-    wafMaxBodyBytes: config.wafMaxBodyBytes,
   });
 
   // The endpoint's stack names no value of the training stack (it reads the pointer from SSM), yet it must deploy
   // after it: the training stack's registration step writes the pointer.
-  serving.addDependency(training, 'the training stack writes the serving pointer the endpoint reads');
+  serving.addStackDependency(training, 'the training stack writes the serving pointer the endpoint reads');
 
   const monitoring = new MonitoringStack(app, name('Monitoring'), {
     env,

@@ -4,7 +4,6 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ApiWaf } from '../constructs/serving/api-waf';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
@@ -12,49 +11,54 @@ import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
 import { InferenceEndpoint } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
 import { LogsKey } from '../constructs/storage/logs-key';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
+import type { PlatformConfig, SETTINGS } from './config';
 
+/**
+ * What the serving stack needs. Settings are described once, in lib/config.ts's SETTINGS (linked from each
+ * prop); durations and the traffic shifting arrive converted, by lib/platform.ts.
+ */
 export interface ServingStackProps extends StackProps {
   /** The training image; the endpoint runs it as `serve`. */
   readonly image: ecrAssets.DockerImageAsset;
-  /** S3 URI of the trained model artifact (model.tar.gz). */
-  readonly modelDataUrl: string;
-  /** The bucket of the model artifact. */
-  readonly modelBucket: s3.IBucket;
-  /** Key (or key pattern) of the model artifacts in modelBucket: the only objects the model may read. */
-  readonly modelArtifactKey: string;
+  /**
+   * The artifacts the served model package versions may carry (any approved version of this platform: a rollback
+   * serves an earlier one); binding it grants the endpoint's model read on them.
+   */
+  readonly modelData: sagemaker.ModelData;
   /**
    * Which model package version the endpoint serves: the one the SSM pointer names (the newest approved), or a
-   * pinned earlier approved version (rollback without training).
+   * pinned earlier approved version ({@link SETTINGS.servingModelPackageVersion}: rollback without training).
    */
   readonly modelPackage: { readonly pointerParameterName: string } | { readonly pinnedArn: string };
-  /** The platform key: it encrypts the model artifact, and the endpoint's volumes where the instance type allows. */
+  /** The platform key: it encrypts the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
-  /** Endpoint instance type. */
-  readonly instanceType: string;
-  /** Fewest endpoint instances (also the initial count). */
-  readonly minCapacity: number;
-  /** Most endpoint instances autoscaling may reach. */
-  readonly maxCapacity: number;
-  /** Autoscaling target: invocations per instance per minute. */
-  readonly targetInvocationsPerInstance: number;
-  /** How an update shifts traffic to a new model. */
+  /** @see {@link SETTINGS.servingInstanceType} */
+  readonly instanceType: PlatformConfig['servingInstanceType'];
+  /** @see {@link SETTINGS.servingMinCapacity} */
+  readonly minCapacity: PlatformConfig['servingMinCapacity'];
+  /** @see {@link SETTINGS.servingMaxCapacity} */
+  readonly maxCapacity: PlatformConfig['servingMaxCapacity'];
+  /** @see {@link SETTINGS.servingTargetInvocationsPerInstance} */
+  readonly targetInvocationsPerInstance: PlatformConfig['servingTargetInvocationsPerInstance'];
+  /** @see {@link SETTINGS.deploymentStrategy} */
   readonly trafficShifting: TrafficShifting;
-  /** Endpoint 5XX errors in one minute that roll an update back. */
-  readonly rollbackErrorsPerMinute: number;
-  /** p99 model latency that rolls an update back. */
+  /** @see {@link SETTINGS.rollbackAlarm5xxPerMinute} */
+  readonly rollbackErrorsPerMinute: PlatformConfig['rollbackAlarm5xxPerMinute'];
+  /** @see {@link SETTINGS.rollbackAlarmModelLatencyP99Ms} */
   readonly rollbackModelLatencyP99: Duration;
-  /** How API clients authenticate. */
+  /** @see {@link SETTINGS.apiAuth} */
   readonly apiAuth: ApiAuth;
-  /** Stage throttling: steady requests per second. */
-  readonly throttleRateLimit: number;
-  /** Stage throttling: burst requests. */
-  readonly throttleBurstLimit: number;
-  /** When not empty, only these IPv4 CIDR blocks reach the API. */
-  readonly allowedCidrs: string[];
-  /** Requests one IP may send in 5 minutes. */
-  readonly wafRateLimitPer5Minutes: number;
-  /** Largest request body WAF lets through, in bytes. */
-  readonly wafMaxBodyBytes: number;
+  /** @see {@link SETTINGS.apiThrottleRateLimit} */
+  readonly throttleRateLimit: PlatformConfig['apiThrottleRateLimit'];
+  /** @see {@link SETTINGS.apiThrottleBurstLimit} */
+  readonly throttleBurstLimit: PlatformConfig['apiThrottleBurstLimit'];
+  /** @see {@link SETTINGS.proxyReservedConcurrencyCap} */
+  readonly proxyReservedConcurrencyCap: PlatformConfig['proxyReservedConcurrencyCap'];
+  /** @see {@link SETTINGS.apiAllowedCidrs} */
+  readonly allowedCidrs: PlatformConfig['apiAllowedCidrs'];
+  /** @see {@link SETTINGS.wafRateLimitPer5Minutes} */
+  readonly wafRateLimitPer5Minutes: PlatformConfig['wafRateLimitPer5Minutes'];
 }
 
 /** Serving: the SageMaker endpoint and the WAF-protected REST API in front of it. */
@@ -92,11 +96,12 @@ export class ServingStack extends Stack {
       description: 'SSM parameter naming the approved model package version the endpoint serves (written by the registration step)',
     }).valueAsString;
 
+    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (endpoint, API, WAF, Lambda)' });
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
+      logsKey: this.logsKey,
       modelPackageArn,
       image: sagemaker.ContainerImage.fromEcrRepository(props.image.repository, props.image.imageTag),
-      modelDataUrl: props.modelDataUrl,
-      modelArtifactArn: props.modelBucket.arnForObjects(props.modelArtifactKey),
+      modelData: props.modelData,
       encryptionKey: props.key,
       instanceType: props.instanceType,
       minCapacity: props.minCapacity,
@@ -109,8 +114,12 @@ export class ServingStack extends Stack {
     this.endpointName = this.inference.endpointName;
     this.variantName = this.inference.variantName;
 
-    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (API, WAF, Lambda)' });
-    const proxy = new InferenceProxy(this, 'Proxy', { endpoint: this.inference, logsKey: this.logsKey });
+    const proxy = new InferenceProxy(this, 'Proxy', {
+      endpoint: this.inference,
+      logsKey: this.logsKey,
+      requestsPerSecond: props.throttleRateLimit,
+      reservedConcurrencyCap: props.proxyReservedConcurrencyCap,
+    });
     this.proxyFunction = proxy.function;
     this.functions = [proxy.function];
 
@@ -127,7 +136,7 @@ export class ServingStack extends Stack {
     this.waf = new ApiWaf(this, 'Waf', {
       stage: this.stage,
       rateLimitPer5Minutes: props.wafRateLimitPer5Minutes,
-      maxBodyBytes: props.wafMaxBodyBytes,
+      // maxBodyBytes: the default, from training-image/request-limits.json, as every other layer of the API.
       allowedCidrs: props.allowedCidrs,
       logsKey: this.logsKey,
     });

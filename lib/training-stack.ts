@@ -6,15 +6,22 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LogsKey } from '../constructs/storage/logs-key';
-import { SampleDataUpload } from '../constructs/training/training-job-sample-data';
-import { Approval, GateSettings, ModelRegistry } from '../constructs/training/model-registry';
+import { trainingDataSource } from '../constructs/training/training-data-source';
+import { GateSettings, ModelRegistry } from '../constructs/training/model-registry';
 import { ProcessingJob } from '../constructs/training/processing-job';
 import { TrainingJob } from '../constructs/training/training-job';
+import { TrainingLogGroup } from '../constructs/training/training-log-group';
 import metricDefinitions from '../training-image/metric-definitions.json';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
+import type { PlatformConfig, SETTINGS } from './config';
 
 const IMAGE_DIR = path.join(__dirname, '..', 'training-image');
 const CHANNELS = ['train', 'validation', 'test'];
 
+/**
+ * What the training stack needs. Settings are described once, in lib/config.ts's SETTINGS (linked from each
+ * prop); durations arrive as Durations, converted from the settings' units in lib/platform.ts.
+ */
 export interface TrainingStackProps extends StackProps {
   /** Bucket the bundled sample data is uploaded to. */
   readonly dataBucket: s3.IBucket;
@@ -22,48 +29,50 @@ export interface TrainingStackProps extends StackProps {
   readonly modelBucket: s3.IBucket;
   /** The platform key: data, artifacts and training volumes. */
   readonly key: kms.IKey;
-  /** The user's raw data (one CSV file, a prefix of CSV files, or train/, validation/ and test/ folders); unset: the bundled sample. */
-  readonly dataSourceUri?: string;
-  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare_config.py). */
+  /** @see {@link SETTINGS.dataSourceUri} */
+  readonly dataSourceUri?: PlatformConfig['dataSourceUri'];
+  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare_config.py), from the prepare* settings. */
   readonly prepareEnvironment: Record<string, string>;
-  /** Instance type of the prepare job. */
-  readonly prepareInstanceType: string;
-  /** Longest the prepare job may run, seconds. */
-  readonly prepareMaxRuntimeSeconds: number;
-  /** Attempt number of the prepare job. */
-  readonly prepareAttempt: number;
-  /** Version label of the data: part of its S3 prefix and of the job's identity. */
-  readonly dataVersion: string;
-  /** Training instance type. */
-  readonly instanceType: string;
-  /** Training instances. */
-  readonly instanceCount: number;
-  /** Storage volume per instance, GB. */
-  readonly volumeSizeGb: number;
-  /** Managed spot training. */
-  readonly useSpot: boolean;
-  /** Longest the training may run, seconds. */
-  readonly maxRuntimeSeconds: number;
-  /** Spot: longest to wait for capacity plus run, seconds. */
-  readonly maxWaitSeconds: number;
-  /** How long the deploy waits for the job, minutes. */
-  readonly timeoutMinutes: number;
-  /** Hyperparameters for the image. */
-  readonly hyperparameters: Record<string, string>;
-  /** The quality gate the registration applies. */
+  /** @see {@link SETTINGS.prepareInstanceType} */
+  readonly prepareInstanceType: PlatformConfig['prepareInstanceType'];
+  /** @see {@link SETTINGS.prepareMaxRuntimeSeconds} */
+  readonly prepareMaxRuntime: Duration;
+  /** @see {@link SETTINGS.prepareAttempt} */
+  readonly prepareAttempt: PlatformConfig['prepareAttempt'];
+  /** @see {@link SETTINGS.dataVersion} */
+  readonly dataVersion: PlatformConfig['dataVersion'];
+  /** @see {@link SETTINGS.trainingInstanceType} */
+  readonly instanceType: PlatformConfig['trainingInstanceType'];
+  /** @see {@link SETTINGS.trainingInstanceCount} */
+  readonly instanceCount: PlatformConfig['trainingInstanceCount'];
+  /** @see {@link SETTINGS.trainingVolumeSizeGb} */
+  readonly volumeSizeGb: PlatformConfig['trainingVolumeSizeGb'];
+  /** @see {@link SETTINGS.trainingUseSpot} */
+  readonly useSpot: PlatformConfig['trainingUseSpot'];
+  /** @see {@link SETTINGS.trainingMaxRuntimeSeconds} */
+  readonly maxRuntime: Duration;
+  /** @see {@link SETTINGS.trainingMaxWaitSeconds} */
+  readonly maxWait: Duration;
+  /** @see {@link SETTINGS.trainingTimeoutMinutes} */
+  readonly timeout: Duration;
+  /** @see {@link SETTINGS.hyperparameters} */
+  readonly hyperparameters: PlatformConfig['hyperparameters'];
+  /** The quality gate the registration applies: {@link SETTINGS.qualityGateMetric}, {@link SETTINGS.qualityGateBar}, {@link SETTINGS.qualityGateMaxRegression}. */
   readonly gate: GateSettings;
-  /** Whether a model that passes the gate is approved at once. */
-  readonly approval: Approval;
-  /** Name of the Model Package Group. */
+  /** @see {@link SETTINGS.modelApproval} */
+  readonly approval: PlatformConfig['modelApproval'];
+  /** Name of the Model Package Group (`<stackPrefix>-models`). */
   readonly modelPackageGroupName: string;
-  /** The SSM parameter naming the approved model package the endpoint serves. */
+  /** The SSM parameter naming the approved model package the endpoint serves (`/<stackPrefix>/serving/model-package-arn`). */
   readonly servingPointerParameterName: string;
-  /** VPC subnets to train in (empty: no VPC). */
-  readonly subnetIds: string[];
-  /** Security groups for training in a VPC. */
-  readonly securityGroupIds: string[];
-  /** Attempt number, part of the job's identity. */
-  readonly attempt: number;
+  /** @see {@link SETTINGS.trainingSubnetIds} */
+  readonly subnetIds: PlatformConfig['trainingSubnetIds'];
+  /** @see {@link SETTINGS.trainingSecurityGroupIds} */
+  readonly securityGroupIds: PlatformConfig['trainingSecurityGroupIds'];
+  /** @see {@link SETTINGS.trainingAttempt} */
+  readonly attempt: PlatformConfig['trainingAttempt'];
+  /** @see {@link SETTINGS.manageTrainingLogGroup} */
+  readonly manageTrainingLogGroup: PlatformConfig['manageTrainingLogGroup'];
 }
 
 /**
@@ -103,36 +112,30 @@ export class TrainingStack extends Stack {
     });
     this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the training stack\'s log groups' });
 
-    const raw = props.dataSourceUri ? userData(this, props.dataSourceUri) : undefined;
-    const sample = raw ? undefined : new SampleDataUpload(this, 'SampleData', {
-      bucket: props.dataBucket,
-      prefix: `datasets/digits/${props.dataVersion}/`,
-      files: Object.fromEntries(CHANNELS.map((c) => [`${c}/${c}.csv`, path.join(IMAGE_DIR, 'sample-data', `${c}.csv`)])),
-      logEncryptionKey: this.logsKey,
+    // The user's raw data when configured, otherwise the bundled digits sample uploaded by this app.
+    const raw = trainingDataSource(this, {
+      sourceUri: props.dataSourceUri,
+      version: props.dataVersion,
+      channels: CHANNELS,
+      sample: { bucket: props.dataBucket, directory: path.join(IMAGE_DIR, 'sample-data'), prefix: 'datasets/digits/', logEncryptionKey: this.logsKey },
     });
 
     // prepare: raw CSV in, cleaned and split channels plus the fitted preprocessing and a data report out.
     this.prepareJob = new ProcessingJob(this, 'PrepareJob', {
       image: this.image,
-      inputs: {
-        data: raw ? { ...raw, version: props.dataVersion } : {
-          bucket: props.dataBucket,
-          key: sample!.prefix,
-          // The sample's content digest makes an edited sample prepare (and train) again under the same version.
-          version: `${props.dataVersion}+${sample!.digest}`,
-          upload: sample!.deployment,
-        },
-      },
+      inputs: { data: { bucket: raw.bucket, key: raw.prefix, version: raw.version, upload: raw.upload } },
       outputs: ['data', 'report'],
       outputBucket: props.dataBucket,
       encryptionKey: props.key,
       environment: props.prepareEnvironment,
       instanceType: props.prepareInstanceType,
-      maxRuntime: Duration.seconds(props.prepareMaxRuntimeSeconds),
+      maxRuntime: props.prepareMaxRuntime,
       attempt: props.prepareAttempt,
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       logEncryptionKey: this.logsKey,
     });
+
+    const trainingLogs = props.manageTrainingLogGroup ? new TrainingLogGroup(this, 'TrainingLogs', { encryptionKey: this.logsKey }) : undefined;
 
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
@@ -150,16 +153,18 @@ export class TrainingStack extends Stack {
       instanceCount: props.instanceCount,
       volumeSizeGb: props.volumeSizeGb,
       useSpot: props.useSpot,
-      maxRuntime: Duration.seconds(props.maxRuntimeSeconds),
-      maxWait: Duration.seconds(props.maxWaitSeconds),
-      timeout: Duration.minutes(props.timeoutMinutes),
+      maxRuntime: props.maxRuntime,
+      maxWait: props.maxWait,
+      timeout: props.timeout,
       hyperparameters: props.hyperparameters,
       metricDefinitions: metricDefinitions.map((m) => ({ name: m.Name, regex: m.Regex })),
       // No gate here: the registry gates, so that a model below the bar is recorded as Rejected.
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,
       logEncryptionKey: this.logsKey,
+      trainingLogGroupExists: trainingLogs !== undefined,
     });
+    if (trainingLogs) this.trainingJob.node.addDependency(trainingLogs);
 
     // evaluate: the test split through the trained model, as its own job, so the report (evaluation.json and
     // evaluation.html) lands in S3 as plain files that the model package's ModelMetrics and a person can read.
@@ -214,12 +219,4 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.html`, description: 'The prepared data\'s report' });
     new CfnOutput(this, 'EvaluationReport', { value: `${evaluation}evaluation.html`, description: 'The model\'s evaluation report' });
   }
-}
-
-/** The user's raw data: bucket and key (one file, or a prefix) from the S3 URI. */
-function userData(scope: Construct, uri: string): { bucket: s3.IBucket; key: string } {
-  const [, bucketName, key = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)!;
-  // A .csv key is one file; anything else is a folder, so `data/2024` never also reads `data/2024-old/`.
-  const folder = key === '' || key.endsWith('/') || /\.csv$/i.test(key) ? key : `${key}/`;
-  return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), key: folder };
 }

@@ -5,7 +5,11 @@
  * from constructs/serving/runtime/prediction-request.ts), turns the request into a v1 proxy event for the real handler, and
  * answers its own errors the way the deployed gateway responses do: `{"error": ..., "requestId": ...}`.
  *
- * Not mirrored: authentication (no SigV4 or API key is checked), WAF, throttling and usage plans.
+ * In front of it, the one WAF rule a well-behaved client can meet: the body-size rule of
+ * constructs/serving/api-waf.ts (413 with WAF's custom JSON body), with the limit from the same table
+ * (training-image/request-limits.json), so local mode answers an oversize body exactly as the deployed API does.
+ *
+ * Not mirrored: authentication (no SigV4 or API key is checked), WAF's other rules, throttling and usage plans.
  *
  * Used by `npm run local` and its tests; no test-framework dependency.
  */
@@ -14,12 +18,13 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { jsonRequestProblem } from '../constructs/serving/runtime/prediction-request';
+import { MAX_BODY_BYTES, wafBodyTooLargeResponse } from '../constructs/serving/runtime/request-limits';
 
 /** The proxy Lambda's signature. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-/** API Gateway's payload limit for REST APIs. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway's payload limit for REST APIs (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
+const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** The resource the API defines. */
 const RESOURCE = '/predict';
 
@@ -50,6 +55,11 @@ export interface ApiGatewayFrontOptions {
    * @default 'us-east-1'
    */
   readonly region?: string;
+  /**
+   * The WAF body-size rule's limit: larger bodies get WAF's 413 before API Gateway sees them.
+   * @default MAX_BODY_BYTES - the largest maxBytes of training-image/request-limits.json, as ApiWaf deploys it
+   */
+  readonly wafMaxBodyBytes?: number;
 }
 
 export interface ApiGatewayFront {
@@ -73,13 +83,16 @@ export async function startApiGatewayFront(options: ApiGatewayFrontOptions): Pro
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'v1';
   const region = options.region ?? 'us-east-1';
+  const wafMaxBodyBytes = options.wafMaxBodyBytes ?? MAX_BODY_BYTES;
 
   const server = http.createServer((req, res) => {
     const requestId = randomUUID();
-    readBody(req, MAX_BODY_BYTES).then(async (body) => {
+    readBody(req, API_GATEWAY_MAX_BODY_BYTES).then(async (body) => {
       const url = new URL(req.url ?? '/', 'http://front');
-      if (body === undefined) {
-        return sendGatewayError(res, requestId, { status: 413, type: 'RequestTooLarge', message: `HTTP content length exceeded ${MAX_BODY_BYTES} bytes.` });
+      // WAF comes first: its body-size rule also matches bodies beyond what it inspects (oversize handling MATCH).
+      if (body === undefined || body.length > wafMaxBodyBytes) {
+        const waf = wafBodyTooLargeResponse(wafMaxBodyBytes);
+        return res.writeHead(waf.status, { 'content-type': waf.contentType }).end(waf.body);
       }
       // IAM-authorised APIs answer every unknown route and method with 403, not 404.
       if (req.method !== 'POST' || url.pathname !== `/${stage}${RESOURCE}`) {

@@ -18,6 +18,12 @@ export interface LocalOptions {
    */
   readonly workDir: string;
   /**
+   * Raw data to prepare and train on: a CSV file with a header and a label column, a folder of such files, or
+   * a folder with train/, validation/ and test/ (your own split).
+   * @default - training-image/sample-data/raw/digits.csv, the digits with gaps and repeated rows
+   */
+  readonly data?: string;
+  /**
    * Serve this trained model folder (model.pt and metadata.json) instead of training.
    * @default - train one
    */
@@ -33,7 +39,8 @@ export interface LocalOptions {
    */
   readonly epochs?: number;
   /**
-   * Row of training-image/sample-data/test.csv sent as the sample prediction (0 = the first data row).
+   * Which sample row to send: one of the test split's rows in prepare's sample-requests.json (0 to 9), or with
+   * --model-dir a row of training-image/sample-data/test.csv.
    * @default 0
    */
   readonly sample: number;
@@ -53,17 +60,21 @@ export interface LocalOptions {
 
 export const USAGE = `Usage: npm run local -- [options]     (or: npx tsx bin/local.ts [options])
 
-Trains the digits model with the real training-image code, starts the real model server, the SageMaker
-Runtime stand-in and the real API proxy handler behind a local API Gateway front on 127.0.0.1, sends one
-sample prediction and keeps serving until Ctrl-C. No AWS account needed.
+Prepares raw CSV data (clean, split, report), trains and evaluates a model on it with the real training-image
+code, gates it and registers it in a local registry, starts the real model server, the SageMaker Runtime
+stand-in and the real API proxy handler behind a local API Gateway front on 127.0.0.1, sends one sample
+prediction and keeps serving until Ctrl-C. No AWS account needed. PREPARE_* environment variables set
+prepare's cleaning policy (training-image/README.md).
 
 Options:
   --port <n>         port of the local API; 0 picks a free one       (default 3000, env LOCAL_PORT)
+  --data <path>      raw CSV file or folder to prepare and train on (default: the bundled
+                     training-image/sample-data/raw/digits.csv, with gaps and repeated rows)
   --once             exit after the sample prediction (for CI)
   --reuse            reuse the cached model for the same inputs instead of training again
   --model-dir <dir>  serve this trained model folder (model.pt, metadata.json); no training
   --epochs <n>       override the epochs hyperparameter for a quick run
-  --sample <row>     row of training-image/sample-data/test.csv to send (default 0)
+  --sample <row>     which raw test row of the prepared data to send, 0 to 9 (default 0)
   --work-dir <dir>   model cache and temporary files (default .local, env LOCAL_WORK_DIR)
   --verbose          also show the trainer's other output and the model server's log
   -h, --help         show this help
@@ -84,6 +95,7 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         once: { type: 'boolean', default: false },
         reuse: { type: 'boolean', default: false },
         'model-dir': { type: 'string' },
+        data: { type: 'string' },
         epochs: { type: 'string' },
         sample: { type: 'string' },
         'work-dir': { type: 'string' },
@@ -95,11 +107,13 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new UsageError((e as Error).message);
   }
   if (values.reuse && values['model-dir'] !== undefined) throw new UsageError('--reuse and --model-dir exclude each other');
+  if (values.data !== undefined && values['model-dir'] !== undefined) throw new UsageError('--data and --model-dir exclude each other (--model-dir serves a trained model)');
   if (values.epochs !== undefined && values['model-dir'] !== undefined) throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
   return {
     port: whole('--port', values.port ?? env.LOCAL_PORT ?? '3000', 0, 65535),
     workDir: path.resolve(values['work-dir'] ?? env.LOCAL_WORK_DIR ?? path.join(REPO_ROOT, '.local')),
     modelDir: values['model-dir'] === undefined ? undefined : path.resolve(values['model-dir']),
+    data: values.data === undefined ? undefined : path.resolve(values.data),
     reuse: values.reuse,
     epochs: values.epochs === undefined ? undefined : whole('--epochs', values.epochs, 1, 10000),
     sample: values.sample === undefined ? 0 : whole('--sample', values.sample, 0, Number.MAX_SAFE_INTEGER),

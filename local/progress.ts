@@ -19,9 +19,9 @@ export class Progress {
     this.write(`      ${line}`);
   }
 
-  /** Ends the current step with its duration. */
-  done(summary: string): void {
-    this.write(`      ${summary} (${seconds(Date.now() - this.stepStarted)})`);
+  /** Ends the current step with its duration (or `ms`, when the work ran elsewhere and reported its own time). */
+  done(summary: string, ms?: number): void {
+    this.write(`      ${summary} (${seconds(ms ?? Date.now() - this.stepStarted)})`);
   }
 
   /** Seconds since the run began. */

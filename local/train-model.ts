@@ -24,6 +24,8 @@ export const DEFAULT_PYTHON = process.env.PYTHON ?? path.join(REPO_ROOT, '.venv'
 
 /** Channels the image reads, and the sample file of each. */
 const CHANNELS = ['train', 'validation', 'test'] as const;
+/** The optional channel holding prepare's preprocessing.json. */
+const PREPROCESSING_CHANNEL = 'preprocessing';
 /** Folders under training-image/ that do not change what training produces. */
 const NOT_MODEL_INPUTS = new Set(['tests', 'bench', '__pycache__', '.pytest_cache', '.ruff_cache', '.mypy_cache']);
 
@@ -34,7 +36,8 @@ export interface TrainModelOptions {
    */
   readonly hyperparameters?: Record<string, string>;
   /**
-   * Folder with train.csv and optional validation.csv and test.csv.
+   * Folder with train.csv and optional validation.csv and test.csv, or prepare's output (train/, validation/,
+   * test/ and preprocessing/ folders).
    * @default training-image/sample-data
    */
   readonly dataDir?: string;
@@ -120,12 +123,24 @@ export function layOutTrainingTree(root: string, dataDir: string, hyperparameter
   fs.writeFileSync(path.join(config, 'hyperparameters.json'), JSON.stringify(hyperparameters));
   const channels: Record<string, object> = {};
   for (const channel of CHANNELS) {
+    const folder = path.join(dataDir, channel); // prepare's output layout: <channel>/<channel>.csv
     const source = path.join(dataDir, `${channel}.csv`);
-    if (!fs.existsSync(source)) continue;
     const target = path.join(root, 'input', 'data', channel);
-    fs.mkdirSync(target, { recursive: true });
-    fs.copyFileSync(source, path.join(target, `${channel}.csv`));
+    if (fs.existsSync(folder) && fs.statSync(folder).isDirectory()) {
+      fs.cpSync(folder, target, { recursive: true });
+    } else if (fs.existsSync(source)) {
+      fs.mkdirSync(target, { recursive: true });
+      fs.copyFileSync(source, path.join(target, `${channel}.csv`));
+    } else {
+      continue;
+    }
     channels[channel] = { ContentType: 'text/csv', TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' };
+  }
+  // prepare's fitted preprocessing: training copies it into the model folder, and serving applies it.
+  const preprocessing = path.join(dataDir, PREPROCESSING_CHANNEL);
+  if (fs.existsSync(preprocessing)) {
+    fs.cpSync(preprocessing, path.join(root, 'input', 'data', PREPROCESSING_CHANNEL), { recursive: true });
+    channels[PREPROCESSING_CHANNEL] = { ContentType: 'application/json', TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' };
   }
   fs.writeFileSync(path.join(config, 'inputdataconfig.json'), JSON.stringify(channels));
   for (const dir of ['model', 'output', 'checkpoints']) fs.mkdirSync(path.join(root, dir), { recursive: true });

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-node.sh
 bash scripts/ensure-python.sh
 
+echo "== node $(node --version), $(nproc) cores"
 echo "== tsc --noEmit"
 npx tsc --noEmit
 echo "== eslint"
@@ -14,6 +15,6 @@ npx eslint .
 echo "== ruff"
 .venv/bin/ruff check training-image
 echo "== jest"
-npx jest --ci
+npx jest --ci   # workers: jest.config.js
 echo "== pytest (training-image)"
 .venv/bin/python -m pytest training-image/tests -q

@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { handler } from '../constructs/serving/runtime/inference-proxy.handler';
-import { MAX_INSTANCES, MAX_PAYLOAD_BYTES } from '../constructs/serving/runtime/prediction-request';
+import { MAX_CSV_ROWS, MAX_JSON_ROWS } from '../constructs/serving/runtime/prediction-request';
+import { REQUEST_LIMITS } from '../constructs/serving/runtime/request-limits';
 import { freePort, ModelServer, startModelServer } from '../local/model-server';
 import { SageMakerRuntimeStandIn, startSageMakerRuntimeStandIn } from '../local/sagemaker-runtime-standin';
 import { trainModel, TRAINING_IMAGE_DIR } from '../local/train-model';
@@ -173,8 +174,11 @@ describe('requests the proxy rejects itself (no call to SageMaker)', () => {
     ['a body without instances', 400, '{"rows": [[1, 2]]}', 'application/json', /unknown field "rows"/],
     ['instances that are not rows', 400, json([1, 2, 3]), 'application/json', /instances\[0\] must be an array of numbers/],
     ['a value that is not a number', 400, json([[1, 'two', 3]]), 'application/json', /instances\[0\]\[1\] must be a number/],
-    ['no rows', 400, json([]), 'application/json', /must hold 1 to 1000 rows, got 0/],
-    [`more than ${MAX_INSTANCES} rows`, 400, json(Array.from({ length: MAX_INSTANCES + 1 }, () => [1])), 'application/json', /must hold 1 to 1000 rows, got 1001/],
+    ['no rows', 400, json([]), 'application/json', /must hold at least 1 row, got 0/],
+    [`more than ${MAX_JSON_ROWS} JSON rows`, 400, json(Array.from({ length: MAX_JSON_ROWS + 1 }, () => [1])), 'application/json',
+      new RegExp(`must hold 1 to ${MAX_JSON_ROWS} rows, got ${MAX_JSON_ROWS + 1}; split the rows into several requests`)],
+    [`more than ${MAX_CSV_ROWS} CSV rows`, 400, '1\n'.repeat(MAX_CSV_ROWS + 1), 'text/csv',
+      new RegExp(`the CSV body must hold 1 to ${MAX_CSV_ROWS} rows, got ${MAX_CSV_ROWS + 1}; split the rows into several requests`)],
     ['a CSV body of blank lines', 400, '\n\n', 'text/csv', /no rows/],
     ['an unsupported content type', 415, 'x=1', 'application/x-www-form-urlencoded', /Unsupported content type/],
   ])('%s: %i', async (_name, status, body, contentType, message) => {
@@ -184,9 +188,10 @@ describe('requests the proxy rejects itself (no call to SageMaker)', () => {
     expect(standIn.invocations).toBe(before);
   });
 
-  test('a body over SageMaker\'s 6 MB: 413', async () => {
-    const ev = event('x'.repeat(MAX_PAYLOAD_BYTES + 1), 'text/csv');
-    expectError(await handler(ev, context()), 413, /larger than 6291456 bytes/, ev);
+  test.each(['application/json', 'text/csv'] as const)('a %s body one byte over the table\'s maxBytes: 413 naming the limit', async (type) => {
+    const max = REQUEST_LIMITS.contentTypes[type].maxBytes;
+    const ev = event(' '.repeat(max + 1), type);
+    expectError(await handler(ev, context()), 413, new RegExp(`^The request body is larger than ${max} bytes \\(the limit for ${type.replace('/', '\\/')}\\); split the rows`), ev);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
- * `npm run local` end to end: bin/local.ts as a child process, from a clean work dir, training quickly (few
- * epochs), serving through the real proxy handler behind the local API Gateway front, and stopping every
- * process it started.
+ * `npm run local` end to end: bin/local.ts as a child process, from a clean work dir, preparing the bundled raw
+ * digits, training quickly (few epochs), evaluating, registering, serving through the real proxy handler behind
+ * the local API Gateway front, and stopping every process it started.
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -52,7 +52,7 @@ function runLocal(args: string[]): Run {
 }
 
 /** The machine-readable line the runner prints after the sample prediction. */
-function result(stdout: string): { status: number; predicted: string; expected: string; correct: boolean; modelServerPid: number; runnerPid: number } {
+function result(stdout: string): { status: number; predicted: string; expected: string; correct: boolean; modelVersion?: string; modelServerPid: number; runnerPid: number } {
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`no RESULT line in:\n${stdout}`);
   return JSON.parse(line.slice('RESULT '.length));
@@ -81,7 +81,14 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-test('--once trains from a clean work dir, classifies the sample digit through the API and leaves no process behind', async () => {
+/** The path printed after `label: ` on a line of its own. */
+function printedPath(stdout: string, label: string): string {
+  const match = stdout.match(new RegExp(`^${label}: (.+)$`, 'm'));
+  if (!match) throw new Error(`no "${label}:" line in:\n${stdout}`);
+  return match[1];
+}
+
+test('--once prepares the raw digits, trains, evaluates, registers and answers a test row through the API, leaving reports on disk and no process behind', async () => {
   const run = runLocal(['--once', '--port', '0', '--work-dir', workDir, ...QUICK]);
   try {
     expect(await run.exited).toBe(0);
@@ -89,14 +96,33 @@ test('--once trains from a clean work dir, classifies the sample digit through t
     killAll(run);
   }
   const out = run.stdout();
+  expect(out).toMatch(/prepare \| rows: 1822 in, 1797 out; dropped: exact duplicate of an earlier row: 25/);
   expect(out).toMatch(/train \| epoch=1; train_loss=/);
   expect(out).toMatch(/train \| epoch=5; /);
+  expect(out).toMatch(/\d+ test rows: accuracy 0\.\d{4}, macro precision/);
   expect(out).toMatch(/curl -s -H 'content-type: application\/json' -d '\{"instances": \[\[[\d,]+\]\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/);
   const answer = result(out);
-  expect(answer).toMatchObject({ status: 200, expected: '2', predicted: '2', correct: true });
+  const [prepared] = fs.readdirSync(path.join(workDir, 'prepared'));
+  const sample = JSON.parse(fs.readFileSync(path.join(workDir, 'prepared', prepared, 'processing', 'output', 'report', 'sample-requests.json'), 'utf8'));
+  expect(answer).toMatchObject({ status: 200, expected: sample.labels[0], predicted: sample.labels[0], correct: true });
   expect(alive(answer.modelServerPid, true)).toBe(false);
   expect(alive(answer.runnerPid)).toBe(false);
   expect(fs.readdirSync(path.join(workDir, 'models')).filter((f) => !f.includes('.partial-'))).toHaveLength(1);
+
+  const evaluationReport = printedPath(out, 'Evaluation report');
+  expect(fs.readFileSync(evaluationReport, 'utf8')).toMatch(/<svg[^>]*aria-label="Confusion matrix"[\s\S]*<svg[^>]*aria-label="Reliability diagram"/);
+  const evaluation = JSON.parse(fs.readFileSync(path.join(path.dirname(evaluationReport), 'evaluation.json'), 'utf8'));
+  expect(fs.readFileSync(printedPath(out, 'Data report'), 'utf8')).toMatch(/^<!DOCTYPE html>[\s\S]*Data report/);
+  const record = JSON.parse(fs.readFileSync(printedPath(out, 'Registry record'), 'utf8'));
+  expect(record).toMatchObject({
+    version: 1,
+    modelVersion: answer.modelVersion,
+    approvalStatus: 'Approved',
+    dataHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    metrics: { test_accuracy: evaluation.accuracy, test_macro_f1: evaluation.macro_avg.f1 },
+    evaluationReport,
+  });
+  expect(record.statusReason).toMatch(/^test_accuracy 0\.\d+ meets the bar 0\.95; no approved model to compare with$/);
 }, 240_000);
 
 test('serving mode answers API Gateway\'s errors for bad requests and stops everything on SIGINT with exit 0', async () => {
@@ -104,6 +130,7 @@ test('serving mode answers API Gateway\'s errors for bad requests and stops ever
   try {
     const [, url] = await run.waitFor(/Serving on (http:\/\/127\.0\.0\.1:\d+\/v1\/predict) \(listening/);
     expect(run.stdout()).toMatch(/reused the cached model/);
+    expect(run.stdout()).toMatch(/already registered \(same content hash\): not gated again/);
     // A byte body, so that fetch adds no Content-Type of its own.
     const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }, target = url) =>
       fetch(target, { method: 'POST', headers, body: new TextEncoder().encode(body) }).then(async (r) => ({ status: r.status, body: await r.json() as { error: string; requestId: string } }));
@@ -144,14 +171,24 @@ test('a busy port fails fast with exit 1 and one line naming the port', async ()
     expect(await run.exited).toBe(1);
     const lines = run.stderr().split('\n').filter((l) => l.trim() !== '');
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use; .*--port`))]);
-    expect(run.stdout()).not.toMatch(/\[1\/4\]/);
+    expect(run.stdout()).not.toMatch(/\[1\/\d\]/);
   } finally {
     await new Promise((resolve) => blocker.close(resolve));
   }
 }, 60_000);
 
+test('--data with a single class fails at prepare with exit 1 and one line naming the file and the problem', async () => {
+  const data = path.join(workDir, 'one-class.csv');
+  fs.writeFileSync(data, `x1,x2,label\n${Array.from({ length: 8 }, (_, i) => `${i},${i * 2},a`).join('\n')}\n`);
+  const run = runLocal(['--once', '--port', '0', '--work-dir', workDir, '--data', data]);
+  expect(await run.exited).toBe(1);
+  const lines = run.stderr().split('\n').filter((l) => l.trim() !== '');
+  expect(lines).toEqual(['error: prepare failed: Only one class ("a") in column "label" of one-class.csv after cleaning; a classifier needs rows of two or more classes']);
+  expect(run.stdout()).not.toMatch(/\[3\/8\] Training/);
+}, 120_000);
+
 test('--help prints the usage and exits 0', async () => {
   const run = runLocal(['--help']);
   expect(await run.exited).toBe(0);
-  expect(run.stdout()).toMatch(/--port[\s\S]*--once[\s\S]*--reuse[\s\S]*--model-dir/);
+  expect(run.stdout()).toMatch(/--port[\s\S]*--data[\s\S]*--once[\s\S]*--reuse[\s\S]*--model-dir/);
 }, 60_000);

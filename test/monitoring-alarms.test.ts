@@ -17,6 +17,7 @@ const alarmNamed = (name: string) => alarms.find(([, r]) => r.Properties.AlarmNa
 const [[responderId]] = ofType('AWS::Lambda::Function');
 const [[topicId]] = ofType('AWS::SNS::Topic');
 const [[ruleId, rule]] = ofType('AWS::Events::Rule');
+const [[deadLetterQueueId]] = ofType('AWS::SQS::Queue');
 
 const endpoint = [{ Name: 'EndpointName', Value: 'dlplatform-endpoint' }, { Name: 'VariantName', Value: 'AllTraffic' }];
 const api = [{ Name: 'ApiName', Value: 'dlplatform-api' }, { Name: 'Stage', Value: 'prod' }];
@@ -40,6 +41,11 @@ const EXPECTED = [
   },
   { name: 'lambda-errors-dlplatform-proxy', ns: 'AWS/Lambda', metric: 'Errors', stat: 'Sum', threshold: 2, dims: [{ Name: 'FunctionName', Value: 'dlplatform-proxy' }], section: RUNBOOK_SECTIONS.lambdaErrors, ...count },
   { name: 'lambda-throttles-dlplatform-proxy', ns: 'AWS/Lambda', metric: 'Throttles', stat: 'Sum', threshold: 4, dims: [{ Name: 'FunctionName', Value: 'dlplatform-proxy' }], section: RUNBOOK_SECTIONS.lambdaThrottles, ...count },
+  // A training-failure event that no target took waits in the rule's dead-letter queue.
+  {
+    name: 'training-events-undelivered', ns: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', threshold: 1, section: RUNBOOK_SECTIONS.trainingFailed, ...count,
+    dims: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId, 'QueueName'] } }],
+  },
 ];
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
@@ -174,7 +180,8 @@ describe('Alarm topic', () => {
 
   test('its policy admits only this stack\'s alarms and the training-failure rule', () => {
     const allows = statements.filter((s: { Effect: string }) => s.Effect === 'Allow');
-    expect(allows).toEqual([
+    expect(allows).toHaveLength(2);
+    expect(allows).toEqual(expect.arrayContaining([
       {
         Sid: 'CloudWatchAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: topicId },
         Condition: {
@@ -184,16 +191,23 @@ describe('Alarm topic', () => {
       },
       {
         Sid: expect.stringMatching(/^EventRule/), Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: topicId },
-        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       },
-    ]);
+    ]));
   });
 
-  test('its key lets CloudWatch and EventBridge encrypt what they publish, without wildcard actions', () => {
+  test('its key lets CloudWatch (for this account\'s platform alarms only) and EventBridge encrypt what they publish, without wildcard actions', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: { Statement: Match.arrayWith([{
-        Sid: 'AlarmAndEventPublishersUseTheTopicKey', Effect: 'Allow', Resource: '*',
-        Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Sid: 'EventBridgeRulesUseTheTopicKey', Effect: 'Allow', Resource: '*',
+        Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      }, {
+        Sid: 'CloudWatchAlarmsUseTheTopicKey', Effect: 'Allow', Resource: '*',
+        Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: {
+          ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:DlPlatform-Monitoring-*']] } },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
       }]) },
     });
   });
@@ -245,6 +259,8 @@ describe('Alarm responder', () => {
       { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ResponderDedupeTable/), 'Arn'] } },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } },
       { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: WEBHOOK_SECRET_ARN },
+      // Active tracing: X-Ray's two write actions support no resource scope.
+      { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
     ]);
     template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
@@ -252,7 +268,9 @@ describe('Alarm responder', () => {
 
   test('no policy of the stack grants a wildcard action', () => {
     const actions = JSON.stringify(template.toJSON()).match(/"Action":(\[[^\]]*\]|"[^"]*")/g) ?? [];
-    expect(actions.filter((a) => a.includes('*') && !a.includes('"kms:*"'))).toEqual([]);
+    // kms:* is the key's own administrator statement; sqs:* is the dead-letter queue's deny of non-TLS requests.
+    expect(actions.filter((a) => a.includes('*') && !a.includes('"kms:*"') && a !== '"Action":"sqs:*"')).toEqual([]);
+    expect(JSON.stringify(template.toJSON())).toMatch(/"Action":"sqs:\*","Condition":\{"Bool":\{"aws:SecureTransport":"false"\}\},"Effect":"Deny"/);
   });
 
   test('without a webhook secret the responder gets no Secrets Manager access', () => {

@@ -4,10 +4,12 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ApiWaf } from '../constructs/serving/api-waf';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
+import { ModelArtifact } from '../constructs/training/model-artifact';
 import { loadConfig } from '../lib/config';
 import { contextWith } from './support/platform';
 
@@ -16,10 +18,11 @@ type Json = ReturnType<Template['toJSON']>[string];
 
 function endpointStack(props: Partial<InferenceEndpointProps> = {}): { stack: Stack; endpoint: InferenceEndpoint } {
   const stack = new Stack(new App(), 'Test');
+  const encryptionKey = new kms.Key(stack, 'Key');
   const endpoint = new InferenceEndpoint(stack, 'Endpoint', {
     image: sagemaker.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(stack, 'Repo', 'model'), 'v1'),
-    modelDataUrl: 's3://bucket/jobs/job-1/output/model.tar.gz',
-    encryptionKey: new kms.Key(stack, 'Key'),
+    modelData: new ModelArtifact({ bucket: s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket'), key: 'jobs/job-1/output/model.tar.gz', encryptionKey }),
+    encryptionKey,
     ...props,
   });
   return { stack, endpoint };
@@ -42,7 +45,7 @@ describe('TrafficShifting', () => {
 describe('InferenceEndpoint', () => {
   const rollbackAlarms = { Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('Errors5xxAlarm') } }, { AlarmName: { Ref: Match.stringLikeRegexp('LatencyAlarm') } }] };
 
-  test('defaults: one ml.m5.large, no autoscaling, a 10% canary with 5 minutes of baking', () => {
+  test('defaults: one ml.m5.large, no autoscaling, all at once with 5 minutes of baking (one instance cannot hold a canary)', () => {
     const template = Template.fromStack(endpointStack().stack);
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1, VariantName: 'AllTraffic' })],
@@ -50,14 +53,16 @@ describe('InferenceEndpoint', () => {
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: {
-        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 },
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 },
         AutoRollbackConfiguration: rollbackAlarms,
       },
     });
   });
 
   test('overrides: a named endpoint and variant, and typed traffic shifting', () => {
-    const { stack, endpoint } = endpointStack({ endpointName: 'digits', variantName: 'Main', trafficShifting: TrafficShifting.linear({ stepPercent: 50, bakeTime: Duration.minutes(1) }) });
+    const { stack, endpoint } = endpointStack({
+      endpointName: 'digits', variantName: 'Main', minCapacity: 2, trafficShifting: TrafficShifting.linear({ stepPercent: 50, bakeTime: Duration.minutes(1) }),
+    });
     expect(endpoint.endpointName).toBe('digits');
     expect(endpoint.metric('Invocations').dimensions).toEqual({ EndpointName: 'digits', VariantName: 'Main' });
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
@@ -73,18 +78,30 @@ describe('InferenceEndpoint', () => {
     expect(() => endpointStack({ instanceType: 'ml.t2.medium', maxCapacity: 2 })).toThrow(/cannot autoscale burstable instance type ml.t2.medium/);
   });
 
-  test('refuses an artifact URI that is not an S3 .tar.gz', () => {
-    expect(() => endpointStack({ modelDataUrl: 'https://example.com/model.tar.gz' })).toThrow(/modelDataUrl must be an S3 URI/);
+  test('a model artifact refuses a key that is not a .tar.gz archive', () => {
+    const stack = new Stack(new App(), 'Test');
+    const bucket = s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket');
+    expect(() => new ModelArtifact({ bucket, key: 'jobs/job-1/output/model.zip', encryptionKey: new kms.Key(stack, 'Key') }))
+      .toThrow(/ModelArtifact key must be the key of a .tar.gz archive \(no leading slash\), got "jobs\/job-1\/output\/model.zip"/);
   });
 
-  test('needs the artifact ARN when the artifact URI is a token', () => {
-    expect(() => endpointStack({ modelDataUrl: Lazy.string({ produce: () => 's3://b/k.tar.gz' }) })).toThrow(/needs modelArtifactArn when modelDataUrl is a token/);
-  });
-
-  test('a literal artifact URI grants read on exactly that object', () => {
-    Template.fromStack(endpointStack().stack).hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/jobs/job-1/output/model.tar.gz']] } }]) },
+  test('the bound artifact grants the model role read on exactly that object and decrypt on its key, and gives its URI', () => {
+    const template = Template.fromStack(endpointStack().stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([
+        { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/jobs/job-1/output/model.tar.gz']] } },
+        { Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } },
+      ]) },
     });
+    template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: { ModelDataUrl: 's3://bucket/jobs/job-1/output/model.tar.gz' } });
+  });
+
+  test('a producer\'s URI (a token, such as another stack\'s output) is what the model gets; the grant still names the object', () => {
+    const stack = new Stack(new App(), 'Test');
+    const uri = Lazy.string({ produce: () => 's3://bucket/reported/model.tar.gz' });
+    const artifact = new ModelArtifact({ bucket: s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket'), key: 'jobs/job-1/output/model.tar.gz', encryptionKey: new kms.Key(stack, 'Key'), uri });
+    expect(artifact.uri).toBe(uri);
+    expect(stack.resolve(artifact.objectArn)).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/jobs/job-1/output/model.tar.gz']] });
   });
 
   test('refuses maxCapacity below minCapacity', () => {
@@ -120,7 +137,11 @@ describe('ApiWaf', () => {
     expect(rules.find((r) => r.Name === 'RateLimitPerIp')!.Statement.RateBasedStatement.Limit).toBe(1000);
     expect(rules.find((r) => r.Name === 'BodySizeLimit')!.Statement.SizeConstraintStatement.Size).toBe(65536);
     template.resourceCountIs('AWS::WAFv2::IPSet', 0);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.stringLikeRegexp('^aws-waf-logs-') });
+    // Kept on destroy, so named after the stack's unique id: a redeploy never meets the old group's name.
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 365,
+      LogGroupName: { 'Fn::Join': ['', [Match.stringLikeRegexp('^aws-waf-logs-Test-Waf-'), { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
+    });
   });
 });
 

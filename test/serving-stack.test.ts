@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PREDICTION_REQUEST_SCHEMA } from '../constructs/serving/runtime/prediction-request';
+import { MAX_BODY_BYTES } from '../constructs/serving/runtime/request-limits';
 import { stableTemplate } from './support/platform';
 import { buildServing } from './support/serving';
 
@@ -19,7 +20,8 @@ describe('Serving stack (defaults)', () => {
   const { serving, platform } = buildServing();
   const template = Template.fromStack(serving);
   const resources = template.toJSON().Resources as Resources;
-  const endpointName = serving.endpointName;
+  // The endpoint's name ends in a part of the stack id (resolved at deploy time): compared as the template has it.
+  const endpointName = serving.resolve(serving.endpointName);
 
   describe('endpoint', () => {
     test('hosts a network-isolated model from the model package version the SSM pointer names', () => {
@@ -71,7 +73,12 @@ describe('Serving stack (defaults)', () => {
       });
       expect(byAction('s3:GetObject').Action).toBe('s3:GetObject');
       expect(byAction('kms:Decrypt').Action).toBe('kms:Decrypt');
-      expect(JSON.stringify(byAction('logs:PutLogEvents').Resource)).toContain(`:log-group:/aws/sagemaker/Endpoints/${endpointName}`);
+      // Its own log group, /aws/sagemaker/Endpoints/<endpoint name>, created by the stack (test/security-gaps.test.ts).
+      // (LogGroup.grant names the group both by its ARN and by `log-group:<name>`.)
+      const logResources = [byAction('logs:PutLogEvents').Resource].flat();
+      expect(logResources).toHaveLength(2);
+      for (const r of logResources) expect(JSON.stringify(r)).toMatch(/"EndpointLogGroup[0-9A-F]+"/);
+      expect(statements.flatMap((st) => [st.Action].flat())).not.toContain('logs:CreateLogGroup');
       expect(byAction('cloudwatch:PutMetricData').Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } });
       expect(byAction('ecr:BatchGetImage')).toBeDefined();
     });
@@ -90,14 +97,14 @@ describe('Serving stack (defaults)', () => {
       expect(config.KmsKeyId).toBeDefined();
     });
 
-    test('updates blue/green with a 10% canary, 5-minute baking and rollback on the error and latency alarms', () => {
+    test('updates blue/green all at once (one instance holds no canary), 5-minute baking and rollback on the error and latency alarms', () => {
       const endpoint = only(template, 'AWS::SageMaker::Endpoint');
       const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
-      expect(endpoint.props.EndpointName).toBe(endpointName);
+      expect(endpoint.props.EndpointName).toEqual(endpointName);
       expect(endpoint.props.RetainAllVariantProperties).toBe(true);
       expect(endpoint.props.DeploymentConfig).toEqual({
         BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 },
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
           TerminationWaitInSeconds: 300,
         },
         AutoRollbackConfiguration: { Alarms: alarms.map((id) => ({ AlarmName: { Ref: id } })) },
@@ -120,8 +127,9 @@ describe('Serving stack (defaults)', () => {
       const target = only(template, 'AWS::ApplicationAutoScaling::ScalableTarget');
       expect(target.props).toMatchObject({
         ServiceNamespace: 'sagemaker', ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-        ResourceId: `endpoint/${endpointName}/variant/AllTraffic`, MinCapacity: 1, MaxCapacity: 4,
+        MinCapacity: 1, MaxCapacity: 4,
       });
+      expect(target.props.ResourceId).toEqual({ 'Fn::Join': ['', [`endpoint/${endpointName['Fn::Join'][1][0]}`, ...endpointName['Fn::Join'][1].slice(1), '/variant/AllTraffic']] });
       expect(resources[target.id].DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^Endpoint/)]));
       template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         PolicyType: 'TargetTrackingScaling',
@@ -270,9 +278,10 @@ describe('Serving stack (defaults)', () => {
       });
     });
 
-    test('blocks bodies above wafMaxBodyBytes with 413, oversize bodies included, inspecting up to 64 KB', () => {
+    test('blocks bodies above the request-limits table\'s maxBytes with 413, oversize bodies included, inspecting up to 64 KB', () => {
+      expect(MAX_BODY_BYTES).toBe(65536);
       expect(rule('BodySizeLimit')).toMatchObject({
-        Statement: { SizeConstraintStatement: { FieldToMatch: { Body: { OversizeHandling: 'MATCH' } }, ComparisonOperator: 'GT', Size: 65536 } },
+        Statement: { SizeConstraintStatement: { FieldToMatch: { Body: { OversizeHandling: 'MATCH' } }, ComparisonOperator: 'GT', Size: MAX_BODY_BYTES } },
         Action: { Block: { CustomResponse: { ResponseCode: 413 } } },
       });
       expect(acl.props.AssociationConfig).toEqual({ RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_64' } } });
@@ -295,10 +304,13 @@ describe('Serving stack (defaults)', () => {
     test('logs to an encrypted aws-waf-logs- log group with credentials redacted', () => {
       const logging = only(template, 'AWS::WAFv2::LoggingConfiguration').props;
       expect(logging.ResourceArn).toEqual({ 'Fn::GetAtt': [acl.id, 'Arn'] });
-      expect(logging.RedactedFields).toEqual([{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'x-api-key' } }]);
+      expect(logging.RedactedFields).toEqual([
+        { SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'x-amz-security-token' } }, { SingleHeader: { Name: 'x-api-key' } }, { QueryString: {} },
+      ]);
       const [id] = JSON.stringify(logging.LogDestinationConfigs).match(/WafLogs[0-9A-F]+/)!;
       expect(resources[id].Properties).toMatchObject({
-        LogGroupName: `aws-waf-logs-${serving.waf.webAclName}`,
+        // Retained on destroy: the stack's unique id in the name lets the next deploy create a new group.
+        LogGroupName: { 'Fn::Join': ['', [`aws-waf-logs-${serving.waf.webAclName}-`, { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
         KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] },
       });
       expect(JSON.stringify(logging.LogDestinationConfigs)).not.toContain(':*');
@@ -335,7 +347,7 @@ describe('Serving stack (overrides)', () => {
   const { serving } = buildServing({
     apiAuth: 'api-key', deploymentStrategy: 'linear', deploymentLinearStepPercent: 20, deploymentWaitSeconds: 120,
     servingInstanceType: 'ml.g5.xlarge', servingMinCapacity: 2, servingMaxCapacity: 2,
-    apiAllowedCidrs: '203.0.113.0/24,198.51.100.7/32', wafRateLimitPer5Minutes: 500, wafMaxBodyBytes: 10000,
+    apiAllowedCidrs: '203.0.113.0/24,198.51.100.7/32', wafRateLimitPer5Minutes: 500,
     rollbackAlarm5xxPerMinute: 2, rollbackAlarmModelLatencyP99Ms: 250,
   });
   const template = Template.fromStack(serving);
@@ -387,12 +399,11 @@ describe('Serving stack (overrides)', () => {
     });
   });
 
-  test('WAF limits follow wafRateLimitPer5Minutes and wafMaxBodyBytes (16 KB inspection is enough for 10000 bytes)', () => {
+  test('the WAF rate limit follows wafRateLimitPer5Minutes; the body limit stays the request-limits table\'s', () => {
     const acl = only(template, 'AWS::WAFv2::WebACL').props;
     const rules = acl.Rules as Json[];
     expect(rules.find((r) => r.Name === 'RateLimitPerIp')!.Statement.RateBasedStatement.Limit).toBe(500);
-    expect(rules.find((r) => r.Name === 'BodySizeLimit')!.Statement.SizeConstraintStatement.Size).toBe(10000);
-    expect(acl.AssociationConfig).toBeUndefined();
+    expect(rules.find((r) => r.Name === 'BodySizeLimit')!.Statement.SizeConstraintStatement.Size).toBe(MAX_BODY_BYTES);
   });
 });
 

@@ -24,7 +24,7 @@ interface Built { readonly job: TrainingJob; readonly template: Template; readon
 /** A TrainingJob in a stack of its own (bundling skipped: these tests look at the template only). */
 function build(props: Partial<TrainingJobProps> = {}, dockerfile = 'FROM scratch\n'): Built {
   fs.writeFileSync(path.join(imageDir, 'Dockerfile'), dockerfile);
-  const app = new App({ context: contextWith({ 'aws:cdk:bundling-stacks': [] }) });
+  const app = new App({ context: contextWith() });
   const stack = new Stack(app, 'Ml-Training');
   const job = new TrainingJob(stack, 'Job', {
     image: new ecrAssets.DockerImageAsset(stack, 'Image', { directory: imageDir }),
@@ -140,7 +140,7 @@ describe('TrainingJob', () => {
   });
 
   test('a given role is used as is, and the handler may pass only that role', () => {
-    const app = new App({ context: contextWith({ 'aws:cdk:bundling-stacks': [] }) });
+    const app = new App({ context: contextWith() });
     const stack = new Stack(app, 'Own');
     const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/my-training-role');
     new TrainingJob(stack, 'Job', {

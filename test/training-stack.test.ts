@@ -202,7 +202,7 @@ describe('Training stack', () => {
   });
 
   test('prepares the user\'s own S3 prefix when dataSourceUri is set, with no upload', () => {
-    const own = Template.fromStack(buildTestPlatform({ 'aws:cdk:bundling-stacks': [], dataSourceUri: 's3://my-datasets/digits/2024' }).platform.training);
+    const own = Template.fromStack(buildTestPlatform({ dataSourceUri: 's3://my-datasets/digits/2024' }).platform.training);
     own.resourceCountIs('Custom::CDKBucketDeployment', 0);
     const start = Object.values(own.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start', ProcessingJobName: Match.stringLikeRegexp('-prepare-') } }))[0];
     const ownRequest = JSON.parse(evaluate(start.Properties.CreateProcessingJobRequest) as string);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The image's ENTRYPOINT: SageMaker runs `<image> train` for training jobs and `<image> serve` for endpoints.
+"""The image's ENTRYPOINT: SageMaker runs `<image> train` for training jobs, `<image> serve` for endpoints,
+and `<image> prepare` / `<image> evaluate` for Processing jobs.
 
 The tests start this same script, so what they prove is what the container runs.
 """

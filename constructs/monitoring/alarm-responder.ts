@@ -8,12 +8,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { PlatformFunction } from '../private/platform-function';
 import { AlarmTopic } from './alarm-topic';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { RESPONDER_RESERVED_CONCURRENCY } from '../private/lambda-concurrency';
+import { acknowledgeAlarmResponder } from './alarm-responder-acknowledgements';
 
 /** Properties of an {@link AlarmResponder}. */
 export interface AlarmResponderProps {
@@ -60,6 +61,13 @@ export interface AlarmResponderProps {
   readonly dedupeWindow?: Duration;
 
   /**
+   * Concurrent executions reserved for the function, so a busy region (the inference proxy at its limit) can
+   * never throttle incident handling.
+   * @default 5
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
    * Where an event goes when every attempt failed (the webhook stayed down): Lambda publishes the
    * invocation record there, so the incident still reaches people.
    * @default - none
@@ -73,25 +81,33 @@ export interface AlarmResponderProps {
  * group, a KMS-encrypted DynamoDB table for cross-instance dedupe, and a role that may only write its logs,
  * claim and release dedupe items, read the one webhook secret and publish failures to the topic.
  */
-export class AlarmResponder extends Construct {
-  /** The function. */
-  readonly function: nodejs.NodejsFunction;
-  /** Its log group, which holds the incident records. */
-  readonly logGroup: logs.LogGroup;
+export class AlarmResponder extends PlatformFunction {
   /** The dedupe table (one item per handled state change, expiring after the dedupe window). */
   readonly table: dynamodb.Table;
   /** The alarm action that invokes the function; its permission admits only the alarms it is added to. */
   readonly alarmAction: cloudwatch.IAlarmAction;
 
   constructor(scope: Construct, id: string, props: AlarmResponderProps) {
-    super(scope, id);
     const webhookTimeout = props.webhookTimeout ?? Duration.seconds(5);
     const dedupeWindow = props.dedupeWindow ?? Duration.days(2);
-
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      encryptionKey: props.logsKey,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    super(scope, id, {
+      entry: path.join(__dirname, 'runtime', 'alarm-responder.handler.ts'),
+      description: 'Turns platform alarms and training failures into incident records and posts them to the webhook',
+      roleDescription: 'Alarm responder: writes its logs, claims incidents in its table, reads the webhook secret',
+      // The webhook wait plus a secret read and two table calls (3 s each at most), with room to spare.
+      timeout: webhookTimeout.plus(Duration.seconds(20)),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? RESPONDER_RESERVED_CONCURRENCY,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        DEDUPE_TTL_SECONDS: String(dedupeWindow.toSeconds()),
+        RUNBOOK_URL: props.runbookUrl ?? 'docs/runbook.md',
+        WEBHOOK_TIMEOUT_MS: String(webhookTimeout.toMilliseconds()),
+        ...(props.webhookSecretArn ? { WEBHOOK_SECRET_ARN: props.webhookSecretArn } : {}),
+      },
+      logsKey: props.logsKey,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     });
+    const role = this.role;
     this.table = new dynamodb.Table(this, 'DedupeTable', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -103,49 +119,13 @@ export class AlarmResponder extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    // Our own role: the default one carries the AWSLambdaBasicExecutionRole managed policy (logs:* on any group).
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Alarm responder: writes its logs, claims incidents in its table, reads the webhook secret',
-    });
-    this.logGroup.grantWrite(role);
     this.table.grant(role, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
 
-    const environment: Record<string, string> = {
-      DEDUPE_TABLE_NAME: this.table.tableName,
-      DEDUPE_TTL_SECONDS: String(dedupeWindow.toSeconds()),
-      RUNBOOK_URL: props.runbookUrl ?? 'docs/runbook.md',
-      WEBHOOK_TIMEOUT_MS: String(webhookTimeout.toMilliseconds()),
-    };
+    this.function.addEnvironment('DEDUPE_TABLE_NAME', this.table.tableName);
     if (props.webhookSecretArn) {
       secretsmanager.Secret.fromSecretCompleteArn(this, 'WebhookSecret', props.webhookSecretArn).grantRead(role);
-      environment.WEBHOOK_SECRET_ARN = props.webhookSecretArn;
     }
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, 'runtime', 'alarm-responder.handler.ts'),
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      // The webhook wait plus a secret read and two table calls (3 s each at most), with room to spare.
-      timeout: webhookTimeout.plus(Duration.seconds(20)),
-      role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      description: 'Turns platform alarms and training failures into incident records and posts them to the webhook',
-      environment,
-      bundling: {
-        minify: true,
-        target: 'node24',
-        // Bundle the SDK client instead of using the runtime's copy, so the tested version is the deployed one.
-        bundleAwsSDK: true,
-        externalModules: [],
-      },
-    });
-
-    dependOnRolePolicyOnly(this.function, role);
 
     // A failed webhook post fails the invocation on purpose (see the handler): two retries, then the
     // invocation record goes to the topic.
@@ -157,6 +137,7 @@ export class AlarmResponder extends Construct {
 
     // One lambda:InvokeFunction permission per alarm, each with that alarm's ARN as SourceArn.
     this.alarmAction = new cwActions.LambdaAction(this.function, { useUniquePermissionId: true });
+    acknowledgeAlarmResponder(this, props.failureTopic !== undefined);
   }
 
   /** An EventBridge target that invokes the function (its permission admits that rule only). */

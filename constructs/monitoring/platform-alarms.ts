@@ -51,6 +51,11 @@ export interface PlatformAlarmsProps {
    */
   readonly webAcl?: WebAclRef;
   /**
+   * Training-failure events no target took (a dead-letter queue's visible messages): alarms at one.
+   * @default - no such alarm
+   */
+  readonly undeliveredTrainingEvents?: cloudwatch.IMetric;
+  /**
    * Functions that each get an errors and a throttles alarm.
    * @default - none
    */
@@ -181,6 +186,14 @@ export class PlatformAlarms extends Construct {
         { id: 'WafBlockedRequests', section: RUNBOOK_SECTIONS.wafBlocked, name: 'waf-blocked-requests', ...COUNT,
           meaning: `The web ACL blocked ${blocked} or more requests in 5 minutes: an attack, a misbehaving client or a rule that is too strict.`,
           metric: webAclMetric(webAcl, Stack.of(this).region, 'BlockedRequests'), threshold: blocked },
+      );
+    }
+
+    if (props.undeliveredTrainingEvents) {
+      specs.push(
+        { id: 'TrainingEventsUndelivered', section: RUNBOOK_SECTIONS.trainingFailed, name: 'training-events-undelivered', ...COUNT,
+          meaning: 'A training-failure event reached neither the responder nor the topic after EventBridge\'s retries: it waits in the dead-letter queue.',
+          metric: props.undeliveredTrainingEvents, threshold: 1 },
       );
     }
 

@@ -1,30 +1,56 @@
 /**
- * cdk-nag acknowledgements for wildcard resources that hold references to other stacks.
+ * cdk-nag acknowledgements for wildcard resources and actions, made on the construct that owns them.
  *
- * cdk-nag names an IAM5 finding after the resource as it reads in the template. A value from another stack
- * reads as the producer's `Fn::GetAtt` until synth prepares references, and as a cross-stack reference
- * (`Fn::GetStackOutput` or `Fn::ImportValue`) after. Tests check the unprepared tree, `cdk synth` the
- * prepared one, so each finding is acknowledged in both forms: now, and again once references are prepared.
+ * How far an acknowledgement reaches (cdk-nag 3.0, `NagPack.isAcknowledged`): cdk-nag checks the finding's
+ * resource and every construct above it for `Validations.of(scope).acknowledge({ id })` metadata, so an
+ * acknowledgement on a construct covers all resources beneath it. The id must match exactly: `AwsSolutions-IAM5`
+ * does not cover `AwsSolutions-IAM5[Resource::<Bucket.Arn>/*]`, so each wildcard is named the way cdk-nag names it.
+ *
+ * A value from another stack reads as the producer's `Fn::GetAtt` until synth prepares references, and as a
+ * cross-stack reference after. Tests check the unprepared tree, `cdk synth` the prepared one, so each finding is
+ * acknowledged in both forms: now, and again once references are prepared.
  */
 import { Stack, Validations } from 'aws-cdk-lib';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { IConstruct } from 'constructs';
 
 /**
- * Acknowledges one AwsSolutions-IAM5 finding on `policy`: the wildcard resource `resource` (a string or
- * token, named the way cdk-nag names it), with the reason it is as narrow as it can be.
+ * The name cdk-nag gives a resolved CloudFormation value in a finding id: references become `<LogicalId>` or
+ * `<LogicalId.Attribute>`, joins are joined, `${X}` in a Fn::Sub becomes `<X>`. The same rules as cdk-nag's
+ * (unexported) `flattenCfnReference`; test/nag-acknowledgements.test.ts compares the two.
  */
-export function acknowledgeWildcardResource(policy: IConstruct, resource: string, reason: string): void {
+export function nagFindingName(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  const node = value as Record<string, unknown>;
+  if (node['Fn::Join']) {
+    const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
+    return items.map(nagFindingName).join(delimiter);
+  }
+  if (node['Fn::Sub']) return nagFindingName(node['Fn::Sub']);
+  if (node['Fn::GetAtt']) {
+    const [resource, attribute] = node['Fn::GetAtt'] as [unknown, unknown];
+    return `<${nagFindingName(resource)}.${nagFindingName(attribute)}>`;
+  }
+  if (node['Fn::ImportValue']) return nagFindingName(node['Fn::ImportValue']);
+  if (node.Ref) return `<${nagFindingName(node.Ref)}>`;
+  return JSON.stringify(value);
+}
+
+/**
+ * Acknowledges the AwsSolutions-IAM5 finding for the wildcard resource `resource` (a string or token) in any
+ * policy under `scope`, with the reason it is as narrow as it can be.
+ */
+export function acknowledgeWildcardResource(scope: IConstruct, resource: string, reason: string): void {
   const acknowledge = () => {
-    const name = flattenCfnReference(Stack.of(policy).resolve(resource));
-    Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${name}]`, reason });
+    const name = nagFindingName(Stack.of(scope).resolve(resource));
+    Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${name}]`, reason });
   };
   acknowledge();
   // Tree validation runs after synth has prepared cross-stack references and before cdk-nag's plugin.
-  policy.node.addValidation({ validate: () => { acknowledge(); return []; } });
+  scope.node.addValidation({ validate: () => { acknowledge(); return []; } });
 }
 
-/** Acknowledges one AwsSolutions-IAM5 finding on `policy`: the wildcard action `action`, with the reason. */
-export function acknowledgeWildcardAction(policy: IConstruct, action: string, reason: string): void {
-  Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });
+/** Acknowledges the AwsSolutions-IAM5 finding for the wildcard action `action` in any policy under `scope`. */
+export function acknowledgeWildcardAction(scope: IConstruct, action: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });
 }

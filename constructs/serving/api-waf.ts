@@ -1,9 +1,10 @@
-import { ArnFormat, Names, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Fn, Names, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { MAX_BODY_BYTES, WAF_MAX_INSPECTED_BODY_BYTES, wafBodyTooLargeResponse } from './runtime/request-limits';
 
 /** Properties of an {@link ApiWaf}. */
 export interface ApiWafProps {
@@ -19,7 +20,7 @@ export interface ApiWafProps {
   /**
    * Largest request body let through, in bytes; larger ones are blocked with 413. At most 65536, the most
    * WAF inspects of an API Gateway request body.
-   * @default 65536
+   * @default - the largest maxBytes of training-image/request-limits.json, the table every layer of the API derives from
    */
   readonly maxBodyBytes?: number;
 
@@ -42,13 +43,16 @@ export interface ApiWafProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** WAF's body inspection limits for API Gateway, in KB; beyond the default 16 KB costs extra. */
+/**
+ * WAF's body inspection limits for API Gateway, in KB; beyond the default 16 KB costs extra.
+ * https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-setting-body-inspection-limit.html
+ */
 const INSPECTION_LIMITS_KB = [16, 32, 48, 64];
 
 /**
  * A regional WAFv2 web ACL on an API Gateway stage: an optional IP allow-list, Amazon IP reputation, a
  * per-IP rate limit, a body-size limit, and the AWS managed Common and Known-bad-inputs rule sets; blocks
- * answer JSON; every request is logged (credentials redacted) to an `aws-waf-logs-` log group.
+ * answer JSON; every request is logged (credentials and query string redacted) to an `aws-waf-logs-` log group.
  */
 export class ApiWaf extends Construct {
   /** The web ACL. */
@@ -66,10 +70,10 @@ export class ApiWaf extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiWafProps) {
     super(scope, id);
-    const maxBodyBytes = props.maxBodyBytes ?? 65536;
+    const maxBodyBytes = props.maxBodyBytes ?? MAX_BODY_BYTES;
     const rateLimit = props.rateLimitPer5Minutes ?? 1000;
-    if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > 65536) {
-      throw new Error(`ApiWaf maxBodyBytes must be a whole number from 1 to 65536 (WAF inspects at most 64 KB of an API Gateway body), got ${maxBodyBytes}`);
+    if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > WAF_MAX_INSPECTED_BODY_BYTES) {
+      throw new Error(`ApiWaf maxBodyBytes must be a whole number from 1 to ${WAF_MAX_INSPECTED_BODY_BYTES} (WAF inspects at most 64 KB of an API Gateway body), got ${maxBodyBytes}`);
     }
     if (!Number.isInteger(rateLimit) || rateLimit < 10) {
       throw new Error(`ApiWaf rateLimitPer5Minutes must be a whole number of at least 10 (WAF's minimum), got ${rateLimit}`);
@@ -133,7 +137,7 @@ export class ApiWaf extends Construct {
       customResponseBodies: {
         forbidden: { contentType: 'APPLICATION_JSON', content: '{"error": "Forbidden"}' },
         rateLimited: { contentType: 'APPLICATION_JSON', content: '{"error": "Too many requests from this address; retry later"}' },
-        tooLarge: { contentType: 'APPLICATION_JSON', content: `{"error": "The request body is larger than ${maxBodyBytes} bytes"}` },
+        tooLarge: { contentType: 'APPLICATION_JSON', content: wafBodyTooLargeResponse(maxBodyBytes).body },
       },
       associationConfig: inspectionLimitKb > 16
         ? { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: `KB_${inspectionLimitKb}` } } }
@@ -148,8 +152,11 @@ export class ApiWaf extends Construct {
     });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      // WAF only delivers to log groups whose name starts with aws-waf-logs-.
-      logGroupName: `aws-waf-logs-${this.webAclName}`,
+      // WAF only delivers to log groups whose name starts with aws-waf-logs-
+      // (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html). The group is kept on
+      // `cdk destroy`, so its name ends with the stack's unique id: a fixed name would make the next deploy
+      // fail with "already exists".
+      logGroupName: `aws-waf-logs-${this.webAclName}-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
       encryptionKey: props.logsKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     });
@@ -159,10 +166,24 @@ export class ApiWaf extends Construct {
       logDestinationConfigs: [Stack.of(this).formatArn({
         service: 'logs', resource: 'log-group', resourceName: this.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })],
-      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'x-api-key' } }],
+      redactedFields: WAF_LOG_REDACTED_FIELDS,
     });
   }
 }
+
+/**
+ * What WAF logs never hold: the credentials a request can carry (the SigV4 signature in `authorization`, the
+ * session token of temporary credentials in `x-amz-security-token`, the API key) and the query string, where a
+ * presigned SigV4 request carries the same values (X-Amz-Signature, X-Amz-Security-Token). Redactable fields:
+ * https://docs.aws.amazon.com/waf/latest/developerguide/logging-management.html (single header, method, query
+ * string, URI path).
+ */
+export const WAF_LOG_REDACTED_FIELDS: wafv2.CfnLoggingConfiguration.FieldToMatchProperty[] = [
+  { singleHeader: { Name: 'authorization' } },
+  { singleHeader: { Name: 'x-amz-security-token' } },
+  { singleHeader: { Name: 'x-api-key' } },
+  { queryString: {} },
+];
 
 function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
   return { metricName, cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true };

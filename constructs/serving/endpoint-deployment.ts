@@ -30,16 +30,19 @@ export interface LinearOptions extends TrafficShiftOptions {
 
 /** The blue/green traffic-shifting mode of an endpoint update. Every mode rolls back when an alarm fires. */
 export class TrafficShifting {
-  /** A canary step, then the rest of the traffic. */
+  /**
+   * A canary step, then the rest of the traffic. SageMaker needs at least 2 instances for it (the canary is at
+   * most half the fleet); InferenceEndpoint checks its capacity against constructs/sagemaker-rules.ts.
+   */
   static canary(options: CanaryOptions): TrafficShifting {
     checkPercent('canaryPercent', options.canaryPercent, 1, 50);
-    return new TrafficShifting('CANARY', bake(options), { type: 'CAPACITY_PERCENT', value: options.canaryPercent });
+    return new TrafficShifting('CANARY', bake(options), options.canaryPercent, { type: 'CAPACITY_PERCENT', value: options.canaryPercent });
   }
 
-  /** Equal steps of `stepPercent`. */
+  /** Equal steps of `stepPercent`; like a canary, it needs at least 2 instances. */
   static linear(options: LinearOptions): TrafficShifting {
     checkPercent('stepPercent', options.stepPercent, 10, 50);
-    return new TrafficShifting('LINEAR', bake(options), undefined, { type: 'CAPACITY_PERCENT', value: options.stepPercent });
+    return new TrafficShifting('LINEAR', bake(options), options.stepPercent, undefined, { type: 'CAPACITY_PERCENT', value: options.stepPercent });
   }
 
   /** All traffic at once, then a baking period before the old fleet goes away. */
@@ -52,6 +55,8 @@ export class TrafficShifting {
     readonly type: 'CANARY' | 'LINEAR' | 'ALL_AT_ONCE',
     /** The baking period after each shift, in seconds. */
     readonly bakeSeconds: number,
+    /** The canary or linear step size, in percent of the fleet's capacity (undefined for all at once). */
+    readonly sizePercent?: number,
     private readonly canarySize?: CfnEndpoint.CapacitySizeProperty,
     private readonly linearStepSize?: CfnEndpoint.CapacitySizeProperty,
   ) {}

@@ -1,10 +1,12 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { requireModernTls } from './api-tls';
+import { acknowledgeInferenceApi } from './inference-api-acknowledgements';
 import { PREDICTION_REQUEST_SCHEMA } from './runtime/prediction-request';
 
 /** How clients authenticate: SigV4-signed requests (IAM), or an API key with a usage plan. */
@@ -66,7 +68,7 @@ export interface InferenceApiProps {
 }
 
 /**
- * The inference REST API: `POST /predict` on a regional endpoint, IAM (or API key) auth, a request
+ * The inference REST API: `POST /predict` on a regional endpoint that takes TLS 1.2 or newer only, IAM (or API key) auth, a request
  * validator with the JSON-schema model of a prediction request, stage throttling, JSON access logs and
  * execution logs in encrypted, retained log groups, X-Ray tracing, and JSON error bodies for API Gateway's
  * own errors. openapi/inference-api.yaml describes it (a test keeps the two in agreement).
@@ -121,6 +123,7 @@ export class InferenceApi extends Construct {
       },
     });
     this.stage = this.api.deploymentStage;
+    requireModernTls(this.api);
 
     // API Gateway would create this group itself, unencrypted and kept forever; creating it first sets both.
     this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
@@ -172,26 +175,9 @@ export class InferenceApi extends Construct {
       });
       this.apiKey = this.api.addApiKey('ApiKey', { description: 'Inference API client key' });
       this.usagePlan.addApiKey(this.apiKey);
-      for (const rule of ['AwsSolutions-APIG4', 'AwsSolutions-COG4']) {
-        Validations.of(this.predictMethod).acknowledge({
-          id: rule,
-          reason: 'apiAuth is set to api-key: clients authenticate with an API key bound to a throttled usage plan, by configuration',
-        });
-      }
-    } else {
-      Validations.of(this.predictMethod).acknowledge({
-        id: 'AwsSolutions-COG4',
-        reason: 'Clients are AWS principals that sign requests with SigV4 (IAM authorization); there is no Cognito user pool',
-      });
     }
 
-    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
-    if (cloudWatchRole) {
-      Validations.of(cloudWatchRole).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason: 'API Gateway\'s account-level logging role serves every REST API in the account and region; the AWS-managed policy is the one made for it',
-      });
-    }
+    acknowledgeInferenceApi(this);
   }
 
   /** Allows a principal to call `POST /predict` on this stage (IAM auth). */

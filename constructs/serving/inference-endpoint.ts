@@ -1,39 +1,42 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Aws, CfnResource, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { CfnEndpoint, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
+import {
+  RuleProblem, TrafficShiftMode, describeProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
+} from '../sagemaker-rules';
 import { TrafficShifting } from './endpoint-deployment';
-import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
+import { stackInstanceSuffix } from '../private/stack-instance';
+import { acknowledgeInferenceEndpoint } from './inference-endpoint-acknowledgements';
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {
   /** The serving image; SageMaker starts it with the argument `serve`. */
   readonly image: sagemaker.ContainerImage;
 
-  /** S3 URI (`s3://bucket/key.tar.gz`) of the model artifact, usually a training job's output. */
-  readonly modelDataUrl: string;
+  /**
+   * The model artifact, usually a training job's `modelArtifact`. Binding it grants the model's role what it
+   * needs to read the artifact (a ModelArtifact: that one object and its key) and gives the model its URI.
+   * With `modelPackageArn`, the artifacts the package's versions may carry: the grant still applies (SageMaker
+   * downloads a package's artifact with the model's role), the URI is the package's own.
+   */
+  readonly modelData: sagemaker.ModelData;
 
   /**
-   * A model package version to serve instead of `image` and `modelDataUrl`: SageMaker takes the image and the
-   * artifact from the version (CreateModel's ModelPackageName).
-   * @default - the model is `image` with `modelDataUrl`
+   * A model package version to serve: SageMaker takes the image and the artifact from the version
+   * (CreateModel's ModelPackageName) instead of `image` and `modelData`'s URI.
+   * @default - the model is `image` with `modelData`
    */
   readonly modelPackageArn?: string;
 
-  /**
-   * ARN of the artifact object: the only object the model role may read. Give it when `modelDataUrl` is a
-   * token (another stack's output), since an ARN cannot be parsed from a cross-stack value at synth time.
-   * @default - derived from a literal modelDataUrl (s3://bucket/key -> arn:aws:s3:::bucket/key)
-   */
-  readonly modelArtifactArn?: string;
-
-  /** Key that encrypts the model artifact, and the instances' storage volumes where the instance type allows. */
+  /** Key that encrypts the instances' storage volumes where the instance type allows. */
   readonly encryptionKey: kms.IKey;
 
   /**
@@ -62,7 +65,8 @@ export interface InferenceEndpointProps {
 
   /**
    * How an update shifts traffic to the new model (blue/green); it rolls back when a rollback alarm fires.
-   * @default TrafficShifting.canary({ canaryPercent: 10 }) with a 5-minute baking period
+   * Canary and linear need minCapacity of at least 2: SageMaker keeps a canary or step within half the fleet.
+   * @default TrafficShifting.allAtOnce() with a 5-minute baking period: works with any instance count
    */
   readonly trafficShifting?: TrafficShifting;
 
@@ -79,10 +83,28 @@ export interface InferenceEndpointProps {
   readonly rollbackModelLatencyP99?: Duration;
 
   /**
-   * Name of the endpoint. Known at synth time, so the model role's log permissions name it exactly.
-   * @default - a unique name derived from the construct path
+   * Name of the endpoint; its log group is `/aws/sagemaker/Endpoints/<name>`. When the endpoint autoscales the
+   * name must end with the instance type (`-m5-large` for ml.m5.large): SageMaker refuses to change an
+   * autoscaled variant's instance type in place, so a new type needs a new endpoint. The log group is kept
+   * when the stack is deleted, so a fixed name makes deploying the stack again fail ("already exists") until
+   * that group is deleted by hand.
+   * @default - a name from the construct path and the instance type, plus 12 hex digits unique to the stack
+   * instance (from its stack id): a new instance type or a stack deployed again after `cdk destroy` gets a new
+   * endpoint and a new log group
    */
   readonly endpointName?: string;
+
+  /**
+   * Key that encrypts the endpoint's log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logsKey?: kms.IKey;
+
+  /**
+   * How long the endpoint's logs (the model container's output) are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
 
   /**
    * Name of the production variant; blue/green updates need it to stay the same.
@@ -113,6 +135,11 @@ export class InferenceEndpoint extends Construct {
   readonly model: sagemaker.Model;
   /** The role SageMaker assumes to run the model. */
   readonly role: iam.Role;
+  /**
+   * The log group SageMaker writes the endpoint's container logs to (`/aws/sagemaker/Endpoints/<name>`),
+   * created here (encrypted, with retention, kept on delete) so that SageMaker never creates it itself.
+   */
+  readonly logGroup: logs.LogGroup;
   /** Fires on endpoint 5XX errors; rolls a deployment back. */
   readonly errorAlarm: cloudwatch.Alarm;
   /** Fires on high p99 model latency; rolls a deployment back. */
@@ -126,31 +153,58 @@ export class InferenceEndpoint extends Construct {
     const minCapacity = props.minCapacity ?? 1;
     const maxCapacity = props.maxCapacity ?? minCapacity;
     checkCapacity(instanceType, minCapacity, maxCapacity);
-    const artifactArn = props.modelArtifactArn ?? artifactArnOf(props.modelDataUrl);
     this.variantName = props.variantName ?? 'AllTraffic';
-    this.endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
+    const suffix = `-${instanceTypeSuffix(instanceType)}`;
+    // <path>-<instance type>-<12 hex of the stack id>, at most 63 characters (SageMaker's longest endpoint name).
+    // The instance-type rule below checks a name known at synth; this default ends with the stack's suffix.
+    this.endpointName = props.endpointName
+      ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}-${stackInstanceSuffix()}`;
+    const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
+    checkRules([
+      trafficShiftingProblem({
+        mode: { name: 'trafficShifting', value: MODES[shifting.type] },
+        percent: { name: 'trafficShifting size', value: shifting.sizePercent ?? 0 },
+        minInstances: { name: 'minCapacity', value: minCapacity },
+        maxInstances: { name: 'maxCapacity', value: maxCapacity },
+      }),
+      Token.isUnresolved(this.endpointName) ? undefined : instanceTypeChangeProblem({
+        endpointName: { name: 'endpointName', value: this.endpointName },
+        instanceType: { name: 'instanceType', value: instanceType },
+        autoscales: maxCapacity > minCapacity,
+      }),
+    ]);
 
-    this.role = this.createRole(artifactArn, props.encryptionKey);
+    // SageMaker writes here by name (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
+      encryptionKey: props.logsKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.role = this.createRole();
     this.model = new sagemaker.Model(this, 'Model', {
       role: this.role,
       // The container needs no network: SageMaker downloads the artifact for it.
       networkIsolation: true,
-      containers: [{ image: props.image, modelData: new S3UriModelData(props.modelDataUrl), environment: props.environment }],
+      containers: [{ image: props.image, modelData: props.modelData, environment: props.environment }],
     });
 
-    dependOnRolePolicyOnly(this.model.node.findChild('Model'), this.role);
     if (props.modelPackageArn) {
       // The alpha L2 has no model-package container: the container names the version and nothing else.
       // https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html
-      const cfnModel = this.model.node.findChild('Model') as CfnResource;
+      // The CfnModel is the alpha L2's: found by type, not by its construct id.
+      const [cfnModel] = this.model.node.findAll().filter((c): c is CfnModel => c instanceof CfnModel);
       cfnModel.addPropertyDeletionOverride('PrimaryContainer.Image');
       cfnModel.addPropertyDeletionOverride('PrimaryContainer.ModelDataUrl');
       cfnModel.addPropertyOverride('PrimaryContainer.ModelPackageName', props.modelPackageArn);
     }
 
+    // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them
+    // (volumeKmsProblem in sagemaker-rules.ts; test/sagemaker-rules.test.ts checks every hosting type).
+    const volumeKey = supportsVolumeKms(instanceType) ? props.encryptionKey : undefined;
     const endpointConfig = new sagemaker.EndpointConfig(this, 'EndpointConfig', {
-      // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them.
-      encryptionKey: supportsVolumeKms(instanceType) ? props.encryptionKey : undefined,
+      encryptionKey: volumeKey,
       instanceProductionVariants: [{
         model: this.model,
         variantName: this.variantName,
@@ -160,6 +214,8 @@ export class InferenceEndpoint extends Construct {
     });
 
     this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.endpointName, endpointConfig });
+    // The instances log from their first start: the group must exist by then.
+    this.endpoint.node.addDependency(this.logGroup);
 
     this.errorAlarm = this.metric('Invocation5XXErrors', { period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(this, 'Errors5xxAlarm', {
       alarmDescription: `Endpoint ${this.endpointName} returns 5XX errors; rolls a blue/green deployment back`,
@@ -178,12 +234,13 @@ export class InferenceEndpoint extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // The alpha L2 names its CfnEndpoint 'Endpoint' (not 'Resource'), so it is not the defaultChild.
-    const cfnEndpoint = this.endpoint.node.findChild('Endpoint') as CfnEndpoint;
-    const shifting = props.trafficShifting ?? TrafficShifting.canary({ canaryPercent: 10 });
+    // The alpha L2 exposes neither its CfnEndpoint nor a defaultChild: found by type, not by its construct id.
+    const [cfnEndpoint] = this.endpoint.node.findAll().filter((c): c is CfnEndpoint => c instanceof CfnEndpoint);
     cfnEndpoint.deploymentConfig = shifting.renderDeploymentConfig([this.errorAlarm, this.latencyAlarm]);
     // An update keeps the instance count autoscaling chose instead of resetting it to minCapacity.
     cfnEndpoint.retainAllVariantProperties = true;
+
+    acknowledgeInferenceEndpoint(this, supportsVolumeKms(instanceType));
 
     if (maxCapacity > minCapacity) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
@@ -233,56 +290,39 @@ export class InferenceEndpoint extends Construct {
   }
 
   /**
-   * The model's execution role: read the one artifact object, decrypt with the key, pull the image (the
-   * image grants itself when the Model binds it), write the endpoint's logs and instance metrics.
+   * The model's execution role: write the endpoint's logs and instance metrics. The artifact and the image
+   * grant their own reads when the Model binds them.
    */
-  private createRole(artifactArn: string, key: kms.IKey): iam.Role {
+  private createRole(): iam.Role {
     const role = new iam.Role(this, 'ModelRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      assumedBy: servicePrincipalForThisAccount(this, 'sagemaker.amazonaws.com'),
       description: 'Runs the inference model: reads its artifact, pulls its image, writes its logs and metrics',
     });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [artifactArn] }));
-    key.grantDecrypt(role);
 
-    // Pseudo-parameter tokens (not the stack's env) keep the policy text, and so the nag finding, stable.
-    const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/${this.endpointName}`;
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-      resources: [logGroup, `${logGroup}:log-stream:*`],
-    }));
+    // Its own log group only, which exists already: no logs:CreateLogGroup.
+    this.logGroup.grant(role, 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
     role.addToPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
     }));
-    const policy = role.node.findChild('DefaultPolicy');
-    Validations.of(policy).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${this.endpointName}:log-stream:*]`,
-        reason: 'SageMaker names a log stream per instance at run time; the grant is limited to the streams of this endpoint\'s own log group',
-      },
+    Validations.of(role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is limited to the /aws/sagemaker/Endpoints namespace by a condition',
       },
     );
-    if (artifactArn.includes('*')) {
-      acknowledgeWildcardResource(policy, artifactArn,
-        'The model may serve any approved version of the registry, so it reads the model.tar.gz of any of the platform\'s training jobs, and nothing else.');
-    }
     return role;
   }
 }
 
-/** Model data at an S3 URI that may be a token (the training stack's output); the role is granted separately. */
-class S3UriModelData extends sagemaker.ModelData {
-  constructor(private readonly uri: string) {
-    super();
-  }
+/** The rules' names of TrafficShifting's modes. */
+const MODES: Record<TrafficShifting['type'], TrafficShiftMode> = { CANARY: 'canary', LINEAR: 'linear', ALL_AT_ONCE: 'all-at-once' };
 
-  bind(): sagemaker.ModelDataConfig {
-    return { uri: this.uri };
-  }
+/** Throws the first broken SageMaker rule, naming the prop and the AWS page (constructs/sagemaker-rules.ts). */
+function checkRules(problems: (RuleProblem | undefined)[]): void {
+  const problem = problems.find((p) => p !== undefined);
+  if (problem) throw new Error(describeProblem('InferenceEndpoint', problem));
 }
 
 function checkCapacity(instanceType: string, min: number, max: number): void {
@@ -291,14 +331,4 @@ function checkCapacity(instanceType: string, min: number, max: number): void {
   if (max > min && instanceType.startsWith('ml.t')) {
     throw new Error(`InferenceEndpoint cannot autoscale burstable instance type ${instanceType}: set maxCapacity equal to minCapacity or choose another type`);
   }
-}
-
-/** arn:aws:s3:::bucket/key of a literal s3://bucket/key.tar.gz. */
-function artifactArnOf(url: string): string {
-  if (Token.isUnresolved(url)) {
-    throw new Error('InferenceEndpoint needs modelArtifactArn when modelDataUrl is a token (for example another stack\'s output)');
-  }
-  const match = /^s3:\/\/([^/]+)\/(.+\.tar\.gz)$/.exec(url);
-  if (!match) throw new Error(`InferenceEndpoint modelDataUrl must be an S3 URI of a .tar.gz artifact (s3://bucket/key.tar.gz), got "${url}"`);
-  return `arn:${Aws.PARTITION}:s3:::${match[1]}/${match[2]}`;
 }

@@ -3,18 +3,20 @@ import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
+import { PlatformFunction } from '../private/platform-function';
+import { acknowledgeModelRegistry } from './model-registry-acknowledgements';
 import { Approval, ModelRegistrationProperties, REGISTRATION_ATTR, REGISTRATION_RESOURCE_TYPE } from './runtime/model-registration-contract';
 import type { GateSettings } from './runtime/quality-gate';
 
@@ -97,6 +99,16 @@ export class ModelRegistry extends Construct {
   readonly functions: lambda.IFunction[];
   /** The rule that moves the pointer when a version is approved outside `cdk deploy`. */
   readonly approvalRule: events.Rule;
+  /** Where approval events wait that the pointer move could not take. */
+  readonly approvalDeadLetterQueue: sqs.Queue;
+  /** The registration's custom resource provider. */
+  readonly provider: cr.Provider;
+  /** The SSM call that writes the pointer at each registration. */
+  readonly servingPointer: cr.AwsCustomResource;
+  /** The role of the function behind `servingPointer` (aws-cdk-lib's singleton function, found by this role). */
+  readonly pointerRole: iam.Role;
+  /** The one-step state machine the approval rule starts. */
+  readonly pointerMove: sfn.StateMachine;
   private readonly registration: CustomResource;
 
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
@@ -118,23 +130,14 @@ export class ModelRegistry extends Construct {
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
     });
-    const role = lambdaRole(this, 'HandlerRole', logGroup);
-    const handler = new nodejs.NodejsFunction(this, 'Handler', {
+    const handler = new PlatformFunction(this, 'Handler', {
       entry: path.join(__dirname, 'runtime', 'model-registration.handler.ts'),
       handler: 'onEvent',
       description: 'Gates a trained model and registers it as a model package version',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
       timeout: Duration.minutes(2),
-      role,
       logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      bundling: { bundleAwsSDK: true, minify: true, target: 'node24' },
-    });
-    dependOnRolePolicyOnly(handler, role);
+    }).function;
+    const role = handler.role!;
     this.functions = [handler];
 
     // Versions are <group>/<n>; the group's own ARN for the calls that name it. SageMaker lowercases names in ARNs.
@@ -146,18 +149,17 @@ export class ModelRegistry extends Construct {
       resourceArns: [versions, groupArn],
     });
     iam.Grant.addToPrincipal({ grantee: handler, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
-    const policy = role.node.findChild('DefaultPolicy');
-    acknowledgeWildcardResource(policy, versions, 'Model package versions are numbered by SageMaker within this construct\'s group only.');
-    acknowledgeWildcardResource(policy, '*', 'sagemaker:ListModelPackages supports no resource scope; it reads summaries only.');
+    acknowledgeWildcardResource(role, versions, 'Model package versions are numbered by SageMaker within this construct\'s group only.');
+    acknowledgeWildcardResource(role, '*', 'sagemaker:ListModelPackages supports no resource scope; it reads summaries only.');
 
     const providerLogs = new logs.LogGroup(this, 'ProviderLogs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
     });
     const providerRole = lambdaRole(this, 'ProviderRole', providerLogs);
     const provider = new cr.Provider(this, 'Provider', { onEventHandler: handler, logGroup: providerLogs, frameworkOnEventRole: providerRole });
-    acknowledgeWildcardResource(providerRole.node.findChild('DefaultPolicy'), `${handler.functionArn}:*`,
+    acknowledgeWildcardResource(providerRole, `${handler.functionArn}:*`,
       'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
-    dependOnRolePolicyOnly(provider.node.findChild('framework-onEvent'), providerRole);
+    this.provider = provider;
 
     const m = props.model;
     const properties: ModelRegistrationProperties = {
@@ -198,7 +200,7 @@ export class ModelRegistry extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
     });
     const pointerRole = lambdaRole(this, 'PointerRole', pointerLogs);
-    new cr.AwsCustomResource(this, 'ServingPointer', {
+    this.servingPointer = new cr.AwsCustomResource(this, 'ServingPointer', {
       onCreate: write,
       onUpdate: write,
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] })]),
@@ -207,9 +209,7 @@ export class ModelRegistry extends Construct {
       installLatestAwsSdk: false,
       logGroup: pointerLogs,
     });
-    // The provider's function is aws-cdk-lib's, a child of the stack: found by its role, not by its construct id.
-    const pointerFunction = stack.node.children.find((c): c is lambda.Function => c instanceof lambda.Function && c.role === pointerRole);
-    if (pointerFunction) dependOnRolePolicyOnly(pointerFunction, pointerRole);
+    this.pointerRole = pointerRole;
 
     // A person's approval (aws sagemaker update-model-package ... Approved), or a retrain outside `cdk deploy`,
     // moves the pointer too: SageMaker's model package state change event starts a one-step state machine that
@@ -225,7 +225,7 @@ export class ModelRegistry extends Construct {
     const moveLogs = new logs.LogGroup(this, 'PointerMoveLogs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
     });
-    const moveRole = new iam.Role(this, 'PointerMoveRole', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com') });
+    const moveRole = new iam.Role(this, 'PointerMoveRole', { assumedBy: servicePrincipalForThisAccount(this, 'states.amazonaws.com') });
     const move = new sfn.StateMachine(this, 'PointerMove', {
       role: moveRole,
       comment: 'Writes the approved model package ARN to the serving pointer',
@@ -244,10 +244,19 @@ export class ModelRegistry extends Construct {
       logs: { destination: moveLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
-    this.approvalRule.addTarget(new targets.SfnStateMachine(move));
-    dependOnRolePolicyOnly(move, moveRole);
-    acknowledgeWildcardResource(moveRole.node.findChild('DefaultPolicy'), '*',
+    // An approval event the state machine could not take (after EventBridge's retries) waits in a dead-letter
+    // queue instead of being dropped: the pointer would otherwise silently keep the older version.
+    // SQS-managed keys (SSE-SQS) need no key policy for EventBridge to write; a customer key would.
+    this.approvalDeadLetterQueue = new sqs.Queue(this, 'ApprovalDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.approvalRule.addTarget(new targets.SfnStateMachine(move, { deadLetterQueue: this.approvalDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) }));
+    this.pointerMove = move;
+    acknowledgeWildcardResource(moveRole, '*',
       'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');
+    acknowledgeModelRegistry(this);
   }
 
 

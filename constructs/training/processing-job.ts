@@ -6,10 +6,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, ProcessingJobResourceProperties } from './runtime/processing-job-contract';
+import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { JobProvider, createJobProvider, createJobResources, grantPassRole } from './sagemaker-job-provider';
 import { bucketIdentity, defaultPrefix, jobName, sortKeys } from './training-job-rules';
 
@@ -144,6 +147,8 @@ export class ProcessingJob extends Construct {
   readonly role: iam.Role;
   /** The handler functions, for alarms on their errors. */
   readonly functions: lambda.IFunction[];
+  /** The custom resource provider. */
+  readonly provider: cr.Provider;
   /** The completed job's resource: a consumer that references it starts after the job succeeded. */
   private readonly finalResource: CustomResource;
 
@@ -219,6 +224,7 @@ export class ProcessingJob extends Construct {
       kind: 'processing', queryInterval, timeout, logRetention: props.logRetention, logEncryptionKey: props.logEncryptionKey,
     });
     this.functions = [jobs.onEvent, jobs.isComplete];
+    this.provider = jobs.provider;
     this.grantHandlers(jobs, request);
     const start: Pick<ProcessingJobResourceProperties, 'CreateProcessingJobRequest'> = { CreateProcessingJobRequest: stack.toJsonString(request) };
     this.finalResource = createJobResources(this, jobs, {
@@ -228,6 +234,7 @@ export class ProcessingJob extends Construct {
       common: { ProcessingJobName: this.processingJobName },
       after: Object.values(props.inputs).flatMap((i) => (i.upload ? [i.upload] : [])),
     });
+    acknowledgeSageMakerJob(this, 'DescribeProcessingJob or CreateProcessingJob');
   }
 
   /** Key prefix of output `name` (`<outputPrefix><job name>/<name>/`), known at synth. */
@@ -259,7 +266,7 @@ export class ProcessingJob extends Construct {
     iam.Grant.addToPrincipal({ grantee: jobs.isComplete, actions: ['sagemaker:DescribeProcessingJob'], resourceArns: [jobArns] });
     grantPassRole(jobs, this.role);
     for (const fn of [jobs.onEvent, jobs.isComplete]) {
-      acknowledgeWildcardResource(fn.role!.node.findChild('DefaultPolicy'), jobArns,
+      acknowledgeWildcardResource(fn.role!, jobArns,
         'Job names are <prefix>-<hash of the inputs>, fixed at synth: the handler manages only this construct\'s jobs.');
     }
   }
@@ -268,7 +275,7 @@ export class ProcessingJob extends Construct {
   private createRole(props: ProcessingJobProps, outputPrefix: string, volumeKms: boolean): iam.Role {
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'ExecutionRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      assumedBy: servicePrincipalForThisAccount(this, 'sagemaker.amazonaws.com'),
       description: `Runs the ${this.jobNamePrefix}-* SageMaker processing jobs`,
     });
     const jobs = `${this.jobNamePrefix}-*`;
@@ -302,8 +309,7 @@ export class ProcessingJob extends Construct {
       anyResource += '; the ec2:Describe* calls SageMaker makes for a VPC job support no resource scope';
     }
     acks.push(['*', anyResource]);
-    const policy = role.node.findChild('DefaultPolicy');
-    for (const [resource, reason] of acks) acknowledgeWildcardResource(policy, resource, reason);
+    for (const [resource, reason] of acks) acknowledgeWildcardResource(role, resource, reason);
     return role;
   }
 }

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /** SageMaker writes every training job's logs to this log group, one stream per host: `<job>/algo-<n>-<time>`. */
@@ -50,6 +51,12 @@ export interface SageMakerExecutionRoleProps {
    * @default false
    */
   readonly vpc?: boolean;
+
+  /**
+   * Whether `/aws/sagemaker/TrainingJobs` is created by the app (then the role may not create it).
+   * @default false - SageMaker creates the account's training log group at the first job, with this role
+   */
+  readonly trainingLogGroupExists?: boolean;
 }
 
 /**
@@ -60,7 +67,8 @@ export interface SageMakerExecutionRoleProps {
 export class SageMakerExecutionRole extends iam.Role {
   constructor(scope: Construct, id: string, props: SageMakerExecutionRoleProps) {
     super(scope, id, {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      // Only SageMaker acting for this account may assume it (the confused-deputy guard).
+      assumedBy: servicePrincipalForThisAccount(scope, 'sagemaker.amazonaws.com'),
       description: `Runs the ${props.jobNamePrefix}-* SageMaker training jobs`,
     });
     const stack = Stack.of(this);
@@ -94,7 +102,8 @@ export class SageMakerExecutionRole extends iam.Role {
     props.repository.grantPull(this);
 
     const logGroup = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${TRAINING_LOG_GROUP}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    allow(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams'], [logGroup],
+    const logGroupActions = props.trainingLogGroupExists ? [] : ['logs:CreateLogGroup'];
+    allow([...logGroupActions, 'logs:CreateLogStream', 'logs:DescribeLogStreams'], [logGroup],
       'SageMaker\'s own training log group, shared by the account; its ARN for these actions ends in :*.');
     allow(['logs:PutLogEvents'], [`${logGroup.slice(0, -1)}log-stream:${jobs}`],
       'Log events only to the streams of this role\'s jobs, which SageMaker names <job name>/algo-<n>-<time>.');
@@ -114,7 +123,6 @@ export class SageMakerExecutionRole extends iam.Role {
     }
     acks.push(['*', anyResourceReason]);
 
-    const policy = this.node.findChild('DefaultPolicy');
-    for (const [resource, reason] of acks) acknowledgeWildcardResource(policy, resource, reason);
+    for (const [resource, reason] of acks) acknowledgeWildcardResource(this, resource, reason);
   }
 }

@@ -5,18 +5,18 @@
  * handlers its own job's permissions.
  */
 import * as path from 'path';
-import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
+import { PlatformFunction } from '../private/platform-function';
+import { guardTrustPolicy } from '../private/confused-deputy';
 import { phases } from './training-job-rules';
 
 /** CloudFormation waits at most 1 hour for one custom resource. */
@@ -110,30 +110,14 @@ function logGroup(scope: Construct, id: string, options: JobProviderOptions): lo
   });
 }
 
-function handler(scope: Construct, id: string, exportName: string, group: logs.LogGroup, description: string): nodejs.NodejsFunction {
-  const role = lambdaRole(scope, `${id}Role`, group);
-  const fn = new nodejs.NodejsFunction(scope, id, {
+function handler(scope: Construct, id: string, exportName: string, group: logs.LogGroup, description: string): lambda.IFunction {
+  return new PlatformFunction(scope, id, {
     entry: path.join(__dirname, 'runtime', 'sagemaker-job.handler.ts'),
     handler: exportName,
     description,
-    runtime: lambda.Runtime.NODEJS_24_X,
-    architecture: lambda.Architecture.ARM_64,
-    memorySize: 256,
     timeout: Duration.minutes(1),
-    role,
     logGroup: group,
-    loggingFormat: lambda.LoggingFormat.JSON,
-    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-    systemLogLevelV2: lambda.SystemLogLevel.WARN,
-    bundling: {
-      // Bundle the SDK client instead of using the runtime's copy, so the tested version is the deployed one.
-      bundleAwsSDK: true,
-      minify: true,
-      target: 'node24',
-    },
-  });
-  dependOnRolePolicyOnly(fn, role);
-  return fn;
+  }).function;
 }
 
 function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete: lambda.IFunction, options: JobProviderOptions, totalTimeout: Duration): cr.Provider {
@@ -153,27 +137,24 @@ function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete:
     waiterStateMachineLogOptions: { destination: waiterLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
   });
   for (const role of [onEventRole, completeRole]) {
-    const policy = role.node.findChild('DefaultPolicy');
     for (const fn of [onEvent, isComplete]) {
-      acknowledgeWildcardResource(policy, `${fn.functionArn}:*`, 'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
+      acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
     }
   }
-  dependOnRolePolicyOnly(provider.node.findChild('framework-onEvent'), onEventRole);
-  dependOnRolePolicyOnly(provider.node.findChild('framework-isComplete'), completeRole);
-  dependOnRolePolicyOnly(provider.node.findChild('framework-onTimeout'), completeRole);
-  const waiter = provider.node.findChild('waiter-state-machine');
-  const waiterRole = waiter.node.findChild('Role') as iam.Role;
-  dependOnRolePolicyOnly(waiter.node.findChild('Resource'), waiterRole);
-  const waiterPolicy = waiterRole.node.findChild('DefaultPolicy');
-  for (const id of ['framework-isComplete', 'framework-onTimeout']) {
-    const fn = provider.node.findChild(id) as lambda.IFunction;
-    acknowledgeWildcardResource(waiterPolicy, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
+  // The provider's own functions and waiter are aws-cdk-lib's: found by type, not by their construct ids.
+  // An acknowledgement on the provider reaches every resource beneath it (see private/nag-acknowledgements.ts).
+  for (const fn of provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
+    acknowledgeWildcardResource(provider, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
   }
-  acknowledgeWildcardResource(waiterPolicy, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
-  Validations.of(waiter.node.findChild('Resource')).acknowledge({
+  // The waiter state machine's role is aws-cdk-lib's too: found by the service it trusts, not its construct id.
+  for (const role of provider.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
+    const trust = JSON.stringify(Stack.of(role).resolve((role.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument));
+    if (trust.includes('states.amazonaws.com')) guardTrustPolicy(role, 'states.amazonaws.com');
+  }
+  acknowledgeWildcardResource(provider, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
+  Validations.of(provider).acknowledge({
     id: 'AwsSolutions-SF2',
     reason: 'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.',
   });
   return provider;
 }
-

@@ -5,7 +5,7 @@
 import { createHash } from 'crypto';
 import { Duration, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import type { MetricDefinition, TrainingJobProps } from './training-job';
+import type { MetricDefinition, TrainingJobProps } from './training-job-props';
 import { JOB_NAME_PATTERN } from './runtime/training-job-contract';
 
 /** The longest a deploy may wait for a job. */

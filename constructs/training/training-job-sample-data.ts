@@ -1,14 +1,16 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { Aws, DefaultStackSynthesizer, Fn, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
-import { dependOnRolePolicyOnly } from '../private/role-dependency';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { acknowledgeSampleDataUpload } from './training-job-sample-data-acknowledgements';
 
 /** Properties of a {@link SampleDataUpload}. */
 export interface SampleDataUploadProps {
@@ -64,6 +66,7 @@ export class SampleDataUpload extends Construct {
       encryptionKey: props.logEncryptionKey,
     });
     const role = lambdaRole(this, 'Role', logGroup);
+    confineToPrefix(role, props.bucket, props.prefix);
 
     this.deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
       sources,
@@ -75,24 +78,54 @@ export class SampleDataUpload extends Construct {
       memoryLimit: 256,
     });
 
-    const policy = role.node.findChild('DefaultPolicy');
-    acknowledgeWildcardResource(policy, props.bucket.arnForObjects('*'),
-      'BucketDeployment\'s own grant covers every object of the destination bucket (not configurable); the function only syncs the versioned sample prefix, at deploy time.');
+    acknowledgeWildcardResource(role, props.bucket.arnForObjects('*'),
+      'BucketDeployment\'s own grant covers every object of the destination bucket (not configurable); an explicit deny in the same role limits writes and deletes to the sample prefix and denies deleting any object version.');
     // The staged sample zip is read from the CDK bootstrap asset bucket, whose object keys are asset hashes.
     const stack = Stack.of(this);
     const qualifier = stack.synthesizer.bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
     const assetBucket = Fn.sub(DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace('${Qualifier}', qualifier));
-    acknowledgeWildcardResource(policy, `arn:${Aws.PARTITION}:s3:::${assetBucket}/*`, 'Read access to the staged sample in the CDK asset bucket (BucketDeployment\'s own grant).');
-    const handler = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    acknowledgeWildcardResource(role, `arn:${Aws.PARTITION}:s3:::${assetBucket}/*`, 'Read access to the staged sample in the CDK asset bucket (BucketDeployment\'s own grant).');
+    // BucketDeployment's handler is a singleton function at the stack's root that the deployment does not expose:
+    // found by its runtime (the only Python function this construct adds), not by aws-cdk-lib's construct id.
+    const handler = stack.node.findAll().find((c) => c instanceof lambda.Function && c.runtime.family === lambda.RuntimeFamily.PYTHON);
     if (handler) {
-      dependOnRolePolicyOnly(handler, role);
+      acknowledgeSampleDataUpload(this, handler);
       Validations.of(handler).acknowledge({
         id: 'AwsSolutions-L1',
         reason: 'aws-cdk-lib fixes the BucketDeployment handler\'s Python runtime to match its bundled AWS CLI layer; it runs only during deploys.',
       });
     }
     for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
-      acknowledgeWildcardAction(policy, action, 'BucketDeployment\'s own grants (read the staged asset, sync the destination prefix through SSE-KMS); not configurable.');
+      acknowledgeWildcardAction(role, action, 'BucketDeployment\'s own grants (read the staged asset, sync the destination prefix through SSE-KMS); not configurable.');
     }
   }
+}
+
+/** Object writes and deletes BucketDeployment's grant allows on the whole destination bucket (test/security-gaps.test.ts expands its wildcards against the IAM reference). */
+export const OBJECT_WRITE_ACTIONS = [
+  's3:PutObject', 's3:PutObjectLegalHold', 's3:PutObjectRetention', 's3:PutObjectTagging', 's3:PutObjectVersionTagging',
+  's3:DeleteObject', 's3:DeleteObjectAnnotation', 's3:DeleteObjectTagging', 's3:DeleteObjectVersion', 's3:DeleteObjectVersionAnnotation',
+  's3:DeleteObjectVersionTagging', 's3:AbortMultipartUpload',
+];
+
+/**
+ * BucketDeployment grants its role read and write on every object of the destination bucket and takes no
+ * narrower grant. Explicit denies, which no allow overrides
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html), confine it:
+ * no write or delete outside `prefix`, and no version delete anywhere, so an upload (which replaces the
+ * objects under its prefix, leaving the old ones as noncurrent versions) can never destroy data for good.
+ */
+function confineToPrefix(role: iam.IRole, bucket: s3.IBucket, prefix: string): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    sid: 'WriteOnlyUnderTheSamplePrefix',
+    effect: iam.Effect.DENY,
+    actions: OBJECT_WRITE_ACTIONS,
+    notResources: [bucket.arnForObjects(`${prefix}*`)],
+  }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    sid: 'NeverDeleteAnObjectVersion',
+    effect: iam.Effect.DENY,
+    actions: ['s3:DeleteObjectVersion'],
+    resources: [bucket.arnForObjects('*')],
+  }));
 }

@@ -3,15 +3,23 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig, PlatformConfig } from '../../lib/config';
 import { buildPlatform, Platform } from '../../lib/platform';
 
 const CDK_JSON = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
 
-/** The feature flags and defaults from cdk.json, plus the given overrides. */
+/**
+ * The feature flags and defaults from cdk.json, plus the given overrides.
+ *
+ * Lambda bundling (esbuild, about a second per function and app) is skipped unless the overrides name the
+ * stacks to bundle in `aws:cdk:bundling-stacks` (`cxapi.BUNDLING_STACKS`): a template depends on a bundle only
+ * through its hash, which `stableTemplate` masks. The tests that run or lint the real bundles ask for them
+ * (training-job-handler, app-checks' cfn-lint; the proxy bundle is built by support/proxy-bundle.ts).
+ */
 export function contextWith(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...CDK_JSON.context, ...overrides };
+  return { ...CDK_JSON.context, [cxapi.BUNDLING_STACKS]: [], ...overrides };
 }
 
 export interface SynthesizedPlatform {
@@ -20,9 +28,13 @@ export interface SynthesizedPlatform {
   readonly platform: Platform;
 }
 
-/** Builds the platform in a fresh App; `outdir` keeps the cloud assembly (for cfn-lint). */
-export function buildTestPlatform(overrides: Record<string, unknown> = {}, outdir?: string): SynthesizedPlatform {
-  const app = new App({ context: contextWith(overrides), outdir });
+/**
+ * Builds the platform in a fresh App; `outdir` keeps the cloud assembly (for cfn-lint). aws-cdk-lib's built-in
+ * template validation (about 4 s per synth) runs only when `validate` asks for it, as app-checks does for the
+ * one full `cdk synth`; the other tests assert on templates without writing them.
+ */
+export function buildTestPlatform(overrides: Record<string, unknown> = {}, outdir?: string, validate = false): SynthesizedPlatform {
+  const app = new App({ context: contextWith(overrides), outdir, builtinCloudFormationValidation: validate });
   const config = loadConfig(app.node);
   const platform = buildPlatform(app, config);
   return { app, config, platform };
@@ -40,12 +52,19 @@ export function nagFindings(app: App): string[] {
 }
 
 /**
- * A template made stable for snapshots: asset hashes vary with the bundler and the machine, and the training
- * job name hashes the image and data, so any edit to training-image/ would change it; both become placeholders.
+ * A template made stable for snapshots: asset hashes vary with the bundler and the machine, the training job
+ * name hashes the image and data (any edit to training-image/ would change it), and an API Gateway deployment's
+ * logical id hashes the whole API; all three become placeholders. A dashboard's body is one generated JSON
+ * string that any widget change rewrites whole: it is asserted in monitoring-alarms.test.ts instead.
  */
 export function stableTemplate(stack: Stack): unknown {
-  const json = JSON.stringify(Template.fromStack(stack).toJSON())
+  const template = Template.fromStack(stack).toJSON();
+  for (const resource of Object.values(template.Resources ?? {}) as { Type: string; Properties: Record<string, unknown> }[]) {
+    if (resource.Type === 'AWS::CloudWatch::Dashboard') resource.Properties.DashboardBody = 'DASHBOARD_BODY (see monitoring-alarms.test.ts)';
+  }
+  const json = JSON.stringify(template)
     .replace(/[0-9a-f]{64}(\.zip|\.json)?/g, (_m, ext) => `ASSET_HASH${ext ?? ''}`)
-    .replace(/-training-[0-9a-f]{16}/g, '-training-JOB_HASH');
+    .replace(/-training-[0-9a-f]{16}/g, '-training-JOB_HASH')
+    .replace(/(Deployment[0-9A-F]{8})[0-9a-f]{32}/g, '$1DEPLOYMENT_HASH');
   return JSON.parse(json);
 }

@@ -1,4 +1,5 @@
--- wrk script: POST one digits row (64 raw pixel values) as JSON to /invocations.
+-- wrk script: POST one digits row (64 raw pixel values) as JSON to /invocations, and print one summary line
+-- (requests, seconds, latency percentiles in ms, errors) that serve_bench.py reads.
 wrk.method = "POST"
 wrk.path = "/invocations"
 wrk.headers["Content-Type"] = "application/json"
@@ -6,6 +7,10 @@ wrk.body = '{"instances": [[0,0,5,13,9,1,0,0,0,0,13,15,10,15,5,0,0,3,15,2,0,11,8
   .. '0,5,8,0,0,9,8,0,0,4,11,0,1,12,7,0,0,2,14,5,10,12,0,0,0,0,6,13,10,0,0,0]]}'
 
 function done(summary, latency, requests)
-  -- summary.errors.status counts answers with a status of 400 or more
-  io.write(string.format("non-2xx responses: %d\n", summary.errors.status))
+  local e = summary.errors
+  -- e.status counts answers with a status of 400 or more
+  io.write(string.format(
+    "BENCH requests=%d seconds=%.3f p50_ms=%.3f p99_ms=%.3f errors=%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
+    e.connect + e.read + e.write + e.status + e.timeout))
 end

@@ -5,19 +5,33 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from .conftest import TrainedModel
 from .support import EPOCH_LINE, TRAINING_IMAGE
 
 DEFINITIONS = json.loads((TRAINING_IMAGE / "metric-definitions.json").read_text())
 
 
-def test_defines_exactly_the_four_metrics_in_sagemaker_shape() -> None:
-    assert [set(item) for item in DEFINITIONS] == [{"Name", "Regex"}] * 4
+EVALUATION_METRICS = [
+    "test_macro_precision",
+    "test_macro_recall",
+    "test_macro_f1",
+    "test_weighted_f1",
+    "test_log_loss",
+    "test_ece",
+    "test_latency_p50_ms",
+]
+
+
+def test_defines_the_training_and_evaluation_metrics_in_sagemaker_shape() -> None:
+    assert [set(item) for item in DEFINITIONS] == [{"Name", "Regex"}] * 11
     assert [item["Name"] for item in DEFINITIONS] == [
         "train_loss",
         "validation_loss",
         "validation_accuracy",
         "test_accuracy",
+        *EVALUATION_METRICS,
     ]
 
 
@@ -39,6 +53,19 @@ def test_each_regex_captures_its_value_from_the_real_training_output(trained: Tr
         assert captured == [float(line[column]) for line in epoch_lines], name
     test_values = [float(match[1]) for match in patterns["test_accuracy"].finditer(stdout)]
     assert test_values == [trained.result.test_accuracy]
+    evaluation = json.loads((trained.root / "model" / "evaluation.json").read_text())
+    expected = {
+        "test_macro_precision": evaluation["macro_avg"]["precision"],
+        "test_macro_recall": evaluation["macro_avg"]["recall"],
+        "test_macro_f1": evaluation["macro_avg"]["f1"],
+        "test_weighted_f1": evaluation["weighted_avg"]["f1"],
+        "test_log_loss": evaluation["log_loss"],
+        "test_ece": evaluation["calibration"]["expected_calibration_error"],
+        "test_latency_p50_ms": evaluation["latency"]["single_row_ms"]["p50"],
+    }
+    for name in EVALUATION_METRICS:
+        captured = [float(match[1]) for match in patterns[name].finditer(stdout)]
+        assert captured == [pytest.approx(expected[name], abs=5e-7)], name
 
 
 def test_no_regex_matches_another_metrics_text() -> None:
@@ -47,6 +74,7 @@ def test_no_regex_matches_another_metrics_text() -> None:
         "validation_loss": "validation_loss=0.25;",
         "validation_accuracy": "validation_accuracy=0.75;",
         "test_accuracy": "test_accuracy=0.125;",
+        **{name: f"{name}=0.5;" for name in EVALUATION_METRICS},
     }
     for item in DEFINITIONS:
         for name, text in samples.items():

@@ -107,6 +107,9 @@ WIDE = [0] * 64
         ("text/csv", b"1,2,3\n", "CSV row 1 has 3 values; the model expects 64"),
         ("text/csv", b"\xff\xfe", "not UTF-8"),
         ("text/csv", b"1" * 200_000, "Invalid CSV: field larger than field limit"),
+        ("application/json", b"[" * 100_000 + b"]" * 100_000, "Invalid JSON: depth limit exceeded"),
+        ("application/json", b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "Invalid JSON"),
+        ("application/json", json.dumps({"instances": [[*WIDE[:-1], 1e39]]}).encode(), "beyond float32's range"),
     ],
     ids=[
         "invalid json",
@@ -126,6 +129,9 @@ WIDE = [0] * 64
         "csv wrong width",
         "not utf-8",
         "csv field over the csv module's limit",
+        "100,000-deep nested arrays",
+        "100,000-deep nested instances",
+        "beyond float32",
     ],
 )
 def test_bad_input_gets_400_with_a_json_error(server: Server, content_type: str, body: bytes, message: str) -> None:

@@ -23,13 +23,14 @@ def test_trains_the_digits_to_at_least_97_percent_test_accuracy_on_cpu(trained: 
     assert trained.result.test_accuracy >= MIN_TEST_ACCURACY
 
 
-def test_prints_one_metric_line_per_epoch_then_the_test_accuracy(trained: TrainedModel) -> None:
+def test_prints_one_metric_line_per_epoch_then_the_test_accuracy_then_the_evaluation(trained: TrainedModel) -> None:
     lines = trained.result.stdout.splitlines()
     metric_lines = [line for line in lines if line.startswith("epoch=")]
     assert metric_lines, trained.result.stdout
     assert all(EPOCH_LINE.fullmatch(line) for line in metric_lines)
     assert trained.result.epochs == list(range(1, len(metric_lines) + 1))
-    assert re.fullmatch(r"test_accuracy=[0-9]\.[0-9]{6};", lines[-1])
+    assert re.fullmatch(r"test_accuracy=[0-9]\.[0-9]{6};", lines[-2])
+    assert lines[-1].startswith("test_macro_precision=")
 
 
 def test_writes_weights_and_metadata_that_serving_needs(trained: TrainedModel) -> None:

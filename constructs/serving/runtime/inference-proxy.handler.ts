@@ -10,7 +10,7 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import {
-  CONTENT_TYPES, MAX_PAYLOAD_BYTES, PredictionContentType, csvRequestProblem, jsonRequestProblem,
+  CONTENT_TYPES, PredictionContentType, bodySizeProblem, csvRequestProblem, jsonRequestProblem,
 } from './prediction-request';
 
 /** Total time for InvokeEndpoint, retries included: under API Gateway's 29 s integration timeout. */
@@ -85,9 +85,8 @@ async function predict(event: APIGatewayProxyEvent, context: Context, requestId:
     return error(400, 'bad-request', 'The request body is empty', requestId);
   }
   const payload = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (payload.length > MAX_PAYLOAD_BYTES) {
-    return error(413, 'bad-request', `The request body is larger than ${MAX_PAYLOAD_BYTES} bytes`, requestId);
-  }
+  const tooLarge = bodySizeProblem(contentType, payload.length);
+  if (tooLarge) return error(413, 'bad-request', tooLarge, requestId);
   const problem = contentType === 'application/json' ? jsonProblem(payload) : csvRequestProblem(payload.toString('utf8'));
   if (problem) return error(400, 'bad-request', `Invalid request: ${problem}`, requestId);
 

@@ -1,18 +1,25 @@
 /**
  * The inference API's request contract, in one place: the JSON schema API Gateway validates JSON bodies
- * with, and the same rules as a function the proxy Lambda runs (for CSV and for direct invocations).
- * No imports: the Lambda bundle includes this file.
+ * with, and the same rules as functions the proxy Lambda runs (for CSV, for body sizes and for direct
+ * invocations). Every number comes from training-image/request-limits.json (see request-limits.ts).
+ * Only local imports: the Lambda bundle includes this file.
  */
+import { CONTENT_TYPES, PredictionContentType, REQUEST_LIMITS } from './request-limits';
 
-/** Most rows (instances) one request may carry. */
-export const MAX_INSTANCES = 1000;
+export { CONTENT_TYPES };
+export type { PredictionContentType };
+
+/** Most rows (instances) one JSON request may carry. */
+export const MAX_JSON_ROWS = REQUEST_LIMITS.contentTypes['application/json'].maxRows;
+/** Most rows one CSV request may carry (a header line, when sent, counts as a row). */
+export const MAX_CSV_ROWS = REQUEST_LIMITS.contentTypes['text/csv'].maxRows;
 /** Most features one row may carry. */
-export const MAX_FEATURES = 4096;
+export const MAX_FEATURES = REQUEST_LIMITS.maxFeatures;
 /** SageMaker InvokeEndpoint's payload limit. */
-export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
-/** Content types the API accepts. */
-export const CONTENT_TYPES = ['application/json', 'text/csv'] as const;
-export type PredictionContentType = (typeof CONTENT_TYPES)[number];
+export const MAX_PAYLOAD_BYTES = REQUEST_LIMITS.endpointMaxBytes;
+
+/** What a client with more rows than one request allows should do. */
+const SPLIT_HINT = 'split the rows into several requests';
 
 /** JSON schema (draft 4, what API Gateway models use) of a JSON prediction request. */
 export const PREDICTION_REQUEST_SCHEMA = {
@@ -25,7 +32,7 @@ export const PREDICTION_REQUEST_SCHEMA = {
     instances: {
       type: 'array',
       minItems: 1,
-      maxItems: MAX_INSTANCES,
+      maxItems: MAX_JSON_ROWS,
       items: {
         type: 'array',
         minItems: 1,
@@ -43,7 +50,8 @@ export function jsonRequestProblem(body: unknown): string | undefined {
   if (extra.length > 0) return `unknown field "${extra[0]}"; the body holds only "instances"`;
   const instances = (body as { instances?: unknown }).instances;
   if (!Array.isArray(instances)) return '"instances" must be an array of rows';
-  if (instances.length < 1 || instances.length > MAX_INSTANCES) return `"instances" must hold 1 to ${MAX_INSTANCES} rows, got ${instances.length}`;
+  if (instances.length < 1) return '"instances" must hold at least 1 row, got 0';
+  if (instances.length > MAX_JSON_ROWS) return `"instances" must hold 1 to ${MAX_JSON_ROWS} rows, got ${instances.length}; ${SPLIT_HINT}`;
   for (let i = 0; i < instances.length; i++) {
     const row: unknown = instances[i];
     if (!Array.isArray(row)) return `instances[${i}] must be an array of numbers`;
@@ -55,10 +63,19 @@ export function jsonRequestProblem(body: unknown): string | undefined {
   return undefined;
 }
 
-/** The problem with a CSV request body, or undefined when it has 1 to MAX_INSTANCES non-blank rows. */
+/** The problem with a CSV request body, or undefined when it has 1 to MAX_CSV_ROWS non-blank rows. */
 export function csvRequestProblem(body: string): string | undefined {
   const rows = body.split(/\r?\n/).filter((line) => line.trim() !== '').length;
   if (rows < 1) return 'the CSV body has no rows';
-  if (rows > MAX_INSTANCES) return `the CSV body must hold 1 to ${MAX_INSTANCES} rows, got ${rows}`;
+  if (rows > MAX_CSV_ROWS) return `the CSV body must hold 1 to ${MAX_CSV_ROWS} rows, got ${rows}; ${SPLIT_HINT}`;
   return undefined;
+}
+
+/**
+ * The problem with a body's size for its content type, or undefined when it is within the table's maxBytes.
+ * WAF blocks larger bodies before they reach the proxy; this answers the same for direct invocations.
+ */
+export function bodySizeProblem(contentType: PredictionContentType, bytes: number): string | undefined {
+  const max = REQUEST_LIMITS.contentTypes[contentType].maxBytes;
+  return bytes > max ? `The request body is larger than ${max} bytes (the limit for ${contentType}); ${SPLIT_HINT}` : undefined;
 }

@@ -1,7 +1,7 @@
 /**
  * The quality gate: a model passes when its evaluation reaches the absolute bar and does not regress beyond a
- * tolerance against the model currently approved in the registry. Pure, so the rule reads in one place (the
- * same rule as local mode's local/quality-gate.ts).
+ * tolerance against the model currently approved in the registry. Pure, so the rule reads in one place: the
+ * deploy's registration handler and local mode (bin/local.ts) both apply it.
  */
 
 /** Metrics where a smaller value is the better model (the rest: larger is better). */

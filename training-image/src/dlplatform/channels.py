@@ -10,6 +10,8 @@ from .paths import SageMakerPaths
 
 KNOWN_CHANNELS = ("train", "validation", "test")
 CSV_CONTENT_TYPES = ("text/csv", "application/x-csv")
+# prepare's fitted preprocessing (model_extras.py): not data, so not among the channels returned here.
+PREPROCESSING_CHANNEL = "preprocessing"
 
 
 def _read_config(path: Path) -> dict[str, dict[str, object]]:
@@ -26,17 +28,19 @@ def discover_channels(paths: SageMakerPaths) -> dict[str, Path]:
     """The data folder of each channel present; 'train' is required, 'validation' and 'test' are optional."""
     if paths.input_data_config_file.exists():
         config = _read_config(paths.input_data_config_file)
-        unknown = sorted(set(config) - set(KNOWN_CHANNELS))
+        unknown = sorted(set(config) - {*KNOWN_CHANNELS, PREPROCESSING_CHANNEL})
         if unknown:
             raise TrainingError(
-                f"Unexpected input channel(s) {', '.join(unknown)}; this image reads {', '.join(KNOWN_CHANNELS)}"
+                f"Unexpected input channel(s) {', '.join(unknown)}; this image reads "
+                f"{', '.join(KNOWN_CHANNELS)} and {PREPROCESSING_CHANNEL}"
             )
         for name, settings in config.items():
             mode = str(settings.get("TrainingInputMode", "File"))
             if mode == "Pipe":
                 raise TrainingError(f"Channel '{name}' uses Pipe input mode; use File or FastFile")
             content_type = settings.get("ContentType")
-            if content_type and str(content_type).split(";")[0].strip().lower() not in CSV_CONTENT_TYPES:
+            media_type = str(content_type).split(";")[0].strip().lower()
+            if content_type and name != PREPROCESSING_CHANNEL and media_type not in CSV_CONTENT_TYPES:
                 raise TrainingError(f"Channel '{name}' has ContentType {content_type}; this image reads text/csv")
             if settings.get("S3DistributionType") == "ShardedByS3Key":
                 raise TrainingError(

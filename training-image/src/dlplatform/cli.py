@@ -1,4 +1,4 @@
-"""Dispatches SageMaker's container arguments: `train` or `serve`."""
+"""Dispatches SageMaker's container arguments: `train`, `serve`, and `prepare`, `evaluate` for Processing jobs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-USAGE = "usage: entrypoint.py {train|serve}  (SageMaker runs the image with one of these arguments)"
+USAGE = "usage: entrypoint.py {train|serve|prepare|evaluate}  (SageMaker runs the image with one of these arguments)"
 
 
 def main(argv: list[str], entry_script: Path) -> int:
@@ -19,5 +19,13 @@ def main(argv: list[str], entry_script: Path) -> int:
         from .serve import main as serve
 
         return serve()
+    if argv == ["prepare"]:
+        from .prepare import main as prepare
+
+        return prepare()
+    if argv == ["evaluate"]:
+        from .evaluate_job import main as evaluate
+
+        return evaluate()
     print(USAGE, file=sys.stderr)
     return 2

@@ -26,3 +26,16 @@ def write_failure(paths: SageMakerPaths, message: str) -> None:
         pass
     except OSError as error:
         log.error("Could not write %s: %s", paths.failure_file, error)
+
+
+def write_processing_failure(paths: SageMakerPaths, message: str) -> None:
+    """For Processing jobs: output/message becomes the job's ExitMessage, which DescribeProcessingJob returns.
+
+    https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html (first 1 KB, UTF-8). output/failure is
+    written too, so local runs and callers that read it find the reason in the same place as for `train`.
+    """
+    write_failure(paths, message)
+    try:
+        paths.message_file.write_text(message[:MAX_CHARS] + "\n", encoding="utf-8")
+    except OSError as error:
+        log.error("Could not write %s: %s", paths.message_file, error)

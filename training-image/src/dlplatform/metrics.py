@@ -17,3 +17,8 @@ def test_line(test_accuracy: float) -> str:
 def emit(line: str) -> None:
     """Metric lines go to stdout, flushed at once so SageMaker sees them as they happen."""
     print(line, flush=True)
+
+
+def evaluation_line(values: dict[str, float]) -> str:
+    """One line with every key evaluation metric: `test_macro_f1=0.981234; test_ece=0.012345; ...`."""
+    return " ".join(f"{name}={value:.6f};" for name, value in values.items())

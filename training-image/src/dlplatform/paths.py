@@ -1,7 +1,8 @@
 """Every SageMaker container path, in one place.
 
 SageMaker mounts everything under /opt/ml. Tests (and local runs) point ``SM_ROOT`` at another folder that has
-the same layout.
+the same layout. Processing jobs (`prepare`, `evaluate`) choose their own local paths under /opt/ml/processing
+(ProcessingInput/ProcessingOutput LocalPath); the ones below are the contract the stacks must use.
 """
 
 from __future__ import annotations
@@ -69,6 +70,48 @@ class SageMakerPaths:
     def output_data_dir(self) -> Path:
         """Extra outputs, uploaded as output.tar.gz."""
         return self.output_dir / "data"
+
+    @property
+    def message_file(self) -> Path:
+        """Processing jobs report the first 1 KB of this file as ExitMessage (DescribeProcessingJob).
+
+        https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html
+        """
+        return self.output_dir / "message"
+
+    @property
+    def processing_dir(self) -> Path:
+        return self.root / "processing"
+
+    @property
+    def prepare_input_dir(self) -> Path:
+        """`prepare` reads one CSV file, a folder of CSV files, or train/, validation/ and test/ folders here."""
+        return self.processing_dir / "input" / "data"
+
+    @property
+    def prepared_data_dir(self) -> Path:
+        """`prepare` writes train/, validation/, test/ (training channels) and preprocessing/ here."""
+        return self.processing_dir / "output" / "data"
+
+    @property
+    def data_report_dir(self) -> Path:
+        """`prepare` writes data-report.json, data-report.html and data.sha256 here."""
+        return self.processing_dir / "output" / "report"
+
+    @property
+    def evaluate_model_dir(self) -> Path:
+        """`evaluate` reads the model here: model.tar.gz as training uploads it, or its unpacked files."""
+        return self.processing_dir / "input" / "model"
+
+    @property
+    def evaluate_test_dir(self) -> Path:
+        """`evaluate` reads the test CSV files here (prepare's test/ channel, or raw rows with the label)."""
+        return self.processing_dir / "input" / "test"
+
+    @property
+    def evaluation_dir(self) -> Path:
+        """`evaluate` writes evaluation.json and evaluation.html here."""
+        return self.processing_dir / "output" / "evaluation"
 
     @property
     def checkpoint_dir(self) -> Path:

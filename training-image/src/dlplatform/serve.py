@@ -1,4 +1,5 @@
-"""`serve`: gunicorn in-process, with the model loaded once in the master and shared with forked workers.
+"""`serve`: gunicorn's master with asyncio workers (serve_worker.py); the model is loaded once in the master
+and shared with the forked workers.
 
 Environment:
 - SAGEMAKER_BIND_TO_PORT (default 8080): the port SageMaker asks for.
@@ -8,6 +9,10 @@ Environment:
 - MODEL_SERVER_GRACEFUL_TIMEOUT (default 10): seconds in-flight requests get to finish after SIGTERM.
 - MODEL_SERVER_USER (default unset; the image sets "model"): when started as root, workers switch to this user.
 - MODEL_SERVER_ACCESS_LOG (default false): log one line per request to stdout.
+- MODEL_SERVER_DEVICE (default auto): auto, cpu, cuda or cuda:N (device.py).
+- MODEL_SERVER_MAX_BATCH_ROWS (default 64): most rows one model call gets from requests batched together.
+- MODEL_SERVER_MAX_BATCH_DELAY_US (default 0): microseconds a request may wait for others to batch with.
+- DLPLATFORM_REQUEST_LIMITS (default: training-image/request-limits.json): the request limits (limits.py).
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from typing import Any
 import torch
 from gunicorn.app.base import BaseApplication
 
-from .app import ModelApp
+from .batching import BatchSettings
+from .device import DEVICE_ENV, cuda_device_count, select_device
+from .limits import LimitsError, RequestLimits
 from .paths import SageMakerPaths
 from .predictor import ModelLoadError, Predictor
+from .serve_worker import AsyncModelWorker
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,8 @@ class ServerSettings:
     graceful_timeout: int
     user: str | None
     access_log: bool
+    device: torch.device
+    batch: BatchSettings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServerSettings:
@@ -69,6 +79,11 @@ class ServerSettings:
             graceful_timeout=_int_env(env, "MODEL_SERVER_GRACEFUL_TIMEOUT", 10, 0, 3600),
             user=env.get("MODEL_SERVER_USER", "").strip() or None,
             access_log=env.get("MODEL_SERVER_ACCESS_LOG", "").strip().lower() in ("1", "true", "yes"),
+            device=select_device(env.get(DEVICE_ENV, ""), cuda_device_count()),
+            batch=BatchSettings(
+                max_rows=_int_env(env, "MODEL_SERVER_MAX_BATCH_ROWS", BatchSettings.max_rows, 1, 65536),
+                max_delay=_int_env(env, "MODEL_SERVER_MAX_BATCH_DELAY_US", 0, 0, 1_000_000) / 1e6,
+            ),
         )
 
     @property
@@ -77,7 +92,7 @@ class ServerSettings:
 
 
 def _post_fork(_server: Any, _worker: Any) -> None:
-    torch.set_num_threads(1)  # one request at a time per worker: one thread each avoids oversubscription
+    torch.set_num_threads(1)  # one core per worker process: more threads only fight over the same cores
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
@@ -97,9 +112,10 @@ def _worker_exit(_server: Any, worker: Any) -> None:
 
 
 class ModelServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: ServerSettings, model_dir: Path) -> None:
+    def __init__(self, settings: ServerSettings, model_dir: Path, limits: RequestLimits) -> None:
         self.settings = settings
         self.model_dir = model_dir
+        self.limits = limits
         super().__init__()
 
     def load_config(self) -> None:
@@ -107,17 +123,13 @@ class ModelServer(BaseApplication):  # type: ignore[misc]
         options: dict[str, Any] = {
             "bind": s.bind,
             "workers": s.workers,
-            # gthread with one thread: one request at a time per worker (the model runs on one CPU thread),
-            # plus HTTP keep-alive, which the sync worker lacks; measured ~1.5x the sync worker's requests/s.
-            "worker_class": "gthread",
-            "threads": 1,
+            "worker_class": AsyncModelWorker,
             "keepalive": KEEPALIVE_SECONDS,
             "timeout": s.timeout,
             "graceful_timeout": s.graceful_timeout,
             "preload_app": True,  # load once, fail fast, share the weights copy-on-write
             "proc_name": "dlplatform-serve",
             "errorlog": "-",
-            "accesslog": "-" if s.access_log else None,
             "loglevel": "info",
             "control_socket_disable": True,
             "post_fork": _post_fork,
@@ -131,12 +143,20 @@ class ModelServer(BaseApplication):  # type: ignore[misc]
         for key, value in options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> ModelApp:
+    def load(self) -> tuple[Predictor, ServerSettings, RequestLimits]:
+        """What each worker starts from (serve_worker.py): the model on the CPU, the settings, the limits."""
         predictor = Predictor.load(self.model_dir)
         log.info(
             "Loaded model %s (%d features, %d classes)", predictor.version, predictor.input_width, len(predictor.labels)
         )
-        return ModelApp(predictor, self.settings.workers)
+        if predictor.preprocessing is not None:
+            log.info(
+                "Requests go through preprocessing.json: %d of %d columns used, missing values %s",
+                len(predictor.preprocessing.output_features),
+                predictor.input_width,
+                "filled (" + predictor.preprocessing.missing_values + ")" if predictor.imputes else "rejected",
+            )
+        return predictor, self.settings, self.limits
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
@@ -146,13 +166,18 @@ def main(env: Mapping[str, str] | None = None) -> int:
         settings = ServerSettings.from_env(env)
         if settings.user and os.geteuid() == 0:
             pwd.getpwnam(settings.user)
-    except (ValueError, KeyError) as error:
+        limits = RequestLimits.load(env)
+    except (ValueError, KeyError, LimitsError) as error:
         log.error("Bad server setting: %s", error)
         return 2
     torch.set_num_threads(1)
-    log.info("Serving %s on %s with %d workers", paths.model_dir, settings.bind, settings.workers)
+    log.info(
+        "Serving %s on %s with %d workers (device %s, batches of up to %d rows, up to %d us wait)",
+        paths.model_dir, settings.bind, settings.workers, settings.device,
+        settings.batch.max_rows, round(settings.batch.max_delay * 1e6),
+    )  # fmt: skip
     try:
-        ModelServer(settings, paths.model_dir).run()
+        ModelServer(settings, paths.model_dir, limits).run()
     except ModelLoadError as error:
         log.error("%s", error)
         return 1

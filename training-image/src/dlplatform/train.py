@@ -22,6 +22,7 @@ from .errors import TrainingError
 from .failure import clear_failure, write_failure
 from .hyperparameters import Hyperparameters, load_hyperparameters
 from .launcher import follow_supervisor, supervise
+from .model_extras import check_preprocessing
 from .paths import SageMakerPaths
 from .stopping import EXIT_INTERRUPTED, Interrupted, StopFlag
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 def load_dataset(paths: SageMakerPaths, hp: Hyperparameters) -> Dataset:
     channels = discover_channels(paths)
     tables = {name: read_channel(directory, name, hp.label_column) for name, directory in channels.items()}
-    return prepare_dataset(
+    dataset = prepare_dataset(
         tables["train"],
         tables.get("validation"),
         tables.get("test"),
@@ -39,6 +40,8 @@ def load_dataset(paths: SageMakerPaths, hp: Hyperparameters) -> Dataset:
         test_fraction=hp.test_fraction,
         seed=hp.seed,
     )
+    check_preprocessing(paths, dataset, hp.label_column)
+    return dataset
 
 
 def main(entry_script: Path, env: Mapping[str, str] | None = None) -> int:

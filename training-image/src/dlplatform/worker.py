@@ -21,6 +21,7 @@ from .errors import TrainingError
 from .hyperparameters import Hyperparameters
 from .metrics import emit, test_line
 from .model import Architecture, build_model, choose_architecture
+from .model_extras import copy_preprocessing, evaluate_test_split
 from .paths import SageMakerPaths
 from .stopping import StopFlag
 from .trainer import Progress, Trainer
@@ -87,6 +88,9 @@ def export_model(
         "labels": list(dataset.label_names),
         "normalization": {"mean": dataset.mean.tolist(), "std": dataset.std.tolist()},
     }
+    preprocessing_sha256 = copy_preprocessing(paths)  # serving transforms requests with it: part of the version
+    if preprocessing_sha256 is not None:
+        predictive["preprocessing_sha256"] = preprocessing_sha256
     version = model_version(state, predictive)
     metadata = {
         "format_version": FORMAT_VERSION,
@@ -192,5 +196,6 @@ def run_worker(
                 paths=paths, network=network, arch=arch, dataset=dataset, hp=hp, metrics=metrics, training=training
             )
             log.info("Wrote model %s to %s in %.1f s", version, paths.model_dir, time.monotonic() - started)
+            evaluate_test_split(paths, dataset)
     finally:
         distributed.shutdown()

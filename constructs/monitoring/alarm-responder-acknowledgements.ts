@@ -1,0 +1,23 @@
+import { acknowledge, acknowledgeRolePolicies, exemptFunction, HIPAA, inPacks, NIST } from '../private/compliance';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import type { AlarmResponder } from './alarm-responder';
+
+/** The cdk-nag findings and checkov checks an {@link AlarmResponder} accepts, with why. */
+export function acknowledgeAlarmResponder(responder: AlarmResponder, hasFailureDestination: boolean): void {
+  exemptFunction(responder.function, {
+    deadLetterQueue: hasFailureDestination
+      ? 'Failed asynchronous invocations (after two retries) go to the alarm topic through an on-failure destination, '
+        + 'which carries the error with the event; a dead-letter queue would be a second, poorer copy.'
+      : undefined,
+    vpc: 'The function reaches DynamoDB, Secrets Manager and the operator\'s webhook (an internet URL) over TLS; the '
+      + 'platform has no VPC, and putting it in one would need a NAT gateway for the webhook.',
+    environmentKey: 'The environment holds the table name, the webhook secret\'s ARN (not its value) and timeouts; '
+      + 'Lambda encrypts it at rest with its own key.',
+  });
+  acknowledgeRolePolicies(responder);
+  acknowledge(responder.table, inPacks('DynamoDBInBackupPlan', NIST, HIPAA),
+    'The table holds only dedupe claims that expire after two days (TTL), with point-in-time recovery on; the '
+    + 'incident records themselves are in the function\'s retained log group. A backup plan would keep nothing of value.');
+  acknowledgeWildcardResource(responder, '*',
+    'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.');
+}

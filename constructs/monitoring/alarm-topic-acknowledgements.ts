@@ -1,0 +1,9 @@
+import { acknowledge, inPacks, SERVERLESS } from '../private/compliance';
+import type { AlarmTopic } from './alarm-topic';
+
+/** The cdk-nag findings an {@link AlarmTopic} accepts, with why. */
+export function acknowledgeAlarmTopic(topic: AlarmTopic): void {
+  acknowledge(topic.topic, inPacks('SNSRedrivePolicy', SERVERLESS),
+    'Email subscriptions: a message SNS cannot deliver to a mailbox would sit in a dead-letter queue no one reads, '
+    + 'while every alarm and incident is also in CloudWatch (alarm history) and in the responder\'s retained log group.');
+}

@@ -1,0 +1,186 @@
+/**
+ * SageMaker rules that no schema carries: CloudFormation and the API models accept these combinations, and
+ * SageMaker refuses them only when it runs them (often on the second deploy, not the first). Each rule is a
+ * pure function that names the AWS page it comes from and answers in the words of the caller's own settings
+ * (lib/config.ts passes its setting names, constructs pass their prop names), or undefined when the
+ * combination is allowed. lib/config.ts checks them all at synth; the constructs check the ones they own.
+ */
+import {
+  IMAGE_TORCH_BUILD, TorchBuild, gpuArchitecture, imageSupportsInstanceType, supportsVolumeKms,
+} from './instance-types';
+
+/** A setting (or construct prop) as the caller names it, and its value. */
+export interface Named<T> {
+  readonly name: string;
+  readonly value: T;
+}
+
+/** A broken rule: which setting to change, its value, what is allowed, and the AWS page the rule comes from. */
+export interface RuleProblem {
+  readonly setting: string;
+  readonly value: unknown;
+  readonly allowed: string;
+  readonly source: string;
+}
+
+/** The AWS pages the rules come from. */
+export const RULE_SOURCES = {
+  trafficRouting: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html',
+  stoppingCondition: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html',
+  volumeKms: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html',
+  endpointScalingUpdate: 'https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html',
+  gpuMatrix: 'training-image/gpu-architectures.json',
+} as const;
+
+/** The traffic-shifting modes of a blue/green endpoint update. */
+export type TrafficShiftMode = 'canary' | 'linear' | 'all-at-once';
+
+/**
+ * Instances a canary or linear step of `percent` takes on a fleet of `instances`. SageMaker does not document
+ * how it rounds a percentage to whole instances; this assumes rounding up (at least one instance), the larger
+ * step, so the rules below never accept a size SageMaker could refuse.
+ */
+export function stepInstances(percent: number, instances: number): number {
+  return Math.max(1, Math.ceil((percent * instances) / 100));
+}
+
+/**
+ * Canary and linear traffic shifting against the variant's instance count. SageMaker: "CanarySize ... Value
+ * must be less than or equal to 50% of the variant's total instance count"; "LinearStepSize ... Value must be
+ * 10-50% of the variant's total instance count" (TrafficRoutingConfig, RULE_SOURCES.trafficRouting). A canary
+ * or step is at least one instance, so one instance can never satisfy it: with one instance the endpoint is
+ * created fine and the first update (a new model) is rejected. The count at update time is whatever
+ * autoscaling chose (updates retain it), so every count from `minInstances` to `maxInstances` must work.
+ */
+export function trafficShiftingProblem(args: {
+  mode: Named<TrafficShiftMode>;
+  percent: Named<number>;
+  minInstances: Named<number>;
+  maxInstances: Named<number>;
+}): RuleProblem | undefined {
+  const { mode, percent, minInstances, maxInstances } = args;
+  if (mode.value === 'all-at-once') return undefined;
+  const source = RULE_SOURCES.trafficRouting;
+  const what = mode.value === 'canary' ? 'the canary' : 'each linear step';
+  const fits = (p: number, n: number) => {
+    const step = stepInstances(p, n);
+    return 2 * step <= n && (mode.value === 'canary' || 10 * step >= n);
+  };
+  if (minInstances.value < 2) {
+    return {
+      setting: minInstances.name,
+      value: minInstances.value,
+      allowed: `at least 2 with ${mode.name}=${mode.value}: SageMaker allows ${what} to be at most 50% of the endpoint's instances, `
+        + `and ${what} is at least one instance (100% of 1); or set ${mode.name}=all-at-once, which still bakes and rolls back on the alarms`,
+      source,
+    };
+  }
+  const counts = Array.from({ length: Math.max(0, maxInstances.value - minInstances.value + 1) }, (_, i) => minInstances.value + i);
+  const failing = counts.find((n) => !fits(percent.value, n));
+  if (failing === undefined) return undefined;
+  const lowest = mode.value === 'canary' ? 1 : 10;
+  const working = Array.from({ length: 50 - lowest + 1 }, (_, i) => 50 - i).find((p) => counts.every((n) => fits(p, n)));
+  return {
+    setting: percent.name,
+    value: percent.value,
+    allowed: `${working === undefined ? 'a size' : `at most ${working}`} that keeps ${what} within 50% of every instance count from `
+      + `${minInstances.name} (${minInstances.value}) to ${maxInstances.name} (${maxInstances.value}): with ${failing} instances, `
+      + `${percent.value}% rounds up to ${stepInstances(percent.value, failing)} instance(s), more than half`
+      + (working === undefined ? `; or set ${mode.name}=all-at-once` : ''),
+    source,
+  };
+}
+
+/**
+ * Managed spot training: "MaxWaitTimeInSeconds ... must be equal to or greater than MaxRuntimeInSeconds"
+ * (StoppingCondition, RULE_SOURCES.stoppingCondition); it is the wait for spot capacity plus the run.
+ */
+export function spotWaitProblem(args: { useSpot: Named<boolean>; maxWaitSeconds: Named<number>; maxRuntimeSeconds: Named<number> }): RuleProblem | undefined {
+  const { useSpot, maxWaitSeconds, maxRuntimeSeconds } = args;
+  if (!useSpot.value || maxWaitSeconds.value >= maxRuntimeSeconds.value) return undefined;
+  return {
+    setting: maxWaitSeconds.name,
+    value: maxWaitSeconds.value,
+    allowed: `at least ${maxRuntimeSeconds.name} (${maxRuntimeSeconds.value}) when ${useSpot.name} is true: SageMaker's spot wait includes the run itself`,
+    source: RULE_SOURCES.stoppingCondition,
+  };
+}
+
+/**
+ * A customer-managed volume key against instance storage: "Certain Nitro-based instances include local
+ * storage ... encrypted using a hardware module on the instance. You can't request a VolumeKmsKeyId when
+ * using an instance type with local storage" (ResourceConfig, RULE_SOURCES.volumeKms; CreateEndpointConfig's
+ * KmsKeyId says the same for endpoints). Which families have NVMe instance storage: instance-types.ts.
+ */
+export function volumeKmsProblem(args: { instanceType: Named<string>; volumeKey: Named<unknown> }): RuleProblem | undefined {
+  const { instanceType, volumeKey } = args;
+  if (volumeKey.value === undefined || supportsVolumeKms(instanceType.value)) return undefined;
+  return {
+    setting: volumeKey.name,
+    value: '(a KMS key)',
+    allowed: `unset for ${instanceType.name}=${instanceType.value}: its NVMe instance storage is encrypted by the instance's hardware, and SageMaker refuses a key for it`,
+    source: RULE_SOURCES.volumeKms,
+  };
+}
+
+/**
+ * GPU architecture against the image: the training image's PyTorch build must have kernels for the instance's
+ * GPU, or training fails with "no kernel image is available" (or, with device=auto, falls back to the CPU of a
+ * paid GPU instance). The GPU matrix and its check are instance-types.ts's (imageSupportsInstanceType); this
+ * turns a refusal into the user's words, listing the families the image can run.
+ */
+export function gpuImageProblem(args: { instanceType: Named<string>; choices: readonly string[]; image?: TorchBuild }): RuleProblem | undefined {
+  const { instanceType, choices } = args;
+  const image = args.image ?? IMAGE_TORCH_BUILD;
+  if (imageSupportsInstanceType(instanceType.value, image)) return undefined;
+  const gpu = gpuArchitecture(instanceType.value);
+  const why = gpu
+    ? `${instanceType.value} has ${gpu.gpu} GPUs (${gpu.arch}) and the image's PyTorch ${image.torch} (CUDA ${image.cuda}) is built for ${image.archList.join(', ') || 'no GPU architecture'}`
+    : `the GPU of ${instanceType.value} is not in training-image/gpu-architectures.json`;
+  const families = [...new Set(choices.filter((t) => imageSupportsInstanceType(t, image)).map((t) => gpuArchitecture(t)))]
+    .flatMap((g) => (g ? [`${g.family} (${g.gpu})`] : []));
+  const choicesText = families.length > 0 ? `a CPU type or the ${families.join(', ')} families` : 'a CPU type';
+  return {
+    setting: instanceType.name,
+    value: instanceType.value,
+    allowed: `a type whose GPU the training image can run (${why}): ${choicesText}`,
+    source: RULE_SOURCES.gpuMatrix,
+  };
+}
+
+/** The instance type as an endpoint-name suffix: ml.g5.12xlarge -> g5-12xlarge. */
+export function instanceTypeSuffix(instanceType: string): string {
+  return instanceType.replace(/^ml\./, '').replace(/[^A-Za-z0-9]+/g, '-');
+}
+
+/**
+ * Autoscaling against instance-type changes. "If the update would change the instance type for any model that
+ * is a target for auto scaling, the update fails" (RULE_SOURCES.endpointScalingUpdate): SageMaker wants the
+ * variant deregistered first, which CloudFormation cannot order (it updates the endpoint before it removes or
+ * replaces the scalable target). Blue/green updates need the variant name to stay the same
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html), so the endpoint
+ * name carries the instance type instead: a new type makes a new endpoint (CloudFormation creates it, points
+ * the API at it, then deletes the old one with its scalable target), and a new model alone keeps the name and
+ * updates blue/green. A name chosen by hand for an autoscaled endpoint must follow the same rule.
+ */
+export function instanceTypeChangeProblem(args: {
+  endpointName: Named<string>;
+  instanceType: Named<string>;
+  autoscales: boolean;
+}): RuleProblem | undefined {
+  const { endpointName, instanceType, autoscales } = args;
+  const suffix = `-${instanceTypeSuffix(instanceType.value)}`;
+  if (!autoscales || endpointName.value.endsWith(suffix)) return undefined;
+  return {
+    setting: endpointName.name,
+    value: endpointName.value,
+    allowed: `a name ending in "${suffix}" while the endpoint autoscales: SageMaker refuses to change the instance type of an autoscaled `
+      + `variant in place, so a new ${instanceType.name} must come with a new endpoint name`,
+    source: RULE_SOURCES.endpointScalingUpdate,
+  };
+}
+
+/** A rule problem as one line: `<setting> <value>: must be <allowed> (<source>)`. For construct errors. */
+export function describeProblem(scope: string, p: RuleProblem): string {
+  return `${scope}: invalid ${p.setting} ${JSON.stringify(p.value)}; allowed: ${p.allowed} (${p.source})`;
+}

@@ -1,0 +1,21 @@
+import { acknowledge, acknowledgeRolePolicies, HIPAA, inPacks, NIST } from '../private/compliance';
+import type { InferenceEndpoint } from './inference-endpoint';
+
+/**
+ * The cdk-nag findings an {@link InferenceEndpoint} accepts, with why. `volumeKey` says whether the endpoint
+ * config names a key for the instances' storage (not possible on instance types with NVMe instance storage).
+ */
+export function acknowledgeInferenceEndpoint(endpoint: InferenceEndpoint, volumeKey: boolean): void {
+  if (!volumeKey) {
+    // https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html (KmsKeyId).
+    acknowledge(endpoint, inPacks('SageMakerEndpointConfigurationKMSKeyConfigured', NIST, HIPAA),
+      'The instance type has NVMe instance storage, which its hardware encrypts; SageMaker rejects a KmsKeyId for such '
+      + 'instance types (CreateEndpointConfig, KmsKeyId). The model artifact stays encrypted with the platform key in S3.');
+  }
+  for (const alarm of [endpoint.errorAlarm, endpoint.latencyAlarm]) {
+    acknowledge(alarm, inPacks('CloudWatchAlarmAction', NIST, HIPAA),
+      'A rollback alarm: SageMaker watches it during a blue/green update and rolls back when it fires '
+      + '(DeploymentConfig.AutoRollbackConfiguration). The monitoring stack\'s own alarms on the same metrics notify people.');
+  }
+  acknowledgeRolePolicies(endpoint);
+}
