@@ -153,20 +153,22 @@ describe('autoscaling against instance-type changes (endpoint-scaling-update)', 
       const { stack, endpoint: e } = endpoint({ instanceType, minCapacity: 1, maxCapacity: 3 });
       const template = Template.fromStack(stack);
       const [target] = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalableTarget'));
-      expect(target.Properties.ResourceId).toBe(`endpoint/${e.endpointName}/variant/AllTraffic`);
-      template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: e.endpointName });
-      return e.endpointName;
+      expect(target.Properties.ResourceId).toEqual(stack.resolve(`endpoint/${e.endpointName}/variant/AllTraffic`));
+      template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: stack.resolve(e.endpointName) });
+      // The name ends in the stack-unique suffix (12 hex digits of the stack id, a token at synth).
+      return e.endpointName.replace(/\$\{Token\[[^\]]+\]\}$/, '0123456789ab');
     });
-    expect(names[0]).toMatch(/-m5-large$/);
-    expect(names[1]).toMatch(/-c5-xlarge$/);
+    expect(names[0]).toMatch(/-m5-large-0123456789ab$/);
+    expect(names[1]).toMatch(/-c5-xlarge-0123456789ab$/);
     expect(names[0]).not.toBe(names[1]);
     expect(names.every((name) => name.length <= 63 && /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(name))).toBe(true);
   });
 
   test('the same instance type keeps the name (a new model updates blue/green), and the variant name stays', () => {
-    const a = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-1/output/model.tar.gz').endpoint;
-    const b = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-2/output/model.tar.gz').endpoint;
-    expect(a.endpointName).toBe(b.endpointName);
+    const first = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-1/output/model.tar.gz');
+    const second = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-2/output/model.tar.gz');
+    const [a, b] = [first.endpoint, second.endpoint];
+    expect(first.stack.resolve(a.endpointName)).toEqual(second.stack.resolve(b.endpointName));
     expect(a.variantName).toBe(b.variantName);
   });
 
