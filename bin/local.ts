@@ -9,7 +9,7 @@
  * 3. trains on it with the real `train` entry point on a temporary /opt/ml tree, with the hyperparameters
  *    cdk.json configures; training ends by evaluating the model on the test split (evaluation.html);
  * 4. shows the evaluation;
- * 5. gates the model (cdk.json's minTestAccuracy, and no regression against the approved model) and registers
+ * 5. gates the model (cdk.json's qualityGate* settings: the rule the deploy's registration applies) and registers
  *    it in a local registry folder, Approved or Rejected (a rejected model fails the run, as it fails a deploy);
  * 6. starts the real `serve` entry point on the newest approved model;
  * 7. starts the SageMaker Runtime stand-in and a local API Gateway front that hands API Gateway proxy events
@@ -32,20 +32,13 @@ import { startModelServer } from '../local/model-server';
 import { LocalModelRegistry, ModelRecord } from '../local/model-registry';
 import { PreparedData, prepareData, prepareSettingsFrom, RAW_DIGITS, readSampleRequests } from '../local/prepare-data';
 import { Progress } from '../local/progress';
-import { applyQualityGate } from '../local/quality-gate';
 import { startSageMakerRuntimeStandIn } from '../local/sagemaker-runtime-standin';
 import { REPO_ROOT, TRAINING_IMAGE_DIR, trainModel } from '../local/train-model';
+import { applyQualityGate } from '../constructs/training/runtime/quality-gate';
 
 /** The endpoint name the local proxy calls (the stand-in knows only this one). */
 const ENDPOINT_NAME = 'local-digits-endpoint';
 const HOST = '127.0.0.1';
-/** The gate's metric: the CDK quality gate's (lib/training-stack.ts), from the evaluation. */
-const GATE_METRIC = 'test_accuracy';
-/**
- * How far test accuracy may fall behind the approved model's: a local default, until the stacks' gate brings
- * a configured tolerance that local mode can read from cdk.json as it reads minTestAccuracy.
- */
-const MAX_REGRESSION = 0.01;
 
 /** A failure the user can act on: one line saying what went wrong and what to do. */
 class LocalModeError extends Error {}
@@ -209,8 +202,9 @@ async function prepareModel(options: LocalOptions, config: PlatformConfig, progr
   const registry = new LocalModelRegistry(path.join(options.workDir, 'registry'));
   let registered = registry.find(metadata.model_version);
   if (!registered) {
-    const baseline = registry.newestApproved();
-    const gate = applyQualityGate(keyMetrics(evaluation), { metric: GATE_METRIC, bar: config.minTestAccuracy, maxRegression: MAX_REGRESSION }, baseline);
+    const approved = registry.newestApproved();
+    const baseline = approved && { name: `version ${approved.version} (${approved.modelVersion})`, metrics: approved.metrics };
+    const gate = applyQualityGate(keyMetrics(evaluation), { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression }, baseline);
     registered = registry.register({
       modelVersion: metadata.model_version,
       dataHash: prepared.dataHash,

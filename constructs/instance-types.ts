@@ -34,6 +34,13 @@ export const HOSTING_INSTANCE_TYPES: readonly string[] = [
   'ml.p3.2xlarge', 'ml.p3.8xlarge', 'ml.p3.16xlarge',
 ];
 
+/** Instance types for the `prepare` Processing job: CPU only, since preparing CSV data needs no GPU. */
+export const PROCESSING_INSTANCE_TYPES: readonly string[] = [
+  ...family('m5', ['large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge']),
+  ...family('c5', ['xlarge', '2xlarge', '4xlarge', '9xlarge', '18xlarge']),
+  ...family('r5', ['large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge']),
+];
+
 /** Families whose instances have NVMe instance storage, which SageMaker encrypts itself. */
 const INSTANCE_STORAGE_FAMILIES = new Set(['p3dn', 'p4d', 'p4de', 'p5', 'g4dn', 'g5', 'g6', 'm5d', 'c5d', 'r5d']);
 

@@ -3,13 +3,14 @@
  * `context` or with `cdk synth -c name=value`, and is validated once, here, at synth: a bad value fails
  * with a ConfigError naming the setting, the value and what is allowed.
  */
-import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, TRAINING_INSTANCE_TYPES, TorchBuild } from '../constructs/instance-types';
+import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, PROCESSING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, TorchBuild } from '../constructs/instance-types';
 import { RuleProblem, gpuImageProblem, spotWaitProblem, trafficShiftingProblem } from '../constructs/sagemaker-rules';
 import { RESPONDER_RESERVED_CONCURRENCY, proxyReservedConcurrency, reservationProblem } from '../constructs/private/lambda-concurrency';
 import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
+import metricDefinitions from '../training-image/metric-definitions.json';
 
 export { ConfigError } from './config-parsers';
 
@@ -27,6 +28,9 @@ const subnetId = text(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-012
 const securityGroupId = text(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0123456789abcdef0');
 const email = text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
 
+/** Metrics the quality gate may compare: every metric the image reports on the test split. */
+const GATE_METRICS: readonly string[] = metricDefinitions.map((m) => m.Name).filter((name) => name.startsWith('test_'));
+
 /** Every setting, its default and what it does. README.md's configuration reference mirrors this table. */
 export const SETTINGS = {
   // General
@@ -40,11 +44,23 @@ export const SETTINGS = {
   // Data
   dataSourceUri: setting(optional(text(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, 'an S3 URI such as s3://my-bucket/datasets/digits/')),
     undefined as string | undefined,
-    'Your own training data (S3 prefix holding train/, validation/ and test/ CSV folders; all three are required). Unset: the bundled digits sample is uploaded to the data bucket.'),
+    'Your own data, prepared by the image\'s `prepare` Processing job: one raw CSV file (s3://bucket/data.csv), a prefix of CSV files, or a prefix holding train/, validation/ and test/ CSV folders (your split, kept). Unset: the bundled digits sample is uploaded to the data bucket.'),
   dataVersion: setting(text(/^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens'), 'v1',
     'Version label of the training data; part of the S3 prefix and of the training job identity.'),
   noncurrentVersionExpirationDays: setting(integer(1, 3650), 90,
     'Days a replaced or deleted object version is kept in the data, model and log buckets.'),
+
+  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare_config.py)
+  prepareMissingValues: setting(oneOf(['median', 'mean', 'drop'] as const), 'median',
+    'Rows with a missing feature: impute per column with the training split\'s median or mean, or drop the row.'),
+  prepareDropDuplicates: setting(boolean, true, 'Drop rows that repeat an earlier row exactly (label included).'),
+  prepareConstantColumns: setting(oneOf(['drop', 'keep'] as const), 'drop', 'Feature columns with one value in the training split: drop or keep.'),
+  prepareValidationFraction: setting(decimal(0.01, 0.5), 0.15, 'Share of each class split off for validation (stratified, seeded).'),
+  prepareTestFraction: setting(decimal(0.01, 0.5), 0.15, 'Share of each class split off for the test set the evaluation and the quality gate use.'),
+  prepareSeed: setting(integer(0, 2147483647), 42, 'Seed of the stratified split; part of the prepared data\'s identity.'),
+  prepareInstanceType: setting(oneOf(PROCESSING_INSTANCE_TYPES), 'ml.m5.large', 'Instance type of the prepare Processing job.'),
+  prepareMaxRuntimeSeconds: setting(integer(60, 6600), 3600, 'Longest the prepare job may run (the deploy waits 10 minutes more).'),
+  prepareAttempt: setting(integer(1, 9999), 1, 'Part of the prepare job identity: raise it to run the job again when no input changed.'),
 
   // Training
   trainingInstanceType: setting(oneOf(TRAINING_INSTANCE_TYPES), 'ml.p3.2xlarge', 'SageMaker training instance type.'),
@@ -56,13 +72,24 @@ export const SETTINGS = {
   trainingTimeoutMinutes: setting(integer(5, 120), 120, 'How long `cdk deploy` waits for the training job before failing (the Provider framework allows up to 2 hours).'),
   hyperparameters: setting(stringMap(/^[a-z][a-z0-9_]{0,63}$/, /^[^\s]{1,256}$/), {} as Record<string, string>,
     'Hyperparameters passed to the training image (see training-image/README.md); unset ones take the image\'s defaults.'),
-  minTestAccuracy: setting(decimal(0, 1), 0.95, 'Quality gate: a model whose test accuracy is below this never reaches the endpoint.'),
   trainingSubnetIds: setting(list(subnetId), [] as string[], 'Run training in these VPC subnets (with trainingSecurityGroupIds). Empty: no VPC.'),
   trainingSecurityGroupIds: setting(list(securityGroupId), [] as string[], 'Security groups for training in a VPC (with trainingSubnetIds).'),
   manageTrainingLogGroup: setting(boolean, false,
     'Create SageMaker\'s account-wide /aws/sagemaker/TrainingJobs log group in the training stack (KMS-encrypted, one-year retention, kept on destroy) instead of letting SageMaker create it unencrypted and kept forever at the first job. Only where the group does not exist yet in the account and region; see README "Security".'),
   trainingAttempt: setting(integer(1, 9999), 1,
     'Part of the training job identity: raise it to run the job again when no input changed (SageMaker never reuses a job name, e.g. after a spot capacity failure).'),
+
+  // Quality gate and model registry
+  qualityGateMetric: setting(oneOf(GATE_METRICS), 'test_accuracy',
+    'Quality gate: the evaluation metric compared (training-image/metric-definitions.json). For test_log_loss, test_ece and test_latency_p50_ms lower is better.'),
+  qualityGateBar: setting(decimal(0, 1000000), 0.95,
+    'Quality gate: the absolute bar, a minimum (a maximum where lower is better). A model that misses it is registered as Rejected and never served.'),
+  qualityGateMaxRegression: setting(decimal(0, 1000000), 0.01,
+    'Quality gate: how far the metric may fall behind the currently approved model version before the new model is rejected.'),
+  modelApproval: setting(oneOf(['automatic', 'manual'] as const), 'automatic',
+    'A model that passes the gate is registered Approved (automatic) or PendingManualApproval (manual: approve it with `aws sagemaker update-model-package`).'),
+  servingModelPackageVersion: setting(optional(integer(1, 1000000)), undefined as number | undefined,
+    'Serve this approved model package version instead of the newest (rollback without training). Unset: the newest approved version.'),
 
   // Serving
   servingInstanceType: setting(oneOf(HOSTING_INSTANCE_TYPES), 'ml.m5.large', 'SageMaker endpoint instance type.'),
@@ -113,6 +140,8 @@ export const SETTINGS = {
 const RETIRED_SETTINGS: Record<string, string> = {
   wafMaxBodyBytes: 'the WAF body-size rule takes its limit from training-image/request-limits.json, '
     + 'the one table of request limits the API model, the proxy and the model server read too; change maxBytes there',
+  minTestAccuracy: 'the model registry gates every model: set qualityGateBar (with qualityGateMetric test_accuracy, the default) '
+    + 'and qualityGateMaxRegression',
 };
 
 type Settings = typeof SETTINGS;
@@ -181,6 +210,9 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
   if (longest > c.trainingTimeoutMinutes * 60) {
     const name = c.trainingUseSpot ? 'trainingMaxWaitSeconds' : 'trainingMaxRuntimeSeconds';
     fail(name, longest, `at most trainingTimeoutMinutes * 60 (${c.trainingTimeoutMinutes * 60}), or the deploy gives up while the job still runs`);
+  }
+  if (c.prepareValidationFraction + c.prepareTestFraction >= 0.9) {
+    fail('prepareTestFraction', c.prepareTestFraction, `less than ${Number((0.9 - c.prepareValidationFraction).toFixed(6))} with prepareValidationFraction ${c.prepareValidationFraction} (at least a tenth must stay for training)`);
   }
   if ((c.trainingSubnetIds.length === 0) !== (c.trainingSecurityGroupIds.length === 0)) {
     fail('trainingSubnetIds', c.trainingSubnetIds, 'set together with trainingSecurityGroupIds (both or neither)');

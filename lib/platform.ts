@@ -1,5 +1,6 @@
 import { App, Duration, Environment } from 'aws-cdk-lib';
 import { trafficShiftingFor } from '../constructs/serving/endpoint-deployment';
+import { ModelArtifact } from '../constructs/training/model-artifact';
 import { PlatformConfig } from './config';
 import { DataStack } from './data-stack';
 import { hasGpu } from '../constructs/instance-types';
@@ -20,6 +21,9 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
   const env: Environment | undefined = config.account || config.region ? { account: config.account, region: config.region } : undefined;
   const name = (part: string) => `${config.stackPrefix}-${part}`;
 
+  // The serving pointer: written by the registration step, read by the serving stack (never a CloudFormation resource).
+  const pointer = `/${config.stackPrefix}/serving/model-package-arn`;
+
   const data = new DataStack(app, name('Data'), {
     env,
     description: 'Deep-learning platform: KMS key and the data, model-artifact and access-log buckets',
@@ -34,6 +38,17 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     key: data.key,
     dataSourceUri: config.dataSourceUri,
     dataVersion: config.dataVersion,
+    prepareEnvironment: {
+      PREPARE_MISSING_VALUES: config.prepareMissingValues,
+      PREPARE_DROP_DUPLICATES: String(config.prepareDropDuplicates),
+      PREPARE_CONSTANT_COLUMNS: config.prepareConstantColumns,
+      PREPARE_VALIDATION_FRACTION: String(config.prepareValidationFraction),
+      PREPARE_TEST_FRACTION: String(config.prepareTestFraction),
+      PREPARE_SEED: String(config.prepareSeed),
+    },
+    prepareInstanceType: config.prepareInstanceType,
+    prepareMaxRuntime: Duration.seconds(config.prepareMaxRuntimeSeconds),
+    prepareAttempt: config.prepareAttempt,
     instanceType: config.trainingInstanceType,
     instanceCount: config.trainingInstanceCount,
     volumeSizeGb: config.trainingVolumeSizeGb,
@@ -42,7 +57,10 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     maxWait: Duration.seconds(config.trainingMaxWaitSeconds),
     timeout: Duration.minutes(config.trainingTimeoutMinutes),
     hyperparameters: config.hyperparameters,
-    minTestAccuracy: config.minTestAccuracy,
+    gate: { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression },
+    approval: config.modelApproval,
+    modelPackageGroupName: `${config.stackPrefix}-models`,
+    servingPointerParameterName: pointer,
     subnetIds: config.trainingSubnetIds,
     securityGroupIds: config.trainingSecurityGroupIds,
     attempt: config.trainingAttempt,
@@ -53,7 +71,12 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     env,
     description: 'Deep-learning platform: SageMaker endpoint (blue/green, autoscaling) behind a WAF-protected REST API',
     image: training.image,
-    modelData: training.trainingJob.modelArtifact,
+    // Any approved version may be served (a rollback serves an earlier one), so the endpoint's model may read the
+    // model artifact of every training job of this platform (models/<job name>/output/model.tar.gz), nothing else.
+    modelData: new ModelArtifact({ bucket: data.modelBucket, key: `models/${training.jobNamePrefix}-*/output/model.tar.gz`, encryptionKey: data.key }),
+    modelPackage: config.servingModelPackageVersion !== undefined
+      ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
+      : { pointerParameterName: pointer },
     key: data.key,
     instanceType: config.servingInstanceType,
     minCapacity: config.servingMinCapacity,
@@ -73,6 +96,10 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     allowedCidrs: config.apiAllowedCidrs,
     wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
   });
+
+  // The endpoint's stack names no value of the training stack (it reads the pointer from SSM), yet it must deploy
+  // after it: the training stack's registration step writes the pointer.
+  serving.addStackDependency(training, 'the training stack writes the serving pointer the endpoint reads');
 
   const monitoring = new MonitoringStack(app, name('Monitoring'), {
     env,

@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -21,8 +21,16 @@ import type { PlatformConfig, SETTINGS } from './config';
 export interface ServingStackProps extends StackProps {
   /** The training image; the endpoint runs it as `serve`. */
   readonly image: ecrAssets.DockerImageAsset;
-  /** The trained model (the training job's `modelArtifact`): it grants the endpoint's model read on itself. */
+  /**
+   * The artifacts the served model package versions may carry (any approved version of this platform: a rollback
+   * serves an earlier one); binding it grants the endpoint's model read on them.
+   */
   readonly modelData: sagemaker.ModelData;
+  /**
+   * Which model package version the endpoint serves: the one the SSM pointer names (the newest approved), or a
+   * pinned earlier approved version ({@link SETTINGS.servingModelPackageVersion}: rollback without training).
+   */
+  readonly modelPackage: { readonly pointerParameterName: string } | { readonly pinnedArn: string };
   /** The platform key: it encrypts the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.servingInstanceType} */
@@ -79,9 +87,19 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
 
+    // An SSM-typed parameter: CloudFormation reads the pointer at each deploy, so the endpoint follows the
+    // registry and a later deploy keeps (never reverts) the version the pointer names.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types
+    const modelPackageArn = 'pinnedArn' in props.modelPackage ? props.modelPackage.pinnedArn : new CfnParameter(this, 'ServedModelPackage', {
+      type: 'AWS::SSM::Parameter::Value<String>',
+      default: props.modelPackage.pointerParameterName,
+      description: 'SSM parameter naming the approved model package version the endpoint serves (written by the registration step)',
+    }).valueAsString;
+
     this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (endpoint, API, WAF, Lambda)' });
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
       logsKey: this.logsKey,
+      modelPackageArn,
       image: sagemaker.ContainerImage.fromEcrRepository(props.image.repository, props.image.imageTag),
       modelData: props.modelData,
       encryptionKey: props.key,

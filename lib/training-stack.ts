@@ -7,6 +7,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LogsKey } from '../constructs/storage/logs-key';
 import { trainingDataSource } from '../constructs/training/training-data-source';
+import { GateSettings, ModelRegistry } from '../constructs/training/model-registry';
+import { ProcessingJob } from '../constructs/training/processing-job';
 import { TrainingJob } from '../constructs/training/training-job';
 import { TrainingLogGroup } from '../constructs/training/training-log-group';
 import metricDefinitions from '../training-image/metric-definitions.json';
@@ -29,6 +31,14 @@ export interface TrainingStackProps extends StackProps {
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.dataSourceUri} */
   readonly dataSourceUri?: PlatformConfig['dataSourceUri'];
+  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare_config.py), from the prepare* settings. */
+  readonly prepareEnvironment: Record<string, string>;
+  /** @see {@link SETTINGS.prepareInstanceType} */
+  readonly prepareInstanceType: PlatformConfig['prepareInstanceType'];
+  /** @see {@link SETTINGS.prepareMaxRuntimeSeconds} */
+  readonly prepareMaxRuntime: Duration;
+  /** @see {@link SETTINGS.prepareAttempt} */
+  readonly prepareAttempt: PlatformConfig['prepareAttempt'];
   /** @see {@link SETTINGS.dataVersion} */
   readonly dataVersion: PlatformConfig['dataVersion'];
   /** @see {@link SETTINGS.trainingInstanceType} */
@@ -47,8 +57,14 @@ export interface TrainingStackProps extends StackProps {
   readonly timeout: Duration;
   /** @see {@link SETTINGS.hyperparameters} */
   readonly hyperparameters: PlatformConfig['hyperparameters'];
-  /** @see {@link SETTINGS.minTestAccuracy} */
-  readonly minTestAccuracy: PlatformConfig['minTestAccuracy'];
+  /** The quality gate the registration applies: {@link SETTINGS.qualityGateMetric}, {@link SETTINGS.qualityGateBar}, {@link SETTINGS.qualityGateMaxRegression}. */
+  readonly gate: GateSettings;
+  /** @see {@link SETTINGS.modelApproval} */
+  readonly approval: PlatformConfig['modelApproval'];
+  /** Name of the Model Package Group (`<stackPrefix>-models`). */
+  readonly modelPackageGroupName: string;
+  /** The SSM parameter naming the approved model package the endpoint serves (`/<stackPrefix>/serving/model-package-arn`). */
+  readonly servingPointerParameterName: string;
   /** @see {@link SETTINGS.trainingSubnetIds} */
   readonly subnetIds: PlatformConfig['trainingSubnetIds'];
   /** @see {@link SETTINGS.trainingSecurityGroupIds} */
@@ -66,7 +82,13 @@ export interface TrainingStackProps extends StackProps {
 export class TrainingStack extends Stack {
   /** The training and serving image. */
   readonly image: ecrAssets.DockerImageAsset;
-  /** The training job; its `modelDataUrl` is what the serving stack deploys. */
+  /** The prepare Processing job. */
+  readonly prepareJob: ProcessingJob;
+  /** The evaluate Processing job (the test split through the trained model). */
+  readonly evaluateJob: ProcessingJob;
+  /** The model registry: gate, versions and the serving pointer. */
+  readonly registry: ModelRegistry;
+  /** The training job. */
   readonly trainingJob: TrainingJob;
   /** The content-addressed job name. */
   readonly trainingJobName: string;
@@ -90,19 +112,41 @@ export class TrainingStack extends Stack {
     });
     this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the training stack\'s log groups' });
 
-    // The user's data when configured, otherwise the bundled digits sample uploaded by this app.
-    const data = trainingDataSource(this, {
+    // The user's raw data when configured, otherwise the bundled digits sample uploaded by this app.
+    const raw = trainingDataSource(this, {
       sourceUri: props.dataSourceUri,
       version: props.dataVersion,
       channels: CHANNELS,
       sample: { bucket: props.dataBucket, directory: path.join(IMAGE_DIR, 'sample-data'), prefix: 'datasets/digits/', logEncryptionKey: this.logsKey },
     });
 
+    // prepare: raw CSV in, cleaned and split channels plus the fitted preprocessing and a data report out.
+    this.prepareJob = new ProcessingJob(this, 'PrepareJob', {
+      image: this.image,
+      inputs: { data: { bucket: raw.bucket, key: raw.prefix, version: raw.version, upload: raw.upload } },
+      outputs: ['data', 'report'],
+      outputBucket: props.dataBucket,
+      encryptionKey: props.key,
+      environment: props.prepareEnvironment,
+      instanceType: props.prepareInstanceType,
+      maxRuntime: props.prepareMaxRuntime,
+      attempt: props.prepareAttempt,
+      vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
+      logEncryptionKey: this.logsKey,
+    });
+
     const trainingLogs = props.manageTrainingLogGroup ? new TrainingLogGroup(this, 'TrainingLogs', { encryptionKey: this.logsKey }) : undefined;
 
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
-      data,
+      data: {
+        bucket: props.dataBucket,
+        prefix: this.prepareJob.outputPrefixOf('data'),
+        // The prepared data's identity: a hash of the image, the raw data and the cleaning and split settings.
+        version: this.prepareJob.processingJobName,
+        channels: [...CHANNELS, 'preprocessing'],
+        upload: this.prepareJob,
+      },
       outputBucket: props.modelBucket,
       encryptionKey: props.key,
       instanceType: props.instanceType,
@@ -114,7 +158,7 @@ export class TrainingStack extends Stack {
       timeout: props.timeout,
       hyperparameters: props.hyperparameters,
       metricDefinitions: metricDefinitions.map((m) => ({ name: m.Name, regex: m.Regex })),
-      qualityGate: { metric: 'test_accuracy', minimum: props.minTestAccuracy },
+      // No gate here: the registry gates, so that a model below the bar is recorded as Rejected.
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,
       logEncryptionKey: this.logsKey,
@@ -122,12 +166,57 @@ export class TrainingStack extends Stack {
     });
     if (trainingLogs) this.trainingJob.node.addDependency(trainingLogs);
 
+    // evaluate: the test split through the trained model, as its own job, so the report (evaluation.json and
+    // evaluation.html) lands in S3 as plain files that the model package's ModelMetrics and a person can read.
+    this.evaluateJob = new ProcessingJob(this, 'EvaluateJob', {
+      image: this.image,
+      containerArguments: ['evaluate'],
+      inputs: {
+        model: { bucket: props.modelBucket, key: this.trainingJob.modelArtifactKey, version: this.trainingJob.trainingJobName, upload: this.trainingJob },
+        test: { bucket: props.dataBucket, key: `${this.prepareJob.outputPrefixOf('data')}test/`, version: this.prepareJob.processingJobName },
+      },
+      outputs: ['evaluation'],
+      outputBucket: props.modelBucket,
+      outputPrefix: 'evaluations/',
+      encryptionKey: props.key,
+      instanceType: props.prepareInstanceType,
+      maxRuntime: Duration.minutes(30),
+      vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
+      logEncryptionKey: this.logsKey,
+    });
+    const evaluation = `s3://${props.modelBucket.bucketName}/${this.evaluateJob.outputPrefixOf('evaluation')}`;
+
+    this.registry = new ModelRegistry(this, 'ModelRegistry', {
+      groupName: props.modelPackageGroupName,
+      model: {
+        trainingJobName: this.trainingJob.completedJobName,
+        modelDataUrl: this.trainingJob.modelDataUrl,
+        finalMetrics: this.trainingJob.finalMetrics,
+        imageUri: this.image.imageUri,
+        codeHash: this.image.assetHash,
+        data: {
+          identity: this.prepareJob.processingJobName,
+          reportUri: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.json`,
+        },
+        evaluationUri: `${evaluation}evaluation.json`,
+      },
+      after: [this.evaluateJob],
+      gate: props.gate,
+      approval: props.approval,
+      pointerParameterName: props.servingPointerParameterName,
+      logEncryptionKey: this.logsKey,
+    });
+
     this.trainingJobName = this.trainingJob.trainingJobName;
     this.jobNamePrefix = this.trainingJob.jobNamePrefix;
-    this.functions = [...this.trainingJob.functions];
+    this.functions = [...this.prepareJob.functions, ...this.trainingJob.functions, ...this.evaluateJob.functions, ...this.registry.functions];
 
     new CfnOutput(this, 'TrainingJobName', { value: this.trainingJobName, description: 'The SageMaker training job that produced the model' });
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
     new CfnOutput(this, 'TestAccuracy', { value: this.trainingJob.testAccuracy, description: 'Final test accuracy of the trained model' });
+    new CfnOutput(this, 'ModelPackageArn', { value: this.registry.modelPackageArn, description: 'The model package version registered for this model' });
+    new CfnOutput(this, 'ModelApprovalStatus', { value: this.registry.approvalStatus, description: 'Approved, or PendingManualApproval (approve with aws sagemaker update-model-package)' });
+    new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.html`, description: 'The prepared data\'s report' });
+    new CfnOutput(this, 'EvaluationReport', { value: `${evaluation}evaluation.html`, description: 'The model\'s evaluation report' });
   }
 }

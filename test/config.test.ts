@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { PROCESSING_INSTANCE_TYPES } from '../constructs/instance-types';
 import { ConfigError, loadConfig, SETTINGS } from '../lib/config';
+import { loadServiceModel } from '../local/api-model/service-model';
 import { withCurrentTable } from '../scripts/settings-table';
 import { buildTestPlatform } from './support/platform';
 
@@ -24,8 +26,8 @@ describe('configuration', () => {
   });
 
   test('accepts typed values from cdk.json and strings from -c key=value alike', () => {
-    const typed = loadConfig({ trainingInstanceCount: 2, trainingUseSpot: false, trainingMaxRuntimeSeconds: 1800, minTestAccuracy: 0.9, apiAllowedCidrs: ['10.0.0.0/8'] });
-    const strings = loadConfig({ trainingInstanceCount: '2', trainingUseSpot: 'false', trainingMaxRuntimeSeconds: '1800', minTestAccuracy: '0.9', apiAllowedCidrs: '10.0.0.0/8' });
+    const typed = loadConfig({ trainingInstanceCount: 2, trainingUseSpot: false, trainingMaxRuntimeSeconds: 1800, qualityGateBar: 0.9, apiAllowedCidrs: ['10.0.0.0/8'] });
+    const strings = loadConfig({ trainingInstanceCount: '2', trainingUseSpot: 'false', trainingMaxRuntimeSeconds: '1800', qualityGateBar: '0.9', apiAllowedCidrs: '10.0.0.0/8' });
     expect(strings).toEqual(typed);
     expect(loadConfig({ hyperparameters: '{"epochs": 5}' }).hyperparameters).toEqual({ epochs: '5' });
   });
@@ -35,8 +37,14 @@ describe('configuration', () => {
     [{ servingInstanceType: 'm5.large' }, 'Invalid setting "servingInstanceType": "m5.large"; allowed: ml.t2.medium'],
     [{ trainingInstanceCount: -1 }, 'Invalid setting "trainingInstanceCount": -1; allowed: a whole number from 1 to 64'],
     [{ servingMaxCapacity: '2.5' }, 'Invalid setting "servingMaxCapacity": "2.5"; allowed: a whole number from 1 to 100'],
-    [{ minTestAccuracy: 1.5 }, 'Invalid setting "minTestAccuracy": 1.5; allowed: a number from 0 to 1'],
-    [{ minTestAccuracy: 'high' }, 'Invalid setting "minTestAccuracy": "high"; allowed: a number from 0 to 1'],
+    [{ qualityGateBar: -1 }, 'Invalid setting "qualityGateBar": -1; allowed: a number from 0 to 1000000'],
+    [{ qualityGateBar: 'high' }, 'Invalid setting "qualityGateBar": "high"; allowed: a number from 0 to 1000000'],
+    [{ qualityGateMetric: 'train_loss' }, 'Invalid setting "qualityGateMetric": "train_loss"; allowed: test_accuracy'],
+    [{ modelApproval: 'sometimes' }, 'Invalid setting "modelApproval": "sometimes"; allowed: automatic, manual'],
+    [{ servingModelPackageVersion: 0 }, 'Invalid setting "servingModelPackageVersion": 0; allowed: a whole number from 1 to 1000000'],
+    [{ prepareMissingValues: 'zero' }, 'Invalid setting "prepareMissingValues": "zero"; allowed: median, mean, drop'],
+    [{ prepareInstanceType: 'ml.p3.2xlarge' }, 'Invalid setting "prepareInstanceType": "ml.p3.2xlarge"; allowed: ml.m5.large'],
+    [{ prepareValidationFraction: 0.5, prepareTestFraction: 0.45 }, 'Invalid setting "prepareTestFraction": 0.45; allowed: less than 0.4 with prepareValidationFraction 0.5'],
     [{ webhookSecretArn: 'arn:aws:s3:::bucket' }, 'Invalid setting "webhookSecretArn": "arn:aws:s3:::bucket"; allowed: an ARN of the form arn:aws:secretsmanager:'],
     [{ apiAllowedCidrs: '10.0.0.0/33' }, 'Invalid setting "apiAllowedCidrs[0]": "10.0.0.0/33"; allowed: an IPv4 CIDR block'],
     [{ apiAllowedCidrs: ['256.1.1.1/8'] }, 'Invalid setting "apiAllowedCidrs[0]": "256.1.1.1/8"; allowed: an IPv4 CIDR block'],
@@ -52,10 +60,10 @@ describe('configuration', () => {
   });
 
   test('reports every bad setting at once, one line each', () => {
-    const lines = errorFor({ trainingInstanceCount: 0, minTestAccuracy: 2 }).split('\n');
+    const lines = errorFor({ trainingInstanceCount: 0, servingMaxCapacity: 0 }).split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain('"trainingInstanceCount"');
-    expect(lines[1]).toContain('"minTestAccuracy"');
+    expect(lines[1]).toContain('"servingMaxCapacity"');
   });
 
   test.each([
@@ -76,5 +84,12 @@ describe('configuration', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
     expect(readme).toEqual(withCurrentTable(readme));
     for (const key of Object.keys(SETTINGS)) expect(readme).toContain(`| \`${key}\` |`);
+  });
+});
+
+describe('processing instance types', () => {
+  test('every prepare instance type is one SageMaker offers for Processing jobs (botocore\'s ProcessingInstanceType enum)', () => {
+    const offered = loadServiceModel('sagemaker').shapes.ProcessingInstanceType.enum!;
+    expect(PROCESSING_INSTANCE_TYPES.filter((t) => !offered.includes(t))).toEqual([]);
   });
 });

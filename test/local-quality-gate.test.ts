@@ -1,12 +1,12 @@
-/** Local mode's quality gate and model registry (local/quality-gate.ts, local/model-registry.ts). */
+/** Local mode's quality gate (the deploy's rule, constructs/training/runtime/quality-gate.ts) and model registry (local/model-registry.ts). */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LocalModelRegistry, NewRecord } from '../local/model-registry';
-import { applyQualityGate } from '../local/quality-gate';
+import { applyQualityGate } from '../constructs/training/runtime/quality-gate';
 
 const SETTINGS = { metric: 'test_accuracy', bar: 0.95, maxRegression: 0.01 };
-const approved = { modelVersion: 'aaaa', version: 3, metrics: { test_accuracy: 0.98, test_ece: 0.02 } };
+const approved = { name: 'version 3 (aaaa)', metrics: { test_accuracy: 0.98, test_ece: 0.02 } };
 
 describe('quality gate', () => {
   test('passes a model at or above the bar when nothing is approved yet', () => {
@@ -20,7 +20,7 @@ describe('quality gate', () => {
   test('rejects a model that regresses beyond the tolerance against the approved one, naming both figures', () => {
     expect(applyQualityGate({ test_accuracy: 0.965 }, SETTINGS, approved)).toEqual({
       passed: false,
-      reason: 'test_accuracy 0.965 is 0.015 below the approved model aaaa (version 3: 0.98), more than the tolerance 0.01',
+      reason: 'test_accuracy 0.965 is 0.015 below the approved model version 3 (aaaa) (0.98), more than the tolerance 0.01',
     });
   });
 
@@ -31,7 +31,7 @@ describe('quality gate', () => {
   test('treats calibration error as lower-is-better', () => {
     const gate = { metric: 'test_ece', bar: 0.05, maxRegression: 0.01 };
     expect(applyQualityGate({ test_ece: 0.06 }, gate).reason).toBe('test_ece 0.06 is above the maximum 0.05');
-    expect(applyQualityGate({ test_ece: 0.04 }, gate, approved).reason).toBe('test_ece 0.04 is 0.02 above the approved model aaaa (version 3: 0.02), more than the tolerance 0.01');
+    expect(applyQualityGate({ test_ece: 0.04 }, gate, approved).reason).toBe('test_ece 0.04 is 0.02 above the approved model version 3 (aaaa) (0.02), more than the tolerance 0.01');
   });
 
   test('rejects an evaluation that lacks the gate metric, listing the ones it has', () => {

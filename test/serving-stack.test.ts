@@ -24,14 +24,34 @@ describe('Serving stack (defaults)', () => {
   const endpointName = serving.resolve(serving.endpointName);
 
   describe('endpoint', () => {
-    test('hosts a network-isolated model from the training image and the training artifact', () => {
+    test('hosts a network-isolated model from the model package version the SSM pointer names', () => {
       const model = only(template, 'AWS::SageMaker::Model').props;
       expect(model.EnableNetworkIsolation).toBe(true);
-      expect(JSON.stringify(model.PrimaryContainer.Image)).toContain(`:${platform.training.image.imageTag}`);
-      expect(JSON.stringify(model.PrimaryContainer.ModelDataUrl)).toMatch(/"StackName":"DlPlatform-Training".*ModelDataUrl/);
+      // Image and artifact come from the version; the pointer is read by CloudFormation at each deploy.
+      expect(model.PrimaryContainer).toEqual({ ModelPackageName: { Ref: 'ServedModelPackage' } });
+      expect(template.toJSON().Parameters.ServedModelPackage).toEqual(expect.objectContaining({
+        Type: 'AWS::SSM::Parameter::Value<String>', Default: '/DlPlatform/serving/model-package-arn',
+      }));
+      expect(platform.training.registry.pointerParameterName).toBe('/DlPlatform/serving/model-package-arn');
+      // The pointer is no CloudFormation resource of any stack: only the platform's registration step writes it.
+      for (const stack of [platform.training, serving]) expect(Template.fromStack(stack).findResources('AWS::SSM::Parameter')).toEqual({});
     });
 
-    test('the model role reads only the artifact object, decrypts with the key and writes only its own logs', () => {
+    test('deploys after the training stack, whose registration writes the pointer it reads', () => {
+      expect(serving.dependencies).toContain(platform.training);
+    });
+
+    test('servingModelPackageVersion pins an earlier approved version (rollback without training)', () => {
+      const pinned = buildServing({ servingModelPackageVersion: '3' });
+      const t = Template.fromStack(pinned.serving);
+      const model = only(t, 'AWS::SageMaker::Model').props;
+      expect(JSON.stringify(model.PrimaryContainer.ModelPackageName)).toMatch(/:model-package\/dlplatform-models\/3"/);
+      expect(t.toJSON().Parameters?.ServedModelPackage).toBeUndefined();
+      // No training input changed, so the training job is the same: the rollback trains nothing.
+      expect(pinned.platform.training.trainingJobName).toBe(platform.training.trainingJobName);
+    });
+
+    test('the model role reads only the platform\'s model artifacts, decrypts with the key and writes only its own logs', () => {
       const role = only(template, 'AWS::SageMaker::Model').props.ExecutionRoleArn['Fn::GetAtt'][0];
       template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
@@ -39,7 +59,8 @@ describe('Serving stack (defaults)', () => {
       const policy = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(role))!;
       const statements = (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement;
       const byAction = (action: string) => statements.find((s) => [s.Action].flat().includes(action))!;
-      // Exactly the object the training job writes: <its S3OutputPath><job name>/output/model.tar.gz in the model bucket.
+      // Only the objects the platform's training jobs write: <S3OutputPath><job name>/output/model.tar.gz, any of
+      // its jobs (any approved version may be served).
       const training = JSON.stringify(Template.fromStack(platform.training).toJSON());
       const outputPath = training.slice(training.indexOf('S3OutputPath'));
       const outputPrefix = /^S3OutputPath\\":\\"s3:\/\/",\{"Fn::GetStackOutput":.*?"OutputName":"[^"]*ModelBucket[^"]*"\}\},"\/([^"\\]*)\\"/.exec(outputPath)![1];
@@ -47,7 +68,7 @@ describe('Serving stack (defaults)', () => {
       expect(byAction('s3:GetObject').Resource).toEqual({
         'Fn::Join': ['', [
           { 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'DlPlatform-Data', OutputName: expect.stringContaining('ModelBucket') }) },
-          `/${outputPrefix}${platform.training.trainingJobName}/output/model.tar.gz`,
+          `/${outputPrefix}${platform.training.jobNamePrefix}-*/output/model.tar.gz`,
         ]],
       });
       expect(byAction('s3:GetObject').Action).toBe('s3:GetObject');

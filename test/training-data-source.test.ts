@@ -32,6 +32,12 @@ describe('trainingDataSource', () => {
     expect(stack.node.tryFindChild('SampleData')).toBeUndefined();
   });
 
+  test('with a source URI of one CSV file: that file\'s key, not a folder of that name', () => {
+    const { data } = source({ sourceUri: 's3://my-datasets/digits/raw.CSV' });
+    expect(data.bucket.bucketName).toBe('my-datasets');
+    expect(data.prefix).toBe('digits/raw.CSV');
+  });
+
   test('refuses a source that is not an S3 URI, naming it', () => {
     expect(() => source({ sourceUri: 'https://example.com/data' })).toThrow(/trainingDataSource sourceUri must be an S3 URI \(s3:\/\/bucket\/prefix\/\), got "https:\/\/example.com\/data"/);
   });

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { isComplete, onEvent, OnEventResponse } from '../constructs/training/runtime/training-job.handler';
+import { isComplete, onEvent, OnEventResponse } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
@@ -28,7 +28,7 @@ let jobName: string;
  * Synthesizes the platform (bundling only the training stack's functions) into `outdir`, and returns the
  * start-phase resource and the bundled handler module, as Lambda would load it.
  */
-function synthesize(): { logicalId: string; properties: Properties; bundled: typeof import('../constructs/training/runtime/training-job.handler') } {
+function synthesize(): { logicalId: string; properties: Properties; bundled: typeof import('../constructs/training/runtime/sagemaker-job.handler') } {
   const { app, platform } = buildTestPlatform({
     'aws:cdk:bundling-stacks': [TRAINING_STACK], trainingTimeoutMinutes: '30', trainingMaxWaitSeconds: '1800', trainingMaxRuntimeSeconds: '1200',
   }, outdir);

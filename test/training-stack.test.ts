@@ -22,6 +22,11 @@ describe('Training stack', () => {
   const [startId] = Object.keys(jobs).filter((id) => jobs[id].Properties.Phase === 'start');
   const request = JSON.parse(evaluate(jobs[startId].Properties.CreateTrainingJobRequest) as string);
   const jobName: string = stack.trainingJobName;
+  const prepares = template.findResources('Custom::SageMakerProcessingJob', { Properties: { ProcessingJobName: Match.stringLikeRegexp('-prepare-') } });
+  const [prepareId] = Object.keys(prepares).filter((id) => prepares[id].Properties.Phase === 'start');
+  const prepareRequest = JSON.parse(evaluate(prepares[prepareId].Properties.CreateProcessingJobRequest) as string);
+  const prepared = `s3://dlplatform-data-databucket/prepared/${stack.prepareJob.processingJobName}/data/`;
+  const evaluations = template.findResources('Custom::SageMakerProcessingJob', { Properties: { ProcessingJobName: Match.stringLikeRegexp('-evaluate-') } });
 
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
@@ -49,27 +54,51 @@ describe('Training stack', () => {
     expect(request.AlgorithmSpecification.TrainingImage).toBe(`123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-hnb659fds-container-assets-123456789012-eu-west-1:${stack.image.assetHash}`);
   });
 
-  test('uploads the sample data under the versioned prefix, kept on stack delete, before the job starts', () => {
+  test('uploads the sample data under the versioned prefix, kept on stack delete, before prepare starts; training reads what prepare wrote', () => {
     template.hasResourceProperties('Custom::CDKBucketDeployment', {
       DestinationBucketKeyPrefix: 'datasets/digits/v1/',
       RetainOnDelete: true,
     });
     const [upload] = Object.keys(template.findResources('Custom::CDKBucketDeployment'));
-    expect(jobs[startId].DependsOn).toContain(upload);
+    expect(prepares[prepareId].DependsOn).toContain(upload);
+    expect(prepareRequest.ProcessingInputs[0].S3Input.S3Uri).toBe('s3://dlplatform-data-databucket/datasets/digits/v1/');
+    // Training starts after every resource of the prepare job (its completion included).
+    const [finalPrepare] = Object.keys(prepares).filter((id) => prepares[id].Properties.FinalPhase === true);
+    expect(jobs[startId].DependsOn).toContain(finalPrepare);
     expect(request.InputDataConfig.map((c: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }) => [c.ChannelName, c.DataSource.S3DataSource.S3Uri])).toEqual([
-      ['train', 's3://dlplatform-data-databucket/datasets/digits/v1/train/'],
-      ['validation', 's3://dlplatform-data-databucket/datasets/digits/v1/validation/'],
-      ['test', 's3://dlplatform-data-databucket/datasets/digits/v1/test/'],
+      ['train', `${prepared}train/`],
+      ['validation', `${prepared}validation/`],
+      ['test', `${prepared}test/`],
+      ['preprocessing', `${prepared}preprocessing/`],
     ]);
+  });
+
+  test('evaluates the trained model on the prepared test split in its own job, and registers with its report', () => {
+    const [evaluateStart] = Object.values(evaluations).filter((r) => r.Properties.Phase === 'start');
+    const evaluateRequest = JSON.parse(evaluate(evaluateStart.Properties.CreateProcessingJobRequest) as string);
+    expect(evaluateRequest.AppSpecification.ContainerArguments).toEqual(['evaluate']);
+    expect(evaluateRequest.ProcessingInputs.map((i: { InputName: string; S3Input: { S3Uri: string } }) => [i.InputName, i.S3Input.S3Uri])).toEqual([
+      ['model', `s3://dlplatform-data-modelbucket/models/${jobName}/output/model.tar.gz`],
+      ['test', `${prepared}test/`],
+    ]);
+    // It starts after the training job completed.
+    const [finalTraining] = Object.keys(jobs).filter((id) => jobs[id].Properties.FinalPhase === true);
+    expect(evaluateStart.DependsOn).toContain(finalTraining);
+    const [registrationId, registration] = Object.entries(template.findResources('Custom::ModelRegistration'))[0];
+    const evaluationJob = stack.evaluateJob.processingJobName;
+    expect(evaluate(registration.Properties.EvaluationUri)).toBe(`s3://dlplatform-data-modelbucket/evaluations/${evaluationJob}/evaluation/evaluation.json`);
+    const [finalEvaluate] = Object.keys(evaluations).filter((id) => evaluations[id].Properties.FinalPhase === true);
+    expect(template.toJSON().Resources[registrationId].DependsOn).toContain(finalEvaluate);
   });
 
   test('the execution role has exactly the least-privilege permissions, no managed policy and no wildcard action', () => {
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] } } });
-    expect(Object.keys(roles)).toHaveLength(1);
-    expect(Object.values(roles)[0].Properties.ManagedPolicyArns).toBeUndefined();
+    expect(Object.keys(roles).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['EvaluateJobExecutionRole', 'PrepareJobExecutionRole', 'TrainingJobExecutionRole']);
+    for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const data = `prepared/${stack.prepareJob.processingJobName}/data/`;
     expect(statementsOf('TrainingJobExecutionRole')).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: `${DATA}/datasets/digits/v1/*` },
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: DATA, Condition: { StringLike: { 's3:prefix': ['datasets/digits/v1/*'] } } },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: `${DATA}/${data}*` },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: DATA, Condition: { StringLike: { 's3:prefix': [`${data}*`] } } },
       { Effect: 'Allow', Action: 's3:PutObject', Resource: `${MODEL}/models/dlplatform-training-*` },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${MODEL}/checkpoints/dlplatform-training-*` },
       { Effect: 'Allow', Action: 's3:ListBucket', Resource: MODEL, Condition: { StringLike: { 's3:prefix': ['checkpoints/dlplatform-training-*'] } } },
@@ -123,17 +152,20 @@ describe('Training stack', () => {
     expect(request.VpcConfig).toBeUndefined();
   });
 
-  test('reads its metric definitions from training-image/metric-definitions.json and gates on test_accuracy', () => {
+  test('reads its metric definitions from training-image/metric-definitions.json; the registry, not the job, gates', () => {
     const definitions = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'training-image', 'metric-definitions.json'), 'utf8'));
     expect(request.AlgorithmSpecification.MetricDefinitions).toEqual(definitions);
-    for (const job of Object.values(jobs)) expect(JSON.parse(job.Properties.QualityGate)).toEqual({ metric: 'test_accuracy', minimum: 0.95 });
+    // A model below the bar must reach the registry (as Rejected), so the training job itself does not gate.
+    for (const job of Object.values(jobs)) expect(job.Properties.QualityGate).toBeUndefined();
+    const [registration] = Object.values(template.findResources('Custom::ModelRegistration'));
+    expect(JSON.parse(registration.Properties.QualityGate)).toEqual({ metric: 'test_accuracy', bar: 0.95, maxRegression: 0.01 });
   });
 
   test('names the job <stack>-<16 hex digits> and exposes it, the artifact key and the attributes', () => {
     expect(jobName).toMatch(/^dlplatform-training-[0-9a-f]{16}$/);
     expect(request.TrainingJobName).toBe(jobName);
     expect(stack.trainingJob.modelArtifactKey).toBe(`models/${jobName}/output/model.tar.gz`);
-    expect(stack.functions).toHaveLength(2);
+    expect(stack.functions).toHaveLength(7);
     template.hasOutput('TrainingJobName', { Value: jobName });
     const [finalId] = Object.keys(jobs).filter((id) => jobs[id].Properties.FinalPhase === true);
     template.hasOutput('ModelDataUrl', { Value: { 'Fn::GetAtt': [finalId, 'ModelDataUrl'] } });
@@ -150,7 +182,9 @@ describe('Training stack', () => {
     expect(chain[2].DependsOn).toContain(chain[1].id);
     for (const r of chain.slice(1)) expect(r.CreateTrainingJobRequest).toBeUndefined();
     // The waiter polls every 30 s; its own limit sits above each phase's wait and under CloudFormation's.
-    const definition = JSON.parse(evaluate(Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString) as string);
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    const [training] = Object.keys(machines).filter((id) => id.startsWith('TrainingJob'));
+    const definition = JSON.parse(evaluate(machines[training].Properties.DefinitionString) as string);
     expect(definition.States['framework-isComplete-task'].Retry).toEqual([{ ErrorEquals: ['States.ALL'], IntervalSeconds: 30, MaxAttempts: 112, BackoffRate: 1 }]);
   });
 
@@ -167,12 +201,13 @@ describe('Training stack', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: Match.objectLike({ Level: 'ALL' }) });
   });
 
-  test('trains on the user\'s own S3 prefix when dataSourceUri is set, with no upload', () => {
+  test('prepares the user\'s own S3 prefix when dataSourceUri is set, with no upload', () => {
     const own = Template.fromStack(buildTestPlatform({ dataSourceUri: 's3://my-datasets/digits/2024' }).platform.training);
     own.resourceCountIs('Custom::CDKBucketDeployment', 0);
-    const start = Object.values(own.findResources('Custom::SageMakerTrainingJob', { Properties: { Phase: 'start' } }))[0];
-    const ownRequest = JSON.parse(evaluate(start.Properties.CreateTrainingJobRequest) as string);
-    expect(ownRequest.InputDataConfig[0].DataSource.S3DataSource.S3Uri).toBe('s3://my-datasets/digits/2024/train/');
+    const start = Object.values(own.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start', ProcessingJobName: Match.stringLikeRegexp('-prepare-') } }))[0];
+    const ownRequest = JSON.parse(evaluate(start.Properties.CreateProcessingJobRequest) as string);
+    // A folder (no .csv ending) is read as one, so digits/2024-old/ is not part of it.
+    expect(ownRequest.ProcessingInputs[0].S3Input.S3Uri).toBe('s3://my-datasets/digits/2024/');
     const policies = Object.values(own.findResources('AWS::IAM::Policy')).flatMap((p) => evaluate(p.Properties.PolicyDocument.Statement) as Statement[]);
     expect(policies).toEqual(expect.arrayContaining([
       { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::my-datasets/digits/2024/*' },

@@ -5,7 +5,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
+import { CfnEndpoint, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
 import {
@@ -24,8 +24,17 @@ export interface InferenceEndpointProps {
   /**
    * The model artifact, usually a training job's `modelArtifact`. Binding it grants the model's role what it
    * needs to read the artifact (a ModelArtifact: that one object and its key) and gives the model its URI.
+   * With `modelPackageArn`, the artifacts the package's versions may carry: the grant still applies (SageMaker
+   * downloads a package's artifact with the model's role), the URI is the package's own.
    */
   readonly modelData: sagemaker.ModelData;
+
+  /**
+   * A model package version to serve: SageMaker takes the image and the artifact from the version
+   * (CreateModel's ModelPackageName) instead of `image` and `modelData`'s URI.
+   * @default - the model is `image` with `modelData`
+   */
+  readonly modelPackageArn?: string;
 
   /** Key that encrypts the instances' storage volumes where the instance type allows. */
   readonly encryptionKey: kms.IKey;
@@ -181,6 +190,15 @@ export class InferenceEndpoint extends Construct {
       containers: [{ image: props.image, modelData: props.modelData, environment: props.environment }],
     });
 
+    if (props.modelPackageArn) {
+      // The alpha L2 has no model-package container: the container names the version and nothing else.
+      // https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html
+      // The CfnModel is the alpha L2's: found by type, not by its construct id.
+      const [cfnModel] = this.model.node.findAll().filter((c): c is CfnModel => c instanceof CfnModel);
+      cfnModel.addPropertyDeletionOverride('PrimaryContainer.Image');
+      cfnModel.addPropertyDeletionOverride('PrimaryContainer.ModelDataUrl');
+      cfnModel.addPropertyOverride('PrimaryContainer.ModelPackageName', props.modelPackageArn);
+    }
 
     // Instances with NVMe instance storage encrypt it themselves; SageMaker rejects a key for them
     // (volumeKmsProblem in sagemaker-rules.ts; test/sagemaker-rules.test.ts checks every hosting type).

@@ -4,13 +4,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /** Properties of a {@link ModelArtifact}. */
 export interface ModelArtifactProps {
   /** Bucket holding the artifact. */
   readonly bucket: s3.IBucket;
 
-  /** Key of the artifact (a gzipped tar archive, `.tar.gz`); known at synth so the grant names exactly it. */
+  /**
+   * Key of the artifact (a gzipped tar archive, `.tar.gz`); known at synth so the grant names exactly it. A
+   * key with `*` (e.g. `models/<job prefix>-*\/output/model.tar.gz`) is a pattern: the grant covers every
+   * matching artifact, for a model that serves model package versions, each carrying its own artifact.
+   */
   readonly key: string;
 
   /** Key that encrypts the artifact. */
@@ -50,6 +55,12 @@ export class ModelArtifact extends sagemaker.ModelData {
   /** Grants `grantee` read on the artifact object alone and decrypt on its key. */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.objectArn] });
+    const principal = grantee.grantPrincipal;
+    if (this.props.key.includes('*') && principal instanceof Construct) {
+      acknowledgeWildcardResource(principal, this.objectArn,
+        'A model that serves model package versions may serve any of them (a rollback serves an earlier one), so it reads the '
+        + 'model.tar.gz of any of the platform\'s training jobs, and nothing else.');
+    }
     this.props.encryptionKey.grantDecrypt(grantee);
     return grant;
   }

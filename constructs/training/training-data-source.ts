@@ -23,7 +23,8 @@ export interface SampleDataProps {
 /** Properties of {@link trainingDataSource}. */
 export interface TrainingDataSourceProps {
   /**
-   * The user's data: an S3 URI of a prefix with one folder per channel.
+   * The user's raw data: an S3 URI of one CSV file (`.csv`), or of a prefix holding CSV files or one folder
+   * per channel (the prepare job reads either).
    * @default - the bundled sample, uploaded by this app
    */
   readonly sourceUri?: string;
@@ -36,7 +37,7 @@ export interface TrainingDataSourceProps {
 }
 
 /**
- * The training data of a job: the user's S3 prefix when `sourceUri` is set, otherwise the bundled sample
+ * The data a job starts from: the user's S3 file or prefix when `sourceUri` is set, otherwise the bundled sample
  * uploaded under `<prefix><version>/` (a SampleDataUpload with id `SampleData` in `scope`). The sample's content
  * digest joins the version, so an edited sample trains a new model even under the same version label.
  */
@@ -45,7 +46,8 @@ export function trainingDataSource(scope: Construct, props: TrainingDataSourcePr
     const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(props.sourceUri);
     if (!match) throw new Error(`trainingDataSource sourceUri must be an S3 URI (s3://bucket/prefix/), got "${props.sourceUri}"`);
     const [, bucketName, key] = match;
-    const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
+    // A .csv key is one file; anything else is a folder, so `data/2024` never also reads `data/2024-old/`.
+    const prefix = key === '' || key.endsWith('/') || /\.csv$/i.test(key) ? key : `${key}/`;
     return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), prefix, version: props.version, channels: props.channels };
   }
   const sample = new SampleDataUpload(scope, 'SampleData', {

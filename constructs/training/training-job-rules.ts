@@ -17,7 +17,7 @@ export const PHASE_SECONDS = 55 * 60;
 export function jobName(prefix: string, identity: unknown): string {
   const digest = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
   const name = `${prefix}-${digest}`;
-  if (!JOB_NAME_PATTERN.test(name)) throw new Error(`Training job name ${name} does not match ${JOB_NAME_PATTERN}`);
+  if (!JOB_NAME_PATTERN.test(name)) throw new Error(`SageMaker job name ${name} does not match ${JOB_NAME_PATTERN}`);
   return name;
 }
 

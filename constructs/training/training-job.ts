@@ -1,29 +1,22 @@
-import * as path from 'path';
 import type { CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
-import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
-import { lambdaRole } from '../private/lambda-role';
-import { PlatformFunction } from '../private/platform-function';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { ModelArtifact } from './model-artifact';
-import { guardTrustPolicy } from '../private/confused-deputy';
-import { acknowledgeTrainingJob } from './training-job-acknowledgements';
+import { JobProvider, createJobProvider, createJobResources, grantPassRole } from './sagemaker-job-provider';
+import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/training-job-contract';
 import type { TrainingJobProps } from './training-job-props';
-import { MAX_TIMEOUT, bucketIdentity, defaultPrefix, jobName, phases, sortKeys, validate } from './training-job-rules';
+import { MAX_TIMEOUT, bucketIdentity, defaultPrefix, jobName, sortKeys, validate } from './training-job-rules';
 
 export type { QualityGate } from './runtime/training-job-contract';
 export type { MetricDefinition, TrainingData, TrainingJobProps } from './training-job-props';
 
-/** CloudFormation waits at most 1 hour for one custom resource. */
-const CFN_LIMIT_SECONDS = 3600;
 const DEFAULT_CHANNELS = ['train', 'validation', 'test'];
 
 /**
@@ -161,43 +154,25 @@ export class TrainingJob extends Construct {
       ...(props.vpcConfig ? { VpcConfig: { Subnets: props.vpcConfig.subnetIds, SecurityGroupIds: props.vpcConfig.securityGroupIds } } : {}),
     };
 
-    const handlerLogs = this.logGroup('HandlerLogs', props);
-    const onEvent = this.handler('OnEvent', 'onEvent', handlerLogs, 'Starts, adopts or stops the SageMaker training job of a TrainingJob resource');
-    const isComplete = this.handler('IsComplete', 'isComplete', handlerLogs, 'Reports whether the SageMaker training job of a TrainingJob resource has ended');
-    this.functions = [onEvent, isComplete];
-    this.grantHandlers(onEvent, isComplete, request);
-
-    // Every phase waits at most PHASE_SECONDS; the provider's own limit (and CloudFormation's) sits above that.
-    const waits = phases(timeout.toSeconds());
-    const interval = queryInterval.toSeconds();
-    const totalTimeout = Math.min(Math.ceil((Math.max(...waits) + 2 * interval) / interval) * interval, Math.floor(CFN_LIMIT_SECONDS / interval) * interval);
-    this.provider = this.createProvider(onEvent, isComplete, queryInterval, Duration.seconds(totalTimeout), props);
-
-    const common = {
-      TrainingJobName: this.trainingJobName,
-      ...(props.qualityGate ? { QualityGate: JSON.stringify(props.qualityGate) } : {}),
-    };
-    let previous: CustomResource | undefined;
-    waits.forEach((waitSeconds, i) => {
-      const properties: Omit<TrainingJobResourceProperties, 'TrainingJobName' | 'QualityGate'> = {
-        Phase: i === 0 ? 'start' : 'wait',
-        WaitSeconds: waitSeconds,
-        FinalPhase: i === waits.length - 1,
-        ...(i === 0 ? { CreateTrainingJobRequest: stack.toJsonString(request) } : {}),
-      };
-      const resource = new CustomResource(this, i === 0 ? 'Resource' : `Wait${i}`, {
-        serviceToken: this.provider.serviceToken,
-        resourceType: RESOURCE_TYPE,
-        serviceTimeout: Duration.seconds(Math.min(CFN_LIMIT_SECONDS, totalTimeout + 2 * interval)),
-        properties: { ...properties, ...common },
-      });
-      if (previous) resource.node.addDependency(previous);
-      else if (props.data.upload) resource.node.addDependency(props.data.upload);
-      previous = resource;
+    const jobs = createJobProvider(this, {
+      kind: 'training', queryInterval, timeout, logRetention: props.logRetention, logEncryptionKey: props.logEncryptionKey,
     });
-    this.finalResource = previous!;
+    this.functions = [jobs.onEvent, jobs.isComplete];
+    this.provider = jobs.provider;
+    this.grantHandlers(jobs, request);
+    const start: Pick<TrainingJobResourceProperties, 'CreateTrainingJobRequest'> = { CreateTrainingJobRequest: stack.toJsonString(request) };
+    this.finalResource = createJobResources(this, jobs, {
+      resourceType: RESOURCE_TYPE,
+      queryInterval,
+      start,
+      common: {
+        TrainingJobName: this.trainingJobName,
+        ...(props.qualityGate ? { QualityGate: JSON.stringify(props.qualityGate) } : {}),
+      },
+      after: props.data.upload ? [props.data.upload] : [],
+    });
     this.modelArtifact = new ModelArtifact({ bucket: props.outputBucket, key: this.modelArtifactKey, encryptionKey: props.encryptionKey, uri: this.modelDataUrl });
-    acknowledgeTrainingJob(this);
+    acknowledgeSageMakerJob(this, 'DescribeTrainingJob or CreateTrainingJob');
   }
 
   /** The final value of a metric the job reported (an attribute of the completed job). */
@@ -220,29 +195,23 @@ export class TrainingJob extends Construct {
     return this.finalResource.getAttString(ATTR.modelDataUrl);
   }
 
+  /** JSON object of every final metric of the completed job, name to value. */
+  get finalMetrics(): string {
+    return this.finalResource.getAttString(ATTR.finalMetrics);
+  }
+
+  /** The completed job's name, as a reference: a consumer that uses it deploys only after the job completed. */
+  get completedJobName(): string {
+    return this.finalResource.getAttString(ATTR.trainingJobName);
+  }
+
   /** The completed job's ARN. */
   get trainingJobArn(): string {
     return this.finalResource.getAttString(ATTR.trainingJobArn);
   }
 
-  private logGroup(id: string, props: TrainingJobProps): logs.LogGroup {
-    return new logs.LogGroup(this, id, {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      encryptionKey: props.logEncryptionKey,
-    });
-  }
-
-  private handler(id: string, exportName: string, logGroup: logs.LogGroup, description: string): lambda.IFunction {
-    return new PlatformFunction(this, id, {
-      entry: path.join(__dirname, 'runtime', 'training-job.handler.ts'),
-      handler: exportName,
-      description,
-      timeout: Duration.minutes(1),
-      logGroup,
-    }).function;
-  }
-
-  private grantHandlers(onEvent: lambda.IFunction, isComplete: lambda.IFunction, request: CreateTrainingJobCommandInput): void {
+  private grantHandlers(jobs: JobProvider, request: CreateTrainingJobCommandInput): void {
+    const { onEvent, isComplete } = jobs;
     const jobArns = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: `${this.jobNamePrefix}-*` });
     // The conditions pin the security settings: this role can start no job without them. Keys and the actions
     // they apply to: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html#amazonsagemaker-policy-keys
@@ -258,52 +227,10 @@ export class TrainingJob extends Construct {
     });
     iam.Grant.addToPrincipal({ grantee: onEvent, actions: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'], resourceArns: [jobArns] });
     iam.Grant.addToPrincipal({ grantee: isComplete, actions: ['sagemaker:DescribeTrainingJob'], resourceArns: [jobArns] });
-    iam.Grant.addToPrincipal({
-      grantee: onEvent, actions: ['iam:PassRole'], resourceArns: [this.role.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-    });
+    grantPassRole(jobs, this.role);
     for (const fn of [onEvent, isComplete]) {
       acknowledgeWildcardResource(fn.role!, jobArns,
         'Job names are <prefix>-<hash of the inputs>, fixed at synth: the handler manages only this construct\'s jobs.');
     }
-  }
-
-  private createProvider(onEvent: lambda.IFunction, isComplete: lambda.IFunction, queryInterval: Duration, totalTimeout: Duration, props: TrainingJobProps): cr.Provider {
-    const providerLogs = this.logGroup('ProviderLogs', props);
-    const waiterLogs = this.logGroup('WaiterLogs', props);
-    const onEventRole = lambdaRole(this, 'ProviderOnEventRole', providerLogs);
-    const completeRole = lambdaRole(this, 'ProviderCompleteRole', providerLogs);
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: onEvent,
-      isCompleteHandler: isComplete,
-      queryInterval,
-      totalTimeout,
-      logGroup: providerLogs,
-      frameworkOnEventRole: onEventRole,
-      frameworkCompleteAndTimeoutRole: completeRole,
-      disableWaiterStateMachineLogging: false,
-      waiterStateMachineLogOptions: { destination: waiterLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    for (const role of [onEventRole, completeRole]) {
-      for (const fn of [onEvent, isComplete]) {
-        acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
-      }
-    }
-    // The provider's own functions and waiter are aws-cdk-lib's: found by type, not by their construct ids.
-    // An acknowledgement on the provider reaches every resource beneath it (see private/nag-acknowledgements.ts).
-    for (const fn of provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
-      acknowledgeWildcardResource(provider, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
-    }
-    // The waiter state machine's role is aws-cdk-lib's too: found by the service it trusts, not its construct id.
-    for (const role of provider.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
-      const trust = JSON.stringify(Stack.of(role).resolve((role.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument));
-      if (trust.includes('states.amazonaws.com')) guardTrustPolicy(role, 'states.amazonaws.com');
-    }
-    acknowledgeWildcardResource(provider, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
-    Validations.of(provider).acknowledge({
-      id: 'AwsSolutions-SF2',
-      reason: 'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.',
-    });
-    return provider;
   }
 }

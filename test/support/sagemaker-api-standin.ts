@@ -1,13 +1,14 @@
 /**
- * A local stand-in for the SageMaker API's training-job operations, on 127.0.0.1 and a free port, for the
- * unmodified AWS SDK client (point it here with AWS_ENDPOINT_URL_SAGEMAKER).
+ * A local stand-in for the SageMaker API's training-job, processing-job and model-package operations, on
+ * 127.0.0.1 and a free port, for the unmodified AWS SDK client (point it here with AWS_ENDPOINT_URL_SAGEMAKER).
  *
  * It speaks SageMaker's protocol (awsJson1_1: `POST /`, `X-Amz-Target: SageMaker.<Operation>`, JSON bodies,
  * errors as `{"__type": ..., "message": ...}` with HTTP 400), checks requests the way SageMaker does (a signed
  * request; every member against SageMaker's published API model, botocore's sagemaker service-2.json from the
  * project venv; then the spot and volume-key rules no schema carries) and keeps jobs whose life a test
- * scripts: each DescribeTrainingJob returns the job's current state and moves it one step along its script.
+ * scripts: each Describe{Training,Processing}Job returns the job's current state and moves it one step along its script.
  * moto's SageMaker completes every job at once and cannot fail or stop one, which is what the tests need.
+ * Model packages live in groups the test creates (CloudFormation's part), numbered 1, 2, ... as SageMaker does.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -20,6 +21,8 @@ export interface JobStep {
   readonly status: 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
   readonly secondaryStatus?: string;
   readonly failureReason?: string;
+  /** Processing jobs: the container's message (its /opt/ml/output/message). */
+  readonly exitMessage?: string;
   /** Final metrics, reported once the job has Completed. */
   readonly finalMetrics?: Record<string, number>;
 }
@@ -44,7 +47,23 @@ export interface StandinCall {
 
 const ACCOUNT = '123456789012';
 const API_MODEL = loadServiceModel('sagemaker');
-const OPERATIONS = ['CreateTrainingJob', 'DescribeTrainingJob', 'StopTrainingJob'] as const;
+const OPERATIONS = [
+  'CreateTrainingJob', 'DescribeTrainingJob', 'StopTrainingJob',
+  'CreateProcessingJob', 'DescribeProcessingJob', 'StopProcessingJob',
+  'CreateModelPackage', 'ListModelPackages', 'DescribeModelPackage', 'UpdateModelPackage',
+] as const;
+
+/** A model package version as the stand-in keeps it. */
+export interface StandinModelPackage {
+  readonly arn: string;
+  readonly group: string;
+  readonly version: number;
+  /** The CreateModelPackage request, as received. */
+  readonly request: Record<string, unknown>;
+  status: string;
+  approvalDescription?: string;
+  readonly createdAt: number;
+}
 
 class ApiError extends Error {
   constructor(readonly type: string, message: string, readonly status = 400) {
@@ -63,6 +82,10 @@ export class SageMakerStandin {
   /** Every request answered, in order. */
   readonly calls: StandinCall[] = [];
   private readonly jobs = new Map<string, StandinJob>();
+  private readonly processingJobs = new Map<string, StandinJob>();
+  private readonly groups = new Map<string, StandinModelPackage[]>();
+  private readonly clientTokens = new Map<string, StandinModelPackage>();
+  private clock = 0;
   private server?: http.Server;
   private region = 'eu-west-1';
   /** The script the next created job follows. */
@@ -85,6 +108,32 @@ export class SageMakerStandin {
     const job = this.jobs.get(name);
     if (!job) throw new Error(`the stand-in has no job ${name}`);
     return job;
+  }
+
+  /** The processing job of that name (throws when there is none). */
+  processingJob(name: string): StandinJob {
+    const job = this.processingJobs.get(name);
+    if (!job) throw new Error(`the stand-in has no processing job ${name}`);
+    return job;
+  }
+
+  /** Creates an empty Model Package Group (CloudFormation's job in a deployed app). */
+  addModelPackageGroup(name: string): void {
+    this.groups.set(name, []);
+  }
+
+  /** The versions of a group, oldest first. */
+  modelPackages(group: string): StandinModelPackage[] {
+    const versions = this.groups.get(group);
+    if (!versions) throw new Error(`the stand-in has no model package group ${group}`);
+    return versions;
+  }
+
+  /** A person's approval or rejection (aws sagemaker update-model-package). */
+  setApproval(arn: string, status: string): void {
+    const pkg = [...this.groups.values()].flat().find((p) => p.arn === arn);
+    if (!pkg) throw new Error(`the stand-in has no model package ${arn}`);
+    pkg.status = status;
   }
 
   /** Puts a job in place as if an earlier deploy had created it. */
@@ -159,9 +208,108 @@ export class SageMakerStandin {
         job.steps = [{ status: 'Stopping', secondaryStatus: 'Stopping' }, { status: 'Stopped', secondaryStatus: 'Stopped' }];
         return {};
       }
+      case 'CreateProcessingJob': {
+        const name = body.ProcessingJobName as string;
+        const existing = this.processingJobs.get(name);
+        if (existing) throw new ApiError('ResourceInUse', `Processing job ${name} already exists (${existing.arn})`);
+        const job: StandinJob = {
+          name, request: body, steps: [...this.nextScript], createdAt: Date.now(),
+          arn: `arn:aws:sagemaker:${this.region}:${ACCOUNT}:processing-job/${name.toLowerCase()}`,
+        };
+        this.processingJobs.set(name, job);
+        return { ProcessingJobArn: job.arn };
+      }
+      case 'DescribeProcessingJob': {
+        const job = this.processingJobs.get(body.ProcessingJobName as string);
+        if (!job) throw new ApiError('ResourceNotFound', `Could not find requested job with name ${String(body.ProcessingJobName)}`);
+        const step = job.steps[0];
+        if (job.steps.length > 1) job.steps.shift();
+        return {
+          ...job.request,
+          ProcessingJobArn: job.arn,
+          ProcessingJobStatus: step.status,
+          ...(step.failureReason ? { FailureReason: step.failureReason } : {}),
+          ...(step.exitMessage ? { ExitMessage: step.exitMessage } : {}),
+          CreationTime: job.createdAt / 1000,
+        };
+      }
+      case 'StopProcessingJob': {
+        const job = this.processingJobs.get(body.ProcessingJobName as string);
+        if (!job) throw new ApiError('ResourceNotFound', 'Requested resource not found.');
+        if (job.steps[0].status !== 'InProgress') throw new ApiError('ValidationException', `The request was rejected because the processing job is in status ${job.steps[0].status}.`);
+        job.steps = [{ status: 'Stopping' }, { status: 'Stopped' }];
+        return {};
+      }
+      case 'CreateModelPackage':
+        return { ModelPackageArn: this.createModelPackage(body).arn };
+      case 'ListModelPackages':
+        return this.listModelPackages(body);
+      case 'DescribeModelPackage': {
+        const pkg = this.modelPackage(body.ModelPackageName as string);
+        const request = pkg.request;
+        return {
+          ModelPackageName: pkg.group, ModelPackageGroupName: pkg.group, ModelPackageVersion: pkg.version, ModelPackageArn: pkg.arn,
+          ModelPackageDescription: request.ModelPackageDescription, CreationTime: pkg.createdAt,
+          InferenceSpecification: request.InferenceSpecification, ModelPackageStatus: 'Completed',
+          ModelPackageStatusDetails: { ValidationStatuses: [] }, ModelApprovalStatus: pkg.status,
+          ...(pkg.approvalDescription ? { ApprovalDescription: pkg.approvalDescription } : {}),
+          ...(request.ModelMetrics ? { ModelMetrics: request.ModelMetrics } : {}),
+          CustomerMetadataProperties: request.CustomerMetadataProperties ?? {},
+        };
+      }
+      case 'UpdateModelPackage': {
+        const pkg = this.modelPackage(body.ModelPackageArn as string);
+        if (body.ModelApprovalStatus) pkg.status = body.ModelApprovalStatus as string;
+        if (body.ApprovalDescription !== undefined) pkg.approvalDescription = body.ApprovalDescription as string;
+        return { ModelPackageArn: pkg.arn };
+      }
       default:
         throw new ApiError('UnknownOperationException', operation);
     }
+  }
+
+  private createModelPackage(body: Record<string, unknown>): StandinModelPackage {
+    const group = body.ModelPackageGroupName as string | undefined;
+    if (!group) throw new ApiError('ValidationException', 'Unversioned model packages are not supported by this stand-in; give ModelPackageGroupName.');
+    const versions = this.groups.get(group);
+    if (!versions) throw new ApiError('ValidationException', `Model Package Group ${group} does not exist.`);
+    const token = body.ClientToken as string | undefined;
+    if (token && this.clientTokens.has(token)) return this.clientTokens.get(token)!;
+    const version = versions.length + 1;
+    const pkg: StandinModelPackage = {
+      arn: `arn:aws:sagemaker:${this.region}:${ACCOUNT}:model-package/${group.toLowerCase()}/${version}`,
+      group, version, request: body, status: (body.ModelApprovalStatus as string | undefined) ?? 'PendingManualApproval', createdAt: ++this.clock,
+    };
+    versions.push(pkg);
+    if (token) this.clientTokens.set(token, pkg);
+    return pkg;
+  }
+
+  private listModelPackages(body: Record<string, unknown>): unknown {
+    const group = body.ModelPackageGroupName as string;
+    const versions = this.groups.get(group);
+    if (!versions) throw new ApiError('ValidationException', `Model Package Group ${group} does not exist.`);
+    // Only what the handlers use; anything else would silently be ignored, so it is refused.
+    if (body.SortBy !== undefined && body.SortBy !== 'CreationTime') throw new ApiError('ValidationException', 'The stand-in sorts by CreationTime only.');
+    const matching = versions.filter((p) => body.ModelApprovalStatus === undefined || p.status === body.ModelApprovalStatus);
+    const ordered = body.SortOrder === 'Ascending' ? [...matching] : [...matching].reverse();
+    const start = Number(body.NextToken ?? 0);
+    const size = Number(body.MaxResults ?? 10);
+    const page = ordered.slice(start, start + size);
+    return {
+      ModelPackageSummaryList: page.map((p) => ({
+        ModelPackageGroupName: p.group, ModelPackageVersion: p.version, ModelPackageArn: p.arn,
+        ModelPackageDescription: p.request.ModelPackageDescription, CreationTime: p.createdAt,
+        ModelPackageStatus: 'Completed', ModelApprovalStatus: p.status,
+      })),
+      ...(start + size < ordered.length ? { NextToken: String(start + size) } : {}),
+    };
+  }
+
+  private modelPackage(arn: string): StandinModelPackage {
+    const pkg = [...this.groups.values()].flat().find((p) => p.arn === arn);
+    if (!pkg) throw new ApiError('ValidationException', `Model package ${arn} does not exist.`);
+    return pkg;
   }
 
   private create(request: Record<string, unknown>, steps: JobStep[]): StandinJob {

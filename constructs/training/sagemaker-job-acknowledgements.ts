@@ -1,26 +1,35 @@
-import { IConstruct } from 'constructs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { acknowledge, acknowledgeRolePolicies, exemptFunction, FunctionExemptions, inPacks, SERVERLESS, skipCheckov } from '../private/compliance';
+import type * as cr from 'aws-cdk-lib/custom-resources';
+import type { Construct } from 'constructs';
+
+/** A SageMaker job construct on the shared provider (sagemaker-job-provider.ts): TrainingJob, ProcessingJob. */
+export interface SageMakerJobConstruct extends Construct {
+  readonly functions: lambda.IFunction[];
+  readonly provider: cr.Provider;
+}
 
 const DEPLOY_TIME: FunctionExemptions = {
   deadLetterQueue: 'Invoked synchronously by the provider framework (or by CloudFormation, which waits for the answer) '
     + 'once per deploy; a failure fails and rolls back the deploy with the job\'s reason. A dead-letter queue would hold '
     + 'nothing anyone acts on.',
-  vpc: 'Calls only the SageMaker, Lambda and Step Functions APIs, over TLS with IAM; the platform has no VPC (the training '
-    + 'job itself can run in one: trainingSubnetIds).',
-  reservedConcurrency: 'Runs only while a deploy waits for a training job, one invocation at a time; a reservation would '
+  vpc: 'Calls only the SageMaker, Lambda and Step Functions APIs, over TLS with IAM; the platform has no VPC (the '
+    + 'jobs themselves can run in one: trainingSubnetIds).',
+  reservedConcurrency: 'Runs only while a deploy waits for a SageMaker job, one invocation at a time; a reservation would '
     + 'take concurrency from the account for good to guard runs that are never concurrent.',
 };
 
-/** The cdk-nag findings and checkov checks a {@link TrainingJob} accepts, with why. */
-export function acknowledgeTrainingJob(job: IConstruct & { readonly functions: readonly IConstruct[]; readonly provider: IConstruct }): void {
+/**
+ * The cdk-nag findings and checkov checks a SageMaker job construct (TrainingJob, ProcessingJob) accepts, with why.
+ * @param calls the SageMaker calls its handlers make, for the tracing reason (e.g. 'DescribeTrainingJob or CreateTrainingJob')
+ */
+export function acknowledgeSageMakerJob(job: SageMakerJobConstruct, calls: string): void {
   for (const fn of job.functions) {
     exemptFunction(fn, {
       ...DEPLOY_TIME,
-      tracing: 'Each call logs the job\'s status as JSON; the only downstream call is DescribeTrainingJob or '
-        + 'CreateTrainingJob, so a trace would add nothing the log does not say.',
+      tracing: `Each call logs the job's status as JSON; the only downstream call is ${calls}, so a trace would add nothing the log does not say.`,
     });
   }
   // The provider framework's own functions and waiter: aws-cdk-lib's, found by type.

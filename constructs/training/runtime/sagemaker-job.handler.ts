@@ -1,17 +1,16 @@
 /**
- * The TrainingJob custom resource's handlers, on the aws-cdk-lib Provider framework: `onEvent` starts (or
- * adopts, or stops) the SageMaker training job; `isComplete` is polled until the job ends, then applies the
- * quality gate and returns the model artifact and final metrics.
+ * The handlers of the TrainingJob and ProcessingJob custom resources, on the aws-cdk-lib Provider framework:
+ * `onEvent` starts (or adopts, or stops) the SageMaker job; `isComplete` is polled until the job ends, then
+ * returns its attributes (a training job's model artifact and final metrics, after its quality gate).
+ * The resource type says which kind of job (sagemaker-job-kinds.ts); the rest is the same for every kind.
  *
  * The job name is content-addressed and fixed at synth, so SageMaker's name uniqueness makes every call
  * idempotent: a retried event finds its job (ResourceInUse) and adopts it instead of starting another.
  */
-import {
-  CreateTrainingJobCommand, CreateTrainingJobCommandInput, DescribeTrainingJobCommand, DescribeTrainingJobCommandOutput,
-  SageMakerClient, StopTrainingJobCommand,
-} from '@aws-sdk/client-sagemaker';
+import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { ATTR, JOB_NAME_PATTERN, Phase, QualityGate, TrainingJobResourceProperties, metricAttribute } from './training-job-contract';
+import { JobKind, JobState, jobKind } from './sagemaker-job-kinds';
+import { ATTR, JOB_NAME_PATTERN, Phase, QualityGate, metricAttribute } from './training-job-contract';
 
 /** What the Provider framework passes `onEvent`: the CloudFormation event (ResponseURL withheld). */
 export type OnEventRequest = CloudFormationCustomResourceEvent;
@@ -33,15 +32,14 @@ export interface IsCompleteResponse {
 }
 
 interface Properties {
+  readonly kind: JobKind;
   readonly phase: Phase;
   readonly jobName: string;
-  readonly request?: CreateTrainingJobCommandInput;
+  readonly request?: Record<string, unknown>;
   readonly waitSeconds: number;
   readonly finalPhase: boolean;
   readonly gate?: QualityGate;
 }
-
-type Job = DescribeTrainingJobCommandOutput;
 
 let client: SageMakerClient | undefined;
 /** One client per container; the endpoint comes from the environment (AWS_ENDPOINT_URL_SAGEMAKER in tests). */
@@ -56,25 +54,26 @@ function log(level: 'info' | 'warn', message: string, fields: Record<string, unk
 }
 
 export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
+  const kind = jobKind(event.ResourceType);
   if (event.RequestType === 'Delete') {
     // Read leniently: a delete must never get stuck on properties. Only the start phase owns the job.
-    // Deleting never removes artifacts; it stops a job still running (a rolled-back create, or the job an
+    // Deleting never removes outputs; it stops a job still running (a rolled-back create, or the job an
     // update replaced while it ran).
     const phase = event.ResourceProperties.Phase;
     log('info', 'event received', { requestType: 'Delete', requestId: event.RequestId, phase, physicalResourceId: event.PhysicalResourceId });
-    if (phase === 'start') await stopIfRunning(event.PhysicalResourceId);
+    if (phase === 'start') await stopIfRunning(kind, event.PhysicalResourceId);
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
 
-  const props = parseProperties(event.ResourceProperties);
-  const context = { requestType: event.RequestType, requestId: event.RequestId, phase: props.phase, trainingJobName: props.jobName };
+  const props = parseProperties(kind, event.ResourceProperties);
+  const context = { requestType: event.RequestType, requestId: event.RequestId, phase: props.phase, [jobField(kind)]: props.jobName };
   log('info', 'event received', context);
 
   const physicalId = props.phase === 'start' ? props.jobName : `${props.jobName}/wait`;
   if (props.phase === 'start') {
     if (event.RequestType === 'Update' && event.PhysicalResourceId === props.jobName) {
-      // Same content-addressed name: nothing that determines the model changed. No new job.
-      log('info', 'training job unchanged; no new job', context);
+      // Same content-addressed name: nothing that determines the job's output changed. No new job.
+      log('info', `${kind.label.toLowerCase()} job unchanged; no new job`, context);
     } else {
       await startJob(props);
     }
@@ -84,86 +83,100 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
 
 export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
-  const props = parseProperties(event.ResourceProperties);
-  const job = await describe(props.jobName);
-  if (!job) throw new Error(`Training job ${props.jobName} does not exist in SageMaker`);
-  const status = job.TrainingJobStatus;
+  const kind = jobKind(event.ResourceType);
+  const props = parseProperties(kind, event.ResourceProperties);
+  const what = `${kind.label} job ${props.jobName}`;
+  const job = await describe(kind, props.jobName);
+  if (!job) throw new Error(`${what} does not exist in SageMaker`);
+  const status = job.status;
   const elapsedSeconds = Math.round((Date.now() - Number(event.StartedAt ?? Date.now())) / 1000);
-  log('info', 'training job status', {
-    trainingJobName: props.jobName, status, secondaryStatus: job.SecondaryStatus, phase: props.phase, elapsedSeconds,
+  log('info', `${kind.label.toLowerCase()} job status`, {
+    [jobField(kind)]: props.jobName, status, secondaryStatus: job.secondaryStatus, phase: props.phase, elapsedSeconds,
   });
 
   switch (status) {
     case 'Completed':
       return { IsComplete: true, Data: completedAttributes(job, props) };
     case 'Failed':
-      throw new Error(`Training job ${props.jobName} failed: ${job.FailureReason ?? 'SageMaker gave no reason'}`);
+      throw new Error(`${what} failed: ${reasonOf(job) ?? 'SageMaker gave no reason'}`);
     case 'Stopped':
-      throw new Error(`Training job ${props.jobName} was stopped before it completed${job.FailureReason ? `: ${job.FailureReason}` : ''}`);
+      throw new Error(`${what} was stopped before it completed${reasonOf(job) ? `: ${reasonOf(job)}` : ''}`);
     default:
       if (elapsedSeconds < props.waitSeconds) return { IsComplete: false };
       if (!props.finalPhase) {
         // CloudFormation gives one resource at most an hour: hand over to the next wait phase.
-        log('info', 'handing over to the next wait phase', { trainingJobName: props.jobName, elapsedSeconds });
-        return { IsComplete: true, Data: { [ATTR.trainingJobName]: props.jobName, [ATTR.trainingJobStatus]: String(status) } };
+        log('info', 'handing over to the next wait phase', { [jobField(kind)]: props.jobName, elapsedSeconds });
+        return { IsComplete: true, Data: { [kind.nameAttribute]: props.jobName, [kind.statusAttribute]: String(status) } };
       }
       throw new Error(
-        `Training job ${props.jobName} is still ${status} (${job.SecondaryStatus ?? 'no detail'}) after the deploy's wait limit; `
-        + 'the deploy rolls back, which stops it. Raise the wait limit (trainingTimeoutMinutes) or lower the job\'s '
-        + 'MaxRuntime/MaxWait.',
+        `${what} is still ${status} (${job.secondaryStatus ?? 'no detail'}) after the deploy's wait limit; `
+        + `the deploy rolls back, which stops it. ${kind.waitHint}`,
       );
   }
 }
 
+/** The log field naming the job: `trainingJobName` or `processingJobName`. */
+function jobField(kind: JobKind): string {
+  return `${kind.label.toLowerCase()}JobName`;
+}
+
+/** SageMaker's FailureReason, with the container's own message when it left one (prepare does). */
+function reasonOf(job: JobState): string | undefined {
+  const parts = [job.failureReason, job.exitMessage].filter((p): p is string => !!p && p.trim() !== '');
+  return parts.length > 0 ? [...new Set(parts)].join('; ') : undefined;
+}
+
 /** Creates the job; when it already exists (a retried event, or a re-deploy of the same inputs), adopts it. */
 async function startJob(props: Properties): Promise<void> {
-  if (!props.request) throw new Error('The start phase needs CreateTrainingJobRequest');
+  const { kind } = props;
+  const what = `${kind.label.toLowerCase()} job ${props.jobName}`;
+  if (!props.request) throw new Error(`The start phase needs ${kind.requestProperty}`);
   try {
-    await sagemaker().send(new CreateTrainingJobCommand(props.request));
-    log('info', 'training job created', { trainingJobName: props.jobName });
+    await kind.create(sagemaker(), props.request);
+    log('info', `${kind.label.toLowerCase()} job created`, { [jobField(kind)]: props.jobName });
     return;
   } catch (e) {
-    if (!alreadyExists(e)) throw new Error(`SageMaker rejected training job ${props.jobName}: ${messageOf(e)}`);
+    if (!alreadyExists(e)) throw new Error(`SageMaker rejected ${what}: ${messageOf(e)}`);
   }
-  const job = await describe(props.jobName);
-  const status = job?.TrainingJobStatus;
+  const job = await describe(kind, props.jobName);
+  const status = job?.status;
   if (status === 'InProgress' || status === 'Completed') {
-    log('info', 'training job already exists; adopting it', { trainingJobName: props.jobName, status });
+    log('info', `${kind.label.toLowerCase()} job already exists; adopting it`, { [jobField(kind)]: props.jobName, status });
     return;
   }
   // SageMaker never reuses a job name, and the name is a hash of the inputs: the same inputs cannot run twice.
   throw new Error(
-    `Training job ${props.jobName} already ran with these exact inputs and ended ${status ?? 'unknown'}`
-    + `${job?.FailureReason ? ` (${job.FailureReason})` : ''}. SageMaker never reuses a job name: change an input, `
-    + 'or raise the attempt number (the trainingAttempt setting), to run it again.',
+    `${kind.label} job ${props.jobName} already ran with these exact inputs and ended ${status ?? 'unknown'}`
+    + `${job && reasonOf(job) ? ` (${reasonOf(job)})` : ''}. SageMaker never reuses a job name: change an input, `
+    + `or raise the attempt number (the ${kind.attemptSetting} setting), to run it again.`,
   );
 }
 
-async function stopIfRunning(jobName: string): Promise<void> {
+async function stopIfRunning(kind: JobKind, jobName: string): Promise<void> {
   if (!JOB_NAME_PATTERN.test(jobName)) {
     // Not a job name (a create that failed early leaves the framework's default physical id): no job to stop.
-    log('info', 'no training job behind this resource; nothing to stop', { physicalResourceId: jobName });
+    log('info', `no ${kind.label.toLowerCase()} job behind this resource; nothing to stop`, { physicalResourceId: jobName });
     return;
   }
-  const job = await describe(jobName);
-  if (job?.TrainingJobStatus !== 'InProgress') {
-    log('info', 'training job not running; nothing to stop', { trainingJobName: jobName, status: job?.TrainingJobStatus ?? 'absent' });
+  const job = await describe(kind, jobName);
+  if (job?.status !== 'InProgress') {
+    log('info', `${kind.label.toLowerCase()} job not running; nothing to stop`, { [jobField(kind)]: jobName, status: job?.status ?? 'absent' });
     return;
   }
   try {
-    await sagemaker().send(new StopTrainingJobCommand({ TrainingJobName: jobName }));
-    log('info', 'training job stop requested; its artifacts and checkpoints are kept', { trainingJobName: jobName });
+    await kind.stop(sagemaker(), jobName);
+    log('info', `${kind.label.toLowerCase()} job stop requested; its outputs are kept`, { [jobField(kind)]: jobName });
   } catch (e) {
     // The job ended between the describe and the stop: nothing left to stop.
     if (errorName(e) !== 'ValidationException') throw e;
-    log('warn', 'training job could not be stopped', { trainingJobName: jobName, reason: messageOf(e) });
+    log('warn', `${kind.label.toLowerCase()} job could not be stopped`, { [jobField(kind)]: jobName, reason: messageOf(e) });
   }
 }
 
 /** The job, or undefined when SageMaker has none by that name. */
-async function describe(jobName: string): Promise<Job | undefined> {
+async function describe(kind: JobKind, jobName: string): Promise<JobState | undefined> {
   try {
-    return await sagemaker().send(new DescribeTrainingJobCommand({ TrainingJobName: jobName }));
+    return await kind.describe(sagemaker(), jobName);
   } catch (e) {
     const name = errorName(e);
     if (name === 'ResourceNotFound' || (name === 'ValidationException' && /not found/i.test(messageOf(e)))) return undefined;
@@ -171,7 +184,13 @@ async function describe(jobName: string): Promise<Job | undefined> {
   }
 }
 
-function completedAttributes(job: Job, props: Properties): Record<string, string> {
+function completedAttributes(state: JobState, props: Properties): Record<string, string> {
+  const attributes = props.kind.completed(state, props.jobName);
+  if (props.kind.label !== 'Training') {
+    log('info', 'processing job completed', { processingJobName: props.jobName, exitMessage: state.exitMessage });
+    return attributes;
+  }
+  const job = state.raw as DescribeTrainingJobCommandOutput;
   const metrics: Record<string, number> = {};
   for (const m of job.FinalMetricDataList ?? []) {
     if (m.MetricName !== undefined && m.Value !== undefined) metrics[m.MetricName] = m.Value;
@@ -182,9 +201,7 @@ function completedAttributes(job: Job, props: Properties): Record<string, string
   if (!artifact) throw new Error(`Training job ${props.jobName} completed without a model artifact`);
   log('info', 'training job completed', { trainingJobName: props.jobName, modelDataUrl: artifact, metrics });
   return {
-    [ATTR.trainingJobName]: props.jobName,
-    [ATTR.trainingJobArn]: job.TrainingJobArn ?? '',
-    [ATTR.trainingJobStatus]: 'Completed',
+    ...attributes,
     [ATTR.modelDataUrl]: artifact,
     [ATTR.finalMetrics]: JSON.stringify(metrics),
     ...Object.fromEntries(Object.entries(metrics).map(([name, value]) => [metricAttribute(name), String(value)])),
@@ -210,21 +227,24 @@ function checkQualityGate(jobName: string, gate: QualityGate, metrics: Record<st
 }
 
 /** Reads and checks the resource properties (scalars arrive as strings). */
-function parseProperties(raw: Record<string, unknown>): Properties {
-  const p = raw as unknown as TrainingJobResourceProperties;
+function parseProperties(kind: JobKind, raw: Record<string, unknown>): Properties {
+  const p = raw as Record<string, string | undefined>;
+  const name = p[kind.nameProperty];
   if (p.Phase !== 'start' && p.Phase !== 'wait') throw new Error(`Phase must be start or wait, not ${String(p.Phase)}`);
-  if (typeof p.TrainingJobName !== 'string' || !JOB_NAME_PATTERN.test(p.TrainingJobName)) {
-    throw new Error(`TrainingJobName ${String(p.TrainingJobName)} does not match ${JOB_NAME_PATTERN}`);
+  if (typeof name !== 'string' || !JOB_NAME_PATTERN.test(name)) {
+    throw new Error(`${kind.nameProperty} ${String(name)} does not match ${JOB_NAME_PATTERN}`);
   }
   const waitSeconds = Number(p.WaitSeconds);
   if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new Error(`WaitSeconds must be a positive number, not ${String(p.WaitSeconds)}`);
-  const request = p.CreateTrainingJobRequest ? JSON.parse(p.CreateTrainingJobRequest) as CreateTrainingJobCommandInput : undefined;
-  if (request && request.TrainingJobName !== p.TrainingJobName) {
-    throw new Error(`CreateTrainingJobRequest names ${request.TrainingJobName}, not ${p.TrainingJobName}`);
+  const json = p[kind.requestProperty];
+  const request = json ? JSON.parse(json) as Record<string, unknown> : undefined;
+  if (request && kind.requestName(request) !== name) {
+    throw new Error(`${kind.requestProperty} names ${String(kind.requestName(request))}, not ${name}`);
   }
   return {
+    kind,
     phase: p.Phase,
-    jobName: p.TrainingJobName,
+    jobName: name,
     request,
     waitSeconds,
     finalPhase: String(p.FinalPhase) === 'true',

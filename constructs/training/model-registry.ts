@@ -1,0 +1,282 @@
+import * as path from 'path';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct, IDependable } from 'constructs';
+import { lambdaRole } from '../private/lambda-role';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
+import { PlatformFunction } from '../private/platform-function';
+import { acknowledgeModelRegistry } from './model-registry-acknowledgements';
+import { Approval, ModelRegistrationProperties, REGISTRATION_ATTR, REGISTRATION_RESOURCE_TYPE } from './runtime/model-registration-contract';
+import type { GateSettings } from './runtime/quality-gate';
+
+export type { Approval } from './runtime/model-registration-contract';
+export type { GateSettings } from './runtime/quality-gate';
+
+/** The model a {@link ModelRegistry} registers. */
+export interface RegisteredModel {
+  /** The completed training job's name (a reference, so the registration follows the job). */
+  readonly trainingJobName: string;
+  /** The model artifact's S3 URL. */
+  readonly modelDataUrl: string;
+  /** JSON object of the training job's final metrics. */
+  readonly finalMetrics: string;
+  /** The serving image URI. */
+  readonly imageUri: string;
+  /** The image's content hash. */
+  readonly codeHash: string;
+  /**
+   * The prepared data's identity and report.
+   * @default - none recorded
+   */
+  readonly data?: { readonly identity: string; readonly reportUri: string };
+  /**
+   * The evaluation report (evaluation.json) in S3, for the version's ModelMetrics.
+   * @default - no ModelMetrics
+   */
+  readonly evaluationUri?: string;
+}
+
+/** Properties of a {@link ModelRegistry}. */
+export interface ModelRegistryProps {
+  /** Name of the Model Package Group (letters, digits and hyphens, at most 63). */
+  readonly groupName: string;
+  /** The model to gate and register. */
+  readonly model: RegisteredModel;
+  /** The quality gate. */
+  readonly gate: GateSettings;
+  /**
+   * Whether a model that passes the gate is Approved at once, or waits for a person.
+   * @default 'automatic'
+   */
+  readonly approval?: Approval;
+  /**
+   * Name of the SSM parameter the platform writes the newest approved model package ARN to (the serving pointer).
+   * It is not a CloudFormation resource: only the platform's steps write it.
+   */
+  readonly pointerParameterName: string;
+  /**
+   * What the registration waits for besides the model (e.g. the job that writes the evaluation report).
+   * @default - only the model's own references
+   */
+  readonly after?: IDependable[];
+  /**
+   * Key of the handler's log groups.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * Days the logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The SageMaker Model Registry of the platform: a Model Package Group, a registration step after training that
+ * gates the model (absolute bar, no regression against the newest Approved version) and registers one version per
+ * training job, and the serving pointer: an SSM parameter naming the newest Approved version, written by the
+ * platform (never a CloudFormation resource), which the serving stack reads as an SSM-typed parameter.
+ */
+export class ModelRegistry extends Construct {
+  /** The Model Package Group. */
+  readonly group: CfnModelPackageGroup;
+  /** The group's name. */
+  readonly groupName: string;
+  /** The pointer parameter's name. */
+  readonly pointerParameterName: string;
+  /** The registration handler, for alarms on its errors. */
+  readonly functions: lambda.IFunction[];
+  /** The rule that moves the pointer when a version is approved outside `cdk deploy`. */
+  readonly approvalRule: events.Rule;
+  /** Where approval events wait that the pointer move could not take. */
+  readonly approvalDeadLetterQueue: sqs.Queue;
+  /** The registration's custom resource provider. */
+  readonly provider: cr.Provider;
+  /** The SSM call that writes the pointer at each registration. */
+  readonly servingPointer: cr.AwsCustomResource;
+  /** The role of the function behind `servingPointer` (aws-cdk-lib's singleton function, found by this role). */
+  readonly pointerRole: iam.Role;
+  /** The one-step state machine the approval rule starts. */
+  readonly pointerMove: sfn.StateMachine;
+  private readonly registration: CustomResource;
+
+  constructor(scope: Construct, id: string, props: ModelRegistryProps) {
+    super(scope, id);
+    if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(props.groupName)) {
+      throw new Error(`ModelRegistry: invalid groupName ${JSON.stringify(props.groupName)}; allowed: letters, digits and hyphens, at most 63`);
+    }
+    if (!/^\/[a-zA-Z0-9_.\-/]{1,1010}$/.test(props.pointerParameterName)) {
+      throw new Error(`ModelRegistry: invalid pointerParameterName ${JSON.stringify(props.pointerParameterName)}; allowed: a path such as /dlplatform/serving/model-package-arn`);
+    }
+    const stack = Stack.of(this);
+    this.groupName = props.groupName;
+    this.pointerParameterName = props.pointerParameterName;
+    this.group = new CfnModelPackageGroup(this, 'Group', {
+      modelPackageGroupName: props.groupName,
+      modelPackageGroupDescription: 'Every gated model of the platform, one version per training job',
+    });
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+    });
+    const handler = new PlatformFunction(this, 'Handler', {
+      entry: path.join(__dirname, 'runtime', 'model-registration.handler.ts'),
+      handler: 'onEvent',
+      description: 'Gates a trained model and registers it as a model package version',
+      timeout: Duration.minutes(2),
+      logGroup,
+    }).function;
+    const role = handler.role!;
+    this.functions = [handler];
+
+    // Versions are <group>/<n>; the group's own ARN for the calls that name it. SageMaker lowercases names in ARNs.
+    // Actions and resource types: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+    const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${props.groupName.toLowerCase()}/*` });
+    const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: props.groupName.toLowerCase() });
+    iam.Grant.addToPrincipal({
+      grantee: handler, actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
+      resourceArns: [versions, groupArn],
+    });
+    iam.Grant.addToPrincipal({ grantee: handler, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
+    acknowledgeWildcardResource(role, versions, 'Model package versions are numbered by SageMaker within this construct\'s group only.');
+    acknowledgeWildcardResource(role, '*', 'sagemaker:ListModelPackages supports no resource scope; it reads summaries only.');
+
+    const providerLogs = new logs.LogGroup(this, 'ProviderLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+    });
+    const providerRole = lambdaRole(this, 'ProviderRole', providerLogs);
+    const provider = new cr.Provider(this, 'Provider', { onEventHandler: handler, logGroup: providerLogs, frameworkOnEventRole: providerRole });
+    acknowledgeWildcardResource(providerRole, `${handler.functionArn}:*`,
+      'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
+    this.provider = provider;
+
+    const m = props.model;
+    const properties: ModelRegistrationProperties = {
+      ModelPackageGroupName: props.groupName,
+      TrainingJobName: m.trainingJobName,
+      ModelDataUrl: m.modelDataUrl,
+      ImageUri: m.imageUri,
+      FinalMetrics: m.finalMetrics,
+      QualityGate: JSON.stringify(props.gate),
+      Approval: props.approval ?? 'automatic',
+      CodeHash: m.codeHash,
+      ...(m.data ? { DataIdentity: m.data.identity, DataReportUri: m.data.reportUri } : {}),
+      ...(m.evaluationUri ? { EvaluationUri: m.evaluationUri } : {}),
+    };
+    this.registration = new CustomResource(this, 'Registration', {
+      serviceToken: provider.serviceToken,
+      resourceType: REGISTRATION_RESOURCE_TYPE,
+      properties: { ...properties },
+    });
+    this.registration.node.addDependency(this.group, ...(props.after ?? []));
+
+    // The pointer: an SSM API call on every registration, not an SSM resource, so a person's approval or a later
+    // retrain can move it and CloudFormation never reverts it.
+    const parameterArn = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: props.pointerParameterName.replace(/^\//, '') });
+    const write: cr.AwsSdkCall = {
+      service: 'SSM',
+      action: 'putParameter',
+      parameters: {
+        Name: props.pointerParameterName,
+        Value: this.servingModelPackageArn,
+        Type: 'String',
+        Overwrite: true,
+        Description: `The approved model package the endpoint serves (newest Approved version of ${props.groupName})`,
+      },
+      physicalResourceId: cr.PhysicalResourceId.of(props.pointerParameterName),
+    };
+    const pointerLogs = new logs.LogGroup(this, 'PointerLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+    });
+    const pointerRole = lambdaRole(this, 'PointerRole', pointerLogs);
+    this.servingPointer = new cr.AwsCustomResource(this, 'ServingPointer', {
+      onCreate: write,
+      onUpdate: write,
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] })]),
+      // Our own role: no managed policy, logs only to its own group.
+      role: pointerRole,
+      installLatestAwsSdk: false,
+      logGroup: pointerLogs,
+    });
+    this.pointerRole = pointerRole;
+
+    // A person's approval (aws sagemaker update-model-package ... Approved), or a retrain outside `cdk deploy`,
+    // moves the pointer too: SageMaker's model package state change event starts a one-step state machine that
+    // writes it. Event: https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
+    this.approvalRule = new events.Rule(this, 'ApprovalRule', {
+      description: `Moves the serving pointer to a version of ${props.groupName} when it is approved`,
+      eventPattern: {
+        source: ['aws.sagemaker'],
+        detailType: ['SageMaker Model Package State Change'],
+        detail: { ModelPackageGroupName: [props.groupName], ModelApprovalStatus: ['Approved'] },
+      },
+    });
+    const moveLogs = new logs.LogGroup(this, 'PointerMoveLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+    });
+    const moveRole = new iam.Role(this, 'PointerMoveRole', { assumedBy: servicePrincipalForThisAccount(this, 'states.amazonaws.com') });
+    const move = new sfn.StateMachine(this, 'PointerMove', {
+      role: moveRole,
+      comment: 'Writes the approved model package ARN to the serving pointer',
+      definitionBody: sfn.DefinitionBody.fromChainable(new tasks.CallAwsService(this, 'PutPointer', {
+        service: 'ssm',
+        action: 'putParameter',
+        parameters: {
+          Name: props.pointerParameterName,
+          Value: sfn.JsonPath.stringAt('$.detail.ModelPackageArn'),
+          Type: 'String',
+          Overwrite: true,
+        },
+        iamResources: [parameterArn],
+        iamAction: 'ssm:PutParameter',
+      })),
+      logs: { destination: moveLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // An approval event the state machine could not take (after EventBridge's retries) waits in a dead-letter
+    // queue instead of being dropped: the pointer would otherwise silently keep the older version.
+    // SQS-managed keys (SSE-SQS) need no key policy for EventBridge to write; a customer key would.
+    this.approvalDeadLetterQueue = new sqs.Queue(this, 'ApprovalDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.approvalRule.addTarget(new targets.SfnStateMachine(move, { deadLetterQueue: this.approvalDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) }));
+    this.pointerMove = move;
+    acknowledgeWildcardResource(moveRole, '*',
+      'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');
+    acknowledgeModelRegistry(this);
+  }
+
+
+  /** The registered version's ARN. */
+  get modelPackageArn(): string {
+    return this.registration.getAttString(REGISTRATION_ATTR.modelPackageArn);
+  }
+
+  /** The registered version's approval status. */
+  get approvalStatus(): string {
+    return this.registration.getAttString(REGISTRATION_ATTR.approvalStatus);
+  }
+
+  /** The newest Approved version after this registration: what the pointer names. */
+  get servingModelPackageArn(): string {
+    return this.registration.getAttString(REGISTRATION_ATTR.servingModelPackageArn);
+  }
+
+  /** The ARN of version `n` of the group (for pinning an earlier approved version). */
+  versionArn(n: number): string {
+    return Stack.of(this).formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${this.groupName.toLowerCase()}/${n}` });
+  }
+}

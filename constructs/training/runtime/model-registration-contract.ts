@@ -1,0 +1,46 @@
+/**
+ * The contract between the {@link ModelRegistry} construct and its registration handler. Pure (no
+ * aws-cdk-lib), so the handler bundle stays small.
+ */
+import type { GateSettings } from './quality-gate';
+
+export const REGISTRATION_RESOURCE_TYPE = 'Custom::ModelRegistration';
+
+export type Approval = 'automatic' | 'manual';
+
+/** The resource properties as the handler receives them (scalars as strings, structures as JSON strings). */
+export interface ModelRegistrationProperties {
+  /** The Model Package Group the version joins. */
+  readonly ModelPackageGroupName: string;
+  /** The training job: the model's content-addressed identity (one version per job). */
+  readonly TrainingJobName: string;
+  /** The model artifact (model.tar.gz, holding the model, its preprocessing and its evaluation report). */
+  readonly ModelDataUrl: string;
+  /** The serving image. */
+  readonly ImageUri: string;
+  /** JSON object of the training job's final metrics (the evaluation's key metrics), name to value. */
+  readonly FinalMetrics: string;
+  /** JSON of the {@link GateSettings}. */
+  readonly QualityGate: string;
+  readonly Approval: Approval;
+  /** The evaluation report in S3 (`s3://.../evaluation.json`), for the version's ModelMetrics; absent: none. */
+  readonly EvaluationUri?: string;
+  /** The prepared data's report (`s3://.../data-report.json`); absent when the data was not prepared here. */
+  readonly DataReportUri?: string;
+  /** The prepared data's identity (the prepare job's content-addressed name). */
+  readonly DataIdentity?: string;
+  /** The image's content hash (the code identity). */
+  readonly CodeHash: string;
+}
+
+/** Attributes the resource returns. */
+export const REGISTRATION_ATTR = {
+  modelPackageArn: 'ModelPackageArn',
+  modelPackageVersion: 'ModelPackageVersion',
+  approvalStatus: 'ModelApprovalStatus',
+  gateReason: 'GateReason',
+  /** The newest Approved version of the group after this registration: what the serving pointer names. */
+  servingModelPackageArn: 'ServingModelPackageArn',
+} as const;
+
+export type { GateSettings };

@@ -1,0 +1,56 @@
+/**
+ * The quality gate: a model passes when its evaluation reaches the absolute bar and does not regress beyond a
+ * tolerance against the model currently approved in the registry. Pure, so the rule reads in one place: the
+ * deploy's registration handler and local mode (bin/local.ts) both apply it.
+ */
+
+/** Metrics where a smaller value is the better model (the rest: larger is better). */
+export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['test_log_loss', 'test_ece', 'test_latency_p50_ms']);
+
+export interface GateSettings {
+  /** The metric compared, as named in training-image/metric-definitions.json (e.g. `test_accuracy`). */
+  readonly metric: string;
+  /** The absolute bar (a minimum, or a maximum for metrics where lower is better). */
+  readonly bar: number;
+  /** How far the metric may fall behind the approved model's before the new model is rejected. */
+  readonly maxRegression: number;
+}
+
+/** The model the new one is compared with: the newest approved version in the registry. */
+export interface Baseline {
+  /** How the version is named in messages, e.g. `version 3 (dlplatform-training-0123abcd)`. */
+  readonly name: string;
+  readonly metrics: Record<string, number>;
+}
+
+export interface GateResult {
+  readonly passed: boolean;
+  /** One sentence with both figures, for the registry record and the deploy error. */
+  readonly reason: string;
+}
+
+const shown = (n: number) => String(Number(n.toFixed(6)));
+
+export function applyQualityGate(metrics: Record<string, number>, settings: GateSettings, baseline?: Baseline): GateResult {
+  const value = metrics[settings.metric];
+  if (value === undefined) {
+    return { passed: false, reason: `the evaluation has no ${settings.metric}; it has ${Object.keys(metrics).join(', ') || 'no metric'}` };
+  }
+  const lower = LOWER_IS_BETTER.has(settings.metric);
+  if (lower ? value > settings.bar : value < settings.bar) {
+    return { passed: false, reason: `${settings.metric} ${shown(value)} is ${lower ? 'above the maximum' : 'below the minimum'} ${shown(settings.bar)}` };
+  }
+  const previous = baseline?.metrics[settings.metric];
+  if (baseline && previous !== undefined) {
+    const regression = lower ? value - previous : previous - value;
+    if (regression > settings.maxRegression) {
+      return {
+        passed: false,
+        reason: `${settings.metric} ${shown(value)} is ${shown(regression)} ${lower ? 'above' : 'below'} the approved model ${baseline.name} `
+          + `(${shown(previous)}), more than the tolerance ${shown(settings.maxRegression)}`,
+      };
+    }
+    return { passed: true, reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)} and is within ${shown(settings.maxRegression)} of the approved model ${baseline.name} (${shown(previous)})` };
+  }
+  return { passed: true, reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)}; no approved model to compare with` };
+}
