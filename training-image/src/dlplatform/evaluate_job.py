@@ -21,7 +21,7 @@ import numpy as np
 from .artifacts import METADATA_FILE
 from .data import channel_files
 from .errors import TrainingError
-from .failure import clear_failure, write_processing_failure
+from .failure import run_processing_step
 from .paths import SageMakerPaths
 from .preprocessing import PreprocessingError, apply, load
 from .raw_csv import RawTable, combine, read_csv_file
@@ -96,17 +96,10 @@ def run_evaluate(paths: SageMakerPaths, scratch: Path) -> None:
 def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     paths = SageMakerPaths.from_env(env)
-    clear_failure(paths)
-    paths.message_file.unlink(missing_ok=True)
-    try:
+
+    def step() -> None:
         with tempfile.TemporaryDirectory(prefix="model-") as scratch:
             run_evaluate(paths, Path(scratch))
-    except TrainingError as error:
-        write_processing_failure(paths, str(error))
-        return 1
-    except Exception as error:  # anything else still gets a readable reason
-        log.exception("evaluate failed")
-        write_processing_failure(paths, f"Unexpected error ({type(error).__name__}): {error}")
-        return 1
-    print(f"evaluation written to {paths.evaluation_dir}", flush=True)
-    return 0
+        print(f"evaluation written to {paths.evaluation_dir}", flush=True)
+
+    return run_processing_step("evaluate", paths, step)

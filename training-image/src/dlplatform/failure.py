@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from .errors import TrainingError
 from .paths import SageMakerPaths
 
 log = logging.getLogger(__name__)
@@ -39,3 +41,20 @@ def write_processing_failure(paths: SageMakerPaths, message: str) -> None:
         paths.message_file.write_text(message[:MAX_CHARS] + "\n", encoding="utf-8")
     except OSError as error:
         log.error("Could not write %s: %s", paths.message_file, error)
+
+
+def run_processing_step(name: str, paths: SageMakerPaths, step: Callable[[], None]) -> int:
+    """Runs a Processing-job entry point (`prepare`, `evaluate`): 0 when ``step`` returns, else 1 with the reason
+    in output/message and output/failure. A TrainingError's message is the user's; anything else still gets one."""
+    clear_failure(paths)
+    paths.message_file.unlink(missing_ok=True)
+    try:
+        step()
+    except TrainingError as error:
+        write_processing_failure(paths, str(error))
+        return 1
+    except Exception as error:
+        log.exception("%s failed", name)
+        write_processing_failure(paths, f"Unexpected error ({type(error).__name__}): {error}")
+        return 1
+    return 0

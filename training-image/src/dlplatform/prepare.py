@@ -33,7 +33,7 @@ from . import data_report
 from .cleaning import REASONS, Cleaned, clean_rows
 from .data import channel_files
 from .errors import TrainingError
-from .failure import clear_failure, write_processing_failure
+from .failure import run_processing_step
 from .paths import SageMakerPaths
 from .prepare_config import PrepareConfig, load_prepare_config
 from .preprocessing import PREPROCESSING_FILE, Preprocessing, apply, fit
@@ -232,20 +232,14 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
 def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     paths = SageMakerPaths.from_env(env)
-    clear_failure(paths)
-    paths.message_file.unlink(missing_ok=True)
-    try:
+
+    def step() -> None:
         report = run_prepare(paths, load_prepare_config(env))
-    except TrainingError as error:
-        write_processing_failure(paths, str(error))
-        return 1
-    except Exception as error:  # anything else still gets a readable reason
-        log.exception("prepare failed")
-        write_processing_failure(paths, f"Unexpected error ({type(error).__name__}): {error}")
-        return 1
-    for line in data_report.summary_lines(report):
-        print(line, flush=True)
-    print(
-        f"prepared data written to {paths.prepared_data_dir}; report: {paths.data_report_dir / REPORT_HTML}", flush=True
-    )
-    return 0
+        for line in data_report.summary_lines(report):
+            print(line, flush=True)
+        print(
+            f"prepared data written to {paths.prepared_data_dir}; report: {paths.data_report_dir / REPORT_HTML}",
+            flush=True,
+        )
+
+    return run_processing_step("prepare", paths, step)
