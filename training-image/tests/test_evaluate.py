@@ -26,7 +26,6 @@ from .pipeline_support import PREPARED, prepare_input, reason, run_entry, traini
 from .support import SAMPLE_DATA, TRAINING_IMAGE
 
 RAW_DIGITS = TRAINING_IMAGE / "sample-data" / "raw" / "digits.csv"
-DEFINITIONS = json.loads((TRAINING_IMAGE / "metric-definitions.json").read_text())
 
 
 @dataclass
@@ -137,23 +136,6 @@ def test_the_model_folder_carries_the_fitted_preprocessing_and_the_reports(train
     assert next(len(svg.findall("{http://www.w3.org/2000/svg}rect")) for svg in svgs) == 10 * 10
     assert 'aria-label="Confusion matrix"' in page
     assert 'aria-label="Reliability diagram"' in page
-
-
-def test_prints_the_key_metrics_as_lines_the_metric_definitions_capture(trained: Trained) -> None:
-    evaluation = json.loads((trained.model_dir / "evaluation.json").read_text())
-    expected = {
-        "test_macro_precision": evaluation["macro_avg"]["precision"],
-        "test_macro_recall": evaluation["macro_avg"]["recall"],
-        "test_macro_f1": evaluation["macro_avg"]["f1"],
-        "test_weighted_f1": evaluation["weighted_avg"]["f1"],
-        "test_log_loss": evaluation["log_loss"],
-        "test_ece": evaluation["calibration"]["expected_calibration_error"],
-        "test_latency_p50_ms": evaluation["latency"]["single_row_ms"]["p50"],
-    }
-    patterns = {item["Name"]: re.compile(item["Regex"]) for item in DEFINITIONS}
-    for name, value in expected.items():
-        captured = [float(m[1]) for line in trained.stdout.splitlines() if (m := patterns[name].search(line))]
-        assert captured == [pytest.approx(value, abs=5e-7)], name
 
 
 def test_standalone_evaluate_reads_model_tar_gz_and_raw_rows_through_the_preprocessing(
