@@ -132,7 +132,10 @@ function reasonOf(job: JobState): string | undefined {
   return parts.length > 0 ? [...new Set(parts)].join('; ') : undefined;
 }
 
-/** Creates the job; when it already exists (a retried event, or a re-deploy of the same inputs), adopts it. */
+/**
+ * Creates the job; when it already exists (a retried event, or a re-deploy of the same inputs), adopts it if it
+ * runs as this request says (see checkSameDeployment).
+ */
 async function startJob(props: Properties): Promise<void> {
   const { kind } = props;
   const what = `${kind.label.toLowerCase()} job ${props.jobName}`;
