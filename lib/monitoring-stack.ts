@@ -1,4 +1,5 @@
 import { Aws, CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -23,6 +24,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly functions: lambda.IFunction[];
   /** Start of the training jobs' names; unset: no training-failure rule. */
   readonly trainingJobNamePrefix?: string;
+  /** Approval events waiting in the model registry's dead-letter queue; unset: no alarm on them. */
+  readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
   /** Alarm thresholds. */
   readonly thresholds: AlarmThresholds;
   /** Addresses subscribed to the alarm topic. */
@@ -76,6 +79,7 @@ export class MonitoringStack extends Stack {
       webAcl: props.webAcl,
       functions: [...props.functions, this.responder.function],
       undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
+      undeliveredApprovalEvents: props.undeliveredApprovalEvents,
       thresholds: props.thresholds,
       actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
       runbookUrl: props.runbookUrl,

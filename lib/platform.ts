@@ -109,6 +109,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     webAcl: { webAclName: serving.waf.webAclName },
     functions: [...training.functions, ...serving.functions],
     trainingJobNamePrefix: training.jobNamePrefix,
+    undeliveredApprovalEvents: training.registry.metricUndeliveredApprovals(),
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,

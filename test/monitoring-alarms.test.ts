@@ -46,6 +46,11 @@ const EXPECTED = [
     name: 'training-events-undelivered', ns: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', threshold: 1, section: RUNBOOK_SECTIONS.trainingFailed, ...count,
     dims: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId, 'QueueName'] } }],
   },
+  // An approval event the serving-pointer move did not take waits in the model registry's dead-letter queue.
+  {
+    name: 'approval-events-undelivered', ns: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', threshold: 1, section: RUNBOOK_SECTIONS.approvalUndelivered, ...count,
+    dims: [{ Name: 'QueueName', Value: 'DlPlatform-Training-ApprovalDeadLetterQueue' }],
+  },
 ];
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
@@ -99,7 +104,7 @@ describe('Monitoring alarms', () => {
   });
 
   test('parts that are not given get no alarms', () => {
-    const bare = buildMonitoring({ endpoint: undefined, api: undefined, webAcl: undefined, functions: [], trainingJobNamePrefix: undefined }).template;
+    const bare = buildMonitoring({ endpoint: undefined, api: undefined, webAcl: undefined, functions: [], trainingJobNamePrefix: undefined, undeliveredApprovalEvents: undefined }).template;
     const names = Object.values(bare.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties.MetricName).sort();
     expect(names).toEqual(['Errors', 'Throttles']);
     bare.resourceCountIs('AWS::Events::Rule', 0);

@@ -37,6 +37,13 @@ describe('Monitoring stack', () => {
     });
   });
 
+  test('alarms at one message waiting in the model registry\'s approval dead-letter queue, linking its runbook section', () => {
+    const [alarm] = byMetric('ApproximateNumberOfMessagesVisible').filter((p) => p.AlarmName === 'DlPlatform-Monitoring-approval-events-undelivered');
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: resolve(platform.training.registry.approvalDeadLetterQueue.queueName) }]);
+    expect(alarm.AlarmDescription).toMatch(/#model-approval-undelivered$/);
+  });
+
   test('thresholds, the GPU choice, emails, the webhook secret and the runbook URL come from the configuration', () => {
     const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf';
     const { platform: p } = buildTestPlatform({

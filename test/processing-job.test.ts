@@ -149,6 +149,7 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     properties = deliveredProperties(Object.values(starts)[0] as { Properties: Record<string, unknown> });
     name = properties.ProcessingJobName;
     jest.spyOn(console, 'info').mockImplementation(() => undefined);
+    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   });
 
   afterAll(async () => {
@@ -200,6 +201,30 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     expect(standin.calls.filter((c) => c.operation === 'CreateProcessingJob').map((c) => c.status).slice(-2)).toEqual([200, 400]);
     await onEvent(event(props, 'Delete', first.PhysicalResourceId));
     expect(standin.processingJob(first.PhysicalResourceId).steps[0].status).toBe('Stopping');
+  });
+
+  test('a redeploy after destroy finds the earlier deployment\'s job writing elsewhere and fails naming it and the next prepareAttempt', async () => {
+    const props = forJob('e001');
+    // The first deployment's prepare wrote into its own bucket, kept by `cdk destroy`.
+    const earlier = JSON.parse(props.CreateProcessingJobRequest);
+    for (const output of earlier.ProcessingOutputConfig.Outputs) output.S3Output.S3Uri = output.S3Output.S3Uri.replace(/^s3:\/\/[^/]+/, 's3://earlier-bucket');
+    standin.nextScript = [{ status: 'Completed' }];
+    await deploy({ ...props, CreateProcessingJobRequest: JSON.stringify(earlier) });
+    await expect(onEvent(event({ ...props, Attempt: '3' }))).rejects.toThrow(
+      /Processing job \S+e001 already belongs to a job from an earlier deployment writing to s3:\/\/earlier-bucket\/\S+\/data\/, s3:\/\/earlier-bucket\/\S+\/report\/.*ProcessingOutputConfig\.Outputs\[data\]\.S3Uri .*deploy again with `-c prepareAttempt=4`/,
+    );
+    // A job made without an attempt setting of its own (evaluate): the message cannot count, so it says to raise it.
+    const withoutAttempt: Properties = { ...props };
+    delete withoutAttempt.Attempt;
+    await expect(onEvent(event(withoutAttempt))).rejects.toThrow(/deploy again with a higher prepareAttempt than this deployment's/);
+  });
+
+  test('a redeploy that finds its own completed job (same locations) adopts it', async () => {
+    standin.nextScript = [{ status: 'Completed', exitMessage: 'prepared 1797 rows' } as JobStep];
+    const props = forJob('f001');
+    await deploy(props);
+    const { result } = await deploy(props);
+    expect(result.Data?.ExitMessage).toBe('prepared 1797 rows');
   });
 
   test('the same inputs after a failure say how to run it again', async () => {

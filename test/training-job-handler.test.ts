@@ -208,6 +208,39 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
       .rejects.toThrow(/already ran with these exact inputs and ended Failed \(CapacityError: .*\).*trainingAttempt/);
   });
 
+  test('a redeploy after destroy (new buckets, same job name) fails naming the earlier job\'s bucket and the next trainingAttempt', async () => {
+    // The first deployment ran the job into its model bucket; `cdk destroy` kept that bucket, and the new
+    // deployment's model bucket has a new generated name while the job name (fixed at synth) is the same.
+    const props = forJob('old1');
+    await deploy(customResourceEvent('Create', start.logicalId, inBucket(props, 'dlplatform-data-modelbucket-first')));
+    standin.calls.length = 0;
+    await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, Attempt: '1' }))).rejects.toThrow(
+      new RegExp(`Training job ${props.TrainingJobName} already belongs to a job from an earlier deployment writing to `
+        + 's3://dlplatform-data-modelbucket-first/models/ \\(it differs from this deployment\'s request in OutputDataConfig\\.S3OutputPath s3://dlplatform-data-modelbucket-first/models/ there, '
+        + 's3://dlplatform-data-modelbucket/models/ here\\)\\..*deploy again with `-c trainingAttempt=2`'),
+    );
+    // Nothing was adopted: one failed create and the describe that found the other deployment's job.
+    expect(standin.calls.map((c) => [c.operation, c.status])).toEqual([['CreateTrainingJob', 400], ['DescribeTrainingJob', 200]]);
+  });
+
+  test('an existing job with another KMS key or role is not adopted either', async () => {
+    const props = forJob('old2');
+    const earlier = JSON.parse(props.CreateTrainingJobRequest);
+    earlier.OutputDataConfig.KmsKeyId = KEY_ARN.replace(/key\/.*/, 'key/00000000-1111-2222-3333-444444444444');
+    earlier.RoleArn = 'arn:aws:iam::123456789012:role/DlPlatform-Training-ExecutionRoleFromEarlier';
+    standin.seed(earlier, COMPLETES.slice(-1));
+    await expect(onEvent(customResourceEvent('Create', start.logicalId, props)))
+      .rejects.toThrow(/RoleArn \S+FromEarlier there, \S+ here; OutputDataConfig\.KmsKeyId \S+key\/00000000-1111\S+ there, \S+ here\)\..*trainingAttempt=2/);
+  });
+
+  test('an existing job from this deployment (same buckets, key and role) is adopted and its model returned', async () => {
+    const props = forJob('same');
+    standin.seed(JSON.parse(props.CreateTrainingJobRequest), COMPLETES.slice(-1));
+    const { started, result } = await deploy(customResourceEvent('Create', start.logicalId, props));
+    expect(started.PhysicalResourceId).toBe(props.TrainingJobName);
+    expect(result.Data?.ModelDataUrl).toBe(`s3://dlplatform-data-modelbucket/models/${props.TrainingJobName}/output/model.tar.gz`);
+  });
+
   test('SageMaker\'s validation errors reach the deploy error', async () => {
     const props = forJob('bad1');
     const request = JSON.parse(props.CreateTrainingJobRequest);
@@ -273,6 +306,11 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
 /** The template's start properties for a job of its own (the synthesized name with a test-specific ending). */
 function forJob(suffix: string): Properties {
   return { ...start.properties, TrainingJobName: `${jobName.slice(0, -4)}${suffix.padStart(4, '0')}`, CreateTrainingJobRequest: renamed(start.properties, suffix) };
+}
+
+/** The properties with every S3 location in the model bucket moved to `bucket` (an earlier deployment's). */
+function inBucket(properties: Properties, bucket: string): Properties {
+  return { ...properties, CreateTrainingJobRequest: properties.CreateTrainingJobRequest.replaceAll('s3://dlplatform-data-modelbucket/', `s3://${bucket}/`) };
 }
 
 function renamed(properties: Properties, suffix: string): string {

@@ -56,6 +56,12 @@ export interface PlatformAlarmsProps {
    */
   readonly undeliveredTrainingEvents?: cloudwatch.IMetric;
   /**
+   * Model-approval events the serving-pointer move did not take (the registry's dead-letter queue's visible
+   * messages): alarms at one.
+   * @default - no such alarm
+   */
+  readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
+  /**
    * Functions that each get an errors and a throttles alarm.
    * @default - none
    */
@@ -108,7 +114,8 @@ const SUSTAINED = { comparison: GT, evaluationPeriods: 3, datapointsToAlarm: 3, 
 
 /**
  * The platform's CloudWatch alarms: endpoint (5XX, 4XX, model latency p99, CPU or GPU utilisation, memory),
- * API (5XX, latency p99), WAF (blocked spike) and every given function (errors, throttles). Each alarm runs
+ * API (5XX, latency p99), WAF (blocked spike), undelivered training-failure and model-approval events, and
+ * every given function (errors, throttles). Each alarm runs
  * the given actions on ALARM and on OK, is named `<prefix>-<runbook section>` and links its runbook section.
  */
 export class PlatformAlarms extends Construct {
@@ -194,6 +201,15 @@ export class PlatformAlarms extends Construct {
         { id: 'TrainingEventsUndelivered', section: RUNBOOK_SECTIONS.trainingFailed, name: 'training-events-undelivered', ...COUNT,
           meaning: 'A training-failure event reached neither the responder nor the topic after EventBridge\'s retries: it waits in the dead-letter queue.',
           metric: props.undeliveredTrainingEvents, threshold: 1 },
+      );
+    }
+
+    if (props.undeliveredApprovalEvents) {
+      specs.push(
+        { id: 'ApprovalEventsUndelivered', section: RUNBOOK_SECTIONS.approvalUndelivered, name: 'approval-events-undelivered', ...COUNT,
+          meaning: 'A model-approval event did not reach the serving-pointer move after EventBridge\'s retries: it waits in the '
+            + 'dead-letter queue, and the endpoint keeps serving the version the pointer named before.',
+          metric: props.undeliveredApprovalEvents, threshold: 1 },
       );
     }
 

@@ -260,6 +260,11 @@ export class ModelRegistry extends Construct {
   }
 
 
+  /** Approval events waiting in the dead-letter queue: above zero, an approved version did not move the pointer. */
+  metricUndeliveredApprovals(props: { period?: Duration } = {}) {
+    return this.approvalDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: props.period ?? Duration.minutes(5), statistic: 'Maximum' });
+  }
+
   /** The registered version's ARN. */
   get modelPackageArn(): string {
     return this.registration.getAttString(REGISTRATION_ATTR.modelPackageArn);

@@ -226,7 +226,11 @@ export class ProcessingJob extends Construct {
     this.functions = [jobs.onEvent, jobs.isComplete];
     this.provider = jobs.provider;
     this.grantHandlers(jobs, request);
-    const start: Pick<ProcessingJobResourceProperties, 'CreateProcessingJobRequest'> = { CreateProcessingJobRequest: stack.toJsonString(request) };
+    const start: Pick<ProcessingJobResourceProperties, 'CreateProcessingJobRequest' | 'Attempt'> = {
+      CreateProcessingJobRequest: stack.toJsonString(request),
+      // Only a set attempt: the handler names the next one when it must refuse an earlier deployment's job.
+      ...(props.attempt !== undefined ? { Attempt: props.attempt } : {}),
+    };
     this.finalResource = createJobResources(this, jobs, {
       resourceType: PROCESSING_RESOURCE_TYPE,
       queryInterval,

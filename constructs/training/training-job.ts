@@ -160,7 +160,11 @@ export class TrainingJob extends Construct {
     this.functions = [jobs.onEvent, jobs.isComplete];
     this.provider = jobs.provider;
     this.grantHandlers(jobs, request);
-    const start: Pick<TrainingJobResourceProperties, 'CreateTrainingJobRequest'> = { CreateTrainingJobRequest: stack.toJsonString(request) };
+    const start: Pick<TrainingJobResourceProperties, 'CreateTrainingJobRequest' | 'Attempt'> = {
+      CreateTrainingJobRequest: stack.toJsonString(request),
+      // Only a set attempt: the handler names the next one when it must refuse an earlier deployment's job.
+      ...(props.attempt !== undefined ? { Attempt: props.attempt } : {}),
+    };
     this.finalResource = createJobResources(this, jobs, {
       resourceType: RESOURCE_TYPE,
       queryInterval,

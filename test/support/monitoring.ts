@@ -6,10 +6,14 @@ import { App, CfnWaitConditionHandle, Duration, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MonitoringStack, MonitoringStackProps } from '../../lib/monitoring-stack';
 import { contextWith } from './platform';
 
 export const WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:incident-webhook-AbCdEf';
+
+/** The model registry's approval dead-letter queue (in the Training stack of the app). */
+export const APPROVAL_DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:DlPlatform-Training-ApprovalDeadLetterQueue';
 
 export function buildMonitoring(overrides: Partial<MonitoringStackProps> = {}): { stack: MonitoringStack; template: Template } {
   const app = new App({ context: contextWith() });
@@ -24,6 +28,8 @@ export function buildMonitoring(overrides: Partial<MonitoringStackProps> = {}): 
     webAcl: { webAclName: 'dlplatform-web-acl' },
     functions: [lambda.Function.fromFunctionAttributes(upstream, 'Proxy', { functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:dlplatform-proxy', sameEnvironment: true })],
     trainingJobNamePrefix: 'dlplatform-train-',
+    undeliveredApprovalEvents: sqs.Queue.fromQueueArn(upstream, 'ApprovalDeadLetterQueue', APPROVAL_DLQ_ARN)
+      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
     thresholds: {
       endpoint5xxCount: 7,
       endpoint4xxCount: 70,

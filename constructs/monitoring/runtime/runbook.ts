@@ -16,6 +16,7 @@ export const RUNBOOK_SECTIONS = {
   lambdaThrottles: 'lambda-throttles',
   wafBlocked: 'waf-blocked-requests',
   trainingFailed: 'training-job-failed',
+  approvalUndelivered: 'model-approval-undelivered',
 } as const;
 
 export type RunbookSection = (typeof RUNBOOK_SECTIONS)[keyof typeof RUNBOOK_SECTIONS];

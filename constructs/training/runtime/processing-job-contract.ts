@@ -15,6 +15,8 @@ export interface ProcessingJobResourceProperties {
   readonly ProcessingJobName: string;
   /** The CreateProcessingJob request as JSON (start phase only). */
   readonly CreateProcessingJobRequest?: string;
+  /** The attempt number in the job's identity (start phase only): an error that needs a new job names the next one. */
+  readonly Attempt?: string | number;
   /** Seconds this phase waits for the job before handing over or, in the final phase, failing. */
   readonly WaitSeconds: string | number;
   /** `true` for the last phase. */

@@ -38,6 +38,12 @@ export interface JobKind {
   readonly attemptSetting: string;
   /** The request's job name member. */
   requestName(request: Record<string, unknown>): unknown;
+  /**
+   * Where the job reads and writes, and as whom: member path to value, from a Create request or the kind's
+   * Describe response (the two share these members). Two jobs of one name that differ here belong to different
+   * deployments (new buckets, key or role after a destroy).
+   */
+  locations(job: Record<string, unknown>): Record<string, string>;
   create(client: SageMakerClient, request: Record<string, unknown>): Promise<void>;
   /** The job's state; throws SageMaker's error (the handler reads "not found" from it). */
   describe(client: SageMakerClient, name: string): Promise<JobState>;
@@ -55,6 +61,16 @@ const training: JobKind = {
   waitHint: 'Raise the wait limit (trainingTimeoutMinutes) or lower the job\'s MaxRuntime/MaxWait.',
   attemptSetting: 'trainingAttempt',
   requestName: (request) => request.TrainingJobName,
+  locations: (job) => {
+    const channels = (job.InputDataConfig ?? []) as { ChannelName?: string; DataSource?: { S3DataSource?: { S3Uri?: string } } }[];
+    const output = (job.OutputDataConfig ?? {}) as { S3OutputPath?: string; KmsKeyId?: string };
+    return defined({
+      RoleArn: job.RoleArn,
+      'OutputDataConfig.S3OutputPath': output.S3OutputPath,
+      'OutputDataConfig.KmsKeyId': output.KmsKeyId,
+      ...Object.fromEntries(channels.map((c) => [`InputDataConfig[${c.ChannelName}].S3Uri`, c.DataSource?.S3DataSource?.S3Uri])),
+    });
+  },
   async create(client, request) {
     await client.send(new CreateTrainingJobCommand(request as unknown as CreateTrainingJobCommandInput));
   },
@@ -80,6 +96,16 @@ const processing: JobKind = {
   waitHint: 'Lower the job\'s MaxRuntimeInSeconds (prepareMaxRuntimeSeconds for prepare): the deploy waits 10 minutes more than it.',
   attemptSetting: 'prepareAttempt',
   requestName: (request) => request.ProcessingJobName,
+  locations: (job) => {
+    const inputs = (job.ProcessingInputs ?? []) as { InputName?: string; S3Input?: { S3Uri?: string } }[];
+    const config = (job.ProcessingOutputConfig ?? {}) as { KmsKeyId?: string; Outputs?: { OutputName?: string; S3Output?: { S3Uri?: string } }[] };
+    return defined({
+      RoleArn: job.RoleArn,
+      'ProcessingOutputConfig.KmsKeyId': config.KmsKeyId,
+      ...Object.fromEntries((config.Outputs ?? []).map((o) => [`ProcessingOutputConfig.Outputs[${o.OutputName}].S3Uri`, o.S3Output?.S3Uri])),
+      ...Object.fromEntries(inputs.map((i) => [`ProcessingInputs[${i.InputName}].S3Uri`, i.S3Input?.S3Uri])),
+    });
+  },
   async create(client, request) {
     await client.send(new CreateProcessingJobCommand(request as unknown as CreateProcessingJobCommandInput));
   },
@@ -101,6 +127,11 @@ const processing: JobKind = {
     };
   },
 };
+
+/** The members that hold a value, as strings. */
+function defined(members: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(members).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [k, String(v)]));
+}
 
 /** The kind of job a resource type runs; unknown types are refused. */
 export function jobKind(resourceType: string): JobKind {

@@ -6,6 +6,10 @@
  *
  * The job name is content-addressed and fixed at synth, so SageMaker's name uniqueness makes every call
  * idempotent: a retried event finds its job (ResourceInUse) and adopts it instead of starting another.
+ * Generated bucket names, key and role ARNs are not known at synth, so the name alone cannot tell this
+ * deployment's job from an earlier deployment's (after `cdk destroy`, which keeps the old buckets): a job is
+ * adopted only when it reads, writes and runs where the request says; otherwise the deploy fails and says
+ * which attempt number starts a new job.
  */
 import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -39,6 +43,8 @@ interface Properties {
   readonly waitSeconds: number;
   readonly finalPhase: boolean;
   readonly gate?: QualityGate;
+  /** The attempt number the job name was made with (start phase). */
+  readonly attempt?: number;
 }
 
 let client: SageMakerClient | undefined;
@@ -126,7 +132,10 @@ function reasonOf(job: JobState): string | undefined {
   return parts.length > 0 ? [...new Set(parts)].join('; ') : undefined;
 }
 
-/** Creates the job; when it already exists (a retried event, or a re-deploy of the same inputs), adopts it. */
+/**
+ * Creates the job; when it already exists (a retried event, or a re-deploy of the same inputs), adopts it if it
+ * runs as this request says (see checkSameDeployment).
+ */
 async function startJob(props: Properties): Promise<void> {
   const { kind } = props;
   const what = `${kind.label.toLowerCase()} job ${props.jobName}`;
@@ -139,6 +148,7 @@ async function startJob(props: Properties): Promise<void> {
     if (!alreadyExists(e)) throw new Error(`SageMaker rejected ${what}: ${messageOf(e)}`);
   }
   const job = await describe(kind, props.jobName);
+  if (job) checkSameDeployment(props, props.request, job);
   const status = job?.status;
   if (status === 'InProgress' || status === 'Completed') {
     log('info', `${kind.label.toLowerCase()} job already exists; adopting it`, { [jobField(kind)]: props.jobName, status });
@@ -149,6 +159,31 @@ async function startJob(props: Properties): Promise<void> {
     `${kind.label} job ${props.jobName} already ran with these exact inputs and ended ${status ?? 'unknown'}`
     + `${job && reasonOf(job) ? ` (${reasonOf(job)})` : ''}. SageMaker never reuses a job name: change an input, `
     + `or raise the attempt number (the ${kind.attemptSetting} setting), to run it again.`,
+  );
+}
+
+/**
+ * Fails when the existing job of this name reads, writes or runs elsewhere than the request: it is an earlier
+ * deployment's job (its outputs sit in the old bucket, which this deployment's roles cannot read).
+ */
+function checkSameDeployment(props: Properties, request: Record<string, unknown>, job: JobState): void {
+  const { kind } = props;
+  const wanted = kind.locations(request);
+  const found = kind.locations(job.raw as Record<string, unknown>);
+  const same = (a: string | undefined, b: string | undefined) => a?.replace(/\/+$/, '') === b?.replace(/\/+$/, '');
+  const differing = [...new Set([...Object.keys(wanted), ...Object.keys(found)])].filter((k) => !same(wanted[k], found[k]));
+  if (differing.length === 0) return;
+  const outputs = Object.entries(found).filter(([k]) => /Output/.test(k) && !/KmsKeyId/.test(k)).map(([, v]) => v);
+  const details = differing.map((k) => `${k} ${found[k] ?? 'unset'} there, ${wanted[k] ?? 'unset'} here`).join('; ');
+  const again = props.attempt !== undefined
+    ? `\`-c ${kind.attemptSetting}=${props.attempt + 1}\``
+    : `a higher ${kind.attemptSetting} than this deployment's (\`-c ${kind.attemptSetting}=<n>\`)`;
+  log('warn', `${kind.label.toLowerCase()} job belongs to an earlier deployment; not adopting it`, { [jobField(kind)]: props.jobName, differing });
+  throw new Error(
+    `${kind.label} job ${props.jobName} already belongs to a job from an earlier deployment writing to `
+    + `${outputs.join(', ') || 'another location'} (it differs from this deployment's request in ${details}). SageMaker never reuses a job `
+    + `name, and that job's outputs are not this deployment's to use: deploy again with ${again} `
+    + 'to run a new job.',
   );
 }
 
@@ -249,6 +284,7 @@ function parseProperties(kind: JobKind, raw: Record<string, unknown>): Propertie
     waitSeconds,
     finalPhase: String(p.FinalPhase) === 'true',
     gate: p.QualityGate ? JSON.parse(p.QualityGate) as QualityGate : undefined,
+    attempt: p.Attempt !== undefined && /^[0-9]+$/.test(p.Attempt) ? Number(p.Attempt) : undefined,
   };
 }
 

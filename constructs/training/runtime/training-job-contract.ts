@@ -31,6 +31,8 @@ export interface TrainingJobResourceProperties {
   readonly TrainingJobName: string;
   /** The CreateTrainingJob request as JSON (start phase only). */
   readonly CreateTrainingJobRequest?: string;
+  /** The attempt number in the job's identity (start phase only): an error that needs a new job names the next one. */
+  readonly Attempt?: string | number;
   /** Seconds this phase waits for the job before handing over or, in the final phase, failing. */
   readonly WaitSeconds: string | number;
   /** `true` for the last phase: it returns the final attributes, and its deadline fails the deploy. */
