@@ -24,6 +24,14 @@ export interface Acceptance {
   readonly reason: string;
 }
 
+/**
+ * Job names end in 16 hex digits of their inputs (the image among them), so any edit to training-image/ renames
+ * them; the table shows the name's pattern instead, so it changes only when an acknowledgement does.
+ */
+function stableJobNames(id: string): string {
+  return id.replace(/(-training(?:-prepare|-evaluate)?)-[0-9a-f]{16}\b/g, '$1-<hash>');
+}
+
 /** Every acknowledgement and checkov skip under `root`. */
 export function acceptancesOf(root: IConstruct): Acceptance[] {
   const out: Acceptance[] = [];
@@ -32,7 +40,7 @@ export function acceptancesOf(root: IConstruct): Acceptance[] {
     for (const entry of c.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data) continue;
       for (const [key, reason] of Object.entries(entry.data as Record<string, string>)) {
-        out.push({ id: key.replace(/^annotation::/i, ''), where, reason });
+        out.push({ id: stableJobNames(key.replace(/^annotation::/i, '')), where, reason });
       }
     }
     if (CfnResource.isCfnResource(c)) {

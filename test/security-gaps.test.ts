@@ -210,7 +210,9 @@ describe('security gaps of issue 14', () => {
 
     test('alarms (to the responder and the topic) as soon as one event waits in the dead-letter queue', () => {
       const [queueId] = only(app.monitoring, 'AWS::SQS::Queue');
-      const [, alarm] = only(app.monitoring, 'AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
+      const [, alarm] = only(app.monitoring, 'AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible', AlarmName: Match.stringLikeRegexp('training-events-undelivered$'),
+      });
       expect(alarm.Properties).toMatchObject({
         Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],

@@ -64,7 +64,7 @@ export function stableTemplate(stack: Stack): unknown {
   }
   const json = JSON.stringify(template)
     .replace(/[0-9a-f]{64}(\.zip|\.json)?/g, (_m, ext) => `ASSET_HASH${ext ?? ''}`)
-    .replace(/-training-[0-9a-f]{16}/g, '-training-JOB_HASH')
+    .replace(/-training(-prepare|-evaluate)?-[0-9a-f]{16}/g, '-training$1-JOB_HASH')
     .replace(/(Deployment[0-9A-F]{8})[0-9a-f]{32}/g, '$1DEPLOYMENT_HASH');
   return JSON.parse(json);
 }
