@@ -6,26 +6,22 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { ModelRegistrationProperties } from '../constructs/training/runtime/model-registration-contract';
 import { NO_APPROVED_VERSION, onEvent } from '../constructs/training/runtime/model-registration.handler';
-import { SageMakerStandin } from './support/sagemaker-api-standin';
+import { SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
 
 const standin = new SageMakerStandin();
-const saved = { ...process.env };
+let restoreEnv: () => void;
 let groupCount = 0;
 let group: string;
 
 beforeAll(async () => {
   const endpoint = await standin.start();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SAGEMAKER: endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
-    AWS_SECRET_ACCESS_KEY: 'standin-secret', AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  delete process.env.AWS_PROFILE;
+  restoreEnv = pointSdkAt(endpoint);
   jest.spyOn(console, 'info').mockImplementation(() => undefined);
 });
 
 afterAll(async () => {
   await standin.stop();
-  process.env = saved;
+  restoreEnv();
 });
 
 beforeEach(() => {

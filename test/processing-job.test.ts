@@ -15,7 +15,7 @@ import { isComplete, onEvent } from '../constructs/training/runtime/sagemaker-jo
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
-import { JobStep, SageMakerStandin } from './support/sagemaker-api-standin';
+import { JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
 import { customResourceEvent, deliveredProperties, evaluate, KEY_ARN } from './support/training-job-events';
 
 type Properties = Record<string, string> & { ServiceToken: string };
@@ -132,17 +132,13 @@ describe('ProcessingJob construct', () => {
 
 describe('the SageMaker job handler runs the platform\'s prepare job against the stand-in', () => {
   const standin = new SageMakerStandin();
-  const saved = { ...process.env };
+  let restoreEnv: () => void;
   let properties: Properties;
   let name: string;
 
   beforeAll(async () => {
     const endpoint = await standin.start();
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_SAGEMAKER: endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
-      AWS_SECRET_ACCESS_KEY: 'standin-secret', AWS_EC2_METADATA_DISABLED: 'true',
-    });
-    delete process.env.AWS_PROFILE;
+    restoreEnv = pointSdkAt(endpoint);
     const { platform } = buildTestPlatform({ 'aws:cdk:bundling-stacks': [] });
     const template = Template.fromStack(platform.training);
     const starts = template.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start' } });
@@ -154,7 +150,7 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
 
   afterAll(async () => {
     await standin.stop();
-    process.env = saved;
+    restoreEnv();
   });
 
   /** The template's start properties for a job of its own. */

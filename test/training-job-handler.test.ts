@@ -12,13 +12,13 @@ import { isComplete, onEvent, OnEventResponse } from '../constructs/training/run
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
-import { COMPLETES, JobStep, SageMakerStandin } from './support/sagemaker-api-standin';
+import { COMPLETES, JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
 import { customResourceEvent, deliveredProperties, KEY_ARN } from './support/training-job-events';
 
 type Properties = Record<string, string> & { ServiceToken: string };
 
 const standin = new SageMakerStandin();
-const saved = { ...process.env };
+let restoreEnv: () => void;
 const TRAINING_STACK = 'DlPlatform-Training';
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'training-handler-'));
 let start: ReturnType<typeof synthesize>;
@@ -63,14 +63,7 @@ function scripted(steps: JobStep[]): void {
 
 beforeAll(async () => {
   const endpoint = await standin.start();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SAGEMAKER: endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
-    AWS_SECRET_ACCESS_KEY: 'standin-secret',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  delete process.env.AWS_PROFILE;
+  restoreEnv = pointSdkAt(endpoint);
   start = synthesize();
   jobName = start.properties.TrainingJobName;
   jest.spyOn(console, 'info').mockImplementation(() => undefined);
@@ -79,7 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await standin.stop();
-  process.env = saved;
+  restoreEnv();
   fs.rmSync(outdir, { recursive: true, force: true });
 });
 

@@ -385,3 +385,22 @@ function validateCreate(body: Record<string, unknown>): void {
     throw new ApiError('ValidationException', `Instance type ${instanceType} is not supported with VolumeKmsKeyId: its instance storage is encrypted by default.`);
   }
 }
+
+/**
+ * Points the SDK clients a handler creates at a started stand-in's `endpoint` with dummy credentials, and
+ * returns a function that puts the environment back.
+ */
+export function pointSdkAt(endpoint: string): () => void {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SAGEMAKER: endpoint,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
+    AWS_SECRET_ACCESS_KEY: 'standin-secret',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  delete process.env.AWS_PROFILE;
+  return () => {
+    process.env = saved;
+  };
+}

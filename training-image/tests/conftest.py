@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import TrainResult, free_port, make_tree, run_train, start_server, stop, wait_until_serving
+from .support import TrainResult, free_port, make_tree, run_train, running_server
 
 
 @dataclass
@@ -49,14 +48,5 @@ def serving_root(trained: TrainedModel, tmp_path_factory: pytest.TempPathFactory
 def server(serving_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    process = start_server(serving_root, port, log, {"MODEL_SERVER_WORKERS": "2"})
-    try:
-        wait_until_serving(port, process)
+    with running_server(serving_root, port, log, {"MODEL_SERVER_WORKERS": "2"}) as process:
         yield Server(port, process, log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                stop(process)

@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,21 @@ def stop(process: subprocess.Popen[Any]) -> None:
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def running_server(
+    root: Path, port: int, log: Path, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`serve` on ``root``, answering /ping; stopped with SIGTERM (killed after 15 s) when the block ends."""
+    process = start_server(root, port, log, env)
+    try:
+        wait_until_serving(port, process)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                stop(process)

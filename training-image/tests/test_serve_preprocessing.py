@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from dlplatform.artifacts import read_model
 from dlplatform.model import Architecture, build_model
 
 from .pipeline_support import csv_text, prepare_input, run_entry, training_tree_from_prepared
-from .support import free_port, request, start_server, stop, wait_until_serving
+from .support import free_port, request, running_server
 
 HEADER = ["a", "const", "b", "c", "label"]
 RAW_COLUMNS = HEADER[:-1]
@@ -75,17 +74,8 @@ def serve(model_dir: Path, base: Path) -> Iterator[Served]:
     root = base / "serving" / "opt-ml"
     shutil.copytree(model_dir, root / "model")
     port, log = free_port(), base / "server.log"
-    process = start_server(root, port, log, {"MODEL_SERVER_WORKERS": "1"})
-    try:
-        wait_until_serving(port, process)
+    with running_server(root, port, log, {"MODEL_SERVER_WORKERS": "1"}) as process:
         yield Served(port, root / "model", process, log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                stop(process)
 
 
 @pytest.fixture(scope="module")
