@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
+from dlplatform.artifacts import read_model
+from dlplatform.model import Architecture, build_model
+
 from .support import ENTRYPOINT, child_env
 
 PREPARE_INPUT = Path("processing/input/data")
@@ -93,3 +99,16 @@ def training_tree_from_prepared(prepared_root: Path, root: Path, hyperparameters
         }
     (config / "inputdataconfig.json").write_text(json.dumps(channels))
     return root
+
+
+def reference_probabilities(model_dir: Path, rows: np.ndarray) -> np.ndarray:
+    """Independent of the code under test: the weights and normalisation read from the model folder's files and
+    a plain forward pass, for model-width rows."""
+    state, metadata = read_model(model_dir)
+    network = build_model(Architecture.from_dict(metadata["architecture"]))
+    network.load_state_dict(state)
+    network.eval()
+    mean, std = (np.array(metadata["normalization"][key]) for key in ("mean", "std"))
+    with torch.no_grad():
+        logits = network(torch.tensor((rows - mean) / std, dtype=torch.float32))
+    return torch.softmax(logits.double(), dim=1).numpy()

@@ -16,13 +16,18 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
 
 from dlplatform.artifacts import read_model
-from dlplatform.model import Architecture, build_model
 
-from .pipeline_support import PREPARED, prepare_input, reason, run_entry, training_tree_from_prepared
+from .pipeline_support import (
+    PREPARED,
+    prepare_input,
+    reason,
+    reference_probabilities,
+    run_entry,
+    training_tree_from_prepared,
+)
 from .support import SAMPLE_DATA, TRAINING_IMAGE
 
 RAW_DIGITS = TRAINING_IMAGE / "sample-data" / "raw" / "digits.csv"
@@ -63,15 +68,8 @@ def read_csv(path: Path, label_column: str = "label") -> tuple[list[str], np.nda
 
 
 def probabilities(model_dir: Path, rows: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Independent of the code under test: the weights and normalisation from the files, a plain forward pass."""
-    state, metadata = read_model(model_dir)
-    network = build_model(Architecture.from_dict(metadata["architecture"]))
-    network.load_state_dict(state)
-    network.eval()
-    mean, std = (np.array(metadata["normalization"][key]) for key in ("mean", "std"))
-    with torch.no_grad():
-        logits = network(torch.tensor((rows - mean) / std, dtype=torch.float32))
-    return torch.softmax(logits.double(), dim=1).numpy(), metadata
+    """Independent of the code under test (reference_probabilities), with the model's metadata."""
+    return reference_probabilities(model_dir, rows), read_model(model_dir)[1]
 
 
 def expected_ece(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[float, list[int]]:

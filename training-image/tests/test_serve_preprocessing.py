@@ -15,12 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
-from dlplatform.artifacts import read_model
-from dlplatform.model import Architecture, build_model
-
-from .pipeline_support import csv_text, prepare_input, run_entry, training_tree_from_prepared
+from .pipeline_support import csv_text, prepare_input, reference_probabilities, run_entry, training_tree_from_prepared
 from .support import free_port, request, running_server
 
 HEADER = ["a", "const", "b", "c", "label"]
@@ -102,14 +98,7 @@ def by_hand(model_dir: Path, raw: list[list[float | None]]) -> np.ndarray:
     rows = np.array([[np.nan if row[i] is None else row[i] for i in columns] for row in raw], dtype=np.float64)
     if spec["fill_values"] is not None:
         rows = np.where(np.isnan(rows), np.array(spec["fill_values"]), rows)
-    state, metadata = read_model(model_dir)
-    network = build_model(Architecture.from_dict(metadata["architecture"]))
-    network.load_state_dict(state)
-    network.eval()
-    mean, std = (np.array(metadata["normalization"][key]) for key in ("mean", "std"))
-    with torch.no_grad():
-        logits = network(torch.tensor((rows - mean) / std, dtype=torch.float32))
-    return torch.softmax(logits.double(), dim=1).numpy()
+    return reference_probabilities(model_dir, rows)
 
 
 def probabilities(answer: dict[str, Any]) -> np.ndarray:
