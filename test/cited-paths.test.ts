@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { anchorsOf, Citation, citationsIn, citingFiles, foldersOf, problemWith } from './support/cited-paths';
+import { anchorsOf, Citation, citationsIn, foldersOf, mayCite, problemWith, repositoryFiles } from './support/cited-paths';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -14,9 +14,9 @@ function missing(citations: readonly Citation[], root: string): string[] {
 }
 
 describe('paths cited in comments and documentation', () => {
-  const files = citingFiles(ROOT);
+  const files = repositoryFiles(ROOT);
   const folders = foldersOf(files);
-  const citations = files.flatMap((f) => citationsIn(f, fs.readFileSync(path.join(ROOT, f), 'utf8'), folders));
+  const citations = files.filter(mayCite).flatMap((f) => citationsIn(f, fs.readFileSync(path.join(ROOT, f), 'utf8'), folders));
 
   test('every repository path a comment, README or docs page cites exists, and every linked heading too', () => {
     expect(missing(citations, ROOT)).toEqual([]);
@@ -105,6 +105,12 @@ describe('what counts as a path citation', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  test('the files read: code, Markdown, Dockerfiles and scripts without an extension, not data', () => {
+    const names = ['lib/a.ts', 'x/b.py', 'scripts/c.sh', 'docs/d.md', 'training-image/Dockerfile', '.ci/run', 'LICENSE',
+      'package-lock.json', 'x/data.csv', 'test/__snapshots__/e.test.ts.snap', 'training-image/.dockerignore'];
+    expect(names.filter(mayCite)).toEqual(['lib/a.ts', 'x/b.py', 'scripts/c.sh', 'docs/d.md', 'training-image/Dockerfile', '.ci/run', 'LICENSE']);
   });
 
   test('heading anchors follow GitHub: lower case, punctuation dropped, spaces to hyphens', () => {

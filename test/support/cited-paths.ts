@@ -220,11 +220,13 @@ export function problemWith(c: Citation, root: string): string | undefined {
   return undefined;
 }
 
-/**
- * The repository's files (relative to `root`) that may cite paths, skipping the folders .gitignore names
- * (node_modules/, .venv/, cdk.out/, .local/, ...) and .git.
- */
-export function citingFiles(root: string): string[] {
+/** Whether the check reads `file`, by its name: code, Markdown, Dockerfiles, and files without an extension (scripts). */
+export function mayCite(file: string): boolean {
+  return /\.(ts|js|mjs|cjs|py|sh|md)$|(^|\/)Dockerfile$|(^|\/)[^./]+$/.test(file);
+}
+
+/** The repository's files, relative to `root`, skipping the folders .gitignore names (node_modules/, .venv/, ...) and .git. */
+export function repositoryFiles(root: string): string[] {
   const ignored = new Set(['.git']);
   for (const line of fs.readFileSync(path.join(root, '.gitignore'), 'utf8').split('\n')) {
     if (/^[^#*!?[\]]+\/$/.test(line.trim())) ignored.add(line.trim().slice(0, -1));
