@@ -31,7 +31,7 @@ const email = text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
 /** Metrics the quality gate may compare: every metric the image reports on the test split. */
 const GATE_METRICS: readonly string[] = metricDefinitions.map((m) => m.Name).filter((name) => name.startsWith('test_'));
 
-/** Every setting, its default and what it does. README.md's configuration reference mirrors this table. */
+/** Every setting, its default and what it does. docs/configuration.md (npm run docs:settings) mirrors this table. */
 export const SETTINGS = {
   // General
   stackPrefix: setting(text(/^[A-Za-z][A-Za-z0-9-]{0,29}$/, 'a letter then up to 29 letters, digits or hyphens'), 'DlPlatform',
@@ -75,7 +75,7 @@ export const SETTINGS = {
   trainingSubnetIds: setting(list(subnetId), [] as string[], 'Run training in these VPC subnets (with trainingSecurityGroupIds). Empty: no VPC.'),
   trainingSecurityGroupIds: setting(list(securityGroupId), [] as string[], 'Security groups for training in a VPC (with trainingSubnetIds).'),
   manageTrainingLogGroup: setting(boolean, false,
-    'Create SageMaker\'s account-wide /aws/sagemaker/TrainingJobs log group in the training stack (KMS-encrypted, one-year retention, kept on destroy) instead of letting SageMaker create it unencrypted and kept forever at the first job. Only where the group does not exist yet in the account and region; see README "Security".'),
+    'Create SageMaker\'s account-wide /aws/sagemaker/TrainingJobs log group in the training stack (KMS-encrypted, one-year retention, kept on destroy) instead of letting SageMaker create it unencrypted and kept forever at the first job. Only where the group does not exist yet in the account and region; see docs/security.md.'),
   trainingAttempt: setting(integer(1, 9999), 1,
     'Part of the training job identity: raise it to run the job again when no input changed (SageMaker never reuses a job name, e.g. after a spot capacity failure).'),
 

@@ -1,7 +1,7 @@
 /**
- * Prints README.md's table of accepted findings: every cdk-nag acknowledgement and checkov skip the constructs
- * make on the default app, with where and why, so README never disagrees with the code (a jest test compares
- * them). `npx tsx scripts/security-table.ts` rewrites the table in README.md.
+ * Prints docs/security.md's table of accepted findings: every cdk-nag acknowledgement and checkov skip the
+ * constructs make on the default app, with where and why, so the page never disagrees with the code (a jest test
+ * compares them). `npm run docs:security` rewrites the table in docs/security.md.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -13,7 +13,8 @@ import { buildPlatform } from '../lib/platform';
 
 const BEGIN = '<!-- accepted-findings:begin -->';
 const END = '<!-- accepted-findings:end -->';
-const README = path.join(__dirname, '..', 'README.md');
+/** The page that holds the accepted-findings table. */
+export const SECURITY_DOC = path.join(__dirname, '..', 'docs', 'security.md');
 
 /** One acknowledged finding or skipped check. */
 export interface Acceptance {
@@ -77,16 +78,17 @@ export function acceptedFindingsTable(acceptances: Acceptance[]): string {
     ...rows.map((r) => `| ${r.ids.map((id) => `\`${cell(id)}\``).join('<br>')} | ${r.where.map(cell).join('<br>')} | ${cell(r.reason)} |`)].join('\n');
 }
 
-/** README.md's text with the table between the markers replaced by `table`. */
-export function withAcceptedFindings(readme: string, table: string): string {
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${BEGIN} ... ${END} markers`);
-  return `${readme.slice(0, start + BEGIN.length)}\n${table}\n${readme.slice(end)}`;
+/** The page's text with the table between the markers replaced by `table`. */
+export function withAcceptedFindings(page: string, table: string): string {
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`docs/security.md lacks the ${BEGIN} ... ${END} markers`);
+  return `${page.slice(0, start + BEGIN.length)}\n${table}\n${page.slice(end)}`;
 }
 
 if (require.main === module) {
   const acceptances = acceptancesOf(defaultApp());
-  fs.writeFileSync(README, withAcceptedFindings(fs.readFileSync(README, 'utf8'), acceptedFindingsTable(acceptances)));
-  console.log(`README.md: ${acceptances.length} accepted findings documented`);
+  const page = fs.readFileSync(SECURITY_DOC, 'utf8');
+  fs.writeFileSync(SECURITY_DOC, withAcceptedFindings(page, acceptedFindingsTable(acceptances)));
+  console.log(`docs/security.md: ${acceptances.length} accepted findings documented`);
 }

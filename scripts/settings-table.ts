@@ -1,6 +1,6 @@
 /**
- * Prints README.md's configuration reference from lib/config.ts's SETTINGS, so the two never disagree
- * (a jest test compares them). `npm run docs:settings` rewrites the table in README.md.
+ * Prints docs/configuration.md's settings table from lib/config.ts's SETTINGS, so the two never disagree
+ * (a jest test compares them). `npm run docs:settings` rewrites the table in docs/configuration.md.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -8,6 +8,8 @@ import { SETTINGS } from '../lib/config';
 
 const BEGIN = '<!-- settings:begin -->';
 const END = '<!-- settings:end -->';
+/** The page that holds the settings table. */
+export const SETTINGS_DOC = path.join(__dirname, '..', 'docs', 'configuration.md');
 
 function show(value: unknown): string {
   if (value === undefined) return '_unset_';
@@ -21,16 +23,15 @@ export function settingsTable(): string {
   return ['| Setting | Default | What it does |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
-/** README.md's text with the table between the markers replaced by the current one. */
-export function withCurrentTable(readme: string): string {
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${BEGIN} ... ${END} markers`);
-  return `${readme.slice(0, start + BEGIN.length)}\n${settingsTable()}\n${readme.slice(end)}`;
+/** The page's text with the table between the markers replaced by the current one. */
+export function withCurrentTable(page: string): string {
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`docs/configuration.md lacks the ${BEGIN} ... ${END} markers`);
+  return `${page.slice(0, start + BEGIN.length)}\n${settingsTable()}\n${page.slice(end)}`;
 }
 
 if (require.main === module) {
-  const file = path.join(__dirname, '..', 'README.md');
-  fs.writeFileSync(file, withCurrentTable(fs.readFileSync(file, 'utf8')));
-  console.log(`README.md: ${Object.keys(SETTINGS).length} settings documented`);
+  fs.writeFileSync(SETTINGS_DOC, withCurrentTable(fs.readFileSync(SETTINGS_DOC, 'utf8')));
+  console.log(`docs/configuration.md: ${Object.keys(SETTINGS).length} settings documented`);
 }

@@ -1,9 +1,8 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import { PROCESSING_INSTANCE_TYPES } from '../constructs/instance-types';
 import { ConfigError, loadConfig, SETTINGS } from '../lib/config';
 import { loadServiceModel } from '../local/api-model/service-model';
-import { withCurrentTable } from '../scripts/settings-table';
+import { SETTINGS_DOC, withCurrentTable } from '../scripts/settings-table';
 import { buildTestPlatform } from './support/platform';
 
 function errorFor(context: Record<string, unknown>): string {
@@ -80,10 +79,10 @@ describe('configuration', () => {
     expect(() => buildTestPlatform({ servingInstanceType: 'ml.nope' })).toThrow(/Invalid setting "servingInstanceType": "ml.nope"/);
   });
 
-  test('README.md documents every setting with its current default (npm run docs:settings)', () => {
-    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    expect(readme).toEqual(withCurrentTable(readme));
-    for (const key of Object.keys(SETTINGS)) expect(readme).toContain(`| \`${key}\` |`);
+  test('docs/configuration.md documents every setting with its current default (npm run docs:settings)', () => {
+    const page = fs.readFileSync(SETTINGS_DOC, 'utf8');
+    expect(page).toEqual(withCurrentTable(page));
+    for (const key of Object.keys(SETTINGS)) expect(page).toContain(`| \`${key}\` |`);
   });
 });
 

@@ -58,7 +58,7 @@ describe('the table', () => {
   test('the largest valid digits requests fit their byte limit, written the longest usual way (64 values of 16)', () => {
     const jsonBytes = Buffer.byteLength(pythonJson(widestRows(MAX_JSON_ROWS)));
     const csvBytes = Buffer.byteLength(csv(widestRows(MAX_CSV_ROWS)));
-    // Printed for README's "Request limits" section.
+    // Printed for docs/request-limits.md.
     process.stdout.write(`largest digits JSON request: ${MAX_JSON_ROWS} rows = ${jsonBytes} bytes; CSV: ${MAX_CSV_ROWS} rows = ${csvBytes} bytes\n`);
     expect(jsonBytes).toBeLessThanOrEqual(REQUEST_LIMITS.contentTypes['application/json'].maxBytes);
     expect(csvBytes).toBeLessThanOrEqual(REQUEST_LIMITS.contentTypes['text/csv'].maxBytes);

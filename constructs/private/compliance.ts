@@ -1,7 +1,7 @@
 /**
  * Acknowledging cdk-nag findings and skipping checkov checks, each with its reason, on resources a construct
- * owns. Each construct keeps its own in one place (a `*-acknowledgements.ts` beside it); README's Security
- * section lists them all (test/security-readme.test.ts keeps the two in agreement).
+ * owns. Each construct keeps its own in one place (a `*-acknowledgements.ts` beside it); docs/security.md
+ * lists them all (test/security-doc.test.ts keeps the two in agreement).
  *
  * A cdk-nag acknowledgement (`Validations.of(scope).acknowledge`) covers the resource it is made on and every
  * resource beneath that construct, for exactly the finding id given. A checkov skip is a

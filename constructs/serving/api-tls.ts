@@ -7,7 +7,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
  * `SecurityPolicy_*` (enhanced) policies apply to the API itself, no custom domain needed, and are the ones
  * listed for regional REST APIs in
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies-list.html;
- * test/serving-security.test.ts checks the value against API Gateway's published API model (botocore).
+ * test/security-gaps.test.ts checks the value against API Gateway's published API model (botocore).
  */
 export const API_SECURITY_POLICY = 'SecurityPolicy_TLS13_1_2_2021_06';
 

@@ -7,7 +7,7 @@ import type { ReferenceException } from './iam-reference';
 
 export const REFERENCE_EXCEPTIONS: readonly ReferenceException[] = [
   {
-    // constructs/logs-key.ts: CloudWatch Logs' key-policy statement, actions kms:Encrypt*, Decrypt*, ReEncrypt*,
+    // constructs/storage/logs-key.ts: CloudWatch Logs' key-policy statement, actions kms:Encrypt*, Decrypt*, ReEncrypt*,
     // GenerateDataKey* and Describe*, all under the encryption-context condition.
     kind: 'condition-key-not-applicable',
     conditionKey: 'kms:EncryptionContext:aws:logs:arn',
@@ -19,7 +19,7 @@ export const REFERENCE_EXCEPTIONS: readonly ReferenceException[] = [
       + 'and log-group encryption works with it; a DescribeKey without that context is simply not granted.',
   },
   {
-    // constructs/secure-bucket.ts (minimumTLSVersion): Deny s3:* when s3:TlsVersion < 1.2, for every principal.
+    // constructs/storage/secure-bucket.ts (minimumTLSVersion): Deny s3:* when s3:TlsVersion < 1.2, for every principal.
     kind: 'condition-key-not-applicable',
     conditionKey: 's3:TlsVersion',
     actions: ['s3:AllowVendedLogDeliveryForResource', 's3:InitiateReplication', 's3:PutAccessPointPublicAccessBlock'],
