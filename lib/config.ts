@@ -4,7 +4,9 @@
  * with a ConfigError naming the setting, the value and what is allowed.
  */
 import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, PROCESSING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, TorchBuild } from '../constructs/instance-types';
-import { RuleProblem, gpuImageProblem, spotWaitProblem, trafficShiftingProblem } from '../constructs/sagemaker-rules';
+import {
+  RuleProblem, capacityProblem, gpuImageProblem, jobWaitProblem, spotWaitProblem, trafficShiftingProblem,
+} from '../constructs/sagemaker-rules';
 import { RESPONDER_RESERVED_CONCURRENCY, proxyReservedConcurrency, reservationProblem } from '../constructs/private/lambda-concurrency';
 import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
@@ -204,24 +206,20 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
       minInstances: named('servingMinCapacity'),
       maxInstances: named('servingMaxCapacity'),
     }),
+    jobWaitProblem({
+      useSpot: named('trainingUseSpot'),
+      maxWaitSeconds: named('trainingMaxWaitSeconds'),
+      maxRuntimeSeconds: named('trainingMaxRuntimeSeconds'),
+      waitSeconds: { name: 'trainingTimeoutMinutes * 60', value: c.trainingTimeoutMinutes * 60 },
+    }),
+    capacityProblem({ instanceType: named('servingInstanceType'), minInstances: named('servingMinCapacity'), maxInstances: named('servingMaxCapacity') }),
   ];
   for (const p of problems) if (p) failRule(p);
-  const longest = c.trainingUseSpot ? c.trainingMaxWaitSeconds : c.trainingMaxRuntimeSeconds;
-  if (longest > c.trainingTimeoutMinutes * 60) {
-    const name = c.trainingUseSpot ? 'trainingMaxWaitSeconds' : 'trainingMaxRuntimeSeconds';
-    fail(name, longest, `at most trainingTimeoutMinutes * 60 (${c.trainingTimeoutMinutes * 60}), or the deploy gives up while the job still runs`);
-  }
   if (c.prepareValidationFraction + c.prepareTestFraction >= 0.9) {
     fail('prepareTestFraction', c.prepareTestFraction, `less than ${Number((0.9 - c.prepareValidationFraction).toFixed(6))} with prepareValidationFraction ${c.prepareValidationFraction} (at least a tenth must stay for training)`);
   }
   if ((c.trainingSubnetIds.length === 0) !== (c.trainingSecurityGroupIds.length === 0)) {
     fail('trainingSubnetIds', c.trainingSubnetIds, 'set together with trainingSecurityGroupIds (both or neither)');
-  }
-  if (c.servingMinCapacity > c.servingMaxCapacity) {
-    fail('servingMinCapacity', c.servingMinCapacity, `at most servingMaxCapacity (${c.servingMaxCapacity})`);
-  }
-  if (c.servingMaxCapacity > c.servingMinCapacity && c.servingInstanceType.startsWith('ml.t')) {
-    fail('servingMaxCapacity', c.servingMaxCapacity, `equal to servingMinCapacity (${c.servingMinCapacity}): burstable ${c.servingInstanceType} endpoints cannot autoscale`);
   }
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
@@ -236,5 +234,5 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
 
 /** Fails with a SageMaker rule's problem, citing the AWS page it comes from. */
 function failRule(p: RuleProblem): never {
-  return fail(p.setting, p.value, p.source.startsWith('https://') ? `${p.allowed} (see ${p.source})` : p.allowed);
+  return fail(p.setting, p.value, p.source?.startsWith('https://') ? `${p.allowed} (see ${p.source})` : p.allowed);
 }

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -173,6 +173,20 @@ describe('TrainingJob', () => {
     ['a query interval that does not fit', { queryInterval: Duration.seconds(2) }, /invalid queryInterval "2s"/],
   ])('rejects %s at synth, naming the prop', (_what, props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+
+  test('names the construct path and every broken prop, one line each', () => {
+    expect(() => build({ instanceCount: 0, jobNamePrefix: 'My_Jobs' })).toThrow(new RegExp([
+      '^TrainingJob at Ml-Training/Job: invalid jobNamePrefix "My_Jobs"; allowed: lowercase letters',
+      'TrainingJob at Ml-Training/Job: invalid instanceCount 0; allowed: a whole number of at least 1$',
+    ].join('.*\n'), 's'));
+  });
+
+  test('does not judge a prop known only at deploy time (an unresolved token)', () => {
+    const deployTime = Lazy.string({ produce: () => 'digits/v1/' });
+    const { request } = build({ data: { bucket: s3.Bucket.fromBucketName(new Stack(), 'D', 'data-bucket'), prefix: deployTime, version: 'v1' } });
+    expect((request.InputDataConfig as unknown as { DataSource: { S3DataSource: { S3Uri: string } } }[])[0].DataSource.S3DataSource.S3Uri)
+      .toBe('s3://data-bucket/digits/v1/train/');
   });
 });
 

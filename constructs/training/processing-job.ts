@@ -6,13 +6,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
+import { validateProps } from '../private/validation';
 import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import type { ProcessingJobProps } from './processing-job-props';
 import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, ProcessingJobResourceProperties } from './runtime/sagemaker-job-contract';
 import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';
-import { validateProcessingJob } from './sagemaker-job-rules';
+import { processingJobProblems } from './sagemaker-job-rules';
 
 export type { ProcessingInput, ProcessingJobProps } from './processing-job-props';
 
@@ -62,7 +63,7 @@ export class ProcessingJob extends Construct {
     const outputPrefix = props.outputPrefix ?? 'prepared/';
     const containerArguments = props.containerArguments ?? ['prepare'];
     const environment = props.environment ?? {};
-    validateProcessingJob(props, timeout, maxRuntime, outputPrefix);
+    validateProps(this, processingJobProblems(props, { maxRuntime, timeout, queryInterval, outputPrefix }));
 
     const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName, containerArguments[0] ?? 'job'), {
       image: props.image.assetHash,

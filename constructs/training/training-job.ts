@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
+import { validateProps } from '../private/validation';
 import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import { ModelArtifact } from './model-artifact';
 import { MAX_TIMEOUT, createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';
@@ -12,7 +13,7 @@ import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/sagemaker-job-contract';
 import type { TrainingJobProps } from './training-job-props';
-import { validateTrainingJob } from './sagemaker-job-rules';
+import { trainingJobProblems } from './sagemaker-job-rules';
 
 export type { MetricDefinition, TrainingData, TrainingJobProps } from './training-job-props';
 
@@ -81,7 +82,7 @@ export class TrainingJob extends Construct {
     const artifactPrefix = props.artifactPrefix ?? 'models/';
     const checkpointPrefix = props.checkpointPrefix ?? 'checkpoints/';
     const volumeKms = supportsVolumeKms(instanceType);
-    validateTrainingJob(props, { instanceType, instanceCount, useSpot, maxRuntime, maxWait, timeout, queryInterval, channels, metricDefinitions });
+    validateProps(this, trainingJobProblems(props, { instanceType, instanceCount, useSpot, maxRuntime, maxWait, timeout, queryInterval, channels, metricDefinitions }));
 
     const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName), {
       image: props.image.assetHash,
