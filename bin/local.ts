@@ -4,10 +4,10 @@
  * without an account.
  *
  * 1. sets up the Python environment (scripts/ensure-python.sh);
- * 2. prepares the raw data (--data, or the bundled raw digits) with the real `prepare` entry point: cleaning,
- *    a stratified split, the fitted preprocessing and a data report;
- * 3. trains on it with the real `train` entry point on a temporary /opt/ml tree, with the hyperparameters
- *    cdk.json configures; training ends by evaluating the model on the test split (evaluation.html);
+ * 2. prepares the raw data (--data, or the bundled raw digits) with the real `prepare` entry point and the
+ *    configured prepare* settings: cleaning, a stratified split, the fitted preprocessing and a data report;
+ * 3. trains on it with the real `train` entry point on a temporary /opt/ml tree, with the configured
+ *    hyperparameters; training ends by evaluating the model on the test split (evaluation.html);
  * 4. shows the evaluation;
  * 5. gates the model (cdk.json's qualityGate* settings: the rule the deploy's registration applies) and registers
  *    it in a local registry folder, Approved or Rejected (a rejected model fails the run, as it fails a deploy);
@@ -17,7 +17,9 @@
  * 8. sends one raw test row through the API and prints the answer and the reports' paths, then serves until
  *    Ctrl-C (or, with --once, exits), stopping every process it started.
  *
- * With --model-dir, steps 2 to 5 are skipped and that model is served.
+ * With --model-dir, steps 2 to 5 are skipped and that model is served. The settings are the ones `cdk deploy`
+ * reads (cdk.json, and -c key=value over it; local/local-config.ts), mapped to what the image reads as for the
+ * deploy (lib/image-settings.ts).
  *
  * `--help` lists the flags. Exit codes: 0 done, 1 failed, 2 bad command line, 130 interrupted while starting.
  */
@@ -25,15 +27,18 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { ConfigError, loadConfig, PlatformConfig } from '../lib/config';
+import { ConfigError, PlatformConfig } from '../lib/config';
+import { prepareEnvironment, trainingHyperparameters } from '../lib/image-settings';
 import { ApiGatewayFront, startApiGatewayFront } from '../local/api-gateway-front';
 import { LocalOptions, parseLocalOptions, UsageError, USAGE } from '../local/local-options';
 import { startModelServer } from '../local/model-server';
 import { LocalModelRegistry, ModelRecord } from '../local/model-registry';
-import { PreparedData, prepareData, prepareSettingsFrom, RAW_DIGITS, readSampleRequests } from '../local/prepare-data';
+import { LocalConfig, loadLocalConfig } from '../local/local-config';
+import { PreparedData, prepareData, RAW_DIGITS, readSampleRequests } from '../local/prepare-data';
 import { Progress } from '../local/progress';
 import { startSageMakerRuntimeStandIn } from '../local/sagemaker-runtime-standin';
 import { REPO_ROOT, TRAINING_IMAGE_DIR, trainModel } from '../local/train-model';
+import { evaluationMetrics } from '../constructs/training/runtime/metric-definitions';
 import { applyQualityGate } from '../constructs/training/runtime/quality-gate';
 
 /** The endpoint name the local proxy calls (the stand-in knows only this one). */
@@ -60,11 +65,12 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const config = loadCdkConfig();
+  const local = loadCdkConfig(options.context);
+  const config = local.config;
   if (options.port !== 0) await ensurePortFree(options.port);
 
   const progress = new Progress(options.modelDir ? 4 : 8);
-  const model = await prepareModel(options, config, progress);
+  const model = await prepareModel(options, local, progress);
   if (interrupted.signal.aborted || !model) return 130;
   const smRoot = model.smRoot;
 
@@ -112,13 +118,12 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** The configuration `cdk deploy` would use: cdk.json's context, validated by lib/config.ts. */
-function loadCdkConfig(): PlatformConfig {
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+/** The configuration `cdk deploy` would use: cdk.json's context and the -c overrides, validated by lib/config.ts. */
+function loadCdkConfig(overrides: Record<string, string>): LocalConfig {
   try {
-    return loadConfig(cdkJson.context ?? {});
+    return loadLocalConfig(overrides);
   } catch (e) {
-    if (e instanceof ConfigError) throw new LocalModeError(`cdk.json has an invalid setting: ${e.message.replace(/\n/g, '; ')}`);
+    if (e instanceof ConfigError) throw new LocalModeError(`cdk.json or -c has an invalid setting: ${e.message.replace(/\n/g, '; ')}`);
     throw e;
   }
 }
@@ -151,21 +156,20 @@ interface ServedModel {
 }
 
 /** Steps 1 to 5: the Python environment, then prepare, train, evaluate and register (or the given model). */
-async function prepareModel(options: LocalOptions, config: PlatformConfig, progress: Progress): Promise<ServedModel | undefined> {
+async function prepareModel(options: LocalOptions, local: LocalConfig, progress: Progress): Promise<ServedModel | undefined> {
+  const { config } = local;
   progress.step('Setting up the Python environment...');
   await ensurePython(progress);
   if (options.modelDir) return { smRoot: useModelDir(options, progress) };
   progress.done('ready');
   if (interrupted.signal.aborted) return undefined;
 
-  const prepared = await prepareStep(options, progress);
+  const prepared = await prepareStep(options, local, progress);
   if (interrupted.signal.aborted) return undefined;
 
   progress.step('Training (training-image `train`, which ends by evaluating the model on the test split)...');
-  const labelColumn = process.env.PREPARE_LABEL_COLUMN;
   const hyperparameters = {
-    ...(labelColumn ? { label_column: labelColumn } : {}), // the column prepare kept the labels in
-    ...config.hyperparameters,
+    ...trainingHyperparameters(config),
     ...(options.epochs !== undefined ? { epochs: String(options.epochs) } : {}),
   };
   progress.detail(`training with the real \`train\` entry point on a temporary /opt/ml tree; hyperparameters ${JSON.stringify(hyperparameters)}`);
@@ -185,7 +189,7 @@ async function prepareModel(options: LocalOptions, config: PlatformConfig, progr
     if (interrupted.signal.aborted) return undefined;
     const [first, ...tail] = (e as Error).message.split('\n');
     if (!options.verbose) for (const line of tail.slice(-15)) progress.detail(`train | ${line}`);
-    throw new LocalModeError(`${first.replace(/^Training failed/, 'training failed')}; fix the hyperparameters in cdk.json (context.hyperparameters) or the data, then run again`);
+    throw new LocalModeError(`${first.replace(/^Training failed/, 'training failed')}; fix the hyperparameters (cdk.json's context.hyperparameters, or -c hyperparameters=...) or the data, then run again`);
   }
   const metadata = JSON.parse(fs.readFileSync(path.join(model.modelDir, 'metadata.json'), 'utf8')) as { model_version: string; metrics?: { test_accuracy?: number } };
   progress.detail(`model ${metadata.model_version} in ${model.modelDir}`);
@@ -204,14 +208,14 @@ async function prepareModel(options: LocalOptions, config: PlatformConfig, progr
   if (!registered) {
     const approved = registry.newestApproved();
     const baseline = approved && { name: `version ${approved.version} (${approved.modelVersion})`, metrics: approved.metrics };
-    const gate = applyQualityGate(keyMetrics(evaluation), { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression }, baseline);
+    const gate = applyQualityGate(evaluationMetrics(evaluation), { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression }, baseline);
     registered = registry.register({
       modelVersion: metadata.model_version,
       dataHash: prepared.dataHash,
       codeHash: model.key,
       approvalStatus: gate.passed ? 'Approved' : 'Rejected',
       statusReason: gate.reason,
-      metrics: keyMetrics(evaluation),
+      metrics: evaluationMetrics(evaluation),
       modelDir: model.modelDir,
       evaluationReport,
       dataReport: path.join(prepared.reportDir, 'data-report.html'),
@@ -229,12 +233,13 @@ async function prepareModel(options: LocalOptions, config: PlatformConfig, progr
   return { smRoot: model.smRoot, prepared, record: registered, registryFile };
 }
 
-/** Step 2: `prepare` on --data or the bundled raw digits, with the PREPARE_* settings of this environment. */
-async function prepareStep(options: LocalOptions, progress: Progress): Promise<PreparedData> {
+/** Step 2: `prepare` on --data or the bundled raw digits, with the configured prepare* settings. */
+async function prepareStep(options: LocalOptions, local: LocalConfig, progress: Progress): Promise<PreparedData> {
   const input = options.data ?? RAW_DIGITS;
-  const settings = prepareSettingsFrom(process.env);
-  // The digits are images: a pixel that happens to be blank in every training image still has its place.
-  if (!options.data) settings.PREPARE_CONSTANT_COLUMNS ??= 'keep';
+  const settings = prepareEnvironment(local.config);
+  // The digits are images: a pixel that happens to be blank in every training image still has its place,
+  // unless the configuration says otherwise.
+  if (!options.data && local.given.prepareConstantColumns === undefined) settings.PREPARE_CONSTANT_COLUMNS = 'keep';
   progress.step(`Preparing ${path.relative(process.cwd(), input) || input} (training-image \`prepare\`: clean, split, report)...`);
   if (Object.keys(settings).length) progress.detail(`settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   let prepared: PreparedData;
@@ -268,20 +273,6 @@ interface Evaluation {
 
 function readEvaluation(modelDir: string): Evaluation {
   return JSON.parse(fs.readFileSync(path.join(modelDir, 'evaluation.json'), 'utf8')) as Evaluation;
-}
-
-/** The evaluation's key metrics, named as in training-image/metric-definitions.json. */
-function keyMetrics(e: Evaluation): Record<string, number> {
-  return {
-    test_accuracy: e.accuracy,
-    test_macro_precision: e.macro_avg.precision,
-    test_macro_recall: e.macro_avg.recall,
-    test_macro_f1: e.macro_avg.f1,
-    test_weighted_f1: e.weighted_avg.f1,
-    test_log_loss: e.log_loss,
-    test_ece: e.calibration.expected_calibration_error,
-    test_latency_p50_ms: e.latency.single_row_ms.p50,
-  };
 }
 
 function evaluationSummary(e: Evaluation): string[] {

@@ -12,7 +12,7 @@ import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
-import metricDefinitions from '../training-image/metric-definitions.json';
+import { EVALUATION_METRICS, LOWER_IS_BETTER } from '../constructs/training/runtime/metric-definitions';
 
 export { ConfigError } from './config-parsers';
 
@@ -30,8 +30,10 @@ const subnetId = text(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-012
 const securityGroupId = text(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0123456789abcdef0');
 const email = text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
 
-/** Metrics the quality gate may compare: every metric the image reports on the test split. */
-const GATE_METRICS: readonly string[] = metricDefinitions.map((m) => m.Name).filter((name) => name.startsWith('test_'));
+/** Metrics the quality gate may compare: every metric of the evaluation report (training-image/metric-definitions.json). */
+const GATE_METRICS: readonly string[] = EVALUATION_METRICS;
+/** The gate metrics where lower is better, as a sentence's list: `a, b and c`. */
+const LOWER_GATE_METRICS = GATE_METRICS.filter((m) => LOWER_IS_BETTER.has(m)).join(', ').replace(/, ([^,]*)$/, ' and $1');
 
 /** Every setting, its default and what it does. README.md's configuration reference mirrors this table. */
 export const SETTINGS = {
@@ -52,7 +54,10 @@ export const SETTINGS = {
   noncurrentVersionExpirationDays: setting(integer(1, 3650), 90,
     'Days a replaced or deleted object version is kept in the data, model and log buckets.'),
 
-  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare_config.py)
+  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare_config.py;
+  // lib/image-settings.ts maps these to its PREPARE_* variables, for the deploy and local mode alike)
+  prepareLabelColumn: setting(optional(text(/^[^\s]{1,256}$/, 'a column name of up to 256 characters, without spaces')), undefined as string | undefined,
+    'The raw data\'s label column (training reads the same column). Unset: the image\'s default, `label`.'),
   prepareMissingValues: setting(oneOf(['median', 'mean', 'drop'] as const), 'median',
     'Rows with a missing feature: impute per column with the training split\'s median or mean, or drop the row.'),
   prepareDropDuplicates: setting(boolean, true, 'Drop rows that repeat an earlier row exactly (label included).'),
@@ -83,7 +88,7 @@ export const SETTINGS = {
 
   // Quality gate and model registry
   qualityGateMetric: setting(oneOf(GATE_METRICS), 'test_accuracy',
-    'Quality gate: the evaluation metric compared (training-image/metric-definitions.json). For test_log_loss, test_ece and test_latency_p50_ms lower is better.'),
+    `Quality gate: the evaluation metric compared (training-image/metric-definitions.json). For ${LOWER_GATE_METRICS} lower is better.`),
   qualityGateBar: setting(decimal(0, 1000000), 0.95,
     'Quality gate: the absolute bar, a minimum (a maximum where lower is better). A model that misses it is registered as Rejected and never served.'),
   qualityGateMaxRegression: setting(decimal(0, 1000000), 0.01,
