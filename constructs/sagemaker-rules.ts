@@ -3,7 +3,9 @@
  * SageMaker refuses them only when it runs them (often on the second deploy, not the first). Each rule is a
  * pure function that names the AWS page it comes from and answers in the words of the caller's own settings
  * (lib/config.ts passes its setting names, constructs pass their prop names), or undefined when the
- * combination is allowed. lib/config.ts checks them all at synth; the constructs check the ones they own.
+ * combination is allowed. lib/config.ts checks them all at synth; the constructs check the ones they own
+ * (through constructs/private/validation.ts, which names the construct path). A rule is written here once and
+ * never again in a caller.
  */
 import {
   IMAGE_TORCH_BUILD, TorchBuild, gpuArchitecture, imageSupportsInstanceType, supportsVolumeKms,
@@ -13,14 +15,33 @@ import {
 export interface Named<T> {
   readonly name: string;
   readonly value: T;
+  /**
+   * How the value reads in messages, when not as itself (a construct's Duration: `1800s`).
+   * @default - the value
+   */
+  readonly shown?: string;
 }
 
-/** A broken rule: which setting to change, its value, what is allowed, and the AWS page the rule comes from. */
+/** A broken rule: which setting (or prop) to change, its value, what is allowed, and where the rule comes from. */
 export interface RuleProblem {
   readonly setting: string;
   readonly value: unknown;
   readonly allowed: string;
-  readonly source: string;
+  /**
+   * The AWS page (or the repository's data file) the rule comes from.
+   * @default - the rule is this platform's own
+   */
+  readonly source?: string;
+}
+
+/** How a named value reads in a message. */
+function shown(n: Named<unknown>): string {
+  return n.shown ?? String(n.value);
+}
+
+/** A problem with `n`'s value as the caller shows it. */
+function problem(n: Named<unknown>, allowed: string, source?: string): RuleProblem {
+  return { setting: n.name, value: n.shown ?? n.value, allowed, ...(source ? { source } : {}) };
 }
 
 /** The AWS pages the rules come from. */
@@ -29,6 +50,7 @@ export const RULE_SOURCES = {
   stoppingCondition: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html',
   volumeKms: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html',
   endpointScalingUpdate: 'https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html',
+  burstableScaling: 'https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-add-console.html',
   gpuMatrix: 'training-image/gpu-architectures.json',
 } as const;
 
@@ -98,12 +120,41 @@ export function trafficShiftingProblem(args: {
 export function spotWaitProblem(args: { useSpot: Named<boolean>; maxWaitSeconds: Named<number>; maxRuntimeSeconds: Named<number> }): RuleProblem | undefined {
   const { useSpot, maxWaitSeconds, maxRuntimeSeconds } = args;
   if (!useSpot.value || maxWaitSeconds.value >= maxRuntimeSeconds.value) return undefined;
-  return {
-    setting: maxWaitSeconds.name,
-    value: maxWaitSeconds.value,
-    allowed: `at least ${maxRuntimeSeconds.name} (${maxRuntimeSeconds.value}) when ${useSpot.name} is true: SageMaker's spot wait includes the run itself`,
-    source: RULE_SOURCES.stoppingCondition,
-  };
+  return problem(maxWaitSeconds,
+    `at least ${maxRuntimeSeconds.name} (${shown(maxRuntimeSeconds)}) when ${useSpot.name} is true: SageMaker's spot wait includes the run itself`,
+    RULE_SOURCES.stoppingCondition);
+}
+
+/**
+ * The deploy's wait against the job's longest run: a job may take its spot wait (which includes the run) with
+ * spot, its runtime without (StoppingCondition, RULE_SOURCES.stoppingCondition). A deploy that waits less gives
+ * up while the job still runs, and its rollback stops a job that might have succeeded.
+ */
+export function jobWaitProblem(args: {
+  useSpot?: Named<boolean>;
+  maxWaitSeconds?: Named<number>;
+  maxRuntimeSeconds: Named<number>;
+  waitSeconds: Named<number>;
+}): RuleProblem | undefined {
+  const longest = args.useSpot?.value && args.maxWaitSeconds ? args.maxWaitSeconds : args.maxRuntimeSeconds;
+  if (longest.value <= args.waitSeconds.value) return undefined;
+  return problem(longest, `at most ${args.waitSeconds.name} (${shown(args.waitSeconds)}), or the deploy gives up while the job still runs`,
+    RULE_SOURCES.stoppingCondition);
+}
+
+/**
+ * An endpoint's instance counts: the fewest at most the most, and a burstable (ml.t*) type at one count.
+ * "SageMaker doesn't support auto scaling for burstable instances such as T2" (RULE_SOURCES.burstableScaling).
+ */
+export function capacityProblem(args: { instanceType: Named<string>; minInstances: Named<number>; maxInstances: Named<number> }): RuleProblem | undefined {
+  const { instanceType, minInstances, maxInstances } = args;
+  if (minInstances.value > maxInstances.value) return problem(minInstances, `at most ${maxInstances.name} (${shown(maxInstances)})`);
+  if (maxInstances.value > minInstances.value && instanceType.value.startsWith('ml.t')) {
+    return problem(maxInstances,
+      `equal to ${minInstances.name} (${shown(minInstances)}): burstable ${instanceType.value} endpoints cannot autoscale; or choose another ${instanceType.name}`,
+      RULE_SOURCES.burstableScaling);
+  }
+  return undefined;
 }
 
 /**
@@ -178,9 +229,4 @@ export function instanceTypeChangeProblem(args: {
       + `variant in place, so a new ${instanceType.name} must come with a new endpoint name`,
     source: RULE_SOURCES.endpointScalingUpdate,
   };
-}
-
-/** A rule problem as one line: `<setting> <value>: must be <allowed> (<source>)`. For construct errors. */
-export function describeProblem(scope: string, p: RuleProblem): string {
-  return `${scope}: invalid ${p.setting} ${JSON.stringify(p.value)}; allowed: ${p.allowed} (${p.source})`;
 }

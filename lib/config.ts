@@ -4,13 +4,15 @@
  * with a ConfigError naming the setting, the value and what is allowed.
  */
 import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, PROCESSING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, TorchBuild } from '../constructs/instance-types';
-import { RuleProblem, gpuImageProblem, spotWaitProblem, trafficShiftingProblem } from '../constructs/sagemaker-rules';
+import {
+  RuleProblem, capacityProblem, gpuImageProblem, jobWaitProblem, spotWaitProblem, trafficShiftingProblem,
+} from '../constructs/sagemaker-rules';
 import { RESPONDER_RESERVED_CONCURRENCY, proxyReservedConcurrency, reservationProblem } from '../constructs/private/lambda-concurrency';
 import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
-import metricDefinitions from '../training-image/metric-definitions.json';
+import { EVALUATION_METRICS, LOWER_IS_BETTER } from '../constructs/training/runtime/metric-definitions';
 
 export { ConfigError } from './config-parsers';
 
@@ -28,8 +30,10 @@ const subnetId = text(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-012
 const securityGroupId = text(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0123456789abcdef0');
 const email = text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
 
-/** Metrics the quality gate may compare: every metric the image reports on the test split. */
-const GATE_METRICS: readonly string[] = metricDefinitions.map((m) => m.Name).filter((name) => name.startsWith('test_'));
+/** Metrics the quality gate may compare: every metric of the evaluation report (training-image/metric-definitions.json). */
+const GATE_METRICS: readonly string[] = EVALUATION_METRICS;
+/** The gate metrics where lower is better, as a sentence's list: `a, b and c`. */
+const LOWER_GATE_METRICS = GATE_METRICS.filter((m) => LOWER_IS_BETTER.has(m)).join(', ').replace(/, ([^,]*)$/, ' and $1');
 
 /** Every setting, its default and what it does. docs/configuration.md (npm run docs:settings) mirrors this table. */
 export const SETTINGS = {
@@ -50,7 +54,10 @@ export const SETTINGS = {
   noncurrentVersionExpirationDays: setting(integer(1, 3650), 90,
     'Days a replaced or deleted object version is kept in the data, model and log buckets.'),
 
-  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare_config.py)
+  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare_config.py;
+  // lib/image-settings.ts maps these to its PREPARE_* variables, for the deploy and local mode alike)
+  prepareLabelColumn: setting(optional(text(/^[^\s]{1,256}$/, 'a column name of up to 256 characters, without spaces')), undefined as string | undefined,
+    'The raw data\'s label column (training reads the same column). Unset: the image\'s default, `label`.'),
   prepareMissingValues: setting(oneOf(['median', 'mean', 'drop'] as const), 'median',
     'Rows with a missing feature: impute per column with the training split\'s median or mean, or drop the row.'),
   prepareDropDuplicates: setting(boolean, true, 'Drop rows that repeat an earlier row exactly (label included).'),
@@ -81,7 +88,7 @@ export const SETTINGS = {
 
   // Quality gate and model registry
   qualityGateMetric: setting(oneOf(GATE_METRICS), 'test_accuracy',
-    'Quality gate: the evaluation metric compared (training-image/metric-definitions.json). For test_log_loss, test_ece and test_latency_p50_ms lower is better.'),
+    `Quality gate: the evaluation metric compared (training-image/metric-definitions.json). For ${LOWER_GATE_METRICS} lower is better.`),
   qualityGateBar: setting(decimal(0, 1000000), 0.95,
     'Quality gate: the absolute bar, a minimum (a maximum where lower is better). A model that misses it is registered as Rejected and never served.'),
   qualityGateMaxRegression: setting(decimal(0, 1000000), 0.01,
@@ -204,24 +211,20 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
       minInstances: named('servingMinCapacity'),
       maxInstances: named('servingMaxCapacity'),
     }),
+    jobWaitProblem({
+      useSpot: named('trainingUseSpot'),
+      maxWaitSeconds: named('trainingMaxWaitSeconds'),
+      maxRuntimeSeconds: named('trainingMaxRuntimeSeconds'),
+      waitSeconds: { name: 'trainingTimeoutMinutes * 60', value: c.trainingTimeoutMinutes * 60 },
+    }),
+    capacityProblem({ instanceType: named('servingInstanceType'), minInstances: named('servingMinCapacity'), maxInstances: named('servingMaxCapacity') }),
   ];
   for (const p of problems) if (p) failRule(p);
-  const longest = c.trainingUseSpot ? c.trainingMaxWaitSeconds : c.trainingMaxRuntimeSeconds;
-  if (longest > c.trainingTimeoutMinutes * 60) {
-    const name = c.trainingUseSpot ? 'trainingMaxWaitSeconds' : 'trainingMaxRuntimeSeconds';
-    fail(name, longest, `at most trainingTimeoutMinutes * 60 (${c.trainingTimeoutMinutes * 60}), or the deploy gives up while the job still runs`);
-  }
   if (c.prepareValidationFraction + c.prepareTestFraction >= 0.9) {
     fail('prepareTestFraction', c.prepareTestFraction, `less than ${Number((0.9 - c.prepareValidationFraction).toFixed(6))} with prepareValidationFraction ${c.prepareValidationFraction} (at least a tenth must stay for training)`);
   }
   if ((c.trainingSubnetIds.length === 0) !== (c.trainingSecurityGroupIds.length === 0)) {
     fail('trainingSubnetIds', c.trainingSubnetIds, 'set together with trainingSecurityGroupIds (both or neither)');
-  }
-  if (c.servingMinCapacity > c.servingMaxCapacity) {
-    fail('servingMinCapacity', c.servingMinCapacity, `at most servingMaxCapacity (${c.servingMaxCapacity})`);
-  }
-  if (c.servingMaxCapacity > c.servingMinCapacity && c.servingInstanceType.startsWith('ml.t')) {
-    fail('servingMaxCapacity', c.servingMaxCapacity, `equal to servingMinCapacity (${c.servingMinCapacity}): burstable ${c.servingInstanceType} endpoints cannot autoscale`);
   }
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
@@ -236,5 +239,5 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
 
 /** Fails with a SageMaker rule's problem, citing the AWS page it comes from. */
 function failRule(p: RuleProblem): never {
-  return fail(p.setting, p.value, p.source.startsWith('https://') ? `${p.allowed} (see ${p.source})` : p.allowed);
+  return fail(p.setting, p.value, p.source?.startsWith('https://') ? `${p.allowed} (see ${p.source})` : p.allowed);
 }

@@ -4,6 +4,7 @@ import { ModelArtifact } from '../constructs/training/model-artifact';
 import { PlatformConfig } from './config';
 import { DataStack } from './data-stack';
 import { hasGpu } from '../constructs/instance-types';
+import { prepareEnvironment, trainingHyperparameters } from './image-settings';
 import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
 import { TrainingStack } from './training-stack';
@@ -38,14 +39,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     key: data.key,
     dataSourceUri: config.dataSourceUri,
     dataVersion: config.dataVersion,
-    prepareEnvironment: {
-      PREPARE_MISSING_VALUES: config.prepareMissingValues,
-      PREPARE_DROP_DUPLICATES: String(config.prepareDropDuplicates),
-      PREPARE_CONSTANT_COLUMNS: config.prepareConstantColumns,
-      PREPARE_VALIDATION_FRACTION: String(config.prepareValidationFraction),
-      PREPARE_TEST_FRACTION: String(config.prepareTestFraction),
-      PREPARE_SEED: String(config.prepareSeed),
-    },
+    prepareEnvironment: prepareEnvironment(config),
     prepareInstanceType: config.prepareInstanceType,
     prepareMaxRuntime: Duration.seconds(config.prepareMaxRuntimeSeconds),
     prepareAttempt: config.prepareAttempt,
@@ -56,7 +50,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     maxRuntime: Duration.seconds(config.trainingMaxRuntimeSeconds),
     maxWait: Duration.seconds(config.trainingMaxWaitSeconds),
     timeout: Duration.minutes(config.trainingTimeoutMinutes),
-    hyperparameters: config.hyperparameters,
+    hyperparameters: trainingHyperparameters(config),
     gate: { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression },
     approval: config.modelApproval,
     modelPackageGroupName: `${config.stackPrefix}-models`,

@@ -11,7 +11,7 @@ import { GateSettings, ModelRegistry } from '../constructs/training/model-regist
 import { ProcessingJob } from '../constructs/training/processing-job';
 import { TrainingJob } from '../constructs/training/training-job';
 import { TrainingLogGroup } from '../constructs/training/training-log-group';
-import metricDefinitions from '../training-image/metric-definitions.json';
+import { IMAGE_METRICS } from '../constructs/training/runtime/metric-definitions';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
 import type { PlatformConfig, SETTINGS } from './config';
 
@@ -31,7 +31,7 @@ export interface TrainingStackProps extends StackProps {
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.dataSourceUri} */
   readonly dataSourceUri?: PlatformConfig['dataSourceUri'];
-  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare_config.py), from the prepare* settings. */
+  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare_config.py), from the prepare* settings (lib/image-settings.ts). */
   readonly prepareEnvironment: Record<string, string>;
   /** @see {@link SETTINGS.prepareInstanceType} */
   readonly prepareInstanceType: PlatformConfig['prepareInstanceType'];
@@ -55,7 +55,7 @@ export interface TrainingStackProps extends StackProps {
   readonly maxWait: Duration;
   /** @see {@link SETTINGS.trainingTimeoutMinutes} */
   readonly timeout: Duration;
-  /** @see {@link SETTINGS.hyperparameters} */
+  /** @see {@link SETTINGS.hyperparameters}, with the label column of {@link SETTINGS.prepareLabelColumn} (lib/image-settings.ts) */
   readonly hyperparameters: PlatformConfig['hyperparameters'];
   /** The quality gate the registration applies: {@link SETTINGS.qualityGateMetric}, {@link SETTINGS.qualityGateBar}, {@link SETTINGS.qualityGateMaxRegression}. */
   readonly gate: GateSettings;
@@ -157,7 +157,7 @@ export class TrainingStack extends Stack {
       maxWait: props.maxWait,
       timeout: props.timeout,
       hyperparameters: props.hyperparameters,
-      metricDefinitions: metricDefinitions.map((m) => ({ name: m.Name, regex: m.Regex })),
+      metricDefinitions: IMAGE_METRICS.map((m) => ({ name: m.Name, regex: m.Regex })),
       // No gate here: the registry gates, so that a model below the bar is recorded as Rejected.
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,

@@ -4,6 +4,7 @@
  */
 import * as path from 'path';
 import { parseArgs } from 'util';
+import { settingOfPrepareVariable } from '../lib/image-settings';
 import { REPO_ROOT } from './train-model';
 
 export interface LocalOptions {
@@ -54,6 +55,11 @@ export interface LocalOptions {
    * @default false
    */
   readonly verbose: boolean;
+  /**
+   * Settings over cdk.json's, as `cdk deploy -c key=value` takes them (`-c` or `--context`, repeatable).
+   * @default {} - cdk.json's settings
+   */
+  readonly context: Record<string, string>;
   /** Print the usage and exit. */
   readonly help: boolean;
 }
@@ -63,8 +69,8 @@ export const USAGE = `Usage: npm run local -- [options]     (or: npx tsx bin/loc
 Prepares raw CSV data (clean, split, report), trains and evaluates a model on it with the real training-image
 code, gates it and registers it in a local registry, starts the real model server, the SageMaker Runtime
 stand-in and the real API proxy handler behind a local API Gateway front on 127.0.0.1, sends one sample
-prediction and keeps serving until Ctrl-C. No AWS account needed. PREPARE_* environment variables set
-prepare's cleaning policy (training-image/README.md).
+prediction and keeps serving until Ctrl-C. No AWS account needed. It reads the settings cdk deploy reads
+(cdk.json, and -c key=value over it): the prepare* settings, hyperparameters and the quality gate.
 
 Options:
   --port <n>         port of the local API; 0 picks a free one       (default 3000, env LOCAL_PORT)
@@ -76,6 +82,9 @@ Options:
   --epochs <n>       override the epochs hyperparameter for a quick run
   --sample <row>     which raw test row of the prepared data to send, 0 to 9 (default 0)
   --work-dir <dir>   model cache and temporary files (default .local, env LOCAL_WORK_DIR)
+  -c, --context <key=value>
+                     a setting over cdk.json's, as for cdk deploy (repeatable),
+                     e.g. -c prepareMissingValues=drop
   --verbose          also show the trainer's other output and the model server's log
   -h, --help         show this help
 `;
@@ -100,6 +109,7 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         sample: { type: 'string' },
         'work-dir': { type: 'string' },
         verbose: { type: 'boolean', default: false },
+        context: { type: 'string', short: 'c', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -109,6 +119,7 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values.reuse && values['model-dir'] !== undefined) throw new UsageError('--reuse and --model-dir exclude each other');
   if (values.data !== undefined && values['model-dir'] !== undefined) throw new UsageError('--data and --model-dir exclude each other (--model-dir serves a trained model)');
   if (values.epochs !== undefined && values['model-dir'] !== undefined) throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
+  refusePrepareVariables(env);
   return {
     port: whole('--port', values.port ?? env.LOCAL_PORT ?? '3000', 0, 65535),
     workDir: path.resolve(values['work-dir'] ?? env.LOCAL_WORK_DIR ?? path.join(REPO_ROOT, '.local')),
@@ -119,8 +130,31 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     sample: values.sample === undefined ? 0 : whole('--sample', values.sample, 0, Number.MAX_SAFE_INTEGER),
     once: values.once,
     verbose: values.verbose,
+    context: Object.fromEntries((values.context ?? []).map(setting)),
     help: values.help,
   };
+}
+
+/** `key=value` of `-c`, as the CDK CLI takes it. */
+function setting(raw: string): [string, string] {
+  const match = /^([A-Za-z][\w:.-]*)=(.*)$/s.exec(raw);
+  if (!match) throw new UsageError(`-c takes key=value (a setting of lib/config.ts), got "${raw}"`);
+  return [match[1], match[2]];
+}
+
+/**
+ * PREPARE_* variables in the shell used to set prepare's policy here but not for the deploy: local mode now
+ * reads the prepare* settings as the deploy does, so a variable set out of habit is refused, not ignored.
+ */
+function refusePrepareVariables(env: NodeJS.ProcessEnv): void {
+  const found = Object.keys(env).filter((k) => k.startsWith('PREPARE_')).sort();
+  if (found.length === 0) return;
+  const instead = found.map((v) => {
+    const name = settingOfPrepareVariable(v);
+    return name ? `-c ${name}=${env[v]}` : `(${v} is no setting; see the prepare* settings)`;
+  });
+  throw new UsageError(`${found.join(', ')} set in the environment: local mode reads prepare's settings as cdk deploy does, from cdk.json `
+    + `and -c; unset ${found.length > 1 ? 'them' : 'it'} and pass ${instead.join(' ')}`);
 }
 
 function whole(flag: string, raw: string, min: number, max: number): number {

@@ -16,7 +16,7 @@ import { DEFAULT_PYTHON, ENTRY_SCRIPT, REPO_ROOT, TRAINING_IMAGE_DIR } from './t
 /** The bundled raw data set: the digits as one CSV with gaps and repeated rows (training-image/scripts/make_raw_digits_csv.py). */
 export const RAW_DIGITS = path.join(TRAINING_IMAGE_DIR, 'sample-data', 'raw', 'digits.csv');
 /** Prefix of `prepare`'s settings (training-image/README.md, `prepare`). */
-export const PREPARE_ENV_PREFIX = 'PREPARE_';
+const PREPARE_ENV_PREFIX = 'PREPARE_';
 /** Folders under training-image/ that do not change what `prepare` produces. */
 const NOT_INPUTS = new Set(['tests', 'bench', 'sample-data', 'scripts', '__pycache__', '.pytest_cache', '.ruff_cache']);
 
@@ -94,11 +94,6 @@ export async function prepareData(options: PrepareDataOptions): Promise<Prepared
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
-}
-
-/** The PREPARE_* variables of `env`: how a user sets `prepare`'s policy for a local run. */
-export function prepareSettingsFrom(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith(PREPARE_ENV_PREFIX) && e[1] !== undefined));
 }
 
 export function readSampleRequests(reportDir: string): SampleRequests {

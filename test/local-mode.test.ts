@@ -24,9 +24,9 @@ interface Run {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
-function runLocal(args: string[]): Run {
+function runLocal(args: string[], env: NodeJS.ProcessEnv = {}): Run {
   // Its own process group, so a failed test can kill tsx and the runner it starts together.
-  const child = spawn(TSX, ['bin/local.ts', ...args], { cwd: REPO, env: { ...process.env, OMP_NUM_THREADS: '1' }, detached: true });
+  const child = spawn(TSX, ['bin/local.ts', ...args], { cwd: REPO, env: { ...process.env, OMP_NUM_THREADS: '1', ...env }, detached: true });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
@@ -191,4 +191,23 @@ test('--help prints the usage and exits 0', async () => {
   const run = runLocal(['--help']);
   expect(await run.exited).toBe(0);
   expect(run.stdout()).toMatch(/--port[\s\S]*--data[\s\S]*--once[\s\S]*--reuse[\s\S]*--model-dir/);
+}, 60_000);
+
+test('reads the settings cdk deploy reads: a bad -c setting fails with exit 1 and the configuration\'s one line, before any work', async () => {
+  const run = runLocal(['--once', '--port', '0', '--work-dir', workDir, '-c', 'prepareMissingValues=zero']);
+  expect(await run.exited).toBe(1);
+  expect(run.stderr().split('\n').filter((l) => l.trim() !== '')).toEqual([
+    'error: cdk.json or -c has an invalid setting: Invalid setting "prepareMissingValues": "zero"; allowed: median, mean, drop',
+  ]);
+  expect(run.stdout()).not.toMatch(/\[1\/\d\]/);
+}, 60_000);
+
+test('a PREPARE_* variable in the shell is refused with exit 2, naming the -c that replaces it', async () => {
+  const run = runLocal(['--once', '--port', '0', '--work-dir', workDir], { PREPARE_SEED: '7' });
+  try {
+    expect(await run.exited).toBe(2);
+  } finally {
+    killAll(run);
+  }
+  expect(run.stderr()).toMatch(/^error: PREPARE_SEED set in the environment: .*pass -c prepareSeed=7 \(see --help\)\n$/);
 }, 60_000);

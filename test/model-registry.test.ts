@@ -105,8 +105,8 @@ describe('ModelRegistry', () => {
   });
 
   test('refuses a group name SageMaker would refuse, naming the prop', () => {
-    expect(() => registry({ groupName: 'bad_name' })).toThrow(/ModelRegistry: invalid groupName "bad_name"/);
-    expect(() => registry({ pointerParameterName: 'no-slash' })).toThrow(/ModelRegistry: invalid pointerParameterName/);
+    expect(() => registry({ groupName: 'bad_name' })).toThrow(/^ModelRegistry at Training\/Registry: invalid groupName "bad_name"/);
+    expect(() => registry({ pointerParameterName: 'no-slash' })).toThrow(/^ModelRegistry at Training\/Registry: invalid pointerParameterName/);
   });
 
   test('the handler logs to its own encrypted-or-retained group as JSON', () => {

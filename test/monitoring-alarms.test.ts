@@ -111,7 +111,7 @@ describe('Monitoring alarms', () => {
   });
 
   test('a training-failure rule without a job name prefix is refused (it would match every job of the account)', () => {
-    expect(() => new TrainingFailureRule(new Stack(), 'Rule', { jobNamePrefix: '' })).toThrow(/jobNamePrefix must not be empty/);
+    expect(() => new TrainingFailureRule(new Stack(), 'Rule', { jobNamePrefix: '' })).toThrow(/^TrainingFailureRule at Default\/Rule: invalid jobNamePrefix ""; allowed: a prefix that is not empty/);
   });
 
   test('every runbook section an alarm or incident links to is a heading of docs/runbook.md', () => {

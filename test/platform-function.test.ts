@@ -46,6 +46,6 @@ describe('PlatformFunction', () => {
 
   test('refuses an entry outside a runtime/ folder', () => {
     fs.writeFileSync(path.join(dir, 'loose.ts'), 'export const handler = async () => 1;\n');
-    expect(() => synth(path.join(dir, 'loose.ts'))).toThrow(/PlatformFunction entry must be a file in a runtime\/ folder, got .*loose\.ts/);
+    expect(() => synth(path.join(dir, 'loose.ts'))).toThrow(/^PlatformFunction at \S+: invalid entry ".*loose\.ts"; allowed: a file in a runtime\/ folder/);
   });
 });

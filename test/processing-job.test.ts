@@ -125,8 +125,8 @@ describe('ProcessingJob construct', () => {
   });
 
   test('refuses a runtime longer than the deploy waits, naming the prop', () => {
-    expect(() => prepareJob({ maxRuntime: Duration.hours(3) })).toThrow('ProcessingJob: invalid maxRuntime "10800s"; allowed: at most timeout (7200s)');
-    expect(() => prepareJob({ environment: { 'BAD-NAME': '1' } })).toThrow(/ProcessingJob: invalid environment/);
+    expect(() => prepareJob({ maxRuntime: Duration.hours(3) })).toThrow('ProcessingJob at Jobs/Prepare: invalid maxRuntime "10800s"; allowed: at most timeout (7200s)');
+    expect(() => prepareJob({ environment: { 'BAD-NAME': '1' } })).toThrow(/^ProcessingJob at Jobs\/Prepare: invalid environment/);
   });
 });
 

@@ -10,8 +10,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, supportsVolumeKms } from '../constructs/instance-types';
 import {
-  RULE_SOURCES, gpuImageProblem, instanceTypeChangeProblem, instanceTypeSuffix, spotWaitProblem, stepInstances, trafficShiftingProblem,
-  volumeKmsProblem,
+  RULE_SOURCES, gpuImageProblem, instanceTypeChangeProblem, instanceTypeSuffix, jobWaitProblem, spotWaitProblem, stepInstances,
+  trafficShiftingProblem, volumeKmsProblem,
 } from '../constructs/sagemaker-rules';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/serving/inference-endpoint';
@@ -81,7 +81,7 @@ describe('traffic shifting against the instance count (TrafficRoutingConfig)', (
 
   test('InferenceEndpoint refuses a canary on one instance in its own prop names; its default shifts all at once', () => {
     expect(() => endpoint({ trafficShifting: TrafficShifting.canary({ canaryPercent: 10 }) }))
-      .toThrow(/^InferenceEndpoint: invalid minCapacity 1; allowed: at least 2 with trafficShifting=canary/);
+      .toThrow(/^InferenceEndpoint at Test\/Endpoint: invalid minCapacity 1; allowed: at least 2 with trafficShifting=canary/);
     const template = Template.fromStack(endpoint().stack);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: { BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 } },
@@ -174,11 +174,48 @@ describe('autoscaling against instance-type changes (endpoint-scaling-update)', 
 
   test('refuses a hand-picked name without the instance type on an autoscaled endpoint; accepts one with it', () => {
     expect(() => endpoint({ endpointName: 'digits', maxCapacity: 2 })).toThrow(
-      /^InferenceEndpoint: invalid endpointName "digits"; allowed: a name ending in "-m5-large" while the endpoint autoscales: .*\(https:\/\/docs\.aws\.amazon\.com\/sagemaker\/latest\/dg\/endpoint-scaling-update\.html\)$/,
+      /^InferenceEndpoint at Test\/Endpoint: invalid endpointName "digits"; allowed: a name ending in "-m5-large" while the endpoint autoscales: .*\(see https:\/\/docs\.aws\.amazon\.com\/sagemaker\/latest\/dg\/endpoint-scaling-update\.html\)$/,
     );
     expect(() => endpoint({ endpointName: 'digits-m5-large', maxCapacity: 2 })).not.toThrow();
     expect(() => endpoint({ endpointName: 'digits' })).not.toThrow();
     expect(instanceTypeChangeProblem({ endpointName: n('name', 'x-g5-12xlarge'), instanceType: n('type', 'ml.g5.12xlarge'), autoscales: true })).toBeUndefined();
     expect(instanceTypeSuffix('ml.p4de.24xlarge')).toBe('p4de-24xlarge');
+  });
+});
+
+describe('each rule is written once: the configuration and the construct word the same rule', () => {
+  /** The part of an error after "allowed: ", which both callers take from the rule. */
+  const allowed = (message: string) => message.split('allowed: ')[1].replace(/\b(trainingMaxRuntimeSeconds|trainingUseSpot|servingMinCapacity|servingInstanceType)\b/g, '<name>')
+    .replace(/\b(maxRuntime|useSpot|minCapacity|instanceType)\b/g, '<name>');
+  const thrown = (build: () => unknown) => {
+    try {
+      build();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  test('capacity: a burstable endpoint that autoscales', () => {
+    const fromConfig = configError({ servingInstanceType: 'ml.t2.medium', servingMinCapacity: 1, servingMaxCapacity: 2 });
+    const fromConstruct = thrown(() => endpoint({ instanceType: 'ml.t2.medium', minCapacity: 1, maxCapacity: 2 }));
+    expect(fromConstruct).toMatch(/^InferenceEndpoint at Test\/Endpoint: invalid maxCapacity 2; /);
+    expect(allowed(fromConstruct)).toBe(allowed(fromConfig));
+    expect(fromConfig).toContain(`(see ${RULE_SOURCES.burstableScaling})`);
+  });
+
+  test('capacity: fewer instances at most than at least', () => {
+    expect(configError({ servingMinCapacity: 3, servingMaxCapacity: 2 })).toBe('Invalid setting "servingMinCapacity": 3; allowed: at most servingMaxCapacity (2)');
+    expect(thrown(() => endpoint({ minCapacity: 3, maxCapacity: 2 }))).toBe('InferenceEndpoint at Test/Endpoint: invalid minCapacity 3; allowed: at most maxCapacity (2)');
+  });
+
+  test('the deploy\'s wait against the job\'s longest run', () => {
+    expect(jobWaitProblem({ maxRuntimeSeconds: n('run', 600), waitSeconds: n('wait', 600) })).toBeUndefined();
+    expect(jobWaitProblem({ useSpot: n('spot', true), maxWaitSeconds: n('maxWait', 900), maxRuntimeSeconds: n('run', 600), waitSeconds: n('wait', 600) }))
+      .toMatchObject({ setting: 'maxWait', value: 900, allowed: 'at most wait (600), or the deploy gives up while the job still runs' });
+    expect(configError({ trainingMaxWaitSeconds: 7500, trainingTimeoutMinutes: 120 })).toBe(
+      'Invalid setting "trainingMaxWaitSeconds": 7500; allowed: at most trainingTimeoutMinutes * 60 (7200), or the deploy gives up while the job '
+      + `still runs (see ${RULE_SOURCES.stoppingCondition})`,
+    );
   });
 });

@@ -30,15 +30,15 @@ function endpointStack(props: Partial<InferenceEndpointProps> = {}): { stack: St
 
 describe('TrafficShifting', () => {
   test('rejects a canary above SageMaker\'s 50%, naming the prop', () => {
-    expect(() => TrafficShifting.canary({ canaryPercent: 60 })).toThrow(/canaryPercent must be a whole number from 1 to 50.*got 60/);
+    expect(() => TrafficShifting.canary({ canaryPercent: 60 })).toThrow(/^TrafficShifting: invalid canaryPercent 60; allowed: a whole number from 1 to 50/);
   });
 
   test('rejects a linear step outside 10-50%', () => {
-    expect(() => TrafficShifting.linear({ stepPercent: 5 })).toThrow(/stepPercent must be a whole number from 10 to 50/);
+    expect(() => TrafficShifting.linear({ stepPercent: 5 })).toThrow(/^TrafficShifting: invalid stepPercent 5; allowed: a whole number from 10 to 50/);
   });
 
   test('rejects a baking period over an hour', () => {
-    expect(() => TrafficShifting.allAtOnce({ bakeTime: Duration.hours(2) })).toThrow(/bakeTime must be from 0 to 3600/);
+    expect(() => TrafficShifting.allAtOnce({ bakeTime: Duration.hours(2) })).toThrow(/^TrafficShifting: invalid bakeTime "7200s"; allowed: whole seconds from 0 to 3600/);
   });
 });
 
@@ -75,14 +75,14 @@ describe('InferenceEndpoint', () => {
   });
 
   test('refuses to autoscale a burstable instance type', () => {
-    expect(() => endpointStack({ instanceType: 'ml.t2.medium', maxCapacity: 2 })).toThrow(/cannot autoscale burstable instance type ml.t2.medium/);
+    expect(() => endpointStack({ instanceType: 'ml.t2.medium', maxCapacity: 2 })).toThrow(/^InferenceEndpoint at Test\/Endpoint: invalid maxCapacity 2; allowed: equal to minCapacity \(1\): burstable ml.t2.medium endpoints cannot autoscale/);
   });
 
   test('a model artifact refuses a key that is not a .tar.gz archive', () => {
     const stack = new Stack(new App(), 'Test');
     const bucket = s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket');
     expect(() => new ModelArtifact({ bucket, key: 'jobs/job-1/output/model.zip', encryptionKey: new kms.Key(stack, 'Key') }))
-      .toThrow(/ModelArtifact key must be the key of a .tar.gz archive \(no leading slash\), got "jobs\/job-1\/output\/model.zip"/);
+      .toThrow('ModelArtifact: invalid key "jobs/job-1/output/model.zip"; allowed: the key of a .tar.gz archive (no leading slash)');
   });
 
   test('the bound artifact grants the model role read on exactly that object and decrypt on its key, and gives its URI', () => {
@@ -105,14 +105,14 @@ describe('InferenceEndpoint', () => {
   });
 
   test('refuses maxCapacity below minCapacity', () => {
-    expect(() => endpointStack({ minCapacity: 3, maxCapacity: 2 })).toThrow(/maxCapacity must be a whole number of at least minCapacity \(3\)/);
+    expect(() => endpointStack({ minCapacity: 3, maxCapacity: 2 })).toThrow('InferenceEndpoint at Test/Endpoint: invalid minCapacity 3; allowed: at most maxCapacity (2)');
   });
 });
 
 describe('InferenceProxy', () => {
   test('refuses an invoke deadline that API Gateway\'s 29 s would cut off', () => {
     const { stack, endpoint } = endpointStack();
-    expect(() => new InferenceProxy(stack, 'Proxy', { endpoint, invokeTimeout: Duration.seconds(28) })).toThrow(/invokeTimeout must be under 28 seconds/);
+    expect(() => new InferenceProxy(stack, 'Proxy', { endpoint, invokeTimeout: Duration.seconds(28) })).toThrow('InferenceProxy at Test/Proxy: invalid invokeTimeout "28s"; allowed: under 28 seconds');
   });
 });
 
@@ -125,7 +125,7 @@ describe('ApiWaf', () => {
 
   test('refuses a body limit beyond what WAF inspects of an API Gateway body', () => {
     const stack = new Stack(new App(), 'Test');
-    expect(() => new ApiWaf(stack, 'Waf', { stage: stage(stack), maxBodyBytes: 70_000 })).toThrow(/maxBodyBytes must be a whole number from 1 to 65536/);
+    expect(() => new ApiWaf(stack, 'Waf', { stage: stage(stack), maxBodyBytes: 70_000 })).toThrow('ApiWaf at Test/Waf: invalid maxBodyBytes 70000; allowed: a whole number from 1 to 65536');
   });
 
   test('defaults: 1000 requests per IP in 5 minutes, 64 KB bodies, no allow-list, logs kept a year', () => {

@@ -39,6 +39,6 @@ describe('trainingDataSource', () => {
   });
 
   test('refuses a source that is not an S3 URI, naming it', () => {
-    expect(() => source({ sourceUri: 'https://example.com/data' })).toThrow(/trainingDataSource sourceUri must be an S3 URI \(s3:\/\/bucket\/prefix\/\), got "https:\/\/example.com\/data"/);
+    expect(() => source({ sourceUri: 'https://example.com/data' })).toThrow('trainingDataSource in Test: invalid sourceUri "https://example.com/data"; allowed: an S3 URI (s3://bucket/prefix/)');
   });
 });

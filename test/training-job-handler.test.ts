@@ -53,10 +53,6 @@ async function deploy(event: CloudFormationCustomResourceEvent, maxPolls = 10) {
   throw new Error(`not complete after ${maxPolls} polls`);
 }
 
-function withGate(properties: Properties, minimum: number): Properties {
-  return { ...properties, QualityGate: JSON.stringify({ metric: 'test_accuracy', minimum }) };
-}
-
 function scripted(steps: JobStep[]): void {
   standin.nextScript = steps;
 }
@@ -102,24 +98,6 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
       'Metric.test_accuracy': '0.975',
       FinalMetrics: JSON.stringify({ train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 }),
     }));
-  });
-
-  test('the quality gate fails the deploy, naming both numbers, when test_accuracy is below the minimum', async () => {
-    scripted([{ status: 'Completed', finalMetrics: { test_accuracy: 0.91 } }]);
-    const event = customResourceEvent('Create', start.logicalId, withGate(forJob('gate1'), 0.95));
-    await expect(deploy(event)).rejects.toThrow(/Quality gate failed: training job \S+gate1 reached test_accuracy 0\.91, below the minimum 0\.95/);
-  });
-
-  test('the quality gate passes a model exactly at the minimum', async () => {
-    scripted([{ status: 'Completed', finalMetrics: { test_accuracy: 0.95 } }]);
-    const { result } = await deploy(customResourceEvent('Create', start.logicalId, withGate(forJob('gate2'), 0.95)));
-    expect(result.Data?.['Metric.test_accuracy']).toBe('0.95');
-  });
-
-  test('the quality gate fails the deploy when the job reported no test_accuracy', async () => {
-    scripted([{ status: 'Completed', finalMetrics: { train_loss: 0.1 } }]);
-    await expect(deploy(customResourceEvent('Create', start.logicalId, withGate(forJob('gate3'), 0.95))))
-      .rejects.toThrow(/reported no final test_accuracy \(final metrics: train_loss\)/);
   });
 
   test('a failed job fails the deploy with SageMaker\'s FailureReason', async () => {

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -73,7 +73,6 @@ describe('TrainingJob', () => {
     ['the volume size', { volumeSizeGb: 100 }],
     ['the stopping conditions', { maxRuntime: Duration.minutes(30), maxWait: Duration.minutes(45) }],
     ['spot training', { useSpot: false }],
-    ['the quality bar', { qualityGate: { metric: 'test_accuracy', minimum: 0.5 } }],
     ['the wait limit', { timeout: Duration.minutes(100) }],
   ])('a change of %s keeps the job (same name)', (_what, props) => {
     expect(build(props).job.trainingJobName).toBe(base.job.trainingJobName);
@@ -169,12 +168,25 @@ describe('TrainingJob', () => {
     ['maxWait below maxRuntime', { maxRuntime: Duration.hours(1), maxWait: Duration.minutes(30) }, /invalid maxWait "1800s"; allowed: at least maxRuntime \(3600s\)/],
     ['a timeout over 2 hours', { timeout: Duration.hours(3) }, /invalid timeout "10800s"; allowed: from 1 minute to 2 hours/],
     ['a job that may outlast the wait', { timeout: Duration.minutes(60) }, /invalid maxWait "5400s"; allowed: at most timeout \(3600s\)/],
-    ['a gate on an undefined metric', { qualityGate: { metric: 'f1', minimum: 0.9 } }, /invalid qualityGate.metric "f1"; allowed: one of the metricDefinitions \(test_accuracy\)/],
     ['a job name prefix SageMaker rejects', { jobNamePrefix: 'My_Jobs' }, /invalid jobNamePrefix "My_Jobs"/],
     ['a data prefix with a leading slash', { data: { bucket: s3.Bucket.fromBucketName(new Stack(), 'D', 'data-bucket'), prefix: '/digits/', version: 'v1' } }, /invalid data.prefix "\/digits\/"/],
     ['a query interval that does not fit', { queryInterval: Duration.seconds(2) }, /invalid queryInterval "2s"/],
   ])('rejects %s at synth, naming the prop', (_what, props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+
+  test('names the construct path and every broken prop, one line each', () => {
+    expect(() => build({ instanceCount: 0, jobNamePrefix: 'My_Jobs' })).toThrow(new RegExp([
+      '^TrainingJob at Ml-Training/Job: invalid jobNamePrefix "My_Jobs"; allowed: lowercase letters',
+      'TrainingJob at Ml-Training/Job: invalid instanceCount 0; allowed: a whole number of at least 1$',
+    ].join('.*\n'), 's'));
+  });
+
+  test('does not judge a prop known only at deploy time (an unresolved token)', () => {
+    const deployTime = Lazy.string({ produce: () => 'digits/v1/' });
+    const { request } = build({ data: { bucket: s3.Bucket.fromBucketName(new Stack(), 'D', 'data-bucket'), prefix: deployTime, version: 'v1' } });
+    expect((request.InputDataConfig as unknown as { DataSource: { S3DataSource: { S3Uri: string } } }[])[0].DataSource.S3DataSource.S3Uri)
+      .toBe('s3://data-bucket/digits/v1/train/');
   });
 });
 

@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { check, validateProps } from '../private/validation';
 import { acknowledgeTrainingFailureRule } from './training-failure-rule-acknowledgements';
 
 /** Properties of a {@link TrainingFailureRule}. */
@@ -38,7 +39,7 @@ export class TrainingFailureRule extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingFailureRuleProps) {
     super(scope, id);
-    if (!props.jobNamePrefix) throw new Error('TrainingFailureRule jobNamePrefix must not be empty: it would match every training job of the account');
+    validateProps(this, [check('jobNamePrefix', props.jobNamePrefix, (p) => p !== '', 'a prefix that is not empty: an empty one would match every training job of the account')]);
     // SQS-managed keys (SSE-SQS) need no key policy for EventBridge to write; a customer key would.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -4,6 +4,7 @@
  * region's whole pool (and throttle every other function, the alarm responder included).
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
  */
+import { check, validateProps } from './validation';
 
 /** Lambda keeps at least this many executions of the account's quota unreserved (same page). */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
@@ -17,9 +18,8 @@ export const RESPONDER_RESERVED_CONCURRENCY = 5;
  * and the throttle alarm says so.
  */
 export function proxyReservedConcurrency(requestsPerSecond: number, maxDurationSeconds: number, cap: number): number {
-  for (const [name, value] of [['requestsPerSecond', requestsPerSecond], ['maxDurationSeconds', maxDurationSeconds], ['cap', cap]] as const) {
-    if (!(value > 0)) throw new Error(`proxyReservedConcurrency ${name} must be positive, got ${value}`);
-  }
+  validateProps('proxyReservedConcurrency', ([['requestsPerSecond', requestsPerSecond], ['maxDurationSeconds', maxDurationSeconds], ['cap', cap]] as const)
+    .map(([name, value]) => check(name, value, (n) => n > 0, 'a positive number')));
   return Math.min(Math.ceil(requestsPerSecond * maxDurationSeconds), Math.floor(cap));
 }
 

@@ -9,6 +9,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { lambdaRole } from './lambda-role';
+import { check, validateProps } from './validation';
 
 /** Properties of a {@link PlatformFunction}. */
 export interface PlatformFunctionProps {
@@ -119,6 +120,8 @@ export class PlatformFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
     super(scope, id);
+    // The bundle hash covers the entry's folder, and the lint rules keep that folder apart: it must be runtime/.
+    validateProps(this, [check('entry', props.entry, (e) => path.basename(path.dirname(e)) === 'runtime', 'a file in a runtime/ folder')]);
     this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'LogGroup', {
       encryptionKey: props.logsKey,
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
@@ -158,7 +161,6 @@ export class PlatformFunction extends Construct {
 /** A hash of everything esbuild reads for `entry`: its runtime/ folder, the lock file, tsconfig.json, the options. */
 function bundleHash(entry: string, options: nodejs.BundlingOptions, extraInputs: string[]): string {
   const runtimeDir = path.dirname(entry);
-  if (path.basename(runtimeDir) !== 'runtime') throw new Error(`PlatformFunction entry must be a file in a runtime/ folder, got ${entry}`);
   // Options may hold absolute paths (esbuild aliases): hash them relative to the project, so the hash is the
   // same on every machine.
   const portable = JSON.stringify({ entry: path.basename(entry), options }).split(ROOT).join('<root>');

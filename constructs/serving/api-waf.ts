@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { check, validateProps } from '../private/validation';
 import { MAX_BODY_BYTES, WAF_MAX_INSPECTED_BODY_BYTES, wafBodyTooLargeResponse } from './runtime/request-limits';
 
 /** Properties of an {@link ApiWaf}. */
@@ -72,12 +73,11 @@ export class ApiWaf extends Construct {
     super(scope, id);
     const maxBodyBytes = props.maxBodyBytes ?? MAX_BODY_BYTES;
     const rateLimit = props.rateLimitPer5Minutes ?? 1000;
-    if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > WAF_MAX_INSPECTED_BODY_BYTES) {
-      throw new Error(`ApiWaf maxBodyBytes must be a whole number from 1 to ${WAF_MAX_INSPECTED_BODY_BYTES} (WAF inspects at most 64 KB of an API Gateway body), got ${maxBodyBytes}`);
-    }
-    if (!Number.isInteger(rateLimit) || rateLimit < 10) {
-      throw new Error(`ApiWaf rateLimitPer5Minutes must be a whole number of at least 10 (WAF's minimum), got ${rateLimit}`);
-    }
+    validateProps(this, [
+      check('maxBodyBytes', maxBodyBytes, (n) => Number.isInteger(n) && n >= 1 && n <= WAF_MAX_INSPECTED_BODY_BYTES,
+        `a whole number from 1 to ${WAF_MAX_INSPECTED_BODY_BYTES}: WAF inspects at most 64 KB of an API Gateway body`),
+      check('rateLimitPer5Minutes', rateLimit, (n) => Number.isInteger(n) && n >= 10, 'a whole number of at least 10 (WAF\'s minimum)'),
+    ]);
     this.webAclName = Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
     this.metricName = this.webAclName;
     const inspectionLimitKb = INSPECTION_LIMITS_KB.find((kb) => kb * 1024 >= maxBodyBytes) ?? 64;

@@ -5,6 +5,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
+import { check, validateProps } from '../private/validation';
+import { RULE_SOURCES } from '../sagemaker-rules';
+
+const TRAFFIC_ROUTING = RULE_SOURCES.trafficRouting;
 
 /** Options common to every traffic-shifting mode. */
 export interface TrafficShiftOptions {
@@ -82,16 +86,16 @@ export class TrafficShifting {
 
 function bake(options: TrafficShiftOptions): number {
   const seconds = (options.bakeTime ?? Duration.minutes(5)).toSeconds();
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) {
-    throw new Error(`TrafficShifting bakeTime must be from 0 to 3600 whole seconds (SageMaker's limit), got ${seconds}`);
-  }
+  validateProps('TrafficShifting', [
+    check('bakeTime', `${seconds}s`, () => Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600, 'whole seconds from 0 to 3600 (SageMaker\'s limit)', TRAFFIC_ROUTING),
+  ]);
   return seconds;
 }
 
 function checkPercent(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`TrafficShifting ${name} must be a whole number from ${min} to ${max} (SageMaker's limit), got ${value}`);
-  }
+  validateProps('TrafficShifting', [
+    check(name, value, (n) => Number.isInteger(n) && n >= min && n <= max, `a whole number from ${min} to ${max} (SageMaker's limit)`, TRAFFIC_ROUTING),
+  ]);
 }
 
 /** The deployment strategies a configuration names. */

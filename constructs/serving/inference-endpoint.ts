@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,8 +8,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { CfnEndpoint, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
+import { check, isUnresolved, validateProps } from '../private/validation';
 import {
-  RuleProblem, TrafficShiftMode, describeProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
+  TrafficShiftMode, capacityProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
 } from '../sagemaker-rules';
 import { TrafficShifting } from './endpoint-deployment';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
@@ -152,7 +153,6 @@ export class InferenceEndpoint extends Construct {
     const instanceType = props.instanceType ?? 'ml.m5.large';
     const minCapacity = props.minCapacity ?? 1;
     const maxCapacity = props.maxCapacity ?? minCapacity;
-    checkCapacity(instanceType, minCapacity, maxCapacity);
     this.variantName = props.variantName ?? 'AllTraffic';
     const suffix = `-${instanceTypeSuffix(instanceType)}`;
     // <path>-<instance type>-<12 hex of the stack id>, at most 63 characters (SageMaker's longest endpoint name).
@@ -160,14 +160,22 @@ export class InferenceEndpoint extends Construct {
     this.endpointName = props.endpointName
       ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}-${stackInstanceSuffix()}`;
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
-    checkRules([
-      trafficShiftingProblem({
+    const counts = isUnresolved([minCapacity, maxCapacity]);
+    validateProps(this, [
+      check('minCapacity', minCapacity, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
+      check('maxCapacity', maxCapacity, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
+      counts ? undefined : capacityProblem({
+        instanceType: { name: 'instanceType', value: instanceType },
+        minInstances: { name: 'minCapacity', value: minCapacity },
+        maxInstances: { name: 'maxCapacity', value: maxCapacity },
+      }),
+      counts ? undefined : trafficShiftingProblem({
         mode: { name: 'trafficShifting', value: MODES[shifting.type] },
         percent: { name: 'trafficShifting size', value: shifting.sizePercent ?? 0 },
         minInstances: { name: 'minCapacity', value: minCapacity },
         maxInstances: { name: 'maxCapacity', value: maxCapacity },
       }),
-      Token.isUnresolved(this.endpointName) ? undefined : instanceTypeChangeProblem({
+      isUnresolved(this.endpointName) ? undefined : instanceTypeChangeProblem({
         endpointName: { name: 'endpointName', value: this.endpointName },
         instanceType: { name: 'instanceType', value: instanceType },
         autoscales: maxCapacity > minCapacity,
@@ -318,17 +326,3 @@ export class InferenceEndpoint extends Construct {
 
 /** The rules' names of TrafficShifting's modes. */
 const MODES: Record<TrafficShifting['type'], TrafficShiftMode> = { CANARY: 'canary', LINEAR: 'linear', ALL_AT_ONCE: 'all-at-once' };
-
-/** Throws the first broken SageMaker rule, naming the prop and the AWS page (constructs/sagemaker-rules.ts). */
-function checkRules(problems: (RuleProblem | undefined)[]): void {
-  const problem = problems.find((p) => p !== undefined);
-  if (problem) throw new Error(describeProblem('InferenceEndpoint', problem));
-}
-
-function checkCapacity(instanceType: string, min: number, max: number): void {
-  if (!Number.isInteger(min) || min < 1) throw new Error(`InferenceEndpoint minCapacity must be a whole number of at least 1, got ${min}`);
-  if (!Number.isInteger(max) || max < min) throw new Error(`InferenceEndpoint maxCapacity must be a whole number of at least minCapacity (${min}), got ${max}`);
-  if (max > min && instanceType.startsWith('ml.t')) {
-    throw new Error(`InferenceEndpoint cannot autoscale burstable instance type ${instanceType}: set maxCapacity equal to minCapacity or choose another type`);
-  }
-}

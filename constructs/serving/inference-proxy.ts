@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { proxyReservedConcurrency } from '../private/lambda-concurrency';
 import { PlatformFunction } from '../private/platform-function';
+import { check, subjectBefore, validateProps } from '../private/validation';
 import { acknowledgeInferenceProxy } from './inference-proxy-acknowledgements';
 
 /** Modules the proxy's bundle uses in place of SDK parts it never reaches (esbuild aliases, absolute paths). */
@@ -81,9 +82,9 @@ export class InferenceProxy extends PlatformFunction {
 
   constructor(scope: Construct, id: string, props: InferenceProxyProps) {
     const invokeTimeout = props.invokeTimeout ?? DEFAULT_INVOKE_TIMEOUT;
-    if (invokeTimeout.toMilliseconds() >= 28_000) {
-      throw new Error(`InferenceProxy invokeTimeout must be under 28 seconds (API Gateway gives up at 29), got ${invokeTimeout.toSeconds()} s`);
-    }
+    validateProps(subjectBefore('InferenceProxy', scope, id), [
+      check('invokeTimeout', `${invokeTimeout.toSeconds()}s`, () => invokeTimeout.toMilliseconds() < 28_000, 'under 28 seconds: API Gateway gives up at 29'),
+    ]);
     const timeout = proxyFunctionTimeout(invokeTimeout);
     const reservedConcurrency = proxyReservedConcurrency(props.requestsPerSecond ?? 100, timeout.toSeconds(), props.reservedConcurrencyCap ?? 100);
     super(scope, id, {

@@ -1,10 +1,10 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { check, validateProps } from '../private/validation';
 
 /** Properties of a {@link ModelArtifact}. */
 export interface ModelArtifactProps {
@@ -41,9 +41,7 @@ export class ModelArtifact extends sagemaker.ModelData {
 
   constructor(private readonly props: ModelArtifactProps) {
     super();
-    if (!Token.isUnresolved(props.key) && !/^[^/].*\.tar\.gz$/.test(props.key)) {
-      throw new Error(`ModelArtifact key must be the key of a .tar.gz archive (no leading slash), got "${props.key}"`);
-    }
+    validateProps('ModelArtifact', [check('key', props.key, (k) => /^[^/].*\.tar\.gz$/.test(k), 'the key of a .tar.gz archive (no leading slash)')]);
     this.uri = props.uri ?? `s3://${props.bucket.bucketName}/${props.key}`;
   }
 

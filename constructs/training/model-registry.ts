@@ -16,6 +16,7 @@ import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { PlatformFunction } from '../private/platform-function';
+import { check, validateProps } from '../private/validation';
 import { acknowledgeModelRegistry } from './model-registry-acknowledgements';
 import { Approval, ModelRegistrationProperties, REGISTRATION_ATTR, REGISTRATION_RESOURCE_TYPE } from './runtime/model-registration-contract';
 import type { GateSettings } from './runtime/quality-gate';
@@ -113,12 +114,11 @@ export class ModelRegistry extends Construct {
 
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
     super(scope, id);
-    if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(props.groupName)) {
-      throw new Error(`ModelRegistry: invalid groupName ${JSON.stringify(props.groupName)}; allowed: letters, digits and hyphens, at most 63`);
-    }
-    if (!/^\/[a-zA-Z0-9_.\-/]{1,1010}$/.test(props.pointerParameterName)) {
-      throw new Error(`ModelRegistry: invalid pointerParameterName ${JSON.stringify(props.pointerParameterName)}; allowed: a path such as /dlplatform/serving/model-package-arn`);
-    }
+    validateProps(this, [
+      check('groupName', props.groupName, (n) => /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(n), 'letters, digits and hyphens, at most 63',
+        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html'),
+      check('pointerParameterName', props.pointerParameterName, (n) => /^\/[a-zA-Z0-9_.\-/]{1,1010}$/.test(n), 'a path such as /dlplatform/serving/model-package-arn'),
+    ]);
     const stack = Stack.of(this);
     this.groupName = props.groupName;
     this.pointerParameterName = props.pointerParameterName;

@@ -7,27 +7,51 @@ import { Construct } from 'constructs';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
-/** SageMaker writes every training job's logs to this log group, one stream per host: `<job>/algo-<n>-<time>`. */
-export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
+/** The kinds of SageMaker job an execution role runs. */
+export type SageMakerJobKind = 'training' | 'processing';
+
+/**
+ * SageMaker writes every job's logs to its kind's log group, one stream per host: `<job>/algo-<n>-<time>`
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+ */
+export const JOB_LOG_GROUPS: Record<SageMakerJobKind, string> = {
+  training: '/aws/sagemaker/TrainingJobs',
+  processing: '/aws/sagemaker/ProcessingJobs',
+};
+
+/** SageMaker's training log group. */
+export const TRAINING_LOG_GROUP = JOB_LOG_GROUPS.training;
+
+/** A place in S3: a bucket and a key prefix (ending in `/`), or the key of one object. */
+export interface S3Location {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+}
 
 /** Properties of a {@link SageMakerExecutionRole}. */
 export interface SageMakerExecutionRoleProps {
-  /** Bucket the jobs read their training data from. */
-  readonly dataBucket: s3.IBucket;
+  /** Which jobs the role runs: names its log group and its description. */
+  readonly jobKind: SageMakerJobKind;
 
-  /** Key prefix of the training data in `dataBucket` (ending in `/`); nothing outside it is readable. */
-  readonly dataPrefix: string;
+  /**
+   * Prefix of the names of the jobs this role runs (no trailing hyphen): outputs, checkpoints and log streams
+   * are writable only under `<prefix>-*`.
+   */
+  readonly jobNamePrefix: string;
 
-  /** Bucket the jobs write model artifacts and checkpoints to. */
-  readonly outputBucket: s3.IBucket;
+  /** What the jobs read, read-only: every object under each prefix, or the one object a key names. */
+  readonly inputs: S3Location[];
 
-  /** Key prefix of the model artifacts in `outputBucket` (ending in `/`). */
-  readonly artifactPrefix: string;
+  /** Where the jobs write, write-only: SageMaker writes each job's outputs under `<prefix><job name>/`. */
+  readonly outputs: S3Location[];
 
-  /** Key prefix of the checkpoints in `outputBucket` (ending in `/`). */
-  readonly checkpointPrefix: string;
+  /**
+   * Where the jobs checkpoint, `<prefix><job name>/`: written, and read back to resume after a spot interruption.
+   * @default - the jobs keep no checkpoints
+   */
+  readonly checkpoints?: S3Location;
 
-  /** Customer-managed key of the data, the artifacts and (with `volumeEncryption`) the storage volume. */
+  /** Customer-managed key of the data, the outputs and (with `volumeEncryption`) the storage volume. */
   readonly encryptionKey: kms.IKey;
 
   /**
@@ -37,14 +61,14 @@ export interface SageMakerExecutionRoleProps {
    */
   readonly volumeEncryption?: boolean;
 
-  /** Repository holding the training image. */
+  /** Repository holding the jobs' image. */
   readonly repository: ecr.IRepository;
 
   /**
-   * Prefix of the names of the jobs this role runs (no trailing hyphen): artifacts, checkpoints and log
-   * streams are writable only under `<prefix>-*`.
+   * The CloudWatch namespace the jobs publish metrics to (`cloudwatch:PutMetricData`, pinned by condition).
+   * @default - the jobs publish no metrics
    */
-  readonly jobNamePrefix: string;
+  readonly metricsNamespace?: string;
 
   /**
    * Whether the jobs run in a VPC, which needs permission to manage their network interfaces.
@@ -53,23 +77,24 @@ export interface SageMakerExecutionRoleProps {
   readonly vpc?: boolean;
 
   /**
-   * Whether `/aws/sagemaker/TrainingJobs` is created by the app (then the role may not create it).
-   * @default false - SageMaker creates the account's training log group at the first job, with this role
+   * Whether the kind's log group is created by the app (then the role may not create it).
+   * @default false - SageMaker creates the account's log group at the first job, with this role
    */
-  readonly trainingLogGroupExists?: boolean;
+  readonly logGroupExists?: boolean;
 }
 
 /**
- * The role SageMaker assumes to run training jobs, with least privilege and no managed policy: read the
- * data prefix, write the artifact and checkpoint prefixes of its own jobs, use the key, pull the image,
- * write its own jobs' logs and the SageMaker metrics namespace. No action wildcards.
+ * The role SageMaker assumes to run the training or processing jobs of one construct, with least privilege and
+ * no managed policy: read the inputs, write its own jobs' outputs and checkpoints, use the key, pull the image,
+ * write its own jobs' logs (and metrics, where they publish any). No action wildcards; nothing may delete, so
+ * a rerun never destroys an earlier job's output.
  */
 export class SageMakerExecutionRole extends iam.Role {
   constructor(scope: Construct, id: string, props: SageMakerExecutionRoleProps) {
     super(scope, id, {
       // Only SageMaker acting for this account may assume it (the confused-deputy guard).
       assumedBy: servicePrincipalForThisAccount(scope, 'sagemaker.amazonaws.com'),
-      description: `Runs the ${props.jobNamePrefix}-* SageMaker training jobs`,
+      description: `Runs the ${props.jobNamePrefix}-* SageMaker ${props.jobKind} jobs`,
     });
     const stack = Stack.of(this);
     const jobs = `${props.jobNamePrefix}-*`;
@@ -79,20 +104,23 @@ export class SageMakerExecutionRole extends iam.Role {
       if (reason) resources.forEach((r) => acks.push([r, reason]));
     };
 
-    // Training data: read-only, its prefix only.
-    allow(['s3:GetObject'], [props.dataBucket.arnForObjects(`${props.dataPrefix}*`)],
-      'Read-only access to the objects under the training data prefix; their keys are not known in advance.');
-    allow(['s3:ListBucket'], [props.dataBucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${props.dataPrefix}*`] } });
+    for (const input of props.inputs) {
+      allow(['s3:GetObject'], [input.bucket.arnForObjects(`${input.prefix}*`)],
+        'Read-only access to the job\'s input: one file, or the objects under its prefix, whose keys are not known in advance.');
+      allow(['s3:ListBucket'], [input.bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${input.prefix}*`] } });
+    }
+    for (const output of props.outputs) {
+      allow(['s3:PutObject'], [output.bucket.arnForObjects(`${output.prefix}${jobs}`)],
+        'SageMaker writes each job\'s outputs under <output prefix><job name>/; only this role\'s jobs are writable.');
+    }
+    if (props.checkpoints) {
+      const { bucket, prefix } = props.checkpoints;
+      allow(['s3:GetObject', 's3:PutObject'], [bucket.arnForObjects(`${prefix}${jobs}`)],
+        'Checkpoints of this role\'s jobs only (<checkpoint prefix><job name>/), read back after a spot interruption.');
+      allow(['s3:ListBucket'], [bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${prefix}${jobs}`] } });
+    }
 
-    // Artifacts: write-only. Checkpoints: written, and read back to resume after a spot interruption. Nothing
-    // may delete: a retrain never destroys an earlier model.
-    allow(['s3:PutObject'], [props.outputBucket.arnForObjects(`${props.artifactPrefix}${jobs}`)],
-      'SageMaker writes each job\'s artifacts under <artifact prefix><job name>/; only this role\'s jobs are writable.');
-    allow(['s3:GetObject', 's3:PutObject'], [props.outputBucket.arnForObjects(`${props.checkpointPrefix}${jobs}`)],
-      'Checkpoints of this role\'s jobs only (<checkpoint prefix><job name>/), read back after a spot interruption.');
-    allow(['s3:ListBucket'], [props.outputBucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${props.checkpointPrefix}${jobs}`] } });
-
-    // S3 SSE-KMS reads (Decrypt) and writes (GenerateDataKey); OutputDataConfig.KmsKeyId needs Encrypt.
+    // S3 SSE-KMS reads (Decrypt) and writes (GenerateDataKey); the output config's KmsKeyId needs Encrypt.
     props.encryptionKey.grant(this, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
     if (props.volumeEncryption ?? true) {
       // SageMaker encrypts the EBS volume through a grant it creates with this role.
@@ -101,16 +129,21 @@ export class SageMakerExecutionRole extends iam.Role {
 
     props.repository.grantPull(this);
 
-    const logGroup = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${TRAINING_LOG_GROUP}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const logGroupActions = props.trainingLogGroupExists ? [] : ['logs:CreateLogGroup'];
+    const logGroup = stack.formatArn({
+      service: 'logs', resource: 'log-group', resourceName: `${JOB_LOG_GROUPS[props.jobKind]}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const logGroupActions = props.logGroupExists ? [] : ['logs:CreateLogGroup'];
     allow([...logGroupActions, 'logs:CreateLogStream', 'logs:DescribeLogStreams'], [logGroup],
-      'SageMaker\'s own training log group, shared by the account; its ARN for these actions ends in :*.');
+      `SageMaker's own ${props.jobKind} log group, shared by the account; its ARN for these actions ends in :*.`);
     allow(['logs:PutLogEvents'], [`${logGroup.slice(0, -1)}log-stream:${jobs}`],
       'Log events only to the streams of this role\'s jobs, which SageMaker names <job name>/algo-<n>-<time>.');
 
     // ecr:GetAuthorizationToken (from grantPull) and PutMetricData have no resource scope; a condition pins the namespace.
-    allow(['cloudwatch:PutMetricData'], ['*'], undefined, { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } });
-    let anyResourceReason = 'ecr:GetAuthorizationToken supports no resource scope; cloudwatch:PutMetricData supports none either and is pinned to the /aws/sagemaker/TrainingJobs namespace by condition';
+    let anyResourceReason = 'ecr:GetAuthorizationToken supports no resource scope';
+    if (props.metricsNamespace) {
+      allow(['cloudwatch:PutMetricData'], ['*'], undefined, { StringEquals: { 'cloudwatch:namespace': props.metricsNamespace } });
+      anyResourceReason += `; cloudwatch:PutMetricData supports none either and is pinned to the ${props.metricsNamespace} namespace by condition`;
+    }
 
     if (props.vpc) {
       // SageMaker attaches a network interface per instance in the job's subnets, and removes it after.

@@ -17,14 +17,18 @@ import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { PlatformFunction } from '../private/platform-function';
 import { guardTrustPolicy } from '../private/confused-deputy';
-import { phases } from './training-job-rules';
+import type { SageMakerJobKind } from './sagemaker-execution-role';
 
 /** CloudFormation waits at most 1 hour for one custom resource. */
 const CFN_LIMIT_SECONDS = 3600;
+/** The longest a deploy may wait for a job. */
+export const MAX_TIMEOUT = Duration.hours(2);
+/** The longest one phase waits: well inside CloudFormation's hour for a custom resource. */
+export const PHASE_SECONDS = 55 * 60;
 
 export interface JobProviderOptions {
-  /** Which job the handlers serve, for their descriptions (e.g. 'training', 'processing'). */
-  readonly kind: string;
+  /** Which job the handlers serve: their descriptions, and the job ARNs they may manage. */
+  readonly kind: SageMakerJobKind;
   /** Time between two checks of the job's status. */
   readonly queryInterval: Duration;
   /** How long the deploy waits for the job. */
@@ -37,6 +41,7 @@ export interface JobProviderOptions {
 
 /** The handlers and provider of one job construct. */
 export interface JobProvider {
+  readonly kind: SageMakerJobKind;
   readonly onEvent: lambda.IFunction;
   readonly isComplete: lambda.IFunction;
   readonly provider: cr.Provider;
@@ -56,7 +61,7 @@ export function createJobProvider(scope: Construct, options: JobProviderOptions)
   const interval = options.queryInterval.toSeconds();
   const totalTimeoutSeconds = Math.min(Math.ceil((Math.max(...waits) + 2 * interval) / interval) * interval, Math.floor(CFN_LIMIT_SECONDS / interval) * interval);
   const provider = createProvider(scope, onEvent, isComplete, options, Duration.seconds(totalTimeoutSeconds));
-  return { onEvent, isComplete, provider, waits, totalTimeoutSeconds };
+  return { kind: options.kind, onEvent, isComplete, provider, waits, totalTimeoutSeconds };
 }
 
 /**
@@ -95,12 +100,55 @@ export function createJobResources(scope: Construct, jobs: JobProvider, options:
   return previous!;
 }
 
-/** Lets the handlers pass the job's execution role to SageMaker, and nothing else. */
-export function grantPassRole(jobs: JobProvider, role: iam.IRole): void {
+/** Wait phases (seconds) that together cover `total`, none longer than one custom resource may take. */
+export function phases(total: number): number[] {
+  const out: number[] = [];
+  for (let left = total; left > 0; left -= PHASE_SECONDS) out.push(Math.min(left, PHASE_SECONDS));
+  return out;
+}
+
+/** What the handlers may start: the security settings of the Create request they send. */
+export interface JobRequestSettings {
+  /** Start of the names of the construct's jobs: the handlers manage `<prefix>-*` only. */
+  readonly jobNamePrefix: string;
+  /** The role the jobs run with; the handlers may pass it, and no other. */
+  readonly role: iam.IRole;
+  /** Whether the request isolates the container (then the handler may start no job without it). */
+  readonly networkIsolation: boolean;
+  /** The request's output key. */
+  readonly outputKey: string;
+  /** The request's volume key, when it has one. */
+  readonly volumeKey?: string;
+}
+
+/**
+ * The handlers' permissions: create, describe and stop the construct's own jobs, pass its role to SageMaker and
+ * nothing else. The conditions pin the security settings: the handler can start no job without them. Keys and
+ * the actions they apply to: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html#amazonsagemaker-policy-keys
+ * (sagemaker:OutputKmsKey is deprecated and applies to no action; a volume key is pinned only when the request
+ * carries one, since an absent key would fail the condition).
+ */
+export function grantJobHandlers(jobs: JobProvider, settings: JobRequestSettings): void {
+  const { onEvent, isComplete } = jobs;
+  const action = jobs.kind === 'training' ? 'TrainingJob' : 'ProcessingJob';
+  const jobArns = Stack.of(onEvent).formatArn({ service: 'sagemaker', resource: `${jobs.kind}-job`, resourceName: `${settings.jobNamePrefix}-*` });
   iam.Grant.addToPrincipal({
-    grantee: jobs.onEvent, actions: ['iam:PassRole'], resourceArns: [role.roleArn],
+    grantee: onEvent, actions: [`sagemaker:Create${action}`], resourceArns: [jobArns],
+    conditions: {
+      ...(settings.networkIsolation ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : {}),
+      ArnEquals: { 'sagemaker:OutputKmsKeyArn': settings.outputKey, ...(settings.volumeKey ? { 'sagemaker:VolumeKmsKeyArn': settings.volumeKey } : {}) },
+    },
+  });
+  iam.Grant.addToPrincipal({ grantee: onEvent, actions: [`sagemaker:Describe${action}`, `sagemaker:Stop${action}`], resourceArns: [jobArns] });
+  iam.Grant.addToPrincipal({ grantee: isComplete, actions: [`sagemaker:Describe${action}`], resourceArns: [jobArns] });
+  iam.Grant.addToPrincipal({
+    grantee: onEvent, actions: ['iam:PassRole'], resourceArns: [settings.role.roleArn],
     conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
   });
+  for (const fn of [onEvent, isComplete]) {
+    acknowledgeWildcardResource(fn.role!, jobArns,
+      'Job names are <prefix>-<hash of the inputs>, fixed at synth: the handler manages only this construct\'s jobs.');
+  }
 }
 
 function logGroup(scope: Construct, id: string, options: JobProviderOptions): logs.LogGroup {

@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { check, validateProps } from '../private/validation';
 import type { TrainingData } from './training-job-props';
 import { SampleDataUpload } from './training-job-sample-data';
 
@@ -43,9 +44,9 @@ export interface TrainingDataSourceProps {
  */
 export function trainingDataSource(scope: Construct, props: TrainingDataSourceProps): TrainingData {
   if (props.sourceUri) {
-    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(props.sourceUri);
-    if (!match) throw new Error(`trainingDataSource sourceUri must be an S3 URI (s3://bucket/prefix/), got "${props.sourceUri}"`);
-    const [, bucketName, key] = match;
+    const uri = /^s3:\/\/([^/]+)\/?(.*)$/;
+    validateProps(`trainingDataSource in ${scope.node.path}`, [check('sourceUri', props.sourceUri, (u) => uri.test(u), 'an S3 URI (s3://bucket/prefix/)')]);
+    const [, bucketName, key] = uri.exec(props.sourceUri)!;
     // A .csv key is one file; anything else is a folder, so `data/2024` never also reads `data/2024-old/`.
     const prefix = key === '' || key.endsWith('/') || /\.csv$/i.test(key) ? key : `${key}/`;
     return { bucket: s3.Bucket.fromBucketName(scope, 'SourceData', bucketName), prefix, version: props.version, channels: props.channels };

@@ -1,5 +1,5 @@
 /**
- * The props of a `TrainingJob` (training-job.ts), apart from the construct so that its rules (training-job-rules.ts) can
+ * The props of a `TrainingJob` (training-job.ts), apart from the construct so that its rules (sagemaker-job-rules.ts) can
  * read them without importing the construct that imports the rules.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -9,7 +9,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IDependable } from 'constructs';
-import type { QualityGate } from './runtime/training-job-contract';
 
 /** Where a job's training data is: one S3 prefix with a folder per channel. */
 export interface TrainingData {
@@ -123,12 +122,6 @@ export interface TrainingJobProps {
    * @default - none
    */
   readonly metricDefinitions?: MetricDefinition[];
-
-  /**
-   * The bar the final value of a metric must reach; a model below it fails the deploy.
-   * @default - no quality gate
-   */
-  readonly qualityGate?: QualityGate;
 
   /**
    * Run the job in these VPC subnets with these security groups.

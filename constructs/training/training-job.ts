@@ -5,24 +5,24 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
-import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { validateProps } from '../private/validation';
+import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import { ModelArtifact } from './model-artifact';
-import { JobProvider, createJobProvider, createJobResources, grantPassRole } from './sagemaker-job-provider';
+import { MAX_TIMEOUT, createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';
 import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
-import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/training-job-contract';
+import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/sagemaker-job-contract';
 import type { TrainingJobProps } from './training-job-props';
-import { MAX_TIMEOUT, bucketIdentity, defaultPrefix, jobName, sortKeys, validate } from './training-job-rules';
+import { trainingJobProblems } from './sagemaker-job-rules';
 
-export type { QualityGate } from './runtime/training-job-contract';
 export type { MetricDefinition, TrainingData, TrainingJobProps } from './training-job-props';
 
 const DEFAULT_CHANNELS = ['train', 'validation', 'test'];
 
 /**
  * A SageMaker training job as a CloudFormation resource, which CloudFormation itself lacks: a custom
- * resource on the Provider framework that starts the job, waits for it, applies the quality gate and returns
- * the model artifact and the final metrics.
+ * resource on the Provider framework that starts the job, waits for it and returns the model artifact and the
+ * final metrics (the model registry gates them: ModelRegistry).
  *
  * The job name is a hash of everything that determines the model (image, data location and version,
  * hyperparameters, instance type and count, attempt), fixed at synth: an unchanged deploy starts no job, any
@@ -43,7 +43,7 @@ export class TrainingJob extends Construct {
 
   /**
    * The trained model, for a SageMaker Model to serve: binding it grants read on exactly the artifact object
-   * and decrypt on its key, and gives the URI SageMaker reported for the completed job that passed the gate.
+   * and decrypt on its key, and gives the URI SageMaker reported for the completed job.
    */
   readonly modelArtifact: ModelArtifact;
 
@@ -55,7 +55,7 @@ export class TrainingJob extends Construct {
 
   /**
    * The handler functions (onEvent, isComplete), for alarms on their errors and throttles: they fail only when
-   * the deploy fails (rejected request, failed job, quality gate). The provider framework's own functions are
+   * the deploy fails (rejected request, failed job). The provider framework's own functions are
    * left out, since its waiter reports every "not yet" poll as a function error.
    */
   readonly functions: lambda.IFunction[];
@@ -82,32 +82,33 @@ export class TrainingJob extends Construct {
     const artifactPrefix = props.artifactPrefix ?? 'models/';
     const checkpointPrefix = props.checkpointPrefix ?? 'checkpoints/';
     const volumeKms = supportsVolumeKms(instanceType);
-    validate(props, { instanceType, instanceCount, useSpot, maxRuntime, maxWait, timeout, queryInterval, channels, metricDefinitions });
+    validateProps(this, trainingJobProblems(props, { instanceType, instanceCount, useSpot, maxRuntime, maxWait, timeout, queryInterval, channels, metricDefinitions }));
 
-    this.jobNamePrefix = props.jobNamePrefix ?? defaultPrefix(stack.stackName);
-    this.trainingJobName = jobName(this.jobNamePrefix, {
+    const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName), {
       image: props.image.assetHash,
       data: { bucket: bucketIdentity(props.data.bucket), prefix: props.data.prefix, version: props.data.version, channels },
       hyperparameters: sortKeys(hyperparameters),
       instanceType,
       instanceCount,
-      attempt: props.attempt ?? 1,
-    });
+    }, props.attempt);
+    this.jobNamePrefix = identity.prefix;
+    this.trainingJobName = identity.name;
     const outputPath = `s3://${props.outputBucket.bucketName}/${artifactPrefix}`;
     this.modelArtifactKey = `${artifactPrefix}${this.trainingJobName}/output/model.tar.gz`;
 
     this.role = props.role ?? new SageMakerExecutionRole(this, 'ExecutionRole', {
-      dataBucket: props.data.bucket,
-      dataPrefix: props.data.prefix,
-      outputBucket: props.outputBucket,
-      artifactPrefix,
-      checkpointPrefix,
+      jobKind: 'training',
+      jobNamePrefix: this.jobNamePrefix,
+      inputs: [{ bucket: props.data.bucket, prefix: props.data.prefix }],
+      outputs: [{ bucket: props.outputBucket, prefix: artifactPrefix }],
+      checkpoints: { bucket: props.outputBucket, prefix: checkpointPrefix },
       encryptionKey: props.encryptionKey,
       volumeEncryption: volumeKms,
       repository: props.image.repository,
-      jobNamePrefix: this.jobNamePrefix,
+      // SageMaker publishes the values of the job's metric definitions there.
+      metricsNamespace: '/aws/sagemaker/TrainingJobs',
       vpc: props.vpcConfig !== undefined,
-      trainingLogGroupExists: props.trainingLogGroupExists,
+      logGroupExists: props.trainingLogGroupExists,
     });
 
     const request: CreateTrainingJobCommandInput = {
@@ -159,20 +160,22 @@ export class TrainingJob extends Construct {
     });
     this.functions = [jobs.onEvent, jobs.isComplete];
     this.provider = jobs.provider;
-    this.grantHandlers(jobs, request);
+    grantJobHandlers(jobs, {
+      jobNamePrefix: this.jobNamePrefix,
+      role: this.role,
+      networkIsolation: request.EnableNetworkIsolation === true,
+      outputKey: props.encryptionKey.keyArn,
+      volumeKey: request.ResourceConfig?.VolumeKmsKeyId,
+    });
     const start: Pick<TrainingJobResourceProperties, 'CreateTrainingJobRequest' | 'Attempt'> = {
       CreateTrainingJobRequest: stack.toJsonString(request),
-      // Only a set attempt: the handler names the next one when it must refuse an earlier deployment's job.
-      ...(props.attempt !== undefined ? { Attempt: props.attempt } : {}),
+      ...identity.startProperties,
     };
     this.finalResource = createJobResources(this, jobs, {
       resourceType: RESOURCE_TYPE,
       queryInterval,
       start,
-      common: {
-        TrainingJobName: this.trainingJobName,
-        ...(props.qualityGate ? { QualityGate: JSON.stringify(props.qualityGate) } : {}),
-      },
+      common: { TrainingJobName: this.trainingJobName },
       after: props.data.upload ? [props.data.upload] : [],
     });
     this.modelArtifact = new ModelArtifact({ bucket: props.outputBucket, key: this.modelArtifactKey, encryptionKey: props.encryptionKey, uri: this.modelDataUrl });
@@ -190,9 +193,8 @@ export class TrainingJob extends Construct {
   }
 
   /**
-   * The model artifact's S3 URL, as SageMaker reported it for the completed job that passed the quality
-   * gate. A consumer in another stack depends on this one through it, so a failed job or gate stops that
-   * consumer's deploy; it changes with every retrain, which weak cross-stack references
+   * The model artifact's S3 URL, as SageMaker reported it for the completed job. A consumer in another stack
+   * depends on this one through it, so a failed job stops that consumer's deploy; it changes with every retrain, which weak cross-stack references
    * (`@aws-cdk/core:defaultCrossStackReferences: weak`) allow and a strong export would not.
    */
   get modelDataUrl(): string {
@@ -212,29 +214,5 @@ export class TrainingJob extends Construct {
   /** The completed job's ARN. */
   get trainingJobArn(): string {
     return this.finalResource.getAttString(ATTR.trainingJobArn);
-  }
-
-  private grantHandlers(jobs: JobProvider, request: CreateTrainingJobCommandInput): void {
-    const { onEvent, isComplete } = jobs;
-    const jobArns = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: `${this.jobNamePrefix}-*` });
-    // The conditions pin the security settings: this role can start no job without them. Keys and the actions
-    // they apply to: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html#amazonsagemaker-policy-keys
-    // (sagemaker:OutputKmsKey is deprecated and applies to no action; a volume key is pinned only when the
-    // request carries one, since an absent key would fail the condition).
-    const volumeKey = request.ResourceConfig?.VolumeKmsKeyId;
-    iam.Grant.addToPrincipal({
-      grantee: onEvent, actions: ['sagemaker:CreateTrainingJob'], resourceArns: [jobArns],
-      conditions: {
-        ...(request.EnableNetworkIsolation ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : {}),
-        ArnEquals: { 'sagemaker:OutputKmsKeyArn': request.OutputDataConfig!.KmsKeyId, ...(volumeKey ? { 'sagemaker:VolumeKmsKeyArn': volumeKey } : {}) },
-      },
-    });
-    iam.Grant.addToPrincipal({ grantee: onEvent, actions: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'], resourceArns: [jobArns] });
-    iam.Grant.addToPrincipal({ grantee: isComplete, actions: ['sagemaker:DescribeTrainingJob'], resourceArns: [jobArns] });
-    grantPassRole(jobs, this.role);
-    for (const fn of [onEvent, isComplete]) {
-      acknowledgeWildcardResource(fn.role!, jobArns,
-        'Job names are <prefix>-<hash of the inputs>, fixed at synth: the handler manages only this construct\'s jobs.');
-    }
   }
 }

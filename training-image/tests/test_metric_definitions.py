@@ -1,4 +1,5 @@
-"""metric-definitions.json (imported by the CDK training job) matches the real training log lines."""
+"""metric-definitions.json (the one metric contract: the CDK training job, the quality gate and local mode read it, and
+the evaluation prints by it) matches the real training log lines and the evaluation report."""
 
 from __future__ import annotations
 
@@ -7,32 +8,43 @@ import re
 
 import pytest
 
+from dlplatform.metric_definitions import DEFINITIONS_FILE, metric_definitions
+
 from .conftest import TrainedModel
 from .support import EPOCH_LINE, TRAINING_IMAGE
 
 DEFINITIONS = json.loads((TRAINING_IMAGE / "metric-definitions.json").read_text())
+EVALUATION_METRICS = [item["Name"] for item in DEFINITIONS if item["LogLine"] == "evaluation"]
 
 
-EVALUATION_METRICS = [
-    "test_macro_precision",
-    "test_macro_recall",
-    "test_macro_f1",
-    "test_weighted_f1",
-    "test_log_loss",
-    "test_ece",
-    "test_latency_p50_ms",
-]
-
-
-def test_defines_the_training_and_evaluation_metrics_in_sagemaker_shape() -> None:
-    assert [set(item) for item in DEFINITIONS] == [{"Name", "Regex"}] * 11
+def test_defines_the_training_and_evaluation_metrics_in_sagemaker_shape_with_their_direction() -> None:
+    assert [set(item) - {"Evaluation"} for item in DEFINITIONS] == [{"Name", "Regex", "Direction", "LogLine"}] * 11
     assert [item["Name"] for item in DEFINITIONS] == [
         "train_loss",
         "validation_loss",
         "validation_accuracy",
         "test_accuracy",
-        *EVALUATION_METRICS,
+        "test_macro_precision",
+        "test_macro_recall",
+        "test_macro_f1",
+        "test_weighted_f1",
+        "test_log_loss",
+        "test_ece",
+        "test_latency_p50_ms",
     ]
+    minimized = [item["Name"] for item in DEFINITIONS if item["Direction"] == "Minimize"]
+    assert minimized == ["train_loss", "validation_loss", "test_log_loss", "test_ece", "test_latency_p50_ms"]
+    assert {item["Direction"] for item in DEFINITIONS} == {"Maximize", "Minimize"}
+    # Every metric of the test split is in the evaluation report; the training curves are not.
+    names = [item["Name"] for item in DEFINITIONS]
+    assert [item["Name"] for item in DEFINITIONS if "Evaluation" in item] == [n for n in names if n.startswith("test_")]
+
+
+def test_the_image_reads_the_file_beside_src() -> None:
+    assert DEFINITIONS_FILE == TRAINING_IMAGE / "metric-definitions.json"
+    assert [d.name for d in metric_definitions()] == [item["Name"] for item in DEFINITIONS]
+    assert re.search(r"^COPY metric-definitions\.json \.$", (TRAINING_IMAGE / "Dockerfile").read_text(), re.MULTILINE)
+    assert "!metric-definitions.json" in (TRAINING_IMAGE / ".dockerignore").read_text().splitlines()
 
 
 def test_regexes_use_only_syntax_every_engine_shares() -> None:
@@ -54,15 +66,8 @@ def test_each_regex_captures_its_value_from_the_real_training_output(trained: Tr
     test_values = [float(match[1]) for match in patterns["test_accuracy"].finditer(stdout)]
     assert test_values == [trained.result.test_accuracy]
     evaluation = json.loads((trained.root / "model" / "evaluation.json").read_text())
-    expected = {
-        "test_macro_precision": evaluation["macro_avg"]["precision"],
-        "test_macro_recall": evaluation["macro_avg"]["recall"],
-        "test_macro_f1": evaluation["macro_avg"]["f1"],
-        "test_weighted_f1": evaluation["weighted_avg"]["f1"],
-        "test_log_loss": evaluation["log_loss"],
-        "test_ece": evaluation["calibration"]["expected_calibration_error"],
-        "test_latency_p50_ms": evaluation["latency"]["single_row_ms"]["p50"],
-    }
+    expected = {d.name: d.value_in(evaluation) for d in metric_definitions() if d.evaluation}
+    assert expected["test_accuracy"] == pytest.approx(trained.result.test_accuracy, abs=5e-7)
     for name in EVALUATION_METRICS:
         captured = [float(match[1]) for match in patterns[name].finditer(stdout)]
         assert captured == [pytest.approx(expected[name], abs=5e-7)], name

@@ -1,11 +1,10 @@
 /**
  * The quality gate: a model passes when its evaluation reaches the absolute bar and does not regress beyond a
  * tolerance against the model currently approved in the registry. Pure, so the rule reads in one place: the
- * deploy's registration handler and local mode (bin/local.ts) both apply it.
+ * deploy's registration handler and local mode both apply it. Which metrics are better lower is
+ * metric-definitions.json's `Direction`.
  */
-
-/** Metrics where a smaller value is the better model (the rest: larger is better). */
-export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['test_log_loss', 'test_ece', 'test_latency_p50_ms']);
+import { LOWER_IS_BETTER } from './metric-definitions';
 
 export interface GateSettings {
   /** The metric compared, as named in training-image/metric-definitions.json (e.g. `test_accuracy`). */

@@ -8,8 +8,7 @@ import {
   DescribeProcessingJobCommand, DescribeTrainingJobCommand, DescribeTrainingJobCommandOutput, SageMakerClient,
   StopProcessingJobCommand, StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
-import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE } from './processing-job-contract';
-import { ATTR, RESOURCE_TYPE } from './training-job-contract';
+import { ATTR, PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, RESOURCE_TYPE } from './sagemaker-job-contract';
 
 /** A job's state, the same shape for every kind. */
 export interface JobState {

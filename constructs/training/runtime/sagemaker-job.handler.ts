@@ -1,7 +1,7 @@
 /**
  * The handlers of the TrainingJob and ProcessingJob custom resources, on the aws-cdk-lib Provider framework:
  * `onEvent` starts (or adopts, or stops) the SageMaker job; `isComplete` is polled until the job ends, then
- * returns its attributes (a training job's model artifact and final metrics, after its quality gate).
+ * returns its attributes (a training job's model artifact and final metrics).
  * The resource type says which kind of job (sagemaker-job-kinds.ts); the rest is the same for every kind.
  *
  * The job name is content-addressed and fixed at synth, so SageMaker's name uniqueness makes every call
@@ -14,7 +14,7 @@
 import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { JobKind, JobState, jobKind } from './sagemaker-job-kinds';
-import { ATTR, JOB_NAME_PATTERN, Phase, QualityGate, metricAttribute } from './training-job-contract';
+import { ATTR, JOB_NAME_PATTERN, Phase, metricAttribute } from './sagemaker-job-contract';
 
 /** What the Provider framework passes `onEvent`: the CloudFormation event (ResponseURL withheld). */
 export type OnEventRequest = CloudFormationCustomResourceEvent;
@@ -42,7 +42,6 @@ interface Properties {
   readonly request?: Record<string, unknown>;
   readonly waitSeconds: number;
   readonly finalPhase: boolean;
-  readonly gate?: QualityGate;
   /** The attempt number the job name was made with (start phase). */
   readonly attempt?: number;
 }
@@ -230,8 +229,6 @@ function completedAttributes(state: JobState, props: Properties): Record<string,
   for (const m of job.FinalMetricDataList ?? []) {
     if (m.MetricName !== undefined && m.Value !== undefined) metrics[m.MetricName] = m.Value;
   }
-  if (props.gate) checkQualityGate(props.jobName, props.gate, metrics);
-
   const artifact = job.ModelArtifacts?.S3ModelArtifacts;
   if (!artifact) throw new Error(`Training job ${props.jobName} completed without a model artifact`);
   log('info', 'training job completed', { trainingJobName: props.jobName, modelDataUrl: artifact, metrics });
@@ -241,24 +238,6 @@ function completedAttributes(state: JobState, props: Properties): Record<string,
     [ATTR.finalMetrics]: JSON.stringify(metrics),
     ...Object.fromEntries(Object.entries(metrics).map(([name, value]) => [metricAttribute(name), String(value)])),
   };
-}
-
-function checkQualityGate(jobName: string, gate: QualityGate, metrics: Record<string, number>): void {
-  const value = metrics[gate.metric];
-  if (value === undefined) {
-    const reported = Object.keys(metrics).join(', ') || 'none';
-    throw new Error(
-      `Quality gate: training job ${jobName} reported no final ${gate.metric} (final metrics: ${reported}); `
-      + `the model was not deployed. Check that the job has a test channel and prints "${gate.metric}=<value>;".`,
-    );
-  }
-  if (value < gate.minimum) {
-    throw new Error(
-      `Quality gate failed: training job ${jobName} reached ${gate.metric} ${value}, below the minimum ${gate.minimum}; `
-      + 'the model was not deployed and the current one keeps serving.',
-    );
-  }
-  log('info', 'quality gate passed', { trainingJobName: jobName, metric: gate.metric, value, minimum: gate.minimum });
 }
 
 /** Reads and checks the resource properties (scalars arrive as strings). */
@@ -283,7 +262,6 @@ function parseProperties(kind: JobKind, raw: Record<string, unknown>): Propertie
     request,
     waitSeconds,
     finalPhase: String(p.FinalPhase) === 'true',
-    gate: p.QualityGate ? JSON.parse(p.QualityGate) as QualityGate : undefined,
     attempt: p.Attempt !== undefined && /^[0-9]+$/.test(p.Attempt) ? Number(p.Attempt) : undefined,
   };
 }

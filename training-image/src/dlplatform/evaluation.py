@@ -17,6 +17,7 @@ from .calibration import calibration
 from .classification import classification_metrics
 from .errors import TrainingError
 from .evaluation_html import render_html
+from .metric_definitions import log_line_metrics
 from .metrics import emit, evaluation_line
 from .scoring import Scorer
 
@@ -57,16 +58,8 @@ def evaluate(scorer: Scorer, rows: np.ndarray, y_true: np.ndarray, source: str) 
 
 
 def key_metrics(evaluation: dict[str, Any]) -> dict[str, float]:
-    """The figures printed as metric log lines (metric-definitions.json), by name."""
-    return {
-        "test_macro_precision": evaluation["macro_avg"]["precision"],
-        "test_macro_recall": evaluation["macro_avg"]["recall"],
-        "test_macro_f1": evaluation["macro_avg"]["f1"],
-        "test_weighted_f1": evaluation["weighted_avg"]["f1"],
-        "test_log_loss": evaluation["log_loss"],
-        "test_ece": evaluation["calibration"]["expected_calibration_error"],
-        "test_latency_p50_ms": evaluation["latency"]["single_row_ms"]["p50"],
-    }
+    """The figures printed on the evaluation's metric log line, by name (metric-definitions.json)."""
+    return log_line_metrics(evaluation, "evaluation")
 
 
 def write_evaluation(evaluation: dict[str, Any], out_dir: Path) -> None:
