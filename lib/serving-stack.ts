@@ -53,6 +53,8 @@ export interface ServingStackProps extends StackProps {
   readonly throttleRateLimit: PlatformConfig['apiThrottleRateLimit'];
   /** @see {@link SETTINGS.apiThrottleBurstLimit} */
   readonly throttleBurstLimit: PlatformConfig['apiThrottleBurstLimit'];
+  /** @see {@link SETTINGS.reserveLambdaConcurrency} */
+  readonly reserveProxyConcurrency: PlatformConfig['reserveLambdaConcurrency'];
   /** @see {@link SETTINGS.proxyReservedConcurrencyCap} */
   readonly proxyReservedConcurrencyCap: PlatformConfig['proxyReservedConcurrencyCap'];
   /** @see {@link SETTINGS.apiAllowedCidrs} */
@@ -117,6 +119,7 @@ export class ServingStack extends Stack {
     const proxy = new InferenceProxy(this, 'Proxy', {
       endpoint: this.inference,
       logsKey: this.logsKey,
+      reserveConcurrency: props.reserveProxyConcurrency,
       requestsPerSecond: props.throttleRateLimit,
       reservedConcurrencyCap: props.proxyReservedConcurrencyCap,
     });

@@ -86,26 +86,28 @@ describe('security gaps of issue 14', () => {
     });
   });
 
-  describe('2. reserved Lambda concurrency', () => {
+  describe('2. reserved Lambda concurrency (reserveLambdaConcurrency=true; off by default, see lambda-concurrency.test.ts)', () => {
+    const reserved = platform({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 1000 });
+
     test('the proxy reserves rate x its 27 s timeout, capped: 100 at the defaults, 54 at 2 requests/s', () => {
       expect(proxyReservedConcurrency(100, 27, 100)).toBe(100);
       expect(proxyReservedConcurrency(2, 27, 100)).toBe(54);
-      only(app.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 100, Timeout: 27 });
-      const slow = platform({ apiThrottleRateLimit: 2, apiThrottleBurstLimit: 2 });
+      only(reserved.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 100, Timeout: 27 });
+      const slow = platform({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 1000, apiThrottleRateLimit: 2, apiThrottleBurstLimit: 2 });
       only(slow.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 54 });
     });
 
     test('the alarm responder reserves 5, so a saturated proxy cannot throttle incident handling', () => {
-      only(app.monitoring, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 5, Handler: 'index.handler' });
+      only(reserved.monitoring, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 5, Handler: 'index.handler' });
     });
 
     test('synth refuses reservations that leave Lambda fewer than 100 unreserved executions, naming the settings', () => {
       expect(reservationProblem({ proxy: 100, responder: 5 }, 1000)).toBeUndefined();
       expect(reservationProblem({ proxy: 100, responder: 5 }, 200)).toMatch(/= 105\) must leave 100 of the account's 200 unreserved/);
-      const load = () => loadConfig(contextWith({ lambdaConcurrencyQuota: 150 }));
+      const load = () => loadConfig(contextWith({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 150 }));
       expect(load).toThrow(ConfigError);
-      expect(load).toThrow(/proxyReservedConcurrencyCap.*lambdaConcurrencyQuota \(150\).*inference proxy 100 \+ alarm responder 5 = 105/s);
-      expect(() => loadConfig(contextWith({ lambdaConcurrencyQuota: 150, proxyReservedConcurrencyCap: 40 }))).not.toThrow();
+      expect(load).toThrow(/reserveLambdaConcurrency.*lambdaConcurrencyQuota \(150\).*inference proxy 100 \+ alarm responder 5 = 105/s);
+      expect(() => loadConfig(contextWith({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 150, proxyReservedConcurrencyCap: 40 }))).not.toThrow();
     });
   });
 

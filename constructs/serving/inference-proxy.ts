@@ -57,6 +57,15 @@ export interface InferenceProxyProps {
   readonly memorySize?: number;
 
   /**
+   * Whether the function reserves concurrency: `requestsPerSecond` times its timeout, capped at
+   * `reservedConcurrencyCap` (see {@link proxyReservedConcurrency}). A reservation guarantees the function that
+   * many executions and caps it there; Lambda refuses one that leaves fewer than 100 of the account's quota
+   * unreserved, which a new account's reduced quota cannot.
+   * @default false - the function shares the account's unreserved pool
+   */
+  readonly reserveConcurrency?: boolean;
+
+  /**
    * The steady request rate the API lets through (its stage throttle): with the function's timeout it sizes
    * the reserved concurrency (see {@link proxyReservedConcurrency}).
    * @default 100
@@ -72,12 +81,12 @@ export interface InferenceProxyProps {
 
 /**
  * The Lambda function behind the inference API (code: inference-proxy.handler.ts): Node.js 24 on arm64,
- * bundled with the pinned AWS SDK client, reserved concurrency sized by the API's throttle, JSON logs to its own retained log group, X-Ray tracing, and a
+ * bundled with the pinned AWS SDK client, reserved concurrency sized by the API's throttle (when asked for), JSON logs to its own retained log group, X-Ray tracing, and a
  * role that may only write its logs, send traces and invoke the one endpoint.
  */
 export class InferenceProxy extends PlatformFunction {
-  /** Concurrent executions reserved for it (and the most it may run). */
-  readonly reservedConcurrency: number;
+  /** Concurrent executions reserved for it (and the most it may run); undefined: none reserved. */
+  readonly reservedConcurrency?: number;
 
   constructor(scope: Construct, id: string, props: InferenceProxyProps) {
     const invokeTimeout = props.invokeTimeout ?? DEFAULT_INVOKE_TIMEOUT;
@@ -85,7 +94,9 @@ export class InferenceProxy extends PlatformFunction {
       throw new Error(`InferenceProxy invokeTimeout must be under 28 seconds (API Gateway gives up at 29), got ${invokeTimeout.toSeconds()} s`);
     }
     const timeout = proxyFunctionTimeout(invokeTimeout);
-    const reservedConcurrency = proxyReservedConcurrency(props.requestsPerSecond ?? 100, timeout.toSeconds(), props.reservedConcurrencyCap ?? 100);
+    const reservedConcurrency = props.reserveConcurrency
+      ? proxyReservedConcurrency(props.requestsPerSecond ?? 100, timeout.toSeconds(), props.reservedConcurrencyCap ?? 100)
+      : undefined;
     super(scope, id, {
       entry: path.join(__dirname, 'runtime', 'inference-proxy.handler.ts'),
       description: 'Validates prediction requests and calls the SageMaker endpoint',
@@ -113,7 +124,7 @@ export class InferenceProxy extends PlatformFunction {
     });
     this.reservedConcurrency = reservedConcurrency;
     props.endpoint.grantInvoke(this.function);
-    acknowledgeInferenceProxy(this);
+    acknowledgeInferenceProxy(this, reservedConcurrency !== undefined);
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions',
