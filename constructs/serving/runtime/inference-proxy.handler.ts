@@ -79,7 +79,12 @@ async function predict(event: APIGatewayProxyEvent, context: Context, requestId:
   const endpointName = process.env.ENDPOINT_NAME;
   if (!endpointName) return failed(requestId, { errorName: 'MissingEndpointName' });
 
-  const contentType = mediaType(header(event, 'content-type'));
+  // Required, as the API's request validator requires it (inference-api.ts): both answer 400 without one.
+  const rawType = header(event, 'content-type');
+  if (rawType === undefined || rawType.trim() === '') {
+    return error(400, 'bad-request', `Missing required request header Content-Type; send ${CONTENT_TYPES.join(' or ')}`, requestId);
+  }
+  const contentType = mediaType(rawType);
   if (!contentType) return error(415, 'bad-request', `Unsupported content type; send ${CONTENT_TYPES.join(' or ')}`, requestId);
   if (event.body === null || event.body === undefined || event.body === '') {
     return error(400, 'bad-request', 'The request body is empty', requestId);
@@ -213,9 +218,8 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   return undefined;
 }
 
-/** The accepted media type of a Content-Type header (parameters such as charset ignored). JSON when absent. */
-function mediaType(value: string | undefined): PredictionContentType | undefined {
-  if (value === undefined || value.trim() === '') return 'application/json';
+/** The accepted media type of a Content-Type header (parameters such as charset ignored). */
+function mediaType(value: string): PredictionContentType | undefined {
   const type = value.split(';')[0].trim().toLowerCase();
   return (CONTENT_TYPES as readonly string[]).includes(type) ? (type as PredictionContentType) : undefined;
 }
