@@ -162,7 +162,6 @@ export class TrainingStack extends Stack {
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,
       logEncryptionKey: this.logsKey,
-      trainingLogGroupExists: trainingLogs !== undefined,
     });
     if (trainingLogs) this.trainingJob.node.addDependency(trainingLogs);
 

@@ -96,6 +96,22 @@ describe('ProcessingJob construct', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
+  test('the execution role reports metrics only in SageMaker\'s processing namespace, and may create only SageMaker\'s processing log group', () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('PrepareExecutionRole'));
+    const statements = policies.flatMap(([, p]) => stack.resolve(p.Properties.PolicyDocument).Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]);
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
+    // SageMaker publishes a processing job's instance metrics under this namespace with the job's role
+    // (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html, sagemaker-roles.html).
+    expect(byAction('cloudwatch:PutMetricData')).toEqual([
+      { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } } },
+    ]);
+    const [create] = byAction('logs:CreateLogGroup');
+    expect([create.Resource].flat().map((r) => JSON.stringify(r))).toEqual([
+      expect.stringMatching(/:log-group:\/aws\/sagemaker\/ProcessingJobs"\]\]\}$/),
+      expect.stringMatching(/:log-group:\/aws\/sagemaker\/ProcessingJobs:\*"\]\]\}$/),
+    ]);
+  });
+
   test('the handler may create jobs only with network isolation and the platform key', () => {
     const onEventPolicy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('PrepareOnEventRole'))![1];
     const create = (onEventPolicy.Properties.PolicyDocument.Statement as { Action: string; Condition?: unknown; Resource: unknown }[]).find((s) => s.Action === 'sagemaker:CreateProcessingJob')!;

@@ -64,14 +64,16 @@ describe('security gaps of issue 14', () => {
       expect(parts.length).toBeGreaterThan(0);
     });
 
-    test('no role of the serving stack may create a log group; the model role writes only its endpoint\'s group', () => {
+    test('the only log group a serving role may create is the endpoint\'s own; the model role writes only that group', () => {
       const all = statements(app.serving, 'AWS::IAM::Policy');
-      expect(all.flatMap(actionsOf)).not.toContain('logs:CreateLogGroup');
+      const creates = all.filter((s) => actionsOf(s).includes('logs:CreateLogGroup'));
+      expect(creates).toHaveLength(1);
+      for (const r of [creates[0].Resource].flat()) expect(JSON.stringify(r)).toMatch(/"EndpointLogGroup[0-9A-F]+"/);
       const writes = all.filter((s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource ?? null).includes('EndpointLogGroup'));
       expect(writes).toHaveLength(1);
     });
 
-    test('by default SageMaker creates /aws/sagemaker/TrainingJobs (the role may); with manageTrainingLogGroup the stack does and the role may not', () => {
+    test('by default SageMaker creates /aws/sagemaker/TrainingJobs; with manageTrainingLogGroup the stack does; the role may create that group alone either way', () => {
       const trainingActions = (t: Template) => statements(t, 'AWS::IAM::Policy').filter((s) => JSON.stringify(s.Resource ?? null).includes('/aws/sagemaker/TrainingJobs')).flatMap(actionsOf);
       expect(trainingActions(app.training)).toContain('logs:CreateLogGroup');
       expect(app.training.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/sagemaker/TrainingJobs' } })).toEqual({});
@@ -81,7 +83,10 @@ describe('security gaps of issue 14', () => {
       expect(group.DeletionPolicy).toBe('Retain');
       expect(group.Properties.KmsKeyId).toBeDefined();
       expect(group.Properties.RetentionInDays).toBe(365);
-      expect(trainingActions(managed.training)).not.toContain('logs:CreateLogGroup');
+      // AWS's execution-role policy lists logs:CreateLogGroup and does not say SageMaker skips it for an existing group.
+      expect(trainingActions(managed.training)).toContain('logs:CreateLogGroup');
+      const creates = statements(managed.training, 'AWS::IAM::Policy').filter((s) => actionsOf(s).includes('logs:CreateLogGroup'));
+      expect(creates.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r)).every((r) => /log-group:\/aws\/sagemaker\/(TrainingJobs|ProcessingJobs)(:\*)?"/.test(r))).toBe(true);
       expect(trainingActions(managed.training)).toContain('logs:PutLogEvents');
     });
   });

@@ -299,8 +299,10 @@ export class InferenceEndpoint extends Construct {
       description: 'Runs the inference model: reads its artifact, pulls its image, writes its logs and metrics',
     });
 
-    // Its own log group only, which exists already: no logs:CreateLogGroup.
-    this.logGroup.grant(role, 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
+    // Its own log group only. The group exists before the endpoint, but AWS's CreateModel role policy lists
+    // logs:CreateLogGroup without saying whether SageMaker calls it then
+    // (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html): allowed on this one group.
+    this.logGroup.grant(role, 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
     role.addToPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],

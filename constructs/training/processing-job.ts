@@ -1,5 +1,5 @@
 import type { CreateProcessingJobCommandInput } from '@aws-sdk/client-sagemaker';
-import { ArnFormat, CustomResource, Duration, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -13,6 +13,7 @@ import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, ProcessingJobResourceProperties } from './runtime/processing-job-contract';
 import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
+import { jobLogStatements } from './sagemaker-job-logs';
 import { JobProvider, createJobProvider, createJobResources, grantPassRole } from './sagemaker-job-provider';
 import { bucketIdentity, defaultPrefix, jobName, sortKeys } from './training-job-rules';
 
@@ -275,7 +276,7 @@ export class ProcessingJob extends Construct {
     }
   }
 
-  /** Least privilege: read the input, write this construct's outputs, use the key, pull the image, write its logs. */
+  /** Least privilege: read the input, write this construct's outputs, use the key, pull the image, write its logs and metrics. */
   private createRole(props: ProcessingJobProps, outputPrefix: string, volumeKms: boolean): iam.Role {
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'ExecutionRole', {
@@ -298,12 +299,8 @@ export class ProcessingJob extends Construct {
     props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
     if (volumeKms) allow(['kms:CreateGrant'], [props.encryptionKey.keyArn], undefined, { Bool: { 'kms:GrantIsForAWSResource': true } });
     props.image.repository.grantPull(role);
-    const logGroup = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${PROCESSING_LOG_GROUP}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    allow(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams'], [logGroup],
-      'SageMaker\'s own processing log group, shared by the account; its ARN for these actions ends in :*.');
-    allow(['logs:PutLogEvents'], [`${logGroup.slice(0, -1)}log-stream:${jobs}`],
-      'Log events only to the streams of this construct\'s jobs, which SageMaker names <job name>/algo-<n>-<time>.');
-    let anyResource = 'ecr:GetAuthorizationToken supports no resource scope';
+    for (const st of jobLogStatements(stack, PROCESSING_LOG_GROUP, jobs, 'processing')) allow(st.actions, st.resources, st.reason, st.conditions);
+    let anyResource = 'ecr:GetAuthorizationToken supports no resource scope; cloudwatch:PutMetricData supports none either and is pinned to the /aws/sagemaker/ProcessingJobs namespace by condition';
     if (props.vpcConfig) {
       const arn = (resource: string) => stack.formatArn({ service: 'ec2', resource, resourceName: '*' });
       allow(['ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'],

@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { jobLogStatements } from './sagemaker-job-logs';
 
 /** SageMaker writes every training job's logs to this log group, one stream per host: `<job>/algo-<n>-<time>`. */
 export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
@@ -52,11 +53,6 @@ export interface SageMakerExecutionRoleProps {
    */
   readonly vpc?: boolean;
 
-  /**
-   * Whether `/aws/sagemaker/TrainingJobs` is created by the app (then the role may not create it).
-   * @default false - SageMaker creates the account's training log group at the first job, with this role
-   */
-  readonly trainingLogGroupExists?: boolean;
 }
 
 /**
@@ -101,15 +97,8 @@ export class SageMakerExecutionRole extends iam.Role {
 
     props.repository.grantPull(this);
 
-    const logGroup = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${TRAINING_LOG_GROUP}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const logGroupActions = props.trainingLogGroupExists ? [] : ['logs:CreateLogGroup'];
-    allow([...logGroupActions, 'logs:CreateLogStream', 'logs:DescribeLogStreams'], [logGroup],
-      'SageMaker\'s own training log group, shared by the account; its ARN for these actions ends in :*.');
-    allow(['logs:PutLogEvents'], [`${logGroup.slice(0, -1)}log-stream:${jobs}`],
-      'Log events only to the streams of this role\'s jobs, which SageMaker names <job name>/algo-<n>-<time>.');
-
+    for (const st of jobLogStatements(stack, TRAINING_LOG_GROUP, jobs, 'training')) allow(st.actions, st.resources, st.reason, st.conditions);
     // ecr:GetAuthorizationToken (from grantPull) and PutMetricData have no resource scope; a condition pins the namespace.
-    allow(['cloudwatch:PutMetricData'], ['*'], undefined, { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } });
     let anyResourceReason = 'ecr:GetAuthorizationToken supports no resource scope; cloudwatch:PutMetricData supports none either and is pinned to the /aws/sagemaker/TrainingJobs namespace by condition';
 
     if (props.vpc) {

@@ -107,7 +107,6 @@ export class TrainingJob extends Construct {
       repository: props.image.repository,
       jobNamePrefix: this.jobNamePrefix,
       vpc: props.vpcConfig !== undefined,
-      trainingLogGroupExists: props.trainingLogGroupExists,
     });
 
     const request: CreateTrainingJobCommandInput = {
