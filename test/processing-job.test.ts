@@ -11,6 +11,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as path from 'path';
 import { ProcessingJob, ProcessingJobProps } from '../constructs/training/processing-job';
+import { waits } from '../constructs/training/runtime/role-propagation';
 import { isComplete, onEvent } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
@@ -198,6 +199,23 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     const received = standin.processingJob(started.PhysicalResourceId).request as Record<string, Record<string, unknown>>;
     expect(received.AppSpecification.ContainerArguments).toEqual(['prepare']);
     expect(standin.calls.filter((c) => c.operation.endsWith('ProcessingJob')).every((c) => c.status === 200)).toBe(true);
+  });
+
+  test('a role IAM has not propagated yet: CreateProcessingJob is tried again until SageMaker can assume it, one job', async () => {
+    const props = forJob('r001');
+    const role = JSON.parse(props.CreateProcessingJobRequest).RoleArn as string;
+    standin.refuseRole(role, 1);
+    standin.nextScript = [{ status: 'Completed', exitMessage: 'prepared 1797 rows' } as JobStep];
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    try {
+      const { result } = await deploy(props);
+      expect(result.Data?.ProcessingJobStatus).toBe('Completed');
+      expect(waited.mock.calls).toEqual([[2000]]);
+      expect(standin.calls.filter((c) => c.operation === 'CreateProcessingJob').map((c) => c.status)).toEqual([400, 200]);
+    } finally {
+      waited.mockRestore();
+      standin.refuseRole(role, 0);
+    }
   });
 
   test('a failed prepare fails the deploy with FailureReason and the container\'s message naming the bad input', async () => {

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { waits } from '../constructs/training/runtime/role-propagation';
 import { isComplete, onEvent, OnEventResponse } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
@@ -102,6 +103,52 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
       'Metric.test_accuracy': '0.975',
       FinalMetrics: JSON.stringify({ train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 }),
     }));
+  });
+
+  test('a role IAM has not propagated yet: CreateTrainingJob is tried again, waiting 2 then 4 s, and starts exactly one job', async () => {
+    const props = forJob('r001');
+    const role = JSON.parse(props.CreateTrainingJobRequest).RoleArn as string;
+    standin.refuseRole(role, 2);
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    try {
+      const { result } = await deploy(customResourceEvent('Create', start.logicalId, props));
+      expect(result.Data?.TrainingJobName).toBe(`${jobName.slice(0, -4)}r001`);
+      expect(waited.mock.calls).toEqual([[2000], [4000]]);
+      expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob').map((c) => c.status)).toEqual([400, 400, 200]);
+    } finally {
+      waited.mockRestore();
+      standin.refuseRole(role, 0);
+    }
+  });
+
+  test('a role SageMaker never can assume fails the deploy after a bounded number of tries, with SageMaker\'s message', async () => {
+    const props = forJob('r002');
+    const role = JSON.parse(props.CreateTrainingJobRequest).RoleArn as string;
+    standin.refuseRole(role, Infinity);
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    try {
+      await expect(onEvent(customResourceEvent('Create', start.logicalId, props))).rejects.toThrow(
+        /SageMaker rejected training job \S+r002: Could not assume role arn:aws:iam::123456789012:role\/\S+\. Please ensure .* \(still refused after 5 tries over 30 s;/);
+      expect(waited.mock.calls.map(([ms]) => ms)).toEqual([2000, 4000, 8000, 16000]);
+      expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob')).toHaveLength(5);
+    } finally {
+      waited.mockRestore();
+      standin.refuseRole(role, 0);
+    }
+  });
+
+  test('other validation errors are not retried', async () => {
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    try {
+      const props = forJob('r003');
+      const request = JSON.parse(props.CreateTrainingJobRequest);
+      request.ResourceConfig.InstanceType = 'ml.not-a-type';
+      await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) }))).rejects.toThrow(/SageMaker rejected/);
+      expect(waited).not.toHaveBeenCalled();
+      expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob')).toHaveLength(1);
+    } finally {
+      waited.mockRestore();
+    }
   });
 
   test('the quality gate fails the deploy, naming both numbers, when test_accuracy is below the minimum', async () => {

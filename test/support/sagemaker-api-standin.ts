@@ -90,6 +90,8 @@ export class SageMakerStandin {
   private region = 'eu-west-1';
   /** The script the next created job follows. */
   nextScript: JobStep[] = COMPLETES;
+  /** Roles SageMaker cannot assume yet, with how many more Create calls naming them it refuses. */
+  private readonly unassumableRoles = new Map<string, number>();
 
   /** Starts listening on 127.0.0.1 and a free port; returns the endpoint URL. */
   async start(region = 'eu-west-1'): Promise<string> {
@@ -134,6 +136,14 @@ export class SageMakerStandin {
     const pkg = [...this.groups.values()].flat().find((p) => p.arn === arn);
     if (!pkg) throw new Error(`the stand-in has no model package ${arn}`);
     pkg.status = status;
+  }
+
+  /**
+   * Plays a role IAM has not propagated yet: the next `refusals` CreateTrainingJob/CreateProcessingJob calls
+   * naming `roleArn` get SageMaker's ValidationException "Could not assume role ..." (Infinity: always).
+   */
+  refuseRole(roleArn: string, refusals: number): void {
+    this.unassumableRoles.set(roleArn, refusals);
   }
 
   /** Puts a job in place as if an earlier deploy had created it. */
@@ -192,6 +202,7 @@ export class SageMakerStandin {
     switch (operation) {
       case 'CreateTrainingJob': {
         validateCreate(body);
+        this.assumeRole(body.RoleArn as string);
         const name = body.TrainingJobName as string;
         const existing = this.jobs.get(name);
         if (existing) {
@@ -209,6 +220,7 @@ export class SageMakerStandin {
         return {};
       }
       case 'CreateProcessingJob': {
+        this.assumeRole(body.RoleArn as string);
         const name = body.ProcessingJobName as string;
         const existing = this.processingJobs.get(name);
         if (existing) throw new ApiError('ResourceInUse', `Processing job ${name} already exists (${existing.arn})`);
@@ -266,6 +278,15 @@ export class SageMakerStandin {
       default:
         throw new ApiError('UnknownOperationException', operation);
     }
+  }
+
+  /** SageMaker assumes the job's role before it accepts the job; a role not propagated yet is refused, as SageMaker words it. */
+  private assumeRole(roleArn: string): void {
+    const refusals = this.unassumableRoles.get(roleArn) ?? 0;
+    if (refusals <= 0) return;
+    this.unassumableRoles.set(roleArn, refusals - 1);
+    throw new ApiError('ValidationException',
+      `Could not assume role ${roleArn}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.`);
   }
 
   private createModelPackage(body: Record<string, unknown>): StandinModelPackage {

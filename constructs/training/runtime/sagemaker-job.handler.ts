@@ -13,6 +13,7 @@
  */
 import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { createWhileRoleAssumable } from './role-propagation';
 import { JobKind, JobState, jobKind } from './sagemaker-job-kinds';
 import { ATTR, JOB_NAME_PATTERN, Phase, QualityGate, metricAttribute } from './training-job-contract';
 
@@ -140,8 +141,11 @@ async function startJob(props: Properties): Promise<void> {
   const { kind } = props;
   const what = `${kind.label.toLowerCase()} job ${props.jobName}`;
   if (!props.request) throw new Error(`The start phase needs ${kind.requestProperty}`);
+  const request = props.request;
   try {
-    await kind.create(sagemaker(), props.request);
+    // The execution role was created moments ago in this deploy: SageMaker may not see it yet.
+    await createWhileRoleAssumable(() => kind.create(sagemaker(), request), (attempt, delayMs, error) => log('warn',
+      'SageMaker cannot assume the execution role yet (IAM propagation); trying again', { [jobField(kind)]: props.jobName, attempt, delayMs, reason: error.message }));
     log('info', `${kind.label.toLowerCase()} job created`, { [jobField(kind)]: props.jobName });
     return;
   } catch (e) {
