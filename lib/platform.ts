@@ -61,7 +61,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     hyperparameters: config.hyperparameters,
     gate: { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression },
     approval: config.modelApproval,
-    modelPackageGroupName: `${config.stackPrefix}-models`,
+    modelPackageGroupNamePrefix: `${config.stackPrefix}-models`,
     servingPointerParameterName: pointer,
     subnetIds: config.trainingSubnetIds,
     securityGroupIds: config.trainingSecurityGroupIds,

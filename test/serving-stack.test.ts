@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PREDICTION_REQUEST_SCHEMA } from '../constructs/serving/runtime/prediction-request';
 import { MAX_BODY_BYTES } from '../constructs/serving/runtime/request-limits';
+import { CfnTemplate, resolve } from './support/cfn-template';
 import { stableTemplate } from './support/platform';
 import { buildServing } from './support/serving';
 
@@ -45,7 +46,16 @@ describe('Serving stack (defaults)', () => {
       const pinned = buildServing({ servingModelPackageVersion: '3' });
       const t = Template.fromStack(pinned.serving);
       const model = only(t, 'AWS::SageMaker::Model').props;
-      expect(JSON.stringify(model.PrimaryContainer.ModelPackageName)).toMatch(/:model-package\/dlplatform-models\/3"/);
+      // Built from the Training stack's group ARN, read through its output: never from this stack's own id.
+      const groupArn = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/dlplatform-models-0123456789ab';
+      const resolved = resolve(t.toJSON() as CfnTemplate, model.PrimaryContainer.ModelPackageName, {
+        refs: { 'AWS::Region': 'eu-west-1', 'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-ffffffffffff' },
+        stackOutput: (stack, output) => {
+          expect([stack, output]).toEqual(['DlPlatform-Training', expect.stringMatching(/ModelRegistryGroup\w*ModelPackageGroupArn/)]);
+          return groupArn;
+        },
+      });
+      expect(resolved).toBe('arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models-0123456789ab/3');
       expect(t.toJSON().Parameters?.ServedModelPackage).toBeUndefined();
       // No training input changed, so the training job is the same: the rollback trains nothing.
       expect(pinned.platform.training.trainingJobName).toBe(platform.training.trainingJobName);

@@ -8,7 +8,8 @@
  * project venv; then the spot and volume-key rules no schema carries) and keeps jobs whose life a test
  * scripts: each Describe{Training,Processing}Job returns the job's current state and moves it one step along its script.
  * moto's SageMaker completes every job at once and cannot fail or stop one, which is what the tests need.
- * Model packages live in groups the test creates (CloudFormation's part), numbered 1, 2, ... as SageMaker does.
+ * Model packages live in groups (made by the test, or through CreateModelPackageGroup as CloudFormation would), numbered
+ * 1, 2, ... as SageMaker does; what deleting a group that holds versions does is a setting (nonEmptyGroupDeletion).
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -51,7 +52,15 @@ const OPERATIONS = [
   'CreateTrainingJob', 'DescribeTrainingJob', 'StopTrainingJob',
   'CreateProcessingJob', 'DescribeProcessingJob', 'StopProcessingJob',
   'CreateModelPackage', 'ListModelPackages', 'DescribeModelPackage', 'UpdateModelPackage',
+  'CreateModelPackageGroup', 'DescribeModelPackageGroup', 'DeleteModelPackageGroup',
 ] as const;
+
+/**
+ * What DeleteModelPackageGroup does to a group that still holds versions. SageMaker does not document it (the API
+ * reference says "Deletes the specified model group", and botocore's model lists ConflictException as its only
+ * error), so tests run both answers: `refuse` answers ConflictException, `delete` removes the group and its versions.
+ */
+export type NonEmptyGroupDeletion = 'refuse' | 'delete';
 
 /** A model package version as the stand-in keeps it. */
 export interface StandinModelPackage {
@@ -90,6 +99,8 @@ export class SageMakerStandin {
   private region = 'eu-west-1';
   /** The script the next created job follows. */
   nextScript: JobStep[] = COMPLETES;
+  /** What deleting a group that holds versions does (see {@link NonEmptyGroupDeletion}). */
+  nonEmptyGroupDeletion: NonEmptyGroupDeletion = 'refuse';
   /** Roles SageMaker cannot assume yet, with how many more Create calls naming them it refuses. */
   private readonly unassumableRoles = new Map<string, number>();
 
@@ -122,6 +133,11 @@ export class SageMakerStandin {
   /** Creates an empty Model Package Group (CloudFormation's job in a deployed app). */
   addModelPackageGroup(name: string): void {
     this.groups.set(name, []);
+  }
+
+  /** Whether a group of that name exists. */
+  hasModelPackageGroup(name: string): boolean {
+    return this.groups.has(name);
   }
 
   /** The versions of a group, oldest first. */
@@ -254,6 +270,31 @@ export class SageMakerStandin {
       }
       case 'CreateModelPackage':
         return { ModelPackageArn: this.createModelPackage(body).arn };
+      case 'CreateModelPackageGroup': {
+        const name = body.ModelPackageGroupName as string;
+        // The wording is the stand-in's: AWS publishes none for this case.
+        if (this.groups.has(name)) throw new ApiError('ValidationException', `Model Package Group already exists: ${this.groupArn(name)}`);
+        this.groups.set(name, []);
+        return { ModelPackageGroupArn: this.groupArn(name) };
+      }
+      case 'DescribeModelPackageGroup': {
+        const name = body.ModelPackageGroupName as string;
+        if (!this.groups.has(name)) throw new ApiError('ValidationException', `ModelPackageGroup ${name} does not exist.`);
+        return {
+          ModelPackageGroupName: name, ModelPackageGroupArn: this.groupArn(name), CreationTime: 0,
+          CreatedBy: {}, ModelPackageGroupStatus: 'Completed',
+        };
+      }
+      case 'DeleteModelPackageGroup': {
+        const name = body.ModelPackageGroupName as string;
+        const versions = this.groups.get(name);
+        if (!versions) throw new ApiError('ValidationException', `ModelPackageGroup ${name} does not exist.`);
+        if (versions.length > 0 && this.nonEmptyGroupDeletion === 'refuse') {
+          throw new ApiError('ConflictException', `Model Package Group ${name} cannot be deleted: it holds ${versions.length} model package version(s).`);
+        }
+        this.groups.delete(name);
+        return {};
+      }
       case 'ListModelPackages':
         return this.listModelPackages(body);
       case 'DescribeModelPackage': {
@@ -325,6 +366,10 @@ export class SageMakerStandin {
       })),
       ...(start + size < ordered.length ? { NextToken: String(start + size) } : {}),
     };
+  }
+
+  private groupArn(name: string): string {
+    return `arn:aws:sagemaker:${this.region}:${ACCOUNT}:model-package-group/${name.toLowerCase()}`;
   }
 
   private modelPackage(arn: string): StandinModelPackage {
