@@ -181,6 +181,23 @@ describe('successful predictions', () => {
   });
 });
 
+describe('no model approved yet (the Serving stack created no endpoint)', () => {
+  test('every request gets 503 saying no model is approved, without a call to SageMaker', async () => {
+    process.env.ENDPOINT_DEPLOYED = 'false';
+    try {
+      const before = standIn.invocations;
+      const ev = event(json([ROWS[0]]));
+      expectError(await handler(ev, context()), 503, /^No model is approved for serving yet; try again once a model version is approved and deployed$/, ev);
+      expect(standIn.invocations).toBe(before);
+      expect(records().at(-1)).toMatchObject({ status: 503, outcome: 'unavailable', errorName: 'NoApprovedModel' });
+      process.env.ENDPOINT_DEPLOYED = 'true';
+      expect((await handler(event(json([ROWS[0]])), context())).statusCode).toBe(200);
+    } finally {
+      delete process.env.ENDPOINT_DEPLOYED;
+    }
+  });
+});
+
 describe('requests the proxy rejects itself (no call to SageMaker)', () => {
   test.each([
     ['an empty body', 400, '', 'application/json', /body is empty/],

@@ -174,10 +174,18 @@ describe('Serving stack (defaults)', () => {
           Statement: [
             { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyLogGroup'), 'Arn'] } },
             { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
-            { Action: 'sagemaker:InvokeEndpoint', Effect: 'Allow', Resource: { Ref: Match.stringLikeRegexp('^Endpoint') } },
+            // The endpoint while it exists; while no model is approved, the ARN it will have (HasApprovedModel).
+            { Action: 'sagemaker:InvokeEndpoint', Effect: 'Allow', Resource: { 'Fn::If': ['HasApprovedModel', { Ref: Match.stringLikeRegexp('^Endpoint') }, Match.anyValue()] } },
           ],
         },
       });
+      const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ProxyRole') }] } }));
+      const invoke = (policy.Properties.PolicyDocument.Statement as { Resource: { 'Fn::If': [string, unknown, unknown] } }[])[2].Resource['Fn::If'][2];
+      const endpoint = only(template, 'AWS::SageMaker::Endpoint').props.EndpointName;
+      const asText = (v: unknown) => resolve(template.toJSON() as CfnTemplate, v, {
+        refs: { 'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab', 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012' },
+      }) as string;
+      expect(asText(invoke)).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${asText(endpoint).toLowerCase()}`);
       template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
         ManagedPolicyArns: Match.absent(),

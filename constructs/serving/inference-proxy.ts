@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { CfnCondition, Duration, Fn, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,6 +15,8 @@ const BUNDLE_STAND_INS = path.join(__dirname, 'runtime', 'bundle-stand-ins');
 /** An endpoint the proxy can call: its name and a way to grant InvokeEndpoint on it (an InferenceEndpoint). */
 export interface InvokableEndpoint {
   readonly endpointName: string;
+  /** The condition under which the endpoint exists (no approved model, no endpoint); undefined: always. */
+  readonly condition?: CfnCondition;
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
 }
 
@@ -108,6 +110,8 @@ export class InferenceProxy extends PlatformFunction {
       environment: {
         ENDPOINT_NAME: props.endpoint.endpointName,
         INVOKE_TIMEOUT_MS: String(invokeTimeout.toMilliseconds()),
+        // While the endpoint does not exist, the proxy answers 503 "no model approved" without calling SageMaker.
+        ...(props.endpoint.condition ? { ENDPOINT_DEPLOYED: Fn.conditionIf(props.endpoint.condition.logicalId, 'true', 'false').toString() } : {}),
       },
       logsKey: props.logsKey,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,

@@ -4,7 +4,8 @@
  * or `{"error": "...", "requestId": "..."}` with a status that says whose fault it was. Never a bare 500,
  * never a stack trace. Logs are JSON lines with the request id and never the payload.
  *
- * Environment: ENDPOINT_NAME (required); INVOKE_TIMEOUT_MS (total deadline, default 25000). The SDK client
+ * Environment: ENDPOINT_NAME (required); INVOKE_TIMEOUT_MS (total deadline, default 25000); ENDPOINT_DEPLOYED
+ * (`false` while no model version is approved and so no endpoint exists: every request gets 503). The SDK client
  * honours the standard AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, which is how tests point it at a local stand-in.
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -78,6 +79,9 @@ export async function handler(event: APIGatewayProxyEvent, context: Context): Pr
 async function predict(event: APIGatewayProxyEvent, context: Context, requestId: string): Promise<Reply> {
   const endpointName = process.env.ENDPOINT_NAME;
   if (!endpointName) return failed(requestId, { errorName: 'MissingEndpointName' });
+  if (process.env.ENDPOINT_DEPLOYED === 'false') {
+    return { ...error(503, 'unavailable', 'No model is approved for serving yet; try again once a model version is approved and deployed', requestId), log: { errorName: 'NoApprovedModel' } };
+  }
 
   // Required, as the API's request validator requires it (inference-api.ts): both answer 400 without one.
   const rawType = header(event, 'content-type');
