@@ -207,11 +207,12 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     standin.refuseRole(role, 1);
     standin.nextScript = [{ status: 'Completed', exitMessage: 'prepared 1797 rows' } as JobStep];
     const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    const before = standin.calls.length;
     try {
       const { result } = await deploy(props);
       expect(result.Data?.ProcessingJobStatus).toBe('Completed');
       expect(waited.mock.calls).toEqual([[2000]]);
-      expect(standin.calls.filter((c) => c.operation === 'CreateProcessingJob').map((c) => c.status)).toEqual([400, 200]);
+      expect(standin.calls.slice(before).filter((c) => c.operation === 'CreateProcessingJob').map((c) => c.status)).toEqual([400, 200]);
     } finally {
       waited.mockRestore();
       standin.refuseRole(role, 0);

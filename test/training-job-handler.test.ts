@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { waits } from '../constructs/training/runtime/role-propagation';
-import { isComplete, onEvent, OnEventResponse } from '../constructs/training/runtime/sagemaker-job.handler';
+import { isComplete, onEvent, OnEventResponse, sameGeneratedRole } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
@@ -271,6 +271,21 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     standin.seed(earlier, COMPLETES.slice(-1));
     await expect(onEvent(customResourceEvent('Create', start.logicalId, props)))
       .rejects.toThrow(/RoleArn \S+FromEarlier there, \S+ here; OutputDataConfig\.KmsKeyId \S+key\/00000000-1111\S+ there, \S+ here\)\..*trainingAttempt=2/);
+  });
+
+  test('a job of an earlier instance of this stack (a rolled-back creation: same buckets and key, the role\'s suffix new) is adopted', async () => {
+    const props = forJob('rbk1');
+    const request = JSON.parse(props.CreateTrainingJobRequest);
+    // As CloudFormation names the role in each instance: <stack>-<logical id>-<random suffix>.
+    const roleIn = (suffix: string) => `arn:aws:iam::123456789012:role/DlPlatform-Training-TrainingJobExecutionRole0A1B2C3D-${suffix}`;
+    standin.seed({ ...request, RoleArn: roleIn('Q1W2E3R4T5Y6') }, COMPLETES.slice(-1));
+    const now = { ...props, CreateTrainingJobRequest: JSON.stringify({ ...request, RoleArn: roleIn('Z9X8C7V6B5N4') }) };
+    const { started } = await deploy(customResourceEvent('Create', start.logicalId, now));
+    expect(started.PhysicalResourceId).toBe(props.TrainingJobName);
+    // Another resource's role (another logical id) is not the same role.
+    expect(sameGeneratedRole(roleIn('Q1W2E3R4T5Y6'), roleIn('Z9X8C7V6B5N4'))).toBe(true);
+    expect(sameGeneratedRole(roleIn('Q1W2E3R4T5Y6'), 'arn:aws:iam::123456789012:role/DlPlatform-Training-PrepareJobExecutionRole0A1B2C3D-Z9X8C7V6B5N4')).toBe(false);
+    expect(sameGeneratedRole('arn:aws:iam::123456789012:role/fixed', 'arn:aws:iam::123456789012:role/fixed-other')).toBe(false);
   });
 
   test('an existing job from this deployment (same buckets, key and role) is adopted and its model returned', async () => {
