@@ -14,4 +14,3 @@ export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly functio
   });
   acknowledgeRolePolicies(proxy);
 }
-
