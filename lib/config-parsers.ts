@@ -13,6 +13,7 @@ export class ConfigError extends Error {
 export type Parser<T> = (raw: unknown, key: string) => T;
 
 function show(raw: unknown): string {
+  if (raw === undefined) return 'unset';
   return typeof raw === 'string' ? `"${raw}"` : JSON.stringify(raw);
 }
 

@@ -7,7 +7,7 @@ import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, PROCESSING_INSTANCE_TYPES, T
 import {
   RuleProblem, capacityProblem, gpuImageProblem, jobWaitProblem, spotWaitProblem, trafficShiftingProblem,
 } from '../constructs/sagemaker-rules';
-import { RESPONDER_RESERVED_CONCURRENCY, proxyReservedConcurrency, reservationProblem } from '../constructs/private/lambda-concurrency';
+import { platformReservations, reservationProblem } from '../constructs/private/lambda-concurrency';
 import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
@@ -113,10 +113,12 @@ export const SETTINGS = {
   apiAuth: setting(oneOf(['iam', 'api-key'] as const), 'iam', 'How clients authenticate to the inference API: SigV4 (IAM) or an API key with a usage plan.'),
   apiThrottleRateLimit: setting(integer(1, 10000), 100, 'Stage throttling: steady requests per second.'),
   apiThrottleBurstLimit: setting(integer(1, 5000), 200, 'Stage throttling: burst requests.'),
+  reserveLambdaConcurrency: setting(boolean, false,
+    'Reserve Lambda concurrency: the inference proxy apiThrottleRateLimit times its 27 s timeout (capped by proxyReservedConcurrencyCap), the alarm responder 5. Off: every function shares the account\'s unreserved pool, which is what an account created today can deploy (new accounts start with a reduced concurrency quota, and Lambda refuses a reservation that leaves fewer than 100 unreserved). Needs lambdaConcurrencyQuota.'),
   proxyReservedConcurrencyCap: setting(integer(1, 10000), 100,
-    'Most Lambda concurrency reserved for the API\'s proxy: apiThrottleRateLimit times the proxy\'s 27 s timeout, capped here. It is also the most the proxy may run at once.'),
-  lambdaConcurrencyQuota: setting(integer(10, 10000000), 1000,
-    'Your account\'s Lambda concurrent-executions quota in the region (1000 unless raised; see Service Quotas). Synth checks the platform\'s reservations leave Lambda\'s required 100 unreserved.'),
+    'With reserveLambdaConcurrency: the most concurrency reserved for the API\'s proxy (apiThrottleRateLimit times its 27 s timeout, capped here), which is also the most the proxy may run at once.'),
+  lambdaConcurrencyQuota: setting(optional(integer(1, 10000000)), undefined as number | undefined,
+    'Your account\'s Lambda concurrent-executions quota in the region (`aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions`). Required with reserveLambdaConcurrency: synth checks the reservations leave Lambda\'s required 100 unreserved.'),
   apiAllowedCidrs: setting(list(cidr), [] as string[], 'When not empty, the web ACL only lets these IPv4 CIDR blocks reach the API.'),
   wafRateLimitPer5Minutes: setting(integer(100, 2000000000), 1000, 'Requests one IP may send in 5 minutes before WAF blocks it.'),
 
@@ -229,11 +231,25 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
   }
-  const proxy = proxyReservedConcurrency(c.apiThrottleRateLimit, proxyFunctionTimeout().toSeconds(), c.proxyReservedConcurrencyCap);
-  const problem = reservationProblem({ 'inference proxy': proxy, 'alarm responder': RESPONDER_RESERVED_CONCURRENCY }, c.lambdaConcurrencyQuota);
+  checkReservations(c);
+}
+
+/**
+ * Reserved Lambda concurrency (constructs/private/lambda-concurrency.ts): only on request, and then only what the
+ * account's quota allows with Lambda's 100 unreserved executions kept free.
+ */
+function checkReservations(c: PlatformConfig): void {
+  const reservations = platformReservations(c, proxyFunctionTimeout().toSeconds());
+  if (!reservations) return;
+  if (c.lambdaConcurrencyQuota === undefined) {
+    fail('lambdaConcurrencyQuota', c.lambdaConcurrencyQuota, 'your account\'s Lambda concurrent-executions quota in the region, required with '
+      + 'reserveLambdaConcurrency=true (read it with `aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions`)');
+  }
+  const problem = reservationProblem({ 'inference proxy': reservations.proxy, 'alarm responder': reservations.responder }, c.lambdaConcurrencyQuota);
   if (problem) {
-    fail('proxyReservedConcurrencyCap', c.proxyReservedConcurrencyCap,
-      `a value whose reservation fits lambdaConcurrencyQuota (${c.lambdaConcurrencyQuota}): ${problem}; lower the cap, or raise the quota in Service Quotas and set lambdaConcurrencyQuota`);
+    fail('reserveLambdaConcurrency', c.reserveLambdaConcurrency,
+      `false, or true with reservations that fit lambdaConcurrencyQuota (${c.lambdaConcurrencyQuota}): ${problem}. `
+      + 'Set reserveLambdaConcurrency=false, lower proxyReservedConcurrencyCap, or raise the quota in Service Quotas and set lambdaConcurrencyQuota');
   }
 }
 

@@ -34,6 +34,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly webhookSecretArn?: string;
   /** Where operators read docs/runbook.md. */
   readonly runbookUrl: string;
+  /** Concurrency reserved for the alarm responder (SETTINGS.reserveLambdaConcurrency); unset: none. */
+  readonly responderReservedConcurrency?: number;
 }
 
 /** Monitoring: alarms that invoke the responder and notify the topic, the training-failure rule, the dashboard. */
@@ -61,6 +63,7 @@ export class MonitoringStack extends Stack {
       webhookSecretArn: props.webhookSecretArn,
       runbookUrl: props.runbookUrl,
       failureTopic: this.topic,
+      reservedConcurrentExecutions: props.responderReservedConcurrency,
     });
 
     if (props.trainingJobNamePrefix) {

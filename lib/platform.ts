@@ -1,5 +1,7 @@
 import { App, Duration, Environment } from 'aws-cdk-lib';
+import { platformReservations } from '../constructs/private/lambda-concurrency';
 import { trafficShiftingFor } from '../constructs/serving/endpoint-deployment';
+import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import { ModelArtifact } from '../constructs/training/model-artifact';
 import { PlatformConfig } from './config';
 import { DataStack } from './data-stack';
@@ -53,7 +55,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     hyperparameters: trainingHyperparameters(config),
     gate: { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression },
     approval: config.modelApproval,
-    modelPackageGroupName: `${config.stackPrefix}-models`,
+    modelPackageGroupNamePrefix: `${config.stackPrefix}-models`,
     servingPointerParameterName: pointer,
     subnetIds: config.trainingSubnetIds,
     securityGroupIds: config.trainingSecurityGroupIds,
@@ -86,6 +88,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     apiAuth: config.apiAuth,
     throttleRateLimit: config.apiThrottleRateLimit,
     throttleBurstLimit: config.apiThrottleBurstLimit,
+    reserveProxyConcurrency: config.reserveLambdaConcurrency,
     proxyReservedConcurrencyCap: config.proxyReservedConcurrencyCap,
     allowedCidrs: config.apiAllowedCidrs,
     wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
@@ -121,6 +124,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     alarmEmails: config.alarmEmails,
     webhookSecretArn: config.webhookSecretArn,
     runbookUrl: config.runbookUrl,
+    responderReservedConcurrency: platformReservations(config, proxyFunctionTimeout().toSeconds())?.responder,
   });
 
   return { data, training, serving, monitoring };

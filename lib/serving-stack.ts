@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { CfnOutput, CfnParameter, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,7 @@ import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
 import { InferenceEndpoint } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
+import { ServedModelPackageSource, servedModelPackage } from '../constructs/serving/served-model-package';
 import { LogsKey } from '../constructs/storage/logs-key';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
 import type { PlatformConfig, SETTINGS } from './config';
@@ -30,7 +31,7 @@ export interface ServingStackProps extends StackProps {
    * Which model package version the endpoint serves: the one the SSM pointer names (the newest approved), or a
    * pinned earlier approved version ({@link SETTINGS.servingModelPackageVersion}: rollback without training).
    */
-  readonly modelPackage: { readonly pointerParameterName: string } | { readonly pinnedArn: string };
+  readonly modelPackage: ServedModelPackageSource;
   /** The platform key: it encrypts the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.servingInstanceType} */
@@ -53,6 +54,8 @@ export interface ServingStackProps extends StackProps {
   readonly throttleRateLimit: PlatformConfig['apiThrottleRateLimit'];
   /** @see {@link SETTINGS.apiThrottleBurstLimit} */
   readonly throttleBurstLimit: PlatformConfig['apiThrottleBurstLimit'];
+  /** @see {@link SETTINGS.reserveLambdaConcurrency} */
+  readonly reserveProxyConcurrency: PlatformConfig['reserveLambdaConcurrency'];
   /** @see {@link SETTINGS.proxyReservedConcurrencyCap} */
   readonly proxyReservedConcurrencyCap: PlatformConfig['proxyReservedConcurrencyCap'];
   /** @see {@link SETTINGS.apiAllowedCidrs} */
@@ -87,19 +90,13 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
 
-    // An SSM-typed parameter: CloudFormation reads the pointer at each deploy, so the endpoint follows the
-    // registry and a later deploy keeps (never reverts) the version the pointer names.
-    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types
-    const modelPackageArn = 'pinnedArn' in props.modelPackage ? props.modelPackage.pinnedArn : new CfnParameter(this, 'ServedModelPackage', {
-      type: 'AWS::SSM::Parameter::Value<String>',
-      default: props.modelPackage.pointerParameterName,
-      description: 'SSM parameter naming the approved model package version the endpoint serves (written by the registration step)',
-    }).valueAsString;
+    const served = servedModelPackage(this, props.modelPackage);
 
     this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (endpoint, API, WAF, Lambda)' });
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
       logsKey: this.logsKey,
-      modelPackageArn,
+      modelPackageArn: served.arn,
+      condition: served.condition,
       image: sagemaker.ContainerImage.fromEcrRepository(props.image.repository, props.image.imageTag),
       modelData: props.modelData,
       encryptionKey: props.key,
@@ -117,6 +114,7 @@ export class ServingStack extends Stack {
     const proxy = new InferenceProxy(this, 'Proxy', {
       endpoint: this.inference,
       logsKey: this.logsKey,
+      reserveConcurrency: props.reserveProxyConcurrency,
       requestsPerSecond: props.throttleRateLimit,
       reservedConcurrencyCap: props.proxyReservedConcurrencyCap,
     });
@@ -151,3 +149,4 @@ export class ServingStack extends Stack {
     }
   }
 }
+

@@ -61,8 +61,8 @@ export interface TrainingStackProps extends StackProps {
   readonly gate: GateSettings;
   /** @see {@link SETTINGS.modelApproval} */
   readonly approval: PlatformConfig['modelApproval'];
-  /** Name of the Model Package Group (`<stackPrefix>-models`). */
-  readonly modelPackageGroupName: string;
+  /** Start of the Model Package Group's name (`<stackPrefix>-models`; the group adds the stack instance's suffix). */
+  readonly modelPackageGroupNamePrefix: string;
   /** The SSM parameter naming the approved model package the endpoint serves (`/<stackPrefix>/serving/model-package-arn`). */
   readonly servingPointerParameterName: string;
   /** @see {@link SETTINGS.trainingSubnetIds} */
@@ -162,7 +162,6 @@ export class TrainingStack extends Stack {
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       attempt: props.attempt,
       logEncryptionKey: this.logsKey,
-      trainingLogGroupExists: trainingLogs !== undefined,
     });
     if (trainingLogs) this.trainingJob.node.addDependency(trainingLogs);
 
@@ -187,7 +186,7 @@ export class TrainingStack extends Stack {
     const evaluation = `s3://${props.modelBucket.bucketName}/${this.evaluateJob.outputPrefixOf('evaluation')}`;
 
     this.registry = new ModelRegistry(this, 'ModelRegistry', {
-      groupName: props.modelPackageGroupName,
+      groupNamePrefix: props.modelPackageGroupNamePrefix,
       model: {
         trainingJobName: this.trainingJob.completedJobName,
         modelDataUrl: this.trainingJob.modelDataUrl,
@@ -215,6 +214,7 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
     new CfnOutput(this, 'TestAccuracy', { value: this.trainingJob.testAccuracy, description: 'Final test accuracy of the trained model' });
     new CfnOutput(this, 'ModelPackageArn', { value: this.registry.modelPackageArn, description: 'The model package version registered for this model' });
+    new CfnOutput(this, 'ModelPackageGroupName', { value: this.registry.groupName, description: 'The model registry: list its versions with aws sagemaker list-model-packages --model-package-group-name <this>' });
     new CfnOutput(this, 'ModelApprovalStatus', { value: this.registry.approvalStatus, description: 'Approved, or PendingManualApproval (approve with aws sagemaker update-model-package)' });
     new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.html`, description: 'The prepared data\'s report' });
     new CfnOutput(this, 'EvaluationReport', { value: `${evaluation}evaluation.html`, description: 'The model\'s evaluation report' });

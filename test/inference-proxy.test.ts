@@ -10,6 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { handler } from '../constructs/serving/runtime/inference-proxy.handler';
 import { MAX_CSV_ROWS, MAX_JSON_ROWS } from '../constructs/serving/runtime/prediction-request';
 import { REQUEST_LIMITS } from '../constructs/serving/runtime/request-limits';
+import { startApiGatewayFront } from '../local/api-gateway-front';
 import { freePort, ModelServer, startModelServer } from '../local/model-server';
 import { SageMakerRuntimeStandIn, startSageMakerRuntimeStandIn } from '../local/sagemaker-runtime-standin';
 import { trainModel, TRAINING_IMAGE_DIR } from '../local/train-model';
@@ -60,10 +61,11 @@ afterEach(() => jest.restoreAllMocks());
 
 let seq = 0;
 /** A REST API (v1) Lambda proxy event for POST /predict, as API Gateway sends it. */
-function event(body: string | null, contentType: string | undefined = 'application/json', isBase64Encoded = false): APIGatewayProxyEvent {
+/** `contentType` null: no Content-Type header. */
+function event(body: string | null, contentType: string | null = 'application/json', isBase64Encoded = false): APIGatewayProxyEvent {
   const requestId = `req-${++seq}`;
   const headers: Record<string, string> = { Host: 'abc123.execute-api.eu-west-1.amazonaws.com', 'User-Agent': 'jest' };
-  if (contentType !== undefined) headers['Content-Type'] = contentType;
+  if (contentType !== null) headers['Content-Type'] = contentType;
   return {
     resource: '/predict',
     path: '/predict',
@@ -153,9 +155,21 @@ describe('successful predictions', () => {
     expect(res.statusCode).toBe(200);
   });
 
-  test('takes a body without Content-Type as JSON', async () => {
-    const res = await handler(event(json([ROWS[0]]), undefined), context());
-    expect(res.statusCode).toBe(200);
+  test('a request without Content-Type gets 400 naming the header, from the proxy as from the API in front of it', async () => {
+    // The API's request validator requires the header (inference-api.ts, openapi/inference-api.yaml); the proxy
+    // agrees instead of guessing JSON, so a direct invocation answers what the API answers.
+    for (const missing of [null, ' ']) {
+      const ev = event(json([ROWS[0]]), missing);
+      expectError(await handler(ev, context()), 400, /^Missing required request header Content-Type; send application\/json or text\/csv$/, ev);
+    }
+    const front = await startApiGatewayFront({ handler });
+    try {
+      const viaApi = await fetch(front.predictUrl, { method: 'POST', body: new Blob([json([ROWS[0]])]) });
+      expect(viaApi.status).toBe(400);
+      expect(((await viaApi.json()) as { error: string }).error).toMatch(/Content-Type/);
+    } finally {
+      await front.close();
+    }
   });
 
   test('retries a throttled call and succeeds within the attempt limit', async () => {
@@ -164,6 +178,23 @@ describe('successful predictions', () => {
     const res = await handler(event(json([ROWS[0]])), context());
     expect(res.statusCode).toBe(200);
     expect(standIn.invocations - before).toBe(2);
+  });
+});
+
+describe('no model approved yet (the Serving stack created no endpoint)', () => {
+  test('every request gets 503 saying no model is approved, without a call to SageMaker', async () => {
+    process.env.ENDPOINT_DEPLOYED = 'false';
+    try {
+      const before = standIn.invocations;
+      const ev = event(json([ROWS[0]]));
+      expectError(await handler(ev, context()), 503, /^No model is approved for serving yet; try again once a model version is approved and deployed$/, ev);
+      expect(standIn.invocations).toBe(before);
+      expect(records().at(-1)).toMatchObject({ status: 503, outcome: 'unavailable', errorName: 'NoApprovedModel' });
+      process.env.ENDPOINT_DEPLOYED = 'true';
+      expect((await handler(event(json([ROWS[0]])), context())).statusCode).toBe(200);
+    } finally {
+      delete process.env.ENDPOINT_DEPLOYED;
+    }
   });
 });
 
@@ -306,6 +337,7 @@ describe('the bundle cdk deploy uploads', () => {
       expect(JSON.parse(ok.result.body).predictions).toHaveLength(1);
       expect(JSON.parse(ok.logs.trim())).toMatchObject({ level: 'INFO', status: 200, outcome: 'ok' });
       expectError((await invokeBundle(bundle.file, event(json([ROWS[0].slice(2)])))).result, 422, /has 62 values; the model expects 64/);
+      expectError((await invokeBundle(bundle.file, event(json([ROWS[0]]), null))).result, 400, /^Missing required request header Content-Type/);
       standIn.injectFault({ kind: 'model-not-ready' });
       expectError((await invokeBundle(bundle.file, event(json([ROWS[0]])))).result, 429, /Too many requests/);
     } finally {

@@ -4,14 +4,33 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ModelRegistry } from '../constructs/training/model-registry';
+import { ModelRegistry, approvalEventGroupNames } from '../constructs/training/model-registry';
+import { CfnTemplate, Instance, resolve } from './support/cfn-template';
 import { evaluate } from './support/training-job-events';
+
+/** One instance of the stack as CloudFormation resolves it: its own stack id, ending in `uuidTail`. */
+function instance(uuidTail: string): Instance {
+  const refs = {
+    'AWS::StackId': `arn:aws:cloudformation:eu-west-1:123456789012:stack/Training/0a1b2c3d-4e5f-4a6b-8c7d-${uuidTail}`,
+    'AWS::StackName': 'Training', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com',
+  };
+  return {
+    refs,
+    getAtt: (id, attribute) => {
+      if (id.startsWith('RegistryGroup') && attribute === 'ModelPackageGroupArn') {
+        return `arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/dlplatform-models-${uuidTail}`;
+      }
+      return `${id}.${attribute}`;
+    },
+  };
+}
+const FIRST = instance('0123456789ab');
 
 function registry(change: Partial<ConstructorParameters<typeof ModelRegistry>[2]> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Training', { env: { account: '123456789012', region: 'eu-west-1' } });
   const construct = new ModelRegistry(stack, 'Registry', {
-    groupName: 'DlPlatform-models',
+    groupNamePrefix: 'DlPlatform-models',
     model: {
       trainingJobName: 'dlplatform-training-0123456789abcdef',
       modelDataUrl: 's3://models/models/dlplatform-training-0123456789abcdef/output/model.tar.gz',
@@ -30,16 +49,24 @@ function registry(change: Partial<ConstructorParameters<typeof ModelRegistry>[2]
 describe('ModelRegistry', () => {
   const { construct, stack, template } = registry();
   const policies = template.findResources('AWS::IAM::Policy');
-  const statementsOf = (prefix: string) => Object.entries(policies).filter(([id]) => id.startsWith(prefix))
-    .flatMap(([, p]) => evaluate(stack.resolve(p.Properties.PolicyDocument.Statement)) as { Action: string | string[]; Resource: unknown }[]);
+  const json = template.toJSON() as CfnTemplate;
+  const [[groupId, group]] = Object.entries(template.findResources('AWS::SageMaker::ModelPackageGroup'));
 
-  test('defines the Model Package Group the versions join', () => {
-    template.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', { ModelPackageGroupName: 'DlPlatform-models' });
+  test('the Model Package Group is named per stack instance and never deleted by CloudFormation', () => {
+    expect(resolve(json, group.Properties.ModelPackageGroupName, FIRST)).toBe('DlPlatform-models-0123456789ab');
+    // The next instance of the stack (after a rolled-back first deploy or a destroy) names a group of its own.
+    expect(resolve(json, group.Properties.ModelPackageGroupName, instance('ba9876543210'))).toBe('DlPlatform-models-ba9876543210');
+    expect(group.DeletionPolicy).toBe('Retain');
+    expect(group.UpdateReplacePolicy).toBe('Retain');
+    // SageMaker's EntityName pattern and length (botocore's sagemaker model: 1 to 63 characters).
+    expect(resolve(json, group.Properties.ModelPackageGroupName, FIRST)).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/);
+    expect(groupId).toMatch(/^RegistryGroup/);
   });
 
   test('registers after training with the gate, the approval mode and the model\'s identity', () => {
+    const [registration] = Object.values(template.findResources('Custom::ModelRegistration'));
+    expect(resolve(json, registration.Properties.ModelPackageGroupName, FIRST)).toBe('DlPlatform-models-0123456789ab');
     template.hasResourceProperties('Custom::ModelRegistration', {
-      ModelPackageGroupName: 'DlPlatform-models',
       TrainingJobName: 'dlplatform-training-0123456789abcdef',
       QualityGate: JSON.stringify({ metric: 'test_accuracy', bar: 0.95, maxRegression: 0.01 }),
       Approval: 'automatic',
@@ -59,12 +86,6 @@ describe('ModelRegistry', () => {
       // The registration's answer: the newest Approved version of the group.
       Value: expect.stringMatching(/^RegistryRegistration\w+\.ServingModelPackageArn$/),
     }));
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.sagemaker'], 'detail-type': ['SageMaker Model Package State Change'],
-        detail: { ModelPackageGroupName: ['DlPlatform-models'], ModelApprovalStatus: ['Approved'] },
-      },
-    });
     const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     const definition = JSON.parse(evaluate(stack.resolve(machine.Properties.DefinitionString)) as string);
     expect(definition.States.PutPointer).toEqual(expect.objectContaining({
@@ -73,14 +94,25 @@ describe('ModelRegistry', () => {
     }));
   });
 
+  test('the approval rule matches the group\'s name as created and lowercased: AWS\'s example event does not show which it carries', () => {
+    const [rule] = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(resolve(json, rule.Properties.EventPattern, FIRST)).toEqual({
+      source: ['aws.sagemaker'], 'detail-type': ['SageMaker Model Package State Change'],
+      detail: { ModelPackageGroupName: ['DlPlatform-models-0123456789ab', 'dlplatform-models-0123456789ab'], ModelApprovalStatus: ['Approved'] },
+    });
+    // A prefix in lowercase already needs one name only.
+    expect(approvalEventGroupNames('models', 'abc')).toEqual(['models-abc']);
+  });
+
   test('the handler may manage only its group\'s versions; the pointer writers only the pointer; no wildcard action', () => {
-    const handler = statementsOf('RegistryHandlerRole');
+    const handler = Object.entries(policies).filter(([id]) => id.startsWith('RegistryHandlerRole'))
+      .flatMap(([, p]) => resolve(json, p.Properties.PolicyDocument.Statement, FIRST) as { Action: string | string[]; Resource: unknown }[]);
     expect(handler).toEqual(expect.arrayContaining([
       expect.objectContaining({
         Action: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
         Resource: [
-          'arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models/*',
-          'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/dlplatform-models',
+          'arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models-0123456789ab/*',
+          'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/dlplatform-models-0123456789ab',
         ],
       }),
       expect.objectContaining({ Action: 'sagemaker:ListModelPackages', Resource: '*' }),
@@ -100,12 +132,15 @@ describe('ModelRegistry', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('a pinned version\'s ARN is the group\'s numbered version', () => {
-    expect(evaluate(stack.resolve(construct.versionArn(3)))).toBe('arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models/3');
+  test('a pinned version\'s ARN is the group\'s numbered version, read from the group\'s ARN attribute', () => {
+    const arn = stack.resolve(construct.versionArn(3));
+    expect(JSON.stringify(arn)).toContain(`"Fn::GetAtt":["${groupId}","ModelPackageGroupArn"]`);
+    expect(resolve(json, arn, FIRST)).toBe('arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models-0123456789ab/3');
   });
 
-  test('refuses a group name SageMaker would refuse, naming the prop', () => {
-    expect(() => registry({ groupName: 'bad_name' })).toThrow(/^ModelRegistry at Training\/Registry: invalid groupName "bad_name"/);
+  test('refuses a group name prefix SageMaker would refuse, naming the prop', () => {
+    expect(() => registry({ groupNamePrefix: 'bad_name' })).toThrow(/^ModelRegistry at Training\/Registry: invalid groupNamePrefix "bad_name"/);
+    expect(() => registry({ groupNamePrefix: 'x'.repeat(51) })).toThrow(/at most 50/);
     expect(() => registry({ pointerParameterName: 'no-slash' })).toThrow(/^ModelRegistry at Training\/Registry: invalid pointerParameterName/);
   });
 

@@ -11,6 +11,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as path from 'path';
 import { ProcessingJob, ProcessingJobProps } from '../constructs/training/processing-job';
+import { waits } from '../constructs/training/runtime/role-propagation';
 import { isComplete, onEvent } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
@@ -94,6 +95,22 @@ describe('ProcessingJob construct', () => {
     expect(statements).toContain(`/prepared/${job.jobNamePrefix}-*`);
     expect(statements).not.toMatch(/"Action":"s3:\*"|"s3:DeleteObject"/);
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test('the execution role reports metrics only in SageMaker\'s processing namespace, and may create only SageMaker\'s processing log group', () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('PrepareExecutionRole'));
+    const statements = policies.flatMap(([, p]) => stack.resolve(p.Properties.PolicyDocument).Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]);
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
+    // SageMaker publishes a processing job's instance metrics under this namespace with the job's role
+    // (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html, sagemaker-roles.html).
+    expect(byAction('cloudwatch:PutMetricData')).toEqual([
+      { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } } },
+    ]);
+    const [create] = byAction('logs:CreateLogGroup');
+    expect([create.Resource].flat().map((r) => JSON.stringify(r))).toEqual([
+      expect.stringMatching(/:log-group:\/aws\/sagemaker\/ProcessingJobs"\]\]\}$/),
+      expect.stringMatching(/:log-group:\/aws\/sagemaker\/ProcessingJobs:\*"\]\]\}$/),
+    ]);
   });
 
   test('the handler may create jobs only with network isolation and the platform key', () => {
@@ -182,6 +199,24 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     const received = standin.processingJob(started.PhysicalResourceId).request as Record<string, Record<string, unknown>>;
     expect(received.AppSpecification.ContainerArguments).toEqual(['prepare']);
     expect(standin.calls.filter((c) => c.operation.endsWith('ProcessingJob')).every((c) => c.status === 200)).toBe(true);
+  });
+
+  test('a role IAM has not propagated yet: CreateProcessingJob is tried again until SageMaker can assume it, one job', async () => {
+    const props = forJob('r001');
+    const role = JSON.parse(props.CreateProcessingJobRequest).RoleArn as string;
+    standin.refuseRole(role, 1);
+    standin.nextScript = [{ status: 'Completed', exitMessage: 'prepared 1797 rows' } as JobStep];
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    const before = standin.calls.length;
+    try {
+      const { result } = await deploy(props);
+      expect(result.Data?.ProcessingJobStatus).toBe('Completed');
+      expect(waited.mock.calls).toEqual([[2000]]);
+      expect(standin.calls.slice(before).filter((c) => c.operation === 'CreateProcessingJob').map((c) => c.status)).toEqual([400, 200]);
+    } finally {
+      waited.mockRestore();
+      standin.refuseRole(role, 0);
+    }
   });
 
   test('a failed prepare fails the deploy with FailureReason and the container\'s message naming the bad input', async () => {

@@ -1,7 +1,7 @@
 /** The security defaults of the constructs behind issue 14's gaps, and their overrides. */
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -55,15 +55,21 @@ describe('InferenceProxy reserved concurrency', () => {
     return { p, t: Template.fromStack(s) };
   };
 
-  test('follows the request rate at the function\'s timeout (0.5 requests/s x 27 s = 14)', () => {
+  test('reserves nothing unless asked: the function shares the account\'s pool', () => {
     const { p, t } = proxy({ requestsPerSecond: 0.5 });
+    expect(p.reservedConcurrency).toBeUndefined();
+    t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent(), Timeout: 27 });
+  });
+
+  test('follows the request rate at the function\'s timeout (0.5 requests/s x 27 s = 14)', () => {
+    const { p, t } = proxy({ reserveConcurrency: true, requestsPerSecond: 0.5 });
     expect(p.reservedConcurrency).toBe(14);
     t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 14, Timeout: 27 });
   });
 
   test('stops at the cap, and a shorter invoke timeout shrinks it (10 requests/s x 12 s = 120, cap 150)', () => {
-    expect(proxy({ requestsPerSecond: 1000, reservedConcurrencyCap: 20 }).p.reservedConcurrency).toBe(20);
-    expect(proxy({ requestsPerSecond: 10, reservedConcurrencyCap: 150, invokeTimeout: Duration.seconds(10) }).p.reservedConcurrency).toBe(120);
+    expect(proxy({ reserveConcurrency: true, requestsPerSecond: 1000, reservedConcurrencyCap: 20 }).p.reservedConcurrency).toBe(20);
+    expect(proxy({ reserveConcurrency: true, requestsPerSecond: 10, reservedConcurrencyCap: 150, invokeTimeout: Duration.seconds(10) }).p.reservedConcurrency).toBe(120);
   });
 });
 

@@ -64,14 +64,16 @@ describe('security gaps of issue 14', () => {
       expect(parts.length).toBeGreaterThan(0);
     });
 
-    test('no role of the serving stack may create a log group; the model role writes only its endpoint\'s group', () => {
+    test('the only log group a serving role may create is the endpoint\'s own; the model role writes only that group', () => {
       const all = statements(app.serving, 'AWS::IAM::Policy');
-      expect(all.flatMap(actionsOf)).not.toContain('logs:CreateLogGroup');
+      const creates = all.filter((s) => actionsOf(s).includes('logs:CreateLogGroup'));
+      expect(creates).toHaveLength(1);
+      for (const r of [creates[0].Resource].flat()) expect(JSON.stringify(r)).toMatch(/"EndpointLogGroup[0-9A-F]+"/);
       const writes = all.filter((s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource ?? null).includes('EndpointLogGroup'));
       expect(writes).toHaveLength(1);
     });
 
-    test('by default SageMaker creates /aws/sagemaker/TrainingJobs (the role may); with manageTrainingLogGroup the stack does and the role may not', () => {
+    test('by default SageMaker creates /aws/sagemaker/TrainingJobs; with manageTrainingLogGroup the stack does; the role may create that group alone either way', () => {
       const trainingActions = (t: Template) => statements(t, 'AWS::IAM::Policy').filter((s) => JSON.stringify(s.Resource ?? null).includes('/aws/sagemaker/TrainingJobs')).flatMap(actionsOf);
       expect(trainingActions(app.training)).toContain('logs:CreateLogGroup');
       expect(app.training.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/sagemaker/TrainingJobs' } })).toEqual({});
@@ -81,31 +83,36 @@ describe('security gaps of issue 14', () => {
       expect(group.DeletionPolicy).toBe('Retain');
       expect(group.Properties.KmsKeyId).toBeDefined();
       expect(group.Properties.RetentionInDays).toBe(365);
-      expect(trainingActions(managed.training)).not.toContain('logs:CreateLogGroup');
+      // AWS's execution-role policy lists logs:CreateLogGroup and does not say SageMaker skips it for an existing group.
+      expect(trainingActions(managed.training)).toContain('logs:CreateLogGroup');
+      const creates = statements(managed.training, 'AWS::IAM::Policy').filter((s) => actionsOf(s).includes('logs:CreateLogGroup'));
+      expect(creates.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r)).every((r) => /log-group:\/aws\/sagemaker\/(TrainingJobs|ProcessingJobs)(:\*)?"/.test(r))).toBe(true);
       expect(trainingActions(managed.training)).toContain('logs:PutLogEvents');
     });
   });
 
-  describe('2. reserved Lambda concurrency', () => {
+  describe('2. reserved Lambda concurrency (reserveLambdaConcurrency=true; off by default, see lambda-concurrency.test.ts)', () => {
+    const reserved = platform({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 1000 });
+
     test('the proxy reserves rate x its 27 s timeout, capped: 100 at the defaults, 54 at 2 requests/s', () => {
       expect(proxyReservedConcurrency(100, 27, 100)).toBe(100);
       expect(proxyReservedConcurrency(2, 27, 100)).toBe(54);
-      only(app.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 100, Timeout: 27 });
-      const slow = platform({ apiThrottleRateLimit: 2, apiThrottleBurstLimit: 2 });
+      only(reserved.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 100, Timeout: 27 });
+      const slow = platform({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 1000, apiThrottleRateLimit: 2, apiThrottleBurstLimit: 2 });
       only(slow.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 54 });
     });
 
     test('the alarm responder reserves 5, so a saturated proxy cannot throttle incident handling', () => {
-      only(app.monitoring, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 5, Handler: 'index.handler' });
+      only(reserved.monitoring, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 5, Handler: 'index.handler' });
     });
 
     test('synth refuses reservations that leave Lambda fewer than 100 unreserved executions, naming the settings', () => {
       expect(reservationProblem({ proxy: 100, responder: 5 }, 1000)).toBeUndefined();
       expect(reservationProblem({ proxy: 100, responder: 5 }, 200)).toMatch(/= 105\) must leave 100 of the account's 200 unreserved/);
-      const load = () => loadConfig(contextWith({ lambdaConcurrencyQuota: 150 }));
+      const load = () => loadConfig(contextWith({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 150 }));
       expect(load).toThrow(ConfigError);
-      expect(load).toThrow(/proxyReservedConcurrencyCap.*lambdaConcurrencyQuota \(150\).*inference proxy 100 \+ alarm responder 5 = 105/s);
-      expect(() => loadConfig(contextWith({ lambdaConcurrencyQuota: 150, proxyReservedConcurrencyCap: 40 }))).not.toThrow();
+      expect(load).toThrow(/reserveLambdaConcurrency.*lambdaConcurrencyQuota \(150\).*inference proxy 100 \+ alarm responder 5 = 105/s);
+      expect(() => loadConfig(contextWith({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 150, proxyReservedConcurrencyCap: 40 }))).not.toThrow();
     });
   });
 

@@ -8,7 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { isComplete, onEvent, OnEventResponse } from '../constructs/training/runtime/sagemaker-job.handler';
+import { waits } from '../constructs/training/runtime/role-propagation';
+import { isComplete, onEvent, OnEventResponse, sameGeneratedRole } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
@@ -98,6 +99,52 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
       'Metric.test_accuracy': '0.975',
       FinalMetrics: JSON.stringify({ train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 }),
     }));
+  });
+
+  test('a role IAM has not propagated yet: CreateTrainingJob is tried again, waiting 2 then 4 s, and starts exactly one job', async () => {
+    const props = forJob('r001');
+    const role = JSON.parse(props.CreateTrainingJobRequest).RoleArn as string;
+    standin.refuseRole(role, 2);
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    try {
+      const { result } = await deploy(customResourceEvent('Create', start.logicalId, props));
+      expect(result.Data?.TrainingJobName).toBe(`${jobName.slice(0, -4)}r001`);
+      expect(waited.mock.calls).toEqual([[2000], [4000]]);
+      expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob').map((c) => c.status)).toEqual([400, 400, 200]);
+    } finally {
+      waited.mockRestore();
+      standin.refuseRole(role, 0);
+    }
+  });
+
+  test('a role SageMaker never can assume fails the deploy after a bounded number of tries, with SageMaker\'s message', async () => {
+    const props = forJob('r002');
+    const role = JSON.parse(props.CreateTrainingJobRequest).RoleArn as string;
+    standin.refuseRole(role, Infinity);
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    try {
+      await expect(onEvent(customResourceEvent('Create', start.logicalId, props))).rejects.toThrow(
+        /SageMaker rejected training job \S+r002: Could not assume role arn:aws:iam::123456789012:role\/\S+\. Please ensure .* \(still refused after 5 tries over 30 s;/);
+      expect(waited.mock.calls.map(([ms]) => ms)).toEqual([2000, 4000, 8000, 16000]);
+      expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob')).toHaveLength(5);
+    } finally {
+      waited.mockRestore();
+      standin.refuseRole(role, 0);
+    }
+  });
+
+  test('other validation errors are not retried', async () => {
+    const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
+    try {
+      const props = forJob('r003');
+      const request = JSON.parse(props.CreateTrainingJobRequest);
+      request.ResourceConfig.InstanceType = 'ml.not-a-type';
+      await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) }))).rejects.toThrow(/SageMaker rejected/);
+      expect(waited).not.toHaveBeenCalled();
+      expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob')).toHaveLength(1);
+    } finally {
+      waited.mockRestore();
+    }
   });
 
   test('a failed job fails the deploy with SageMaker\'s FailureReason', async () => {
@@ -202,6 +249,21 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     standin.seed(earlier, COMPLETES.slice(-1));
     await expect(onEvent(customResourceEvent('Create', start.logicalId, props)))
       .rejects.toThrow(/RoleArn \S+FromEarlier there, \S+ here; OutputDataConfig\.KmsKeyId \S+key\/00000000-1111\S+ there, \S+ here\)\..*trainingAttempt=2/);
+  });
+
+  test('a job of an earlier instance of this stack (a rolled-back creation: same buckets and key, the role\'s suffix new) is adopted', async () => {
+    const props = forJob('rbk1');
+    const request = JSON.parse(props.CreateTrainingJobRequest);
+    // As CloudFormation names the role in each instance: <stack>-<logical id>-<random suffix>.
+    const roleIn = (suffix: string) => `arn:aws:iam::123456789012:role/DlPlatform-Training-TrainingJobExecutionRole0A1B2C3D-${suffix}`;
+    standin.seed({ ...request, RoleArn: roleIn('Q1W2E3R4T5Y6') }, COMPLETES.slice(-1));
+    const now = { ...props, CreateTrainingJobRequest: JSON.stringify({ ...request, RoleArn: roleIn('Z9X8C7V6B5N4') }) };
+    const { started } = await deploy(customResourceEvent('Create', start.logicalId, now));
+    expect(started.PhysicalResourceId).toBe(props.TrainingJobName);
+    // Another resource's role (another logical id) is not the same role.
+    expect(sameGeneratedRole(roleIn('Q1W2E3R4T5Y6'), roleIn('Z9X8C7V6B5N4'))).toBe(true);
+    expect(sameGeneratedRole(roleIn('Q1W2E3R4T5Y6'), 'arn:aws:iam::123456789012:role/DlPlatform-Training-PrepareJobExecutionRole0A1B2C3D-Z9X8C7V6B5N4')).toBe(false);
+    expect(sameGeneratedRole('arn:aws:iam::123456789012:role/fixed', 'arn:aws:iam::123456789012:role/fixed-other')).toBe(false);
   });
 
   test('an existing job from this deployment (same buckets, key and role) is adopted and its model returned', async () => {

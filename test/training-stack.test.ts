@@ -106,7 +106,8 @@ describe('Training stack', () => {
       { Effect: 'Allow', Action: 'kms:CreateGrant', Resource: KEY_ARN, Condition: { Bool: { 'kms:GrantIsForAWSResource': true } } },
       { Effect: 'Allow', Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: ECR_REPO },
       { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-      { Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams'], Resource: `${LOGS}:*` },
+      { Effect: 'Allow', Action: 'logs:CreateLogGroup', Resource: [LOGS, `${LOGS}:*`] },
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams'], Resource: `${LOGS}:*` },
       { Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: `${LOGS}:log-stream:dlplatform-training-*` },
       { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } } },
     ]);

@@ -1,9 +1,9 @@
 import { IConstruct } from 'constructs';
-import { acknowledge, acknowledgeRolePolicies, exemptFunction, HIPAA, inPacks, NIST } from '../private/compliance';
+import { UNRESERVED_CONCURRENCY, acknowledge, acknowledgeRolePolicies, exemptFunction, HIPAA, inPacks, NIST } from '../private/compliance';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /** The cdk-nag findings and checkov checks an {@link AlarmResponder} accepts, with why. */
-export function acknowledgeAlarmResponder(responder: IConstruct & { readonly function: IConstruct; readonly table: IConstruct }, hasFailureDestination: boolean): void {
+export function acknowledgeAlarmResponder(responder: IConstruct & { readonly function: IConstruct; readonly table: IConstruct }, hasFailureDestination: boolean, reservesConcurrency: boolean): void {
   exemptFunction(responder.function, {
     deadLetterQueue: hasFailureDestination
       ? 'Failed asynchronous invocations (after two retries) go to the alarm topic through an on-failure destination, '
@@ -13,6 +13,8 @@ export function acknowledgeAlarmResponder(responder: IConstruct & { readonly fun
       + 'platform has no VPC, and putting it in one would need a NAT gateway for the webhook.',
     environmentKey: 'The environment holds the table name, the webhook secret\'s ARN (not its value) and timeouts; '
       + 'Lambda encrypts it at rest with its own key.',
+    reservedConcurrency: reservesConcurrency ? undefined : `${UNRESERVED_CONCURRENCY} Alarms invoke it asynchronously, and Lambda `
+      + 'retries a throttled asynchronous invocation for up to six hours, so an incident is delayed, not lost; the topic gets the alarm at once.',
   });
   acknowledgeRolePolicies(responder);
   acknowledge(responder.table, inPacks('DynamoDBInBackupPlan', NIST, HIPAA),

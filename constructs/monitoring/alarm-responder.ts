@@ -13,7 +13,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PlatformFunction } from '../private/platform-function';
 import { AlarmTopic } from './alarm-topic';
-import { RESPONDER_RESERVED_CONCURRENCY } from '../private/lambda-concurrency';
 import { acknowledgeAlarmResponder } from './alarm-responder-acknowledgements';
 
 /** Properties of an {@link AlarmResponder}. */
@@ -62,8 +61,10 @@ export interface AlarmResponderProps {
 
   /**
    * Concurrent executions reserved for the function, so a busy region (the inference proxy at its limit) can
-   * never throttle incident handling.
-   * @default 5
+   * never throttle incident handling (the platform reserves 5 with its reserveLambdaConcurrency setting).
+   * Lambda refuses a reservation that leaves fewer than 100 of the account's quota unreserved.
+   * @default - none reserved: the function shares the account's unreserved pool (Lambda retries a throttled
+   * asynchronous invocation, so an alarm is delayed, not lost)
    */
   readonly reservedConcurrentExecutions?: number;
 
@@ -96,7 +97,7 @@ export class AlarmResponder extends PlatformFunction {
       roleDescription: 'Alarm responder: writes its logs, claims incidents in its table, reads the webhook secret',
       // The webhook wait plus a secret read and two table calls (3 s each at most), with room to spare.
       timeout: webhookTimeout.plus(Duration.seconds(20)),
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? RESPONDER_RESERVED_CONCURRENCY,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       tracing: lambda.Tracing.ACTIVE,
       environment: {
         DEDUPE_TTL_SECONDS: String(dedupeWindow.toSeconds()),
@@ -137,7 +138,7 @@ export class AlarmResponder extends PlatformFunction {
 
     // One lambda:InvokeFunction permission per alarm, each with that alarm's ARN as SourceArn.
     this.alarmAction = new cwActions.LambdaAction(this.function, { useUniquePermissionId: true });
-    acknowledgeAlarmResponder(this, props.failureTopic !== undefined);
+    acknowledgeAlarmResponder(this, props.failureTopic !== undefined, props.reservedConcurrentExecutions !== undefined);
   }
 
   /** An EventBridge target that invokes the function (its permission admits that rule only). */

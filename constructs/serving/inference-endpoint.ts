@@ -1,5 +1,5 @@
 import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
-import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnCondition, CfnResource, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -118,6 +118,14 @@ export interface InferenceEndpointProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+
+  /**
+   * Create the model, endpoint config, endpoint and autoscaling only while this condition holds (for example
+   * while a model version is approved for serving); the role, log group and rollback alarms always exist, so
+   * nothing else changes when it flips.
+   * @default - always created
+   */
+  readonly condition?: CfnCondition;
 }
 
 /**
@@ -130,6 +138,8 @@ export class InferenceEndpoint extends Construct {
   readonly endpoint: sagemaker.Endpoint;
   /** The endpoint's name (known at synth time). */
   readonly endpointName: string;
+  /** The name as SageMaker writes it in the endpoint's ARN: lowercased. */
+  private readonly endpointNameLowercase: string;
   /** The production variant's name. */
   readonly variantName: string;
   /** The model hosted by the endpoint. */
@@ -147,6 +157,8 @@ export class InferenceEndpoint extends Construct {
   readonly latencyAlarm: cloudwatch.Alarm;
   /** The autoscaling target, when maxCapacity exceeds minCapacity. */
   readonly scalableTarget?: appscaling.ScalableTarget;
+  /** The condition under which the endpoint exists; undefined: always. */
+  readonly condition?: CfnCondition;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
@@ -157,8 +169,12 @@ export class InferenceEndpoint extends Construct {
     const suffix = `-${instanceTypeSuffix(instanceType)}`;
     // <path>-<instance type>-<12 hex of the stack id>, at most 63 characters (SageMaker's longest endpoint name).
     // The instance-type rule below checks a name known at synth; this default ends with the stack's suffix.
-    this.endpointName = props.endpointName
-      ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}-${stackInstanceSuffix()}`;
+    const generated = `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}`;
+    this.endpointName = props.endpointName ?? `${generated}-${stackInstanceSuffix()}`;
+    // Only literal text is lowercased: a token's placeholder would not resolve (the suffix is lowercase hex already).
+    this.endpointNameLowercase = props.endpointName
+      ? (Token.isUnresolved(props.endpointName) ? props.endpointName : props.endpointName.toLowerCase())
+      : `${generated.toLowerCase()}-${stackInstanceSuffix()}`;
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
     const counts = isUnresolved([minCapacity, maxCapacity]);
     validateProps(this, [
@@ -249,6 +265,7 @@ export class InferenceEndpoint extends Construct {
     cfnEndpoint.retainAllVariantProperties = true;
 
     acknowledgeInferenceEndpoint(this, supportsVolumeKms(instanceType));
+    this.condition = props.condition;
 
     if (maxCapacity > minCapacity) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
@@ -274,6 +291,12 @@ export class InferenceEndpoint extends Construct {
         scaleInCooldown: Duration.minutes(5),
       });
     }
+    if (props.condition) {
+      // Everything that is or names the endpoint, found by type: the alpha L2s' children and the autoscaling's.
+      const conditioned = [this.model, endpointConfig, this.endpoint, ...(this.scalableTarget ? [this.scalableTarget] : [])]
+        .flatMap((c) => c.node.findAll()).filter((c): c is CfnResource => CfnResource.isCfnResource(c));
+      for (const resource of conditioned) resource.cfnOptions.condition = props.condition;
+    }
   }
 
   /**
@@ -292,9 +315,20 @@ export class InferenceEndpoint extends Construct {
     });
   }
 
-  /** Allows a principal to call InvokeEndpoint on this endpoint only. */
+  /**
+   * Allows a principal to call InvokeEndpoint on this endpoint only. With a condition, the statement names the
+   * endpoint's ARN while it exists and, while it does not, the ARN it will have (SageMaker lowercases the name in
+   * it, as AWS's endpoint event example shows:
+   * https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-endpoint).
+   */
   grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return this.endpoint.grantInvoke(grantee);
+    if (!this.condition) return this.endpoint.grantInvoke(grantee);
+    const future = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: this.endpointNameLowercase });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:InvokeEndpoint'],
+      resourceArns: [Fn.conditionIf(this.condition.logicalId, this.endpoint.endpointArn, future).toString()],
+    });
   }
 
   /**
@@ -307,8 +341,10 @@ export class InferenceEndpoint extends Construct {
       description: 'Runs the inference model: reads its artifact, pulls its image, writes its logs and metrics',
     });
 
-    // Its own log group only, which exists already: no logs:CreateLogGroup.
-    this.logGroup.grant(role, 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
+    // Its own log group only. The group exists before the endpoint, but AWS's CreateModel role policy lists
+    // logs:CreateLogGroup without saying whether SageMaker calls it then
+    // (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html): allowed on this one group.
+    this.logGroup.grant(role, 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
     role.addToPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],

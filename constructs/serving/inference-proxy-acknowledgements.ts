@@ -1,8 +1,8 @@
 import { IConstruct } from 'constructs';
-import { acknowledgeRolePolicies, exemptFunction } from '../private/compliance';
+import { UNRESERVED_CONCURRENCY, acknowledgeRolePolicies, exemptFunction } from '../private/compliance';
 
 /** The cdk-nag findings and checkov checks an {@link InferenceProxy} accepts, with why. */
-export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly function: IConstruct }): void {
+export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly function: IConstruct }, reservesConcurrency: boolean): void {
   exemptFunction(proxy.function, {
     deadLetterQueue: 'API Gateway invokes the function synchronously and returns its answer (or error) to the client; '
       + 'a dead-letter queue only ever receives asynchronous invocations.',
@@ -10,6 +10,7 @@ export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly functio
       + 'would add NAT or interface endpoints without narrowing what the function can reach (its role does that).',
     environmentKey: 'The environment holds the endpoint name and a timeout, no secret; Lambda encrypts it at rest with '
       + 'its own key.',
+    reservedConcurrency: reservesConcurrency ? undefined : UNRESERVED_CONCURRENCY,
   });
   acknowledgeRolePolicies(proxy);
 }

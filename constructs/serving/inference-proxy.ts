@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { CfnCondition, Duration, Fn, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +16,8 @@ const BUNDLE_STAND_INS = path.join(__dirname, 'runtime', 'bundle-stand-ins');
 /** An endpoint the proxy can call: its name and a way to grant InvokeEndpoint on it (an InferenceEndpoint). */
 export interface InvokableEndpoint {
   readonly endpointName: string;
+  /** The condition under which the endpoint exists (no approved model, no endpoint); undefined: always. */
+  readonly condition?: CfnCondition;
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
 }
 
@@ -58,6 +60,15 @@ export interface InferenceProxyProps {
   readonly memorySize?: number;
 
   /**
+   * Whether the function reserves concurrency: `requestsPerSecond` times its timeout, capped at
+   * `reservedConcurrencyCap` (see {@link proxyReservedConcurrency}). A reservation guarantees the function that
+   * many executions and caps it there; Lambda refuses one that leaves fewer than 100 of the account's quota
+   * unreserved, which a new account's reduced quota cannot.
+   * @default false - the function shares the account's unreserved pool
+   */
+  readonly reserveConcurrency?: boolean;
+
+  /**
    * The steady request rate the API lets through (its stage throttle): with the function's timeout it sizes
    * the reserved concurrency (see {@link proxyReservedConcurrency}).
    * @default 100
@@ -73,12 +84,12 @@ export interface InferenceProxyProps {
 
 /**
  * The Lambda function behind the inference API (code: inference-proxy.handler.ts): Node.js 24 on arm64,
- * bundled with the pinned AWS SDK client, reserved concurrency sized by the API's throttle, JSON logs to its own retained log group, X-Ray tracing, and a
+ * bundled with the pinned AWS SDK client, reserved concurrency sized by the API's throttle (when asked for), JSON logs to its own retained log group, X-Ray tracing, and a
  * role that may only write its logs, send traces and invoke the one endpoint.
  */
 export class InferenceProxy extends PlatformFunction {
-  /** Concurrent executions reserved for it (and the most it may run). */
-  readonly reservedConcurrency: number;
+  /** Concurrent executions reserved for it (and the most it may run); undefined: none reserved. */
+  readonly reservedConcurrency?: number;
 
   constructor(scope: Construct, id: string, props: InferenceProxyProps) {
     const invokeTimeout = props.invokeTimeout ?? DEFAULT_INVOKE_TIMEOUT;
@@ -86,7 +97,9 @@ export class InferenceProxy extends PlatformFunction {
       check('invokeTimeout', `${invokeTimeout.toSeconds()}s`, () => invokeTimeout.toMilliseconds() < 28_000, 'under 28 seconds: API Gateway gives up at 29'),
     ]);
     const timeout = proxyFunctionTimeout(invokeTimeout);
-    const reservedConcurrency = proxyReservedConcurrency(props.requestsPerSecond ?? 100, timeout.toSeconds(), props.reservedConcurrencyCap ?? 100);
+    const reservedConcurrency = props.reserveConcurrency
+      ? proxyReservedConcurrency(props.requestsPerSecond ?? 100, timeout.toSeconds(), props.reservedConcurrencyCap ?? 100)
+      : undefined;
     super(scope, id, {
       entry: path.join(__dirname, 'runtime', 'inference-proxy.handler.ts'),
       description: 'Validates prediction requests and calls the SageMaker endpoint',
@@ -98,6 +111,8 @@ export class InferenceProxy extends PlatformFunction {
       environment: {
         ENDPOINT_NAME: props.endpoint.endpointName,
         INVOKE_TIMEOUT_MS: String(invokeTimeout.toMilliseconds()),
+        // While the endpoint does not exist, the proxy answers 503 "no model approved" without calling SageMaker.
+        ...(props.endpoint.condition ? { ENDPOINT_DEPLOYED: Fn.conditionIf(props.endpoint.condition.logicalId, 'true', 'false').toString() } : {}),
       },
       logsKey: props.logsKey,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -114,7 +129,7 @@ export class InferenceProxy extends PlatformFunction {
     });
     this.reservedConcurrency = reservedConcurrency;
     props.endpoint.grantInvoke(this.function);
-    acknowledgeInferenceProxy(this);
+    acknowledgeInferenceProxy(this, reservedConcurrency !== undefined);
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions',

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +13,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
+import { stackInstanceSuffix } from '../private/stack-instance';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { PlatformFunction } from '../private/platform-function';
@@ -50,8 +51,13 @@ export interface RegisteredModel {
 
 /** Properties of a {@link ModelRegistry}. */
 export interface ModelRegistryProps {
-  /** Name of the Model Package Group (letters, digits and hyphens, at most 63). */
-  readonly groupName: string;
+  /**
+   * Start of the Model Package Group's name (letters, digits and hyphens, at most 50). The name is this, a hyphen
+   * and 12 hex digits of the stack instance's id: the group is kept when the stack goes (a rolled-back first
+   * deploy, `cdk destroy`), and the next instance of the stack gets a group of its own instead of failing with
+   * "already exists" on the kept one.
+   */
+  readonly groupNamePrefix: string;
   /** The model to gate and register. */
   readonly model: RegisteredModel;
   /** The quality gate. */
@@ -90,9 +96,12 @@ export interface ModelRegistryProps {
  * platform (never a CloudFormation resource), which the serving stack reads as an SSM-typed parameter.
  */
 export class ModelRegistry extends Construct {
-  /** The Model Package Group. */
+  /** The Model Package Group (kept when the stack is deleted or its creation rolls back). */
   readonly group: CfnModelPackageGroup;
-  /** The group's name. */
+  /**
+   * The group's name, `<groupNamePrefix>-<12 hex digits of this stack instance's id>`. It is built from this
+   * stack's id: another stack reads it through a reference (an export), never as its own stack id.
+   */
   readonly groupName: string;
   /** The pointer parameter's name. */
   readonly pointerParameterName: string;
@@ -115,17 +124,27 @@ export class ModelRegistry extends Construct {
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
     super(scope, id);
     validateProps(this, [
-      check('groupName', props.groupName, (n) => /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(n), 'letters, digits and hyphens, at most 63',
+      // SageMaker's EntityName pattern, with room for the 13 characters of the stack-instance suffix (63 in all).
+      check('groupNamePrefix', props.groupNamePrefix, (n) => /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,49}$/.test(n),
+        'letters, digits and hyphens, at most 50, not ending in a hyphen',
         'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html'),
       check('pointerParameterName', props.pointerParameterName, (n) => /^\/[a-zA-Z0-9_.\-/]{1,1010}$/.test(n), 'a path such as /dlplatform/serving/model-package-arn'),
     ]);
     const stack = Stack.of(this);
-    this.groupName = props.groupName;
+    const suffix = stackInstanceSuffix(this);
+    this.groupName = `${props.groupNamePrefix}-${suffix}`;
+    // SageMaker lowercases names in ARNs; the suffix is lowercase hex already, so only the literal prefix changes.
+    const lowercaseName = `${props.groupNamePrefix.toLowerCase()}-${suffix}`;
     this.pointerParameterName = props.pointerParameterName;
     this.group = new CfnModelPackageGroup(this, 'Group', {
-      modelPackageGroupName: props.groupName,
+      modelPackageGroupName: this.groupName,
       modelPackageGroupDescription: 'Every gated model of the platform, one version per training job',
     });
+    // Never deleted by CloudFormation. A first model that fails the gate leaves a Rejected version in the group and
+    // rolls the stack's creation back; whether SageMaker refuses to delete a group that is not empty is not
+    // documented, and either answer would harm: a refusal leaves the stack ROLLBACK_FAILED, a deletion loses the
+    // record. Kept, the group is never deleted; the next stack instance names its own (the suffix).
+    this.group.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
@@ -142,8 +161,8 @@ export class ModelRegistry extends Construct {
 
     // Versions are <group>/<n>; the group's own ARN for the calls that name it. SageMaker lowercases names in ARNs.
     // Actions and resource types: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
-    const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${props.groupName.toLowerCase()}/*` });
-    const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: props.groupName.toLowerCase() });
+    const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${lowercaseName}/*` });
+    const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: lowercaseName });
     iam.Grant.addToPrincipal({
       grantee: handler, actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
       resourceArns: [versions, groupArn],
@@ -163,7 +182,7 @@ export class ModelRegistry extends Construct {
 
     const m = props.model;
     const properties: ModelRegistrationProperties = {
-      ModelPackageGroupName: props.groupName,
+      ModelPackageGroupName: this.groupName,
       TrainingJobName: m.trainingJobName,
       ModelDataUrl: m.modelDataUrl,
       ImageUri: m.imageUri,
@@ -192,7 +211,7 @@ export class ModelRegistry extends Construct {
         Value: this.servingModelPackageArn,
         Type: 'String',
         Overwrite: true,
-        Description: `The approved model package the endpoint serves (newest Approved version of ${props.groupName})`,
+        Description: `The approved model package the endpoint serves (newest Approved version of ${this.groupName})`,
       },
       physicalResourceId: cr.PhysicalResourceId.of(props.pointerParameterName),
     };
@@ -215,11 +234,11 @@ export class ModelRegistry extends Construct {
     // moves the pointer too: SageMaker's model package state change event starts a one-step state machine that
     // writes it. Event: https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
     this.approvalRule = new events.Rule(this, 'ApprovalRule', {
-      description: `Moves the serving pointer to a version of ${props.groupName} when it is approved`,
+      description: `Moves the serving pointer to a version of ${this.groupName} when it is approved`,
       eventPattern: {
         source: ['aws.sagemaker'],
         detailType: ['SageMaker Model Package State Change'],
-        detail: { ModelPackageGroupName: [props.groupName], ModelApprovalStatus: ['Approved'] },
+        detail: { ModelPackageGroupName: approvalEventGroupNames(props.groupNamePrefix, suffix), ModelApprovalStatus: ['Approved'] },
       },
     });
     const moveLogs = new logs.LogGroup(this, 'PointerMoveLogs', {
@@ -280,8 +299,23 @@ export class ModelRegistry extends Construct {
     return this.registration.getAttString(REGISTRATION_ATTR.servingModelPackageArn);
   }
 
-  /** The ARN of version `n` of the group (for pinning an earlier approved version). */
+  /**
+   * The ARN of version `n` of the group (for pinning an earlier approved version), from the group's own ARN
+   * attribute: `...:model-package-group/<name>` becomes `...:model-package/<name>/<n>`. Used in another stack it
+   * is a reference to this one's group.
+   */
   versionArn(n: number): string {
-    return Stack.of(this).formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${this.groupName.toLowerCase()}/${n}` });
+    const parts = Fn.split(':model-package-group/', this.group.attrModelPackageGroupArn, 2);
+    return Fn.join('', [Fn.select(0, parts), ':model-package/', Fn.select(1, parts), `/${n}`]);
   }
+}
+
+/**
+ * The group names the approval rule matches. AWS's example event names an all-lowercase group, so it does not say
+ * whether the event carries the name as created or lowercased, as in the group's ARN
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package):
+ * the rule matches both.
+ */
+export function approvalEventGroupNames(prefix: string, suffix: string): string[] {
+  return [...new Set([`${prefix}-${suffix}`, `${prefix.toLowerCase()}-${suffix}`])];
 }

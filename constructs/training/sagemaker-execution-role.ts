@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { jobLogStatements } from './sagemaker-job-logs';
 
 /** The kinds of SageMaker job an execution role runs. */
 export type SageMakerJobKind = 'training' | 'processing';
@@ -65,22 +66,11 @@ export interface SageMakerExecutionRoleProps {
   readonly repository: ecr.IRepository;
 
   /**
-   * The CloudWatch namespace the jobs publish metrics to (`cloudwatch:PutMetricData`, pinned by condition).
-   * @default - the jobs publish no metrics
-   */
-  readonly metricsNamespace?: string;
-
-  /**
    * Whether the jobs run in a VPC, which needs permission to manage their network interfaces.
    * @default false
    */
   readonly vpc?: boolean;
 
-  /**
-   * Whether the kind's log group is created by the app (then the role may not create it).
-   * @default false - SageMaker creates the account's log group at the first job, with this role
-   */
-  readonly logGroupExists?: boolean;
 }
 
 /**
@@ -129,21 +119,10 @@ export class SageMakerExecutionRole extends iam.Role {
 
     props.repository.grantPull(this);
 
-    const logGroup = stack.formatArn({
-      service: 'logs', resource: 'log-group', resourceName: `${JOB_LOG_GROUPS[props.jobKind]}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const logGroupActions = props.logGroupExists ? [] : ['logs:CreateLogGroup'];
-    allow([...logGroupActions, 'logs:CreateLogStream', 'logs:DescribeLogStreams'], [logGroup],
-      `SageMaker's own ${props.jobKind} log group, shared by the account; its ARN for these actions ends in :*.`);
-    allow(['logs:PutLogEvents'], [`${logGroup.slice(0, -1)}log-stream:${jobs}`],
-      'Log events only to the streams of this role\'s jobs, which SageMaker names <job name>/algo-<n>-<time>.');
-
+    // Logs to the kind's own log group and its instance metrics, pinned to that namespace (sagemaker-job-logs.ts).
+    for (const st of jobLogStatements(stack, JOB_LOG_GROUPS[props.jobKind], jobs, props.jobKind)) allow(st.actions, st.resources, st.reason, st.conditions);
     // ecr:GetAuthorizationToken (from grantPull) and PutMetricData have no resource scope; a condition pins the namespace.
-    let anyResourceReason = 'ecr:GetAuthorizationToken supports no resource scope';
-    if (props.metricsNamespace) {
-      allow(['cloudwatch:PutMetricData'], ['*'], undefined, { StringEquals: { 'cloudwatch:namespace': props.metricsNamespace } });
-      anyResourceReason += `; cloudwatch:PutMetricData supports none either and is pinned to the ${props.metricsNamespace} namespace by condition`;
-    }
+    let anyResourceReason = `ecr:GetAuthorizationToken supports no resource scope; cloudwatch:PutMetricData supports none either and is pinned to the ${JOB_LOG_GROUPS[props.jobKind]} namespace by condition`;
 
     if (props.vpc) {
       // SageMaker attaches a network interface per instance in the job's subnets, and removes it after.

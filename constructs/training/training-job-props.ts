@@ -178,11 +178,4 @@ export interface TrainingJobProps {
    * @default - CloudWatch Logs' own encryption
    */
   readonly logEncryptionKey?: kms.IKey;
-
-  /**
-   * Whether the app creates SageMaker's account-wide `/aws/sagemaker/TrainingJobs` log group (see
-   * {@link TrainingLogGroup}); the default role then may not create it.
-   * @default false - SageMaker creates it at the account's first training job
-   */
-  readonly trainingLogGroupExists?: boolean;
 }

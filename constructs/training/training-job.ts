@@ -105,10 +105,7 @@ export class TrainingJob extends Construct {
       encryptionKey: props.encryptionKey,
       volumeEncryption: volumeKms,
       repository: props.image.repository,
-      // SageMaker publishes the values of the job's metric definitions there.
-      metricsNamespace: '/aws/sagemaker/TrainingJobs',
       vpc: props.vpcConfig !== undefined,
-      logGroupExists: props.trainingLogGroupExists,
     });
 
     const request: CreateTrainingJobCommandInput = {

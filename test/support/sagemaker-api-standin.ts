@@ -8,7 +8,8 @@
  * project venv; then the spot and volume-key rules no schema carries) and keeps jobs whose life a test
  * scripts: each Describe{Training,Processing}Job returns the job's current state and moves it one step along its script.
  * moto's SageMaker completes every job at once and cannot fail or stop one, which is what the tests need.
- * Model packages live in groups the test creates (CloudFormation's part), numbered 1, 2, ... as SageMaker does.
+ * Model packages live in groups (made by the test, or through CreateModelPackageGroup as CloudFormation would), numbered
+ * 1, 2, ... as SageMaker does; what deleting a group that holds versions does is a setting (nonEmptyGroupDeletion).
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -51,7 +52,15 @@ const OPERATIONS = [
   'CreateTrainingJob', 'DescribeTrainingJob', 'StopTrainingJob',
   'CreateProcessingJob', 'DescribeProcessingJob', 'StopProcessingJob',
   'CreateModelPackage', 'ListModelPackages', 'DescribeModelPackage', 'UpdateModelPackage',
+  'CreateModelPackageGroup', 'DescribeModelPackageGroup', 'DeleteModelPackageGroup',
 ] as const;
+
+/**
+ * What DeleteModelPackageGroup does to a group that still holds versions. SageMaker does not document it (the API
+ * reference says "Deletes the specified model group", and botocore's model lists ConflictException as its only
+ * error), so tests run both answers: `refuse` answers ConflictException, `delete` removes the group and its versions.
+ */
+export type NonEmptyGroupDeletion = 'refuse' | 'delete';
 
 /** A model package version as the stand-in keeps it. */
 export interface StandinModelPackage {
@@ -90,6 +99,10 @@ export class SageMakerStandin {
   private region = 'eu-west-1';
   /** The script the next created job follows. */
   nextScript: JobStep[] = COMPLETES;
+  /** What deleting a group that holds versions does (see {@link NonEmptyGroupDeletion}). */
+  nonEmptyGroupDeletion: NonEmptyGroupDeletion = 'refuse';
+  /** Roles SageMaker cannot assume yet, with how many more Create calls naming them it refuses. */
+  private readonly unassumableRoles = new Map<string, number>();
 
   /** Starts listening on 127.0.0.1 and a free port; returns the endpoint URL. */
   async start(region = 'eu-west-1'): Promise<string> {
@@ -122,6 +135,11 @@ export class SageMakerStandin {
     this.groups.set(name, []);
   }
 
+  /** Whether a group of that name exists. */
+  hasModelPackageGroup(name: string): boolean {
+    return this.groups.has(name);
+  }
+
   /** The versions of a group, oldest first. */
   modelPackages(group: string): StandinModelPackage[] {
     const versions = this.groups.get(group);
@@ -134,6 +152,14 @@ export class SageMakerStandin {
     const pkg = [...this.groups.values()].flat().find((p) => p.arn === arn);
     if (!pkg) throw new Error(`the stand-in has no model package ${arn}`);
     pkg.status = status;
+  }
+
+  /**
+   * Plays a role IAM has not propagated yet: the next `refusals` CreateTrainingJob/CreateProcessingJob calls
+   * naming `roleArn` get SageMaker's ValidationException "Could not assume role ..." (Infinity: always).
+   */
+  refuseRole(roleArn: string, refusals: number): void {
+    this.unassumableRoles.set(roleArn, refusals);
   }
 
   /** Puts a job in place as if an earlier deploy had created it. */
@@ -192,6 +218,7 @@ export class SageMakerStandin {
     switch (operation) {
       case 'CreateTrainingJob': {
         validateCreate(body);
+        this.assumeRole(body.RoleArn as string);
         const name = body.TrainingJobName as string;
         const existing = this.jobs.get(name);
         if (existing) {
@@ -209,6 +236,7 @@ export class SageMakerStandin {
         return {};
       }
       case 'CreateProcessingJob': {
+        this.assumeRole(body.RoleArn as string);
         const name = body.ProcessingJobName as string;
         const existing = this.processingJobs.get(name);
         if (existing) throw new ApiError('ResourceInUse', `Processing job ${name} already exists (${existing.arn})`);
@@ -242,6 +270,31 @@ export class SageMakerStandin {
       }
       case 'CreateModelPackage':
         return { ModelPackageArn: this.createModelPackage(body).arn };
+      case 'CreateModelPackageGroup': {
+        const name = body.ModelPackageGroupName as string;
+        // The wording is the stand-in's: AWS publishes none for this case.
+        if (this.groups.has(name)) throw new ApiError('ValidationException', `Model Package Group already exists: ${this.groupArn(name)}`);
+        this.groups.set(name, []);
+        return { ModelPackageGroupArn: this.groupArn(name) };
+      }
+      case 'DescribeModelPackageGroup': {
+        const name = body.ModelPackageGroupName as string;
+        if (!this.groups.has(name)) throw new ApiError('ValidationException', `ModelPackageGroup ${name} does not exist.`);
+        return {
+          ModelPackageGroupName: name, ModelPackageGroupArn: this.groupArn(name), CreationTime: 0,
+          CreatedBy: {}, ModelPackageGroupStatus: 'Completed',
+        };
+      }
+      case 'DeleteModelPackageGroup': {
+        const name = body.ModelPackageGroupName as string;
+        const versions = this.groups.get(name);
+        if (!versions) throw new ApiError('ValidationException', `ModelPackageGroup ${name} does not exist.`);
+        if (versions.length > 0 && this.nonEmptyGroupDeletion === 'refuse') {
+          throw new ApiError('ConflictException', `Model Package Group ${name} cannot be deleted: it holds ${versions.length} model package version(s).`);
+        }
+        this.groups.delete(name);
+        return {};
+      }
       case 'ListModelPackages':
         return this.listModelPackages(body);
       case 'DescribeModelPackage': {
@@ -266,6 +319,15 @@ export class SageMakerStandin {
       default:
         throw new ApiError('UnknownOperationException', operation);
     }
+  }
+
+  /** SageMaker assumes the job's role before it accepts the job; a role not propagated yet is refused, as SageMaker words it. */
+  private assumeRole(roleArn: string): void {
+    const refusals = this.unassumableRoles.get(roleArn) ?? 0;
+    if (refusals <= 0) return;
+    this.unassumableRoles.set(roleArn, refusals - 1);
+    throw new ApiError('ValidationException',
+      `Could not assume role ${roleArn}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.`);
   }
 
   private createModelPackage(body: Record<string, unknown>): StandinModelPackage {
@@ -304,6 +366,10 @@ export class SageMakerStandin {
       })),
       ...(start + size < ordered.length ? { NextToken: String(start + size) } : {}),
     };
+  }
+
+  private groupArn(name: string): string {
+    return `arn:aws:sagemaker:${this.region}:${ACCOUNT}:model-package-group/${name.toLowerCase()}`;
   }
 
   private modelPackage(arn: string): StandinModelPackage {

@@ -4,7 +4,8 @@
  * or `{"error": "...", "requestId": "..."}` with a status that says whose fault it was. Never a bare 500,
  * never a stack trace. Logs are JSON lines with the request id and never the payload.
  *
- * Environment: ENDPOINT_NAME (required); INVOKE_TIMEOUT_MS (total deadline, default 25000). The SDK client
+ * Environment: ENDPOINT_NAME (required); INVOKE_TIMEOUT_MS (total deadline, default 25000); ENDPOINT_DEPLOYED
+ * (`false` while no model version is approved and so no endpoint exists: every request gets 503). The SDK client
  * honours the standard AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, which is how tests point it at a local stand-in.
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -78,8 +79,16 @@ export async function handler(event: APIGatewayProxyEvent, context: Context): Pr
 async function predict(event: APIGatewayProxyEvent, context: Context, requestId: string): Promise<Reply> {
   const endpointName = process.env.ENDPOINT_NAME;
   if (!endpointName) return failed(requestId, { errorName: 'MissingEndpointName' });
+  if (process.env.ENDPOINT_DEPLOYED === 'false') {
+    return { ...error(503, 'unavailable', 'No model is approved for serving yet; try again once a model version is approved and deployed', requestId), log: { errorName: 'NoApprovedModel' } };
+  }
 
-  const contentType = mediaType(header(event, 'content-type'));
+  // Required, as the API's request validator requires it (inference-api.ts): both answer 400 without one.
+  const rawType = header(event, 'content-type');
+  if (rawType === undefined || rawType.trim() === '') {
+    return error(400, 'bad-request', `Missing required request header Content-Type; send ${CONTENT_TYPES.join(' or ')}`, requestId);
+  }
+  const contentType = mediaType(rawType);
   if (!contentType) return error(415, 'bad-request', `Unsupported content type; send ${CONTENT_TYPES.join(' or ')}`, requestId);
   if (event.body === null || event.body === undefined || event.body === '') {
     return error(400, 'bad-request', 'The request body is empty', requestId);
@@ -213,9 +222,8 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   return undefined;
 }
 
-/** The accepted media type of a Content-Type header (parameters such as charset ignored). JSON when absent. */
-function mediaType(value: string | undefined): PredictionContentType | undefined {
-  if (value === undefined || value.trim() === '') return 'application/json';
+/** The accepted media type of a Content-Type header (parameters such as charset ignored). */
+function mediaType(value: string): PredictionContentType | undefined {
   const type = value.split(';')[0].trim().toLowerCase();
   return (CONTENT_TYPES as readonly string[]).includes(type) ? (type as PredictionContentType) : undefined;
 }

@@ -8,6 +8,12 @@ export const REGISTRATION_RESOURCE_TYPE = 'Custom::ModelRegistration';
 
 export type Approval = 'automatic' | 'manual';
 
+/**
+ * The serving pointer's value while the group has no Approved version (SSM refuses an empty value). The Serving
+ * stack creates no endpoint while the pointer reads it.
+ */
+export const NO_APPROVED_VERSION = 'none';
+
 /** The resource properties as the handler receives them (scalars as strings, structures as JSON strings). */
 export interface ModelRegistrationProperties {
   /** The Model Package Group the version joins. */

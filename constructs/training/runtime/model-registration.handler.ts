@@ -13,16 +13,15 @@ import {
   ModelPackageSummary, SageMakerClient, UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { Approval, ModelRegistrationProperties, REGISTRATION_ATTR } from './model-registration-contract';
+import { Approval, ModelRegistrationProperties, NO_APPROVED_VERSION, REGISTRATION_ATTR } from './model-registration-contract';
+
+export { NO_APPROVED_VERSION };
 import { Baseline, GateSettings, applyQualityGate } from './quality-gate';
 
 export interface RegistrationResponse {
   readonly PhysicalResourceId: string;
   readonly Data?: Record<string, string>;
 }
-
-/** The pointer's value while the group has no Approved version (SSM refuses an empty value). */
-export const NO_APPROVED_VERSION = 'none';
 
 /** How the gate's decisions start their ApprovalDescription (a person's need not). */
 const GATE_PREFIX = 'Quality gate: ';

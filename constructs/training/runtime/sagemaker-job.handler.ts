@@ -13,6 +13,7 @@
  */
 import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { createWhileRoleAssumable } from './role-propagation';
 import { JobKind, JobState, jobKind } from './sagemaker-job-kinds';
 import { ATTR, JOB_NAME_PATTERN, Phase, metricAttribute } from './sagemaker-job-contract';
 
@@ -139,8 +140,11 @@ async function startJob(props: Properties): Promise<void> {
   const { kind } = props;
   const what = `${kind.label.toLowerCase()} job ${props.jobName}`;
   if (!props.request) throw new Error(`The start phase needs ${kind.requestProperty}`);
+  const request = props.request;
   try {
-    await kind.create(sagemaker(), props.request);
+    // The execution role was created moments ago in this deploy: SageMaker may not see it yet.
+    await createWhileRoleAssumable(() => kind.create(sagemaker(), request), (attempt, delayMs, error) => log('warn',
+      'SageMaker cannot assume the execution role yet (IAM propagation); trying again', { [jobField(kind)]: props.jobName, attempt, delayMs, reason: error.message }));
     log('info', `${kind.label.toLowerCase()} job created`, { [jobField(kind)]: props.jobName });
     return;
   } catch (e) {
@@ -170,7 +174,8 @@ function checkSameDeployment(props: Properties, request: Record<string, unknown>
   const wanted = kind.locations(request);
   const found = kind.locations(job.raw as Record<string, unknown>);
   const same = (a: string | undefined, b: string | undefined) => a?.replace(/\/+$/, '') === b?.replace(/\/+$/, '');
-  const differing = [...new Set([...Object.keys(wanted), ...Object.keys(found)])].filter((k) => !same(wanted[k], found[k]));
+  const differing = [...new Set([...Object.keys(wanted), ...Object.keys(found)])]
+    .filter((k) => !same(wanted[k], found[k]) && !(k === 'RoleArn' && sameGeneratedRole(wanted[k], found[k])));
   if (differing.length === 0) return;
   const outputs = Object.entries(found).filter(([k]) => /Output/.test(k) && !/KmsKeyId/.test(k)).map(([, v]) => v);
   const details = differing.map((k) => `${k} ${found[k] ?? 'unset'} there, ${wanted[k] ?? 'unset'} here`).join('; ');
@@ -184,6 +189,20 @@ function checkSameDeployment(props: Properties, request: Record<string, unknown>
     + `name, and that job's outputs are not this deployment's to use: deploy again with ${again} `
     + 'to run a new job.',
   );
+}
+
+/**
+ * Whether two role ARNs name the same role resource of the same stack in two of its instances: CloudFormation
+ * names a resource it creates from the stack, the resource and a random suffix (its example:
+ * `stack123123123123-s3bucket-abcdefghijk1`, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html),
+ * so only the suffix differs when a rolled-back creation is deployed again (say, after a first model that failed
+ * the gate). Such a job ran with the same buckets and key (checked beside this), so its outputs are this
+ * deployment's to read.
+ */
+export function sameGeneratedRole(a: string | undefined, b: string | undefined): boolean {
+  const family = (arn: string | undefined) => /^(arn:[^:]+:iam::\d{12}:role\/.*-)[A-Za-z0-9]{8,}$/.exec(arn ?? '')?.[1];
+  const [fa, fb] = [family(a), family(b)];
+  return fa !== undefined && fa === fb;
 }
 
 async function stopIfRunning(kind: JobKind, jobName: string): Promise<void> {
