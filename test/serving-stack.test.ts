@@ -20,8 +20,10 @@ describe('Serving stack (defaults)', () => {
   const { serving, platform } = buildServing();
   const template = Template.fromStack(serving);
   const resources = template.toJSON().Resources as Resources;
-  // The endpoint's name ends in a part of the stack id (resolved at deploy time): compared as the template has it.
-  const endpointName = serving.resolve(serving.endpointName);
+  // The name the stack gives the endpoint ends in a part of the stack id (resolved at deploy time): compared as the
+  // template has it. What the stack hands to others is the endpoint's attribute (serving.endpointName).
+  const endpointId = only(template, 'AWS::SageMaker::Endpoint').id;
+  const endpointName = only(template, 'AWS::SageMaker::Endpoint').props.EndpointName;
 
   describe('endpoint', () => {
     test('hosts a network-isolated model from the model package version the SSM pointer names', () => {
@@ -329,9 +331,10 @@ describe('Serving stack (defaults)', () => {
     });
   });
 
-  test('outputs the predict URL and the endpoint name', () => {
+  test('outputs the predict URL and the endpoint name, the endpoint\'s attribute', () => {
     template.hasOutput('PredictUrl', { Value: Match.anyValue() });
-    template.hasOutput('EndpointName', { Value: endpointName });
+    template.hasOutput('EndpointName', { Value: { 'Fn::GetAtt': [endpointId, 'EndpointName'] } });
+    expect(serving.resolve(serving.endpointName)).toEqual({ 'Fn::GetAtt': [endpointId, 'EndpointName'] });
     const url = JSON.stringify(template.toJSON().Outputs.PredictUrl.Value);
     expect(url).toContain(`{"Ref":"${only(template, 'AWS::ApiGateway::Stage').id}"},"/predict"`);
   });
