@@ -167,7 +167,7 @@ export class InferenceEndpoint extends Construct {
     // <path>-<instance type>-<12 hex of the stack id>, at most 63 characters (SageMaker's longest endpoint name).
     // The instance-type rule below checks a name known at synth; this default ends with the stack's suffix.
     this.givenName = props.endpointName
-      ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}-${stackInstanceSuffix()}`;
+      ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}-${stackInstanceSuffix(this)}`;
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
     checkRules([
       trafficShiftingProblem({
