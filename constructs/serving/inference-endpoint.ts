@@ -327,6 +327,7 @@ export class InferenceEndpoint extends Construct {
   }
 }
 
+/** A metric of one production variant of the endpoint named `endpointName`. */
 function variantMetric(endpointName: string, variantName: string, metricName: string, props: cloudwatch.MetricOptions & { namespace?: string }): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: 'AWS/SageMaker',

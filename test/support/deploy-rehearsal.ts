@@ -174,7 +174,13 @@ class Rehearsal {
     for (const r of this.evaluated) this.checkResource(r.stack, r.id, r.type, r.props);
     for (const stack of this.deployment.stacks) {
       for (const name of Object.keys(stack.template.Outputs ?? {})) {
-        for (const { site, value } of strings(stack.output(name), '')) if (value.startsWith('arn:')) this.lookup(`${stack.name} output ${name}${site}`, 'arn', value);
+        let output: unknown;
+        try {
+          output = stack.output(name);
+        } catch {
+          continue; // reported by evaluateAll
+        }
+        for (const { site, value } of strings(output, '')) if (value.startsWith('arn:')) this.lookup(`${stack.name} output ${name}${site}`, 'arn', value);
       }
     }
     for (const stack of this.deployment.stacks) this.checkSsmParameters(stack);
