@@ -9,6 +9,16 @@ const PACKAGE_INTERNALS = {
   message: 'Import the package\'s public entry points, not its lib/ internals.',
 };
 
+/**
+ * Pseudo parameters that differ between the stacks of one app. CloudFormation resolves each template on its own,
+ * so a string built from the unscoped token means another stack's id or name wherever it lands; the scoped
+ * Stack.of(this).stackId / stackName become cross-stack references instead (docs/deploy-rehearsal.md).
+ */
+const UNSCOPED_STACK_PSEUDO = ['STACK_ID', 'STACK_NAME', 'NOTIFICATION_ARNS'].map((property) => ({
+  object: 'Aws', property,
+  message: 'Unscoped: CloudFormation resolves it in whichever template the value lands in. Use Stack.of(this).stackId / stackName.',
+}));
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', '.venv/**', '.local/**', 'coverage/**', '**/*.js', '**/*.d.ts'] },
   js.configs.recommended,
@@ -18,6 +28,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'off',
       'no-restricted-imports': ['error', { patterns: [PACKAGE_INTERNALS] }],
+      'no-restricted-properties': ['error', ...UNSCOPED_STACK_PSEUDO],
     },
   },
   {

@@ -68,7 +68,7 @@ export interface ServingStackProps extends StackProps {
 export class ServingStack extends Stack {
   /** The endpoint with its model, autoscaling and rollback alarms. */
   readonly inference: InferenceEndpoint;
-  /** The endpoint's name. */
+  /** The endpoint's name: its attribute, so another stack that names it gets a cross-stack reference. */
   readonly endpointName: string;
   /** The endpoint's production variant name (a dimension of its metrics). */
   readonly variantName: string;

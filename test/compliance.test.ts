@@ -10,23 +10,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { NAG_PACKS } from '../lib/nag-packs';
 import { packFindings, runCheckov, templatesIn } from './support/compliance';
-import { buildTestPlatform, SynthesizedPlatform } from './support/platform';
+import { buildTestPlatform, EVERY_OPTION, SynthesizedPlatform } from './support/platform';
 
 const PACKS = NAG_PACKS().map((p) => p.readPackName);
 // Templates only: Lambda bundling adds nothing these checks read.
 const NO_BUNDLING = { [cxapi.BUNDLING_STACKS]: [] };
-
-/**
- * Every optional feature on: VPC training, the user's data, API keys, an allow-list, a webhook, the managed
- * training log group, a GPU endpoint, a pinned environment. Each adds resources or statements of its own.
- */
-const EVERY_OPTION = {
-  account: '123456789012', region: 'eu-west-1', dataSourceUri: 's3://my-datasets/digits/2024',
-  trainingSubnetIds: ['subnet-0123456789abcdef0'], trainingSecurityGroupIds: ['sg-0123456789abcdef0'],
-  apiAuth: 'api-key', apiAllowedCidrs: ['203.0.113.0/24'], alarmEmails: 'ops@example.com', manageTrainingLogGroup: true,
-  webhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:incident-webhook-AbCdEf',
-  servingInstanceType: 'ml.g5.xlarge', servingMinCapacity: 2, servingMaxCapacity: 2,
-};
 
 function synthesized(plant?: (built: SynthesizedPlatform) => void, overrides: Record<string, unknown> = {}): { built: SynthesizedPlatform; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-compliance-'));

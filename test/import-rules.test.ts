@@ -97,6 +97,14 @@ describe('eslint import rules', () => {
     ]);
   });
 
+  test('reject the unscoped stack id and name, which CloudFormation resolves in whichever template they land in', () => {
+    const messages = lint('constructs/serving/example.ts', "import { Aws, Stack } from 'aws-cdk-lib';\nexport const f = (s: Stack) => [Aws.STACK_ID, Aws.STACK_NAME, s.stackId, Aws.REGION];\n");
+    expect(messages).toEqual([
+      expect.stringMatching(/^no-restricted-properties: 'Aws.STACK_ID' is restricted .*Stack.of\(this\).stackId/),
+      expect.stringMatching(/^no-restricted-properties: 'Aws.STACK_NAME' is restricted/),
+    ]);
+  });
+
   test('accept what the rules allow', () => {
     expect(lint('constructs/serving/runtime/example.ts', "import { MAX_INSTANCES } from './prediction-request';\nexport const y = MAX_INSTANCES;\n")).toEqual([]);
   });

@@ -5,45 +5,16 @@
  * resource schemas that cfn-lint ships: a retained resource may set none of its type's name properties to a
  * value that is the same on every deployment.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { nameProperties } from './support/cfn-schemas';
 import { buildTestPlatform, stacksOf } from './support/platform';
 
 type Json = ReturnType<Template['toJSON']>[string];
 
-/** cfn-lint's CloudFormation resource schemas (the registry schemas AWS publishes), from the project's venv. */
-const SCHEMAS = (() => {
-  const lib = path.join(__dirname, '..', '.venv', 'lib');
-  const python = fs.readdirSync(lib).find((d) => d.startsWith('python'));
-  if (!python) throw new Error(`no Python under ${lib}: run npm run setup:python`);
-  return path.join(lib, python, 'site-packages', 'cfnlint', 'data', 'schemas');
-})();
-const INDEX: Record<string, string> = JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'providers', 'us-east-1.json'), 'utf8'));
-
 /** Deletion policies that leave the resource behind on stack delete. */
 const KEPT = new Set(['Retain', 'RetainExceptOnCreate', 'Snapshot']);
-
-/**
- * The properties that name a resource of `type`, from its schema: the writable parts of its primary
- * identifier (LogGroupName, BucketName, TableName, AliasName, ...) and the create-only top-level properties
- * whose name ends in "Name" (TopicName, QueueName, a secret's Name, EndpointName, ...), whose identifier is an
- * ARN built from them.
- */
-export function nameProperties(type: string): string[] {
-  const file = INDEX[type];
-  if (!file) throw new Error(`cfn-lint has no schema for ${type}`);
-  const schema = JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'resources', `${file}.json`), 'utf8'));
-  const top = (pointers: string[] | undefined) => (pointers ?? []).map((p) => p.split('/')).filter((p) => p.length === 3).map((p) => p[2]);
-  const readOnly = new Set(top(schema.readOnlyProperties));
-  const names = new Set([
-    ...top(schema.primaryIdentifier).filter((p) => !readOnly.has(p)),
-    ...top(schema.createOnlyProperties).filter((p) => /Name$/.test(p)),
-  ]);
-  return [...names].sort();
-}
 
 /** Pseudo parameters whose value is the same for every deployment of the same stack in the same place. */
 const STABLE_PSEUDO = new Set(['AWS::AccountId', 'AWS::Region', 'AWS::Partition', 'AWS::StackName', 'AWS::URLSuffix', 'AWS::NoValue']);

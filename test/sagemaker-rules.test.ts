@@ -150,13 +150,15 @@ describe('GPU architecture against the image (the GPU matrix of instance-types.t
 describe('autoscaling against instance-type changes (endpoint-scaling-update)', () => {
   test('the endpoint name carries the instance type, so a new type is a new endpoint and a new scalable target', () => {
     const names = ['ml.m5.large', 'ml.c5.xlarge'].map((instanceType) => {
-      const { stack, endpoint: e } = endpoint({ instanceType, minCapacity: 1, maxCapacity: 3 });
+      const { stack } = endpoint({ instanceType, minCapacity: 1, maxCapacity: 3 });
       const template = Template.fromStack(stack);
       const [target] = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalableTarget'));
-      expect(target.Properties.ResourceId).toEqual(stack.resolve(`endpoint/${e.endpointName}/variant/AllTraffic`));
-      template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: stack.resolve(e.endpointName) });
-      // The name ends in the stack-unique suffix (12 hex digits of the stack id, a token at synth).
-      return e.endpointName.replace(/\$\{Token\[[^\]]+\]\}$/, '0123456789ab');
+      const [resource] = Object.values(template.findResources('AWS::SageMaker::Endpoint'));
+      // <literal part><12 hex digits of the stack id, resolved at deploy time>, as one Fn::Join.
+      const [literal, suffix] = resource.Properties.EndpointName['Fn::Join'][1];
+      expect(target.Properties.ResourceId).toEqual({ 'Fn::Join': ['', [`endpoint/${literal}`, suffix, '/variant/AllTraffic']] });
+      expect(JSON.stringify(suffix)).toContain('AWS::StackId');
+      return `${literal}0123456789ab`;
     });
     expect(names[0]).toMatch(/-m5-large-0123456789ab$/);
     expect(names[1]).toMatch(/-c5-xlarge-0123456789ab$/);
@@ -168,7 +170,8 @@ describe('autoscaling against instance-type changes (endpoint-scaling-update)', 
     const first = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-1/output/model.tar.gz');
     const second = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-2/output/model.tar.gz');
     const [a, b] = [first.endpoint, second.endpoint];
-    expect(first.stack.resolve(a.endpointName)).toEqual(second.stack.resolve(b.endpointName));
+    const nameOf = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'))[0].Properties.EndpointName;
+    expect(nameOf(first.stack)).toEqual(nameOf(second.stack));
     expect(a.variantName).toBe(b.variantName);
   });
 

@@ -63,8 +63,10 @@ describe('InferenceEndpoint', () => {
     const { stack, endpoint } = endpointStack({
       endpointName: 'digits', variantName: 'Main', minCapacity: 2, trafficShifting: TrafficShifting.linear({ stepPercent: 50, bakeTime: Duration.minutes(1) }),
     });
-    expect(endpoint.endpointName).toBe('digits');
-    expect(endpoint.metric('Invocations').dimensions).toEqual({ EndpointName: 'digits', VariantName: 'Main' });
+    // What the construct hands out is the endpoint's attribute: a reference, valid in any stack.
+    const [endpointId] = Object.keys(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'));
+    expect(stack.resolve(endpoint.endpointName)).toEqual({ 'Fn::GetAtt': [endpointId, 'EndpointName'] });
+    expect(stack.resolve(endpoint.metric('Invocations').dimensions)).toEqual({ EndpointName: { 'Fn::GetAtt': [endpointId, 'EndpointName'] }, VariantName: 'Main' });
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
       EndpointName: 'digits',
       DeploymentConfig: {

@@ -21,8 +21,10 @@ describe('Serving stack (defaults)', () => {
   const { serving, platform } = buildServing();
   const template = Template.fromStack(serving);
   const resources = template.toJSON().Resources as Resources;
-  // The endpoint's name ends in a part of the stack id (resolved at deploy time): compared as the template has it.
-  const endpointName = serving.resolve(serving.endpointName);
+  // The name the stack gives the endpoint ends in a part of the stack id (resolved at deploy time): compared as the
+  // template has it. What the stack hands to others is the endpoint's attribute (serving.endpointName).
+  const endpointId = only(template, 'AWS::SageMaker::Endpoint').id;
+  const endpointName = only(template, 'AWS::SageMaker::Endpoint').props.EndpointName;
 
   describe('endpoint', () => {
     test('hosts a network-isolated model from the model package version the SSM pointer names', () => {
@@ -35,7 +37,11 @@ describe('Serving stack (defaults)', () => {
       }));
       expect(platform.training.registry.pointerParameterName).toBe('/DlPlatform/serving/model-package-arn');
       // The pointer is no CloudFormation resource of any stack: only the platform's registration step writes it.
-      for (const stack of [platform.training, serving]) expect(Template.fromStack(stack).findResources('AWS::SSM::Parameter')).toEqual({});
+      for (const stack of [platform.training, serving]) {
+        const names = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Parameter')).map((r) => r.Properties.Name);
+        expect(names).not.toContain('/DlPlatform/serving/model-package-arn');
+        expect(names.filter((n) => n !== undefined)).toEqual([]);
+      }
     });
 
     test('deploys after the training stack, whose registration writes the pointer it reads', () => {
@@ -348,9 +354,15 @@ describe('Serving stack (defaults)', () => {
     });
   });
 
-  test('outputs the predict URL and the endpoint name', () => {
+  test('outputs the predict URL and the endpoint name, read from a parameter that exists even while the endpoint does not', () => {
     template.hasOutput('PredictUrl', { Value: Match.anyValue() });
-    template.hasOutput('EndpointName', { Value: endpointName });
+    const [parameterId] = Object.keys(template.findResources('AWS::SSM::Parameter'));
+    template.hasOutput('EndpointName', { Value: { 'Fn::GetAtt': [parameterId, 'Value'] } });
+    expect(serving.resolve(serving.endpointName)).toEqual({ 'Fn::GetAtt': [parameterId, 'Value'] });
+    const resources = template.toJSON().Resources;
+    expect(resources[parameterId].Condition).toBeUndefined();
+    expect(resources[parameterId].Properties.Value).toEqual(resources[endpointId].Properties.EndpointName);
+    expect(resources[endpointId].Condition).toBe('HasApprovedModel');
     const url = JSON.stringify(template.toJSON().Outputs.PredictUrl.Value);
     expect(url).toContain(`{"Ref":"${only(template, 'AWS::ApiGateway::Stage').id}"},"/predict"`);
   });

@@ -1,6 +1,8 @@
 /**
- * The CloudWatch metrics of the platform's parts, built from plain names so that neither the alarms nor the
- * dashboard depend on the stacks that own those parts. Alarms and dashboard use these same functions, so a
+ * The CloudWatch metrics of the platform's parts, built from the names their stacks hand over. A name from
+ * another stack must be a reference to that stack's resource (an attribute, which CDK turns into a cross-stack
+ * reference), never a string built from a pseudo parameter such as AWS::StackId, which CloudFormation resolves
+ * in each template on its own (docs/deploy-rehearsal.md). Alarms and dashboard use these same functions, so a
  * graph always shows what its alarm watches.
  */
 import { Duration } from 'aws-cdk-lib';

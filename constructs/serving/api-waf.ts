@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, Fn, Names, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Fn, Names, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -156,7 +156,7 @@ export class ApiWaf extends Construct {
       // (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html). The group is kept on
       // `cdk destroy`, so its name ends with the stack's unique id: a fixed name would make the next deploy
       // fail with "already exists".
-      logGroupName: `aws-waf-logs-${this.webAclName}-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
+      logGroupName: `aws-waf-logs-${this.webAclName}-${Fn.select(2, Fn.split('/', Stack.of(this).stackId))}`,
       encryptionKey: props.logsKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     });

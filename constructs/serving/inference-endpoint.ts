@@ -5,6 +5,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CfnEndpoint, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
@@ -136,7 +137,12 @@ export interface InferenceEndpointProps {
 export class InferenceEndpoint extends Construct {
   /** The SageMaker endpoint. */
   readonly endpoint: sagemaker.Endpoint;
-  /** The endpoint's name (known at synth time). */
+  /**
+   * The endpoint's name, as a reference to a resource of this stack: the endpoint's EndpointName attribute, or,
+   * with a `condition`, the Value of a parameter that holds it and always exists. In another stack it becomes a cross-stack reference
+   * to this one. The default name ends in a part of this stack's id, which CloudFormation resolves per template:
+   * the name as written here would mean another endpoint there.
+   */
   readonly endpointName: string;
   /** The name as SageMaker writes it in the endpoint's ARN: lowercased. */
   private readonly endpointNameLowercase: string;
@@ -159,6 +165,11 @@ export class InferenceEndpoint extends Construct {
   readonly scalableTarget?: appscaling.ScalableTarget;
   /** The condition under which the endpoint exists; undefined: always. */
   readonly condition?: CfnCondition;
+  /**
+   * The name this construct gives the endpoint, for this stack only: what the endpoint depends on (its log group,
+   * its rollback alarms) cannot refer to the endpoint's attribute.
+   */
+  private readonly givenName: string;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
@@ -170,11 +181,11 @@ export class InferenceEndpoint extends Construct {
     // <path>-<instance type>-<12 hex of the stack id>, at most 63 characters (SageMaker's longest endpoint name).
     // The instance-type rule below checks a name known at synth; this default ends with the stack's suffix.
     const generated = `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}`;
-    this.endpointName = props.endpointName ?? `${generated}-${stackInstanceSuffix()}`;
+    this.givenName = props.endpointName ?? `${generated}-${stackInstanceSuffix(this)}`;
     // Only literal text is lowercased: a token's placeholder would not resolve (the suffix is lowercase hex already).
     this.endpointNameLowercase = props.endpointName
       ? (Token.isUnresolved(props.endpointName) ? props.endpointName : props.endpointName.toLowerCase())
-      : `${generated.toLowerCase()}-${stackInstanceSuffix()}`;
+      : `${generated.toLowerCase()}-${stackInstanceSuffix(this)}`;
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
     const counts = isUnresolved([minCapacity, maxCapacity]);
     validateProps(this, [
@@ -191,8 +202,8 @@ export class InferenceEndpoint extends Construct {
         minInstances: { name: 'minCapacity', value: minCapacity },
         maxInstances: { name: 'maxCapacity', value: maxCapacity },
       }),
-      isUnresolved(this.endpointName) ? undefined : instanceTypeChangeProblem({
-        endpointName: { name: 'endpointName', value: this.endpointName },
+      Token.isUnresolved(this.givenName) ? undefined : instanceTypeChangeProblem({
+        endpointName: { name: 'endpointName', value: this.givenName },
         instanceType: { name: 'instanceType', value: instanceType },
         autoscales: maxCapacity > minCapacity,
       }),
@@ -200,7 +211,7 @@ export class InferenceEndpoint extends Construct {
 
     // SageMaker writes here by name (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
+      logGroupName: `/aws/sagemaker/Endpoints/${this.givenName}`,
       encryptionKey: props.logsKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -237,20 +248,32 @@ export class InferenceEndpoint extends Construct {
       }],
     });
 
-    this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.endpointName, endpointConfig });
+    this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.givenName, endpointConfig });
+    // A conditional endpoint may not exist, and then has no attribute another stack could read (CloudFormation
+    // refuses an output that names a resource its condition left out). A parameter that always exists holds the
+    // name instead, resolved here: other stacks read its Value attribute, a reference, never a string that their
+    // own template would resolve.
+    this.endpointName = props.condition
+      ? new ssm.CfnParameter(this, 'NameParameter', {
+        type: 'String',
+        value: this.givenName,
+        description: 'Name of the platform\'s SageMaker endpoint (it exists once a model version is approved)',
+      }).attrValue
+      : this.endpoint.endpointName;
     // The instances log from their first start: the group must exist by then.
     this.endpoint.node.addDependency(this.logGroup);
 
-    this.errorAlarm = this.metric('Invocation5XXErrors', { period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(this, 'Errors5xxAlarm', {
-      alarmDescription: `Endpoint ${this.endpointName} returns 5XX errors; rolls a blue/green deployment back`,
+    // The rollback alarms name the endpoint by the name given above: the endpoint's DeploymentConfig refers to them.
+    this.errorAlarm = this.ownMetric('Invocation5XXErrors', { period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(this, 'Errors5xxAlarm', {
+      alarmDescription: `Endpoint ${this.givenName} returns 5XX errors; rolls a blue/green deployment back`,
       threshold: props.rollbackErrorsPerMinute ?? 5,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     // ModelLatency is reported in microseconds.
-    this.latencyAlarm = this.metric('ModelLatency', { period: Duration.minutes(1), statistic: 'p99' }).createAlarm(this, 'LatencyAlarm', {
-      alarmDescription: `Endpoint ${this.endpointName} p99 model latency is high; rolls a blue/green deployment back`,
+    this.latencyAlarm = this.ownMetric('ModelLatency', { period: Duration.minutes(1), statistic: 'p99' }).createAlarm(this, 'LatencyAlarm', {
+      alarmDescription: `Endpoint ${this.givenName} p99 model latency is high; rolls a blue/green deployment back`,
       threshold: (props.rollbackModelLatencyP99 ?? Duration.seconds(1)).toMilliseconds() * 1000,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
@@ -270,7 +293,7 @@ export class InferenceEndpoint extends Construct {
     if (maxCapacity > minCapacity) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
         serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
-        resourceId: `endpoint/${this.endpointName}/variant/${this.variantName}`,
+        resourceId: `endpoint/${this.givenName}/variant/${this.variantName}`,
         scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
         minCapacity,
         maxCapacity,
@@ -300,19 +323,19 @@ export class InferenceEndpoint extends Construct {
   }
 
   /**
-   * A metric of the endpoint's variant. Its dimensions use the literal endpoint name, so alarms on it
-   * (in this stack or another) need no reference to the endpoint resource.
+   * A metric of the endpoint's variant. Its EndpointName dimension is {@link endpointName}, the endpoint's
+   * attribute: an alarm or dashboard in any stack watches the endpoint this construct deployed.
    * @param metricName for example Invocations, Invocation5XXErrors, ModelLatency (AWS/SageMaker), or
    *   CPUUtilization, MemoryUtilization, GPUUtilization (/aws/sagemaker/Endpoints)
    * @default - namespace AWS/SageMaker; props as for any cloudwatch.Metric
    */
   metric(metricName: string, props: cloudwatch.MetricOptions & { namespace?: string } = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/SageMaker',
-      metricName,
-      ...props,
-      dimensionsMap: { EndpointName: this.endpointName, VariantName: this.variantName, ...props.dimensionsMap },
-    });
+    return variantMetric(this.endpointName, this.variantName, metricName, props);
+  }
+
+  /** A metric of the variant named as this stack names the endpoint: for the alarms the endpoint itself refers to. */
+  private ownMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return variantMetric(this.givenName, this.variantName, metricName, props);
   }
 
   /**
@@ -358,6 +381,16 @@ export class InferenceEndpoint extends Construct {
     );
     return role;
   }
+}
+
+/** A metric of one production variant of the endpoint named `endpointName`. */
+function variantMetric(endpointName: string, variantName: string, metricName: string, props: cloudwatch.MetricOptions & { namespace?: string }): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/SageMaker',
+    metricName,
+    ...props,
+    dimensionsMap: { EndpointName: endpointName, VariantName: variantName, ...props.dimensionsMap },
+  });
 }
 
 /** The rules' names of TrafficShifting's modes. */
