@@ -50,7 +50,7 @@ export const SETTINGS = {
   noncurrentVersionExpirationDays: setting(integer(1, 3650), 90,
     'Days a replaced or deleted object version is kept in the data, model and log buckets.'),
 
-  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare_config.py)
+  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare/config.py)
   prepareMissingValues: setting(oneOf(['median', 'mean', 'drop'] as const), 'median',
     'Rows with a missing feature: impute per column with the training split\'s median or mean, or drop the row.'),
   prepareDropDuplicates: setting(boolean, true, 'Drop rows that repeat an earlier row exactly (label included).'),

@@ -1,7 +1,7 @@
 """Evaluates a model folder on test rows: evaluation.json, evaluation.html and the metric log line.
 
 Used at the end of `train` (on the test split, writing into the model folder so model.tar.gz carries the
-report) and by the standalone `evaluate` entry point (evaluate_job.py).
+report) and by the standalone `evaluate` entry point (job.py).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TrainingError
+from ..metrics import emit, evaluation_line
 from .calibration import calibration
 from .classification import classification_metrics
-from .errors import TrainingError
 from .evaluation_html import render_html
-from .metrics import emit, evaluation_line
 from .scoring import Scorer
 
 FORMAT_VERSION = 1

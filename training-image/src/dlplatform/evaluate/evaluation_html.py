@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import report_html as h
+from .. import report_html as h
 
 CELL = 34  # px per confusion-matrix cell
 MARGIN = 70

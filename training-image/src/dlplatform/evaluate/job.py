@@ -1,6 +1,6 @@
 """`evaluate`: the standalone evaluation, run by SageMaker as a Processing job (`<image> evaluate`).
 
-Under ``$SM_ROOT`` (default /opt/ml; see paths.py) it reads the model from ``processing/input/model/``
+Under ``$SM_ROOT`` (default /opt/ml; see dlplatform/paths.py) it reads the model from ``processing/input/model/``
 (model.tar.gz as training uploads it, or its unpacked files) and test rows with the label column from
 ``processing/input/test/`` (prepare's test/ channel, or raw rows the model's preprocessing.json transforms),
 and writes evaluation.json and evaluation.html to ``processing/output/evaluation/``. Bad input: the reason in
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import METADATA_FILE
-from .data import channel_files
-from .errors import TrainingError
-from .failure import run_processing_step
-from .paths import SageMakerPaths
-from .preprocessing import PreprocessingError, apply, load
-from .raw_csv import RawTable, combine, read_csv_file
+from ..errors import TrainingError
+from ..failure import run_processing_step
+from ..model.artifact import METADATA_FILE
+from ..paths import SageMakerPaths
+from ..tabular.preprocessing import PreprocessingError, apply, load
+from ..tabular.raw_csv import RawTable, combine, read_csv_file
+from ..train.dataset import channel_files
 
 log = logging.getLogger(__name__)
 

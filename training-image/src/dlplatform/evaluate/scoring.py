@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .artifacts import read_model
-from .model import Architecture, build_model
+from ..model.artifact import read_model
+from ..model.network import Architecture, build_model
 
 LATENCY_SAMPLES = 200
 CHUNK_ROWS = 8192

@@ -1,7 +1,7 @@
 """Row cleaning before the split: rows without a label, exact duplicates, empty columns, rows with gaps.
 
 Everything that needs statistics (constant columns, imputation values) is fitted on the training split only,
-in preprocessing.py; this module only drops what is wrong whatever the split, and counts every row it drops.
+in tabular/preprocessing.py; this module only drops what is wrong whatever the split, and counts every row it drops.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .raw_csv import RawTable
+from ..tabular.raw_csv import RawTable
 
 MAX_EXAMPLES = 5
 

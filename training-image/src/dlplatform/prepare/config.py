@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .errors import TrainingError
-from .hyperparameters import Parser, boolean, choice, column_name, number, whole_number
+from ..errors import TrainingError
+from ..train.hyperparameters import Parser, boolean, choice, column_name, number, whole_number
 
 ENV_PREFIX = "PREPARE_"
 MISSING_POLICIES = ("drop", "median", "mean")

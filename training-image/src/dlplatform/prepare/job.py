@@ -1,6 +1,6 @@
 """`prepare`: raw CSV in, clean train/validation/test channels, the fitted preprocessing and a data report out.
 
-SageMaker runs `<image> prepare` as a Processing job. Under ``$SM_ROOT`` (default /opt/ml; see paths.py):
+SageMaker runs `<image> prepare` as a Processing job. Under ``$SM_ROOT`` (default /opt/ml; see dlplatform/paths.py):
 
 - reads ``processing/input/data/``: one CSV file, a folder of CSV files, or train/, validation/ and test/
   folders (the user's own split, kept as given);
@@ -10,7 +10,7 @@ SageMaker runs `<image> prepare` as a Processing job. Under ``$SM_ROOT`` (defaul
   sample-requests.json (a few raw test rows with their labels, for smoke tests);
 - on bad input writes the reason to output/message (the job's ExitMessage) and output/failure, and exits 1.
 
-Settings come from PREPARE_* environment variables (prepare_config.py).
+Settings come from PREPARE_* environment variables (config.py).
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TrainingError
+from ..failure import run_processing_step
+from ..paths import SageMakerPaths
+from ..tabular.preprocessing import PREPROCESSING_FILE, Preprocessing, apply, fit
+from ..tabular.raw_csv import RawTable, combine, read_csv_file
+from ..train.dataset import channel_files
 from . import data_report
 from .cleaning import REASONS, Cleaned, clean_rows
-from .data import channel_files
-from .errors import TrainingError
-from .failure import run_processing_step
-from .paths import SageMakerPaths
-from .prepare_config import PrepareConfig, load_prepare_config
-from .preprocessing import PREPROCESSING_FILE, Preprocessing, apply, fit
-from .raw_csv import RawTable, combine, read_csv_file
+from .config import PrepareConfig, load_prepare_config
 from .splitting import SPLITS, check_classes, required_rows_per_class, stratified_split
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from collections import Counter
 
 import numpy as np
 
-from .data import sort_labels
-from .errors import TrainingError
+from ..errors import TrainingError
+from ..train.dataset import sort_labels
 
 SPLITS = ("train", "validation", "test")
 

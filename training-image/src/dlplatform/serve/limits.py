@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LIMITS_ENV = "DLPLATFORM_REQUEST_LIMITS"
-DEFAULT_LIMITS_FILE = Path(__file__).resolve().parents[2] / "request-limits.json"
+DEFAULT_LIMITS_FILE = Path(__file__).resolve().parents[3] / "request-limits.json"
 
 
 class LimitsError(Exception):

@@ -34,7 +34,7 @@ from http import HTTPStatus
 import numpy as np
 import orjson
 
-from .raw_csv import MISSING_TOKENS
+from ..tabular.raw_csv import MISSING_TOKENS
 
 JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv"

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .artifacts import read_model
-from .model import Architecture, build_model
-from .preprocessing import Preprocessing, apply
-from .preprocessing import load as load_preprocessing
+from ..model.artifact import read_model
+from ..model.network import Architecture, build_model
+from ..tabular.preprocessing import Preprocessing, apply
+from ..tabular.preprocessing import load as load_preprocessing
 
 CHUNK_ROWS = 8192
 WARM_UP_ROWS = 128

@@ -1,4 +1,4 @@
-"""`serve`: gunicorn's master with asyncio workers (serve_worker.py); the model is loaded once in the master
+"""`serve`: gunicorn's master with asyncio workers (worker.py); the model is loaded once in the master
 and shared with the forked workers.
 
 Environment:
@@ -29,12 +29,12 @@ from typing import Any
 import torch
 from gunicorn.app.base import BaseApplication
 
+from ..paths import SageMakerPaths
 from .batching import BatchSettings
 from .device import DEVICE_ENV, cuda_device_count, select_device
 from .limits import LimitsError, RequestLimits
-from .paths import SageMakerPaths
 from .predictor import ModelLoadError, Predictor
-from .serve_worker import AsyncModelWorker
+from .worker import AsyncModelWorker
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class ModelServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> tuple[Predictor, ServerSettings, RequestLimits]:
-        """What each worker starts from (serve_worker.py): the model on the CPU, the settings, the limits."""
+        """What each worker starts from (worker.py): the model on the CPU, the settings, the limits."""
         predictor = Predictor.load(self.model_dir)
         log.info(
             "Loaded model %s (%d features, %d classes)", predictor.version, predictor.input_width, len(predictor.labels)

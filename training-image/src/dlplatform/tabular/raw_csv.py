@@ -1,6 +1,6 @@
 """Reads raw CSV files into numbers and labels, with errors that name the file, line and column at fault.
 
-Unlike the training reader (data.py), missing cells are allowed here: they become NaN for cleaning to handle.
+Unlike the training reader (train/dataset.py), missing cells are allowed here: they become NaN for cleaning to handle.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TrainingError
+from ..errors import TrainingError
 
 # Cells that mean "no value" (compared case-insensitively, after stripping spaces).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import TrainingError
-from .paths import SageMakerPaths
+from ..errors import TrainingError
+from ..paths import SageMakerPaths
 
 KNOWN_CHANNELS = ("train", "validation", "test")
 CSV_CONTENT_TYPES = ("text/csv", "application/x-csv")
-# prepare's fitted preprocessing (model_extras.py): not data, so not among the channels returned here.
+# prepare's fitted preprocessing (preprocessing_channel.py): not data, so not among the channels returned here.
 PREPROCESSING_CHANNEL = "preprocessing"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import TrainingError
+from ..errors import TrainingError
 
 MASTER_ADDR_ENV = "SM_MASTER_ADDR"
 MASTER_PORT_ENV = "SM_MASTER_PORT"

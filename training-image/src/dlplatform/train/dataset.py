@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TrainingError
+from ..errors import TrainingError
 
 MAX_LISTED_COLUMNS = 8
 

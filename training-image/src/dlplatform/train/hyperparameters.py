@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import TrainingError
+from ..errors import TrainingError
 
 Parser = Callable[[str], Any]
 

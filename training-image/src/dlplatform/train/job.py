@@ -15,15 +15,15 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..errors import TrainingError
+from ..failure import clear_failure, write_failure
+from ..paths import SageMakerPaths
 from .channels import discover_channels
 from .cluster import LOCAL_RANK_ENV, ResourceConfig
-from .data import Dataset, prepare_dataset, read_channel
-from .errors import TrainingError
-from .failure import clear_failure, write_failure
+from .dataset import Dataset, prepare_dataset, read_channel
 from .hyperparameters import Hyperparameters, load_hyperparameters
 from .launcher import follow_supervisor, supervise
-from .model_extras import check_preprocessing
-from .paths import SageMakerPaths
+from .preprocessing_channel import check_preprocessing
 from .stopping import EXIT_INTERRUPTED, Interrupted, StopFlag
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,15 @@ def main(entry_script: Path, env: Mapping[str, str] | None = None) -> int:
         resources = ResourceConfig.load(paths.resource_config_file)
         dataset = load_dataset(paths, hp)
 
-        from . import distributed, worker  # PyTorch loads only once the inputs are known to be good
+        from . import distributed, process  # PyTorch loads only once the inputs are known to be good
 
-        use_cuda = worker.resolve_cuda(hp.device, resources.current_instance_type)
+        use_cuda = process.resolve_cuda(hp.device, resources.current_instance_type)
         per_host = distributed.processes_per_host(use_cuda, env)
         if local_rank_text is None and per_host > 1:
             del dataset  # the supervisor only checked it; each worker reads its own copy
             return supervise(entry_script, per_host, paths)
         placement = distributed.place(resources, int(local_rank_text or 0), per_host, use_cuda, env)
-        worker.run_worker(
+        process.run_worker(
             paths=paths,
             hp=hp,
             dataset=dataset,

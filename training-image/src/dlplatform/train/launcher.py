@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from ..failure import write_failure
+from ..paths import SageMakerPaths
 from .cluster import LOCAL_RANK_ENV, PROCESSES_PER_HOST_ENV
-from .failure import write_failure
-from .paths import SageMakerPaths
 from .stopping import EXIT_INTERRUPTED
 
 log = logging.getLogger(__name__)

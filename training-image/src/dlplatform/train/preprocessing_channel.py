@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Dataset
-from .errors import TrainingError
-from .paths import SageMakerPaths
-from .preprocessing import PREPROCESSING_FILE, Preprocessing, read
+from ..errors import TrainingError
+from ..paths import SageMakerPaths
+from ..tabular.preprocessing import PREPROCESSING_FILE, Preprocessing, read
+from .dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ def copy_preprocessing(paths: SageMakerPaths) -> str | None:
 
 def evaluate_test_split(paths: SageMakerPaths, dataset: Dataset) -> None:
     """Evaluates the exported model on the test split; the report goes into the model folder."""
-    from .evaluation import evaluate_and_write  # imports torch: `train` checks its inputs before that
-    from .scoring import Scorer
+    from ..evaluate.evaluation import evaluate_and_write  # imports torch: `train` checks its inputs before that
+    from ..evaluate.scoring import Scorer
 
     scorer = Scorer.load(paths.model_dir)
     rows = dataset.test_x.astype(np.float64) * dataset.std + dataset.mean  # back to model rows, as served

@@ -12,17 +12,18 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from . import __version__, distributed, gpu
-from .artifacts import FORMAT_VERSION, model_version, weights_digest, write_model
+from .. import __version__
+from ..errors import TrainingError
+from ..metrics import emit, test_line
+from ..model.artifact import FORMAT_VERSION, model_version, weights_digest, write_model
+from ..model.network import Architecture, build_model, choose_architecture
+from ..paths import SageMakerPaths
+from . import distributed, gpu
 from .cluster import ResourceConfig
-from .data import Dataset
+from .dataset import Dataset
 from .distributed import Placement
-from .errors import TrainingError
 from .hyperparameters import Hyperparameters
-from .metrics import emit, test_line
-from .model import Architecture, build_model, choose_architecture
-from .model_extras import copy_preprocessing, evaluate_test_split
-from .paths import SageMakerPaths
+from .preprocessing_channel import copy_preprocessing, evaluate_test_split
 from .stopping import StopFlag
 from .trainer import Progress, Trainer
 

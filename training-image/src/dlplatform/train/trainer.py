@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import TrainingError
+from ..metrics import emit, epoch_line
 from . import distributed
 from .checkpoint import Position, load_latest_checkpoint, save_checkpoint
-from .data import Dataset
+from .dataset import Dataset
 from .distributed import Placement
-from .errors import TrainingError
 from .hyperparameters import Hyperparameters
-from .metrics import emit, epoch_line
 from .stopping import Interrupted, StopFlag
 
 log = logging.getLogger(__name__)

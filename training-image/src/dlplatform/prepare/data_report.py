@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from . import report_html as h
+from .. import report_html as h
+from ..tabular.preprocessing import Preprocessing
+from ..train.dataset import sort_labels
 from .cleaning import REASONS, Cleaned
-from .data import sort_labels
-from .preprocessing import Preprocessing
 from .splitting import SPLITS
 
 FORMAT_VERSION = 1
