@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TrainingError
+from ..errors import DataError
 from ..metrics import emit, evaluation_line
 from .calibration import calibration
 from .classification import classification_metrics
@@ -30,14 +30,14 @@ def encode_labels(labels: list[str], known: tuple[str, ...], where: str) -> np.n
     index = {label: i for i, label in enumerate(known)}
     unknown = sorted(set(labels) - set(index))
     if unknown:
-        raise TrainingError(f"{where} has labels the model does not know: {', '.join(unknown[:10])}")
+        raise DataError(f"{where} has labels the model does not know: {', '.join(unknown[:10])}")
     return np.array([index[label] for label in labels], dtype=np.int64)
 
 
 def evaluate(scorer: Scorer, rows: np.ndarray, y_true: np.ndarray, source: str) -> dict[str, Any]:
     """Every figure of the report for model rows ``rows`` (after preprocessing) and class indices ``y_true``."""
     if len(y_true) == 0:
-        raise TrainingError(f"No test rows to evaluate in {source}")
+        raise DataError(f"No test rows to evaluate in {source}")
     started = time.monotonic()
     probabilities = scorer.probabilities(rows)
     y_pred = probabilities.argmax(axis=1)
@@ -82,3 +82,13 @@ def evaluate_and_write(
     write_evaluation(evaluation, out_dir)
     emit(evaluation_line(key_metrics(evaluation)))
     return evaluation
+
+
+def evaluate_model_folder(
+    model_dir: Path, rows: np.ndarray, y_true: np.ndarray, source: str, out_dir: Path
+) -> dict[str, Any]:
+    """Loads the model folder as the endpoint does and evaluates it: what `train` runs on its test split.
+
+    The one function of the `evaluate` stage that another stage calls (the import contract in pyproject.toml).
+    """
+    return evaluate_and_write(Scorer.load(model_dir), rows, y_true, source, out_dir)

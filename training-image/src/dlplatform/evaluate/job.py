@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrainingError
+from ..errors import DataError, ModelArtifactError
 from ..failure import run_processing_step
 from ..model.artifact import METADATA_FILE
 from ..paths import SageMakerPaths
+from ..tabular.files import data_files
 from ..tabular.preprocessing import PreprocessingError, apply, load
 from ..tabular.raw_csv import RawTable, combine, read_csv_file
-from ..train.dataset import channel_files
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +35,13 @@ def find_model(model_input: Path, scratch: Path) -> Path:
         return model_input
     archives = sorted(model_input.glob("*.tar.gz")) if model_input.is_dir() else []
     if not archives:
-        raise TrainingError(f"No model under {model_input}: expected model.tar.gz or {METADATA_FILE} with model.pt")
+        raise ModelArtifactError(
+            f"No model under {model_input}: expected model.tar.gz or {METADATA_FILE} with model.pt"
+        )
     with tarfile.open(archives[0]) as archive:
         archive.extractall(scratch, filter="data")  # refuses absolute paths, links out of the folder, devices
     if not (scratch / METADATA_FILE).is_file():
-        raise TrainingError(f"{archives[0].name} holds no {METADATA_FILE}; is it a model.tar.gz from `train`?")
+        raise ModelArtifactError(f"{archives[0].name} holds no {METADATA_FILE}; is it a model.tar.gz from `train`?")
     return scratch
 
 
@@ -61,12 +63,12 @@ def model_rows(table: RawTable, model_dir: Path, feature_names: tuple[str, ...])
             try:
                 return apply(preprocessing, raw)
             except PreprocessingError as error:
-                raise TrainingError(f"The test data cannot be transformed: {error}") from None
+                raise DataError(f"The test data cannot be transformed: {error}") from None
     wanted = preprocessing.input_features if preprocessing is not None else feature_names
     missing = [name for name in wanted if name not in table.feature_names]
     if not missing:
-        raise TrainingError("The test data has missing values and the model has no imputation for them")
-    raise TrainingError(
+        raise DataError("The test data has missing values and the model has no imputation for them")
+    raise DataError(
         f"The test data lacks columns the model needs: {', '.join(missing[:8])}"
         + (f" ... ({len(missing)} in all)" if len(missing) > 8 else "")
     )
@@ -79,14 +81,14 @@ def run_evaluate(paths: SageMakerPaths, scratch: Path) -> None:
     model_dir = find_model(paths.evaluate_model_dir, scratch)
     scorer = Scorer.load(model_dir)
     label_column = str(scorer.metadata.get("label_column", "label"))
-    files = channel_files(paths.evaluate_test_dir) if paths.evaluate_test_dir.is_dir() else []
+    files = data_files(paths.evaluate_test_dir) if paths.evaluate_test_dir.is_dir() else []
     if not files:
-        raise TrainingError(f"No test data: {paths.evaluate_test_dir} holds no CSV files")
+        raise DataError(f"No test data: {paths.evaluate_test_dir} holds no CSV files")
     base = paths.evaluate_test_dir
     table = combine([read_csv_file(path, str(path.relative_to(base)), label_column) for path in files], "test data")
     unlabelled = [origin for origin, label in zip(table.origins, table.labels, strict=True) if not label]
     if unlabelled:
-        raise TrainingError(f'{unlabelled[0]} has no value in the label column "{label_column}"')
+        raise DataError(f'{unlabelled[0]} has no value in the label column "{label_column}"')
     rows = model_rows(table, model_dir, scorer.feature_names)
     y_true = encode_labels(table.labels, scorer.labels, "The test data")
     source = ", ".join(table.files[:3]) + (" ..." if len(table.files) > 3 else "")

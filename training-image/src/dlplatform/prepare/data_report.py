@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import report_html as h
+from ..tabular.labels import sort_labels
 from ..tabular.preprocessing import Preprocessing
-from ..train.dataset import sort_labels
 from .cleaning import REASONS, Cleaned
 from .splitting import SPLITS
 

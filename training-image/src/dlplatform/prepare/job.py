@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TrainingError
+from ..errors import DataError
 from ..failure import run_processing_step
 from ..paths import SageMakerPaths
-from ..tabular.preprocessing import PREPROCESSING_FILE, Preprocessing, apply, fit
+from ..tabular.files import data_files
+from ..tabular.preprocessing import PREPROCESSING_CHANNEL, PREPROCESSING_FILE, Preprocessing, apply, fit
 from ..tabular.raw_csv import RawTable, combine, read_csv_file
-from ..train.dataset import channel_files
 from . import data_report
 from .cleaning import REASONS, Cleaned, clean_rows
 from .config import PrepareConfig, load_prepare_config
@@ -42,7 +42,6 @@ from .splitting import SPLITS, check_classes, required_rows_per_class, stratifie
 
 log = logging.getLogger(__name__)
 
-PREPROCESSING_CHANNEL = "preprocessing"
 REPORT_JSON = "data-report.json"
 REPORT_HTML = "data-report.html"
 HASH_FILE = "data.sha256"
@@ -65,30 +64,28 @@ def _read_files(files: list[Path], base: Path, label_column: str, what: str) -> 
 def read_source(input_dir: Path, label_column: str) -> Source:
     """One CSV file or folder of them, or the user's train/, validation/ and test/ folders."""
     if not input_dir.is_dir():
-        raise TrainingError(f"No input data: {input_dir} does not exist (expected one CSV file or a folder of them)")
+        raise DataError(f"No input data: {input_dir} does not exist (expected one CSV file or a folder of them)")
     present = [name for name in SPLITS if (input_dir / name).is_dir()]
     if present:
         absent = [name for name in SPLITS if name not in present]
         if absent:
-            raise TrainingError(
+            raise DataError(
                 f"The input has {', '.join(f'{name}/' for name in present)} but not "
                 f"{', '.join(f'{name}/' for name in absent)}: give all three folders to keep your own split, or "
                 "one CSV file (or a folder of them) to split"
             )
         tables, groups = [], []
         for name in SPLITS:
-            files = channel_files(input_dir / name)
+            files = data_files(input_dir / name)
             if not files:
-                raise TrainingError(f"The input folder {name}/ holds no CSV files")
+                raise DataError(f"The input folder {name}/ holds no CSV files")
             tables.append(_read_files(files, input_dir, label_column, f"{name}/"))
             groups += [name] * len(tables[-1].labels)
         table = combine(tables, "the three split folders")
         return Source(table, groups, {"kind": "user split", "files": table.files})
-    files = channel_files(input_dir)
+    files = data_files(input_dir)
     if not files:
-        raise TrainingError(
-            f"No input data: {input_dir} holds no CSV files (expected one CSV file or a folder of them)"
-        )
+        raise DataError(f"No input data: {input_dir} holds no CSV files (expected one CSV file or a folder of them)")
     table = _read_files(files, input_dir, label_column, "one data set")
     return Source(table, None, {"kind": "split by prepare", "files": table.files})
 
@@ -101,13 +98,13 @@ def _split(cleaned: Cleaned, config: PrepareConfig, where: str) -> dict[str, np.
         check_classes(train_labels, config.label_column, "train/")
         unseen = sorted({cleaned.labels[i] for name in SPLITS[1:] for i in indices[name]} - set(train_labels))
         if unseen:
-            raise TrainingError(
+            raise DataError(
                 f"validation/ or test/ has labels that train/ lacks after cleaning: {', '.join(unseen[:10])}; "
                 "every class needs training rows"
             )
         for name in SPLITS[1:]:
             if len(indices[name]) == 0:
-                raise TrainingError(f"No rows left in {name}/ after cleaning")
+                raise DataError(f"No rows left in {name}/ after cleaning")
         return indices
     need = required_rows_per_class(config.validation_fraction, config.test_fraction)
     check_classes(cleaned.labels, config.label_column, where, need=need)
@@ -169,7 +166,7 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
     if not cleaned.labels:
         dropped = ", ".join(f"{REASONS[reason]}: {count}" for reason, count in cleaned.dropped_rows.items())
         hint = " (set PREPARE_MISSING_VALUES=median to impute gaps instead)" if config.missing_values == "drop" else ""
-        raise TrainingError(
+        raise DataError(
             f"Nothing left after cleaning {where}: {cleaned.rows_in} rows read, all dropped ({dropped}){hint}"
         )
     indices = _split(cleaned, config, where)
@@ -183,7 +180,7 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
         already_dropped=cleaned.dropped_columns,
     )
     if not preprocessing.output_features:
-        raise TrainingError(
+        raise DataError(
             f"No feature columns left after cleaning {where}: "
             + "; ".join(f'"{name}" {why}' for name, why in list(preprocessing.dropped_columns.items())[:8])
         )

@@ -7,8 +7,8 @@ from collections import Counter
 
 import numpy as np
 
-from ..errors import TrainingError
-from ..train.dataset import sort_labels
+from ..errors import DataError
+from ..tabular.labels import sort_labels
 
 SPLITS = ("train", "validation", "test")
 
@@ -40,14 +40,14 @@ def check_classes(labels: list[str], label_column: str, where: str, *, need: int
     counts = Counter(labels)
     if len(counts) < 2:
         only = next(iter(counts), "")
-        raise TrainingError(
+        raise DataError(
             f'Only one class ("{only}") in column "{label_column}" of {where} after cleaning; a classifier needs '
             "rows of two or more classes"
         )
     small = sorted((count, label) for label, count in counts.items() if count < need)
     if small:
         listed = ", ".join(f'"{label}" has {count}' for count, label in small[:10])
-        raise TrainingError(
+        raise DataError(
             f"Too few rows per class in {where} after cleaning for a stratified train/validation/test split: "
             f"{listed}; each class needs at least {need} with these fractions (add rows, remove the class, "
             "or give train/, validation/ and test/ folders)"

@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..paths import PROGRAM_DIR
+
 LIMITS_ENV = "DLPLATFORM_REQUEST_LIMITS"
-DEFAULT_LIMITS_FILE = Path(__file__).resolve().parents[3] / "request-limits.json"
+DEFAULT_LIMITS_FILE = PROGRAM_DIR / "request-limits.json"
 
 
 class LimitsError(Exception):

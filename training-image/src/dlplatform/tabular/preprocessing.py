@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 PREPROCESSING_FILE = "preprocessing.json"
+# The folder `prepare` writes the file into, and the training channel that carries it to `train`.
+PREPROCESSING_CHANNEL = "preprocessing"
 FORMAT_VERSION = 1
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrainingError
+from ..errors import DataError
 
 # Cells that mean "no value" (compared case-insensitively, after stripping spaces).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -47,7 +47,7 @@ def _decode(path: Path, name: str) -> str:
         line_start = data.rfind(b"\n", 0, error.start) + 1
         prefix = data[line_start : error.start].decode("utf-8", errors="replace")
         column = len(next(csv.reader([prefix]), [""]))
-        raise TrainingError(
+        raise DataError(
             f"{name} is not UTF-8 text: byte 0x{data[error.start]:02x} at line {line}, column {column}; "
             "save the file as UTF-8 (CSV with a header)"
         ) from None
@@ -106,32 +106,32 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
             rows.append(row)
             lines.append(reader.line_num)
     except csv.Error as error:
-        raise TrainingError(f"{name} line {reader.line_num} is not valid CSV: {error}") from None
+        raise DataError(f"{name} line {reader.line_num} is not valid CSV: {error}") from None
     if header is None:
-        raise TrainingError(f'{name} is empty; expected a CSV header with a "{label_column}" column, then rows')
+        raise DataError(f'{name} is empty; expected a CSV header with a "{label_column}" column, then rows')
     if label_column not in header:
         if _looks_like_values(header):
-            raise TrainingError(
+            raise DataError(
                 f"{name} has no header: line 1 holds values, not column names; add a header line naming the "
                 f'columns, one of them "{label_column}"'
             )
-        raise TrainingError(
+        raise DataError(
             f'{name} has no label column "{label_column}" (set PREPARE_LABEL_COLUMN); its columns are: '
             f"{_columns_text(header)}"
         )
     duplicated = sorted({column for column in header if header.count(column) > 1})
     if duplicated or "" in header:
         problem = f"repeats {_columns_text(duplicated)}" if duplicated else "has an empty column name"
-        raise TrainingError(f"{name} line 1 (the header) {problem}; every column needs its own name")
+        raise DataError(f"{name} line 1 (the header) {problem}; every column needs its own name")
     if not rows:
-        raise TrainingError(f"{name} has a header but no data rows")
+        raise DataError(f"{name} has a header but no data rows")
     label_index = header.index(label_column)
     feature_names = tuple(column for column in header if column != label_column)
     labels: list[str] = []
     cells: list[list[str]] = []
     for row, line in zip(rows, lines, strict=True):
         if len(row) != len(header):
-            raise TrainingError(
+            raise DataError(
                 f"{name} line {line} has {len(row)} values but the header has {len(header)} columns; "
                 "check for a missing or extra comma (quote values that contain commas)"
             )
@@ -144,7 +144,7 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
             for column, cell in enumerate(row_cells):
                 value = _number(cell)
                 if value is None:
-                    raise TrainingError(
+                    raise DataError(
                         f'{name} line {line}, column "{feature_names[column]}": {cell.strip()!r} is not a number; '
                         f'every column except "{label_column}" must be numeric (leave the cell empty for a missing '
                         "value, or encode text as numbers)"
@@ -162,7 +162,7 @@ def combine(tables: list[RawTable], what: str) -> RawTable:
         if set(table.feature_names) != set(first.feature_names):
             missing = [name for name in first.feature_names if name not in table.feature_names]
             extra = [name for name in table.feature_names if name not in first.feature_names]
-            raise TrainingError(
+            raise DataError(
                 f"{table.files[0]} has different columns from {first.files[0]} ({what}): missing "
                 f"{_columns_text(missing) or 'none'}; unexpected {_columns_text(extra) or 'none'}; every file "
                 "needs the same header"

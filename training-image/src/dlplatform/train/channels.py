@@ -5,22 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import TrainingError
+from ..errors import ConfigurationError, DataError
 from ..paths import SageMakerPaths
+from ..tabular.preprocessing import PREPROCESSING_CHANNEL
 
 KNOWN_CHANNELS = ("train", "validation", "test")
 CSV_CONTENT_TYPES = ("text/csv", "application/x-csv")
-# prepare's fitted preprocessing (preprocessing_channel.py): not data, so not among the channels returned here.
-PREPROCESSING_CHANNEL = "preprocessing"
 
 
 def _read_config(path: Path) -> dict[str, dict[str, object]]:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise TrainingError(f"Cannot read {path}: {error}") from None
+        raise ConfigurationError(f"Cannot read {path}: {error}") from None
     if not isinstance(config, dict) or not all(isinstance(value, dict) for value in config.values()):
-        raise TrainingError(f"{path} must map channel names to channel settings")
+        raise ConfigurationError(f"{path} must map channel names to channel settings")
     return config
 
 
@@ -30,20 +29,20 @@ def discover_channels(paths: SageMakerPaths) -> dict[str, Path]:
         config = _read_config(paths.input_data_config_file)
         unknown = sorted(set(config) - {*KNOWN_CHANNELS, PREPROCESSING_CHANNEL})
         if unknown:
-            raise TrainingError(
+            raise ConfigurationError(
                 f"Unexpected input channel(s) {', '.join(unknown)}; this image reads "
                 f"{', '.join(KNOWN_CHANNELS)} and {PREPROCESSING_CHANNEL}"
             )
         for name, settings in config.items():
             mode = str(settings.get("TrainingInputMode", "File"))
             if mode == "Pipe":
-                raise TrainingError(f"Channel '{name}' uses Pipe input mode; use File or FastFile")
+                raise ConfigurationError(f"Channel '{name}' uses Pipe input mode; use File or FastFile")
             content_type = settings.get("ContentType")
             media_type = str(content_type).split(";")[0].strip().lower()
             if content_type and name != PREPROCESSING_CHANNEL and media_type not in CSV_CONTENT_TYPES:
-                raise TrainingError(f"Channel '{name}' has ContentType {content_type}; this image reads text/csv")
+                raise ConfigurationError(f"Channel '{name}' has ContentType {content_type}; this image reads text/csv")
             if settings.get("S3DistributionType") == "ShardedByS3Key":
-                raise TrainingError(
+                raise ConfigurationError(
                     f"Channel '{name}' is ShardedByS3Key; use FullyReplicated (each process reads its own shard "
                     "of the full data set)"
                 )
@@ -51,10 +50,10 @@ def discover_channels(paths: SageMakerPaths) -> dict[str, Path]:
     else:
         names = [name for name in KNOWN_CHANNELS if paths.channel_dir(name).is_dir()]
     if "train" not in names or not paths.channel_dir("train").is_dir():
-        raise TrainingError(
+        raise DataError(
             f"Missing required input channel 'train': expected CSV files under {paths.channel_dir('train')}"
         )
     for name in names:
         if not paths.channel_dir(name).is_dir():
-            raise TrainingError(f"Channel '{name}' is configured but {paths.channel_dir(name)} does not exist")
+            raise DataError(f"Channel '{name}' is configured but {paths.channel_dir(name)} does not exist")
     return {name: paths.channel_dir(name) for name in names}

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import TrainingError
+from ..errors import ConfigurationError
 
 MASTER_ADDR_ENV = "SM_MASTER_ADDR"
 MASTER_PORT_ENV = "SM_MASTER_PORT"
@@ -41,9 +41,9 @@ class ResourceConfig:
                 current_instance_type=str(raw["current_instance_type"]) if raw.get("current_instance_type") else None,
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise TrainingError(f"Cannot read {path}: {error!r}") from None
+            raise ConfigurationError(f"Cannot read {path}: {error!r}") from None
         if config.current_host not in config.hosts:
-            raise TrainingError(f"{path}: current_host {config.current_host} is not in hosts {list(config.hosts)}")
+            raise ConfigurationError(f"{path}: current_host {config.current_host} is not in hosts {list(config.hosts)}")
         return config
 
     @property
@@ -56,7 +56,7 @@ def positive_int_env(env: Mapping[str, str], name: str, default: int) -> int:
     if not text:
         return default
     if not text.isdigit() or int(text) < 1:
-        raise TrainingError(f"Environment variable {name}={text!r} must be a whole number of at least 1")
+        raise ConfigurationError(f"Environment variable {name}={text!r} must be a whole number of at least 1")
     return int(text)
 
 

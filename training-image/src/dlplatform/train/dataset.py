@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrainingError
+from ..errors import DataError
+from ..tabular.files import data_files
+from ..tabular.labels import sort_labels
 
 MAX_LISTED_COLUMNS = 8
 
@@ -42,15 +44,6 @@ class Dataset:
     sources: dict[str, str]
 
 
-def channel_files(directory: Path) -> list[Path]:
-    """Every data file under ``directory``, recursively, skipping names that start with '.' or '_'."""
-    return sorted(
-        path
-        for path in directory.rglob("*")
-        if path.is_file() and not any(part.startswith((".", "_")) for part in path.relative_to(directory).parts)
-    )
-
-
 def _columns_text(names: list[str] | tuple[str, ...]) -> str:
     shown = ", ".join(names[:MAX_LISTED_COLUMNS])
     return shown + (f", ... ({len(names)} in all)" if len(names) > MAX_LISTED_COLUMNS else "")
@@ -60,15 +53,15 @@ def _read_file(path: Path, label_column: str, channel: str) -> tuple[list[str], 
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise TrainingError(f"Channel '{channel}': {path.name} is not UTF-8 text (expected CSV)") from None
+        raise DataError(f"Channel '{channel}': {path.name} is not UTF-8 text (expected CSV)") from None
     rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     if not rows:
-        raise TrainingError(f"Channel '{channel}': {path.name} is empty (expected a CSV header and rows)")
+        raise DataError(f"Channel '{channel}': {path.name} is empty (expected a CSV header and rows)")
     header = [name.strip() for name in rows[0]]
     if len(set(header)) != len(header):
-        raise TrainingError(f"Channel '{channel}': {path.name} has duplicate column names in its header")
+        raise DataError(f"Channel '{channel}': {path.name} has duplicate column names in its header")
     if label_column not in header:
-        raise TrainingError(
+        raise DataError(
             f"Channel '{channel}': {path.name} has no label column \"{label_column}\" (set the label_column "
             f"hyperparameter); its columns are: {_columns_text(header)}"
         )
@@ -78,12 +71,12 @@ def _read_file(path: Path, label_column: str, channel: str) -> tuple[list[str], 
     labels: list[str] = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise TrainingError(
+            raise DataError(
                 f"Channel '{channel}': {path.name} line {line} has {len(row)} values; the header has {len(header)}"
             )
         label = row[label_index].strip()
         if not label:
-            raise TrainingError(f"Channel '{channel}': {path.name} line {line} has an empty label")
+            raise DataError(f"Channel '{channel}': {path.name} line {line} has an empty label")
         labels.append(label)
         features.append([cell for i, cell in enumerate(row) if i != label_index])
     return feature_names, features, labels
@@ -105,18 +98,18 @@ def _to_numbers(cells: list[list[str]], names: list[str], path: Path, channel: s
             except ValueError:
                 ok = False
             if not ok:
-                raise TrainingError(
+                raise DataError(
                     f"Channel '{channel}': {path.name} line {line}, column \"{name}\": {cell.strip()!r} is not "
                     "a finite number (every column except the label must be numeric)"
                 )
-    raise TrainingError(f"Channel '{channel}': {path.name} has values that are not finite numbers")
+    raise DataError(f"Channel '{channel}': {path.name} has values that are not finite numbers")
 
 
 def read_channel(directory: Path, channel: str, label_column: str) -> Table:
     """Reads every CSV file of a channel; all of them need a header with the same columns."""
-    files = channel_files(directory)
+    files = data_files(directory)
     if not files:
-        raise TrainingError(f"Channel '{channel}' has no data files under {directory} (expected CSV with a header)")
+        raise DataError(f"Channel '{channel}' has no data files under {directory} (expected CSV with a header)")
     feature_names: list[str] | None = None
     parts: list[np.ndarray] = []
     labels: list[str] = []
@@ -126,7 +119,7 @@ def read_channel(directory: Path, channel: str, label_column: str) -> Table:
         if feature_names is None:
             feature_names = names
         elif set(names) != set(feature_names):
-            raise TrainingError(
+            raise DataError(
                 f"Channel '{channel}': {path.name} has different columns from {files[0].name}; all files of a "
                 "channel need the same header"
             )
@@ -136,9 +129,9 @@ def read_channel(directory: Path, channel: str, label_column: str) -> Table:
         labels.extend(file_labels)
     assert feature_names is not None
     if not feature_names:
-        raise TrainingError(f"Channel '{channel}' has no feature columns besides \"{label_column}\"")
+        raise DataError(f"Channel '{channel}' has no feature columns besides \"{label_column}\"")
     if not labels:
-        raise TrainingError(f"Channel '{channel}' has a header but no data rows")
+        raise DataError(f"Channel '{channel}' has a header but no data rows")
     return Table(np.concatenate(parts), labels, tuple(feature_names), f"channel '{channel}'")
 
 
@@ -149,20 +142,12 @@ def align_columns(table: Table, feature_names: tuple[str, ...]) -> Table:
     missing = [name for name in feature_names if name not in table.feature_names]
     extra = [name for name in table.feature_names if name not in feature_names]
     if missing or extra:
-        raise TrainingError(
+        raise DataError(
             f"The {table.name} columns differ from the train channel's: missing {_columns_text(missing) or 'none'}; "
             f"unexpected {_columns_text(extra) or 'none'}"
         )
     order = [table.feature_names.index(name) for name in feature_names]
     return Table(table.features[:, order], table.labels, feature_names, table.name)
-
-
-def sort_labels(labels: set[str]) -> tuple[str, ...]:
-    """Numeric order when every label is a number ("2" before "10"), else alphabetical."""
-    try:
-        return tuple(sorted(labels, key=lambda label: (float(label), label)))
-    except ValueError:
-        return tuple(sorted(labels))
 
 
 def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -181,9 +166,7 @@ def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[
 def _encode(table: Table, index: dict[str, int]) -> np.ndarray:
     unknown = sorted(set(table.labels) - set(index))
     if unknown:
-        raise TrainingError(
-            f"The {table.name} has labels that never occur in the training data: {', '.join(unknown[:10])}"
-        )
+        raise DataError(f"The {table.name} has labels that never occur in the training data: {', '.join(unknown[:10])}")
     return np.array([index[label] for label in table.labels], dtype=np.int64)
 
 
@@ -199,7 +182,7 @@ def prepare_dataset(
     """Holds out validation/test rows from train when those channels are absent, then normalises."""
     label_names = sort_labels(set(train.labels))
     if len(label_names) < 2:
-        raise TrainingError(f"The train channel has a single class ({label_names[0]}); a classifier needs two or more")
+        raise DataError(f"The train channel has a single class ({label_names[0]}); a classifier needs two or more")
     index = {label: i for i, label in enumerate(label_names)}
     x, y = train.features, _encode(train, index)
     sources = {"train": "channel 'train'"}
@@ -222,7 +205,7 @@ def prepare_dataset(
             assert held is not None
             splits[name] = held
         if len(splits[name][1]) == 0:
-            raise TrainingError(f"No {name} rows: add a '{name}' channel or more rows to the train channel")
+            raise DataError(f"No {name} rows: add a '{name}' channel or more rows to the train channel")
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std[std < 1e-12] = 1.0

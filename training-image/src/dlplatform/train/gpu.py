@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-# training-image/gpu-architectures.json in the repository; /opt/program/gpu-architectures.json in the image
-# (the Dockerfile copies it beside src/, as it does entrypoint.py).
-MATRIX_FILE = Path(__file__).resolve().parents[3] / "gpu-architectures.json"
+from ..paths import PROGRAM_DIR
+
+MATRIX_FILE = PROGRAM_DIR / "gpu-architectures.json"
 
 # SageMaker's GPU families are ml.p<n>* and ml.g<n>*; the same test as hasGpu() in lib/instance-types.ts.
 GPU_INSTANCE_TYPE = re.compile(r"^ml\.(p\d|g\d)")

@@ -2,70 +2,23 @@
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import TrainingError
-
-Parser = Callable[[str], Any]
+from ..errors import ConfigurationError
+from ..settings import boolean, choice, column_name, did_you_mean, number, setting, whole_number
 
 # SageMaker itself may add names like these (e.g. `_tuning_objective_metric` during tuning, `sagemaker_*`
 # from the Python SDK); they are not ours to validate.
 RESERVED_PREFIXES = ("sagemaker_", "_")
 
 
-class HyperparameterError(TrainingError):
+class HyperparameterError(ConfigurationError):
     """An unknown hyperparameter name or a value that does not parse."""
-
-
-def whole_number(low: int, high: int) -> Parser:
-    def parse(text: str) -> int:
-        if not re.fullmatch(r"[+-]?\d+", text) or not low <= int(text) <= high:
-            raise ValueError(f"a whole number from {low} to {high}")
-        return int(text)
-
-    return parse
-
-
-def number(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Parser:
-    left, right = ("(" if low_open else "["), (")" if high_open else "]")
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        above = value > low if low_open else value >= low
-        below = value < high if high_open else value <= high
-        if not (math.isfinite(value) and above and below):
-            raise ValueError(f"a number in {left}{low:g}, {high:g}{right}")
-        return value
-
-    return parse
-
-
-def choice(*options: str) -> Parser:
-    def parse(text: str) -> str:
-        if text.lower() not in options:
-            raise ValueError(f"one of {', '.join(options)}")
-        return text.lower()
-
-    return parse
-
-
-def boolean(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValueError("true or false")
 
 
 def unit_list(text: str) -> tuple[int, ...]:
@@ -75,36 +28,26 @@ def unit_list(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
-def column_name(text: str) -> str:
-    if not text:
-        raise ValueError("a non-empty column name")
-    return text
-
-
-def _spec(default: Any, parser: Parser, help_text: str) -> Any:
-    return field(default=default, metadata={"parse": parser, "help": help_text})
-
-
 @dataclass(frozen=True)
 class Hyperparameters:
     """Validated hyperparameters; every one is optional (see training-image/README.md)."""
 
-    epochs: int = _spec(50, whole_number(1, 10_000), "Most training epochs (early stopping may end sooner).")
-    batch_size: int = _spec(64, whole_number(1, 65_536), "Mini-batch size per process (per GPU).")
-    learning_rate: float = _spec(1e-3, number(0.0, 10.0, low_open=True), "Adam learning rate.")
-    weight_decay: float = _spec(0.0, number(0.0, 1.0), "Adam weight decay (L2).")
-    patience: int = _spec(10, whole_number(1, 10_000), "Epochs without a better validation loss before stopping.")
-    model_type: str = _spec("auto", choice("auto", "mlp", "cnn"), "auto: CNN for square images >= 8x8, else MLP.")
-    hidden_units: tuple[int, ...] = _spec((128,), unit_list, "Dense layer sizes (MLP body, or the CNN's head).")
-    dropout: float = _spec(0.2, number(0.0, 1.0, high_open=True), "Dropout probability.")
-    label_column: str = _spec("label", column_name, "Name of the CSV column holding the class label.")
-    validation_fraction: float = _spec(
+    epochs: int = setting(50, whole_number(1, 10_000), "Most training epochs (early stopping may end sooner).")
+    batch_size: int = setting(64, whole_number(1, 65_536), "Mini-batch size per process (per GPU).")
+    learning_rate: float = setting(1e-3, number(0.0, 10.0, low_open=True), "Adam learning rate.")
+    weight_decay: float = setting(0.0, number(0.0, 1.0), "Adam weight decay (L2).")
+    patience: int = setting(10, whole_number(1, 10_000), "Epochs without a better validation loss before stopping.")
+    model_type: str = setting("auto", choice("auto", "mlp", "cnn"), "auto: CNN for square images >= 8x8, else MLP.")
+    hidden_units: tuple[int, ...] = setting((128,), unit_list, "Dense layer sizes (MLP body, or the CNN's head).")
+    dropout: float = setting(0.2, number(0.0, 1.0, high_open=True), "Dropout probability.")
+    label_column: str = setting("label", column_name, "Name of the CSV column holding the class label.")
+    validation_fraction: float = setting(
         0.15, number(0.0, 0.5, low_open=True), "Held out from train when there is no validation channel."
     )
-    test_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Held out when there is no test channel.")
-    seed: int = _spec(42, whole_number(0, 2**31 - 1), "Seed for initialisation, shuffling and splits.")
-    device: str = _spec("auto", choice("auto", "cuda", "cpu"), "auto: CUDA when available, else CPU.")
-    mixed_precision: bool = _spec(True, boolean, "Automatic mixed precision (float16) on CUDA; ignored on CPU.")
+    test_fraction: float = setting(0.15, number(0.0, 0.5, low_open=True), "Held out when there is no test channel.")
+    seed: int = setting(42, whole_number(0, 2**31 - 1), "Seed for initialisation, shuffling and splits.")
+    device: str = setting("auto", choice("auto", "cuda", "cpu"), "auto: CUDA when available, else CPU.")
+    mixed_precision: bool = setting(True, boolean, "Automatic mixed precision (float16) on CUDA; ignored on CPU.")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -139,10 +82,9 @@ def parse_hyperparameters(raw: Mapping[str, object]) -> Hyperparameters:
             continue
         spec = specs.get(name)
         if spec is None:
-            close = difflib.get_close_matches(name, specs, n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise HyperparameterError(
-                f'Unknown hyperparameter "{name}"{hint}. Known hyperparameters: {", ".join(known_names())}'
+                f'Unknown hyperparameter "{name}"{did_you_mean(name, specs)}. '
+                f"Known hyperparameters: {', '.join(known_names())}"
             )
         text = _as_text(raw[name])
         try:

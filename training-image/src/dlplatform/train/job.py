@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import TrainingError
+from ..errors import JobError
 from ..failure import clear_failure, write_failure
 from ..paths import SageMakerPaths
 from .channels import discover_channels
@@ -66,7 +66,7 @@ def main(entry_script: Path, env: Mapping[str, str] | None = None) -> int:
             del dataset  # the supervisor only checked it; each worker reads its own copy
             return supervise(entry_script, per_host, paths)
         placement = distributed.place(resources, int(local_rank_text or 0), per_host, use_cuda, env)
-        process.run_worker(
+        process.run_training_process(
             paths=paths,
             hp=hp,
             dataset=dataset,
@@ -79,7 +79,7 @@ def main(entry_script: Path, env: Mapping[str, str] | None = None) -> int:
     except Interrupted as interruption:
         log.warning("Training %s; start it again to resume", interruption)
         return EXIT_INTERRUPTED
-    except TrainingError as error:
+    except JobError as error:
         write_failure(paths, str(error))
         return 1
     except Exception as error:  # anything else still gets a readable failure reason

@@ -7,23 +7,21 @@ import json
 import logging
 import os
 import time
-from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from .. import __version__
-from ..errors import TrainingError
+from ..errors import ConfigurationError
 from ..metrics import emit, test_line
-from ..model.artifact import FORMAT_VERSION, model_version, weights_digest, write_model
-from ..model.network import Architecture, build_model, choose_architecture
+from ..model.artifact import weights_digest
+from ..model.network import build_model, choose_architecture
 from ..paths import SageMakerPaths
 from . import distributed, gpu
 from .cluster import ResourceConfig
 from .dataset import Dataset
 from .distributed import Placement
+from .export import evaluate_test_split, export_model
 from .hyperparameters import Hyperparameters
-from .preprocessing_channel import copy_preprocessing, evaluate_test_split
 from .stopping import StopFlag
 from .trainer import Progress, Trainer
 
@@ -50,11 +48,11 @@ def resolve_cuda(device: str, instance_type: str | None = None) -> bool:
     if device != "cpu":
         problem = gpu.unusable_gpu_reason(instance_type, gpu.CudaState.probe())
         if problem:
-            raise TrainingError(problem)
+            raise ConfigurationError(problem)
     elif instance_type and gpu.GPU_INSTANCE_TYPE.match(instance_type):
         log.warning("Training on the CPU of GPU instance %s: the hyperparameter device is cpu", instance_type)
     if device == "cuda" and not torch.cuda.is_available():
-        raise TrainingError('Hyperparameter device is "cuda" but no CUDA device is available; use auto or cpu')
+        raise ConfigurationError('Hyperparameter device is "cuda" but no CUDA device is available; use auto or cpu')
     return device != "cpu" and torch.cuda.is_available()
 
 
@@ -72,48 +70,7 @@ def configure_torch(use_cuda: bool, local_world_size: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def export_model(
-    *,
-    paths: SageMakerPaths,
-    network: torch.nn.Module,
-    arch: Architecture,
-    dataset: Dataset,
-    hp: Hyperparameters,
-    metrics: dict[str, Any],
-    training: dict[str, Any],
-) -> str:
-    state = network.state_dict()
-    predictive = {
-        "architecture": arch.to_dict(),
-        "feature_names": list(dataset.feature_names),
-        "labels": list(dataset.label_names),
-        "normalization": {"mean": dataset.mean.tolist(), "std": dataset.std.tolist()},
-    }
-    preprocessing_sha256 = copy_preprocessing(paths)  # serving transforms requests with it: part of the version
-    if preprocessing_sha256 is not None:
-        predictive["preprocessing_sha256"] = preprocessing_sha256
-    version = model_version(state, predictive)
-    metadata = {
-        "format_version": FORMAT_VERSION,
-        "model_version": version,
-        "model_kind": arch.kind,
-        "input_width": arch.input_width,
-        **predictive,
-        "label_column": hp.label_column,
-        "hyperparameters": hp.to_dict(),
-        "metrics": metrics,
-        "training": training,
-        "framework": {"torch": torch.__version__.split("+")[0], "dlplatform": __version__},
-    }
-    write_model(paths.model_dir, state, metadata)
-    paths.output_data_dir.mkdir(parents=True, exist_ok=True)
-    (paths.output_data_dir / "metrics.json").write_text(
-        json.dumps({**metrics, "model_version": version}, indent=2) + "\n", encoding="utf-8"
-    )
-    return version
-
-
-def run_worker(
+def run_training_process(
     *,
     paths: SageMakerPaths,
     hp: Hyperparameters,
@@ -133,7 +90,7 @@ def run_worker(
             hp.model_type, len(dataset.feature_names), len(dataset.label_names), hp.hidden_units, hp.dropout
         )
     except ValueError as error:
-        raise TrainingError(str(error)) from None
+        raise ConfigurationError(str(error)) from None
     log.info(
         "Training a %s on %s (rank %d of %d, %s): %d train, %d validation, %d test rows, %d classes; %s",
         arch.kind,
