@@ -17,7 +17,7 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
 def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
-    """lint-imports with the project's contracts on ``tree`` (a copy of training-image/ with pyproject.toml and src/)."""
+    """lint-imports with the project's contracts on ``tree``: a copy of training-image/'s pyproject.toml and src/."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-logo", "--no-cache", "pyproject.toml"],

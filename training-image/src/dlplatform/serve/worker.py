@@ -16,6 +16,7 @@ import contextlib
 import gc
 import os
 import signal
+from types import FrameType
 from typing import Any
 
 import uvloop
@@ -38,15 +39,25 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         self._quick = False
 
     def init_process(self) -> None:
+        signal.signal(signal.SIGTERM, self._exit_before_serving)  # the earliest point this class runs after the fork
         self.loop = uvloop.new_event_loop()
         asyncio.set_event_loop(self.loop)
         super().init_process()
 
     def init_signals(self) -> None:
-        # Until the event loop runs (loading and warming up the model), gunicorn's own handlers apply: SIGTERM
-        # then just clears self.alive, which _serve checks first. The loop's handlers take over in _serve.
         super().init_signals()
+        # Until the event loop runs (loading and warming up the model, seconds on a busy CPU), the worker holds no
+        # request: SIGTERM ends it at once. gunicorn's own handler would only clear self.alive, checked after the
+        # warm-up, and the master kills a worker that is still warming up only at the end of its graceful timeout.
+        # SageMaker stops containers with SIGTERM (scale-in, updates). The loop's handlers take over in _serve.
+        signal.signal(signal.SIGTERM, self._exit_before_serving)
+        if not self.alive:  # SIGTERM came between gunicorn's handler and this one
+            raise SystemExit(0)
         self._stopping = asyncio.Event()
+
+    def _exit_before_serving(self, _signum: int, _frame: FrameType | None) -> None:
+        self.alive = False
+        raise SystemExit(0)  # gunicorn's worker_exit hook (server.py) ends the process with this code
 
     def _loop_signals(self) -> None:
         self.loop.add_signal_handler(signal.SIGTERM, self._stop, False)
@@ -69,6 +80,7 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         moves there now, after the fork, so CUDA starts in the worker.
         """
         predictor, settings, limits = self.app.wsgi()
+        self.log.info("Worker %s warming up the model on %s", self.pid, settings.device)
         if settings.device != predictor.device:
             predictor = predictor.to(settings.device)
         predictor.warm_up(settings.batch.max_rows)
