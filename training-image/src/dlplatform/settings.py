@@ -10,15 +10,9 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from typing import Any
 
 Parser = Callable[[str], Any]
-
-
-def setting(default: Any, parser: Parser, help_text: str) -> Any:
-    """A dataclass field holding one setting: its default, its parser and a line of help."""
-    return field(default=default, metadata={"parse": parser, "help": help_text})
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -9,33 +9,37 @@ short string, validated like a hyperparameter. Unset ones take the defaults belo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ..errors import ConfigurationError
-from ..settings import boolean, choice, column_name, did_you_mean, number, setting, whole_number
+from ..settings import Parser, boolean, choice, column_name, did_you_mean, number, whole_number
 
 ENV_PREFIX = "PREPARE_"
 MISSING_POLICIES = ("drop", "median", "mean")
+
+
+def _spec(default: Any, parser: Parser, help_text: str) -> Any:
+    return field(default=default, metadata={"parse": parser, "help": help_text})
 
 
 @dataclass(frozen=True)
 class PrepareConfig:
     """Validated `prepare` settings; the environment variable of each is PREPARE_ + its name in upper case."""
 
-    label_column: str = setting("label", column_name, "Name of the CSV column holding the class label.")
-    missing_values: str = setting(
+    label_column: str = _spec("label", column_name, "Name of the CSV column holding the class label.")
+    missing_values: str = _spec(
         "median",
         choice(*MISSING_POLICIES),
         "drop: drop rows with a missing feature; median/mean: impute per column with the training split's value.",
     )
-    drop_duplicates: bool = setting(True, boolean, "Drop rows that repeat an earlier row exactly (label included).")
-    constant_columns: str = setting(
+    drop_duplicates: bool = _spec(True, boolean, "Drop rows that repeat an earlier row exactly (label included).")
+    constant_columns: str = _spec(
         "drop", choice("drop", "keep"), "drop: remove feature columns with one value in the training split."
     )
-    validation_fraction: float = setting(0.15, number(0.0, 0.5, low_open=True), "Share of each class for validation.")
-    test_fraction: float = setting(0.15, number(0.0, 0.5, low_open=True), "Share of each class for test.")
-    seed: int = setting(42, whole_number(0, 2**31 - 1), "Seed of the stratified split.")
+    validation_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Share of each class for validation.")
+    test_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Share of each class for test.")
+    seed: int = _spec(42, whole_number(0, 2**31 - 1), "Seed of the stratified split.")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from ..settings import boolean, choice, column_name, did_you_mean, number, setting, whole_number
+from ..settings import Parser, boolean, choice, column_name, did_you_mean, number, whole_number
 
 # SageMaker itself may add names like these (e.g. `_tuning_objective_metric` during tuning, `sagemaker_*`
 # from the Python SDK); they are not ours to validate.
@@ -28,26 +28,30 @@ def unit_list(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
+def _spec(default: Any, parser: Parser, help_text: str) -> Any:
+    return field(default=default, metadata={"parse": parser, "help": help_text})
+
+
 @dataclass(frozen=True)
 class Hyperparameters:
     """Validated hyperparameters; every one is optional (see training-image/README.md)."""
 
-    epochs: int = setting(50, whole_number(1, 10_000), "Most training epochs (early stopping may end sooner).")
-    batch_size: int = setting(64, whole_number(1, 65_536), "Mini-batch size per process (per GPU).")
-    learning_rate: float = setting(1e-3, number(0.0, 10.0, low_open=True), "Adam learning rate.")
-    weight_decay: float = setting(0.0, number(0.0, 1.0), "Adam weight decay (L2).")
-    patience: int = setting(10, whole_number(1, 10_000), "Epochs without a better validation loss before stopping.")
-    model_type: str = setting("auto", choice("auto", "mlp", "cnn"), "auto: CNN for square images >= 8x8, else MLP.")
-    hidden_units: tuple[int, ...] = setting((128,), unit_list, "Dense layer sizes (MLP body, or the CNN's head).")
-    dropout: float = setting(0.2, number(0.0, 1.0, high_open=True), "Dropout probability.")
-    label_column: str = setting("label", column_name, "Name of the CSV column holding the class label.")
-    validation_fraction: float = setting(
+    epochs: int = _spec(50, whole_number(1, 10_000), "Most training epochs (early stopping may end sooner).")
+    batch_size: int = _spec(64, whole_number(1, 65_536), "Mini-batch size per process (per GPU).")
+    learning_rate: float = _spec(1e-3, number(0.0, 10.0, low_open=True), "Adam learning rate.")
+    weight_decay: float = _spec(0.0, number(0.0, 1.0), "Adam weight decay (L2).")
+    patience: int = _spec(10, whole_number(1, 10_000), "Epochs without a better validation loss before stopping.")
+    model_type: str = _spec("auto", choice("auto", "mlp", "cnn"), "auto: CNN for square images >= 8x8, else MLP.")
+    hidden_units: tuple[int, ...] = _spec((128,), unit_list, "Dense layer sizes (MLP body, or the CNN's head).")
+    dropout: float = _spec(0.2, number(0.0, 1.0, high_open=True), "Dropout probability.")
+    label_column: str = _spec("label", column_name, "Name of the CSV column holding the class label.")
+    validation_fraction: float = _spec(
         0.15, number(0.0, 0.5, low_open=True), "Held out from train when there is no validation channel."
     )
-    test_fraction: float = setting(0.15, number(0.0, 0.5, low_open=True), "Held out when there is no test channel.")
-    seed: int = setting(42, whole_number(0, 2**31 - 1), "Seed for initialisation, shuffling and splits.")
-    device: str = setting("auto", choice("auto", "cuda", "cpu"), "auto: CUDA when available, else CPU.")
-    mixed_precision: bool = setting(True, boolean, "Automatic mixed precision (float16) on CUDA; ignored on CPU.")
+    test_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Held out when there is no test channel.")
+    seed: int = _spec(42, whole_number(0, 2**31 - 1), "Seed for initialisation, shuffling and splits.")
+    device: str = _spec("auto", choice("auto", "cuda", "cpu"), "auto: CUDA when available, else CPU.")
+    mixed_precision: bool = _spec(True, boolean, "Automatic mixed precision (float16) on CUDA; ignored on CPU.")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
