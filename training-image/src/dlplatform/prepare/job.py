@@ -1,4 +1,4 @@
-"""`prepare`: raw CSV in, clean train/validation/test channels, the fitted preprocessing and a data report out.
+"""`prepare`: raw CSV in, clean train, validation and test channels, the fitted preprocessing and a data report out.
 
 SageMaker runs `<image> prepare` as a Processing job. Under ``$SM_ROOT`` (default /opt/ml; see dlplatform/paths.py):
 

@@ -1,4 +1,4 @@
-"""Seeded, stratified train/validation/test split, and the class checks a split needs."""
+"""Seeded, stratified split into train, validation and test, and the class checks a split needs."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ metadata.json) then :meth:`Predictor.forward` (the network). The server transfor
 and batches only the forward pass.
 
 On the CPU the network runs as frozen TorchScript graphs built at load time from the state_dict that
-model.tar.gz carries (nothing new for the trainer to write). Measured on this model (bench/serve-bench.py
+model.tar.gz carries (nothing new for the trainer to write). Measured on this model (bench/serve_bench.py
 prints the forward-pass table): the plain frozen graph is fastest for one or two rows, and the graph with
 oneDNN (MKL-DNN) convolutions from ``torch.jit.optimize_for_inference`` is 2-3x faster than eager PyTorch from
 four rows up, which is what micro-batching feeds it. On a GPU the eager module runs on the device.

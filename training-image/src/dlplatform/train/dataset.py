@@ -1,4 +1,4 @@
-"""Reads CSV channels and turns them into normalised train/validation/test arrays."""
+"""Reads CSV channels and turns them into normalised train, validation and test arrays."""
 
 from __future__ import annotations
 

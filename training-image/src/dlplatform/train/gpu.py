@@ -18,7 +18,7 @@ from ..paths import PROGRAM_DIR
 
 MATRIX_FILE = PROGRAM_DIR / "gpu-architectures.json"
 
-# SageMaker's GPU families are ml.p<n>* and ml.g<n>*; the same test as hasGpu() in lib/instance-types.ts.
+# SageMaker's GPU families are ml.p<n>* and ml.g<n>*; the same test as hasGpu() in constructs/instance-types.ts.
 GPU_INSTANCE_TYPE = re.compile(r"^ml\.(p\d|g\d)")
 ARCH = re.compile(r"^(sm|compute)_(\d+)(\d)([af]?)$")
 
