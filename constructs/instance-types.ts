@@ -101,7 +101,7 @@ const ARCH = /^(sm|compute)_(\d+)(\d)([af]?)$/;
  * cubin (`sm_XY`) runs on GPUs of the same major and the same or a higher minor version; PTX (`compute_XY`) is
  * compiled by the driver for that capability or any higher one; `a` (architecture-specific) code runs only on
  * that exact capability and `f` (family-specific) code only within its major version.
- * The same rule as arch_runs_on() in training-image/src/dlplatform/gpu.py.
+ * The same rule as arch_runs_on() in training-image/src/dlplatform/train/gpu.py.
  */
 export function archRunsOn(arch: string, computeCapability: string): boolean {
   const m = ARCH.exec(arch);

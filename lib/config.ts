@@ -54,7 +54,7 @@ export const SETTINGS = {
   noncurrentVersionExpirationDays: setting(integer(1, 3650), 90,
     'Days a replaced or deleted object version is kept in the data, model and log buckets.'),
 
-  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare_config.py;
+  // Preparation (the Processing job running the image's `prepare`; training-image/src/dlplatform/prepare/config.py;
   // lib/image-settings.ts maps these to its PREPARE_* variables, for the deploy and local mode alike)
   prepareLabelColumn: setting(optional(text(/^[^\s]{1,256}$/, 'a column name of up to 256 characters, without spaces')), undefined as string | undefined,
     'The raw data\'s label column (training reads the same column). Unset: the image\'s default, `label`.'),

@@ -1,6 +1,6 @@
 /**
  * What the training image reads, from the validated configuration: `prepare`'s PREPARE_* environment
- * (training-image/src/dlplatform/prepare_config.py) and the training job's hyperparameters. One mapping, used by
+ * (training-image/src/dlplatform/prepare/config.py) and the training job's hyperparameters. One mapping, used by
  * the deploy (lib/platform.ts) and by local mode (local/), so both prepare and train the same way.
  */
 import type { PlatformConfig } from './config';

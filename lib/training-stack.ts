@@ -31,7 +31,7 @@ export interface TrainingStackProps extends StackProps {
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.dataSourceUri} */
   readonly dataSourceUri?: PlatformConfig['dataSourceUri'];
-  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare_config.py), from the prepare* settings (lib/image-settings.ts). */
+  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare/config.py), from the prepare* settings (lib/image-settings.ts). */
   readonly prepareEnvironment: Record<string, string>;
   /** @see {@link SETTINGS.prepareInstanceType} */
   readonly prepareInstanceType: PlatformConfig['prepareInstanceType'];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite (`npm test`): types, lint, jest (CDK assertions, cdk-nag, checkov, cfn-lint, handlers
-# against local stand-ins) and pytest for training-image/. Installs the environments first when they are missing.
+# The whole test suite (`npm test`): types, lint (eslint, ruff, the image's import contract), jest (CDK assertions,
+# cdk-nag, checkov, cfn-lint, handlers against local stand-ins) and pytest for training-image/. Installs the
+# environments first when they are missing.
 #
 # pytest runs beside the rest: most of its time is spent waiting on the processes it starts (train, serve, HTTP
 # clients), which leaves the cores to tsc, eslint and jest. Its output is printed, whole, after jest's.
@@ -23,6 +24,8 @@ echo "== eslint"
 npx eslint . || status=1
 echo "== ruff"
 .venv/bin/ruff check training-image || status=1
+echo "== lint-imports (the stage packages' import contract, training-image/pyproject.toml)"
+(cd training-image && PYTHONPATH=src ../.venv/bin/lint-imports --no-logo --no-cache pyproject.toml) || status=1
 echo "== jest"
 npx jest --ci || status=1   # workers: jest.config.js
 echo "== pytest (training-image)"

@@ -100,7 +100,7 @@ def forward_pass_table(root: Path) -> None:
     import numpy as np
     import torch
 
-    from dlplatform.predictor import Predictor
+    from dlplatform.serve.predictor import Predictor
 
     torch.set_num_threads(1)
     predictor = Predictor.load(root / "model")

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from dlplatform.artifacts import read_model
-from dlplatform.model import Architecture, build_model
+from dlplatform.model.artifact import read_model
+from dlplatform.model.network import Architecture, build_model
 
 from .support import ENTRYPOINT, child_env
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from dlplatform.checkpoint import Position, list_checkpoints, load_latest_checkpoint, save_checkpoint
+from dlplatform.train.checkpoint import Position, list_checkpoints, load_latest_checkpoint, save_checkpoint
 
 
 def test_keeps_the_newest_two_and_removes_leftover_temporary_files(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
 
-from dlplatform.artifacts import read_model
+from dlplatform.model.artifact import read_model
 
 from .pipeline_support import (
     PREPARED,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlplatform import gpu
+from dlplatform.train import gpu
 
 from .support import TRAINING_IMAGE, make_tree, run_train
 
@@ -47,7 +47,7 @@ def test_the_dockerfile_starts_from_the_official_image_of_the_recorded_build() -
 
 
 def test_the_image_carries_the_matrix_where_the_container_reads_it() -> None:
-    # gpu.py finds it two folders above its package: training-image/ here, /opt/program in the image.
+    # paths.PROGRAM_DIR, the folder holding src/: training-image/ here, /opt/program in the image.
     assert gpu.MATRIX_FILE == TRAINING_IMAGE / "gpu-architectures.json"
     assert re.search(r"^COPY gpu-architectures\.json \.$", (TRAINING_IMAGE / "Dockerfile").read_text(), re.MULTILINE)
     assert "!gpu-architectures.json" in (TRAINING_IMAGE / ".dockerignore").read_text().splitlines()

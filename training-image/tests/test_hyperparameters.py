@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dlplatform.hyperparameters import (
+from dlplatform.train.hyperparameters import (
     HyperparameterError,
     Hyperparameters,
     load_hyperparameters,

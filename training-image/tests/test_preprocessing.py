@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlplatform.preprocessing import Preprocessing, PreprocessingError, apply, load
+from dlplatform.tabular.preprocessing import Preprocessing, PreprocessingError, apply, load
 
 from .pipeline_support import PREPARED, csv_text, prepare_input, read_split, run_entry
 

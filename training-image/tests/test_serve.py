@@ -203,14 +203,15 @@ def test_execution_parameters_describe_batch_transform_limits(server: Server) ->
 def test_starts_the_configured_workers_and_shuts_down_cleanly_on_sigterm(serving_root: Path, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "server.log"
-    process = start_server(serving_root, port, log, {"MODEL_SERVER_WORKERS": "3"})
+    # A graceful timeout far beyond this test's wait: the server exits in time only if every worker stops by itself
+    # (one still warming up included), never because the master kills them when the graceful timeout ends.
+    settings = {"MODEL_SERVER_WORKERS": "3", "MODEL_SERVER_GRACEFUL_TIMEOUT": "3600"}
+    process = start_server(serving_root, port, log, settings)
     try:
         wait_until_serving(port, process)
         assert request(port, "POST", "/invocations", json.dumps({"instances": ROWS[:1]}).encode(), JSON).status == 200
-        signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-        assert time.monotonic() - signalled < 5
+        assert process.wait(timeout=60) == 0
     finally:
         stop(process)
     text = log.read_text()

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlplatform.batching import BatchSettings, MicroBatcher
-from dlplatform.predictor import Predictor
+from dlplatform.serve.batching import BatchSettings, MicroBatcher
+from dlplatform.serve.predictor import Predictor
 
 from .conftest import Server, TrainedModel
 from .test_serve import LABELS, ROWS

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlplatform.device import cuda_device_count, select_device
+from dlplatform.serve.device import cuda_device_count, select_device
 
 from .support import free_port, start_server, stop, wait_until_serving
 

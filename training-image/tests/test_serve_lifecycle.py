@@ -9,6 +9,9 @@ import signal
 import time
 from pathlib import Path
 
+from dlplatform.model.artifact import FORMAT_VERSION, write_model
+from dlplatform.model.network import Architecture, build_model
+
 from .raw_http import RawConnection, post
 from .support import free_port, request, start_server, stop, wait_until_serving
 from .test_serve import LABELS, ROWS
@@ -21,7 +24,7 @@ def _booted(log: Path) -> list[int]:
     return [int(pid) for pid in BOOTED.findall(log.read_text())]
 
 
-def _wait_for(condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -48,7 +51,10 @@ def test_sigterm_finishes_the_request_in_flight_closes_idle_connections_and_exit
     serving_root: Path, tmp_path: Path
 ) -> None:
     port, log = free_port(), tmp_path / "server.log"
-    process = start_server(serving_root, port, log, {"MODEL_SERVER_WORKERS": "1"})
+    # A graceful timeout far beyond this test's wait, so that the exit below comes from the drain, not from the
+    # master killing the worker when the graceful timeout ends.
+    settings = {"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_GRACEFUL_TIMEOUT": "3600"}
+    process = start_server(serving_root, port, log, settings)
     try:
         wait_until_serving(port, process)
         message = post("/invocations", json.dumps({"instances": [ROWS[7]]}).encode())
@@ -65,6 +71,41 @@ def test_sigterm_finishes_the_request_in_flight_closes_idle_connections_and_exit
         assert answer.status == 200
         assert answer.headers["connection"] == "close"
         assert answer.json()["predictions"][0]["label"] == LABELS[7]
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=60) == 0
     finally:
         stop(process)
+
+
+def _slow_to_warm_up(root: Path) -> Path:
+    """A model folder whose warm-up takes a worker tens of seconds: a CNN on 64x64 images (about 150 MFLOP a row),
+    and a worker warms up every batch size from 1 to 128 rows once."""
+    side = 64
+    arch = Architecture("cnn", side * side, 2, (4,), 0.0, image_side=side)
+    metadata = {
+        "format_version": FORMAT_VERSION,
+        "model_version": "slow-to-warm-up",
+        "architecture": arch.to_dict(),
+        "feature_names": [f"p{i}" for i in range(side * side)],
+        "labels": ["a", "b"],
+        "normalization": {"mean": [0.0] * side * side, "std": [1.0] * side * side},
+    }
+    write_model(root / "model", build_model(arch).state_dict(), metadata)
+    return root
+
+
+def test_a_worker_still_warming_up_stops_at_once_on_sigterm(tmp_path: Path) -> None:
+    root = _slow_to_warm_up(tmp_path / "opt-ml")
+    port, log = free_port(), tmp_path / "server.log"
+    # The master would wait an hour for the worker: the exit below can only come from the worker stopping itself.
+    settings = {"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_GRACEFUL_TIMEOUT": "3600"}
+    process = start_server(root, port, log, settings)
+    try:
+        _wait_for(lambda: "warming up the model" in log.read_text())
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        stop(process)
+    text = log.read_text()
+    assert "Worker exiting" in text
+    assert "runs the model on" not in text, "the worker finished its warm-up before stopping"
+    assert "Shutting down: Master" in text

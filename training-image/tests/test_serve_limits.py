@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dlplatform.limits import DEFAULT_LIMITS_FILE, LimitsError, RequestLimits
+from dlplatform.serve.limits import DEFAULT_LIMITS_FILE, LimitsError, RequestLimits
 
 from .conftest import Server
 from .support import TRAINING_IMAGE, free_port, request, start_server, stop, wait_until_serving
@@ -26,7 +26,7 @@ def test_the_image_carries_the_table_where_the_server_looks_for_it() -> None:
     dockerfile = (TRAINING_IMAGE / "Dockerfile").read_text()
     assert "WORKDIR /opt/program" in dockerfile
     assert "COPY request-limits.json ." in dockerfile  # /opt/program/request-limits.json
-    assert "COPY src/ src/" in dockerfile  # /opt/program/src/dlplatform/limits.py
+    assert "COPY src/ src/" in dockerfile  # /opt/program/src/dlplatform/serve/limits.py
     assert "!request-limits.json" in (TRAINING_IMAGE / ".dockerignore").read_text().splitlines()
     assert DEFAULT_LIMITS_FILE == TRAINING_IMAGE / "request-limits.json"
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from dlplatform.artifacts import model_version
+from dlplatform.model.artifact import model_version
 
 from .conftest import TrainedModel
 from .support import ENTRYPOINT, EPOCH_LINE, checkpoint_names, read_metadata

@@ -2,7 +2,7 @@
 
 The pattern of AWS's scikit_bring_your_own sample (container/decision_trees/predictor.py): a Flask app with
 /ping and /invocations, run by gunicorn with gevent workers behind nginx (nginx.conf.template). Here it serves
-the same digits model with the same torch: the state_dict from model.pt, rebuilt with dlplatform.model, and
+the same digits model with the same torch: the state_dict from model.pt, rebuilt with dlplatform.model.network, and
 the normalization from metadata.json. https://github.com/aws/amazon-sagemaker-examples/tree/main/
 advanced_functionality/scikit_bring_your_own/container
 
@@ -24,8 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from dlplatform.artifacts import read_model
-from dlplatform.model import Architecture, build_model
+from dlplatform.model.artifact import read_model
+from dlplatform.model.network import Architecture, build_model
 
 torch.set_num_threads(1)  # as the project's server: one core per worker, no oversubscription
 

@@ -12,19 +12,19 @@ USAGE = "usage: entrypoint.py {train|serve|prepare|evaluate}  (SageMaker runs th
 def main(argv: list[str], entry_script: Path) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv == ["train"]:
-        from .train import main as train
+        from .train.job import main as train
 
         return train(entry_script)
     if argv == ["serve"]:
-        from .serve import main as serve
+        from .serve.server import main as serve
 
         return serve()
     if argv == ["prepare"]:
-        from .prepare import main as prepare
+        from .prepare.job import main as prepare
 
         return prepare()
     if argv == ["evaluate"]:
-        from .evaluate_job import main as evaluate
+        from .evaluate.job import main as evaluate
 
         return evaluate()
     print(USAGE, file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from .errors import TrainingError
+from .errors import JobError
 from .paths import SageMakerPaths
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,12 @@ def write_processing_failure(paths: SageMakerPaths, message: str) -> None:
 
 def run_processing_step(name: str, paths: SageMakerPaths, step: Callable[[], None]) -> int:
     """Runs a Processing-job entry point (`prepare`, `evaluate`): 0 when ``step`` returns, else 1 with the reason
-    in output/message and output/failure. A TrainingError's message is the user's; anything else still gets one."""
+    in output/message and output/failure. A JobError's message is the user's; anything else still gets one."""
     clear_failure(paths)
     paths.message_file.unlink(missing_ok=True)
     try:
         step()
-    except TrainingError as error:
+    except JobError as error:
         write_processing_failure(paths, str(error))
         return 1
     except Exception as error:

@@ -17,7 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DEFINITIONS_FILE = Path(__file__).resolve().parents[2] / "metric-definitions.json"
+from .paths import PROGRAM_DIR
+
+DEFINITIONS_FILE = PROGRAM_DIR / "metric-definitions.json"
 
 
 @dataclass(frozen=True)

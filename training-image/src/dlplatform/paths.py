@@ -15,6 +15,10 @@ from pathlib import Path
 DEFAULT_ROOT = "/opt/ml"
 ROOT_ENV = "SM_ROOT"
 
+# The folder holding src/, entrypoint.py and the JSON tables the image reads (gpu-architectures.json,
+# request-limits.json): training-image/ in the repository, /opt/program in the image (see the Dockerfile).
+PROGRAM_DIR = Path(__file__).resolve().parents[2]
+
 
 @dataclass(frozen=True)
 class SageMakerPaths:

@@ -1,0 +1,107 @@
+"""`evaluate`: the standalone evaluation, run by SageMaker as a Processing job (`<image> evaluate`).
+
+Under ``$SM_ROOT`` (default /opt/ml; see dlplatform/paths.py) it reads the model from ``processing/input/model/``
+(model.tar.gz as training uploads it, or its unpacked files) and test rows with the label column from
+``processing/input/test/`` (prepare's test/ channel, or raw rows the model's preprocessing.json transforms),
+and writes evaluation.json and evaluation.html to ``processing/output/evaluation/``. Bad input: the reason in
+output/message (the job's ExitMessage) and output/failure, exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, ModelArtifactError
+from ..failure import run_processing_step
+from ..model.artifact import METADATA_FILE
+from ..paths import SageMakerPaths
+from ..tabular.files import data_files
+from ..tabular.preprocessing import PreprocessingError, apply, load
+from ..tabular.raw_csv import RawTable, combine, read_csv_file
+
+log = logging.getLogger(__name__)
+
+
+def find_model(model_input: Path, scratch: Path) -> Path:
+    """The folder holding metadata.json: the input itself, or model.tar.gz unpacked into ``scratch``."""
+    if (model_input / METADATA_FILE).is_file():
+        return model_input
+    archives = sorted(model_input.glob("*.tar.gz")) if model_input.is_dir() else []
+    if not archives:
+        raise ModelArtifactError(
+            f"No model under {model_input}: expected model.tar.gz or {METADATA_FILE} with model.pt"
+        )
+    with tarfile.open(archives[0]) as archive:
+        archive.extractall(scratch, filter="data")  # refuses absolute paths, links out of the folder, devices
+    if not (scratch / METADATA_FILE).is_file():
+        raise ModelArtifactError(f"{archives[0].name} holds no {METADATA_FILE}; is it a model.tar.gz from `train`?")
+    return scratch
+
+
+def _select(table: RawTable, names: tuple[str, ...]) -> np.ndarray | None:
+    if not set(names) <= set(table.feature_names):
+        return None
+    return table.features[:, [table.feature_names.index(name) for name in names]]
+
+
+def model_rows(table: RawTable, model_dir: Path, feature_names: tuple[str, ...]) -> np.ndarray:
+    """The test rows as the model takes them: already prepared, or raw rows through the model's preprocessing."""
+    prepared = _select(table, feature_names)
+    if prepared is not None and not np.isnan(prepared).any():
+        return prepared
+    preprocessing = load(model_dir)
+    if preprocessing is not None:
+        raw = _select(table, preprocessing.input_features)
+        if raw is not None:
+            try:
+                return apply(preprocessing, raw)
+            except PreprocessingError as error:
+                raise DataError(f"The test data cannot be transformed: {error}") from None
+    wanted = preprocessing.input_features if preprocessing is not None else feature_names
+    missing = [name for name in wanted if name not in table.feature_names]
+    if not missing:
+        raise DataError("The test data has missing values and the model has no imputation for them")
+    raise DataError(
+        f"The test data lacks columns the model needs: {', '.join(missing[:8])}"
+        + (f" ... ({len(missing)} in all)" if len(missing) > 8 else "")
+    )
+
+
+def run_evaluate(paths: SageMakerPaths, scratch: Path) -> None:
+    from .evaluation import encode_labels, evaluate_and_write  # torch loads once the inputs exist
+    from .scoring import Scorer
+
+    model_dir = find_model(paths.evaluate_model_dir, scratch)
+    scorer = Scorer.load(model_dir)
+    label_column = str(scorer.metadata.get("label_column", "label"))
+    files = data_files(paths.evaluate_test_dir) if paths.evaluate_test_dir.is_dir() else []
+    if not files:
+        raise DataError(f"No test data: {paths.evaluate_test_dir} holds no CSV files")
+    base = paths.evaluate_test_dir
+    table = combine([read_csv_file(path, str(path.relative_to(base)), label_column) for path in files], "test data")
+    unlabelled = [origin for origin, label in zip(table.origins, table.labels, strict=True) if not label]
+    if unlabelled:
+        raise DataError(f'{unlabelled[0]} has no value in the label column "{label_column}"')
+    rows = model_rows(table, model_dir, scorer.feature_names)
+    y_true = encode_labels(table.labels, scorer.labels, "The test data")
+    source = ", ".join(table.files[:3]) + (" ..." if len(table.files) > 3 else "")
+    evaluate_and_write(scorer, rows, y_true, source, paths.evaluation_dir)
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    paths = SageMakerPaths.from_env(env)
+
+    def step() -> None:
+        with tempfile.TemporaryDirectory(prefix="model-") as scratch:
+            run_evaluate(paths, Path(scratch))
+        print(f"evaluation written to {paths.evaluation_dir}", flush=True)
+
+    return run_processing_step("evaluate", paths, step)

@@ -1,0 +1,71 @@
+"""Settings that arrive as strings (hyperparameters.json, PREPARE_* variables): one parser per kind of value.
+
+A parser takes the text and returns the value, or raises ValueError with what would be accepted ("a whole number
+from 1 to 10000"); the caller names the setting and the text it got.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Parser = Callable[[str], Any]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean "epochs"?)' for a misspelt name, else ''."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def whole_number(low: int, high: int) -> Parser:
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[+-]?\d+", text) or not low <= int(text) <= high:
+            raise ValueError(f"a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
+def number(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Parser:
+    left, right = ("(" if low_open else "["), (")" if high_open else "]")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        if not (math.isfinite(value) and above and below):
+            raise ValueError(f"a number in {left}{low:g}, {high:g}{right}")
+        return value
+
+    return parse
+
+
+def choice(*options: str) -> Parser:
+    def parse(text: str) -> str:
+        if text.lower() not in options:
+            raise ValueError(f"one of {', '.join(options)}")
+        return text.lower()
+
+    return parse
+
+
+def boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValueError("true or false")
+
+
+def column_name(text: str) -> str:
+    if not text:
+        raise ValueError("a non-empty column name")
+    return text
