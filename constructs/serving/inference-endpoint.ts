@@ -5,12 +5,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { CfnEndpoint, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
+import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { supportsVolumeKms } from '../instance-types';
+import { HOSTING_INSTANCE_TYPES, hasGpu, supportsVolumeKms } from '../instance-types';
 import {
-  RuleProblem, TrafficShiftMode, describeProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
+  RuleProblem, TrafficShiftMode, describeProblem, hostingDriverProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
 } from '../sagemaker-rules';
+import { defaultInferenceAmi, hostingFamily } from './inference-ami';
 import { TrafficShifting } from './endpoint-deployment';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { stackInstanceSuffix } from '../private/stack-instance';
@@ -44,6 +45,14 @@ export interface InferenceEndpointProps {
    * @default 'ml.m5.large'
    */
   readonly instanceType?: string;
+
+  /**
+   * The production variant's InferenceAmiVersion: the AMI, and so the NVIDIA driver, of GPU instances. It must run
+   * the training image's CUDA on `instanceType` (constructs/serving/inference-ami.ts); CPU types take none.
+   * @default - for a GPU type, the AMI whose driver runs the image's CUDA there (natively, else through the image's
+   * forward-compatibility package); none for a CPU type
+   */
+  readonly inferenceAmiVersion?: string;
 
   /**
    * Fewest instances, and the count the endpoint starts with.
@@ -131,6 +140,8 @@ export class InferenceEndpoint extends Construct {
   readonly endpointName: string;
   /** The production variant's name. */
   readonly variantName: string;
+  /** The production variant's InferenceAmiVersion (undefined on CPU instances). */
+  readonly inferenceAmiVersion?: string;
   /** The model hosted by the endpoint. */
   readonly model: sagemaker.Model;
   /** The role SageMaker assumes to run the model. */
@@ -160,7 +171,14 @@ export class InferenceEndpoint extends Construct {
     this.endpointName = props.endpointName
       ?? `${Names.uniqueResourceName(this, { maxLength: 63 - suffix.length - 13, separator: '-' })}${suffix}-${stackInstanceSuffix()}`;
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
+    const amiVersion = props.inferenceAmiVersion ?? (hasGpu(instanceType) ? defaultInferenceAmi(hostingFamily(instanceType))?.version : undefined);
+    this.inferenceAmiVersion = amiVersion;
     checkRules([
+      hostingDriverProblem({
+        instanceType: { name: 'instanceType', value: instanceType },
+        amiVersion: { name: 'inferenceAmiVersion', value: amiVersion },
+        choices: HOSTING_INSTANCE_TYPES,
+      }),
       trafficShiftingProblem({
         mode: { name: 'trafficShifting', value: MODES[shifting.type] },
         percent: { name: 'trafficShifting size', value: shifting.sizePercent ?? 0 },
@@ -212,6 +230,12 @@ export class InferenceEndpoint extends Construct {
         initialInstanceCount: minCapacity,
       }],
     });
+
+    if (amiVersion !== undefined) {
+      // The alpha L2 has no InferenceAmiVersion: set on its CfnEndpointConfig (found by type, not by construct id).
+      const [cfnEndpointConfig] = endpointConfig.node.findAll().filter((c): c is CfnEndpointConfig => c instanceof CfnEndpointConfig);
+      cfnEndpointConfig.addPropertyOverride('ProductionVariants.0.InferenceAmiVersion', amiVersion);
+    }
 
     this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.endpointName, endpointConfig });
     // The instances log from their first start: the group must exist by then.
