@@ -15,9 +15,9 @@ import { CudaDriverNeed, IMAGE_DRIVER_NEED, compareDriverVersions, driverRoute }
 import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, hasGpu } from '../constructs/instance-types';
 import { RULE_SOURCES, hostingDriverProblem } from '../constructs/sagemaker-rules';
 import { DEFAULT_HOSTING_DRIVERS, INFERENCE_AMIS, defaultInferenceAmi, hostingDrivers } from '../constructs/serving/inference-ami';
-import { ConfigError, loadConfig } from '../lib/config';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { withCurrentGpuTables } from '../scripts/gpu-table';
+import { configError } from './support/config-error';
 import { buildTestPlatform } from './support/platform';
 import { buildServing } from './support/serving';
 
@@ -39,16 +39,6 @@ function apiReferenceAmis(): Map<string, string> {
   const model = loadServiceModel('sagemaker');
   const doc = (model.shapes.ProductionVariant.members as Record<string, { documentation?: string }>).InferenceAmiVersion.documentation ?? '';
   return new Map([...doc.matchAll(/<dt>([^<]+)<\/dt>\s*<dd>(.*?)<\/dd>/gs)].map((m) => [m[1].trim(), m[2].replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ')]));
-}
-
-function configError(context: Record<string, unknown>): string {
-  try {
-    loadConfig(context);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error(`expected ${JSON.stringify(context)} to be refused`);
 }
 
 describe('InferenceAmiVersion table', () => {
