@@ -154,8 +154,9 @@ export function gpuImageProblem(args: { instanceType: Named<string>; choices: re
 /**
  * The endpoint's NVIDIA driver against the image's CUDA: a GPU endpoint runs the driver of its production variant's
  * InferenceAmiVersion (constructs/serving/inference-ami.ts, from RULE_SOURCES.hostingDriver), which must run the
- * image's CUDA natively or through its forward-compatibility package; without one, SageMaker's default driver for
- * p3, g4dn and g5 is 470 (CUDA 11.4), and the container never passes /ping. A CPU endpoint takes no GPU AMI.
+ * image's CUDA natively or through its forward-compatibility package. Without one, SageMaker's default driver for
+ * p3, g4dn and g5 is 470 (CUDA 11.4), which it upgrades over time, and the CUDA 12.8 image never passed /ping there:
+ * a GPU endpoint always pins a known driver. A CPU endpoint takes no GPU AMI.
  * `amiVersion` undefined: the default choice, which exists exactly when some AMI runs the image on the family.
  */
 export function hostingDriverProblem(args: {

@@ -6,14 +6,14 @@
  *
  * Sources: SageMaker's page "Best practices to minimize interruptions during GPU driver upgrades"
  * (GPU_DRIVERS_PAGE: the default driver per family, and which AMI versions the families take), and the
- * ProductionVariant API reference (PRODUCTION_VARIANT_PAGE: each AMI's driver, CUDA and container toolkit
- * setting; botocore's model carries the same text, and test/gpu-drivers.test.ts checks this table against it and
- * the AMI names against CloudFormation's enum in cfn-lint's schema).
+ * ProductionVariant API reference (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html:
+ * each AMI's driver, CUDA and container toolkit setting; botocore's model carries the same text, and
+ * test/gpu-drivers.test.ts checks this table against it and the AMI names against CloudFormation's enum in
+ * cfn-lint's schema).
  */
 import { DriverRoute, IMAGE_DRIVER_NEED, CudaDriverNeed, compareDriverVersions, cudaMajor, driverRoute } from '../gpu-drivers';
 
 export const GPU_DRIVERS_PAGE = 'https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html';
-export const PRODUCTION_VARIANT_PAGE = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html';
 
 /** One InferenceAmiVersion (AWS::SageMaker::EndpointConfig ProductionVariant InferenceAmiVersion). */
 export interface InferenceAmi {
