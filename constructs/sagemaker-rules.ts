@@ -7,9 +7,11 @@
  * (through constructs/private/validation.ts, which names the construct path). A rule is written here once and
  * never again in a caller.
  */
+import { CudaDriverNeed, IMAGE_DRIVER_NEED, cudaMajor } from './gpu-drivers';
 import {
-  IMAGE_TORCH_BUILD, TorchBuild, gpuArchitecture, imageSupportsInstanceType, supportsVolumeKms,
+  IMAGE_TORCH_BUILD, TorchBuild, gpuArchitecture, hasGpu, imageSupportsInstanceType, supportsVolumeKms,
 } from './instance-types';
+import { GPU_DRIVERS_PAGE, INFERENCE_AMIS, hostingDrivers, hostingFamily } from './serving/inference-ami';
 
 /** A setting (or construct prop) as the caller names it, and its value. */
 export interface Named<T> {
@@ -52,6 +54,7 @@ export const RULE_SOURCES = {
   endpointScalingUpdate: 'https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html',
   burstableScaling: 'https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-add-console.html',
   gpuMatrix: 'training-image/gpu-architectures.json',
+  hostingDriver: GPU_DRIVERS_PAGE,
 } as const;
 
 /** The traffic-shifting modes of a blue/green endpoint update. */
@@ -197,6 +200,63 @@ export function gpuImageProblem(args: { instanceType: Named<string>; choices: re
     allowed: `a type whose GPU the training image can run (${why}): ${choicesText}`,
     source: RULE_SOURCES.gpuMatrix,
   };
+}
+
+/**
+ * The endpoint's NVIDIA driver against the image's CUDA: a GPU endpoint runs the driver of its production variant's
+ * InferenceAmiVersion (constructs/serving/inference-ami.ts, from RULE_SOURCES.hostingDriver), which must run the
+ * image's CUDA natively or through its forward-compatibility package. Without one, SageMaker's default driver for
+ * p3, g4dn and g5 is 470 (CUDA 11.4), which it upgrades over time, and the CUDA 12.8 image never passed /ping there:
+ * a GPU endpoint always pins a known driver. A CPU endpoint takes no GPU AMI.
+ * `amiVersion` undefined: the default choice, which exists exactly when some AMI runs the image on the family.
+ */
+export function hostingDriverProblem(args: {
+  instanceType: Named<string>;
+  amiVersion: Named<string | undefined>;
+  choices: readonly string[];
+  need?: CudaDriverNeed;
+}): RuleProblem | undefined {
+  const { instanceType, amiVersion, choices } = args;
+  const need = args.need ?? IMAGE_DRIVER_NEED;
+  const source = RULE_SOURCES.hostingDriver;
+  if (!hasGpu(instanceType.value)) {
+    return amiVersion.value === undefined ? undefined : {
+      setting: amiVersion.name,
+      value: amiVersion.value,
+      allowed: `unset while ${instanceType.name}=${instanceType.value}, which has no GPU (the InferenceAmiVersion values pick a GPU or Neuron driver)`,
+      source,
+    };
+  }
+  const family = hostingFamily(instanceType.value);
+  const drivers = hostingDrivers(family, need);
+  const runs = `runs the image's CUDA ${need.cuda} (driver ${need.nativeMinimumDriver} on, or ${need.compatPackage} on the `
+    + `${need.compatBranches.join(', ')} branches)`;
+  if (drivers.length === 0) {
+    const families = [...new Set(choices.filter((t) => hasGpu(t) && hostingDrivers(hostingFamily(t), need).length > 0).map(hostingFamily))];
+    return {
+      setting: instanceType.name,
+      value: instanceType.value,
+      allowed: `a type with an InferenceAmiVersion whose NVIDIA driver ${runs}; AWS lists none for ${family}: `
+        + (families.length > 0 ? `a CPU type or the ${families.join(', ')} families` : 'a CPU type'),
+      source,
+    };
+  }
+  if (amiVersion.value === undefined || drivers.some((d) => d.ami.version === amiVersion.value)) return undefined;
+  return {
+    setting: amiVersion.name,
+    value: amiVersion.value,
+    allowed: `an InferenceAmiVersion whose NVIDIA driver ${runs} on ${instanceType.value}, `
+      + `not ${amiVersion.value} (${whyNot(amiVersion.value, family, need)}): ${drivers.map((d) => d.ami.version).join(', ')}`,
+    source,
+  };
+}
+
+function whyNot(version: string, family: string, need: CudaDriverNeed): string {
+  const ami = INFERENCE_AMIS.find((a) => a.version === version);
+  if (!ami?.driver || !ami.cuda) return 'no NVIDIA driver';
+  if (!ami.families?.includes(family)) return `AWS lists no ${family} instances for it`;
+  if (cudaMajor(ami.cuda) !== cudaMajor(need.cuda)) return `driver ${ami.driver} is a CUDA ${ami.cuda} AMI`;
+  return `driver ${ami.driver} is older than ${need.nativeMinimumDriver} and not a branch ${need.compatPackage} supports`;
 }
 
 /** The instance type as an endpoint-name suffix: ml.g5.12xlarge -> g5-12xlarge. */

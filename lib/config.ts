@@ -5,8 +5,9 @@
  */
 import { HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, PROCESSING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, TorchBuild } from '../constructs/instance-types';
 import {
-  RuleProblem, capacityProblem, gpuImageProblem, jobWaitProblem, spotWaitProblem, trafficShiftingProblem,
+  RuleProblem, capacityProblem, gpuImageProblem, hostingDriverProblem, jobWaitProblem, spotWaitProblem, trafficShiftingProblem,
 } from '../constructs/sagemaker-rules';
+import { INFERENCE_AMIS } from '../constructs/serving/inference-ami';
 import { platformReservations, reservationProblem } from '../constructs/private/lambda-concurrency';
 import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
@@ -100,6 +101,10 @@ export const SETTINGS = {
 
   // Serving
   servingInstanceType: setting(oneOf(HOSTING_INSTANCE_TYPES), 'ml.m5.large', 'SageMaker endpoint instance type.'),
+  servingInferenceAmiVersion: setting(optional(oneOf(INFERENCE_AMIS.map((a) => a.version))), undefined as string | undefined,
+    'GPU endpoints: the production variant\'s InferenceAmiVersion, which decides the NVIDIA driver. Unset: the one whose driver runs the image\'s CUDA on servingInstanceType (docs/gpu.md). CPU endpoints: must stay unset.'),
+  servingWorkers: setting(optional(integer(1, 256)), undefined as number | undefined,
+    'Model server worker processes per endpoint instance (MODEL_SERVER_WORKERS); on GPUs they are spread over the GPUs, each on its own. Unset: one per GPU on GPU instances, one per vCPU on CPU instances.'),
   servingMinCapacity: setting(integer(1, 100), 1, 'Fewest endpoint instances (also the initial count).'),
   servingMaxCapacity: setting(integer(1, 100), 4, 'Most endpoint instances autoscaling may reach.'),
   servingTargetInvocationsPerInstance: setting(integer(1, 100000), 600, 'Autoscaling target: invocations per instance per minute.'),
@@ -206,6 +211,7 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
   const problems = [
     gpuImageProblem({ instanceType: named('trainingInstanceType'), choices: TRAINING_INSTANCE_TYPES, image }),
     gpuImageProblem({ instanceType: named('servingInstanceType'), choices: HOSTING_INSTANCE_TYPES, image }),
+    hostingDriverProblem({ instanceType: named('servingInstanceType'), amiVersion: named('servingInferenceAmiVersion'), choices: HOSTING_INSTANCE_TYPES }),
     spotWaitProblem({ useSpot: named('trainingUseSpot'), maxWaitSeconds: named('trainingMaxWaitSeconds'), maxRuntimeSeconds: named('trainingMaxRuntimeSeconds') }),
     trafficShiftingProblem({
       mode: named('deploymentStrategy'),

@@ -75,6 +75,8 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
       : { pointerParameterName: pointer },
     key: data.key,
     instanceType: config.servingInstanceType,
+    inferenceAmiVersion: config.servingInferenceAmiVersion,
+    workers: config.servingWorkers,
     minCapacity: config.servingMinCapacity,
     maxCapacity: config.servingMaxCapacity,
     targetInvocationsPerInstance: config.servingTargetInvocationsPerInstance,

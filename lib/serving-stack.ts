@@ -36,6 +36,10 @@ export interface ServingStackProps extends StackProps {
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.servingInstanceType} */
   readonly instanceType: PlatformConfig['servingInstanceType'];
+  /** @see {@link SETTINGS.servingInferenceAmiVersion} */
+  readonly inferenceAmiVersion: PlatformConfig['servingInferenceAmiVersion'];
+  /** @see {@link SETTINGS.servingWorkers} */
+  readonly workers: PlatformConfig['servingWorkers'];
   /** @see {@link SETTINGS.servingMinCapacity} */
   readonly minCapacity: PlatformConfig['servingMinCapacity'];
   /** @see {@link SETTINGS.servingMaxCapacity} */
@@ -101,6 +105,10 @@ export class ServingStack extends Stack {
       modelData: props.modelData,
       encryptionKey: props.key,
       instanceType: props.instanceType,
+      inferenceAmiVersion: props.inferenceAmiVersion,
+      // The model server's worker count (training-image/src/dlplatform/serve/server.py); unset, it decides by GPUs or vCPUs.
+      // CreateModel takes Environment beside ModelPackageName, as the SageMaker Python SDK's ModelPackage sends it.
+      environment: props.workers === undefined ? undefined : { MODEL_SERVER_WORKERS: String(props.workers) },
       minCapacity: props.minCapacity,
       maxCapacity: props.maxCapacity,
       targetInvocationsPerInstance: props.targetInvocationsPerInstance,

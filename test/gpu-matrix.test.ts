@@ -3,7 +3,8 @@
  * image's PyTorch build runs on each, and a type whose GPU the build cannot run is refused with the setting,
  * the GPU and what is allowed. training-image/tests/test_gpu_matrix.py checks the same record against torch.
  */
-import { ConfigError, loadConfig } from '../lib/config';
+import { loadConfig } from '../lib/config';
+import { configError } from './support/config-error';
 import {
   HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, TRAINING_INSTANCE_TYPES, TorchBuild, archRunsOn, gpuArchitecture, hasGpu,
   imageSupportsInstanceType,
@@ -13,16 +14,6 @@ const ALLOWED = [...new Set([...TRAINING_INSTANCE_TYPES, ...HOSTING_INSTANCE_TYP
 
 /** What defect 2 shipped: torch 2.15.0+cu132, built from sm_75 up (CUDA 13 has no Volta). */
 const CUDA_13_BUILD: TorchBuild = { torch: '2.15.0', cuda: '13.2', archList: ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120'] };
-
-function configError(context: Record<string, unknown>, image: TorchBuild): string {
-  try {
-    loadConfig(context, image);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error(`expected ${JSON.stringify(context)} to be refused`);
-}
 
 describe('GPU matrix', () => {
   test('every GPU instance type allowed for training or hosting has its GPU architecture recorded', () => {

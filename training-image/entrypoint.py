@@ -10,7 +10,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from dlplatform.cli import main
+from dlplatform import cuda_compat
 
 if __name__ == "__main__":
+    # Before anything loads CUDA: may start this script again with the forward-compat libraries (cuda_compat.py).
+    cuda_compat.start(sys.argv[1:], Path(__file__).resolve())
+
+    from dlplatform.cli import main
+
     sys.exit(main(sys.argv[1:], Path(__file__).resolve()))

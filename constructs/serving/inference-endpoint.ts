@@ -6,13 +6,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { CfnEndpoint, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
+import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { supportsVolumeKms } from '../instance-types';
+import { HOSTING_INSTANCE_TYPES, hasGpu, supportsVolumeKms } from '../instance-types';
 import { check, isUnresolved, validateProps } from '../private/validation';
 import {
-  TrafficShiftMode, capacityProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
+  TrafficShiftMode, capacityProblem, hostingDriverProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
 } from '../sagemaker-rules';
+import { defaultInferenceAmi, hostingFamily } from './inference-ami';
 import { TrafficShifting } from './endpoint-deployment';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { stackInstanceSuffix } from '../private/stack-instance';
@@ -46,6 +47,14 @@ export interface InferenceEndpointProps {
    * @default 'ml.m5.large'
    */
   readonly instanceType?: string;
+
+  /**
+   * The production variant's InferenceAmiVersion: the AMI, and so the NVIDIA driver, of GPU instances. It must run
+   * the training image's CUDA on `instanceType` (constructs/serving/inference-ami.ts); CPU types take none.
+   * @default - for a GPU type, the AMI whose driver runs the image's CUDA there (natively, else through the image's
+   * forward-compatibility package); none for a CPU type
+   */
+  readonly inferenceAmiVersion?: string;
 
   /**
    * Fewest instances, and the count the endpoint starts with.
@@ -148,6 +157,8 @@ export class InferenceEndpoint extends Construct {
   private readonly endpointNameLowercase: string;
   /** The production variant's name. */
   readonly variantName: string;
+  /** The production variant's InferenceAmiVersion (undefined on CPU instances). */
+  readonly inferenceAmiVersion?: string;
   /** The model hosted by the endpoint. */
   readonly model: sagemaker.Model;
   /** The role SageMaker assumes to run the model. */
@@ -187,6 +198,8 @@ export class InferenceEndpoint extends Construct {
       ? (Token.isUnresolved(props.endpointName) ? props.endpointName : props.endpointName.toLowerCase())
       : `${generated.toLowerCase()}-${stackInstanceSuffix(this)}`;
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
+    const amiVersion = props.inferenceAmiVersion ?? (hasGpu(instanceType) ? defaultInferenceAmi(hostingFamily(instanceType))?.version : undefined);
+    this.inferenceAmiVersion = amiVersion;
     const counts = isUnresolved([minCapacity, maxCapacity]);
     validateProps(this, [
       check('minCapacity', minCapacity, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
@@ -195,6 +208,11 @@ export class InferenceEndpoint extends Construct {
         instanceType: { name: 'instanceType', value: instanceType },
         minInstances: { name: 'minCapacity', value: minCapacity },
         maxInstances: { name: 'maxCapacity', value: maxCapacity },
+      }),
+      hostingDriverProblem({
+        instanceType: { name: 'instanceType', value: instanceType },
+        amiVersion: { name: 'inferenceAmiVersion', value: amiVersion },
+        choices: HOSTING_INSTANCE_TYPES,
       }),
       counts ? undefined : trafficShiftingProblem({
         mode: { name: 'trafficShifting', value: MODES[shifting.type] },
@@ -247,6 +265,12 @@ export class InferenceEndpoint extends Construct {
         initialInstanceCount: minCapacity,
       }],
     });
+
+    if (amiVersion !== undefined) {
+      // The alpha L2 has no InferenceAmiVersion: set on its CfnEndpointConfig (found by type, not by construct id).
+      const [cfnEndpointConfig] = endpointConfig.node.findAll().filter((c): c is CfnEndpointConfig => c instanceof CfnEndpointConfig);
+      cfnEndpointConfig.addPropertyOverride('ProductionVariants.0.InferenceAmiVersion', amiVersion);
+    }
 
     this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.givenName, endpointConfig });
     // A conditional endpoint may not exist, and then has no attribute another stack could read (CloudFormation

@@ -19,6 +19,9 @@ ROOT_ENV = "SM_ROOT"
 # request-limits.json): training-image/ in the repository, /opt/program in the image (see the Dockerfile).
 PROGRAM_DIR = Path(__file__).resolve().parents[2]
 
+# The GPU matrix: which GPU architectures the image's torch build runs, and what CUDA needs of the host driver.
+GPU_MATRIX_FILE = PROGRAM_DIR / "gpu-architectures.json"
+
 
 @dataclass(frozen=True)
 class SageMakerPaths:

@@ -4,7 +4,8 @@ and shared with the forked workers.
 Environment:
 - SAGEMAKER_BIND_TO_PORT (default 8080): the port SageMaker asks for.
 - MODEL_SERVER_HOST (default 0.0.0.0): the address to bind; tests use 127.0.0.1.
-- MODEL_SERVER_WORKERS (default: the CPUs this process may use): worker processes.
+- MODEL_SERVER_WORKERS (default: one per GPU on CUDA, each on its own GPU; else the CPUs this process may use):
+  worker processes (worker_devices.py).
 - MODEL_SERVER_TIMEOUT (default 60): seconds before a stuck worker is killed and replaced.
 - MODEL_SERVER_GRACEFUL_TIMEOUT (default 10): seconds in-flight requests get to finish after SIGTERM.
 - MODEL_SERVER_USER (default unset; the image sets "model"): when started as root, workers switch to this user.
@@ -31,10 +32,11 @@ from gunicorn.app.base import BaseApplication
 
 from ..paths import SageMakerPaths
 from .batching import BatchSettings
-from .device import DEVICE_ENV, cuda_device_count, select_device
+from .device import DEVICE_ENV, cuda_device_count
 from .limits import LimitsError, RequestLimits
 from .predictor import ModelLoadError, Predictor
 from .worker import AsyncModelWorker
+from .worker_devices import DevicePlan, least_used_gpu
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +70,27 @@ class ServerSettings:
     access_log: bool
     device: torch.device
     batch: BatchSettings
+    devices: DevicePlan
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ServerSettings:
+    def from_env(cls, env: Mapping[str, str], cuda_devices: int | None = None) -> ServerSettings:
+        """The settings from ``env`` on a machine with ``cuda_devices`` GPUs (default: those torch sees)."""
+        gpus = cuda_device_count() if cuda_devices is None else cuda_devices
+        devices = DevicePlan.from_setting(env.get(DEVICE_ENV, ""), gpus)
         return cls(
             host=env.get("MODEL_SERVER_HOST", "").strip() or "0.0.0.0",
             port=_int_env(env, "SAGEMAKER_BIND_TO_PORT", 8080, 1, 65535),
-            workers=_int_env(env, "MODEL_SERVER_WORKERS", available_cpus(), 1, 256),
+            workers=_int_env(env, "MODEL_SERVER_WORKERS", devices.default_workers(available_cpus()), 1, 256),
             timeout=_int_env(env, "MODEL_SERVER_TIMEOUT", 60, 1, 3600),
             graceful_timeout=_int_env(env, "MODEL_SERVER_GRACEFUL_TIMEOUT", 10, 0, 3600),
             user=env.get("MODEL_SERVER_USER", "").strip() or None,
             access_log=env.get("MODEL_SERVER_ACCESS_LOG", "").strip().lower() in ("1", "true", "yes"),
-            device=select_device(env.get(DEVICE_ENV, ""), cuda_device_count()),
+            device=devices.device,
             batch=BatchSettings(
                 max_rows=_int_env(env, "MODEL_SERVER_MAX_BATCH_ROWS", BatchSettings.max_rows, 1, 65536),
                 max_delay=_int_env(env, "MODEL_SERVER_MAX_BATCH_DELAY_US", 0, 0, 1_000_000) / 1e6,
             ),
+            devices=devices,
         )
 
     @property
@@ -132,6 +139,7 @@ class ModelServer(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "loglevel": "info",
             "control_socket_disable": True,
+            "pre_fork": self._pre_fork,
             "post_fork": _post_fork,
             "worker_exit": _worker_exit,
         }
@@ -142,6 +150,12 @@ class ModelServer(BaseApplication):  # type: ignore[misc]
             options["user"], options["group"] = record.pw_uid, record.pw_gid
         for key, value in options.items():
             self.cfg.set(key, value)
+
+    def _pre_fork(self, server: Any, worker: Any) -> None:
+        """In the master, before a worker forks: its GPU, the one the running workers use least."""
+        if self.settings.devices.gpus:
+            taken = [w.gpu_index for w in server.WORKERS.values() if getattr(w, "gpu_index", None) is not None]
+            worker.gpu_index = least_used_gpu(taken, self.settings.devices.gpus)
 
     def load(self) -> tuple[Predictor, ServerSettings, RequestLimits]:
         """What each worker starts from (worker.py): the model on the CPU, the settings, the limits."""
@@ -173,7 +187,8 @@ def main(env: Mapping[str, str] | None = None) -> int:
     torch.set_num_threads(1)
     log.info(
         "Serving %s on %s with %d workers (device %s, batches of up to %d rows, up to %d us wait)",
-        paths.model_dir, settings.bind, settings.workers, settings.device,
+        paths.model_dir, settings.bind, settings.workers,
+        f"cuda, spread over {settings.devices.gpus} GPUs" if settings.devices.gpus else settings.device,
         settings.batch.max_rows, round(settings.batch.max_delay * 1e6),
     )  # fmt: skip
     try:

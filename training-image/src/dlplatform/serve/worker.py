@@ -19,6 +19,7 @@ import signal
 from types import FrameType
 from typing import Any
 
+import torch
 import uvloop
 from gunicorn.workers.base import Worker
 
@@ -77,14 +78,18 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         """The app for this worker; a failure here is a boot error, which stops gunicorn instead of a respawn loop.
 
         ModelServer.load (the "wsgi" gunicorn preloads in the master) hands over the CPU predictor; on a GPU it
-        moves there now, after the fork, so CUDA starts in the worker.
+        moves there now, after the fork, so CUDA starts in the worker: the GPU the master gave this worker
+        (worker_devices.py), or the one device every worker shares.
         """
         predictor, settings, limits = self.app.wsgi()
-        self.log.info("Worker %s warming up the model on %s", self.pid, settings.device)
-        if settings.device != predictor.device:
-            predictor = predictor.to(settings.device)
+        device = settings.devices.worker_device(getattr(self, "gpu_index", None))
+        self.log.info("Worker %s warming up the model on %s", self.pid, device)
+        if device.type == "cuda":
+            torch.cuda.set_device(device)  # this worker's CUDA context on its own GPU only
+        if device != predictor.device:
+            predictor = predictor.to(device)
         predictor.warm_up(settings.batch.max_rows)
-        self.log.info("Worker %s runs the model on %s", self.pid, settings.device)
+        self.log.info("Worker %s runs the model on %s", self.pid, device)
         batcher = MicroBatcher(predictor.forward, settings.batch, self.loop)
         self.model_app = ModelApp(predictor, batcher, limits, settings.workers, settings.access_log)
         # torch and the model leave some 160,000 long-lived objects; a full garbage collection that walks them

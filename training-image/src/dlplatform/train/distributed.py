@@ -85,6 +85,12 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
+def barrier() -> None:
+    """Waits for every process (no-op for a single process)."""
+    if _active():
+        dist.barrier()
+
+
 def _active() -> bool:
     return dist.is_available() and dist.is_initialized()
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..paths import PROGRAM_DIR
+from ..paths import GPU_MATRIX_FILE
 
-MATRIX_FILE = PROGRAM_DIR / "gpu-architectures.json"
+MATRIX_FILE = GPU_MATRIX_FILE
 
 # SageMaker's GPU families are ml.p<n>* and ml.g<n>*; the same test as hasGpu() in constructs/instance-types.ts.
 GPU_INSTANCE_TYPE = re.compile(r"^ml\.(p\d|g\d)")
