@@ -271,6 +271,20 @@ describe('the command', () => {
     expect(parseArguments(['--help'])).toEqual({ help: true });
   });
 
+  test('checks the integ test\'s settings from its context file (npm run integ runs this first): on-demand CPU training', async () => {
+    standin.scenario = goodAccount({ 'ml.m5.large for training job usage': { appliedValue: 0 } });
+    process.env.AWS_REGION = REGION;
+    const parsed = parseArguments(['--context-file', path.join(ROOT, 'test', 'integ', 'integ-context.json')]);
+    if (!('context' in parsed)) throw new Error('the integ context file does not parse');
+    const lines: string[] = [];
+    const code = await preflightCommand(parsed.context, (l) => lines.push(l), () => clients());
+    expect(code).toBe(1);
+    expect(lines[0]).toMatch(/^Preflight of DlPlatformInteg-Data, DlPlatformInteg-Training, DlPlatformInteg-Serving, DlPlatformInteg-Monitoring for account /);
+    expect(lines.filter((l) => l.startsWith('PROBLEM'))).toEqual([
+      expect.stringMatching(/^PROBLEM sagemaker: "ml.m5.large for training job usage" is 0 in eu-west-1, and the training job \(on demand\) needs 1\. /),
+    ]);
+  });
+
   /** `npm run preflight`'s own process (bin/preflight.ts through tsx), against the stand-in. */
   function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const env: Record<string, string | undefined> = {
