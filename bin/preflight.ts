@@ -34,7 +34,12 @@ export function parseArguments(argv: readonly string[]): { context: Record<strin
     } else if (arg === '--context-file') {
       const file = argv[++i];
       if (!file || !fs.existsSync(file)) return { error: `--context-file needs an existing JSON file, got ${file === undefined ? 'nothing' : JSON.stringify(file)}` };
-      const values = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+      let values: unknown;
+      try {
+        values = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch (e) {
+        return { error: `${file} is not JSON: ${(e as Error).message}` };
+      }
       if (typeof values !== 'object' || values === null || Array.isArray(values)) return { error: `${file} must hold a JSON object of settings` };
       Object.assign(context, values);
     } else {

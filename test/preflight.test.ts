@@ -268,6 +268,7 @@ describe('the command', () => {
     expect(parseArguments(['--context-file', path.join(ROOT, 'cdk.json')])).toEqual({ context: expect.objectContaining({ app: 'npx tsx bin/app.ts' }) });
     expect(parseArguments(['-c', 'novalue'])).toEqual({ error: '-c needs name=value, got "novalue"' });
     expect(parseArguments(['--frobnicate'])).toEqual({ error: 'unknown argument "--frobnicate"' });
+    expect(parseArguments(['--context-file', path.join(ROOT, 'README.md')])).toEqual({ error: expect.stringMatching(/README\.md is not JSON: /) });
     expect(parseArguments(['--help'])).toEqual({ help: true });
   });
 
