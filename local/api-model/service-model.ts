@@ -40,12 +40,19 @@ export interface Shape {
   readonly max?: number;
   /** Values the service never echoes back in errors. */
   readonly sensitive?: boolean;
+  /** Query/XML protocols: a list written as repeated elements, without a wrapper and `member` elements. */
+  readonly flattened?: boolean;
+  /** An error shape: its HTTP status (REST protocols) and, where it differs from the shape name, its code. */
+  readonly error?: { readonly httpStatusCode?: number; readonly code?: string; readonly senderFault?: boolean };
 }
 
 export interface Operation {
   readonly name: string;
-  readonly http: { readonly method: string; readonly requestUri: string };
+  /** `responseCode`: the HTTP status of a success (REST protocols; 200 when absent). */
+  readonly http: { readonly method: string; readonly requestUri: string; readonly responseCode?: number };
   readonly input?: { readonly shape: string };
+  /** `resultWrapper`: the element around the output in a query-protocol response (`<XxxResult>`). */
+  readonly output?: { readonly shape: string; readonly resultWrapper?: string };
 }
 
 export interface ServiceModel {
@@ -55,6 +62,8 @@ export interface ServiceModel {
     readonly apiVersion: string;
     readonly jsonVersion?: string;
     readonly targetPrefix?: string;
+    /** Query protocols: the namespace of the XML responses. */
+    readonly xmlNamespace?: string;
   };
   readonly operations: Record<string, Operation>;
   readonly shapes: Record<string, Shape>;
@@ -89,7 +98,8 @@ const cache = new Map<string, ServiceModel>();
 
 /**
  * The API model of a service by its botocore name (`sagemaker`, `sagemaker-runtime`, `dynamodb`,
- * `secretsmanager`), at its newest API version, as the SDKs call it.
+ * `secretsmanager`, `service-quotas`, `lambda`, `ssm`, `cloudformation`, `sts`), at its newest API version, as
+ * the SDKs call it.
  */
 export function loadServiceModel(service: string): ServiceModel {
   const cached = cache.get(service);

@@ -164,6 +164,20 @@ export function validateInput(model: ServiceModel, operation: string, input: unk
   return checker.violations;
 }
 
+/**
+ * Every violation of `output` (a response's members, as a stand-in is about to answer them) against the
+ * operation's output structure: a stand-in checks its own answers with this, so that it answers in the shape
+ * the real service does and the SDK parses. Empty when valid (and for an operation without output).
+ */
+export function validateOutput(model: ServiceModel, operation: string, output: unknown): Violation[] {
+  const op = model.operations[operation];
+  if (!op) throw new Error(`${model.metadata.serviceId} has no operation ${operation}`);
+  if (!op.output) return [];
+  const checker = new Checker(model);
+  checker.check(op.output, output ?? {}, '');
+  return checker.violations;
+}
+
 /** The services' ValidationException message for the violations. */
 export function validationMessage(violations: readonly Violation[]): string {
   const n = violations.length;
