@@ -57,6 +57,15 @@ def _number_text(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _described(feature: NumericFeature | CategoricalFeature) -> dict[str, Any]:
+    """What every kind of feature records in baseline.json, before what its kind adds."""
+    return {"name": feature.name, "kind": feature.kind, "count": feature.count, "missing_rate": feature.missing_rate}
+
+
+def _common(data: dict[str, Any]) -> dict[str, Any]:
+    return {"name": str(data["name"]), "count": int(data["count"]), "missing_rate": float(data["missing_rate"])}
+
+
 @dataclass(frozen=True)
 class NumericFeature:
     name: str
@@ -90,10 +99,7 @@ class NumericFeature:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "count": self.count,
-            "missing_rate": self.missing_rate,
+            **_described(self),
             "min": self.minimum,
             "max": self.maximum,
             "bin_edges": list(self.bin_edges),
@@ -103,9 +109,7 @@ class NumericFeature:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumericFeature:
         feature = cls(
-            name=str(data["name"]),
-            count=int(data["count"]),
-            missing_rate=float(data["missing_rate"]),
+            **_common(data),
             minimum=float(data["min"]),
             maximum=float(data["max"]),
             bin_edges=tuple(float(edge) for edge in data["bin_edges"]),
@@ -149,10 +153,7 @@ class CategoricalFeature:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "count": self.count,
-            "missing_rate": self.missing_rate,
+            **_described(self),
             "categories": list(self.categories),
             "frequencies": list(self.frequencies),
         }
@@ -160,9 +161,7 @@ class CategoricalFeature:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CategoricalFeature:
         feature = cls(
-            name=str(data["name"]),
-            count=int(data["count"]),
-            missing_rate=float(data["missing_rate"]),
+            **_common(data),
             categories=tuple(str(category) for category in data["categories"]),
             frequencies=tuple(float(share) for share in data["frequencies"]),
         )
