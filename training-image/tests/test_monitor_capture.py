@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,8 @@ def test_leaves_out_records_outside_the_window_start_inclusive_end_exclusive(tmp
     write_lines(tmp_path / "f.jsonl", lines)
     result = window(tmp_path, WINDOW_START, WINDOW_START + minutes(60))
     assert (result.requests, result.outside_window, result.records) == (3, 3, 9)
+    config = MonitorConfig(window_start=WINDOW_START.astimezone(timezone(timedelta(hours=2))))
+    assert build_report(result, config)["window"] == {"start": "2026-03-01T13:00:00Z", "end": None}
 
 
 def test_counts_rows_the_model_cannot_take_as_invalid_and_keeps_the_valid_rows_of_the_same_request(

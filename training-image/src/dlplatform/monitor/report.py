@@ -10,7 +10,7 @@ invalid requests still raises it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ OK, DRIFT, NOT_ENOUGH_DATA = "ok", "drift", "not_enough_data"
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _share(part: int, whole: int) -> float | None:
