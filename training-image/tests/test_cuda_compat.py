@@ -154,7 +154,7 @@ def test_the_entry_point_starts_again_with_the_compat_libraries_before_loading_a
         "CUDA: host NVIDIA driver 535.54.03, image CUDA 12.8 (native from driver 570.26): forward compatibility on "
         f"with cuda-compat-12-8 (driver 570.211.01) from {compat_dir}",
         f"CUDA: forward compatibility in use, {compat_dir} first on LD_LIBRARY_PATH",
-        "usage: entrypoint.py {train|serve|prepare|evaluate}  (SageMaker runs the image with one of these arguments)",
+        "usage: entrypoint.py {train|serve|prepare|evaluate|monitor}  (SageMaker runs the image with one of these)",
     ]
 
 
@@ -164,7 +164,7 @@ def test_a_driver_new_enough_gets_no_compat_libraries(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[:2] == [
         "CUDA: host NVIDIA driver 580.95.05, image CUDA 12.8 (native from driver 570.26): runs natively, "
         "forward compatibility off",
-        "usage: entrypoint.py {train|serve|prepare|evaluate}  (SageMaker runs the image with one of these arguments)",
+        "usage: entrypoint.py {train|serve|prepare|evaluate|monitor}  (SageMaker runs the image with one of these)",
     ]
 
 

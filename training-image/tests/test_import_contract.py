@@ -85,6 +85,18 @@ def test_the_package_keeps_the_import_contract(package_copy: Path) -> None:
             "dlplatform.prepare is not allowed to import torch",
             id="prepare-imports-torch",
         ),
+        pytest.param(
+            "monitor/window.py",
+            "from ..serve import payload  # noqa: E402",
+            "dlplatform.monitor is not allowed to import dlplatform.serve",
+            id="monitor-imports-serve",
+        ),
+        pytest.param(
+            "monitor/model_files.py",
+            "from ..model import artifact  # noqa: E402",
+            "dlplatform.monitor is not allowed to import torch",
+            id="monitor-imports-torch-through-the-model-artifact",
+        ),
     ],
 )
 def test_an_import_across_the_contract_breaks_it(package_copy: Path, module: str, line: str, broken: str) -> None:

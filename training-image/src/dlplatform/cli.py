@@ -1,4 +1,5 @@
-"""Dispatches SageMaker's container arguments: `train`, `serve`, and `prepare`, `evaluate` for Processing jobs."""
+"""Dispatches SageMaker's container arguments: `train`, `serve`, and `prepare`, `evaluate`, `monitor` for Processing
+jobs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-USAGE = "usage: entrypoint.py {train|serve|prepare|evaluate}  (SageMaker runs the image with one of these arguments)"
+USAGE = "usage: entrypoint.py {train|serve|prepare|evaluate|monitor}  (SageMaker runs the image with one of these)"
 
 
 def main(argv: list[str], entry_script: Path) -> int:
@@ -27,5 +28,9 @@ def main(argv: list[str], entry_script: Path) -> int:
         from .evaluate.job import main as evaluate
 
         return evaluate()
+    if argv == ["monitor"]:
+        from .monitor.job import main as monitor
+
+        return monitor()
     print(USAGE, file=sys.stderr)
     return 2

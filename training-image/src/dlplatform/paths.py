@@ -1,8 +1,8 @@
 """Every SageMaker container path, in one place.
 
 SageMaker mounts everything under /opt/ml. Tests (and local runs) point ``SM_ROOT`` at another folder that has
-the same layout. Processing jobs (`prepare`, `evaluate`) choose their own local paths under /opt/ml/processing
-(ProcessingInput/ProcessingOutput LocalPath); the ones below are the contract the stacks must use.
+the same layout. Processing jobs (`prepare`, `evaluate`, `monitor`) choose their own local paths under
+/opt/ml/processing (ProcessingInput/ProcessingOutput LocalPath); the ones below are the contract the stacks must use.
 """
 
 from __future__ import annotations
@@ -119,6 +119,21 @@ class SageMakerPaths:
     def evaluation_dir(self) -> Path:
         """`evaluate` writes evaluation.json and evaluation.html here."""
         return self.processing_dir / "output" / "evaluation"
+
+    @property
+    def capture_dir(self) -> Path:
+        """`monitor` reads the window's data-capture files here, recursively (the endpoint's JSON Lines files)."""
+        return self.processing_dir / "input" / "capture"
+
+    @property
+    def monitor_model_dir(self) -> Path:
+        """`monitor` reads the served model here: model.tar.gz (which carries baseline.json), or its files."""
+        return self.processing_dir / "input" / "model"
+
+    @property
+    def drift_dir(self) -> Path:
+        """`monitor` writes drift.json and drift.html here."""
+        return self.processing_dir / "output" / "drift"
 
     @property
     def checkpoint_dir(self) -> Path:

@@ -6,13 +6,18 @@ from 1 to 10000"); the caller names the setting and the text it got.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from .errors import ConfigurationError
 
 Parser = Callable[[str], Any]
+Settings = TypeVar("Settings")
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -69,3 +74,43 @@ def column_name(text: str) -> str:
     if not text:
         raise ValueError("a non-empty column name")
     return text
+
+
+def timestamp(text: str) -> datetime:
+    """An ISO-8601 date and time (2024-05-01T13:00:00Z); one without a UTC offset is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("an ISO-8601 date and time such as 2024-05-01T13:00:00Z") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def setting(default: Any, parser: Parser, help_text: str) -> Any:
+    """A field of a settings dataclass read by :func:`load_settings`: its default, parser and description."""
+    return dataclasses.field(default=default, metadata={"parse": parser, "help": help_text})
+
+
+def env_name(prefix: str, name: str) -> str:
+    """The environment variable of setting ``name``: PREFIX_NAME."""
+    return prefix + name.upper()
+
+
+def load_settings(cls: type[Settings], prefix: str, env: Mapping[str, str]) -> Settings:
+    """Reads every ``prefix``* variable of ``env`` into the settings dataclass ``cls`` (fields made with
+    :func:`setting`); an unknown name or a bad value raises ConfigurationError naming it, unset ones keep defaults."""
+    specs = {env_name(prefix, f.name): f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key in sorted(env):
+        if not key.startswith(prefix):
+            continue
+        spec = specs.get(key)
+        if spec is None:
+            raise ConfigurationError(
+                f'Unknown setting "{key}"{did_you_mean(key, specs)}. Known settings: {", ".join(sorted(specs))}'
+            )
+        text = env[key].strip()
+        try:
+            values[spec.name] = spec.metadata["parse"](text)
+        except ValueError as error:
+            raise ConfigurationError(f'Invalid setting "{key}": "{text}"; expected {error}') from None
+    return cls(**values)

@@ -9,18 +9,17 @@ short string, validated like a hyperparameter. Unset ones take the defaults belo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from .. import settings
 from ..errors import ConfigurationError
-from ..settings import Parser, boolean, choice, column_name, did_you_mean, number, whole_number
+from ..settings import boolean, choice, column_name, load_settings, number, whole_number
 
 ENV_PREFIX = "PREPARE_"
 MISSING_POLICIES = ("drop", "median", "mean")
 
-
-def _spec(default: Any, parser: Parser, help_text: str) -> Any:
-    return field(default=default, metadata={"parse": parser, "help": help_text})
+_spec = settings.setting
 
 
 @dataclass(frozen=True)
@@ -46,27 +45,12 @@ class PrepareConfig:
 
 
 def env_name(name: str) -> str:
-    return ENV_PREFIX + name.upper()
+    return settings.env_name(ENV_PREFIX, name)
 
 
 def load_prepare_config(env: Mapping[str, str]) -> PrepareConfig:
     """Reads every PREPARE_* variable; an unknown name or a bad value raises ConfigurationError naming it."""
-    specs = {env_name(f.name): f for f in fields(PrepareConfig)}
-    values: dict[str, Any] = {}
-    for key in sorted(env):
-        if not key.startswith(ENV_PREFIX):
-            continue
-        spec = specs.get(key)
-        if spec is None:
-            raise ConfigurationError(
-                f'Unknown setting "{key}"{did_you_mean(key, specs)}. Known settings: {", ".join(sorted(specs))}'
-            )
-        text = env[key].strip()
-        try:
-            values[spec.name] = spec.metadata["parse"](text)
-        except ValueError as error:
-            raise ConfigurationError(f'Invalid setting "{key}": "{text}"; expected {error}') from None
-    config = PrepareConfig(**values)
+    config = load_settings(PrepareConfig, ENV_PREFIX, env)
     if config.validation_fraction + config.test_fraction >= 0.9:
         raise ConfigurationError(
             f'Invalid settings "{env_name("validation_fraction")}" + "{env_name("test_fraction")}": '

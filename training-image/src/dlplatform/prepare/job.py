@@ -4,8 +4,9 @@ SageMaker runs `<image> prepare` as a Processing job. Under ``$SM_ROOT`` (defaul
 
 - reads ``processing/input/data/``: one CSV file, a folder of CSV files, or train/, validation/ and test/
   folders (the user's own split, kept as given);
-- writes ``processing/output/data/{train,validation,test}/<split>.csv`` (the CSV layout `train` reads) and
-  ``processing/output/data/preprocessing/preprocessing.json``, and ``processing/output/report/`` with
+- writes ``processing/output/data/{train,validation,test}/<split>.csv`` (the CSV layout `train` reads),
+  ``processing/output/data/preprocessing/preprocessing.json`` and, beside it, baseline.json (the training split's
+  distribution per feature, which `monitor` compares served traffic with), and ``processing/output/report/`` with
   data-report.json, data-report.html, data.sha256 (the content hash of the prepared data) and
   sample-requests.json (a few raw test rows with their labels, for smoke tests);
 - on bad input writes the reason to output/message (the job's ExitMessage) and output/failure, and exits 1.
@@ -32,10 +33,13 @@ import numpy as np
 from ..errors import DataError
 from ..failure import run_processing_step
 from ..paths import SageMakerPaths
+from ..tabular.baseline import BASELINE_FILE
+from ..tabular.baseline import to_json as baseline_json
 from ..tabular.files import data_files
 from ..tabular.preprocessing import PREPROCESSING_CHANNEL, PREPROCESSING_FILE, Preprocessing, apply, fit
 from ..tabular.raw_csv import RawTable, combine, read_csv_file
 from . import data_report
+from .baseline import training_baseline
 from .cleaning import REASONS, Cleaned, clean_rows
 from .config import PrepareConfig, load_prepare_config
 from .splitting import SPLITS, check_classes, required_rows_per_class, stratified_split
@@ -201,6 +205,8 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
     files[f"{PREPROCESSING_CHANNEL}/{PREPROCESSING_FILE}"] = (
         json.dumps(preprocessing.to_dict(), indent=2) + "\n"
     ).encode()
+    baseline = training_baseline(cleaned, indices["train"], preprocessing)
+    files[f"{PREPROCESSING_CHANNEL}/{BASELINE_FILE}"] = baseline_json(baseline).encode()
     digest = content_hash(files)
     report = data_report.build_report(
         source=source.description,

@@ -1,6 +1,6 @@
 """What the main training process writes when training ends: the model folder SageMaker uploads as model.tar.gz
-(model.pt, metadata.json, prepare's preprocessing.json, and the evaluation of the exported model on the test split)
-and output/data/metrics.json.
+(model.pt, metadata.json, prepare's preprocessing.json, the evaluation of the exported model on the test split and
+baseline.json) and output/data/metrics.json.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..evaluate.evaluation import evaluate_model_folder
 from ..model.artifact import FORMAT_VERSION, model_version, write_model
 from ..model.network import Architecture
 from ..paths import SageMakerPaths
+from .baseline import write_model_baseline
 from .dataset import Dataset
 from .hyperparameters import Hyperparameters
 from .preprocessing_channel import copy_preprocessing
@@ -65,10 +66,12 @@ def export_model(
     return version
 
 
-def evaluate_test_split(paths: SageMakerPaths, dataset: Dataset) -> None:
-    """Evaluates the exported model on the test split; the report goes into the model folder."""
+def evaluate_test_split(paths: SageMakerPaths, dataset: Dataset, label_column: str) -> None:
+    """Evaluates the exported model on the test split; the report goes into the model folder, and so does the
+    baseline `monitor` compares traffic with (its prediction part is this evaluation's predicted classes)."""
     rows = dataset.test_x.astype(np.float64) * dataset.std + dataset.mean  # back to model rows, as served
     evaluation = evaluate_model_folder(paths.model_dir, rows, dataset.test_y, dataset.sources["test"], paths.model_dir)
+    write_model_baseline(paths, label_column, evaluation)
     log.info(
         "Evaluated on %d test rows: accuracy %.4f, macro F1 %.4f, ECE %.4f; report in %s",
         evaluation["rows"],

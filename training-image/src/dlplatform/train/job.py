@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import JobError
 from ..failure import clear_failure, write_failure
 from ..paths import SageMakerPaths
+from .baseline import check_channel_baseline
 from .channels import discover_channels
 from .cluster import LOCAL_RANK_ENV, ResourceConfig
 from .dataset import Dataset, prepare_dataset, read_channel
@@ -40,7 +41,7 @@ def load_dataset(paths: SageMakerPaths, hp: Hyperparameters) -> Dataset:
         test_fraction=hp.test_fraction,
         seed=hp.seed,
     )
-    check_preprocessing(paths, dataset, hp.label_column)
+    check_channel_baseline(paths, check_preprocessing(paths, dataset, hp.label_column))
     return dataset
 
 

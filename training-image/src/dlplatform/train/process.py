@@ -154,7 +154,7 @@ def run_training_process(
                 paths=paths, network=network, arch=arch, dataset=dataset, hp=hp, metrics=metrics, training=training
             )
             log.info("Wrote model %s to %s in %.1f s", version, paths.model_dir, time.monotonic() - started)
-            evaluate_test_split(paths, dataset)
+            evaluate_test_split(paths, dataset, hp.label_column)
         # Every rank leaves together: a rank that tears the process group down while the main one still exports the
         # model can wait forever in gloo's shutdown once the main one (which hosts the store) has exited.
         distributed.barrier()
