@@ -15,6 +15,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { withoutActionsOnAnyResource } from '../private/narrow-wildcard-grant';
 import { PlatformFunction } from '../private/platform-function';
 import { guardTrustPolicy } from '../private/confused-deputy';
 import type { SageMakerJobKind } from './sagemaker-execution-role';
@@ -168,6 +169,9 @@ function handler(scope: Construct, id: string, exportName: string, group: logs.L
   }).function;
 }
 
+/** The logging actions the waiter's role holds on its own log group only (the rest take no resource). */
+const WAITER_STREAM_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
 function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete: lambda.IFunction, options: JobProviderOptions, totalTimeout: Duration): cr.Provider {
   const providerLogs = logGroup(scope, 'ProviderLogs', options);
   const waiterLogs = logGroup(scope, 'WaiterLogs', options);
@@ -197,7 +201,12 @@ function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete:
   // The waiter state machine's role is aws-cdk-lib's too: found by the service it trusts, not its construct id.
   for (const role of provider.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
     const trust = JSON.stringify(Stack.of(role).resolve((role.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument));
-    if (trust.includes('states.amazonaws.com')) guardTrustPolicy(role, 'states.amazonaws.com');
+    if (!trust.includes('states.amazonaws.com')) continue;
+    guardTrustPolicy(role, 'states.amazonaws.com');
+    // aws-cdk-lib grants the waiter Step Functions' logging policy (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html)
+    // on `*`; CreateLogStream and PutLogEvents take a log stream, so they keep only the waiter's own log group.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: WAITER_STREAM_ACTIONS, resources: [waiterLogs.logGroupArn] }));
+    withoutActionsOnAnyResource(role, WAITER_STREAM_ACTIONS);
   }
   acknowledgeWildcardResource(provider, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
   Validations.of(provider).acknowledge({
