@@ -132,8 +132,8 @@ export class SageMakerExecutionRole extends iam.Role {
       const arn = (resource: string, name: string) => stack.formatArn({ service: 'ec2', resource, resourceName: name });
       const interfaces = arn('network-interface', '*');
       const subnets = props.vpc.subnetIds.map((id) => arn('subnet', id));
-      allow(['ec2:CreateNetworkInterface'], [interfaces, ...subnets, ...props.vpc.securityGroupIds.map((id) => arn('security-group', id))],
-        'SageMaker creates the network interfaces of a VPC job in the configured subnets and security groups; a new interface has no id yet.');
+      allow(['ec2:CreateNetworkInterface'], [interfaces, ...subnets, ...props.vpc.securityGroupIds.map((id) => arn('security-group', id))]);
+      acks.push([interfaces, 'SageMaker creates the network interfaces of a VPC job in the configured subnets and security groups; a new interface has no id yet.']);
       allow(['ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'], [interfaces], undefined,
         { ArnEquals: { 'ec2:Subnet': subnets } });
       allow(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'], ['*']);

@@ -5,7 +5,7 @@
  * handlers its own job's permissions.
  */
 import * as path from 'path';
-import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -193,11 +193,9 @@ function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete:
       acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
     }
   }
-  // The provider's own functions and waiter are aws-cdk-lib's: found by type, not by their construct ids.
-  // An acknowledgement on the provider reaches every resource beneath it (see private/nag-acknowledgements.ts).
-  for (const fn of provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
-    acknowledgeWildcardResource(provider, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
-  }
+  // The provider's own functions and waiter are aws-cdk-lib's: found by type, not by their construct ids. The
+  // waiter invokes the framework's isComplete and onTimeout functions, not its onEvent one (the service token).
+  const waited = provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function && c.functionArn !== provider.serviceToken);
   // The waiter state machine's role is aws-cdk-lib's too: found by the service it trusts, not its construct id.
   for (const role of provider.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
     const trust = JSON.stringify(Stack.of(role).resolve((role.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument));
@@ -207,11 +205,8 @@ function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete:
     // on `*`; CreateLogStream and PutLogEvents take a log stream, so they keep only the waiter's own log group.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: WAITER_STREAM_ACTIONS, resources: [waiterLogs.logGroupArn] }));
     withoutActionsOnAnyResource(role, WAITER_STREAM_ACTIONS);
+    for (const fn of waited) acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
+    acknowledgeWildcardResource(role, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) takes no resource type.');
   }
-  acknowledgeWildcardResource(provider, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
-  Validations.of(provider).acknowledge({
-    id: 'AwsSolutions-SF2',
-    reason: 'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.',
-  });
   return provider;
 }
