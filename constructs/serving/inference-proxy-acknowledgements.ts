@@ -1,8 +1,9 @@
 import { IConstruct } from 'constructs';
 import { UNRESERVED_CONCURRENCY, acknowledgeRolePolicies, exemptFunction } from '../private/compliance';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /** The cdk-nag findings and checkov checks an {@link InferenceProxy} accepts, with why. */
-export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly function: IConstruct }, reservesConcurrency: boolean): void {
+export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly function: IConstruct; readonly role: IConstruct }, reservesConcurrency: boolean): void {
   exemptFunction(proxy.function, {
     deadLetterQueue: 'API Gateway invokes the function synchronously and returns its answer (or error) to the client; '
       + 'a dead-letter queue only ever receives asynchronous invocations.',
@@ -13,4 +14,5 @@ export function acknowledgeInferenceProxy(proxy: IConstruct & { readonly functio
     reservedConcurrency: reservesConcurrency ? undefined : UNRESERVED_CONCURRENCY,
   });
   acknowledgeRolePolicies(proxy);
+  acknowledgeWildcardResource(proxy.role, '*', 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) take no resource type.');
 }

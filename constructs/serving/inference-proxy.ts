@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CfnCondition, Duration, Fn, Validations } from 'aws-cdk-lib';
+import { CfnCondition, Duration, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -130,9 +130,5 @@ export class InferenceProxy extends PlatformFunction {
     this.reservedConcurrency = reservedConcurrency;
     props.endpoint.grantInvoke(this.function);
     acknowledgeInferenceProxy(this, reservedConcurrency !== undefined);
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions',
-    });
   }
 }

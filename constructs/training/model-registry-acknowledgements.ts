@@ -48,7 +48,6 @@ export function acknowledgeModelRegistry(registry: ModelRegistryParts): void {
       ...DEPLOY_TIME,
       tracing: 'aws-cdk-lib\'s AwsCustomResource function makes one ssm:PutParameter call per deploy and logs it; a trace would add nothing.',
       defaultMemory: 'aws-cdk-lib\'s AwsCustomResource sizes its function; it makes one API call.',
-      latestRuntime: 'aws-cdk-lib\'s AwsCustomResource chooses its function\'s runtime; it is upgraded with aws-cdk-lib.',
     });
   }
   acknowledge(registry.approvalDeadLetterQueue, [...inPacks('SQS3', AWS_SOLUTIONS), ...inPacks('SQSRedrivePolicy', SERVERLESS)],

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CustomResource, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -233,7 +233,10 @@ export class ModelRegistry extends Construct {
     // A person's approval (aws sagemaker update-model-package ... Approved), or a retrain outside `cdk deploy`,
     // moves the pointer too: SageMaker's model package state change event starts a one-step state machine that
     // writes it. Event: https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
+    // Named, so that the target role's trust can name the rule (a generated name is known only after deploy).
+    const approvalRuleName = `${Names.uniqueResourceName(this, { maxLength: 55, separator: '-' })}-approval`;
     this.approvalRule = new events.Rule(this, 'ApprovalRule', {
+      ruleName: approvalRuleName,
       description: `Moves the serving pointer to a version of ${this.groupName} when it is approved`,
       eventPattern: {
         source: ['aws.sagemaker'],
@@ -271,7 +274,18 @@ export class ModelRegistry extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    this.approvalRule.addTarget(new targets.SfnStateMachine(move, { deadLetterQueue: this.approvalDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) }));
+    // Only this rule, for this account, may start the pointer move: EventBridge sets aws:SourceArn to the rule's ARN
+    // when it assumes a target's role (https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html).
+    const targetRole = new iam.Role(this, 'ApprovalTargetRole', {
+      description: 'EventBridge starts the pointer move with it, for the approval rule only',
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnEquals: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: approvalRuleName }) },
+      }),
+    });
+    this.approvalRule.addTarget(new targets.SfnStateMachine(move, {
+      role: targetRole, deadLetterQueue: this.approvalDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24),
+    }));
     this.pointerMove = move;
     acknowledgeWildcardResource(moveRole, '*',
       'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');

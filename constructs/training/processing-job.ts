@@ -86,7 +86,7 @@ export class ProcessingJob extends Construct {
       encryptionKey: props.encryptionKey,
       volumeEncryption: volumeKms,
       repository: props.image.repository,
-      vpc: props.vpcConfig !== undefined,
+      vpc: props.vpcConfig,
     });
     const request: CreateProcessingJobCommandInput = {
       ProcessingJobName: this.processingJobName,

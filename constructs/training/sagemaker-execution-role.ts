@@ -66,11 +66,11 @@ export interface SageMakerExecutionRoleProps {
   readonly repository: ecr.IRepository;
 
   /**
-   * Whether the jobs run in a VPC, which needs permission to manage their network interfaces.
-   * @default false
+   * The subnets and security groups the jobs run in, when they run in a VPC: SageMaker then creates, and later
+   * deletes, one network interface per instance in them.
+   * @default - the jobs run in no VPC
    */
-  readonly vpc?: boolean;
-
+  readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
 }
 
 /**
@@ -125,11 +125,17 @@ export class SageMakerExecutionRole extends iam.Role {
     let anyResourceReason = `ecr:GetAuthorizationToken supports no resource scope; cloudwatch:PutMetricData supports none either and is pinned to the ${JOB_LOG_GROUPS[props.jobKind]} namespace by condition`;
 
     if (props.vpc) {
-      // SageMaker attaches a network interface per instance in the job's subnets, and removes it after.
-      const arn = (resource: string) => stack.formatArn({ service: 'ec2', resource, resourceName: '*' });
-      allow(['ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'],
-        [arn('network-interface'), arn('subnet'), arn('security-group')],
-        'SageMaker creates and deletes the network interfaces of a VPC job; their ids are not known in advance.');
+      // SageMaker attaches a network interface per instance in the job's subnets, and removes it after
+      // (https://docs.aws.amazon.com/sagemaker/latest/dg/train-vpc.html). A new interface has no id yet, so
+      // CreateNetworkInterface names every interface, but also the configured subnets and security groups, which
+      // it needs too; the calls on existing interfaces are held to those in the configured subnets (ec2:Subnet).
+      const arn = (resource: string, name: string) => stack.formatArn({ service: 'ec2', resource, resourceName: name });
+      const interfaces = arn('network-interface', '*');
+      const subnets = props.vpc.subnetIds.map((id) => arn('subnet', id));
+      allow(['ec2:CreateNetworkInterface'], [interfaces, ...subnets, ...props.vpc.securityGroupIds.map((id) => arn('security-group', id))]);
+      acks.push([interfaces, 'SageMaker creates the network interfaces of a VPC job in the configured subnets and security groups; a new interface has no id yet.']);
+      allow(['ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'], [interfaces], undefined,
+        { ArnEquals: { 'ec2:Subnet': subnets } });
       allow(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'], ['*']);
       anyResourceReason += '; the ec2:Describe* calls SageMaker makes for a VPC job support no resource scope';
     }

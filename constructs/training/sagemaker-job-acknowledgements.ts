@@ -1,7 +1,6 @@
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { acknowledge, acknowledgeRolePolicies, exemptFunction, FunctionExemptions, inPacks, SERVERLESS, skipCheckov } from '../private/compliance';
+import { acknowledge, acknowledgeRolePolicies, AWS_SOLUTIONS, exemptFunction, FunctionExemptions, inPacks, SERVERLESS } from '../private/compliance';
 import type * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 
@@ -43,12 +42,8 @@ export function acknowledgeSageMakerJob(job: SageMakerJobConstruct, calls: strin
   }
   // The waiter is a CloudFormation state machine the provider framework builds itself (not an sfn.StateMachine).
   for (const waiter of job.provider.node.findAll().filter((c): c is sfn.CfnStateMachine => c instanceof sfn.CfnStateMachine)) {
-    acknowledge(waiter, inPacks('StepFunctionStateMachineXray', SERVERLESS),
+    acknowledge(waiter, [...inPacks('StepFunctionStateMachineXray', SERVERLESS), ...inPacks('SF2', AWS_SOLUTIONS)],
       'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.');
-    for (const policy of waiter.node.scope!.node.findAll().filter((c) => c instanceof iam.CfnPolicy)) {
-      skipCheckov(policy, 'CKV_AWS_111',
-        'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope; the other statements name their functions.');
-    }
   }
   acknowledgeRolePolicies(job);
 }

@@ -5,7 +5,7 @@
  * handlers its own job's permissions.
  */
 import * as path from 'path';
-import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,6 +15,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { withoutActionsOnAnyResource } from '../private/narrow-wildcard-grant';
 import { PlatformFunction } from '../private/platform-function';
 import { guardTrustPolicy } from '../private/confused-deputy';
 import type { SageMakerJobKind } from './sagemaker-execution-role';
@@ -168,6 +169,9 @@ function handler(scope: Construct, id: string, exportName: string, group: logs.L
   }).function;
 }
 
+/** The logging actions the waiter's role holds on its own log group only (the rest take no resource). */
+const WAITER_STREAM_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
 function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete: lambda.IFunction, options: JobProviderOptions, totalTimeout: Duration): cr.Provider {
   const providerLogs = logGroup(scope, 'ProviderLogs', options);
   const waiterLogs = logGroup(scope, 'WaiterLogs', options);
@@ -189,20 +193,20 @@ function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete:
       acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
     }
   }
-  // The provider's own functions and waiter are aws-cdk-lib's: found by type, not by their construct ids.
-  // An acknowledgement on the provider reaches every resource beneath it (see private/nag-acknowledgements.ts).
-  for (const fn of provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
-    acknowledgeWildcardResource(provider, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
-  }
+  // The provider's own functions and waiter are aws-cdk-lib's: found by type, not by their construct ids. The
+  // waiter invokes the framework's isComplete and onTimeout functions, not its onEvent one (the service token).
+  const waited = provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function && c.functionArn !== provider.serviceToken);
   // The waiter state machine's role is aws-cdk-lib's too: found by the service it trusts, not its construct id.
   for (const role of provider.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
     const trust = JSON.stringify(Stack.of(role).resolve((role.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument));
-    if (trust.includes('states.amazonaws.com')) guardTrustPolicy(role, 'states.amazonaws.com');
+    if (!trust.includes('states.amazonaws.com')) continue;
+    guardTrustPolicy(role, 'states.amazonaws.com');
+    // aws-cdk-lib grants the waiter Step Functions' logging policy (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html)
+    // on `*`; CreateLogStream and PutLogEvents take a log stream, so they keep only the waiter's own log group.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: WAITER_STREAM_ACTIONS, resources: [waiterLogs.logGroupArn] }));
+    withoutActionsOnAnyResource(role, WAITER_STREAM_ACTIONS);
+    for (const fn of waited) acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
+    acknowledgeWildcardResource(role, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) takes no resource type.');
   }
-  acknowledgeWildcardResource(provider, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) supports no resource scope.');
-  Validations.of(provider).acknowledge({
-    id: 'AwsSolutions-SF2',
-    reason: 'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.',
-  });
   return provider;
 }

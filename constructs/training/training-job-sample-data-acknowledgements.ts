@@ -1,5 +1,5 @@
 import { IConstruct } from 'constructs';
-import { acknowledgeRolePolicies, exemptFunction } from '../private/compliance';
+import { acknowledge, acknowledgeRolePolicies, AWS_SOLUTIONS, exemptFunction, inPacks } from '../private/compliance';
 
 /**
  * The cdk-nag findings and checkov checks a {@link SampleDataUpload} accepts, with why. `handler` is
@@ -18,5 +18,7 @@ export function acknowledgeSampleDataUpload(upload: IConstruct, handler: IConstr
       + 'reports the outcome.',
     latestRuntime: 'aws-cdk-lib fixes the handler\'s Python runtime to match its bundled AWS CLI layer.',
   });
+  acknowledge(handler, inPacks('L1', AWS_SOLUTIONS),
+    'aws-cdk-lib fixes the BucketDeployment handler\'s Python runtime to match its bundled AWS CLI layer; it runs only during deploys.');
   acknowledgeRolePolicies(upload);
 }

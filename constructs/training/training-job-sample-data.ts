@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import { Aws, DefaultStackSynthesizer, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, DefaultStackSynthesizer, Fn, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -66,7 +66,12 @@ export class SampleDataUpload extends Construct {
       encryptionKey: props.logEncryptionKey,
     });
     const role = lambdaRole(this, 'Role', logGroup);
-    confineToPrefix(role, props.bucket, props.prefix);
+    // The staged sample zip is read from the CDK bootstrap asset bucket, whose object keys are asset hashes.
+    const stack = Stack.of(this);
+    const qualifier = stack.synthesizer.bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
+    const assetBucket = Fn.sub(DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace('${Qualifier}', qualifier));
+    const stagedAssets = `arn:${Aws.PARTITION}:s3:::${assetBucket}/*`;
+    confineToPrefix(role, props.bucket, props.prefix, stagedAssets);
 
     this.deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
       sources,
@@ -80,21 +85,11 @@ export class SampleDataUpload extends Construct {
 
     acknowledgeWildcardResource(role, props.bucket.arnForObjects('*'),
       'BucketDeployment\'s own grant covers every object of the destination bucket (not configurable); an explicit deny in the same role limits writes and deletes to the sample prefix and denies deleting any object version.');
-    // The staged sample zip is read from the CDK bootstrap asset bucket, whose object keys are asset hashes.
-    const stack = Stack.of(this);
-    const qualifier = stack.synthesizer.bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
-    const assetBucket = Fn.sub(DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace('${Qualifier}', qualifier));
-    acknowledgeWildcardResource(role, `arn:${Aws.PARTITION}:s3:::${assetBucket}/*`, 'Read access to the staged sample in the CDK asset bucket (BucketDeployment\'s own grant).');
+    acknowledgeWildcardResource(role, stagedAssets, 'Read access to the staged sample in the CDK asset bucket (BucketDeployment\'s own grant).');
     // BucketDeployment's handler is a singleton function at the stack's root that the deployment does not expose:
     // found by its runtime (the only Python function this construct adds), not by aws-cdk-lib's construct id.
     const handler = stack.node.findAll().find((c) => c instanceof lambda.Function && c.runtime.family === lambda.RuntimeFamily.PYTHON);
-    if (handler) {
-      acknowledgeSampleDataUpload(this, handler);
-      Validations.of(handler).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: 'aws-cdk-lib fixes the BucketDeployment handler\'s Python runtime to match its bundled AWS CLI layer; it runs only during deploys.',
-      });
-    }
+    if (handler) acknowledgeSampleDataUpload(this, handler);
     for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
       acknowledgeWildcardAction(role, action, 'BucketDeployment\'s own grants (read the staged asset, sync the destination prefix through SSE-KMS); not configurable.');
     }
@@ -112,10 +107,26 @@ export const OBJECT_WRITE_ACTIONS = [
  * BucketDeployment grants its role read and write on every object of the destination bucket and takes no
  * narrower grant. Explicit denies, which no allow overrides
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html), confine it:
- * no write or delete outside `prefix`, and no version delete anywhere, so an upload (which replaces the
- * objects under its prefix, leaving the old ones as noncurrent versions) can never destroy data for good.
+ * no read, write or delete outside `prefix` (reads also from the staged assets, `stagedAssets`), no listing
+ * but of `prefix`, and no version delete anywhere, so an upload (which replaces the objects under its prefix,
+ * leaving the old ones as noncurrent versions) can never destroy data for good, nor read the rest of the bucket.
  */
-function confineToPrefix(role: iam.IRole, bucket: s3.IBucket, prefix: string): void {
+function confineToPrefix(role: iam.IRole, bucket: s3.IBucket, prefix: string, stagedAssets: string): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    sid: 'ReadOnlyTheSampleAndItsStagedAsset',
+    effect: iam.Effect.DENY,
+    actions: ['s3:GetObject*'],
+    notResources: [bucket.arnForObjects(`${prefix}*`), stagedAssets],
+  }));
+  // s3:prefix is absent from a list request without a prefix, and StringNotLike then matches: denied too
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    sid: 'ListOnlyTheSamplePrefix',
+    effect: iam.Effect.DENY,
+    actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+    resources: [bucket.bucketArn],
+    conditions: { StringNotLike: { 's3:prefix': [`${prefix}*`] } },
+  }));
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     sid: 'WriteOnlyUnderTheSamplePrefix',
     effect: iam.Effect.DENY,

@@ -105,7 +105,7 @@ export class TrainingJob extends Construct {
       encryptionKey: props.encryptionKey,
       volumeEncryption: volumeKms,
       repository: props.image.repository,
-      vpc: props.vpcConfig !== undefined,
+      vpc: props.vpcConfig,
     });
 
     const request: CreateTrainingJobCommandInput = {

@@ -1,0 +1,73 @@
+/**
+ * Issue 20's scoping fixes, each as the property it guarantees: VPC jobs manage network interfaces only in the
+ * configured subnets and security groups; the sample upload reads and lists only its own prefix of the data
+ * bucket; every role EventBridge assumes names the rule it serves; the provider waiters write logs only to their
+ * own group. (test/wildcard-resources.test.ts holds the app-wide rule behind the first and the last.)
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { buildTestPlatform, EVERY_OPTION } from './support/platform';
+
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; NotResource?: unknown; Condition?: Record<string, Record<string, unknown>>; Sid?: string };
+const actionsOf = (s: Statement) => [s.Action].flat();
+
+function policies(template: Template): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((r) => (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+}
+
+describe('scoping of issue 20', () => {
+  const vpc = buildTestPlatform({ [cxapi.BUNDLING_STACKS]: [], ...EVERY_OPTION }).platform;
+  const defaults = buildTestPlatform({ [cxapi.BUNDLING_STACKS]: [] }).platform;
+  const training = Template.fromStack(vpc.training);
+
+  test('VPC jobs create network interfaces only in the configured subnets and security groups, and manage only those in the subnets', () => {
+    const creates = policies(training).filter((s) => actionsOf(s).includes('ec2:CreateNetworkInterface'));
+    expect(creates).toHaveLength(3); // prepare, train, evaluate
+    for (const s of creates) {
+      expect(actionsOf(s)).toEqual(['ec2:CreateNetworkInterface']);
+      const resources = JSON.stringify(s.Resource);
+      expect(resources).toContain(':subnet/subnet-0123456789abcdef0');
+      expect(resources).toContain(':security-group/sg-0123456789abcdef0');
+      expect(resources).not.toMatch(/:(subnet|security-group)\/\*/);
+    }
+    const manages = policies(training).filter((s) => actionsOf(s).includes('ec2:DeleteNetworkInterface'));
+    expect(manages).toHaveLength(3);
+    for (const s of manages) {
+      expect(actionsOf(s).sort()).toEqual(['ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission']);
+      expect(JSON.stringify(s.Condition?.ArnEquals?.['ec2:Subnet'])).toContain(':subnet/subnet-0123456789abcdef0');
+    }
+  });
+
+  test('the sample upload may read objects only under its prefix (and its staged asset), and list only that prefix', () => {
+    const all = policies(Template.fromStack(defaults.training));
+    const reads = all.find((s) => s.Sid === 'ReadOnlyTheSampleAndItsStagedAsset')!;
+    expect(reads.Effect).toBe('Deny');
+    expect(actionsOf(reads)).toEqual(['s3:GetObject*']);
+    const allowed = JSON.stringify(reads.NotResource);
+    expect(allowed).toMatch(/\/datasets\/digits\/v1\/\*"/);
+    expect(allowed).toContain('{"Fn::Sub":"cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"},"/*"');
+    const lists = all.find((s) => s.Sid === 'ListOnlyTheSamplePrefix')!;
+    expect(lists.Effect).toBe('Deny');
+    expect(lists.Condition).toEqual({ StringNotLike: { 's3:prefix': ['datasets/digits/v1/*'] } });
+  });
+
+  test('every role EventBridge assumes names this account and the rule it serves (aws:SourceArn is the rule\'s ARN)', () => {
+    const template = Template.fromStack(defaults.training);
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })]) } } });
+    expect(Object.keys(roles)).toHaveLength(1);
+    const [role] = Object.values(roles) as { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } }[];
+    const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;
+    expect(condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    const [ruleName] = Object.values(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.sagemaker'], detail: Match.objectLike({ ModelApprovalStatus: ['Approved'] }) } } }))
+      .map((r) => (r as { Properties: { Name: string } }).Properties.Name);
+    expect(ruleName).toMatch(/-approval$/);
+    expect(JSON.stringify(condition.ArnEquals['aws:SourceArn'])).toContain(`:rule/${ruleName}"`);
+  });
+
+  test('the provider waiters may create streams and write events only in their own log group', () => {
+    const template = Template.fromStack(defaults.training);
+    const writes = policies(template).filter((s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource).includes('WaiterLogs'));
+    expect(writes).toHaveLength(3);
+    for (const s of policies(template)) if (s.Resource === '*') expect(actionsOf(s)).not.toContain('logs:PutLogEvents');
+  });
+});
