@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,10 +33,19 @@ def test_two_hosts_train_one_model_with_gloo_and_only_rank_0_writes_it(tmp_path:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         for root in roots
     ]
-    outputs = [process.communicate(timeout=240) for process in processes]
+    try:
+        outputs = [process.communicate(timeout=240) for process in processes]
+    finally:
+        # A rank that timed out (or a failed assertion in communicate) must not outlive the test: kill both
+        # sessions, with the processes each one started.
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
     results = [TrainResult(p.returncode, out, err, 0) for p, (out, err) in zip(processes, outputs, strict=True)]
 
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
