@@ -123,6 +123,13 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     functions: [...training.functions, ...serving.functions],
     trainingJobNamePrefix: training.jobNamePrefix,
     undeliveredApprovalEvents: training.registry.metricUndeliveredApprovals(),
+    drift: serving.drift ? {
+      namespace: driftNamespace,
+      endpointName: serving.endpointName,
+      variantName: serving.variantName,
+      window: serving.drift.windowLength,
+      failedRuns: serving.drift.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+    } : undefined,
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,
@@ -136,6 +143,8 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
       wafBlockedCount: config.alarmWafBlockedCount,
       lambdaErrorCount: config.alarmLambdaErrorCount,
       lambdaThrottleCount: config.alarmLambdaThrottleCount,
+      predictionDrift: config.driftThreshold,
+      invalidInputRate: config.alarmInvalidInputRate,
     },
     alarmEmails: config.alarmEmails,
     webhookSecretArn: config.webhookSecretArn,
