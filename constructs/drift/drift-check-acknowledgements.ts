@@ -1,10 +1,34 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { IConstruct } from 'constructs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
-/** The cdk-nag findings a {@link DriftCheck} accepts, with why. */
-export function acknowledgeDriftCheck(check: IConstruct & { readonly jobNamePrefix: string }, parts: { reportPrefix: string; publishRole: iam.IRole; stateMachineRole: iam.IRole }): void {
-  acknowledgeWildcardResource(parts.publishRole, '*', 'cloudwatch:PutMetricData takes no resource; the statement is held to the drift namespace by '
+/** What a {@link DriftCheck} grants with a wildcard, for its acknowledgements. */
+export interface DriftCheckGrants {
+  readonly publishRole: iam.IRole;
+  /** The check's report objects, `<report prefix><job name prefix>-*`. */
+  readonly reports: string;
+  readonly stateMachineRole: iam.IRole;
+  readonly functions: lambda.IFunction[];
+  /** The check's processing jobs, `processing-job/<job name prefix>-*`. */
+  readonly jobs: string;
+  /** Every version of the model package group. */
+  readonly modelPackageVersions: string;
+}
+
+/** The cdk-nag findings a DriftCheck accepts, with why. */
+export function acknowledgeDriftCheck(g: DriftCheckGrants): void {
+  acknowledgeWildcardResource(g.publishRole, '*', 'cloudwatch:PutMetricData takes no resource; the statement is held to the drift namespace by '
     + 'the cloudwatch:namespace condition (test/support/wildcard-resources.ts says why it may name `*`).');
-  void check;
+  acknowledgeWildcardResource(g.publishRole, g.reports, 'Each run writes its report under a job name made at run time '
+    + '(<job name prefix>-<window>-<attempt>); the function reads only this check\'s reports.');
+  acknowledgeWildcardResource(g.stateMachineRole, '*',
+    'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');
+  for (const fn of g.functions) {
+    acknowledgeWildcardResource(g.stateMachineRole, `${fn.functionArn}:*`,
+      'aws-cdk-lib\'s LambdaInvoke task allows the function\'s versions and aliases (<function ARN>:*) beside the function: this function only.');
+  }
+  acknowledgeWildcardResource(g.stateMachineRole, g.jobs, 'Each run starts a job named at run time (<job name prefix>-<window>-<attempt>); '
+    + 'the .sync integration creates, describes, stops and reads the tags of those jobs only.');
+  acknowledgeWildcardResource(g.stateMachineRole, g.modelPackageVersions, 'Versions are numbered by SageMaker; the check describes the served '
+    + 'one, which any approval or rollback may change, within the platform\'s model package group only.');
 }

@@ -14,6 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { supportsVolumeKms } from '../instance-types';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { PlatformFunction } from '../private/platform-function';
 import { check, validateProps } from '../private/validation';
 import { SageMakerExecutionRole } from '../training/sagemaker-execution-role';
@@ -154,7 +155,10 @@ export class DriftCheck extends Construct {
       logsKey: props.logsKey,
       environment: { NAMESPACE: props.namespace, REPORT_BUCKET: props.capture.bucket.bucketName, REPORT_PREFIX: reportPrefix },
     });
-    props.capture.bucket.grantRead(publishFn.role, `${reportPrefix}${this.jobNamePrefix}-*`);
+    // Reads the check's own reports, nothing else of the bucket (no list, no captured traffic).
+    const reports = props.capture.bucket.arnForObjects(`${reportPrefix}${this.jobNamePrefix}-*`);
+    iam.Grant.addToPrincipal({ grantee: publishFn.role, actions: ['s3:GetObject'], resourceArns: [reports] });
+    props.encryptionKey.grant(publishFn.role, 'kms:Decrypt');
     publishFn.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
@@ -242,7 +246,13 @@ export class DriftCheck extends Construct {
       .when(sfn.Condition.numberGreaterThan('$.capture.count', 0), servedModel.next(runJob).next(publish))
       .otherwise(noTraffic));
 
+    const stateMachineRole = new iam.Role(this, 'StateMachineRole', {
+      assumedBy: servicePrincipalForThisAccount(this, 'states.amazonaws.com'),
+      description: 'Runs the drift check: its window function, the capture listing, the served model lookup, the monitor job, the metrics function',
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      role: stateMachineRole,
+      comment: 'Drift check of one window of captured endpoint traffic (docs/drift.md)',
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: Duration.hours(2),
@@ -267,7 +277,15 @@ export class DriftCheck extends Construct {
     if (props.condition) {
       for (const r of this.schedule.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c))) r.cfnOptions.condition = props.condition;
     }
-    acknowledgeDriftCheck(this, { reportPrefix, publishRole: publishFn.role, stateMachineRole: this.stateMachine.role });
+    acknowledgeDriftCheck({
+      publishRole: publishFn.role, reports,
+      stateMachineRole, functions: this.functions, jobs: this.jobsArn, modelPackageVersions: props.modelPackageVersions,
+    });
+  }
+
+  /** ARN of every job the check runs. */
+  get jobsArn(): string {
+    return Stack.of(this).formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.jobNamePrefix}-*` });
   }
 
   /** A metric the check publishes, of this endpoint variant. */
@@ -282,7 +300,7 @@ export class DriftCheck extends Construct {
    */
   private grantRunJob(role: iam.IRole): void {
     const stack = Stack.of(this);
-    const jobs = stack.formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.jobNamePrefix}-*` });
+    const jobs = this.jobsArn;
     iam.Grant.addToPrincipal({
       grantee: role,
       actions: ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:ListTags', 'sagemaker:AddTags'],
