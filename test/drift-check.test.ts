@@ -18,6 +18,8 @@ import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, contextWith } from './support/platform';
 import { aslProblems, runStateMachine, stateMachineDefinition } from './support/state-machine-runner';
 
+/** Untyped template JSON, as Template.toJSON() returns it. */
+type Json = ReturnType<Template['toJSON']>[string];
 type HandlerModule<T> = { handler: (event: unknown) => Promise<T> };
 const FIXTURE = path.join(__dirname, 'fixtures', 'drift-report.json');
 const S3_MODEL = loadServiceModel('s3');
@@ -30,7 +32,7 @@ const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0a1b2c3d-4e5f-4a6b-8c7d-01
 const SERVED = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/dlplatform-models-0123456789ab/3`;
 const MODEL_URL = `s3://dlplatform-model-0123/models/dlplatform-training-train-0123456789abcdef/output/model.tar.gz`;
 
-function only(template: Template, type: string): { id: string; props: Record<string, any> } {
+function only(template: Template, type: string): { id: string; props: Record<string, Json> } {
   const found = template.findResources(type);
   const ids = Object.keys(found);
   expect(ids).toHaveLength(1);
@@ -81,9 +83,9 @@ describe('capture and drift check (defaults)', () => {
   test('the model\'s role may write captured traffic and read none of it back', () => {
     const role = only(serving, 'AWS::SageMaker::Model').props.ExecutionRoleArn['Fn::GetAtt'][0];
     const statements = Object.values(serving.findResources('AWS::IAM::Policy'))
-      .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role))
+      .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === role))
       .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    const onCapture = statements.filter((s: any) => JSON.stringify(s.Resource).includes('CaptureBucket'));
+    const onCapture = statements.filter((s: Json) => JSON.stringify(s.Resource).includes('CaptureBucket'));
     expect(onCapture).toEqual([expect.objectContaining({ Action: 's3:PutObject', Effect: 'Allow' })]);
     expect(JSON.stringify(onCapture[0].Resource)).toContain('/capture/*');
   });
@@ -146,12 +148,12 @@ describe('capture and drift check (defaults)', () => {
     const publish = Object.entries(serving.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('DriftPublish'))!;
     const role = publish[1].Properties.Role['Fn::GetAtt'][0];
     const statements = Object.values(serving.findResources('AWS::IAM::Policy'))
-      .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role))
+      .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === role))
       .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    const reads = statements.filter((s: any) => [s.Action].flat().includes('s3:GetObject'));
+    const reads = statements.filter((s: Json) => [s.Action].flat().includes('s3:GetObject'));
     expect(reads).toHaveLength(1);
     expect(JSON.stringify(reads[0].Resource)).toContain('/drift-reports/dlplatform-serving-drift-*');
-    expect(statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('s3:') && a !== 's3:GetObject'))).toEqual([]);
+    expect(statements.filter((s: Json) => [s.Action].flat().some((a: string) => a.startsWith('s3:') && a !== 's3:GetObject'))).toEqual([]);
     expect(statements).toContainEqual(expect.objectContaining({
       Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'DlPlatform/Drift' } },
     }));
@@ -192,7 +194,7 @@ describe('capture and drift check (defaults)', () => {
           keep('job', input);
           expect(validateInput(SAGEMAKER_MODEL, 'CreateProcessingJob', input)).toEqual([]);
           // The job ran: SageMaker uploads what monitor wrote to the output's S3Uri.
-          const uri = (input as any).ProcessingOutputConfig.Outputs[0].S3Output.S3Uri as string;
+          const uri = (input as Json).ProcessingOutputConfig.Outputs[0].S3Output.S3Uri as string;
           const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)!;
           await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}drift.json`, Body: fs.readFileSync(FIXTURE) }));
           return { ProcessingJobName: input.ProcessingJobName, ProcessingJobStatus: 'Completed' };
@@ -245,13 +247,13 @@ describe('capture and drift check (defaults)', () => {
 
     test('a captured hour runs monitor on that hour\'s folder, network-isolated, and publishes the report\'s metrics', async () => {
       const capturePrefix = (requests.window?.[0]?.capturePrefix as string | undefined)
-        ?? (definition.States as any)['Window of this run'].Parameters.capturePrefix;
+        ?? (definition.States as Json)['Window of this run'].Parameters.capturePrefix;
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${capturePrefix}2026/03/01/13/41-23-456-abc.jsonl`, Body: '{}\n' }));
       const run = await runStateMachine(definition, { time: '2026-03-01T14:05:00Z' }, handlers(load('drift-metrics.handler'), load('drift-window.handler')));
       expect(run.states).toEqual(['Window of this run', 'Any capture files', 'Traffic captured?', 'Served model', 'Check drift', 'Publish metrics']);
 
       expect(requests.describe.at(-1)).toEqual({ ModelPackageName: SERVED });
-      const job = requests.job.at(-1) as any;
+      const job = requests.job.at(-1) as Json;
       expect(job.ProcessingJobName).toMatch(/^dlplatform-serving-drift-2026030113-[0-9a-f]{8}$/);
       expect(job.AppSpecification.ContainerArguments).toEqual(['monitor']);
       expect(job.Environment).toEqual({ MONITOR_MIN_RECORDS: '200', MONITOR_DRIFT_THRESHOLD: '0.25' });
@@ -264,10 +266,10 @@ describe('capture and drift check (defaults)', () => {
       expect(job.ProcessingResources.ClusterConfig.VolumeKmsKeyId).toBe(KEY_ARN);
 
       const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
-      expect((run.output as any).published).toEqual({ status: fixture.status, metrics: fixture.metrics });
+      expect((run.output as Json).published).toEqual({ status: fixture.status, metrics: fixture.metrics });
       const listed = await cloudwatch.send(new ListMetricsCommand({ Namespace: 'DlPlatform/Drift' }));
       expect(listed.Metrics!.map((m) => m.MetricName).sort()).toEqual(Object.keys(fixture.metrics).sort());
-      const endpointName = (definition.States as any)['Publish metrics'].Parameters.endpointName;
+      const endpointName = (definition.States as Json)['Publish metrics'].Parameters.endpointName;
       const stats = await cloudwatch.send(new GetMetricStatisticsCommand({
         Namespace: 'DlPlatform/Drift', MetricName: 'DriftedFeatures', Statistics: ['Maximum'], Period: 3600,
         StartTime: new Date(Date.now() - 3_600_000), EndTime: new Date(Date.now() + 60_000),

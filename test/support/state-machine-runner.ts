@@ -4,9 +4,12 @@
  * Language's JSON schemas), and executed by aws-local-stepfunctions, with each Task state answered by a local
  * handler the test gives (a stand-in that checks its request against the service's API model, or a real handler).
  */
-import aslValidator from 'asl-validator';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { CfnTemplate, Instance, resolve } from './cfn-template';
+
+/** asl-validator 4 ships no type declarations: its entry point, as its README describes it. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator: (definition: unknown) => { isValid: boolean; errors?: { message?: string }[] | null } = require('asl-validator');
 
 /** The definition of the template's state machine `logicalId`, resolved for `instance`. */
 export function stateMachineDefinition(template: CfnTemplate, logicalId: string, instance: Instance): Record<string, unknown> {
@@ -19,8 +22,8 @@ export function stateMachineDefinition(template: CfnTemplate, logicalId: string,
 
 /** What asl-validator finds wrong with `definition` (empty when valid). */
 export function aslProblems(definition: Record<string, unknown>): string[] {
-  const { isValid, errors } = aslValidator(definition as never);
-  return isValid ? [] : (errors ?? []).map((e: { message?: string }) => String(e.message));
+  const { isValid, errors } = aslValidator(definition);
+  return isValid ? [] : (errors ?? []).map((e) => String(e.message));
 }
 
 /** A local answer to a Task state: receives the state's effective input (its Parameters applied). */
@@ -43,7 +46,7 @@ export async function runStateMachine(
   const entered: string[] = [];
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers as never },
-    context: { Execution: { Name: 'local-execution', Input: input, StartTime: new Date().toISOString() }, ...context },
+    context: { Execution: { Name: 'local-execution', Input: input as never, StartTime: new Date().toISOString() }, ...context } as never,
   });
   const logs = (async () => {
     for await (const event of execution.eventLogs) {
