@@ -1,9 +1,15 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { IConstruct } from 'constructs';
+import { UNRESERVED_CONCURRENCY, acknowledgeRolePolicies, exemptFunction, FunctionExemptions } from '../private/compliance';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /** What a {@link DriftCheck} grants with a wildcard, for its acknowledgements. */
 export interface DriftCheckGrants {
+  /** The check: its roles' policies are each written for one role. */
+  readonly check: IConstruct;
+  readonly windowFunction: lambda.IFunction;
+  readonly publishFunction: lambda.IFunction;
   readonly publishRole: iam.IRole;
   /** The check's report objects, `<report prefix><job name prefix>-*`. */
   readonly reports: string;
@@ -17,6 +23,21 @@ export interface DriftCheckGrants {
 
 /** The cdk-nag findings a DriftCheck accepts, with why. */
 export function acknowledgeDriftCheck(g: DriftCheckGrants): void {
+  const steps: FunctionExemptions = {
+    deadLetterQueue: 'Invoked synchronously by the drift check\'s state machine, which retries Lambda\'s service errors; a failure '
+      + 'fails the run, which the drift-check-failed alarm reports. A dead-letter queue would hold nothing anyone acts on.',
+    vpc: 'Calls only the S3 and CloudWatch APIs (or none), over TLS with IAM; the platform has no VPC.',
+    reservedConcurrency: `${UNRESERVED_CONCURRENCY} It runs once per scheduled window.`,
+    tracing: 'A step of the drift check\'s state machine, which is traced; the function makes at most two calls (read the '
+      + 'report, publish its metrics) and logs what it published.',
+  };
+  exemptFunction(g.windowFunction, steps);
+  exemptFunction(g.publishFunction, {
+    ...steps,
+    environmentKey: 'The environment holds the metrics namespace and the report bucket\'s name and prefix, no secret; '
+      + 'Lambda encrypts it at rest with its own key.',
+  });
+  acknowledgeRolePolicies(g.check);
   acknowledgeWildcardResource(g.publishRole, '*', 'cloudwatch:PutMetricData takes no resource; the statement is held to the drift namespace by '
     + 'the cloudwatch:namespace condition (test/support/wildcard-resources.ts says why it may name `*`).');
   acknowledgeWildcardResource(g.publishRole, g.reports, 'Each run writes its report under a job name made at run time '

@@ -270,6 +270,7 @@ export class DriftCheck extends Construct {
       schedule: schedule === 'hourly' ? scheduler.ScheduleExpression.cron({ minute: '5' }) : scheduler.ScheduleExpression.cron({ minute: '5', hour: '0' }),
       description: `Starts the ${schedule} drift check of endpoint variant ${props.variantName}`,
       target: new targets.StepFunctionsStartExecution(this.stateMachine, {
+        role: this.scheduleRole(),
         input: scheduler.ScheduleTargetInput.fromObject({ time: scheduler.ContextAttribute.scheduledTime }),
         retryAttempts: 3,
       }),
@@ -278,8 +279,25 @@ export class DriftCheck extends Construct {
       for (const r of this.schedule.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c))) r.cfnOptions.condition = props.condition;
     }
     acknowledgeDriftCheck({
+      check: this, windowFunction: windowFn.function, publishFunction: publishFn.function,
       publishRole: publishFn.role, reports,
       stateMachineRole, functions: this.functions, jobs: this.jobsArn, modelPackageVersions: props.modelPackageVersions,
+    });
+  }
+
+  /**
+   * The role the schedule starts the state machine with: only EventBridge Scheduler acting for this account's
+   * schedules may assume it (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html);
+   * the target grants it states:StartExecution on this state machine.
+   */
+  private scheduleRole(): iam.Role {
+    const stack = Stack.of(this);
+    return new iam.Role(this, 'ScheduleRole', {
+      description: 'EventBridge Scheduler starts the drift check with it',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: '*' }) },
+      }),
     });
   }
 
