@@ -50,7 +50,7 @@ from .support import SAMPLE_DATA, TRAINING_IMAGE
 
 RAW_DIGITS = TRAINING_IMAGE / "sample-data" / "raw" / "digits.csv"
 # The drift.json of the shifted window below, checked in for the jest tests of the metrics publisher
-# (test/drift-metrics-handler.test.ts); UPDATE_DRIFT_FIXTURE=1 writes it again.
+# (test/drift-check.test.ts, test/drift-handlers.test.ts); UPDATE_DRIFT_FIXTURE=1 writes it again.
 DRIFT_FIXTURE = TRAINING_IMAGE.parent / "test" / "fixtures" / "drift-report.json"
 ROWS_PER_REQUEST = 9
 ALL_METRICS = {
