@@ -31,7 +31,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
 
   const data = new DataStack(app, name('Data'), {
     env,
-    description: 'Deep-learning platform: KMS key and the data, model-artifact and access-log buckets',
+    description: 'Deep-learning platform: KMS key and the data, model-artifact, capture and access-log buckets',
     noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
     captureRetentionDays: config.captureRetentionDays,
   });
