@@ -18,6 +18,7 @@ import { defaultInferenceAmi, hostingFamily } from './inference-ami';
 import { TrafficShifting } from './endpoint-deployment';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { stackInstanceSuffix } from '../private/stack-instance';
+import { CAPTURE_CONTENT_TYPES } from './capture-content-types';
 import { acknowledgeInferenceEndpoint } from './inference-endpoint-acknowledgements';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
@@ -165,8 +166,6 @@ export interface InferenceEndpointProps {
   readonly dataCapture?: DataCaptureProps;
 }
 
-/** Content types captured as text (JSON or CSV encoding) rather than base64: what the model server accepts. */
-export const CAPTURE_CONTENT_TYPES = { json: ['application/json'], csv: ['text/csv'] } as const;
 
 /**
  * A real-time SageMaker endpoint serving one model: Model (network-isolated, least-privilege role),
