@@ -108,6 +108,15 @@ describe('capture and drift check (defaults)', () => {
     expect(resource.Properties.ScheduleExpression).toBe('cron(5 * * * ? *)');
     expect(resource.Properties.Target.Arn).toEqual({ Ref: only(serving, 'AWS::StepFunctions::StateMachine').id });
     expect(JSON.parse(resource.Properties.Target.Input)).toEqual({ time: '<aws.scheduler.scheduled-time>' });
+    // The role it starts the run with: only Scheduler, for this account's default schedule group (the schedule's).
+    const role = serving.toJSON().Resources[resource.Properties.Target.RoleArn['Fn::GetAtt'][0]];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({
+      Principal: { Service: 'scheduler.amazonaws.com' },
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnEquals: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':schedule-group/default']] } },
+      },
+    })]);
   });
 
   test('driftCheckSchedule=daily checks each UTC day after midnight', () => {

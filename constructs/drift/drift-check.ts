@@ -287,8 +287,10 @@ export class DriftCheck extends Construct {
 
   /**
    * The role the schedule starts the state machine with: only EventBridge Scheduler acting for this account's
-   * schedules may assume it (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html);
-   * the target grants it states:StartExecution on this state machine.
+   * default schedule group, where the schedule is, may assume it. AWS: "The value of aws:SourceArn must be your
+   * EventBridge Scheduler schedule group ARN", not a schedule's
+   * (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
+   * The target grants it states:StartExecution on this state machine.
    */
   private scheduleRole(): iam.Role {
     const stack = Stack.of(this);
@@ -296,7 +298,7 @@ export class DriftCheck extends Construct {
       description: 'EventBridge Scheduler starts the drift check with it',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
         StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: '*' }) },
+        ArnEquals: { 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }) },
       }),
     });
   }

@@ -315,8 +315,12 @@ class Rehearsal {
       }
     }
     if (type === 'AWS::Scheduler::Schedule') {
+      // Its group: one the template names, or the account's `default` group, which always exists
+      // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-group.html).
+      const group = String(props.GroupName ?? 'default');
+      this.addArn(`arn:aws:scheduler:${stack.region}:${stack.account}:schedule-group/${group}`);
       // A schedule without a Name gets one from CloudFormation: any name in its group.
-      this.addArn(`arn:aws:scheduler:${stack.region}:${stack.account}:schedule/${String(props.GroupName ?? 'default')}/${String(props.Name ?? '*')}`);
+      this.addArn(`arn:aws:scheduler:${stack.region}:${stack.account}:schedule/${group}/${String(props.Name ?? '*')}`);
     }
     if (type === 'Custom::CDKBucketDeployment' && typeof props.DestinationBucketName === 'string') {
       this.addArn(`arn:aws:s3:::${props.DestinationBucketName}/${String(props.DestinationBucketKeyPrefix ?? '')}*`);
