@@ -314,16 +314,18 @@ export class DriftCheck extends Construct {
   }
 
   /**
-   * What the .sync integration needs (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html):
-   * create, describe and stop this check's jobs, tag reads on them, pass the job role to SageMaker, and the managed
-   * rule through which Step Functions hears that a job ended.
+   * What the .sync integration needs (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html, CreateProcessingJob,
+   * Run a Job): create, describe and stop this check's jobs, read their tags, pass the job role to SageMaker, and
+   * the managed rule through which Step Functions hears that a job ended.
    */
   private grantRunJob(role: iam.IRole): void {
     const stack = Stack.of(this);
     const jobs = this.jobsArn;
     iam.Grant.addToPrincipal({
       grantee: role,
-      actions: ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:ListTags', 'sagemaker:AddTags'],
+      // AWS's template allows ListTags on `*`; the integration reads the tags of the job it runs, so this check's jobs
+      // suffice. The request carries no Tags, so no AddTags.
+      actions: ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:ListTags'],
       resourceArns: [jobs],
     });
     iam.Grant.addToPrincipal({
