@@ -40,7 +40,9 @@ def test_rejects_a_file_without_a_header(tmp_path: Path) -> None:
 def test_rejects_a_file_without_the_label_column_listing_its_columns(tmp_path: Path) -> None:
     content = csv_text(["x1", "x2", "class"], rows())
     assert fails_with(tmp_path, {"data.csv": content}) == (
-        'data.csv has no label column "label" (set PREPARE_LABEL_COLUMN); its columns are: "x1", "x2", "class"'
+        'data.csv has no label column "label"; likely label columns: "class"; set the label column with --label '
+        '<name> in local mode or the prepareLabelColumn setting (PREPARE_LABEL_COLUMN); its 3 columns are: "x1", '
+        '"x2", "class"'
     )
 
 
