@@ -14,6 +14,7 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..failure import run_processing_step
 from ..model.artifact import METADATA_FILE
 from ..paths import SageMakerPaths
 from ..tabular.files import data_files
-from ..tabular.preprocessing import PreprocessingError, apply, load
+from ..tabular.preprocessing import OTHER, PreprocessingError, apply, code_table, load
 from ..tabular.raw_csv import RawTable, combine, read_csv_file
 
 log = logging.getLogger(__name__)
@@ -57,14 +58,14 @@ def model_rows(table: RawTable, model_dir: Path, feature_names: tuple[str, ...])
     if prepared is not None and not np.isnan(prepared).any():
         return prepared
     preprocessing = load(model_dir)
-    if preprocessing is not None:
-        raw = _select(table, preprocessing.input_features)
-        if raw is not None:
-            try:
-                return apply(preprocessing, raw)
-            except PreprocessingError as error:
-                raise DataError(f"The test data cannot be transformed: {error}") from None
-    wanted = preprocessing.input_features if preprocessing is not None else feature_names
+    if preprocessing is not None and set(preprocessing.used_columns) <= set(table.feature_names):
+        try:
+            # Text columns as the model's category codes; a test category training never saw is "other".
+            raw = code_table(preprocessing, table.features, table.feature_names, table.vocabularies)
+            return apply(replace(preprocessing, unseen_categories=OTHER), raw)
+        except PreprocessingError as error:
+            raise DataError(f"The test data cannot be transformed: {error}") from None
+    wanted = preprocessing.used_columns if preprocessing is not None else feature_names
     missing = [name for name in wanted if name not in table.feature_names]
     if not missing:
         raise DataError("The test data has missing values and the model has no imputation for them")
