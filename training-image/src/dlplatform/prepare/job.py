@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import shutil
 from collections.abc import Mapping
@@ -59,6 +60,9 @@ REPORT_HTML = "data-report.html"
 HASH_FILE = "data.sha256"
 SAMPLE_FILE = "sample-requests.json"
 SAMPLE_ROWS = 10
+# The test split's raw rows (text as text, gaps empty): what `evaluate` scores two models on, so the quality gate
+# compares a candidate and the approved model on the same held-out data whatever each one's preprocessing.
+TEST_ROWS_FILE = "test-rows.csv"
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,25 @@ def sample_requests(
     }
 
 
+def raw_test_csv(cleaned: Cleaned, test: np.ndarray, raw_features: tuple[str, ...], label_column: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*raw_features, label_column])
+    columns = [cleaned.feature_names.index(name) if name in cleaned.feature_names else -1 for name in raw_features]
+    for i in test:
+        row = []
+        for name, column in zip(raw_features, columns, strict=True):
+            value = math.nan if column < 0 else float(cleaned.features[i, column])
+            if math.isnan(value):
+                row.append("")
+            elif name in cleaned.vocabularies:
+                row.append(cleaned.vocabularies[name][int(value)])
+            else:
+                row.append(_format(value))
+        writer.writerow([*row, cleaned.labels[i]])
+    return buffer.getvalue()
+
+
 def _reset(directory: Path) -> None:
     if directory.exists():
         shutil.rmtree(directory)
@@ -251,6 +274,9 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
     (paths.data_report_dir / HASH_FILE).write_text(digest + "\n", encoding="utf-8")
     sample = sample_requests(raw, cleaned.labels, cleaned.origins, indices["test"], preprocessing)
     (paths.data_report_dir / SAMPLE_FILE).write_text(json.dumps(sample) + "\n", encoding="utf-8")
+    (paths.data_report_dir / TEST_ROWS_FILE).write_text(
+        raw_test_csv(cleaned, indices["test"], raw_features, config.label_column), encoding="utf-8"
+    )
     return report
 
 
