@@ -32,6 +32,11 @@ export async function register(run: LocalRun, model: LocalModel, evaluation: Eva
     const gate = applyQualityGate(evaluation.metrics, {
       metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression, schemaChange: config.qualityGateSchemaChange,
     }, baseline);
+    if (!gate.passed && baseline?.differences?.length) {
+      // Not recorded: a different problem is no verdict on this model, and once the schema change is accepted
+      // (or the work dir changed) the same model is gated again.
+      throw new LocalModeError(`quality gate: model ${model.modelVersion} is refused: ${gate.reason}; it is not registered or served`);
+    }
     registered = registry.register({
       modelVersion: model.modelVersion,
       dataHash: prepared.dataHash,
