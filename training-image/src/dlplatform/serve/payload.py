@@ -221,9 +221,16 @@ def _load_json(body: bytes) -> object:
 
 
 def parse_json(
-    body: bytes, width: int, max_rows: int, *, allow_missing: bool = False, schema: RowSchema | None = None
+    body: bytes,
+    width: int,
+    max_rows: int,
+    *,
+    allow_missing: bool = False,
+    schema: RowSchema | None = None,
+    feature_names: Sequence[str] = (),
 ) -> np.ndarray:
-    """``schema``: the model's columns, for named-feature rows and text columns (None: numbered columns only)."""
+    """``schema``: the model's columns, for named-feature rows and text columns (None: every column numeric, named
+    ``feature_names``)."""
     document = _load_json(body)
     if not isinstance(document, dict) or "instances" not in document:
         raise BadRequest(
@@ -236,14 +243,14 @@ def parse_json(
     if len(instances) > max_rows:
         raise _too_many_rows(len(instances), JSON_TYPE, max_rows)
     allowed = NUMBER_OR_NULL_TYPES if allow_missing else NUMBER_TYPES
-    names = schema.names if schema is not None else ()
+    names = schema.names if schema is not None else feature_names
     text = schema is not None and bool(schema.text)
     for i, item in enumerate(instances):
         row = item
         if type(row) is not list:
-            if type(row) is not dict or schema is None:
+            if type(row) is not dict:
                 raise BadRequest(f"instances[{i}] must be a list of {width} values or an object of feature: value")
-            row = instances[i] = _named_row(row, i, schema)
+            row = instances[i] = _named_row(row, i, schema or RowSchema.numeric(feature_names))
         if len(row) != width:
             raise BadRequest(f"instances[{i}] has {len(row)} values; the model expects {width}")
         if not text and not allowed.issuperset(map(type, row)):
@@ -304,9 +311,10 @@ def parse_body(
     (``schema``, default: every column numeric); ``kind`` is a media type from :func:`media_type`."""
     if not body.strip():
         raise BadRequest("The request body is empty")
-    schema = schema if schema is not None else RowSchema.numeric(feature_names)
     if kind == JSON_TYPE:
-        return parse_json(body, width, max_rows, allow_missing=allow_missing, schema=schema)
+        return parse_json(
+            body, width, max_rows, allow_missing=allow_missing, schema=schema, feature_names=feature_names
+        )
     return parse_csv(body, width, feature_names, max_rows, allow_missing=allow_missing, schema=schema)
 
 
