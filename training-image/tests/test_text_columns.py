@@ -161,16 +161,27 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def model_dir(prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("text-train")
     root = training_tree_from_prepared(prepared, base / "train", {"epochs": "8", "label_column": "kind"})
     done = run_entry("train", root)
     assert done.returncode == 0, done.stderr
+    return root / "model"
+
+
+def serve_copy(model_dir: Path, base: Path, unseen: str = "other") -> Iterator[int]:
     serving = base / "serving" / "opt-ml"
-    shutil.copytree(root / "model", serving / "model")
+    shutil.copytree(model_dir, serving / "model")
+    spec = serving / "model" / "preprocessing.json"
+    spec.write_text(json.dumps({**json.loads(spec.read_text()), "unseen_categories": unseen}))
     port = free_port()
     with running_server(serving, port, base / "server.log", {"MODEL_SERVER_WORKERS": "1"}):
         yield port
+
+
+@pytest.fixture(scope="module")
+def served(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    yield from serve_copy(model_dir, tmp_path_factory.mktemp("text-serve"))
 
 
 def invoke(port: int, body: object, headers: dict[str, str] = JSON) -> tuple[int, Any]:
@@ -217,6 +228,27 @@ def test_an_unseen_category_is_answered_through_the_other_bucket(served: int) ->
     status, answer = invoke(served, {"instances": [{"x": 1.4, "region": "west", "grade": "B"}]})
     assert status == 200, answer
     assert len(answer["predictions"]) == 1
+
+
+def test_a_model_set_to_refuse_unseen_categories_answers_400_naming_them(model_dir: Path, tmp_path: Path) -> None:
+    # PREPARE_UNSEEN_CATEGORIES=refuse writes this into preprocessing.json (the unit tests above fit it).
+    for port in serve_copy(model_dir, tmp_path, unseen="refuse"):
+        status, answer = invoke(port, {"instances": [{"x": 1.4, "region": "west", "grade": "B"}]})
+        assert status == 400
+        assert answer["error"].startswith(
+            'row 1, feature "region": a category not seen in training; this model refuses'
+        )
+        assert invoke(port, {"instances": [{"x": 1.4, "region": "east", "grade": "B"}]})[0] == 200
+
+
+def test_label_candidates_are_the_last_column_then_columns_with_few_values(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    header = ["size", "species", "weight"]
+    data = [
+        [round(float(rng.normal()), 3), ["cat", "dog", "fox"][i % 3], round(float(rng.normal()), 3)] for i in range(60)
+    ]
+    with pytest.raises(DataError, match='likely label columns: "weight", "species";'):
+        read(tmp_path, header, data, label="label")
 
 
 @pytest.mark.parametrize(
