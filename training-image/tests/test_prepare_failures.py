@@ -110,7 +110,7 @@ def test_rejects_text_where_a_number_is_expected_naming_file_line_and_column(tmp
     data = rows()
     data[6][1] = "twelve"
     assert fails_with(tmp_path, {"data.csv": csv_text(HEADER, data)}) == (
-        'data.csv line 8, column "x2": \'twelve\' is not a number, but 11 of the column\'s 12 values are; fix the '
+        "data.csv line 8, column \"x2\": 'twelve' is not a number, but 11 of the column's 12 values are; fix the "
         "cell or leave it empty for a missing value (a column of mostly text is read as categories)"
     )
 
