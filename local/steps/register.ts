@@ -55,8 +55,7 @@ export async function register(run: LocalRun, model: LocalModel, evaluation: Eva
   progress.detail(`version ${registered.version}: ${registered.approvalStatus} (${registered.statusReason})`);
   progress.detail(`record: ${registryFile}`);
   if (registered.approvalStatus !== 'Approved') {
-    const hint = /a different problem/.test(registered.statusReason) ? '' : ' Train longer or fix the data; to compare against a fresh registry, pass another --work-dir';
-    throw new LocalModeError(`quality gate: model ${registered.modelVersion} was ${registered.approvalStatus}: ${registered.statusReason}; it is not served (record: ${registryFile}).${hint}`);
+    throw new LocalModeError(`quality gate: model ${registered.modelVersion} was ${registered.approvalStatus}: ${registered.statusReason}; it is not served (record: ${registryFile}). Train longer or fix the data; to compare against a fresh registry, pass another --work-dir`);
   }
   progress.done(`registered as version ${registered.version}, Approved: serving the newest approved version`);
   return { record: registered, registryFile };
