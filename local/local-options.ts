@@ -25,6 +25,12 @@ export interface LocalOptions {
    */
   readonly data?: string;
   /**
+   * The label column of --data: the `prepareLabelColumn` setting (as `-c prepareLabelColumn=<name>`), the one
+   * cdk deploy reads from cdk.json.
+   * @default - cdk.json's prepareLabelColumn, else the image's default `label`
+   */
+  readonly label?: string;
+  /**
    * Serve this trained model folder (model.pt and metadata.json) instead of training.
    * @default - train one
    */
@@ -91,6 +97,8 @@ Options:
   --port <n>         port of the local API; 0 picks a free one       (default 3000, env LOCAL_PORT)
   --data <path>      raw CSV file or folder to prepare and train on (default: the bundled
                      training-image/sample-data/raw/digits.csv, with gaps and repeated rows)
+  --label <column>   the label column of --data (the prepareLabelColumn setting; default
+                     cdk.json's, else "label")
   --once             exit after the sample prediction (for CI)
   --reuse            reuse the cached model for the same inputs instead of training again
   --model-dir <dir>  serve this trained model folder (model.pt, metadata.json); no training
@@ -127,6 +135,7 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         reuse: { type: 'boolean', default: false },
         'model-dir': { type: 'string' },
         data: { type: 'string' },
+        label: { type: 'string' },
         epochs: { type: 'string' },
         sample: { type: 'string' },
         'work-dir': { type: 'string' },
@@ -145,23 +154,32 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values.data !== undefined && values['model-dir'] !== undefined) throw new UsageError('--data and --model-dir exclude each other (--model-dir serves a trained model)');
   if (values.epochs !== undefined && values['model-dir'] !== undefined) throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
   if ((values['drift-since'] !== undefined || values['drift-until'] !== undefined) && !values.drift) throw new UsageError('--drift-since and --drift-until go with --drift');
-  if (values.drift && (values.data !== undefined || values.epochs !== undefined || values.reuse)) throw new UsageError('--drift checks captured traffic: it takes no --data, --epochs or --reuse');
+  if (values.drift && (values.data !== undefined || values.epochs !== undefined || values.reuse || values.label !== undefined)) throw new UsageError('--drift checks captured traffic: it takes no --data, --label, --epochs or --reuse');
   for (const flag of ['drift-since', 'drift-until'] as const) {
     const value = values[flag];
     if (value !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value)))) throw new UsageError(`--${flag} must be an ISO-8601 time such as 2026-03-01T13:00:00Z, got "${value}"`);
   }
   refusePrepareVariables(env);
+  const context = Object.fromEntries((values.context ?? []).map(setting));
+  if (values.label !== undefined) {
+    if (values['model-dir'] !== undefined) throw new UsageError('--label has no effect with --model-dir (nothing is prepared)');
+    if (context.prepareLabelColumn !== undefined && context.prepareLabelColumn !== values.label) {
+      throw new UsageError(`--label ${values.label} and -c prepareLabelColumn=${context.prepareLabelColumn} disagree; --label sets that setting, give one`);
+    }
+    context.prepareLabelColumn = values.label;
+  }
   return {
     port: whole('--port', values.port ?? env.LOCAL_PORT ?? '3000', 0, 65535),
     workDir: path.resolve(values['work-dir'] ?? env.LOCAL_WORK_DIR ?? path.join(REPO_ROOT, '.local')),
     modelDir: values['model-dir'] === undefined ? undefined : path.resolve(values['model-dir']),
     data: values.data === undefined ? undefined : path.resolve(values.data),
+    label: values.label,
     reuse: values.reuse,
     epochs: values.epochs === undefined ? undefined : whole('--epochs', values.epochs, 1, 10000),
     sample: values.sample === undefined ? 0 : whole('--sample', values.sample, 0, Number.MAX_SAFE_INTEGER),
     once: values.once,
     verbose: values.verbose,
-    context: Object.fromEntries((values.context ?? []).map(setting)),
+    context,
     drift: values.drift,
     driftSince: values['drift-since'],
     driftUntil: values['drift-until'],
