@@ -1,6 +1,5 @@
 import * as path from 'path';
-import { Duration, Stack } from 'aws-cdk-lib';
-import { CfnCondition, CfnResource } from 'aws-cdk-lib';
+import { CfnCondition, CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,7 +18,7 @@ import { PlatformFunction } from '../private/platform-function';
 import { check, validateProps } from '../private/validation';
 import { SageMakerExecutionRole } from '../training/sagemaker-execution-role';
 import { acknowledgeDriftCheck } from './drift-check-acknowledgements';
-import { DRIFT_METRICS, DriftMetricName } from './runtime/drift-metrics';
+import type { DriftMetricName } from './runtime/drift-metrics';
 import { DriftSchedule, MAX_JOB_NAME_PREFIX } from './runtime/drift-window';
 
 const RUNTIME = path.join(__dirname, 'runtime');
@@ -38,8 +37,9 @@ export interface DriftCheckProps {
   readonly modelPackageArn: string;
   /** IAM resource of every model package version that may be served (DescribeModelPackage), e.g. the group's `<group>/*`. */
   readonly modelPackageVersions: string;
-  /** The endpoint and its variant: the metrics' dimensions. */
+  /** The endpoint: the metrics' EndpointName dimension. */
   readonly endpointName: string;
+  /** Its production variant: the metrics' VariantName dimension. */
   readonly variantName: string;
   /** Key of the capture files, the reports and the job's volume. */
   readonly encryptionKey: kms.IKey;
@@ -186,6 +186,7 @@ export class DriftCheck extends Construct {
       service: 's3',
       action: 'listObjectsV2',
       parameters: { Bucket: props.capture.bucket.bucketName, Prefix: sfn.JsonPath.stringAt('$.window.captureKeyPrefix'), MaxKeys: 1 },
+      // Lists key names only (endpoint, variant, hour): never reads a captured body.
       iamAction: 's3:ListBucket',
       iamResources: [props.capture.bucket.bucketArn],
       resultSelector: { count: sfn.JsonPath.numberAt('$.KeyCount') },
@@ -308,11 +309,6 @@ export class DriftCheck extends Construct {
     return Stack.of(this).formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.jobNamePrefix}-*` });
   }
 
-  /** A metric the check publishes, of this endpoint variant. */
-  metric(name: DriftMetricName, endpointName: string, variantName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return driftMetric(this.namespace, name, endpointName, variantName, { period: this.windowLength, ...props });
-  }
-
   /**
    * What the .sync integration needs (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html, CreateProcessingJob,
    * Run a Job): create, describe and stop this check's jobs, read their tags, pass the job role to SageMaker, and
@@ -355,5 +351,3 @@ export function driftMetric(namespace: string, name: DriftMetricName, endpointNa
     dimensionsMap: { EndpointName: endpointName, VariantName: variantName },
   });
 }
-
-export { DRIFT_METRICS };

@@ -42,8 +42,9 @@ export interface AlarmThresholds {
 export interface DriftRef {
   /** Namespace of the drift metrics. */
   readonly namespace: string;
-  /** The endpoint and variant the metrics are dimensioned by. */
+  /** The endpoint the metrics are dimensioned by. */
   readonly endpointName: string;
+  /** Its production variant. */
   readonly variantName: string;
   /** One window: a check publishes once per window, so the alarms look at one window at a time. */
   readonly window: Duration;
