@@ -9,7 +9,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CloudWatchClient, GetMetricStatisticsCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import * as sagemaker from '@aws-cdk/aws-sagemaker-alpha';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { DataCaptureProps, InferenceEndpoint } from '../constructs/serving/inference-endpoint';
+import { ModelArtifact } from '../constructs/training/model-artifact';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput, validateOutput } from '../local/api-model/validate-input';
 import { ConfigError, loadConfig } from '../lib/config';
@@ -324,5 +331,34 @@ describe('capture and drift settings', () => {
   ])('refuses %s=%p naming the setting and what is allowed', (name, value, allowed) => {
     expect(() => loadConfig(contextWith({ [name]: value }))).toThrow(ConfigError);
     expect(() => loadConfig(contextWith({ [name]: value }))).toThrow(new RegExp(`Invalid setting "${name}".*${allowed}`));
+  });
+});
+
+describe('InferenceEndpoint dataCapture', () => {
+  function endpointWith(capture: Partial<DataCaptureProps>): Template {
+    const stack = new Stack(new App(), 'Test');
+    const encryptionKey = new kms.Key(stack, 'Key');
+    const bucket = new s3.Bucket(stack, 'Capture');
+    new InferenceEndpoint(stack, 'Endpoint', {
+      image: sagemaker.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(stack, 'Repo', 'model'), 'v1'),
+      modelData: new ModelArtifact({ bucket: s3.Bucket.fromBucketName(stack, 'Bucket', 'bucket'), key: 'jobs/job-1/output/model.tar.gz', encryptionKey }),
+      encryptionKey,
+      dataCapture: { bucket, prefix: 'capture/', samplingPercentage: 100, encryptionKey, ...capture },
+    });
+    return Template.fromStack(stack);
+  }
+
+  test('an empty prefix captures at the bucket\'s root', () => {
+    const config = only(endpointWith({ prefix: '' }), 'AWS::SageMaker::EndpointConfig').props;
+    expect(config.DataCaptureConfig.DestinationS3Uri).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^Capture/) }]] });
+  });
+
+  test.each([
+    [{ samplingPercentage: 101 }, /invalid dataCapture\.samplingPercentage 101; allowed: a whole number from 0 to 100 \(see https:\/\/docs\.aws\.amazon\.com\/sagemaker\/latest\/APIReference\/API_DataCaptureConfig\.html\)/],
+    [{ samplingPercentage: 2.5 }, /invalid dataCapture\.samplingPercentage 2\.5/],
+    [{ prefix: 'capture' }, /invalid dataCapture\.prefix "capture"; allowed: empty, or key folders ending in "\/"/],
+  ])('refuses %p naming the construct, the prop and the rule', (capture, message) => {
+    expect(() => endpointWith(capture)).toThrow(/InferenceEndpoint at Test\/Endpoint: /);
+    expect(() => endpointWith(capture)).toThrow(message);
   });
 });

@@ -45,7 +45,10 @@ export interface DriftWindow {
   readonly reportKey: string;
 }
 
-/** Longest job name prefix: SageMaker names are at most 63 characters, and the window adds 20. */
+/**
+ * Longest job name prefix: a processing job's name is at most 63 characters
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html), and the window adds 20.
+ */
 export const MAX_JOB_NAME_PREFIX = 63 - 20;
 
 const HOUR_MS = 3_600_000;
