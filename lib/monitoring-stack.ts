@@ -96,6 +96,7 @@ export class MonitoringStack extends Stack {
       dashboardName: `${this.stackName}-${Aws.REGION}`,
       api: props.api,
       endpoint: props.endpoint,
+      drift: props.drift,
       webAcl: props.webAcl,
       functions: [...props.functions, this.responder.function],
       training: props.trainingJobNamePrefix

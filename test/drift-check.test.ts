@@ -160,6 +160,15 @@ describe('capture and drift check (defaults)', () => {
     expect(platform.monitoring.alarms.driftAlarms.map((a) => a.node.id)).toEqual(['DriftedFeatures', 'PredictionDrift']);
   });
 
+  test('the dashboard graphs every drift metric of the served variant', () => {
+    const [dashboard] = Object.values(monitoring.findResources('AWS::CloudWatch::Dashboard'));
+    const body = (dashboard.Properties.DashboardBody['Fn::Join'][1] as unknown[])
+      .map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part)}>`)).join('');
+    for (const name of ['MaxFeatureDrift', 'PredictionDrift', 'Records', 'DriftedFeatures', 'InvalidInputRate', 'MaxMissingRate', 'MaxOutOfRangeRate']) {
+      expect(body).toMatch(new RegExp(`"DlPlatform/Drift","${name}","EndpointName","<\\{"Fn::GetStackOutput":\\{"StackName":"DlPlatform-Serving"[^>]*>","VariantName","AllTraffic",\\{"label":"[^"]+","period":3600,"stat":"Maximum"\\}`));
+    }
+  });
+
   test('the metrics function may read only the check\'s reports and publish only to the drift namespace', () => {
     const publish = Object.entries(serving.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('DriftPublish'))!;
     const role = publish[1].Properties.Role['Fn::GetAtt'][0];
