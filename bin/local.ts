@@ -17,6 +17,9 @@
  * 8. sends one raw test row through the API and prints the answer and the reports' paths, then serves until
  *    Ctrl-C (or, with --once, exits), stopping every process it started.
  *
+ * Every request the API answers is captured under <work dir>/capture/ as an endpoint with data capture does it;
+ * `--drift` checks that traffic for drift against the served model (local/steps/drift.ts) instead of serving.
+ *
  * With --model-dir, steps 2 to 5 are skipped and that model is served. The settings are the ones `cdk deploy`
  * reads (cdk.json, and -c key=value over it; local/local-config.ts), mapped to what the image reads as for the
  * deploy (lib/image-settings.ts).
@@ -30,6 +33,7 @@ import { LocalConfig, loadLocalConfig } from '../local/local-config';
 import { LocalOptions, parseLocalOptions, UsageError, USAGE } from '../local/local-options';
 import { runLocalPipeline, stepCount } from '../local/pipeline';
 import { Progress } from '../local/progress';
+import { checkDrift } from '../local/steps/drift';
 import { ensurePortFree } from '../local/steps/port';
 import { LocalModeError } from '../local/steps/run';
 
@@ -51,6 +55,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const local = loadCdkConfig(options.context);
+  if (options.drift) {
+    return checkDrift({
+      options, local, progress: new Progress(2), signal: interrupted.signal, onCleanup: (cleanup) => cleanups.push(cleanup),
+    });
+  }
   if (options.port !== 0) await ensurePortFree(options.port);
   return runLocalPipeline({
     options,

@@ -133,6 +133,20 @@ export const SETTINGS = {
   apiAllowedCidrs: setting(list(cidr), [] as string[], 'When not empty, the web ACL only lets these IPv4 CIDR blocks reach the API.'),
   wafRateLimitPer5Minutes: setting(integer(100, 2000000000), 1000, 'Requests one IP may send in 5 minutes before WAF blocks it.'),
 
+  // Data capture and drift checks (docs/drift.md)
+  captureSamplingPercentage: setting(integer(0, 100), 100,
+    'Percent of endpoint requests captured, with their answers, for the drift check (DataCaptureConfig InitialSamplingPercentage, 0 to 100). 0: no capture and no drift check.'),
+  captureRetentionDays: setting(integer(1, 3650), 30,
+    'Days captured requests and answers (customer data) are kept in the capture bucket before S3 deletes them.'),
+  driftCheckSchedule: setting(oneOf(['hourly', 'daily'] as const), 'hourly',
+    'How often the drift check runs, each time over the capture files of the last whole hour (hourly) or UTC day (daily).'),
+  driftMinRecords: setting(integer(1, 1000000000), 200,
+    'Fewest valid records a window needs for drift figures (MONITOR_MIN_RECORDS); a smaller window publishes only Records and never alarms on drift.'),
+  driftThreshold: setting(decimal(0.0001, 100), 0.25,
+    'Population stability index at or above which a feature or the predicted class has drifted (MONITOR_DRIFT_THRESHOLD), and the prediction drift alarm\'s threshold.'),
+  alarmInvalidInputRate: setting(decimal(0.0001, 1), 0.05,
+    'Alarm: share of a drift window\'s records the model could not take (wrong width, not a number, an error answer).'),
+
   // Monitoring
   alarmEmails: setting(list(email), [] as string[], 'Email addresses subscribed to the alarm topic.'),
   webhookSecretArn: setting(optional(arn('secretsmanager')), undefined as string | undefined,

@@ -7,14 +7,24 @@ import { SecureBucket } from '../constructs/storage/secure-bucket';
 export interface DataStackProps extends StackProps {
   /** Days replaced or deleted object versions are kept. */
   readonly noncurrentVersionExpirationDays: number;
+  /** Days captured endpoint traffic is kept (SETTINGS.captureRetentionDays). */
+  readonly captureRetentionDays: number;
 }
 
-/** Where data lives: one customer-managed key, and buckets for training data, model artifacts and access logs. */
+/**
+ * Where data lives: one customer-managed key, and buckets for training data, model artifacts, captured endpoint
+ * traffic and access logs.
+ */
 export class DataStack extends Stack {
   readonly key: kms.Key;
   readonly dataBucket: s3.Bucket;
   readonly modelBucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
+  /**
+   * The endpoint's captured requests and answers (customer data) and the drift reports made from them: kept
+   * `captureRetentionDays`, and replaced or deleted versions one day more.
+   */
+  readonly captureBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -32,5 +42,9 @@ export class DataStack extends Stack {
     const common = { encryptionKey: this.key, serverAccessLogsBucket: this.accessLogsBucket, noncurrentVersionExpiration };
     this.dataBucket = new SecureBucket(this, 'DataBucket', common);
     this.modelBucket = new SecureBucket(this, 'ModelBucket', common);
+    this.captureBucket = new SecureBucket(this, 'CaptureBucket', { ...common, noncurrentVersionExpiration: Duration.days(1) });
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html: on a
+    // versioned bucket, expiry makes the current version noncurrent; the rule above deletes it a day later.
+    this.captureBucket.addLifecycleRule({ id: 'expire-captured-data', expiration: Duration.days(props.captureRetentionDays) });
   }
 }

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { AlarmResponder } from '../constructs/monitoring/alarm-responder';
 import { AlarmTopic } from '../constructs/monitoring/alarm-topic';
 import { LogsKey } from '../constructs/storage/logs-key';
-import { AlarmThresholds, PlatformAlarms } from '../constructs/monitoring/platform-alarms';
+import { AlarmThresholds, DriftRef, PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PlatformDashboard } from '../constructs/monitoring/platform-dashboard';
 import { ApiRef, EndpointRef, WebAclRef } from '../constructs/monitoring/platform-metrics';
 import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/monitoring/runtime/runbook';
@@ -26,6 +26,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly trainingJobNamePrefix?: string;
   /** Approval events waiting in the model registry's dead-letter queue; unset: no alarm on them. */
   readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
+  /** The drift check's metrics; unset: no drift alarms. */
+  readonly drift?: DriftRef;
   /** Alarm thresholds. */
   readonly thresholds: AlarmThresholds;
   /** Addresses subscribed to the alarm topic. */
@@ -83,6 +85,7 @@ export class MonitoringStack extends Stack {
       functions: [...props.functions, this.responder.function],
       undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
       undeliveredApprovalEvents: props.undeliveredApprovalEvents,
+      drift: props.drift,
       thresholds: props.thresholds,
       actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
       runbookUrl: props.runbookUrl,
@@ -93,6 +96,7 @@ export class MonitoringStack extends Stack {
       dashboardName: `${this.stackName}-${Aws.REGION}`,
       api: props.api,
       endpoint: props.endpoint,
+      drift: props.drift,
       webAcl: props.webAcl,
       functions: [...props.functions, this.responder.function],
       training: props.trainingJobNamePrefix

@@ -26,11 +26,14 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
 
   // The serving pointer: written by the registration step, read by the serving stack (never a CloudFormation resource).
   const pointer = `/${config.stackPrefix}/serving/model-package-arn`;
+  // The drift check publishes here; the monitoring stack alarms on it.
+  const driftNamespace = `${config.stackPrefix}/Drift`;
 
   const data = new DataStack(app, name('Data'), {
     env,
-    description: 'Deep-learning platform: KMS key and the data, model-artifact and access-log buckets',
+    description: 'Deep-learning platform: KMS key and the data, model-artifact, capture and access-log buckets',
     noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
+    captureRetentionDays: config.captureRetentionDays,
   });
 
   const training = new TrainingStack(app, name('Training'), {
@@ -94,6 +97,17 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     proxyReservedConcurrencyCap: config.proxyReservedConcurrencyCap,
     allowedCidrs: config.apiAllowedCidrs,
     wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
+    drift: config.captureSamplingPercentage === 0 ? undefined : {
+      bucket: data.captureBucket,
+      samplingPercentage: config.captureSamplingPercentage,
+      schedule: config.driftCheckSchedule,
+      minRecords: config.driftMinRecords,
+      threshold: config.driftThreshold,
+      instanceType: config.prepareInstanceType,
+      modelArtifacts: { bucket: data.modelBucket, prefix: `models/${training.jobNamePrefix}-` },
+      modelPackageVersions: training.registry.versionsArn,
+      namespace: driftNamespace,
+    },
   });
 
   // The endpoint's stack names no value of the training stack (it reads the pointer from SSM), yet it must deploy
@@ -109,6 +123,13 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     functions: [...training.functions, ...serving.functions],
     trainingJobNamePrefix: training.jobNamePrefix,
     undeliveredApprovalEvents: training.registry.metricUndeliveredApprovals(),
+    drift: serving.drift ? {
+      namespace: driftNamespace,
+      endpointName: serving.endpointName,
+      variantName: serving.variantName,
+      window: serving.drift.windowLength,
+      failedRuns: serving.drift.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+    } : undefined,
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,
@@ -122,6 +143,8 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
       wafBlockedCount: config.alarmWafBlockedCount,
       lambdaErrorCount: config.alarmLambdaErrorCount,
       lambdaThrottleCount: config.alarmLambdaThrottleCount,
+      predictionDrift: config.driftThreshold,
+      invalidInputRate: config.alarmInvalidInputRate,
     },
     alarmEmails: config.alarmEmails,
     webhookSecretArn: config.webhookSecretArn,

@@ -4,7 +4,9 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DriftCheck } from '../constructs/drift/drift-check';
 import { ApiWaf } from '../constructs/serving/api-waf';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
@@ -66,6 +68,33 @@ export interface ServingStackProps extends StackProps {
   readonly allowedCidrs: PlatformConfig['apiAllowedCidrs'];
   /** @see {@link SETTINGS.wafRateLimitPer5Minutes} */
   readonly wafRateLimitPer5Minutes: PlatformConfig['wafRateLimitPer5Minutes'];
+  /**
+   * Capture the endpoint's traffic into this bucket and check it for drift on a schedule; unset
+   * ({@link SETTINGS.captureSamplingPercentage} 0): neither.
+   */
+  readonly drift?: ServingDriftProps;
+}
+
+/** Data capture and the drift check (docs/drift.md). */
+export interface ServingDriftProps {
+  /** The capture bucket (captured traffic under `capture/`, reports under `drift-reports/`). */
+  readonly bucket: s3.IBucket;
+  /** @see {@link SETTINGS.captureSamplingPercentage} */
+  readonly samplingPercentage: PlatformConfig['captureSamplingPercentage'];
+  /** @see {@link SETTINGS.driftCheckSchedule} */
+  readonly schedule: PlatformConfig['driftCheckSchedule'];
+  /** @see {@link SETTINGS.driftMinRecords} */
+  readonly minRecords: PlatformConfig['driftMinRecords'];
+  /** @see {@link SETTINGS.driftThreshold} */
+  readonly threshold: PlatformConfig['driftThreshold'];
+  /** Instance type of the drift job ({@link SETTINGS.prepareInstanceType}). */
+  readonly instanceType: string;
+  /** Where the served model's artifact may be (the training jobs' `models/<prefix>-`). */
+  readonly modelArtifacts: { readonly bucket: s3.IBucket; readonly prefix: string };
+  /** Every version of the model package group, for DescribeModelPackage. */
+  readonly modelPackageVersions: string;
+  /** CloudWatch namespace of the drift metrics. */
+  readonly namespace: string;
 }
 
 /** Serving: the SageMaker endpoint and the WAF-protected REST API in front of it. */
@@ -90,6 +119,8 @@ export class ServingStack extends Stack {
   readonly functions: lambda.IFunction[];
   /** Key of this stack's log groups. */
   readonly logsKey: kms.Key;
+  /** The scheduled drift check, when the endpoint captures its traffic. */
+  readonly drift?: DriftCheck;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -115,9 +146,33 @@ export class ServingStack extends Stack {
       trafficShifting: props.trafficShifting,
       rollbackErrorsPerMinute: props.rollbackErrorsPerMinute,
       rollbackModelLatencyP99: props.rollbackModelLatencyP99,
+      dataCapture: props.drift
+        ? { bucket: props.drift.bucket, prefix: 'capture/', samplingPercentage: props.drift.samplingPercentage, encryptionKey: props.key }
+        : undefined,
     });
     this.endpointName = this.inference.endpointName;
     this.variantName = this.inference.variantName;
+
+    if (props.drift && this.inference.captureLocation) {
+      this.drift = new DriftCheck(this, 'Drift', {
+        image: props.image,
+        capture: this.inference.captureLocation,
+        modelArtifacts: props.drift.modelArtifacts,
+        modelPackageArn: served.arn,
+        modelPackageVersions: props.drift.modelPackageVersions,
+        endpointName: this.endpointName,
+        variantName: this.variantName,
+        encryptionKey: props.key,
+        namespace: props.drift.namespace,
+        schedule: props.drift.schedule,
+        minRecords: props.drift.minRecords,
+        threshold: props.drift.threshold,
+        instanceType: props.drift.instanceType,
+        logsKey: this.logsKey,
+        // No endpoint, no traffic: the schedule exists while a model version is served.
+        condition: served.condition,
+      });
+    }
 
     const proxy = new InferenceProxy(this, 'Proxy', {
       endpoint: this.inference,
@@ -127,7 +182,7 @@ export class ServingStack extends Stack {
       reservedConcurrencyCap: props.proxyReservedConcurrencyCap,
     });
     this.proxyFunction = proxy.function;
-    this.functions = [proxy.function];
+    this.functions = [proxy.function, ...(this.drift?.functions ?? [])];
 
     this.inferenceApi = new InferenceApi(this, 'InferenceApi', {
       handler: proxy.function,

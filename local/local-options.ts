@@ -66,6 +66,21 @@ export interface LocalOptions {
    * @default {} - cdk.json's settings
    */
   readonly context: Record<string, string>;
+  /**
+   * Check the captured traffic (`<work dir>/capture/`) for drift against the served model instead of serving.
+   * @default false
+   */
+  readonly drift: boolean;
+  /**
+   * With --drift: first inference time in the window (ISO-8601).
+   * @default - no bound
+   */
+  readonly driftSince?: string;
+  /**
+   * With --drift: end of the window, exclusive (ISO-8601).
+   * @default - no bound
+   */
+  readonly driftUntil?: string;
   /** Print the usage and exit. */
   readonly help: boolean;
 }
@@ -94,7 +109,14 @@ Options:
                      a setting over cdk.json's, as for cdk deploy (repeatable),
                      e.g. -c prepareMissingValues=drop
   --verbose          also show the trainer's other output and the model server's log
+  --drift            check the traffic captured in <work dir>/capture/ for drift against the newest
+                     approved model (or --model-dir) with the image's monitor; prints the report's path
+  --drift-since <time>, --drift-until <time>
+                     with --drift: only requests answered from/before this ISO-8601 time
   -h, --help         show this help
+
+Every request the local API answers is captured in <work dir>/capture/, as an endpoint with data capture
+writes it (docs/drift.md); the files hold the requests' data and stay on this machine.
 `;
 
 /** A command-line mistake: the runner prints the message and the usage hint, and exits 2. */
@@ -119,6 +141,9 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         'work-dir': { type: 'string' },
         verbose: { type: 'boolean', default: false },
         context: { type: 'string', short: 'c', multiple: true },
+        drift: { type: 'boolean', default: false },
+        'drift-since': { type: 'string' },
+        'drift-until': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -128,6 +153,12 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values.reuse && values['model-dir'] !== undefined) throw new UsageError('--reuse and --model-dir exclude each other');
   if (values.data !== undefined && values['model-dir'] !== undefined) throw new UsageError('--data and --model-dir exclude each other (--model-dir serves a trained model)');
   if (values.epochs !== undefined && values['model-dir'] !== undefined) throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
+  if ((values['drift-since'] !== undefined || values['drift-until'] !== undefined) && !values.drift) throw new UsageError('--drift-since and --drift-until go with --drift');
+  if (values.drift && (values.data !== undefined || values.epochs !== undefined || values.reuse || values.label !== undefined)) throw new UsageError('--drift checks captured traffic: it takes no --data, --label, --epochs or --reuse');
+  for (const flag of ['drift-since', 'drift-until'] as const) {
+    const value = values[flag];
+    if (value !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value)))) throw new UsageError(`--${flag} must be an ISO-8601 time such as 2026-03-01T13:00:00Z, got "${value}"`);
+  }
   refusePrepareVariables(env);
   const context = Object.fromEntries((values.context ?? []).map(setting));
   if (values.label !== undefined) {
@@ -149,6 +180,9 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     once: values.once,
     verbose: values.verbose,
     context,
+    drift: values.drift,
+    driftSince: values['drift-since'],
+    driftUntil: values['drift-until'],
     help: values.help,
   };
 }

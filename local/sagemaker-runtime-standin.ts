@@ -17,6 +17,9 @@
  * {@link SageMakerRuntimeStandIn.injectFault} or `PUT /_standin/fault` with the same JSON, and apply to the
  * next `times` invocations (default: until cleared with `DELETE /_standin/fault` or `clearFault()`).
  *
+ * With `capture`, every invocation the model answered is captured as a SageMaker endpoint with data capture does
+ * it (local/capture-writer.ts), for the drift check.
+ *
  * Used by tests, benchmarks and `npm run local`; no test-framework dependency.
  */
 import * as http from 'http';
@@ -25,6 +28,7 @@ import { AddressInfo } from 'net';
 import { restInput } from './api-model/rest-input';
 import { loadServiceModel } from './api-model/service-model';
 import { recordCheckedRequest, validateInput, validationMessage } from './api-model/validate-input';
+import { CaptureWriter } from './capture-writer';
 
 /** Account id in error messages and ARNs. */
 const ACCOUNT = '000000000000';
@@ -66,6 +70,11 @@ export interface StandInOptions {
   readonly port?: number;
   /** Longest the container may take, like SageMaker's 60 s invocation timeout. @default 60000 */
   readonly modelTimeoutMs?: number;
+  /**
+   * Capture each answered invocation into this folder, in SageMaker's capture format.
+   * @default - no capture
+   */
+  readonly captureDirectory?: string;
 }
 
 export interface SageMakerRuntimeStandIn {
@@ -86,6 +95,7 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
   const modelTimeoutMs = options.modelTimeoutMs ?? 60_000;
   let fault: { spec: Fault; left: number } | undefined;
   let invocations = 0;
+  const capture = options.captureDirectory ? new CaptureWriter({ directory: options.captureDirectory }) : undefined;
 
   const takeFault = (): Fault | undefined => {
     if (!fault) return undefined;
@@ -152,6 +162,8 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
     }, (up) => {
       readBody(up).then((answer) => {
         const status = up.statusCode ?? 500;
+        // The model answered (an error too): what SageMaker captures. Throttled or faulted calls never reach here.
+        capture?.record(endpointName, { contentType: req.headers['content-type'], body }, { contentType: up.headers['content-type'], body: answer });
         if (status >= 200 && status < 300) {
           res.writeHead(200, {
             'content-type': up.headers['content-type'] ?? 'application/octet-stream',

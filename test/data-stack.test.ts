@@ -15,8 +15,8 @@ describe('Data stack', () => {
     });
   });
 
-  test('has exactly the data, model-artifact and access-log buckets', () => {
-    expect(Object.keys(buckets).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AccessLogsBucket', 'DataBucket', 'ModelBucket']);
+  test('has exactly the data, model-artifact, capture and access-log buckets', () => {
+    expect(Object.keys(buckets).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AccessLogsBucket', 'CaptureBucket', 'DataBucket', 'ModelBucket']);
   });
 
   test.each(Object.keys(buckets))('bucket %s blocks public access, is versioned, retained and expires old versions', (id) => {
@@ -27,12 +27,13 @@ describe('Data stack', () => {
       BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
     });
     expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    // The capture bucket holds customer data: old versions go after a day (test/drift-check.test.ts).
     expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(expect.arrayContaining([
-      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: id.startsWith('CaptureBucket') ? 1 : 90 } }),
     ]));
   });
 
-  test.each(['DataBucket', 'ModelBucket'])('%s is encrypted with the platform key and logs access to the log bucket', (name) => {
+  test.each(['DataBucket', 'ModelBucket', 'CaptureBucket'])('%s is encrypted with the platform key and logs access to the log bucket', (name) => {
     const [id] = Object.keys(buckets).filter((k) => k.startsWith(name));
     const props = buckets[id].Properties;
     expect(props.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{
@@ -64,9 +65,10 @@ describe('Data stack', () => {
     });
   });
 
-  test('noncurrentVersionExpirationDays sets the lifecycle of every bucket', () => {
+  test('noncurrentVersionExpirationDays sets the lifecycle of every bucket but the capture bucket\'s', () => {
     const t = Template.fromStack(buildTestPlatform({ noncurrentVersionExpirationDays: '30' }).platform.data);
-    for (const bucket of Object.values(t.findResources('AWS::S3::Bucket'))) {
+    for (const [id, bucket] of Object.entries(t.findResources('AWS::S3::Bucket')).filter(([k]) => !k.startsWith('CaptureBucket'))) {
+      expect(id).not.toMatch(/^CaptureBucket/);
       expect(bucket.Properties.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration).toEqual({ NoncurrentDays: 30 });
     }
   });

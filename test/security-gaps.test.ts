@@ -64,11 +64,13 @@ describe('security gaps of issue 14', () => {
       expect(parts.length).toBeGreaterThan(0);
     });
 
-    test('the only log group a serving role may create is the endpoint\'s own; the model role writes only that group', () => {
+    test('the only log groups a serving role may create are the endpoint\'s own and, for the drift job, SageMaker\'s processing group; the model role writes only its group', () => {
       const all = statements(app.serving, 'AWS::IAM::Policy');
       const creates = all.filter((s) => actionsOf(s).includes('logs:CreateLogGroup'));
-      expect(creates).toHaveLength(1);
+      expect(creates).toHaveLength(2);
       for (const r of [creates[0].Resource].flat()) expect(JSON.stringify(r)).toMatch(/"EndpointLogGroup[0-9A-F]+"/);
+      // The drift check's job role, as every processing job's role: the group SageMaker writes by name (sagemaker-job-logs.ts).
+      for (const r of [creates[1].Resource].flat()) expect(JSON.stringify(r)).toMatch(/:log-group:\/aws\/sagemaker\/ProcessingJobs(:\*)?"/);
       const writes = all.filter((s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource ?? null).includes('EndpointLogGroup'));
       expect(writes).toHaveLength(1);
     });

@@ -67,7 +67,7 @@ describe('Serving stack (defaults)', () => {
       expect(pinned.platform.training.trainingJobName).toBe(platform.training.trainingJobName);
     });
 
-    test('the model role reads only the platform\'s model artifacts, decrypts with the key and writes only its own logs', () => {
+    test('the model role reads only the platform\'s model artifacts, decrypts with the key and writes only captured traffic and its own logs', () => {
       const role = only(template, 'AWS::SageMaker::Model').props.ExecutionRoleArn['Fn::GetAtt'][0];
       template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
@@ -88,7 +88,8 @@ describe('Serving stack (defaults)', () => {
         ]],
       });
       expect(byAction('s3:GetObject').Action).toBe('s3:GetObject');
-      expect(byAction('kms:Decrypt').Action).toBe('kms:Decrypt');
+      // Decrypt reads the artifact; Encrypt and GenerateDataKey write the capture files (test/drift-check.test.ts).
+      expect(byAction('kms:Decrypt').Action).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
       // Its own log group, /aws/sagemaker/Endpoints/<endpoint name>, created by the stack (test/security-gaps.test.ts).
       // (LogGroup.grant names the group both by its ARN and by `log-group:<name>`.)
       const logResources = [byAction('logs:PutLogEvents').Resource].flat();
@@ -198,8 +199,9 @@ describe('Serving stack (defaults)', () => {
       });
     });
 
-    test('is the one Lambda function of the stack, listed for monitoring', () => {
-      expect(serving.functions).toEqual([serving.proxyFunction]);
+    test('is, with the drift check\'s two, a Lambda function of the stack listed for monitoring', () => {
+      expect(serving.functions).toEqual([serving.proxyFunction, ...serving.drift!.functions]);
+      expect(serving.drift!.functions).toHaveLength(2);
       template.resourceCountIs('AWS::Lambda::Function', serving.functions.length);
     });
   });

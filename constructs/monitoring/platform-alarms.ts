@@ -2,6 +2,7 @@ import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { driftMetric } from '../drift/drift-check';
 import { ApiRef, EndpointRef, PERIOD, WebAclRef, apiMetric, endpointInstanceMetric, endpointMetric, webAclMetric } from './platform-metrics';
 import { RUNBOOK_PREFIX, RUNBOOK_SECTIONS, RunbookSection, runbookLink } from './runtime/runbook';
 
@@ -31,6 +32,24 @@ export interface AlarmThresholds {
   readonly lambdaErrorCount?: number;
   /** Throttled invocations of any one function. @default 1 */
   readonly lambdaThrottleCount?: number;
+  /** Population stability index of the predicted class that fires the prediction drift alarm. @default 0.25 */
+  readonly predictionDrift?: number;
+  /** Share of a drift window's records the model could not take. @default 0.05 */
+  readonly invalidInputRate?: number;
+}
+
+/** What the drift check publishes, and how to see that it ran (constructs/drift/drift-check.ts). */
+export interface DriftRef {
+  /** Namespace of the drift metrics. */
+  readonly namespace: string;
+  /** The endpoint the metrics are dimensioned by. */
+  readonly endpointName: string;
+  /** Its production variant. */
+  readonly variantName: string;
+  /** One window: a check publishes once per window, so the alarms look at one window at a time. */
+  readonly window: Duration;
+  /** Failed runs of the check's state machine. */
+  readonly failedRuns: cloudwatch.IMetric;
 }
 
 /** Properties of {@link PlatformAlarms}. Each part is optional: alarms are made for the parts given. */
@@ -61,6 +80,11 @@ export interface PlatformAlarmsProps {
    * @default - no such alarm
    */
   readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
+  /**
+   * The drift check: drifted features, prediction drift, invalid inputs, and failed runs.
+   * @default - no drift alarms
+   */
+  readonly drift?: DriftRef;
   /**
    * Functions that each get an errors and a throttles alarm.
    * @default - none
@@ -123,6 +147,11 @@ export class PlatformAlarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   /** The start of every alarm's name. */
   readonly alarmNamePrefix: string;
+  /**
+   * The alarms that say the served traffic drifted (features, predicted class): what a retraining workflow starts on.
+   * Empty without `drift`.
+   */
+  readonly driftAlarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformAlarmsProps) {
     super(scope, id);
@@ -213,6 +242,32 @@ export class PlatformAlarms extends Construct {
       );
     }
 
+    const driftIds = new Set<string>();
+    if (props.drift) {
+      const d = props.drift;
+      const metric = (name: Parameters<typeof driftMetric>[1]) => driftMetric(d.namespace, name, d.endpointName, d.variantName, { period: d.window });
+      const predictionDrift = t.predictionDrift ?? 0.25;
+      const invalid = t.invalidInputRate ?? 0.05;
+      const window = d.window.toHumanString();
+      // A window without enough records publishes no drift figure: missing data is no drift (NOT_BREACHING).
+      const WINDOW = { comparison: GTE, evaluationPeriods: 1, datapointsToAlarm: 1, missing: cloudwatch.TreatMissingData.NOT_BREACHING };
+      specs.push(
+        { id: 'DriftedFeatures', section: RUNBOOK_SECTIONS.driftFeatures, name: 'drift-features', ...WINDOW,
+          meaning: `One or more input features of the served traffic drifted from the model's training data in the last ${window} (population stability index at or above the drift threshold).`,
+          metric: metric('DriftedFeatures'), threshold: 1 },
+        { id: 'PredictionDrift', section: RUNBOOK_SECTIONS.driftPrediction, name: 'drift-prediction', ...WINDOW,
+          meaning: `The model's predicted classes in the last ${window} drifted from its predictions on the test split (population stability index ${predictionDrift} or more).`,
+          metric: metric('PredictionDrift'), threshold: predictionDrift },
+        { id: 'DriftInvalidInput', section: RUNBOOK_SECTIONS.driftInvalidInput, name: 'drift-invalid-input', ...WINDOW,
+          meaning: `${Math.round(invalid * 1000) / 10}% or more of the records captured in the last ${window} were requests the model could not take.`,
+          metric: metric('InvalidInputRate'), threshold: invalid },
+        { id: 'DriftCheckFailed', section: RUNBOOK_SECTIONS.driftCheckFailed, name: 'drift-check-failed', ...COUNT,
+          meaning: 'A run of the drift check failed: the window\'s drift figures were not published.',
+          metric: d.failedRuns, threshold: 1 },
+      );
+      driftIds.add('DriftedFeatures').add('PredictionDrift');
+    }
+
     const errors = t.lambdaErrorCount ?? 1;
     const throttles = t.lambdaThrottleCount ?? 1;
     for (const fn of props.functions ?? []) {
@@ -244,6 +299,7 @@ export class PlatformAlarms extends Construct {
         alarm.addOkAction(action);
       }
       this.alarms.push(alarm);
+      if (driftIds.has(spec.id)) this.driftAlarms.push(alarm);
     }
   }
 }

@@ -3,6 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { driftMetric } from '../drift/drift-check';
+import type { DriftRef } from './platform-alarms';
 import { ApiRef, EndpointRef, PERIOD, WebAclRef, apiMetric, endpointInstanceMetric, endpointMetric, webAclMetric } from './platform-metrics';
 
 /** This platform's training jobs. */
@@ -39,6 +41,11 @@ export interface PlatformDashboardProps {
    */
   readonly webAcl?: WebAclRef;
   /**
+   * The drift check's metrics.
+   * @default - no drift row
+   */
+  readonly drift?: DriftRef;
+  /**
    * The platform's Lambda functions.
    * @default - no Lambda row
    */
@@ -66,7 +73,7 @@ const HEIGHT = 6;
 
 /**
  * One CloudWatch dashboard for the whole platform: alarm states, then the API (requests, errors, latency),
- * the endpoint (invocations, errors, model latency, utilisation), WAF, the Lambda functions and training.
+ * the endpoint (invocations, errors, model latency, utilisation), drift, WAF, the Lambda functions and training.
  */
 export class PlatformDashboard extends Construct {
   /** The dashboard. */
@@ -126,6 +133,17 @@ export class PlatformDashboard extends Construct {
           ...utilisation,
           endpointInstanceMetric(endpoint, 'MemoryUtilization', { label: 'Memory' }),
           endpointInstanceMetric(endpoint, 'DiskUtilization', { label: 'Disk' }),
+        ], THIRD),
+      );
+    }
+    if (props.drift) {
+      const { namespace, endpointName, variantName, window } = props.drift;
+      const m = (name: Parameters<typeof driftMetric>[1], label: string) => driftMetric(namespace, name, endpointName, variantName, { period: window, label });
+      d.addWidgets(
+        graph('Drift: population stability index (per window)', [m('MaxFeatureDrift', 'Worst feature'), m('PredictionDrift', 'Predicted class')], THIRD),
+        graph('Drift: records and drifted features (per window)', [m('Records', 'Valid records'), m('DriftedFeatures', 'Drifted features')], THIRD),
+        graph('Drift: shares of the window (0 to 1)', [
+          m('InvalidInputRate', 'Invalid inputs'), m('MaxMissingRate', 'Worst missing rate'), m('MaxOutOfRangeRate', 'Worst out-of-range rate'),
         ], THIRD),
       );
     }

@@ -5,6 +5,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -17,7 +18,27 @@ import { defaultInferenceAmi, hostingFamily } from './inference-ami';
 import { TrafficShifting } from './endpoint-deployment';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { stackInstanceSuffix } from '../private/stack-instance';
+import { CAPTURE_CONTENT_TYPES } from './capture-content-types';
 import { acknowledgeInferenceEndpoint } from './inference-endpoint-acknowledgements';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+
+/**
+ * Where and how much of the endpoint's traffic SageMaker captures (the endpoint config's DataCaptureConfig,
+ * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html).
+ */
+export interface DataCaptureProps {
+  /** Bucket the capture files go to. */
+  readonly bucket: s3.IBucket;
+  /**
+   * Key prefix (ending in `/`): SageMaker writes `<prefix><endpoint name>/<variant name>/yyyy/mm/dd/hh/<file>.jsonl`
+   * (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html).
+   */
+  readonly prefix: string;
+  /** Percent of requests captured, with their answers: InitialSamplingPercentage, a whole number from 0 to 100. */
+  readonly samplingPercentage: number;
+  /** Key SageMaker encrypts the capture files with (KmsKeyId). */
+  readonly encryptionKey: kms.IKey;
+}
 
 /** Properties of an {@link InferenceEndpoint}. */
 export interface InferenceEndpointProps {
@@ -136,7 +157,15 @@ export interface InferenceEndpointProps {
    * @default - always created
    */
   readonly condition?: CfnCondition;
+
+  /**
+   * Capture requests and answers into S3 for the drift check. The model's role may write there (SageMaker writes
+   * the capture files with it) and read nothing back.
+   * @default - no capture
+   */
+  readonly dataCapture?: DataCaptureProps;
 }
+
 
 /**
  * A real-time SageMaker endpoint serving one model: Model (network-isolated, least-privilege role),
@@ -176,6 +205,11 @@ export class InferenceEndpoint extends Construct {
   readonly scalableTarget?: appscaling.ScalableTarget;
   /** The condition under which the endpoint exists; undefined: always. */
   readonly condition?: CfnCondition;
+  /**
+   * Where this endpoint's variant's capture files land (`<prefix><endpoint name>/<variant name>/`), with the
+   * hour folders below; undefined without capture. The name is this stack's: read it in this stack only.
+   */
+  readonly captureLocation?: { readonly bucket: s3.IBucket; readonly prefix: string };
   /**
    * The name this construct gives the endpoint, for this stack only: what the endpoint depends on (its log group,
    * its rollback alarms) cannot refer to the endpoint's attribute.
@@ -220,6 +254,12 @@ export class InferenceEndpoint extends Construct {
         minInstances: { name: 'minCapacity', value: minCapacity },
         maxInstances: { name: 'maxCapacity', value: maxCapacity },
       }),
+      props.dataCapture ? check('dataCapture.samplingPercentage', props.dataCapture.samplingPercentage,
+        (n) => Number.isInteger(n) && n >= 0 && n <= 100, 'a whole number from 0 to 100',
+        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html') : undefined,
+      props.dataCapture ? check('dataCapture.prefix', props.dataCapture.prefix, (p) => /^([^/\s]+\/)*$/.test(p) && p.length <= 200,
+        'empty, or key folders ending in "/" without spaces (DestinationS3Uri is at most 512 characters)',
+        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html') : undefined,
       Token.isUnresolved(this.givenName) ? undefined : instanceTypeChangeProblem({
         endpointName: { name: 'endpointName', value: this.givenName },
         instanceType: { name: 'instanceType', value: instanceType },
@@ -271,6 +311,8 @@ export class InferenceEndpoint extends Construct {
       const [cfnEndpointConfig] = endpointConfig.node.findAll().filter((c): c is CfnEndpointConfig => c instanceof CfnEndpointConfig);
       cfnEndpointConfig.addPropertyOverride('ProductionVariants.0.InferenceAmiVersion', amiVersion);
     }
+
+    if (props.dataCapture) this.captureLocation = this.captureInto(endpointConfig, props.dataCapture);
 
     this.endpoint = new sagemaker.Endpoint(this, 'Endpoint', { endpointName: this.givenName, endpointConfig });
     // A conditional endpoint may not exist, and then has no attribute another stack could read (CloudFormation
@@ -376,6 +418,34 @@ export class InferenceEndpoint extends Construct {
       actions: ['sagemaker:InvokeEndpoint'],
       resourceArns: [Fn.conditionIf(this.condition.logicalId, this.endpoint.endpointArn, future).toString()],
     });
+  }
+
+  /**
+   * Turns on data capture: the endpoint config's DataCaptureConfig (the alpha L2 has none: set on its
+   * CfnEndpointConfig, found by type) and the role's write to the capture prefix. A new capture config is a new
+   * endpoint config, so changing it updates the endpoint blue/green like a new model.
+   */
+  private captureInto(endpointConfig: sagemaker.EndpointConfig, capture: DataCaptureProps): { bucket: s3.IBucket; prefix: string } {
+    const [cfnEndpointConfig] = endpointConfig.node.findAll().filter((c): c is CfnEndpointConfig => c instanceof CfnEndpointConfig);
+    const destination = capture.prefix.replace(/\/$/, '');
+    cfnEndpointConfig.addPropertyOverride('DataCaptureConfig', {
+      EnableCapture: true,
+      InitialSamplingPercentage: capture.samplingPercentage,
+      DestinationS3Uri: `s3://${capture.bucket.bucketName}${destination ? `/${destination}` : ''}`,
+      KmsKeyId: capture.encryptionKey.keyArn,
+      CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      // Listed types are captured as text (encoding CSV or JSON), any other as base64
+      // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CaptureContentTypeHeader.html).
+      CaptureContentTypeHeader: { JsonContentTypes: [...CAPTURE_CONTENT_TYPES.json], CsvContentTypes: [...CAPTURE_CONTENT_TYPES.csv] },
+    });
+    // SageMaker writes the capture files as the model's execution role, encrypted with KmsKeyId
+    // (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html): write only, no read back.
+    const files = capture.bucket.arnForObjects(`${capture.prefix}*`);
+    iam.Grant.addToPrincipal({ grantee: this.role, actions: ['s3:PutObject'], resourceArns: [files] });
+    acknowledgeWildcardResource(this.role, files, 'SageMaker names each capture file by endpoint, variant, hour and a '
+      + 'random part under the capture prefix; the role may only write there (s3:PutObject), never read.');
+    capture.encryptionKey.grant(this.role, 'kms:GenerateDataKey', 'kms:Encrypt');
+    return { bucket: capture.bucket, prefix: `${capture.prefix}${this.givenName}/${this.variantName}/` };
   }
 
   /**

@@ -322,6 +322,12 @@ export class ModelRegistry extends Construct {
     const parts = Fn.split(':model-package-group/', this.group.attrModelPackageGroupArn, 2);
     return Fn.join('', [Fn.select(0, parts), ':model-package/', Fn.select(1, parts), `/${n}`]);
   }
+
+  /** Every version of the group, `...:model-package/<name>/*`, as {@link versionArn} builds one: for IAM grants in any stack. */
+  get versionsArn(): string {
+    const parts = Fn.split(':model-package-group/', this.group.attrModelPackageGroupArn, 2);
+    return Fn.join('', [Fn.select(0, parts), ':model-package/', Fn.select(1, parts), '/*']);
+  }
 }
 
 /**

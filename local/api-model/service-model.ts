@@ -58,6 +58,8 @@ export interface Operation {
 export interface ServiceModel {
   readonly metadata: {
     readonly protocol: string;
+    /** Every protocol the service speaks, preferred first (newer models: CloudWatch speaks CBOR, JSON and query). */
+    readonly protocols?: readonly string[];
     readonly serviceId: string;
     readonly apiVersion: string;
     readonly jsonVersion?: string;

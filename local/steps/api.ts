@@ -4,6 +4,7 @@
  * (constructs/serving/runtime/inference-proxy.handler.ts), loaded after its environment is set.
  */
 import { ApiGatewayFront, startApiGatewayFront } from '../api-gateway-front';
+import { captureDirOf } from './drift';
 import { startSageMakerRuntimeStandIn } from '../sagemaker-runtime-standin';
 import { portError } from './port';
 import { HOST, LocalRun } from './run';
@@ -13,9 +14,10 @@ const ENDPOINT_NAME = 'local-digits-endpoint';
 
 
 export async function startApi(run: LocalRun, modelUrl: string): Promise<ApiGatewayFront> {
-  const { options: { port }, local: { config }, progress } = run;
+  const { options: { port, workDir }, local: { config }, progress } = run;
   progress.step('Starting the SageMaker Runtime stand-in and the API (API Gateway front + proxy Lambda handler)...');
-  const standIn = await startSageMakerRuntimeStandIn({ modelUrl, endpointNames: [ENDPOINT_NAME] });
+  // Captures every answered request as an endpoint with data capture does, for `npm run local -- --drift`.
+  const standIn = await startSageMakerRuntimeStandIn({ modelUrl, endpointNames: [ENDPOINT_NAME], captureDirectory: captureDirOf(workDir) });
   run.onCleanup(() => standIn.close());
   const region = config.region ?? 'us-east-1';
   // The unmodified SDK client reads these when the handler creates it: the stand-in, dummy credentials
@@ -42,6 +44,7 @@ export async function startApi(run: LocalRun, modelUrl: string): Promise<ApiGate
   run.onCleanup(() => front.close());
   progress.detail(`Listening on ${front.predictUrl}`);
   progress.detail('the proxy handler logs one JSON line per request, as in CloudWatch Logs');
+  progress.detail(`requests and answers are captured in ${captureDirOf(workDir)} (npm run local -- --drift checks them)`);
   progress.done('API ready');
   return front;
 }

@@ -15,8 +15,11 @@ import { AddressInfo } from 'net';
 import { loadServiceModel, ServiceModel } from '../../local/api-model/service-model';
 import { recordCheckedRequest, validateInput, validationMessage } from '../../local/api-model/validate-input';
 
-/** botocore names of the JSON-protocol services the handlers call through moto. */
-export const CHECKED_SERVICES = ['dynamodb', 'secretsmanager'];
+/**
+ * botocore names of the JSON-protocol services the handlers call through moto (CloudWatch's SDK client speaks its
+ * JSON protocol, one of the protocols its model lists).
+ */
+export const CHECKED_SERVICES = ['dynamodb', 'secretsmanager', 'cloudwatch'];
 
 export interface ApiModelProxy {
   readonly endpoint: string;
@@ -41,7 +44,8 @@ export async function startApiModelProxy(upstream: string, services: readonly st
   const byPrefix = new Map<string, ServiceModel>();
   for (const service of services) {
     const model = loadServiceModel(service);
-    if (model.metadata.protocol !== 'json' || !model.metadata.targetPrefix) throw new Error(`${service} is not a JSON-protocol service`);
+    const json = model.metadata.protocol === 'json' || (model.metadata.protocols ?? []).includes('json');
+    if (!json || !model.metadata.targetPrefix) throw new Error(`${service} is not a JSON-protocol service`);
     byPrefix.set(model.metadata.targetPrefix, model);
   }
   const target = new URL(upstream);

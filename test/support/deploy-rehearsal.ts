@@ -42,6 +42,14 @@ export const EXTERNAL_NAMES: ExternalName[] = [
   },
   { kind: 'arn', name: 'arn:aws:iam::{account}:root', why: 'the account itself (key policies, confused-deputy conditions)' },
   {
+    kind: 'arn', name: 'arn:aws:states:::sagemaker:createProcessingJob.sync',
+    why: 'a Step Functions optimized integration that runs a processing job and waits for it, not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html)',
+  },
+  {
+    kind: 'arn', name: 'arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule',
+    why: 'Step Functions creates this managed rule to learn when a .sync processing job ends (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html)',
+  },
+  {
     kind: 'arn', name: 'arn:aws:states:::aws-sdk:*',
     why: 'a Step Functions AWS SDK service integration, not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html)',
   },
@@ -93,6 +101,9 @@ const DIMENSIONS: Record<string, string> = {
   'AWS/Events|RuleName': 'events rule',
   'AWS/DynamoDB|TableName': 'dynamodb table',
   'AWS/States|StateMachineArn': 'arn',
+  // The drift check's metrics (constructs/drift/runtime/drift-metrics.ts), in the default stackPrefix's namespace.
+  'DlPlatform/Drift|EndpointName': 'sagemaker endpoint',
+  'DlPlatform/Drift|VariantName': 'sagemaker variant',
 };
 
 /** Lambda environment variables by name -> the kind their value names (values that are ARNs are checked as ARNs). */
@@ -287,8 +298,29 @@ class Rehearsal {
       }
     }
     if (type === 'AWS::StepFunctions::StateMachine' && typeof props.DefinitionString === 'string') {
-      const states = Object.values((JSON.parse(props.DefinitionString).States ?? {}) as Record<string, { Resource?: string; Parameters?: { Name?: string } }>);
+      type Parameters = { Name?: string; jobNamePrefix?: string; bucket?: string; reportPrefix?: string };
+      const states = Object.values((JSON.parse(props.DefinitionString).States ?? {}) as Record<string, { Resource?: string; Parameters?: Parameters }>);
       for (const s of states) if (s.Resource?.endsWith(':aws-sdk:ssm:putParameter') && s.Parameters?.Name) this.ssmWritten(stack, s.Parameters.Name);
+      // The drift check (constructs/drift/): its window step names the processing jobs the .sync task runs
+      // (<jobNamePrefix>-<window>-<attempt>) and the reports they write under <reportPrefix> in <bucket>.
+      if (states.some((s) => s.Resource?.endsWith(':sagemaker:createProcessingJob.sync'))) {
+        for (const p of states.map((s) => s.Parameters).filter((p): p is Parameters => typeof p?.jobNamePrefix === 'string')) {
+          const job = `${p.jobNamePrefix}-*`;
+          this.add('sagemaker processing-job', job);
+          this.add('sagemaker processing-job host', `${job}/algo-*`);
+          this.addArn(arn(`processing-job/${job}`));
+          this.addArn(logs('/aws/sagemaker/ProcessingJobs', `${job}/*`));
+          if (p.bucket && p.reportPrefix) this.addArn(`arn:aws:s3:::${p.bucket}/${p.reportPrefix}${job}`);
+        }
+      }
+    }
+    if (type === 'AWS::Scheduler::Schedule') {
+      // Its group: one the template names, or the account's `default` group, which always exists
+      // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-group.html).
+      const group = String(props.GroupName ?? 'default');
+      this.addArn(`arn:aws:scheduler:${stack.region}:${stack.account}:schedule-group/${group}`);
+      // A schedule without a Name gets one from CloudFormation: any name in its group.
+      this.addArn(`arn:aws:scheduler:${stack.region}:${stack.account}:schedule/${group}/${String(props.Name ?? '*')}`);
     }
     if (type === 'Custom::CDKBucketDeployment' && typeof props.DestinationBucketName === 'string') {
       this.addArn(`arn:aws:s3:::${props.DestinationBucketName}/${String(props.DestinationBucketKeyPrefix ?? '')}*`);

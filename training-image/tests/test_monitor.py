@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import shutil
 import tarfile
@@ -48,6 +49,9 @@ from .pipeline_support import (
 from .support import SAMPLE_DATA, TRAINING_IMAGE
 
 RAW_DIGITS = TRAINING_IMAGE / "sample-data" / "raw" / "digits.csv"
+# The drift.json of the shifted window below, checked in for the jest tests of the metrics publisher
+# (test/drift-check.test.ts, test/drift-handlers.test.ts); UPDATE_DRIFT_FIXTURE=1 writes it again.
+DRIFT_FIXTURE = TRAINING_IMAGE.parent / "test" / "fixtures" / "drift-report.json"
 ROWS_PER_REQUEST = 9
 ALL_METRICS = {
     "Records",
@@ -263,6 +267,14 @@ def test_two_features_shifted_by_two_standard_deviations_drift_and_no_other(serv
     assert report["metrics"]["MaxFeatureDrift"] >= 0.25
     assert checked.feature("p20")["out_of_range_rate"] > 0
     assert "most drifted: p" in checked.done.stdout
+    if os.environ.get("UPDATE_DRIFT_FIXTURE") == "1":
+        DRIFT_FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+        DRIFT_FIXTURE.write_text(json.dumps(report, indent=1) + "\n")
+    # The fixture is this report's shape: the same fields and metric names (values vary with the trained model).
+    fixture = json.loads(DRIFT_FIXTURE.read_text())
+    assert sorted(fixture) == sorted(report)
+    assert sorted(fixture["metrics"]) == sorted(report["metrics"])
+    assert fixture["schema_version"] == report["schema_version"]
 
 
 def test_mostly_missing_values_raise_the_missing_rate(served: Served, tmp_path: Path) -> None:

@@ -17,6 +17,10 @@ export const RUNBOOK_SECTIONS = {
   wafBlocked: 'waf-blocked-requests',
   trainingFailed: 'training-job-failed',
   approvalUndelivered: 'model-approval-undelivered',
+  driftFeatures: 'drift-features',
+  driftPrediction: 'drift-prediction',
+  driftInvalidInput: 'drift-invalid-input',
+  driftCheckFailed: 'drift-check-failed',
 } as const;
 
 export type RunbookSection = (typeof RUNBOOK_SECTIONS)[keyof typeof RUNBOOK_SECTIONS];
