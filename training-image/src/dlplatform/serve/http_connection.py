@@ -76,14 +76,16 @@ class _Turn:
     message: str = ""
 
 
-class _Refused(Exception):  # noqa: N818 - raised from a parser callback: stop parsing, answer this
+class _Refused(Exception):
+    """Raised from a parser callback: stop parsing, answer this."""
+
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
-class _Stop(Exception):  # noqa: N818 - raised from a parser callback: stop parsing, nothing more to answer
-    pass
+class _Stop(Exception):
+    """Raised from a parser callback: stop parsing, nothing more to answer."""
 
 
 class HttpConnection(asyncio.Protocol):
@@ -190,12 +192,15 @@ class HttpConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        # HTTP suggests 505 and 501 for these two (RFC 9112 sections 2.3 and 6.1), but SageMaker counts every 5xx
+        # as the model's error (the Invocation5XXErrors metric and its alarms): the client's mistake is a 400.
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html
         if self._parser.get_http_version() not in _VERSIONS:
-            raise _Refused(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "Only HTTP/1.0 and HTTP/1.1 are supported")
+            raise _Refused(HTTPStatus.BAD_REQUEST, "Only HTTP/1.0 and HTTP/1.1 are supported")
         headers = self._headers
         encoding = headers.get("transfer-encoding")
         if encoding is not None and encoding.lower() != "chunked":  # llhttp passes "gzip, chunked"
-            raise _Refused(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported Transfer-Encoding: {encoding}")
+            raise _Refused(HTTPStatus.BAD_REQUEST, f"Unsupported Transfer-Encoding: {encoding}; send it unencoded")
         length_text = headers.get("content-length")
         length = int(length_text) if length_text is not None else 0  # llhttp checked it: digits only, no repeats
         if length > self._limits.max_body:
