@@ -65,7 +65,7 @@ class HttpLimits:
     read_timeout: float = 30.0  # seconds a request may take to arrive from its first byte; also the keep-alive
 
 
-@dataclass
+@dataclass(slots=True)
 class _Turn:
     """An answer owed, in request order: a request for the application, or a refusal ready to send."""
 
@@ -102,6 +102,7 @@ class HttpConnection(asyncio.Protocol):
         self._turns: deque[_Turn] = deque()
         self._queued_bytes = 0  # request bodies waiting in _turns
         self._busy = False  # a request is with the application
+        self._answering: _Turn | None = None  # that request's turn
         self._in_turns = False  # _next_turn is running (a respond called at once must not re-enter it)
         self._paused = False
         self._stopped = False  # no further request is read: a malformed one, Connection: close, an upgrade
@@ -112,6 +113,7 @@ class HttpConnection(asyncio.Protocol):
         self._messages = 0
         self._in_message = False
         self._in_head = False
+        self._http10 = False
         self._started = 0.0
         self._url = bytearray()
         self._headers: dict[str, str] = {}
@@ -175,7 +177,8 @@ class HttpConnection(asyncio.Protocol):
             raise _Stop
         self._messages += 1
         self._in_message = self._in_head = True
-        self._started = self._loop.time()
+        self._started = self.last_active
+        self._http10 = False
         self._url = bytearray()
         self._headers = {}
         self._head_bytes = 0
@@ -195,7 +198,9 @@ class HttpConnection(asyncio.Protocol):
         # HTTP suggests 505 and 501 for these two (RFC 9112 sections 2.3 and 6.1), but SageMaker counts every 5xx
         # as the model's error (the Invocation5XXErrors metric and its alarms): the client's mistake is a 400.
         # https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html
-        if self._parser.get_http_version() not in _VERSIONS:
+        version = self._parser.get_http_version()
+        self._http10 = version == "1.0"
+        if version not in _VERSIONS:
             raise _Refused(HTTPStatus.BAD_REQUEST, "Only HTTP/1.0 and HTTP/1.1 are supported")
         headers = self._headers
         encoding = headers.get("transfer-encoding")
@@ -237,7 +242,7 @@ class HttpConnection(asyncio.Protocol):
         self._body = []
         keep_alive = self._parser.should_keep_alive()
         request = Request(method, path, self._headers, body)
-        self._turns.append(_Turn(keep_alive, self._parser.get_http_version() == "1.0", request))
+        self._turns.append(_Turn(keep_alive, self._http10, request))
         self._queued_bytes += len(body)
         if not keep_alive:
             self._stopped = True
@@ -287,7 +292,7 @@ class HttpConnection(asyncio.Protocol):
         self._next_turn()
 
     def _refuse(self, status: HTTPStatus, message: str, keep_alive: bool) -> None:
-        http10 = self._in_message and not self._in_head and self._parser.get_http_version() == "1.0"
+        http10 = self._in_message and not self._in_head and self._http10
         self._turns.append(_Turn(keep_alive, http10, status=status, message=message))
 
     def _next_turn(self) -> None:
@@ -318,22 +323,23 @@ class HttpConnection(asyncio.Protocol):
         request = turn.request
         assert request is not None
         self._busy = True
-        answered = False
-
-        def respond(status: HTTPStatus, body: bytes, headers: list[tuple[str, str]]) -> None:
-            nonlocal answered
-            if answered:
-                return
-            answered = True
-            self._busy = False
-            self._send(turn, status, body, headers, head_only=request.method == "HEAD")
-            self._next_turn()
-
+        self._answering = turn
         try:
-            self._handler(request, respond)
+            self._handler(request, self._respond)
         except Exception:
             log.exception("Unexpected error handling %s %s", request.method, request.path)
-            respond(HTTPStatus.INTERNAL_SERVER_ERROR, error_body("Internal server error"), [])
+            self._respond(HTTPStatus.INTERNAL_SERVER_ERROR, error_body("Internal server error"), [])
+
+    def _respond(self, status: HTTPStatus, body: bytes, headers: list[tuple[str, str]]) -> None:
+        """The application's answer to the request it holds; a second call for the same request is ignored."""
+        turn = self._answering
+        if turn is None:
+            return
+        self._answering = None
+        self._busy = False
+        request = turn.request
+        self._send(turn, status, body, headers, head_only=request is not None and request.method == "HEAD")
+        self._next_turn()
 
     def _send(
         self, turn: _Turn, status: HTTPStatus, body: bytes, headers: list[tuple[str, str]], head_only: bool = False
