@@ -157,6 +157,13 @@ def test_a_request_sent_one_byte_at_a_time_is_answered(strict: Server) -> None:
     assert answers[0].json() == answers[1].json()
 
 
+def test_an_upgrade_request_is_answered_and_nothing_after_it_is_read(strict: Server) -> None:
+    upgrade = b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+    answers = exchange(strict.port, upgrade + PING, half_close=False)
+    assert [a.status for a in answers] == [200]
+    assert answers[0].headers["connection"] == "close"
+
+
 def test_chunk_extensions_and_trailers_are_accepted(strict: Server) -> None:
     body = b"%x;name=value\r\n%s\r\n0\r\nX-Trailer: t\r\n\r\n" % (len(BODY), BODY)
     answers = exchange(strict.port, CHUNKED_HEAD + b"\r\n" + body)

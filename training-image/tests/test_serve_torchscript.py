@@ -41,7 +41,8 @@ def test_building_the_cpu_predictor_raises_no_warning_but_the_known_deprecation(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any other warning, DeprecationWarning included, fails the load
         predictor = Predictor.load(model_dir)
-    assert predictor.small is not None and predictor.large is not None
+    assert predictor.small is not None
+    assert predictor.large is not None
 
 
 @pytest.mark.parametrize("kind", sorted(ARCHITECTURES))
