@@ -8,8 +8,10 @@ import asyncio
 import random
 from collections.abc import Callable
 from http import HTTPStatus
+from pathlib import Path
 
 import orjson
+import pytest
 
 from dlplatform.serve.http_connection import (
     PAUSE_QUEUED_REQUESTS,
@@ -18,6 +20,8 @@ from dlplatform.serve.http_connection import (
     Request,
     Respond,
 )
+from dlplatform.serve.limits import RequestLimits
+from dlplatform.serve.server import ModelServer, ServerSettings
 
 LIMITS = HttpLimits(max_body=1000, drain=4000, read_timeout=5)
 
@@ -196,3 +200,12 @@ def test_read_timeouts_close_idle_connections_and_answer_a_stalled_request_408()
         assert [s for s, _ in _statuses(stalled_transport.data)] == [408]
 
     _in_loop(check)
+
+
+def test_the_read_timeout_setting_reaches_gunicorn_and_refuses_what_it_cannot_use(tmp_path: Path) -> None:
+    assert ServerSettings.from_env({}, cuda_devices=0).read_timeout == 30
+    settings = ServerSettings.from_env({"MODEL_SERVER_READ_TIMEOUT": "5"}, cuda_devices=0)
+    assert ModelServer(settings, tmp_path, RequestLimits.load({})).cfg.keepalive == 5  # worker.py reads it there
+    for bad in ("0", "-1", "2.5", "soon", "3601"):
+        with pytest.raises(ValueError, match=f"MODEL_SERVER_READ_TIMEOUT='{bad}' must be a whole number from 1 to"):
+            ServerSettings.from_env({"MODEL_SERVER_READ_TIMEOUT": bad}, cuda_devices=0)
