@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 
 from .batching import MicroBatcher
-from .http_protocol import Request, Respond, error_body
+from .http_connection import Request, Respond, error_body
 from .limits import RequestLimits
 from .payload import BadRequest, encode_predictions, media_type, parse_body
 from .predictor import Predictor

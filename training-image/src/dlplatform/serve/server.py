@@ -8,6 +8,8 @@ Environment:
   worker processes (worker_devices.py).
 - MODEL_SERVER_TIMEOUT (default 60): seconds before a stuck worker is killed and replaced.
 - MODEL_SERVER_GRACEFUL_TIMEOUT (default 10): seconds in-flight requests get to finish after SIGTERM.
+- MODEL_SERVER_READ_TIMEOUT (default 30): seconds a client has to send a whole request from its first byte (then
+  408 and close), and that an idle keep-alive connection stays open.
 - MODEL_SERVER_USER (default unset; the image sets "model"): when started as root, workers switch to this user.
 - MODEL_SERVER_ACCESS_LOG (default false): log one line per request to stdout.
 - MODEL_SERVER_DEVICE (default auto): auto, cpu, cuda or cuda:N (device.py).
@@ -40,8 +42,6 @@ from .worker_devices import DevicePlan, least_used_gpu
 
 log = logging.getLogger(__name__)
 
-KEEPALIVE_SECONDS = 30
-
 
 def available_cpus() -> int:
     try:
@@ -66,6 +66,7 @@ class ServerSettings:
     workers: int
     timeout: int
     graceful_timeout: int
+    read_timeout: int
     user: str | None
     access_log: bool
     device: torch.device
@@ -83,6 +84,7 @@ class ServerSettings:
             workers=_int_env(env, "MODEL_SERVER_WORKERS", devices.default_workers(available_cpus()), 1, 256),
             timeout=_int_env(env, "MODEL_SERVER_TIMEOUT", 60, 1, 3600),
             graceful_timeout=_int_env(env, "MODEL_SERVER_GRACEFUL_TIMEOUT", 10, 0, 3600),
+            read_timeout=_int_env(env, "MODEL_SERVER_READ_TIMEOUT", 30, 1, 3600),
             user=env.get("MODEL_SERVER_USER", "").strip() or None,
             access_log=env.get("MODEL_SERVER_ACCESS_LOG", "").strip().lower() in ("1", "true", "yes"),
             device=devices.device,
@@ -131,7 +133,7 @@ class ModelServer(BaseApplication):  # type: ignore[misc]
             "bind": s.bind,
             "workers": s.workers,
             "worker_class": AsyncModelWorker,
-            "keepalive": KEEPALIVE_SECONDS,
+            "keepalive": s.read_timeout,  # worker.py: the idle and the request read timeout
             "timeout": s.timeout,
             "graceful_timeout": s.graceful_timeout,
             "preload_app": True,  # load once, fail fast, share the weights copy-on-write

@@ -2,7 +2,7 @@
 
 gunicorn's master still does what it is good at: binding the port, forking the workers from a master that
 loaded the model once, replacing a worker that dies or stops sending heartbeats, and a graceful SIGTERM. Each
-worker serves its connections with :class:`HttpProtocol` and batches the model calls with
+worker serves its connections with :class:`HttpConnection` (httptools) and batches the model calls with
 :class:`MicroBatcher`.
 
 Signals (gunicorn's worker contract): SIGTERM drains (stop accepting, answer what is in flight, close), SIGINT
@@ -25,7 +25,7 @@ from gunicorn.workers.base import Worker
 
 from .app import ModelApp
 from .batching import MicroBatcher
-from .http_protocol import HttpLimits, HttpProtocol
+from .http_connection import HttpConnection, HttpLimits
 
 HEARTBEAT_SECONDS = 1.0
 DRAIN_FACTOR = 8  # a too-large body up to 8x the cap is read and dropped, so the client sees the 413
@@ -35,7 +35,7 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.loop: asyncio.AbstractEventLoop  # made after the fork, in init_process
-        self.connections: set[HttpProtocol] = set()
+        self.connections: set[HttpConnection] = set()
         self._stopping: asyncio.Event | None = None
         self._quick = False
 
@@ -102,19 +102,21 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
     async def _serve(self) -> None:
         self._loop_signals()
         app = self.model_app
-        limits = HttpLimits(max_body=app.limits.endpoint_max_bytes, drain=DRAIN_FACTOR * app.limits.endpoint_max_bytes)
+        max_body = app.limits.endpoint_max_bytes
+        limits = HttpLimits(max_body=max_body, drain=DRAIN_FACTOR * max_body, read_timeout=float(self.cfg.keepalive))
         servers = [
-            await self.loop.create_server(lambda: HttpProtocol(app, limits, self.connections), sock=listener.sock)
+            await self.loop.create_server(lambda: HttpConnection(app, limits, self.connections), sock=listener.sock)
             for listener in self.sockets
         ]
         assert self._stopping is not None
-        keepalive = float(self.cfg.keepalive)
         while self.alive:
             self.notify()
             if self.ppid != os.getppid():
                 self.log.info("Parent changed, shutting down: %s", self)
                 break
-            self._close_idle(keepalive)
+            now = self.loop.time()
+            for connection in list(self.connections):
+                connection.check_timeouts(now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_SECONDS)
         for server in servers:
@@ -127,10 +129,3 @@ class AsyncModelWorker(Worker):  # type: ignore[misc]
         while self.connections and self.loop.time() < deadline:
             self.notify()
             await asyncio.sleep(0.05)
-
-    def _close_idle(self, keepalive: float) -> None:
-        """Closes keep-alive connections that sent nothing for ``keepalive`` seconds."""
-        cutoff = self.loop.time() - keepalive
-        for connection in list(self.connections):
-            if connection.idle and connection.last_active < cutoff and connection.transport is not None:
-                connection.transport.close()
