@@ -26,6 +26,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly trainingJobNamePrefix?: string;
   /** Approval events waiting in the model registry's dead-letter queue; unset: no alarm on them. */
   readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
+  /** Failed or timed-out retraining runs; unset: no alarm on them. */
+  readonly failedRetrainingRuns?: cloudwatch.IMetric;
   /** Alarm thresholds. */
   readonly thresholds: AlarmThresholds;
   /** Addresses subscribed to the alarm topic. */
@@ -83,6 +85,7 @@ export class MonitoringStack extends Stack {
       functions: [...props.functions, this.responder.function],
       undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
       undeliveredApprovalEvents: props.undeliveredApprovalEvents,
+      failedRetrainingRuns: props.failedRetrainingRuns,
       thresholds: props.thresholds,
       actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
       runbookUrl: props.runbookUrl,

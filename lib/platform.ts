@@ -61,6 +61,8 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     securityGroupIds: config.trainingSecurityGroupIds,
     attempt: config.trainingAttempt,
     manageTrainingLogGroup: config.manageTrainingLogGroup,
+    retrainOnNewData: config.retrainOnNewData,
+    retrainSchedule: config.retrainSchedule,
   });
 
   const serving = new ServingStack(app, name('Serving'), {
@@ -109,6 +111,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     functions: [...training.functions, ...serving.functions],
     trainingJobNamePrefix: training.jobNamePrefix,
     undeliveredApprovalEvents: training.registry.metricUndeliveredApprovals(),
+    failedRetrainingRuns: training.retraining.metricFailedRuns(),
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,

@@ -62,6 +62,11 @@ export interface PlatformAlarmsProps {
    */
   readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
   /**
+   * Failed or timed-out retraining runs (RetrainingPipeline.metricFailedRuns): alarms at one.
+   * @default - no such alarm
+   */
+  readonly failedRetrainingRuns?: cloudwatch.IMetric;
+  /**
    * Functions that each get an errors and a throttles alarm.
    * @default - none
    */
@@ -210,6 +215,14 @@ export class PlatformAlarms extends Construct {
           meaning: 'A model-approval event did not reach the serving-pointer move after EventBridge\'s retries: it waits in the '
             + 'dead-letter queue, and the endpoint keeps serving the version the pointer named before.',
           metric: props.undeliveredApprovalEvents, threshold: 1 },
+      );
+    }
+
+    if (props.failedRetrainingRuns) {
+      specs.push(
+        { id: 'RetrainingRunsFailed', section: RUNBOOK_SECTIONS.retrainingFailed, name: 'retraining-runs-failed', ...COUNT,
+          meaning: 'A retraining run failed or timed out: no new model version was registered by it, and the endpoint keeps serving the approved one.',
+          metric: props.failedRetrainingRuns, threshold: 1 },
       );
     }
 

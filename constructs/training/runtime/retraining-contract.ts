@@ -74,3 +74,9 @@ export interface RegisterResult {
 
 /** The status a job that does not exist reports. */
 export const ABSENT = 'Absent';
+
+/**
+ * EventBridge Scheduler's rate and cron expressions (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html):
+ * `rate(<value> <unit>)` with a positive whole value, `cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)`.
+ */
+export const SCHEDULE_EXPRESSION = /^(rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/;
