@@ -198,7 +198,7 @@ export class RetrainingPipeline extends Construct {
       parameters: {
         result: 'Failed',
         error: `${job}JobNotReusable`,
-        'cause.$': sfn.JsonPath.format(`The ${job.toLowerCase()} job {} of these inputs already exists with status {}; raise ${setting} to run it again.`,
+        cause: sfn.JsonPath.format(`The ${job.toLowerCase()} job {} of these inputs already exists with status {}; raise ${setting} to run it again.`,
           sfn.JsonPath.stringAt(`${statusPath.replace(/status$/, 'name')}`), sfn.JsonPath.stringAt(statusPath)),
       },
       resultPath: '$.outcome',

@@ -16,7 +16,7 @@ import { loadServiceModel, ServiceModel } from '../../local/api-model/service-mo
 import { recordCheckedRequest, validateInput, validationMessage } from '../../local/api-model/validate-input';
 
 /** botocore names of the JSON-protocol services the handlers call through moto. */
-export const CHECKED_SERVICES = ['dynamodb', 'secretsmanager'];
+export const CHECKED_SERVICES = ['dynamodb', 'secretsmanager', 'stepfunctions'];
 
 export interface ApiModelProxy {
   readonly endpoint: string;
