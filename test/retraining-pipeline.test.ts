@@ -303,7 +303,7 @@ describe('retraining pipeline in manual approval mode', () => {
     expect(aslProblems(manual.definition)).toEqual([]);
     standin.addModelPackageGroup(manual.config.registration.ModelPackageGroupName);
     await s3.send(new CreateBucketCommand({ Bucket: manual.config.raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })).catch(() => undefined);
-    await s3.send(new PutObjectCommand({ Bucket: manual.config.raw.bucket, Key: `${manual.config.raw.key}data.csv`, Body: Buffer.from(HEADER + ROWS.join("\n")) }));
+    await s3.send(new PutObjectCommand({ Bucket: manual.config.raw.bucket, Key: `${manual.config.raw.key}data.csv`, Body: Buffer.from(HEADER + ROWS.join('\n')) }));
     const result = await run(manual.definition, await newStateMachine(), { trigger: 'manual' });
     expect(result.output).toMatchObject({ result: 'PendingManualApproval', modelPackageVersion: 1 });
     expect(standin.modelPackages(manual.config.registration.ModelPackageGroupName).map((v) => v.status)).toEqual(['PendingManualApproval']);

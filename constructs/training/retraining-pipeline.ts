@@ -239,6 +239,7 @@ export class RetrainingPipeline extends Construct {
       tracingEnabled: true,
     });
     grantJobs(this, role, props);
+    acknowledgeWildcardResource(role, `${steps.functionArn}:*`, 'The state machine invokes the steps\' function; `:*` only adds its versions and aliases.');
     acknowledgeWildcardResource(role, '*',
       'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');
 
