@@ -1,6 +1,6 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { acknowledgeRolePolicies, exemptFunction } from '../private/compliance';
+import { acknowledge, acknowledgeRolePolicies, exemptFunction, inPacks, SERVERLESS } from '../private/compliance';
 
 /** What of a RetrainingPipeline (retraining-pipeline.ts) its acknowledgements name. */
 export interface RetrainingPipelineParts extends Construct {
@@ -18,5 +18,10 @@ export function acknowledgeRetrainingPipeline(pipeline: RetrainingPipelineParts)
       tracing: 'The state machine is traced with X-Ray and logs every step\'s input and output; the function logs each decision as JSON.',
     });
   }
+  // Every rule of the pipeline (new data, alarms): a start it could not deliver is one run that did not start.
+  acknowledge(pipeline, inPacks('EventBusDLQ', SERVERLESS),
+    'A trigger EventBridge could not deliver after its retries (24 hours) is a run that did not start, not lost data: the '
+    + 'data stays in S3, the next marker, schedule tick or `npm run retrain` trains on it, and a run is idempotent. A '
+    + 'dead-letter queue would hold nothing to replay that a new start does not do.');
   acknowledgeRolePolicies(pipeline);
 }
