@@ -267,6 +267,33 @@ describe('retraining pipeline, executed locally', () => {
     expect(emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Failed', error: 'States.TaskFailed' } } });
   });
 
+  test('after a failed job, the next run on the same data fails at once, naming the setting that runs it again', async () => {
+    // The data of the previous test, whose first job (prepare) failed: SageMaker never reuses a job name.
+    const result = await run(automatic.definition, machine, { trigger: 'schedule' });
+    expect(result.error?.name).toBe('PrepareJobNotReusable');
+    expect(result.error?.message).toMatch(/The prepare job \S+ of these inputs already exists with status Failed; raise prepareAttempt to run it again\./);
+    expect(created).toEqual({ training: [], processing: [] });
+  });
+
+  test('a run that stopped after training resumes: completed jobs are reused, not run again', async () => {
+    // Registration fails (a gate it cannot read): prepare, train and evaluate have completed.
+    const broken = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const configure = broken.States.Configure.Parameters as { config: PipelineConfig };
+    configure.config = { ...configure.config, registration: { ...configure.config.registration, QualityGate: 'not a gate' } };
+    await upload('part-7.csv', `${HEADER}1,3,3,3`);
+    const failed = await run(broken, machine, { trigger: 'new-data' });
+    expect(failed.error?.name).toBe('SyntaxError');
+    expect(failed.states).toEqual(expect.arrayContaining(['Prepare', 'Train', 'Evaluate', 'Register', 'RunFailed']));
+    expect(created.training).toHaveLength(1);
+    // Once the registry answers, the next run registers the model without running any job again.
+    const resumed = await run(automatic.definition, machine, { trigger: 'manual' });
+    expect(resumed.output).toMatchObject({ result: 'Approved' });
+    expect(created).toEqual({ training: [], processing: [] });
+    expect(resumed.states).not.toEqual(expect.arrayContaining(['Prepare']));
+    expect(resumed.states).not.toEqual(expect.arrayContaining(['Train']));
+    expect(resumed.states).not.toEqual(expect.arrayContaining(['Evaluate']));
+  });
+
   test('a second trigger during a run is dropped, naming the run in progress; the first run goes on', async () => {
     const busyMachine = await newStateMachine();
     // The first run is the one Step Functions lists as RUNNING (moto keeps a started execution running).
@@ -283,7 +310,7 @@ describe('retraining pipeline, executed locally', () => {
     });
     expect(second?.output).toEqual({ result: 'Dropped', runningExecution: first.executionArn });
     expect(second?.states).not.toContain('Prepare');
-    expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 3 });
+    expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 4 });
   });
 
   test('no data under the prefix: the run fails with NoData', async () => {
