@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AlarmResponder } from '../constructs/monitoring/alarm-responder';
 import { AlarmTopic } from '../constructs/monitoring/alarm-topic';
@@ -28,6 +29,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
   /** Failed or timed-out retraining runs; unset: no alarm on them. */
   readonly failedRetrainingRuns?: cloudwatch.IMetric;
+  /** The retraining state machine, for the dashboard's runs and durations; unset: no such row. */
+  readonly retraining?: sfn.IStateMachine;
   /** Alarm thresholds. */
   readonly thresholds: AlarmThresholds;
   /** Addresses subscribed to the alarm topic. */
@@ -102,6 +105,7 @@ export class MonitoringStack extends Stack {
         ? { jobNamePrefix: props.trainingJobNamePrefix, failureRule: this.trainingFailures?.rule }
         : undefined,
       alarms: this.alarms.alarms,
+      retraining: props.retraining,
       runbookUrl: props.runbookUrl,
     });
 

@@ -112,6 +112,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     trainingJobNamePrefix: training.jobNamePrefix,
     undeliveredApprovalEvents: training.registry.metricUndeliveredApprovals(),
     failedRetrainingRuns: training.retraining.metricFailedRuns(),
+    retraining: training.retraining.stateMachine,
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,

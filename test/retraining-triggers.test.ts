@@ -68,6 +68,14 @@ describe('triggers, by default', () => {
     expect((alarm.AlarmActions as unknown[]).length).toBeGreaterThanOrEqual(2);
   });
 
+  test('the dashboard shows the runs by outcome and the longest run\'s duration', () => {
+    const [dashboard] = Object.values(resourcesOf(Template.fromStack(platform.monitoring), 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    expect(body).toContain('Retraining runs (per hour)');
+    for (const metric of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionTime']) expect(body).toContain(metric);
+    expect(body).toContain('m / 60000');
+  });
+
   test('an alarm can start a run (drift, quality): a rule on its state change to ALARM', () => {
     const fresh = buildTestPlatform().platform.training;
     const alarm = new cloudwatch.Alarm(fresh, 'SomeDrift', {

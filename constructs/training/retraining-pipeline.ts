@@ -211,7 +211,7 @@ export class RetrainingPipeline extends Construct {
 
     register.next(registered);
     const evaluateStep = runOrReuse('EvaluateOrReuse?', '$.fingerprint.evaluate.status', evaluate.next(register), register,
-      jobFailedBefore('EvaluateNotReusable', 'Evaluate', '$.fingerprint.evaluate.status', 'the evaluate job\'s attempt'));
+      jobFailedBefore('EvaluateNotReusable', 'Evaluate', '$.fingerprint.evaluate.status', 'trainingAttempt (the evaluate job is named after the training job)'));
     const trainStep = runOrReuse('TrainOrReuse?', '$.fingerprint.train.status', train.next(evaluateStep), evaluateStep,
       jobFailedBefore('TrainNotReusable', 'Training', '$.fingerprint.train.status', 'trainingAttempt'));
     const afterFingerprint = new sfn.Choice(this, 'AlreadyRegistered?')
