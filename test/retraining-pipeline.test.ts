@@ -20,6 +20,7 @@ import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput, validationMessage } from '../local/api-model/validate-input';
 import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
 import { trainingJobRequest } from '../constructs/training/runtime/job-requests';
+import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
 import { StepEvent, onStep } from '../constructs/training/runtime/retraining-steps.handler';
 import { CfnDeployment } from './support/cfn-evaluator';
@@ -321,6 +322,46 @@ describe('retraining pipeline, executed locally', () => {
     const result = await run(empty, machine, {});
     expect(result.error).toEqual({ name: 'NoData', message: expect.stringContaining('nothing-here/ holds no data to prepare') });
     expect(result.states).not.toContain('Prepare');
+  });
+});
+
+describe('retraining pipeline after a deploy', () => {
+  test('the deploy\'s version of the same model (its data named by label, not content) is recognised: no training', async () => {
+    const group = `${automatic.config.registration.ModelPackageGroupName}-deploy`;
+    standin.addModelPackageGroup(group);
+    const definition = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const configure = definition.States.Configure.Parameters as { config: PipelineConfig };
+    const config: PipelineConfig = { ...configure.config, raw: { ...configure.config.raw, key: 'deploy-data/' }, registration: { ...configure.config.registration, ModelPackageGroupName: group } };
+    configure.config = config;
+    const rows = [...ROWS, '1,2,2,2'];
+    // What the deploy left: its prepare job's data.sha256, its training job (the deploy's request), its version.
+    const deployPrepare = 'dlplatform-training-prepare-00000000deb10a11';
+    const hash = createHash('sha256').update([...rows].sort().join('\n')).digest('hex');
+    await s3.send(new PutObjectCommand({ Bucket: config.prepare.spec.outputBucketName, Key: `prepared/${deployPrepare}/report/data.sha256`, Body: Buffer.from(`${hash}\n`) }));
+    const deployJob = 'dlplatform-training-00000000deb10a11';
+    standin.nextScript = COMPLETES;
+    await sagemaker.send(new CreateTrainingJobCommand(trainingJobRequest(config.train.spec, { jobName: deployJob, dataPrefix: `prepared/${deployPrepare}/data/` })));
+    await waitFor(async () => {
+      const j = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: deployJob }));
+      return { status: j.TrainingJobStatus, output: j };
+    });
+    const deployed = await gateAndRegister({
+      ...config.registration, TrainingJobName: deployJob, ModelDataUrl: `s3://${config.train.spec.outputBucketName}/models/${deployJob}/output/model.tar.gz`,
+      FinalMetrics: JSON.stringify(COMPLETES[2].finalMetrics), DataIdentity: deployPrepare,
+    });
+    expect(deployed.version.ModelApprovalStatus).toBe('Approved');
+
+    await s3.send(new PutObjectCommand({ Bucket: config.raw.bucket, Key: 'deploy-data/all.csv', Body: Buffer.from(HEADER + rows.join('\n')) }));
+    const result = await run(definition, await newStateMachine(), { trigger: 'schedule' });
+    expect(result.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1, modelPackageArn: deployed.version.ModelPackageArn });
+    expect(created.training).toEqual([]);
+
+    // Another hyperparameter: another model, trained.
+    const changed = { ...config.train.spec.hyperparameters, epochs: '99' };
+    configure.config = { ...config, train: { spec: { ...config.train.spec, hyperparameters: changed }, identity: { ...config.train.identity, inputs: { ...config.train.identity.inputs, hyperparameters: changed } } } };
+    const retrained = await run(definition, await newStateMachine(), { trigger: 'schedule' });
+    expect(retrained.output).toMatchObject({ result: 'Approved', modelPackageVersion: 2 });
+    expect(created.training).toHaveLength(1);
   });
 });
 

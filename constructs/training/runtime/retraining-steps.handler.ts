@@ -3,15 +3,15 @@
  * - `plan`: at most one run at a time (an earlier run in progress wins: this one ends, with a log line), names
  *   the prepare job after the raw data's listing, and builds its request;
  * - `fingerprint`: reads the prepared data's content hash (prepare's data.sha256), names the training job after it
- *   (with image, hyperparameters and instance settings), and finds a registered version of that job: the run then
- *   ends early; otherwise builds the training and evaluation requests;
+ *   (with image, hyperparameters and instance settings), and finds a registered version of that job (or the deploy's
+ *   version of the same model): the run then ends early; otherwise builds the training and evaluation requests;
  * - `register`: the gate and the registration of the deploy (model-registration.handler.ts's gateAndRegister).
  * Every request and name comes from runtime/job-requests.ts, as the deploy's custom resources' do.
  */
 import { createHash } from 'crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
-  DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient,
+  DescribeModelPackageCommand, DescribeProcessingJobCommand, DescribeTrainingJobCommand, ListModelPackagesCommand, ModelPackageSummary, SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { finalMetricsOf } from './final-metrics';
@@ -99,7 +99,7 @@ async function fingerprint(event: FingerprintEvent): Promise<FingerprintResult> 
   const evaluateName = processingName(config.evaluate.identity, { model: { key: modelKey, version: trainName }, test: { key: testKey, version: prepareName } });
   const evaluate = { name: evaluateName, request: processingJobRequest(config.evaluate.spec, { jobName: evaluateName, inputKeys: { model: modelKey, test: testKey } }) };
 
-  const existing = await findVersion(config.registration.ModelPackageGroupName, trainName);
+  const existing = await findVersion(config.registration.ModelPackageGroupName, trainName) ?? await sameModelOfTheDeploy(config, dataHash);
   if (existing) {
     const version = { arn: existing.ModelPackageArn!, number: existing.ModelPackageVersion ?? 0, status: String(existing.ModelApprovalStatus) };
     log('unchanged: a registered version has this fingerprint; nothing to train', { fingerprint: trainName, dataHash, version });
@@ -108,6 +108,36 @@ async function fingerprint(event: FingerprintEvent): Promise<FingerprintResult> 
   const [trainStatus, evaluateStatus] = await Promise.all([trainingStatus(trainName), processingStatus(evaluateName)]);
   log('fingerprinted', { fingerprint: trainName, dataHash, trainStatus, evaluateStatus });
   return { dataHash, fingerprint: trainName, registered: false, train: { ...train, status: trainStatus }, evaluate: { ...evaluate, status: evaluateStatus } };
+}
+
+/**
+ * A version the deploy registered for the same model: the deploy names its data by the dataVersion label, not by
+ * content, so its training job has another name. Same image (code hash), same prepared content (its prepare job's
+ * data.sha256), same hyperparameters and instances (its training job): the same model. The newest versions only.
+ */
+async function sameModelOfTheDeploy(config: PipelineConfig, dataHash: string): Promise<ModelPackageSummary | undefined> {
+  const page = await aws().sagemaker.send(new ListModelPackagesCommand({
+    ModelPackageGroupName: config.registration.ModelPackageGroupName, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 20,
+  }));
+  for (const summary of page.ModelPackageSummaryList ?? []) {
+    const described = await aws().sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
+    const metadata = described.CustomerMetadataProperties ?? {};
+    if (metadata.code_hash !== config.registration.CodeHash || !metadata.data_identity || !metadata.training_job) continue;
+    const hashKey = `${processingOutputPrefix(config.prepare.spec, metadata.data_identity, 'report')}data.sha256`;
+    const theirHash = await readHash(config.prepare.spec.outputBucketName, hashKey).catch(() => undefined);
+    if (theirHash !== dataHash) continue;
+    const job = await aws().sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: metadata.training_job }));
+    const spec = config.train.spec;
+    if (JSON.stringify(sorted(job.HyperParameters ?? {})) === JSON.stringify(sorted(spec.hyperparameters))
+      && job.ResourceConfig?.InstanceType === spec.instanceType && job.ResourceConfig?.InstanceCount === spec.instanceCount) {
+      return summary;
+    }
+  }
+  return undefined;
+}
+
+function sorted(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 async function register(event: RegisterEvent): Promise<RegisterResult> {
