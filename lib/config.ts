@@ -13,6 +13,7 @@ import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import {
   ConfigError, Parser, arn, boolean, cidr, decimal, fail, integer, list, oneOf, optional, stringMap, text,
 } from './config-parsers';
+import { SCHEDULE_EXPRESSION } from '../constructs/training/runtime/retraining-contract';
 import { EVALUATION_METRICS, LOWER_IS_BETTER } from '../constructs/training/runtime/metric-definitions';
 
 export { ConfigError } from './config-parsers';
@@ -104,6 +105,13 @@ export const SETTINGS = {
     'A model that passes the gate is registered Approved (automatic) or PendingManualApproval (manual: approve it with `aws sagemaker update-model-package`).'),
   servingModelPackageVersion: setting(optional(integer(1, 1000000)), undefined as number | undefined,
     'Serve this approved model package version instead of the newest (rollback without training). Unset: the newest approved version.'),
+
+  // Retraining (constructs/training/retraining-pipeline.ts; docs/retraining.md)
+  retrainOnNewData: setting(boolean, true,
+    'Start a retraining run when a completion marker `_SUCCESS` is written under the raw data prefix (or the raw .csv file itself is written), so a many-file upload starts one run. The bucket must send events to EventBridge: the platform\'s data bucket does; turn it on for your own (dataSourceUri).'),
+  retrainSchedule: setting(optional(text(SCHEDULE_EXPRESSION, 'an EventBridge Scheduler expression: rate(<n> minutes|hours|days) or cron(<6 fields>)')),
+    undefined as string | undefined,
+    'Start a retraining run on this EventBridge Scheduler schedule, e.g. `rate(7 days)` or `cron(0 3 ? * MON *)` (UTC). Unset: no schedule. A run whose data, image and settings match a registered version ends without training.'),
 
   // Serving
   servingInstanceType: setting(oneOf(HOSTING_INSTANCE_TYPES), 'ml.m5.large', 'SageMaker endpoint instance type.'),

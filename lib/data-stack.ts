@@ -41,6 +41,10 @@ export class DataStack extends Stack {
 
     const common = { encryptionKey: this.key, serverAccessLogsBucket: this.accessLogsBucket, noncurrentVersionExpiration };
     this.dataBucket = new SecureBucket(this, 'DataBucket', common);
+    // Object events go to EventBridge, where the retraining pipeline's new-data rule waits for a completion marker.
+    // The native property, not `eventBridgeEnabled` (which adds a custom resource and its function):
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-notificationconfiguration.html
+    (this.dataBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
     this.modelBucket = new SecureBucket(this, 'ModelBucket', common);
     this.captureBucket = new SecureBucket(this, 'CaptureBucket', { ...common, noncurrentVersionExpiration: Duration.days(1) });
     // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html: on a

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AlarmResponder } from '../constructs/monitoring/alarm-responder';
 import { AlarmTopic } from '../constructs/monitoring/alarm-topic';
@@ -28,6 +29,10 @@ export interface MonitoringStackProps extends StackProps {
   readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
   /** The drift check's metrics; unset: no drift alarms. */
   readonly drift?: DriftRef;
+  /** Failed or timed-out retraining runs; unset: no alarm on them. */
+  readonly failedRetrainingRuns?: cloudwatch.IMetric;
+  /** The retraining state machine, for the dashboard's runs and durations; unset: no such row. */
+  readonly retraining?: sfn.IStateMachine;
   /** Alarm thresholds. */
   readonly thresholds: AlarmThresholds;
   /** Addresses subscribed to the alarm topic. */
@@ -86,6 +91,7 @@ export class MonitoringStack extends Stack {
       undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
       undeliveredApprovalEvents: props.undeliveredApprovalEvents,
       drift: props.drift,
+      failedRetrainingRuns: props.failedRetrainingRuns,
       thresholds: props.thresholds,
       actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
       runbookUrl: props.runbookUrl,
@@ -103,6 +109,7 @@ export class MonitoringStack extends Stack {
         ? { jobNamePrefix: props.trainingJobNamePrefix, failureRule: this.trainingFailures?.rule }
         : undefined,
       alarms: this.alarms.alarms,
+      retraining: props.retraining,
       runbookUrl: props.runbookUrl,
     });
 

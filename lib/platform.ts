@@ -64,6 +64,8 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     securityGroupIds: config.trainingSecurityGroupIds,
     attempt: config.trainingAttempt,
     manageTrainingLogGroup: config.manageTrainingLogGroup,
+    retrainOnNewData: config.retrainOnNewData,
+    retrainSchedule: config.retrainSchedule,
   });
 
   const serving = new ServingStack(app, name('Serving'), {
@@ -130,6 +132,8 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
       window: serving.drift.windowLength,
       failedRuns: serving.drift.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
     } : undefined,
+    failedRetrainingRuns: training.retraining.metricFailedRuns(),
+    retraining: training.retraining.stateMachine,
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,

@@ -9,6 +9,7 @@ import { LogsKey } from '../constructs/storage/logs-key';
 import { trainingDataSource } from '../constructs/training/training-data-source';
 import { GateSettings, ModelRegistry } from '../constructs/training/model-registry';
 import { ProcessingJob } from '../constructs/training/processing-job';
+import { RetrainingPipeline } from '../constructs/training/retraining-pipeline';
 import { TrainingJob } from '../constructs/training/training-job';
 import { TrainingLogGroup } from '../constructs/training/training-log-group';
 import { IMAGE_METRICS } from '../constructs/training/runtime/metric-definitions';
@@ -73,6 +74,10 @@ export interface TrainingStackProps extends StackProps {
   readonly attempt: PlatformConfig['trainingAttempt'];
   /** @see {@link SETTINGS.manageTrainingLogGroup} */
   readonly manageTrainingLogGroup: PlatformConfig['manageTrainingLogGroup'];
+  /** @see {@link SETTINGS.retrainOnNewData} */
+  readonly retrainOnNewData: PlatformConfig['retrainOnNewData'];
+  /** @see {@link SETTINGS.retrainSchedule} */
+  readonly retrainSchedule: PlatformConfig['retrainSchedule'];
 }
 
 /**
@@ -94,6 +99,8 @@ export class TrainingStack extends Stack {
   readonly trainingJobName: string;
   /** Start of every training job name of this platform (for EventBridge rules on job state). */
   readonly jobNamePrefix: string;
+  /** The retraining pipeline: the same jobs and gate as this deploy's, run again on new data, a schedule or by hand. */
+  readonly retraining: RetrainingPipeline;
   /** Every Lambda function this stack creates (for error and throttle alarms). */
   readonly functions: lambda.IFunction[];
   /** Key of this stack's log groups. */
@@ -206,9 +213,28 @@ export class TrainingStack extends Stack {
       logEncryptionKey: this.logsKey,
     });
 
+    // The same jobs, roles and gate, run again by a Step Functions workflow when new data lands, on a schedule,
+    // on an alarm or by hand (npm run retrain): docs/retraining.md.
+    this.retraining = new RetrainingPipeline(this, 'Retraining', {
+      prepareJob: this.prepareJob,
+      trainingJob: this.trainingJob,
+      evaluateJob: this.evaluateJob,
+      registry: this.registry,
+      rawData: { bucket: raw.bucket, key: raw.prefix },
+      encryptionKey: props.key,
+      image: { uri: this.image.imageUri, codeHash: this.image.assetHash },
+      gate: props.gate,
+      approval: props.approval,
+      onNewData: props.retrainOnNewData,
+      schedule: props.retrainSchedule,
+      logEncryptionKey: this.logsKey,
+    });
+
     this.trainingJobName = this.trainingJob.trainingJobName;
     this.jobNamePrefix = this.trainingJob.jobNamePrefix;
-    this.functions = [...this.prepareJob.functions, ...this.trainingJob.functions, ...this.evaluateJob.functions, ...this.registry.functions];
+    this.functions = [
+      ...this.prepareJob.functions, ...this.trainingJob.functions, ...this.evaluateJob.functions, ...this.registry.functions, ...this.retraining.functions,
+    ];
 
     new CfnOutput(this, 'TrainingJobName', { value: this.trainingJobName, description: 'The SageMaker training job that produced the model' });
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
@@ -216,6 +242,7 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, 'ModelPackageArn', { value: this.registry.modelPackageArn, description: 'The model package version registered for this model' });
     new CfnOutput(this, 'ModelPackageGroupName', { value: this.registry.groupName, description: 'The model registry: list its versions with aws sagemaker list-model-packages --model-package-group-name <this>' });
     new CfnOutput(this, 'ModelApprovalStatus', { value: this.registry.approvalStatus, description: 'Approved, or PendingManualApproval (approve with aws sagemaker update-model-package)' });
+    new CfnOutput(this, 'RetrainingPipelineArn', { value: this.retraining.stateMachine.stateMachineArn, description: 'Start a retraining run: npm run retrain (or aws stepfunctions start-execution --state-machine-arn <this>)' });
     new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.html`, description: 'The prepared data\'s report' });
     new CfnOutput(this, 'EvaluationReport', { value: `${evaluation}evaluation.html`, description: 'The model\'s evaluation report' });
   }

@@ -23,7 +23,7 @@ import { ConfigError, loadConfig } from '../lib/config';
 import { CfnTemplate, Instance } from './support/cfn-template';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, contextWith } from './support/platform';
-import { aslProblems, runStateMachine, stateMachineDefinition } from './support/state-machine-runner';
+import { aslProblems, runStateMachine, stateMachineDefinition } from './support/state-machine-runner-drift';
 
 /** Untyped template JSON, as Template.toJSON() returns it. */
 type Json = ReturnType<Template['toJSON']>[string];

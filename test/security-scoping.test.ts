@@ -51,17 +51,24 @@ describe('scoping of issue 20', () => {
     expect(lists.Condition).toEqual({ StringNotLike: { 's3:prefix': ['datasets/digits/v1/*'] } });
   });
 
-  test('every role EventBridge assumes names this account and the rule it serves (aws:SourceArn is the rule\'s ARN)', () => {
+  test('every role EventBridge assumes names this account and the rules it serves (aws:SourceArn is the rule\'s ARN)', () => {
     const template = Template.fromStack(defaults.training);
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })]) } } });
-    expect(Object.keys(roles)).toHaveLength(1);
-    const [role] = Object.values(roles) as { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } }[];
-    const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;
-    expect(condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
-    const [ruleName] = Object.values(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.sagemaker'], detail: Match.objectLike({ ModelApprovalStatus: ['Approved'] }) } } }))
-      .map((r) => (r as { Properties: { Name: string } }).Properties.Name);
-    expect(ruleName).toMatch(/-approval$/);
-    expect(JSON.stringify(condition.ArnEquals['aws:SourceArn'])).toContain(`:rule/${ruleName}"`);
+    // The registry's approval rule, and the retraining pipeline's trigger rules.
+    expect(Object.keys(roles)).toHaveLength(2);
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { Name: string; Targets: { RoleArn?: { 'Fn::GetAtt': string[] } }[] } }[];
+    for (const [id, role] of Object.entries(roles) as [string, { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } }][]) {
+      const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;
+      expect(condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+      const served = rules.filter((r) => r.Properties.Targets.some((t) => t.RoleArn?.['Fn::GetAtt'][0] === id)).map((r) => r.Properties.Name);
+      expect(served.length).toBeGreaterThan(0);
+      const sourceArn = JSON.stringify(condition.ArnEquals?.['aws:SourceArn'] ?? condition.ArnLike?.['aws:SourceArn']);
+      for (const ruleName of served) {
+        // An exact rule ARN, or (the pipeline, whose alarm rules are added later) a name prefix that only its rules start with.
+        const pattern = /:rule\/([^"*]+)(\*?)"/.exec(sourceArn)!;
+        expect(pattern[2] === '*' ? ruleName.startsWith(pattern[1]) : ruleName === pattern[1]).toBe(true);
+      }
+    }
   });
 
   test('the provider waiters may create streams and write events only in their own log group', () => {

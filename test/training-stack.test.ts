@@ -167,7 +167,7 @@ describe('Training stack', () => {
     expect(jobName).toMatch(/^dlplatform-training-[0-9a-f]{16}$/);
     expect(request.TrainingJobName).toBe(jobName);
     expect(stack.trainingJob.modelArtifactKey).toBe(`models/${jobName}/output/model.tar.gz`);
-    expect(stack.functions).toHaveLength(7);
+    expect(stack.functions).toHaveLength(8);
     template.hasOutput('TrainingJobName', { Value: jobName });
     const [finalId] = Object.keys(jobs).filter((id) => jobs[id].Properties.FinalPhase === true);
     template.hasOutput('ModelDataUrl', { Value: { 'Fn::GetAtt': [finalId, 'ModelDataUrl'] } });

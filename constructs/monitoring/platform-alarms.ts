@@ -86,6 +86,11 @@ export interface PlatformAlarmsProps {
    */
   readonly drift?: DriftRef;
   /**
+   * Failed or timed-out retraining runs (RetrainingPipeline.metricFailedRuns): alarms at one.
+   * @default - no such alarm
+   */
+  readonly failedRetrainingRuns?: cloudwatch.IMetric;
+  /**
    * Functions that each get an errors and a throttles alarm.
    * @default - none
    */
@@ -266,6 +271,13 @@ export class PlatformAlarms extends Construct {
           metric: d.failedRuns, threshold: 1 },
       );
       driftIds.add('DriftedFeatures').add('PredictionDrift');
+    }
+    if (props.failedRetrainingRuns) {
+      specs.push(
+        { id: 'RetrainingRunsFailed', section: RUNBOOK_SECTIONS.retrainingFailed, name: 'retraining-runs-failed', ...COUNT,
+          meaning: 'A retraining run failed or timed out: no new model version was registered by it, and the endpoint keeps serving the approved one.',
+          metric: props.failedRetrainingRuns, threshold: 1 },
+      );
     }
 
     const errors = t.lambdaErrorCount ?? 1;

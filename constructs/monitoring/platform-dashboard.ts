@@ -2,6 +2,7 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { driftMetric } from '../drift/drift-check';
 import type { DriftRef } from './platform-alarms';
@@ -55,6 +56,11 @@ export interface PlatformDashboardProps {
    * @default - no training row
    */
   readonly training?: TrainingRef;
+  /**
+   * The retraining pipeline's state machine: its runs by outcome and their durations.
+   * @default - no retraining row
+   */
+  readonly retraining?: sfn.IStateMachine;
   /**
    * Alarms whose states the dashboard shows at the top.
    * @default - no alarm status widget
@@ -183,6 +189,22 @@ export class PlatformDashboard extends Construct {
         graph('Training metrics (from the job logs)', [search(`{/aws/sagemaker/TrainingJobs,TrainingJobName} ${term}`, 'Maximum', 'Metrics')], THIRD),
       );
       d.addWidgets(...widgets);
+    }
+
+    if (props.retraining) {
+      const sm = props.retraining;
+      const hourly = { period: Duration.hours(1), statistic: 'Sum' };
+      d.addWidgets(
+        graph('Retraining runs (per hour)', [
+          sm.metricStarted({ ...hourly, label: 'Started' }),
+          sm.metricSucceeded({ ...hourly, label: 'Ended (trained, unchanged or dropped)' }),
+          sm.metricFailed({ ...hourly, label: 'Failed' }),
+          sm.metricTimedOut({ ...hourly, label: 'Timed out' }),
+        ], THIRD),
+        graph('Retraining run duration (minutes)', [
+          new cloudwatch.MathExpression({ expression: 'm / 60000', usingMetrics: { m: sm.metricTime({ period: Duration.hours(1), statistic: 'Maximum' }) }, label: 'Longest run' }),
+        ], THIRD),
+      );
     }
   }
 }

@@ -4,10 +4,9 @@
  * so an unchanged deploy starts no job and any change starts exactly one; SageMaker never reuses a name, so the
  * attempt number is part of the identity, to run a job again whose inputs did not change.
  */
-import { createHash } from 'crypto';
 import { Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { JOB_NAME_PATTERN } from './runtime/sagemaker-job-contract';
+import { contentAddressedJobName } from './runtime/job-requests';
 
 /**
  * The longest prefix: the 16 hex digits and their hyphen leave 46 of SageMaker's 63 characters, and IAM and
@@ -32,18 +31,10 @@ export interface JobIdentity {
 export function jobIdentity(prefix: string, inputs: Record<string, unknown>, attempt?: number): JobIdentity {
   return {
     prefix,
-    name: jobName(prefix, { ...inputs, attempt: attempt ?? 1 }),
+    name: contentAddressedJobName(prefix, { ...inputs, attempt: attempt ?? 1 }),
     // Only a set attempt: the handler names the next one when it must refuse an earlier deployment's job.
     startProperties: attempt !== undefined ? { Attempt: attempt } : {},
   };
-}
-
-/** The job name: the prefix and 16 hex digits of a hash of the identity. */
-function jobName(prefix: string, identity: unknown): string {
-  const digest = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
-  const name = `${prefix}-${digest}`;
-  if (!JOB_NAME_PATTERN.test(name)) throw new Error(`SageMaker job name ${name} does not match ${JOB_NAME_PATTERN}`);
-  return name;
 }
 
 /**

@@ -120,6 +120,7 @@ export class ModelRegistry extends Construct {
   /** The one-step state machine the approval rule starts. */
   readonly pointerMove: sfn.StateMachine;
   private readonly registration: CustomResource;
+  private readonly lowercaseGroupName: string;
 
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
     super(scope, id);
@@ -156,20 +157,10 @@ export class ModelRegistry extends Construct {
       timeout: Duration.minutes(2),
       logGroup,
     }).function;
-    const role = handler.role!;
     this.functions = [handler];
 
-    // Versions are <group>/<n>; the group's own ARN for the calls that name it. SageMaker lowercases names in ARNs.
-    // Actions and resource types: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
-    const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${lowercaseName}/*` });
-    const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: lowercaseName });
-    iam.Grant.addToPrincipal({
-      grantee: handler, actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
-      resourceArns: [versions, groupArn],
-    });
-    iam.Grant.addToPrincipal({ grantee: handler, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
-    acknowledgeWildcardResource(role, versions, 'Model package versions are numbered by SageMaker within this construct\'s group only.');
-    acknowledgeWildcardResource(role, '*', 'sagemaker:ListModelPackages supports no resource scope; it reads summaries only.');
+    this.lowercaseGroupName = lowercaseName;
+    this.grantRegistration(handler);
 
     const providerLogs = new logs.LogGroup(this, 'ProviderLogs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
@@ -292,6 +283,26 @@ export class ModelRegistry extends Construct {
     acknowledgeModelRegistry(this);
   }
 
+  /**
+   * What gating and registering a model needs (runtime/model-registration.handler.ts's gateAndRegister): create,
+   * read and decide versions of this group, and list the group's versions.
+   */
+  grantRegistration(grantee: iam.IGrantable & { readonly role?: iam.IRole }): void {
+    const stack = Stack.of(this);
+    // Versions are <group>/<n>; the group's own ARN for the calls that name it. SageMaker lowercases names in ARNs.
+    // Actions and resource types: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+    const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${this.lowercaseGroupName}/*` });
+    const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: this.lowercaseGroupName });
+    iam.Grant.addToPrincipal({
+      grantee, actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
+      resourceArns: [versions, groupArn],
+    });
+    iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
+    if (grantee.role) {
+      acknowledgeWildcardResource(grantee.role, versions, 'Model package versions are numbered by SageMaker within this construct\'s group only.');
+      acknowledgeWildcardResource(grantee.role, '*', 'sagemaker:ListModelPackages supports no resource scope; it reads summaries only.');
+    }
+  }
 
   /** Approval events waiting in the dead-letter queue: above zero, an approved version did not move the pointer. */
   metricUndeliveredApprovals(props: { period?: Duration } = {}) {

@@ -1,4 +1,3 @@
-import type { CreateProcessingJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +8,7 @@ import { supportsVolumeKms } from '../instance-types';
 import { validateProps } from '../private/validation';
 import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import type { ProcessingJobProps } from './processing-job-props';
+import { ProcessingIdentity, ProcessingJobSpec, processingJobRequest } from './runtime/job-requests';
 import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, ProcessingJobResourceProperties } from './runtime/sagemaker-job-contract';
 import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
@@ -16,12 +16,6 @@ import { createJobProvider, createJobResources, grantJobHandlers } from './sagem
 import { processingJobProblems } from './sagemaker-job-rules';
 
 export type { ProcessingInput, ProcessingJobProps } from './processing-job-props';
-
-/**
- * Where the image's Processing entry points read and write (training-image/src/dlplatform/paths.py): input `n`
- * at `/opt/ml/processing/input/<n>`, output `n` at `/opt/ml/processing/output/<n>`.
- */
-const PROCESSING_ROOT = '/opt/ml/processing';
 
 /**
  * A SageMaker Processing job as a CloudFormation resource that waits for the job and fails the deploy with
@@ -46,6 +40,10 @@ export class ProcessingJob extends Construct {
   readonly outputPrefix: string;
   /** The role SageMaker runs the job with. */
   readonly role: iam.Role;
+  /** What the job's request is built from (runtime/job-requests.ts), for another run of the same job (RetrainingPipeline). */
+  readonly spec: ProcessingJobSpec;
+  /** What the job's name is a hash of, for naming another run's job the same way (RetrainingPipeline). */
+  readonly identity: { readonly prefix: string; readonly inputs: ProcessingIdentity; readonly attempt?: number };
   /** The handler functions, for alarms on their errors. */
   readonly functions: lambda.IFunction[];
   /** The custom resource provider. */
@@ -65,13 +63,15 @@ export class ProcessingJob extends Construct {
     const environment = props.environment ?? {};
     validateProps(this, processingJobProblems(props, { maxRuntime, timeout, queryInterval, outputPrefix }));
 
-    const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName, containerArguments[0] ?? 'job'), {
+    const identityInputs: ProcessingIdentity = {
       image: props.image.assetHash,
       inputs: Object.entries(props.inputs).sort(([a], [b]) => a.localeCompare(b))
         .map(([name, i]) => ({ name, bucket: bucketIdentity(i.bucket), key: i.key, version: i.version })),
       containerArguments,
       environment: sortKeys(environment),
-    }, props.attempt);
+    };
+    const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName, containerArguments[0] ?? 'job'), { ...identityInputs }, props.attempt);
+    this.identity = { prefix: identity.prefix, inputs: identityInputs, attempt: props.attempt };
     this.jobNamePrefix = identity.prefix;
     this.processingJobName = identity.name;
     this.outputPrefix = `${outputPrefix}${this.processingJobName}/`;
@@ -88,46 +88,26 @@ export class ProcessingJob extends Construct {
       repository: props.image.repository,
       vpc: props.vpcConfig,
     });
-    const request: CreateProcessingJobCommandInput = {
-      ProcessingJobName: this.processingJobName,
-      RoleArn: this.role.roleArn,
-      AppSpecification: { ImageUri: props.image.imageUri, ContainerArguments: containerArguments },
-      Environment: environment,
-      ProcessingInputs: Object.entries(props.inputs).map(([name, input]) => ({
-        InputName: name,
-        S3Input: {
-          S3Uri: `s3://${input.bucket.bucketName}/${input.key}`,
-          LocalPath: `${PROCESSING_ROOT}/input/${name}`,
-          // A key prefix: one file is the prefix that matches only itself; folders keep their layout.
-          S3DataType: 'S3Prefix',
-          S3InputMode: 'File',
-          S3DataDistributionType: 'FullyReplicated',
-          S3CompressionType: 'None',
-        },
-      })),
-      ProcessingOutputConfig: {
-        Outputs: props.outputs.map((name) => ({
-          OutputName: name,
-          S3Output: { S3Uri: `s3://${props.outputBucket.bucketName}/${this.outputPrefixOf(name)}`, LocalPath: `${PROCESSING_ROOT}/output/${name}`, S3UploadMode: 'EndOfJob' },
-        })),
-        KmsKeyId: props.encryptionKey.keyArn,
-      },
-      ProcessingResources: {
-        ClusterConfig: {
-          InstanceCount: 1,
-          InstanceType: instanceType as never,
-          VolumeSizeInGB: props.volumeSizeGb ?? 30,
-          // Instance types with NVMe instance storage encrypt it themselves and reject a volume key.
-          ...(volumeKms ? { VolumeKmsKeyId: props.encryptionKey.keyArn } : {}),
-        },
-      },
-      StoppingCondition: { MaxRuntimeInSeconds: maxRuntime.toSeconds() },
-      NetworkConfig: {
-        EnableNetworkIsolation: true,
-        EnableInterContainerTrafficEncryption: false,
-        ...(props.vpcConfig ? { VpcConfig: { Subnets: props.vpcConfig.subnetIds, SecurityGroupIds: props.vpcConfig.securityGroupIds } } : {}),
-      },
+    this.spec = {
+      roleArn: this.role.roleArn,
+      imageUri: props.image.imageUri,
+      containerArguments,
+      environment,
+      inputBuckets: Object.fromEntries(Object.entries(props.inputs).map(([name, input]) => [name, input.bucket.bucketName])),
+      outputs: props.outputs,
+      outputBucketName: props.outputBucket.bucketName,
+      outputPrefix,
+      keyArn: props.encryptionKey.keyArn,
+      instanceType,
+      volumeSizeGb: props.volumeSizeGb ?? 30,
+      volumeKms,
+      maxRuntimeSeconds: maxRuntime.toSeconds(),
+      vpc: props.vpcConfig,
     };
+    const request = processingJobRequest(this.spec, {
+      jobName: this.processingJobName,
+      inputKeys: Object.fromEntries(Object.entries(props.inputs).map(([name, input]) => [name, input.key])),
+    });
 
     const jobs = createJobProvider(this, {
       kind: 'processing', queryInterval, timeout, logRetention: props.logRetention, logEncryptionKey: props.logEncryptionKey,

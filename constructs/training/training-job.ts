@@ -1,4 +1,3 @@
-import type { CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
 import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +10,7 @@ import { ModelArtifact } from './model-artifact';
 import { MAX_TIMEOUT, createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';
 import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
+import { TrainingIdentity, TrainingJobSpec, modelArtifactKey, trainingJobRequest } from './runtime/job-requests';
 import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/sagemaker-job-contract';
 import type { TrainingJobProps } from './training-job-props';
 import { trainingJobProblems } from './sagemaker-job-rules';
@@ -53,6 +53,12 @@ export class TrainingJob extends Construct {
   /** The role SageMaker runs the job with. */
   readonly role: iam.IRole;
 
+  /** What the job's request is built from (runtime/job-requests.ts), for another run of the same job (RetrainingPipeline). */
+  readonly spec: TrainingJobSpec;
+
+  /** What the job's name is a hash of, for naming another run's job the same way (RetrainingPipeline). */
+  readonly identity: { readonly prefix: string; readonly inputs: TrainingIdentity; readonly attempt?: number };
+
   /**
    * The handler functions (onEvent, isComplete), for alarms on their errors and throttles: they fail only when
    * the deploy fails (rejected request, failed job). The provider framework's own functions are
@@ -84,17 +90,18 @@ export class TrainingJob extends Construct {
     const volumeKms = supportsVolumeKms(instanceType);
     validateProps(this, trainingJobProblems(props, { instanceType, instanceCount, useSpot, maxRuntime, maxWait, timeout, queryInterval, channels, metricDefinitions }));
 
-    const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName), {
+    const identityInputs: TrainingIdentity = {
       image: props.image.assetHash,
       data: { bucket: bucketIdentity(props.data.bucket), prefix: props.data.prefix, version: props.data.version, channels },
       hyperparameters: sortKeys(hyperparameters),
       instanceType,
       instanceCount,
-    }, props.attempt);
+    };
+    const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName), { ...identityInputs }, props.attempt);
+    this.identity = { prefix: identity.prefix, inputs: identityInputs, attempt: props.attempt };
     this.jobNamePrefix = identity.prefix;
     this.trainingJobName = identity.name;
-    const outputPath = `s3://${props.outputBucket.bucketName}/${artifactPrefix}`;
-    this.modelArtifactKey = `${artifactPrefix}${this.trainingJobName}/output/model.tar.gz`;
+    this.modelArtifactKey = modelArtifactKey({ artifactPrefix }, this.trainingJobName);
 
     this.role = props.role ?? new SageMakerExecutionRole(this, 'ExecutionRole', {
       jobKind: 'training',
@@ -108,49 +115,29 @@ export class TrainingJob extends Construct {
       vpc: props.vpcConfig,
     });
 
-    const request: CreateTrainingJobCommandInput = {
-      TrainingJobName: this.trainingJobName,
-      RoleArn: this.role.roleArn,
-      AlgorithmSpecification: {
-        TrainingImage: props.image.imageUri,
-        TrainingInputMode: 'File',
-        MetricDefinitions: metricDefinitions.map((m) => ({ Name: m.name, Regex: m.regex })),
-      },
-      HyperParameters: hyperparameters,
-      InputDataConfig: channels.map((channel) => ({
-        ChannelName: channel,
-        ContentType: 'text/csv',
-        CompressionType: 'None',
-        DataSource: {
-          S3DataSource: {
-            S3DataType: 'S3Prefix',
-            S3Uri: `s3://${props.data.bucket.bucketName}/${props.data.prefix}${channel}/`,
-            // Every host gets all the data; the image's DistributedSampler shards it per process.
-            S3DataDistributionType: 'FullyReplicated',
-          },
-        },
-      })),
-      OutputDataConfig: { S3OutputPath: outputPath, KmsKeyId: props.encryptionKey.keyArn },
-      ResourceConfig: {
-        InstanceType: instanceType as never,
-        InstanceCount: instanceCount,
-        VolumeSizeInGB: props.volumeSizeGb ?? 30,
-        // Instance types with NVMe instance storage encrypt it themselves and reject a volume key.
-        ...(volumeKms ? { VolumeKmsKeyId: props.encryptionKey.keyArn } : {}),
-      },
-      StoppingCondition: {
-        MaxRuntimeInSeconds: maxRuntime.toSeconds(),
-        ...(useSpot ? { MaxWaitTimeInSeconds: maxWait.toSeconds() } : {}),
-      },
-      EnableManagedSpotTraining: useSpot,
-      CheckpointConfig: {
-        S3Uri: `s3://${props.outputBucket.bucketName}/${checkpointPrefix}${this.trainingJobName}/`,
-        LocalPath: '/opt/ml/checkpoints',
-      },
-      EnableNetworkIsolation: props.networkIsolation ?? true,
-      EnableInterContainerTrafficEncryption: props.interContainerTrafficEncryption ?? instanceCount > 1,
-      ...(props.vpcConfig ? { VpcConfig: { Subnets: props.vpcConfig.subnetIds, SecurityGroupIds: props.vpcConfig.securityGroupIds } } : {}),
+    this.spec = {
+      roleArn: this.role.roleArn,
+      imageUri: props.image.imageUri,
+      metricDefinitions: metricDefinitions.map((m) => ({ Name: m.name, Regex: m.regex })),
+      hyperparameters,
+      channels,
+      dataBucketName: props.data.bucket.bucketName,
+      outputBucketName: props.outputBucket.bucketName,
+      artifactPrefix,
+      checkpointPrefix,
+      keyArn: props.encryptionKey.keyArn,
+      instanceType,
+      instanceCount,
+      volumeSizeGb: props.volumeSizeGb ?? 30,
+      volumeKms,
+      maxRuntimeSeconds: maxRuntime.toSeconds(),
+      useSpot,
+      maxWaitSeconds: maxWait.toSeconds(),
+      networkIsolation: props.networkIsolation ?? true,
+      interContainerTrafficEncryption: props.interContainerTrafficEncryption ?? instanceCount > 1,
+      vpc: props.vpcConfig,
     };
+    const request = trainingJobRequest(this.spec, { jobName: this.trainingJobName, dataPrefix: props.data.prefix });
 
     const jobs = createJobProvider(this, {
       kind: 'training', queryInterval, timeout, logRetention: props.logRetention, logEncryptionKey: props.logEncryptionKey,

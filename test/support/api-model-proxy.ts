@@ -19,7 +19,7 @@ import { recordCheckedRequest, validateInput, validationMessage } from '../../lo
  * botocore names of the JSON-protocol services the handlers call through moto (CloudWatch's SDK client speaks its
  * JSON protocol, one of the protocols its model lists).
  */
-export const CHECKED_SERVICES = ['dynamodb', 'secretsmanager', 'cloudwatch'];
+export const CHECKED_SERVICES = ['dynamodb', 'secretsmanager', 'cloudwatch', 'stepfunctions'];
 
 export interface ApiModelProxy {
   readonly endpoint: string;

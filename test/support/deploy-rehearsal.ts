@@ -53,6 +53,19 @@ export const EXTERNAL_NAMES: ExternalName[] = [
     kind: 'arn', name: 'arn:aws:states:::aws-sdk:*',
     why: 'a Step Functions AWS SDK service integration, not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html)',
   },
+  {
+    kind: 'arn', name: 'arn:aws:states:::sagemaker:*',
+    why: 'a Step Functions optimized SageMaker integration (the retraining pipeline\'s .sync jobs), not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html)',
+  },
+  {
+    kind: 'arn', name: 'arn:aws:states:::events:putEvents',
+    why: 'the Step Functions optimized EventBridge integration (the retraining outcome event), not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/connect-eventbridge.html)',
+  },
+  { kind: 'arn', name: 'arn:aws:events:{region}:{account}:event-bus/default', why: 'every account and region has the default event bus (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus.html)' },
+  {
+    kind: 'arn', name: 'arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMaker*JobsRule',
+    why: 'Step Functions creates these managed rules to learn that a .sync SageMaker job ended (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html)',
+  },
 ];
 
 /** What the configuration points at that the user owns: their data, their webhook secret, their VPC. */

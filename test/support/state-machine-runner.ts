@@ -1,60 +1,93 @@
 /**
- * Synthesized state machines, validated and run offline: the definition resolved from its template the way
- * CloudFormation would for one stack instance (cfn-template.ts), checked by asl-validator (the Amazon States
- * Language's JSON schemas), and executed by aws-local-stepfunctions, with each Task state answered by a local
- * handler the test gives (a stand-in that checks its request against the service's API model, or a real handler).
+ * A synthesized state machine, as CloudFormation would create it, checked and run on this machine: its
+ * DefinitionString evaluated in its stack (Refs and GetAtts resolved by cfn-evaluator.ts to the names a
+ * deployment would give), validated against the Amazon States Language with asl-validator, and executed with
+ * aws-local-stepfunctions, each Task state mapped to a local handler (the real handler code, or a stand-in that
+ * checks requests against the service's API model).
  */
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { CfnTemplate, Instance, resolve } from './cfn-template';
+import { CfnDeployment } from './cfn-evaluator';
 
-/** asl-validator 4 ships no type declarations: its entry point, as its README describes it. */
+// asl-validator 4.0.0 ships CommonJS without types: validator(definition, options) -> { isValid, errors }.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const aslValidator: (definition: unknown) => { isValid: boolean; errors?: { message?: string }[] | null } = require('asl-validator');
+const aslValidator = require('asl-validator') as (definition: unknown, options?: { checkPaths?: boolean; checkArn?: boolean }) => {
+  isValid: boolean; errors: { message?: string; 'Error code'?: string; path?: string }[];
+};
 
-/** The definition of the template's state machine `logicalId`, resolved for `instance`. */
-export function stateMachineDefinition(template: CfnTemplate, logicalId: string, instance: Instance): Record<string, unknown> {
-  const resource = template.Resources[logicalId];
-  if (resource?.Type !== 'AWS::StepFunctions::StateMachine') throw new Error(`${logicalId} is not a state machine of the template`);
-  const text = resolve(template, resource.Properties?.DefinitionString, instance);
-  if (typeof text !== 'string') throw new Error(`${logicalId}'s DefinitionString does not resolve to a string`);
-  return JSON.parse(text) as Record<string, unknown>;
+export type Definition = { StartAt: string; States: Record<string, Record<string, unknown>> };
+
+/** The definition of the state machine in `stack` whose definition names state `stateName`, evaluated as deployed. */
+export function deployedDefinition(stacks: Stack[], stack: Stack, stateName: string): Definition {
+  const deployment = new CfnDeployment(stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })));
+  const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: { DefinitionString: unknown } }> };
+  const found = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine'
+    // The definition is a string in the template: its quotes arrive escaped.
+    && JSON.stringify(r.Properties.DefinitionString).includes(`\\"${stateName}\\"`));
+  if (found.length !== 1) throw new Error(`${found.length} state machines in ${stack.stackName} name a state ${stateName}`);
+  const [id, resource] = found[0];
+  const text = deployment.stack(stack.stackName).evaluate(resource.Properties.DefinitionString, `Resources.${id}.Properties.DefinitionString`);
+  return JSON.parse(text as string) as Definition;
 }
 
-/** What asl-validator finds wrong with `definition` (empty when valid). */
-export function aslProblems(definition: Record<string, unknown>): string[] {
-  const { isValid, errors } = aslValidator(definition);
-  return isValid ? [] : (errors ?? []).map((e) => String(e.message));
+/** asl-validator's findings on the definition (empty when it is valid ASL), paths and ARNs checked. */
+export function aslProblems(definition: Definition): string[] {
+  // The validator writes defaults into what it checks: give it a copy.
+  const { isValid, errors } = aslValidator(JSON.parse(JSON.stringify(definition)), { checkPaths: true, checkArn: true });
+  return isValid ? [] : errors.map((e) => `${e.path ?? ''} ${e['Error code'] ?? ''} ${e.message ?? JSON.stringify(e)}`.trim());
 }
 
-/** A local answer to a Task state: receives the state's effective input (its Parameters applied). */
-export type TaskHandler = (input: Record<string, unknown>) => Promise<unknown> | unknown;
+/** A task handler: receives the state's effective input (after Parameters), returns its result, or throws. */
+export type TaskHandler = (input: never) => Promise<unknown>;
 
-/** One execution: its output, and the states it entered, in order. */
-export interface LocalExecution {
-  readonly output: unknown;
+export interface LocalRun {
+  /** The execution's output (Succeed), or undefined when it failed. */
+  readonly output?: Record<string, unknown>;
+  /** The failure's error and cause, when it failed. */
+  readonly error?: { readonly name: string; readonly message: string };
+  /** Every state entered, in order. */
   readonly states: string[];
 }
 
-/** Runs `definition` on `input`, every Task state answered by `handlers` (a Task without one fails the run). */
-export async function runStateMachine(
-  definition: Record<string, unknown>, input: unknown, handlers: Record<string, TaskHandler>, context: Record<string, unknown> = {},
-): Promise<LocalExecution> {
-  const states = definition.States as Record<string, { Type: string }>;
-  const missing = Object.entries(states).filter(([name, s]) => s.Type === 'Task' && !handlers[name]).map(([name]) => name);
-  if (missing.length > 0) throw new Error(`no local handler for Task state(s) ${missing.join(', ')}`);
+/** An error as Step Functions names it: `name` is what Catch and Fail see as Error. */
+export function stateError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+/**
+ * Runs `definition` on this machine with `input`; every Task state must have a handler (a task left unmapped
+ * would call AWS). `context` is the context object's execution and state machine.
+ */
+export async function runLocally(definition: Definition, input: unknown, handlers: Record<string, TaskHandler>,
+  context: { executionArn: string; startTime: string; stateMachineArn: string }): Promise<LocalRun> {
+  const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task').map(([name]) => name);
+  const unmapped = tasks.filter((t) => !handlers[t]);
+  if (unmapped.length > 0) throw new Error(`Task states without a local handler: ${unmapped.join(', ')}`);
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
-  const entered: string[] = [];
   const execution = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: handlers as never },
-    context: { Execution: { Name: 'local-execution', Input: input as never, StartTime: new Date().toISOString() }, ...context } as never,
+    overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: Object.fromEntries(tasks.map((t) => [t, 0])) },
+    context: {
+      Execution: { Id: context.executionArn, Name: context.executionArn.split(':').pop()!, StartTime: context.startTime, Input: input as never, RoleArn: 'arn:aws:iam::111122223333:role/local' },
+      StateMachine: { Id: context.stateMachineArn, Name: context.stateMachineArn.split(':').pop()! },
+    } as never,
   });
-  const logs = (async () => {
+  const states: string[] = [];
+  const logging = (async () => {
     for await (const event of execution.eventLogs) {
-      const e = event as { type: string; state?: { name: string } };
-      if (e.type === 'StateEntered' && e.state) entered.push(e.state.name);
+      if (event.type === 'StateEntered') states.push((event as { state: { name: string } }).state.name);
     }
   })();
-  const output = await execution.result;
-  await logs;
-  return { output, states: entered };
+  try {
+    const output = await execution.result as Record<string, unknown>;
+    await logging;
+    return { output, states };
+  } catch (e) {
+    await logging.catch(() => undefined);
+    const error = e as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+    const cause = error.cause ?? error;
+    return { error: { name: String(cause.name), message: String(cause.message) }, states };
+  }
 }

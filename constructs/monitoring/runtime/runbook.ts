@@ -21,6 +21,7 @@ export const RUNBOOK_SECTIONS = {
   driftPrediction: 'drift-prediction',
   driftInvalidInput: 'drift-invalid-input',
   driftCheckFailed: 'drift-check-failed',
+  retrainingFailed: 'retraining-run-failed',
 } as const;
 
 export type RunbookSection = (typeof RUNBOOK_SECTIONS)[keyof typeof RUNBOOK_SECTIONS];

@@ -52,22 +52,7 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
   }
   const props = parse(event.ResourceProperties);
   const group = props.ModelPackageGroupName;
-  const existing = await findVersion(group, props.TrainingJobName);
-  let version: ModelPackageSummary;
-  let reason: string;
-  let byGate = true;
-  const created = !existing;
-  if (existing) {
-    log('model already registered; no new version', { trainingJobName: props.TrainingJobName, modelPackageArn: existing.ModelPackageArn, status: existing.ModelApprovalStatus });
-    const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: existing.ModelPackageArn }));
-    version = existing;
-    const description = described.ApprovalDescription ?? '';
-    // A person may have decided since (update-model-package), with words of their own or none.
-    byGate = description.startsWith(GATE_PREFIX);
-    reason = byGate ? description.slice(GATE_PREFIX.length) : description || 'no reason given';
-  } else {
-    ({ version, reason } = await register(props));
-  }
+  const { version, reason, byGate, created } = await gateAndRegister(props);
   if (version.ModelApprovalStatus === 'Rejected') {
     throw new Error(
       `${byGate ? 'Quality gate failed' : 'The model was rejected in the registry'}: ${reason}. The model of training job `
@@ -87,6 +72,33 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
       [REGISTRATION_ATTR.servingModelPackageArn]: serving?.ModelPackageArn ?? NO_APPROVED_VERSION,
     },
   };
+}
+
+/** What {@link gateAndRegister} decided. */
+export interface Registration {
+  /** The version of this training job (new, or registered before). */
+  readonly version: ModelPackageSummary;
+  /** The gate's sentence, or a person's words when a person decided. */
+  readonly reason: string;
+  /** Whether the gate made the decision (not a person, afterwards). */
+  readonly byGate: boolean;
+  /** Whether this call created the version. */
+  readonly created: boolean;
+}
+
+/**
+ * The version of this training job: found when registered before (one version per job), otherwise gated and
+ * created. Rejected is a result, not an error: the deploy's resource and the retraining pipeline each say it their way.
+ */
+export async function gateAndRegister(props: ModelRegistrationProperties): Promise<Registration> {
+  const existing = await findVersion(props.ModelPackageGroupName, props.TrainingJobName);
+  if (!existing) return { ...(await register(props)), byGate: true, created: true };
+  log('model already registered; no new version', { trainingJobName: props.TrainingJobName, modelPackageArn: existing.ModelPackageArn, status: existing.ModelApprovalStatus });
+  const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: existing.ModelPackageArn }));
+  const description = described.ApprovalDescription ?? '';
+  // A person may have decided since (update-model-package), with words of their own or none.
+  const byGate = description.startsWith(GATE_PREFIX);
+  return { version: existing, reason: byGate ? description.slice(GATE_PREFIX.length) : description || 'no reason given', byGate, created: false };
 }
 
 /** Gates the model against the bar and the newest approved version, then creates its version. */
@@ -155,7 +167,7 @@ async function baselineOf(summary: ModelPackageSummary): Promise<Baseline> {
 }
 
 /** The group's version registered for this training job, if any (every page; newest first). */
-async function findVersion(group: string, trainingJobName: string): Promise<ModelPackageSummary | undefined> {
+export async function findVersion(group: string, trainingJobName: string): Promise<ModelPackageSummary | undefined> {
   const description = descriptionFor(trainingJobName);
   let NextToken: string | undefined;
   do {
@@ -169,7 +181,7 @@ async function findVersion(group: string, trainingJobName: string): Promise<Mode
   return undefined;
 }
 
-function parse(raw: Record<string, unknown>): ModelRegistrationProperties {
+export function parse(raw: Record<string, unknown>): ModelRegistrationProperties {
   const p = raw as unknown as ModelRegistrationProperties;
   for (const key of ['ModelPackageGroupName', 'TrainingJobName', 'ModelDataUrl', 'ImageUri', 'FinalMetrics', 'QualityGate', 'CodeHash'] as const) {
     if (typeof p[key] !== 'string' || p[key] === '') throw new Error(`ModelRegistration needs ${key}`);

@@ -11,6 +11,7 @@
  * adopted only when it reads, writes and runs where the request says; otherwise the deploy fails and says
  * which attempt number starts a new job.
  */
+import { finalMetricsOf } from './final-metrics';
 import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createWhileRoleAssumable } from './role-propagation';
@@ -244,10 +245,7 @@ function completedAttributes(state: JobState, props: Properties): Record<string,
     return attributes;
   }
   const job = state.raw as DescribeTrainingJobCommandOutput;
-  const metrics: Record<string, number> = {};
-  for (const m of job.FinalMetricDataList ?? []) {
-    if (m.MetricName !== undefined && m.Value !== undefined) metrics[m.MetricName] = m.Value;
-  }
+  const metrics = finalMetricsOf(job.FinalMetricDataList);
   const artifact = job.ModelArtifacts?.S3ModelArtifacts;
   if (!artifact) throw new Error(`Training job ${props.jobName} completed without a model artifact`);
   log('info', 'training job completed', { trainingJobName: props.jobName, modelDataUrl: artifact, metrics });

@@ -1,0 +1,383 @@
+/**
+ * The retraining pipeline's state machine, as synthesized and as CloudFormation would create it: valid ASL
+ * (asl-validator), then executed on this machine (aws-local-stepfunctions) with its own steps' handler code
+ * (retraining-steps.handler.ts) against moto (S3, Step Functions) and the SageMaker API stand-in (every request
+ * checked against SageMaker's API model, jobs scripted), and the .sync jobs run by a stand-in that creates the job
+ * through the SageMaker API, waits for it as Step Functions does, and writes what the image writes (prepare's
+ * data.sha256, evaluate's evaluation.json).
+ */
+import { createHash } from 'crypto';
+import {
+  CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  CreateProcessingJobCommand, CreateProcessingJobCommandInput, CreateTrainingJobCommand, CreateTrainingJobCommandInput,
+  DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { Template } from 'aws-cdk-lib/assertions';
+import { loadServiceModel } from '../local/api-model/service-model';
+import { validateInput, validationMessage } from '../local/api-model/validate-input';
+import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
+import { trainingJobRequest } from '../constructs/training/runtime/job-requests';
+import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
+import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
+import { StepEvent, onStep } from '../constructs/training/runtime/retraining-steps.handler';
+import { CfnDeployment } from './support/cfn-evaluator';
+import { MotoServer, startMoto } from './support/moto-server';
+import { buildTestPlatform, stacksOf } from './support/platform';
+import { COMPLETES, JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
+import { Definition, LocalRun, aslProblems, deployedDefinition, runLocally, stateError } from './support/state-machine-runner';
+
+jest.setTimeout(120_000);
+
+const EVENTS_MODEL = loadServiceModel('events');
+const standin = new SageMakerStandin();
+let moto: MotoServer;
+let restoreEnv: () => void;
+let s3: S3Client;
+let sagemaker: SageMakerClient;
+let sfn: SFNClient;
+let roleArn: string;
+/** Outcome events the runs put (PutEvents entries, checked against EventBridge's API model). */
+const emitted: { Source: string; DetailType: string; Detail: Record<string, unknown> }[] = [];
+
+interface Synthesized {
+  readonly definition: Definition;
+  readonly config: PipelineConfig;
+  /** The deploy's own CreateTrainingJob request (the training custom resource's property), as deployed. */
+  readonly deployTrainingRequest: Record<string, unknown>;
+}
+let automatic: Synthesized;
+
+function synthesize(overrides: Record<string, unknown> = {}): Synthesized {
+  const { platform } = buildTestPlatform(overrides);
+  const stacks = stacksOf(platform);
+  const definition = deployedDefinition(stacks, platform.training, 'Fingerprint');
+  const config = (definition.States.Configure.Parameters as { config: PipelineConfig }).config;
+  // The training job's start phase carries the deploy's request: evaluated the same way, for comparison.
+  const deployment = new CfnDeployment(stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })));
+  const template = Template.fromStack(platform.training).toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  const [id, start] = Object.entries(template.Resources).find(([, r]) => r.Type === 'Custom::SageMakerTrainingJob' && r.Properties.CreateTrainingJobRequest)!;
+  const request = deployment.stack(platform.training.stackName).evaluate(start.Properties.CreateTrainingJobRequest, `Resources.${id}`);
+  return { definition, config, deployTrainingRequest: JSON.parse(request as string) };
+}
+
+beforeAll(async () => {
+  automatic = synthesize();
+  moto = await startMoto();
+  const endpoint = await standin.start();
+  restoreEnv = pointSdkAt(endpoint);
+  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: moto.endpoint, AWS_ENDPOINT_URL_SFN: moto.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  jest.spyOn(console, 'info').mockImplementation(() => undefined);
+  s3 = new S3Client({ forcePathStyle: true });
+  sagemaker = new SageMakerClient({});
+  sfn = new SFNClient({});
+  const { raw } = automatic.config;
+  await s3.send(new CreateBucketCommand({ Bucket: raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+  if (automatic.config.train.spec.outputBucketName !== raw.bucket) {
+    await s3.send(new CreateBucketCommand({ Bucket: automatic.config.train.spec.outputBucketName, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+  }
+  roleArn = 'arn:aws:iam::123456789012:role/retraining-pipeline';
+});
+
+afterAll(async () => {
+  await standin.stop();
+  await moto?.stop();
+  restoreEnv?.();
+});
+
+/** A state machine in moto whose runs the plan step lists (a fresh one per test: no run in progress). */
+let machineCount = 0;
+async function newStateMachine(): Promise<string> {
+  const created = await sfn.send(new CreateStateMachineCommand({
+    name: `retraining-${++machineCount}`, roleArn, definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
+  }));
+  return created.stateMachineArn!;
+}
+
+async function upload(key: string, body: string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: automatic.config.raw.bucket, Key: `${automatic.config.raw.key}${key}`, Body: Buffer.from(body) }));
+}
+
+async function text(uri: string): Promise<string> {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)!;
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return object.Body!.transformToString();
+}
+
+/** What `prepare` writes that the pipeline reads: the prepared data's content hash (here, over the distinct data rows). */
+async function writePrepared(request: CreateProcessingJobCommandInput): Promise<void> {
+  const input = request.ProcessingInputs![0].S3Input!.S3Uri!;
+  const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(input)!;
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  const rows = new Set<string>();
+  for (const o of listed.Contents ?? []) {
+    if (!o.Key!.endsWith('.csv')) continue;
+    for (const line of (await text(`s3://${bucket}/${o.Key}`)).split('\n').slice(1)) if (line.trim()) rows.add(line.trim());
+  }
+  const report = request.ProcessingOutputConfig!.Outputs!.find((o) => o.OutputName === 'report')!.S3Output!.S3Uri!;
+  const [, outBucket, outKey] = /^s3:\/\/([^/]+)\/(.*)$/.exec(report)!;
+  const hash = createHash('sha256').update([...rows].sort().join('\n')).digest('hex');
+  await s3.send(new PutObjectCommand({ Bucket: outBucket, Key: `${outKey}data.sha256`, Body: `${hash}\n` }));
+}
+
+/** Polls a job as a .sync task does, until it ends; a job that does not complete fails the task as Step Functions does. */
+async function waitFor(describe: () => Promise<{ status?: string; reason?: string; output: unknown }>): Promise<unknown> {
+  for (;;) {
+    const { status, reason, output } = await describe();
+    if (status === 'Completed') return output;
+    if (status === 'Failed' || status === 'Stopped') throw stateError('States.TaskFailed', JSON.stringify({ FailureReason: reason }));
+  }
+}
+
+/** Jobs created by the stand-in during one run, by kind. */
+let created: { training: string[]; processing: string[] };
+
+function handlers(extra: { duringPrepare?: () => Promise<void> } = {}) {
+  return {
+    Plan: (input: StepEvent) => onStep(input),
+    Fingerprint: (input: StepEvent) => onStep(input),
+    Register: (input: StepEvent) => onStep(input),
+    Prepare: async (request: CreateProcessingJobCommandInput) => {
+      await sagemaker.send(new CreateProcessingJobCommand(request));
+      created.processing.push(request.ProcessingJobName!);
+      await extra.duringPrepare?.();
+      const output = await waitFor(async () => {
+        const j = await sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: request.ProcessingJobName }));
+        return { status: j.ProcessingJobStatus, reason: j.FailureReason, output: j };
+      });
+      await writePrepared(request);
+      return output;
+    },
+    Train: async (request: CreateTrainingJobCommandInput) => {
+      await sagemaker.send(new CreateTrainingJobCommand(request));
+      created.training.push(request.TrainingJobName!);
+      return waitFor(async () => {
+        const j = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: request.TrainingJobName }));
+        return { status: j.TrainingJobStatus, reason: j.FailureReason, output: j };
+      });
+    },
+    Evaluate: async (request: CreateProcessingJobCommandInput) => {
+      await sagemaker.send(new CreateProcessingJobCommand(request));
+      created.processing.push(request.ProcessingJobName!);
+      return waitFor(async () => {
+        const j = await sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: request.ProcessingJobName }));
+        return { status: j.ProcessingJobStatus, reason: j.FailureReason, output: j };
+      });
+    },
+    // Step Functions' events:putEvents takes Detail as JSON and sends it as a string: checked as the API receives it.
+    EmitOutcome: async (input: { Entries: { Source: string; DetailType: string; Detail: Record<string, unknown> }[] }) => {
+      const violations = validateInput(EVENTS_MODEL, 'PutEvents', { Entries: input.Entries.map((e) => ({ ...e, Detail: JSON.stringify(e.Detail) })) });
+      if (violations.length > 0) throw stateError('EventBridge.ValidationException', validationMessage(violations));
+      emitted.push(...input.Entries);
+      return { Entries: input.Entries.map((_, i) => ({ EventId: `event-${emitted.length}-${i}` })), FailedEntryCount: 0 };
+    },
+  };
+}
+
+let runCount = 0;
+async function run(definition: Definition, machine: string, input: unknown, options: { startTime?: string; executionArn?: string; duringPrepare?: () => Promise<void> } = {}): Promise<LocalRun> {
+  created = { training: [], processing: [] };
+  const executionArn = options.executionArn ?? `${machine.replace(':stateMachine:', ':execution:')}:run-${++runCount}`;
+  return runLocally(definition, input, handlers(options) as never, { executionArn, startTime: options.startTime ?? new Date().toISOString(), stateMachineArn: machine });
+}
+
+const HEADER = 'label,a,b,c\n';
+const ROWS = ['0,1,2,3', '1,4,5,6', '0,1,2,4', '1,5,5,6'];
+
+describe('retraining pipeline definition', () => {
+  test('is valid Amazon States Language (asl-validator), paths and ARNs checked', () => {
+    expect(aslProblems(automatic.definition)).toEqual([]);
+  });
+
+  test('builds the deploy\'s training request: the same function, from the same spec', () => {
+    const deploy = automatic.deployTrainingRequest;
+    // The pipeline's request for the deploy's own data is built by the same function from the same spec.
+    const pipeline = trainingJobRequest(automatic.config.train.spec, { jobName: deploy.TrainingJobName as string, dataPrefix: (deploy.InputDataConfig as { DataSource: { S3DataSource: { S3Uri: string } } }[])[0].DataSource.S3DataSource.S3Uri.replace(/^s3:\/\/[^/]+\//, '').replace(/train\/$/, '') });
+    expect(JSON.parse(JSON.stringify(pipeline))).toEqual(deploy);
+  });
+});
+
+describe('retraining pipeline, executed locally', () => {
+  let machine: string;
+  beforeAll(async () => {
+    standin.addModelPackageGroup(automatic.config.registration.ModelPackageGroupName);
+    machine = await newStateMachine();
+  });
+
+  test('new data: prepare, train, evaluate, gate, register a new Approved version, and say so', async () => {
+    await upload('part-1.csv', HEADER + ROWS.slice(0, 2).join('\n'));
+    await upload('part-2.csv', HEADER + ROWS.slice(2).join('\n'));
+    await upload('_SUCCESS', '');
+    standin.nextScript = COMPLETES;
+    const result = await run(automatic.definition, machine, { trigger: 'new-data', key: `${automatic.config.raw.key}_SUCCESS` });
+
+    expect(result.error).toBeUndefined();
+    expect(result.states).toEqual(expect.arrayContaining(['Plan', 'Prepare', 'Fingerprint', 'Train', 'Evaluate', 'Register', 'Registered', 'EmitOutcome', 'RunEnded']));
+    expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 1 });
+    expect(created.training).toHaveLength(1);
+    expect(created.processing).toHaveLength(2);
+    // The training job reads the prepared data of this run's prepare job, with the deploy's role, image and settings.
+    const job = standin.job(created.training[0]).request;
+    const deploy = automatic.deployTrainingRequest;
+    for (const member of ['RoleArn', 'AlgorithmSpecification', 'HyperParameters', 'ResourceConfig', 'StoppingCondition', 'EnableManagedSpotTraining', 'EnableNetworkIsolation', 'OutputDataConfig']) {
+      expect(job[member]).toEqual(deploy[member]);
+    }
+    expect(JSON.stringify(job.InputDataConfig)).toContain(`/prepared/${created.processing[0]}/data/train/`);
+    // The version records the prepared data, its report and the evaluation of this run.
+    const version = standin.modelPackages(automatic.config.registration.ModelPackageGroupName)[0];
+    expect(version.request.CustomerMetadataProperties).toMatchObject({ training_job: created.training[0], data_identity: created.processing[0] });
+    expect(JSON.stringify(version.request.ModelMetrics)).toContain(`/evaluations/${created.processing[1]}/evaluation/evaluation.json`);
+    expect(emitted.at(-1)).toMatchObject({ Source: OUTCOME_EVENT.source, DetailType: OUTCOME_EVENT.detailType, Detail: { trigger: { trigger: 'new-data' }, outcome: { result: 'Approved' } } });
+  });
+
+  test('unchanged data: no job runs, and the run names the registered version', async () => {
+    // The same rows again, in a new file: a new prepare job (the raw listing changed), the same prepared content.
+    await upload('part-3.csv', HEADER + ROWS[0]);
+    const result = await run(automatic.definition, machine, { trigger: 'schedule' });
+    expect(result.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1, status: 'Approved' });
+    expect(created.training).toEqual([]);
+    expect(result.states).not.toContain('Train');
+
+    // And by hand, with nothing uploaded since: not even the prepare job runs again.
+    const again = await run(automatic.definition, machine, { trigger: 'manual' });
+    expect(again.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1 });
+    expect(created).toEqual({ training: [], processing: [] });
+    expect(emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Unchanged', modelPackageVersion: 1 } } });
+  });
+
+  test('gate fails: the version is registered Rejected with the reason, nothing is approved', async () => {
+    await upload('part-4.csv', `${HEADER}1,9,9,9\n0,8,8,8`);
+    standin.nextScript = completesWith({ test_accuracy: 0.5 });
+    const result = await run(automatic.definition, machine, { trigger: 'new-data' });
+    standin.nextScript = COMPLETES;
+    expect(result.output).toMatchObject({ result: 'Rejected', modelPackageVersion: 2 });
+    expect(String(result.output!.reason)).toMatch(/test_accuracy 0\.5 is below the minimum 0\.95/);
+    const versions = standin.modelPackages(automatic.config.registration.ModelPackageGroupName);
+    expect(versions.map((v) => v.status)).toEqual(['Approved', 'Rejected']);
+  });
+
+  test('a job that fails fails the run with SageMaker\'s reason, and the outcome says Failed', async () => {
+    await upload('part-5.csv', `${HEADER}1,7,7,7`);
+    standin.nextScript = [{ status: 'InProgress' }, { status: 'Failed', failureReason: 'AlgorithmError: out of memory' }];
+    const result = await run(automatic.definition, machine, { trigger: 'manual' });
+    standin.nextScript = COMPLETES;
+    expect(result.error?.name).toBe('States.TaskFailed');
+    expect(result.error?.message).toContain('AlgorithmError: out of memory');
+    expect(emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Failed', error: 'States.TaskFailed' } } });
+  });
+
+  test('after a failed job, the next run on the same data fails at once, naming the setting that runs it again', async () => {
+    // The data of the previous test, whose first job (prepare) failed: SageMaker never reuses a job name.
+    const result = await run(automatic.definition, machine, { trigger: 'schedule' });
+    expect(result.error?.name).toBe('PrepareJobNotReusable');
+    expect(result.error?.message).toMatch(/The prepare job \S+ of these inputs already exists with status Failed; raise prepareAttempt to run it again\./);
+    expect(created).toEqual({ training: [], processing: [] });
+  });
+
+  test('a run that stopped after training resumes: completed jobs are reused, not run again', async () => {
+    // Registration fails (a gate it cannot read): prepare, train and evaluate have completed.
+    const broken = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const configure = broken.States.Configure.Parameters as { config: PipelineConfig };
+    configure.config = { ...configure.config, registration: { ...configure.config.registration, QualityGate: 'not a gate' } };
+    await upload('part-7.csv', `${HEADER}1,3,3,3`);
+    const failed = await run(broken, machine, { trigger: 'new-data' });
+    expect(failed.error?.name).toBe('SyntaxError');
+    expect(failed.states).toEqual(expect.arrayContaining(['Prepare', 'Train', 'Evaluate', 'Register', 'RunFailed']));
+    expect(created.training).toHaveLength(1);
+    // Once the registry answers, the next run registers the model without running any job again.
+    const resumed = await run(automatic.definition, machine, { trigger: 'manual' });
+    expect(resumed.output).toMatchObject({ result: 'Approved' });
+    expect(created).toEqual({ training: [], processing: [] });
+    expect(resumed.states).not.toEqual(expect.arrayContaining(['Prepare']));
+    expect(resumed.states).not.toEqual(expect.arrayContaining(['Train']));
+    expect(resumed.states).not.toEqual(expect.arrayContaining(['Evaluate']));
+  });
+
+  test('a second trigger during a run is dropped, naming the run in progress; the first run goes on', async () => {
+    const busyMachine = await newStateMachine();
+    // The first run is the one Step Functions lists as RUNNING (moto keeps a started execution running).
+    const first = await sfn.send(new StartExecutionCommand({ stateMachineArn: busyMachine, input: '{}' }));
+    await upload('part-6.csv', `${HEADER}0,6,6,6`);
+    let second: LocalRun | undefined;
+    const result = await run(automatic.definition, busyMachine, { trigger: 'schedule' }, {
+      executionArn: first.executionArn, startTime: first.startDate!.toISOString(),
+      duringPrepare: async () => {
+        const outer = created;
+        second = await run(automatic.definition, busyMachine, { trigger: 'new-data' }, { startTime: new Date(first.startDate!.getTime() + 60_000).toISOString() });
+        created = outer;
+      },
+    });
+    expect(second?.output).toEqual({ result: 'Dropped', runningExecution: first.executionArn });
+    expect(second?.states).not.toContain('Prepare');
+    expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 4 });
+  });
+
+  test('no data under the prefix: the run fails with NoData', async () => {
+    // A copy through JSON: aws-local-stepfunctions resolves paths only in plain objects of this realm (structuredClone's are not, under jest).
+    const empty = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const configure = empty.States.Configure.Parameters as { config: PipelineConfig };
+    configure.config = { ...configure.config, raw: { ...configure.config.raw, key: 'nothing-here/' } };
+    const result = await run(empty, machine, {});
+    expect(result.error).toEqual({ name: 'NoData', message: expect.stringContaining('nothing-here/ holds no data to prepare') });
+    expect(result.states).not.toContain('Prepare');
+  });
+});
+
+describe('retraining pipeline after a deploy', () => {
+  test('the deploy\'s version of the same model (its data named by label, not content) is recognised: no training', async () => {
+    const group = `${automatic.config.registration.ModelPackageGroupName}-deploy`;
+    standin.addModelPackageGroup(group);
+    const definition = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const configure = definition.States.Configure.Parameters as { config: PipelineConfig };
+    const config: PipelineConfig = { ...configure.config, raw: { ...configure.config.raw, key: 'deploy-data/' }, registration: { ...configure.config.registration, ModelPackageGroupName: group } };
+    configure.config = config;
+    const rows = [...ROWS, '1,2,2,2'];
+    // What the deploy left: its prepare job's data.sha256, its training job (the deploy's request), its version.
+    const deployPrepare = 'dlplatform-training-prepare-00000000deb10a11';
+    const hash = createHash('sha256').update([...rows].sort().join('\n')).digest('hex');
+    await s3.send(new PutObjectCommand({ Bucket: config.prepare.spec.outputBucketName, Key: `prepared/${deployPrepare}/report/data.sha256`, Body: Buffer.from(`${hash}\n`) }));
+    const deployJob = 'dlplatform-training-00000000deb10a11';
+    standin.nextScript = COMPLETES;
+    await sagemaker.send(new CreateTrainingJobCommand(trainingJobRequest(config.train.spec, { jobName: deployJob, dataPrefix: `prepared/${deployPrepare}/data/` })));
+    await waitFor(async () => {
+      const j = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: deployJob }));
+      return { status: j.TrainingJobStatus, output: j };
+    });
+    const deployed = await gateAndRegister({
+      ...config.registration, TrainingJobName: deployJob, ModelDataUrl: `s3://${config.train.spec.outputBucketName}/models/${deployJob}/output/model.tar.gz`,
+      FinalMetrics: JSON.stringify(COMPLETES[2].finalMetrics), DataIdentity: deployPrepare,
+    });
+    expect(deployed.version.ModelApprovalStatus).toBe('Approved');
+
+    await s3.send(new PutObjectCommand({ Bucket: config.raw.bucket, Key: 'deploy-data/all.csv', Body: Buffer.from(HEADER + rows.join('\n')) }));
+    const result = await run(definition, await newStateMachine(), { trigger: 'schedule' });
+    expect(result.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1, modelPackageArn: deployed.version.ModelPackageArn });
+    expect(created.training).toEqual([]);
+
+    // Another hyperparameter: another model, trained.
+    const changed = { ...config.train.spec.hyperparameters, epochs: '99' };
+    configure.config = { ...config, train: { spec: { ...config.train.spec, hyperparameters: changed }, identity: { ...config.train.identity, inputs: { ...config.train.identity.inputs, hyperparameters: changed } } } };
+    const retrained = await run(definition, await newStateMachine(), { trigger: 'schedule' });
+    expect(retrained.output).toMatchObject({ result: 'Approved', modelPackageVersion: 2 });
+    expect(created.training).toHaveLength(1);
+  });
+});
+
+describe('retraining pipeline in manual approval mode', () => {
+  test('a model that passes the gate waits as PendingManualApproval', async () => {
+    const manual = synthesize({ modelApproval: 'manual', stackPrefix: 'Manual' });
+    expect(aslProblems(manual.definition)).toEqual([]);
+    standin.addModelPackageGroup(manual.config.registration.ModelPackageGroupName);
+    await s3.send(new CreateBucketCommand({ Bucket: manual.config.raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })).catch(() => undefined);
+    await s3.send(new PutObjectCommand({ Bucket: manual.config.raw.bucket, Key: `${manual.config.raw.key}data.csv`, Body: Buffer.from(HEADER + ROWS.join('\n')) }));
+    const result = await run(manual.definition, await newStateMachine(), { trigger: 'manual' });
+    expect(result.output).toMatchObject({ result: 'PendingManualApproval', modelPackageVersion: 1 });
+    expect(standin.modelPackages(manual.config.registration.ModelPackageGroupName).map((v) => v.status)).toEqual(['PendingManualApproval']);
+  });
+});
+
+function completesWith(metrics: Record<string, number>): JobStep[] {
+  return [{ status: 'InProgress' }, { status: 'Completed', finalMetrics: { ...COMPLETES[2].finalMetrics, ...metrics } }];
+}
