@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,7 +8,7 @@ import { AlarmResponder } from '../constructs/monitoring/alarm-responder';
 import { AlarmTopic } from '../constructs/monitoring/alarm-topic';
 import { LogsKey } from '../constructs/storage/logs-key';
 import { AlarmThresholds, PlatformAlarms } from '../constructs/monitoring/platform-alarms';
-import { PlatformDashboard } from '../constructs/monitoring/platform-dashboard';
+import { PlatformDashboard, RolloutRef } from '../constructs/monitoring/platform-dashboard';
 import { ApiRef, EndpointRef, WebAclRef } from '../constructs/monitoring/platform-metrics';
 import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/monitoring/runtime/runbook';
 import { TrainingFailureRule } from '../constructs/monitoring/training-failure-rule';
@@ -24,8 +24,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly functions: lambda.IFunction[];
   /** Start of the training jobs' names; unset: no training-failure rule. */
   readonly trainingJobNamePrefix?: string;
-  /** Approval events waiting in the model registry's dead-letter queue; unset: no alarm on them. */
-  readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
+  /** The rollout after an approval; unset (a pinned version): no rollout alarms or graphs. */
+  readonly rollout?: RolloutRef;
   /** Alarm thresholds. */
   readonly thresholds: AlarmThresholds;
   /** Addresses subscribed to the alarm topic. */
@@ -82,7 +82,13 @@ export class MonitoringStack extends Stack {
       webAcl: props.webAcl,
       functions: [...props.functions, this.responder.function],
       undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
-      undeliveredApprovalEvents: props.undeliveredApprovalEvents,
+      undeliveredApprovalEvents: props.rollout?.undeliveredApprovals,
+      failedRollouts: props.rollout ? new cloudwatch.MathExpression({
+        expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
+        usingMetrics: { failed: props.rollout.failed, timedOut: props.rollout.timedOut },
+        label: 'Failed or timed-out rollouts',
+        period: Duration.minutes(5),
+      }) : undefined,
       thresholds: props.thresholds,
       actions: [this.responder.alarmAction, new cwActions.SnsAction(this.topic.topic)],
       runbookUrl: props.runbookUrl,
@@ -99,6 +105,7 @@ export class MonitoringStack extends Stack {
         ? { jobNamePrefix: props.trainingJobNamePrefix, failureRule: this.trainingFailures?.rule }
         : undefined,
       alarms: this.alarms.alarms,
+      rollout: props.rollout,
       runbookUrl: props.runbookUrl,
     });
 

@@ -73,6 +73,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     modelPackage: config.servingModelPackageVersion !== undefined
       ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
       : { pointerParameterName: pointer },
+    registry: { groupName: training.registry.groupName, eventGroupNames: training.registry.eventGroupNames, groupNameInArns: training.registry.groupNameInArns },
     key: data.key,
     instanceType: config.servingInstanceType,
     inferenceAmiVersion: config.servingInferenceAmiVersion,
@@ -108,7 +109,13 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     webAcl: { webAclName: serving.waf.webAclName },
     functions: [...training.functions, ...serving.functions],
     trainingJobNamePrefix: training.jobNamePrefix,
-    undeliveredApprovalEvents: training.registry.metricUndeliveredApprovals(),
+    rollout: serving.rollout ? {
+      succeeded: serving.rollout.metricSucceeded(),
+      failed: serving.rollout.metricFailed(),
+      timedOut: serving.rollout.metricTimedOut(),
+      undeliveredApprovals: serving.rollout.metricUndeliveredApprovals(),
+      logGroupName: serving.rollout.logGroup.logGroupName,
+    } : undefined,
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,

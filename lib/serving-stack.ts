@@ -10,8 +10,10 @@ import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
 import { InferenceEndpoint } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
+import { RolloutReconciler } from '../constructs/serving/rollout-reconciler';
 import { ServedModelPackageSource, servedModelPackage } from '../constructs/serving/served-model-package';
 import { LogsKey } from '../constructs/storage/logs-key';
+import { supportsVolumeKms } from '../constructs/instance-types';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
 import type { PlatformConfig, SETTINGS } from './config';
 
@@ -32,6 +34,11 @@ export interface ServingStackProps extends StackProps {
    * pinned earlier approved version ({@link SETTINGS.servingModelPackageVersion}: rollback without training).
    */
   readonly modelPackage: ServedModelPackageSource;
+  /**
+   * The registry whose approvals roll out by themselves (the rollout reconciler), while the endpoint follows the
+   * pointer; a pinned version has no rollout.
+   */
+  readonly registry?: RolloutRegistry;
   /** The platform key: it encrypts the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.servingInstanceType} */
@@ -68,7 +75,17 @@ export interface ServingStackProps extends StackProps {
   readonly wafRateLimitPer5Minutes: PlatformConfig['wafRateLimitPer5Minutes'];
 }
 
-/** Serving: the SageMaker endpoint and the WAF-protected REST API in front of it. */
+/** The Model Package Group a rollout follows: references to the training stack's registry. */
+export interface RolloutRegistry {
+  /** The group's name. */
+  readonly groupName: string;
+  /** The group names its state change events may carry. */
+  readonly eventGroupNames: string[];
+  /** The group's name as SageMaker writes it in ARNs. */
+  readonly groupNameInArns: string;
+}
+
+/** Serving: the SageMaker endpoint, the WAF-protected REST API in front of it, and the rollout after an approval. */
 export class ServingStack extends Stack {
   /** The endpoint with its model, autoscaling and rollback alarms. */
   readonly inference: InferenceEndpoint;
@@ -90,6 +107,8 @@ export class ServingStack extends Stack {
   readonly functions: lambda.IFunction[];
   /** Key of this stack's log groups. */
   readonly logsKey: kms.Key;
+  /** The rollout after an approval; undefined for a pinned version. */
+  readonly rollout?: RolloutReconciler;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -117,6 +136,19 @@ export class ServingStack extends Stack {
       rollbackModelLatencyP99: props.rollbackModelLatencyP99,
     });
     this.endpointName = this.inference.endpointName;
+
+    // In this stack: it updates this stack (its own id is a reference here), and the endpoint's logical ids are its own.
+    if (props.registry && 'pointerParameterName' in props.modelPackage) {
+      this.rollout = new RolloutReconciler(this, 'Rollout', {
+        endpoint: this.inference,
+        pointerParameterName: props.modelPackage.pointerParameterName,
+        modelPackageGroupName: props.registry.groupName,
+        eventGroupNames: props.registry.eventGroupNames,
+        groupNameInArns: props.registry.groupNameInArns,
+        volumeKey: supportsVolumeKms(props.instanceType) ? props.key : undefined,
+        logsKey: this.logsKey,
+      });
+    }
     this.variantName = this.inference.variantName;
 
     const proxy = new InferenceProxy(this, 'Proxy', {

@@ -104,7 +104,7 @@ describe('Monitoring alarms', () => {
   });
 
   test('parts that are not given get no alarms', () => {
-    const bare = buildMonitoring({ endpoint: undefined, api: undefined, webAcl: undefined, functions: [], trainingJobNamePrefix: undefined, undeliveredApprovalEvents: undefined }).template;
+    const bare = buildMonitoring({ endpoint: undefined, api: undefined, webAcl: undefined, functions: [], trainingJobNamePrefix: undefined, rollout: undefined }).template;
     const names = Object.values(bare.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties.MetricName).sort();
     expect(names).toEqual(['Errors', 'Throttles']);
     bare.resourceCountIs('AWS::Events::Rule', 0);

@@ -17,6 +17,7 @@ export const RUNBOOK_SECTIONS = {
   wafBlocked: 'waf-blocked-requests',
   trainingFailed: 'training-job-failed',
   approvalUndelivered: 'model-approval-undelivered',
+  rolloutFailed: 'rollout-failed',
 } as const;
 
 export type RunbookSection = (typeof RUNBOOK_SECTIONS)[keyof typeof RUNBOOK_SECTIONS];
