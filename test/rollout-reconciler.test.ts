@@ -33,6 +33,7 @@ function instance(stackId: string, template: CfnTemplate): Instance {
     },
     // Another stack's export: its output's value, resolved in that stack's template for that stack's instance.
     stackOutput: (stackName, name) => {
+      if (stackName !== undefined && stackName !== 'DlPlatform-Training') return `${stackName}:${name}`;
       const [, output] = Object.entries(training.Outputs ?? {})
         .find(([key, o]) => (stackName === undefined ? (o.Export as { Name?: string } | undefined)?.Name === name : key === name)) ?? [];
       if (!output) throw new Error(`no output ${name} in the training stack`);
@@ -239,3 +240,69 @@ function deployRoleId(): string {
   if (ids.length !== 1) throw new Error(`expected one rollout deploy role, found ${ids.join(', ')}`);
   return ids[0];
 }
+
+describe('what the rollout may do', () => {
+  const policiesOf = (roleId: string) => Object.values(serving.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties!.Roles).includes(`"${roleId}"`))
+    .flatMap((r) => resolve(serving, (r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement, servingInstance) as { Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> }[]);
+  const machineRole = String((serving.Resources[machineId].Properties!.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
+  const deployRole = deployRoleId();
+  const deployRoleArn = `arn:aws:iam::${ACCOUNT}:role/${deployRole}`;
+  const suffix = SERVING_ID.slice(-12);
+
+  test('the state machine creates change sets only with the deploy role, and passes that role only to CloudFormation', () => {
+    const statements = policiesOf(machineRole);
+    expect(statements).toEqual(expect.arrayContaining([
+      { Effect: 'Allow', Action: 'cloudformation:CreateChangeSet', Resource: SERVING_ID, Condition: { StringEquals: { 'cloudformation:RoleArn': deployRoleArn } } },
+      { Effect: 'Allow', Action: 'iam:PassRole', Resource: deployRoleArn, Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } },
+      { Effect: 'Allow', Action: 'ssm:PutParameter', Resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/DlPlatform/serving/model-package-arn` },
+    ]));
+    // Every other CloudFormation call names this stack only.
+    for (const s of statements.filter((x) => [x.Action].flat().some((a) => a.startsWith('cloudformation:')))) expect(s.Resource).toBe(SERVING_ID);
+  });
+
+  test('the deploy role is CloudFormation\'s, for this account, and can change only the tagged models and endpoint configs and this endpoint', () => {
+    const trust = serving.Resources[deployRole].Properties!.AssumeRolePolicyDocument as { Statement: unknown[] };
+    expect(resolve(serving, trust.Statement, servingInstance)).toEqual([{
+      Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+    }]);
+    const statements = policiesOf(deployRole);
+    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
+    expect(actions).toEqual([
+      'iam:PassRole', 'kms:CreateGrant', 'kms:DescribeKey',
+      'sagemaker:AddTags', 'sagemaker:AddTags', 'sagemaker:CreateEndpointConfig', 'sagemaker:CreateModel',
+      'sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel',
+      'sagemaker:UpdateEndpoint', 'ssm:GetParameter', 'ssm:GetParameters',
+    ]);
+    for (const s of statements.filter((x) => [x.Resource].flat().some((r) => r.endsWith('/*')))) {
+      const [operator] = Object.values(s.Condition ?? {});
+      expect(Object.entries(operator ?? {})).toEqual([[expect.stringMatching(/^aws:(Request|Resource)Tag\/dlplatform:rollout$/), suffix]]);
+    }
+    expect(statements.find((s) => s.Action === 'iam:PassRole')!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    expect(statements.find((s) => [s.Action].flat().includes('sagemaker:UpdateEndpoint'))!.Resource).toBe(`arn:aws:sagemaker:${REGION}:${ACCOUNT}:endpoint/${endpointName.toLowerCase()}`);
+  });
+
+  test('the model and endpoint config carry the tag the deploy role is held to', () => {
+    for (const id of [resources.model, resources.endpointConfig]) {
+      expect(resolve(serving, serving.Resources[id].Properties!.Tags, servingInstance)).toEqual(expect.arrayContaining([{ Key: 'dlplatform:rollout', Value: suffix }]));
+    }
+  });
+
+  test('approvals and rejections of the registry\'s group start the rollout; undeliverable events wait in a dead-letter queue', () => {
+    const [rule] = Object.values(serving.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(resolve(serving, rule.Properties!.EventPattern, servingInstance)).toEqual({
+      'source': ['aws.sagemaker'], 'detail-type': ['SageMaker Model Package State Change'],
+      'detail': { ModelPackageGroupName: [groupName, groupName.toLowerCase()], ModelApprovalStatus: ['Approved', 'Rejected'] },
+    });
+    const [target] = rule.Properties!.Targets as { Arn: unknown; DeadLetterConfig: unknown; RetryPolicy: unknown }[];
+    expect(target.Arn).toEqual({ Ref: machineId });
+    expect(target.DeadLetterConfig).toBeDefined();
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 8 });
+  });
+
+  test('a pinned version has no rollout; manual mode has the same one', () => {
+    expect(buildTestPlatform({ servingModelPackageVersion: 3 }).platform.serving.rollout).toBeUndefined();
+    const manual = Template.fromStack(buildTestPlatform({ modelApproval: 'manual' }).platform.serving).toJSON() as CfnTemplate;
+    expect(definitionOf(manual, stateMachineWith(manual, 'Newest approved version'), instance(SERVING_ID, manual))).toEqual(definition);
+  });
+});

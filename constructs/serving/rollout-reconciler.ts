@@ -1,4 +1,4 @@
-import { CfnResource, Duration, Names, Stack } from 'aws-cdk-lib';
+import { CfnResource, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { stackInstanceSuffix } from '../private/stack-instance';
 import { check, validateProps } from '../private/validation';
 import { rolloutDefinition } from './rollout-definition';
 import { acknowledgeRolloutReconciler } from './rollout-reconciler-acknowledgements';
@@ -19,6 +20,8 @@ import { acknowledgeRolloutReconciler } from './rollout-reconciler-acknowledgeme
 export interface RolledOutEndpoint extends Construct {
   /** The endpoint's name (a reference in the endpoint's own stack). */
   readonly endpointName: string;
+  /** The endpoint's ARN, for the policies that name it. */
+  readonly endpointArnForPolicies: string;
   /** The role SageMaker runs the model with: CloudFormation passes it when it creates the new model. */
   readonly role: iam.IRole;
 }
@@ -66,6 +69,9 @@ export interface RolloutReconcilerProps {
    */
   readonly logRetention?: logs.RetentionDays;
 }
+
+/** The tag that marks the models and endpoint configs a rollout's deploy role may create and delete. */
+export const ROLLOUT_TAG = 'dlplatform:rollout';
 
 /** The logical ids of the only resources a rollout may change. */
 export interface RolloutResources {
@@ -139,12 +145,9 @@ export class RolloutReconciler extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
     const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${props.groupNameInArns}/*` });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:UpdateModelPackage'], resources: [versions] }));
-    const endpoints = stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: '*' });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint'], resources: [endpoints] }));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint'], resources: [props.endpoint.endpointArnForPolicies] }));
     role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] }));
     acknowledgeWildcardResource(role, versions, 'Model package versions are numbered by SageMaker within the platform\'s group only; the reconciler rejects the one it rolled out.');
-    acknowledgeWildcardResource(role, endpoints,
-      'SageMaker lowercases the endpoint\'s name in its ARN, and the name is a token here; DescribeEndpoint only reads which config it serves.');
     acknowledgeWildcardResource(role, '*',
       'sagemaker:ListModelPackages supports no resource scope (it reads summaries only); Step Functions log delivery '
       + '(logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support none either.');
@@ -240,18 +243,33 @@ export class RolloutReconciler extends Construct {
       assumedBy: servicePrincipalForThisAccount(this, 'cloudformation.amazonaws.com'),
       description: 'CloudFormation runs the rollout change sets with it: it can change only the model, endpoint config and endpoint',
     });
+    // CloudFormation names each new model and endpoint config itself (a generated physical id, unknown until it
+    // creates them), so they are scoped by a tag this construct puts on them: created only with it, deleted and
+    // read only when they carry it (attribute-based access control:
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html; SageMaker resources and tags:
+    // https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_service-with-iam.html#security_iam_service-with-iam-tags).
+    // Tagging at creation needs sagemaker:AddTags beside the Create call (the handler permissions above).
+    const tagValue = stackInstanceSuffix(this);
+    for (const resource of [...props.endpoint.node.findAll()].filter((c) => c instanceof CfnModel || c instanceof CfnEndpointConfig)) {
+      Tags.of(resource).add(ROLLOUT_TAG, tagValue);
+    }
     const arn = (resource: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: '*' });
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['sagemaker:CreateModel', 'sagemaker:DeleteModel', 'sagemaker:DescribeModel'],
-      resources: [arn('model')],
-    }));
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['sagemaker:CreateEndpointConfig', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DescribeEndpointConfig'],
-      resources: [arn('endpoint-config')],
-    }));
+    const tagged = [arn('model'), arn('endpoint-config')];
+    for (const [resource, type] of [[arn('model'), 'Model'], [arn('endpoint-config'), 'EndpointConfig']]) {
+      role.addToPolicy(new iam.PolicyStatement({
+        actions: [`sagemaker:Create${type}`, 'sagemaker:AddTags'],
+        resources: [resource],
+        conditions: { StringEquals: { [`aws:RequestTag/${ROLLOUT_TAG}`]: tagValue } },
+      }));
+      role.addToPolicy(new iam.PolicyStatement({
+        actions: [`sagemaker:Delete${type}`, `sagemaker:Describe${type}`],
+        resources: [resource],
+        conditions: { StringEquals: { [`aws:ResourceTag/${ROLLOUT_TAG}`]: tagValue } },
+      }));
+    }
     role.addToPolicy(new iam.PolicyStatement({
       actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'],
-      resources: [arn('endpoint')],
+      resources: [props.endpoint.endpointArnForPolicies],
     }));
     // The new model names the version the pointer names; CloudFormation resolves the pointer when it creates the
     // change set (the stack's SSM-typed parameter).
@@ -262,9 +280,9 @@ export class RolloutReconciler extends Construct {
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }));
     props.volumeKey?.grant(role, 'kms:DescribeKey', 'kms:CreateGrant');
-    for (const type of ['model', 'endpoint-config', 'endpoint']) {
-      acknowledgeWildcardResource(role, arn(type),
-        `CloudFormation names the ${type} it creates on each rollout (a generated physical id); the change set check admits only the serving stack's own.`);
+    for (const resource of tagged) {
+      acknowledgeWildcardResource(role, resource,
+        'CloudFormation names each model and endpoint config it creates (a generated physical id); the statements hold to those carrying this stack\'s rollout tag.');
     }
     return role;
   }

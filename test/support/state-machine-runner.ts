@@ -64,7 +64,8 @@ export async function runStateMachine(definition: Definition, input: unknown, ha
   const waits = Object.fromEntries(allStates(definition).filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, 0]));
   const retries = Object.fromEntries(tasks.map((t) => [t, 0]));
   // The 6-hour TimeoutSeconds would leave a timer behind; the tests bound runs themselves.
-  const runnable: Record<string, unknown> = { ...definition };
+  // A copy: the library's validation (asl-validator) writes QueryLanguage into every state it is given.
+  const runnable: Record<string, unknown> = structuredClone(definition);
   delete runnable.TimeoutSeconds;
   const machine = new StateMachine(runnable as never, { validationOptions: { checkPaths: true, checkArn: true } });
   const execution = machine.run(input as never, {
