@@ -7,7 +7,13 @@
  * https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html
  */
 import { Duration } from 'aws-cdk-lib';
-import type { RolloutResources } from './rollout-reconciler';
+
+/** The logical ids of the only resources a rollout may change. */
+export interface RolloutResources {
+  readonly model: string;
+  readonly endpointConfig: string;
+  readonly endpoint: string;
+}
 
 /** What the definition names. */
 export interface RolloutDefinitionProps {

@@ -13,7 +13,7 @@ import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { stackInstanceSuffix } from '../private/stack-instance';
 import { check, validateProps } from '../private/validation';
-import { rolloutDefinition } from './rollout-definition';
+import { RolloutResources, rolloutDefinition } from './rollout-definition';
 import { acknowledgeRolloutReconciler } from './rollout-reconciler-acknowledgements';
 
 /** The endpoint a {@link RolloutReconciler} moves: the parts of an InferenceEndpoint it names. */
@@ -73,12 +73,7 @@ export interface RolloutReconcilerProps {
 /** The tag that marks the models and endpoint configs a rollout's deploy role may create and delete. */
 export const ROLLOUT_TAG = 'dlplatform:rollout';
 
-/** The logical ids of the only resources a rollout may change. */
-export interface RolloutResources {
-  readonly model: string;
-  readonly endpointConfig: string;
-  readonly endpoint: string;
-}
+export type { RolloutResources } from './rollout-definition';
 
 /**
  * Rolls the endpoint out to the newest Approved model package version when a version's approval changes (by the

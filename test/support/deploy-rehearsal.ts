@@ -247,6 +247,8 @@ class Rehearsal {
     }
     this.add('region', '*');
     for (const s of this.deployment.stacks) this.add('region', s.region);
+    // The stacks themselves (a state machine that updates its own stack names it by its id).
+    for (const s of this.deployment.stacks) this.addArn(s.id);
   }
 
   /**
