@@ -73,7 +73,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     modelPackage: config.servingModelPackageVersion !== undefined
       ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
       : { pointerParameterName: pointer },
-    registry: { groupName: training.registry.groupName, eventGroupNames: training.registry.eventGroupNames, groupNameInArns: training.registry.groupNameInArns },
+    registry: training.registry.shared,
     key: data.key,
     instanceType: config.servingInstanceType,
     inferenceAmiVersion: config.servingInferenceAmiVersion,

@@ -77,7 +77,7 @@ describe('ModelRegistry', () => {
   });
 
   test('the pointer is written by an API call at each registration, never an SSM resource; approvals move it through the serving stack\'s rollout', () => {
-    template.resourceCountIs('AWS::SSM::Parameter', 0);
+    for (const p of Object.values(template.findResources('AWS::SSM::Parameter'))) expect(p.Properties.Name).toBeUndefined();
     const [write] = Object.values(template.findResources('Custom::AWS'));
     const create = JSON.parse(evaluate(stack.resolve(write.Properties.Create)) as string);
     expect(create).toEqual(expect.objectContaining({ service: 'SSM', action: 'putParameter' }));
@@ -92,8 +92,14 @@ describe('ModelRegistry', () => {
   });
 
   test('the names approval events may carry are the group\'s name as created and lowercased: AWS\'s example event does not show which', () => {
-    expect(construct.eventGroupNames.map((n) => resolve(json, stack.resolve(n), FIRST))).toEqual(['DlPlatform-models-0123456789ab', 'dlplatform-models-0123456789ab']);
-    expect(resolve(json, stack.resolve(construct.groupNameInArns), FIRST)).toBe('dlplatform-models-0123456789ab');
+    // Each is an SSM parameter's Value, a whole value another stack reads by reference.
+    const held = (ref: string) => {
+      const [id] = (stack.resolve(ref) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      return resolve(json, json.Resources[id].Properties!.Value, FIRST);
+    };
+    expect(construct.shared.eventGroupNames.map(held)).toEqual(['DlPlatform-models-0123456789ab', 'dlplatform-models-0123456789ab']);
+    expect(held(construct.shared.groupNameInArns)).toBe('dlplatform-models-0123456789ab');
+    expect(held(construct.shared.groupName)).toBe('DlPlatform-models-0123456789ab');
     // A prefix in lowercase already needs one name only.
     expect(approvalEventGroupNames('models', 'abc')).toEqual(['models-abc']);
   });

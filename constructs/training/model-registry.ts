@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
@@ -18,6 +19,16 @@ import type { GateSettings } from './runtime/quality-gate';
 
 export type { Approval } from './runtime/model-registration-contract';
 export type { GateSettings } from './runtime/quality-gate';
+
+/** A Model Package Group's names, as another stack reads them. */
+export interface SharedGroupNames {
+  /** The group's name, as created. */
+  readonly groupName: string;
+  /** The group's name as SageMaker writes it in ARNs (lowercased). */
+  readonly groupNameInArns: string;
+  /** The names its state change events may carry (as created, and lowercased: one if they are the same). */
+  readonly eventGroupNames: string[];
+}
 
 /** The model a {@link ModelRegistry} registers. */
 export interface RegisteredModel {
@@ -102,12 +113,11 @@ export class ModelRegistry extends Construct {
   /** The registration handler, for alarms on its errors. */
   readonly functions: lambda.IFunction[];
   /**
-   * The group names SageMaker's model package state change events may carry (as created, and lowercased), for a
-   * rule in another stack that follows approvals (the serving stack's rollout reconciler).
+   * The group's names for another stack (the serving stack's rollout reconciler), each a whole value that stack
+   * reads by reference: an SSM parameter of this stack holds each. A name built there from this stack's id would
+   * need Fn::Split over the other stack's output, which cfn-lint rejects (E1022); a whole value needs none.
    */
-  readonly eventGroupNames: string[];
-  /** The group's name as SageMaker writes it in ARNs (lowercased). */
-  readonly groupNameInArns: string;
+  readonly shared: SharedGroupNames;
   /** The registration's custom resource provider. */
   readonly provider: cr.Provider;
   /** The SSM call that writes the pointer at each registration. */
@@ -131,12 +141,16 @@ export class ModelRegistry extends Construct {
     // SageMaker lowercases names in ARNs; the suffix is lowercase hex already, so only the literal prefix changes.
     const lowercaseName = `${props.groupNamePrefix.toLowerCase()}-${suffix}`;
     this.pointerParameterName = props.pointerParameterName;
-    this.groupNameInArns = lowercaseName;
-    this.eventGroupNames = approvalEventGroupNames(props.groupNamePrefix, suffix);
     this.group = new CfnModelPackageGroup(this, 'Group', {
       modelPackageGroupName: this.groupName,
       modelPackageGroupDescription: 'Every gated model of the platform, one version per training job',
     });
+    // Standard String parameters: no charge (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html).
+    const held = (id: string, value: string, what: string) => new ssm.CfnParameter(this, id, { type: 'String', value, description: what }).attrValue;
+    const name = held('GroupNameParameter', this.groupName, 'Name of the platform\'s Model Package Group, for the serving stack\'s rollout');
+    const inArns = lowercaseName === this.groupName ? name
+      : held('GroupNameInArnsParameter', lowercaseName, 'The group\'s name as SageMaker writes it in ARNs (lowercased), for the serving stack\'s rollout');
+    this.shared = { groupName: name, groupNameInArns: inArns, eventGroupNames: approvalEventGroupNames(props.groupNamePrefix, suffix).length === 1 ? [name] : [name, inArns] };
     // Never deleted by CloudFormation. A first model that fails the gate leaves a Rejected version in the group and
     // rolls the stack's creation back; whether SageMaker refuses to delete a group that is not empty is not
     // documented, and either answer would harm: a refusal leaves the stack ROLLBACK_FAILED, a deletion loses the
