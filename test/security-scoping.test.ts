@@ -52,13 +52,14 @@ describe('scoping of issue 20', () => {
   });
 
   test('every role EventBridge assumes names this account and the rule it serves (aws:SourceArn is the rule\'s ARN)', () => {
-    const template = Template.fromStack(defaults.training);
+    // The approval rule is the serving stack's rollout reconciler's (constructs/serving/rollout-reconciler.ts).
+    const template = Template.fromStack(defaults.serving);
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })]) } } });
     expect(Object.keys(roles)).toHaveLength(1);
     const [role] = Object.values(roles) as { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } }[];
     const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;
     expect(condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
-    const [ruleName] = Object.values(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.sagemaker'], detail: Match.objectLike({ ModelApprovalStatus: ['Approved'] }) } } }))
+    const [ruleName] = Object.values(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.sagemaker'], detail: Match.objectLike({ ModelApprovalStatus: ['Approved', 'Rejected'] }) } } }))
       .map((r) => (r as { Properties: { Name: string } }).Properties.Name);
     expect(ruleName).toMatch(/-approval$/);
     expect(JSON.stringify(condition.ArnEquals['aws:SourceArn'])).toContain(`:rule/${ruleName}"`);
