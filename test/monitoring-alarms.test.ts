@@ -49,7 +49,7 @@ const EXPECTED = [
   // An approval event that started no rollout waits in the rollout reconciler's dead-letter queue.
   {
     name: 'approval-events-undelivered', ns: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', threshold: 1, section: RUNBOOK_SECTIONS.approvalUndelivered, ...count,
-    dims: [{ Name: 'QueueName', Value: 'DlPlatform-Training-ApprovalDeadLetterQueue' }],
+    dims: [{ Name: 'QueueName', Value: 'DlPlatform-Serving-RolloutDeadLetterQueue' }],
   },
 ];
 

@@ -26,7 +26,7 @@ function rolloutMetrics(machine: sfn.IStateMachine) {
 }
 
 /** The rollout reconciler's approval dead-letter queue (in the Serving stack of the app). */
-export const APPROVAL_DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:DlPlatform-Training-ApprovalDeadLetterQueue';
+export const APPROVAL_DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:DlPlatform-Serving-RolloutDeadLetterQueue';
 
 export function buildMonitoring(overrides: Partial<MonitoringStackProps> = {}): { stack: MonitoringStack; template: Template } {
   const app = new App({ context: contextWith() });
