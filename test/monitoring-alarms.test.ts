@@ -319,6 +319,11 @@ describe('Dashboard', () => {
     ['WAF', ['"AWS/WAFV2","AllowedRequests"', '"AWS/WAFV2","BlockedRequests"']],
     ['the Lambda functions', ['"AWS/Lambda","Invocations","FunctionName","dlplatform-proxy"', '"AWS/Lambda","Errors","FunctionName","dlplatform-proxy"', '"AWS/Lambda","Duration","FunctionName","dlplatform-proxy"']],
     ['training', ['"AWS/Events","TriggeredRules"', 'SEARCH(\'{/aws/sagemaker/TrainingJobs,Host} \\"dlplatform-train\\"', 'SEARCH(\'{/aws/sagemaker/TrainingJobs,TrainingJobName} \\"dlplatform-train\\"']],
+    ['rollouts after approval', [
+      '"AWS/States","ExecutionsSucceeded","StateMachineArn"', '"AWS/States","ExecutionsFailed","StateMachineArn"', '"AWS/States","ExecutionsTimedOut","StateMachineArn"',
+      '"title":"Served version and rollout outcomes (newest first)"', 'SOURCE \'DlPlatform-Serving-RolloutLogs\'',
+      'filter type in [\\"ExecutionSucceeded\\", \\"ExecutionFailed\\"',
+    ]],
   ])('shows %s', (_part, needles) => {
     for (const needle of needles) expect(body).toContain(needle);
   });

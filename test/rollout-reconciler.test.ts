@@ -6,7 +6,8 @@
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
-import { rolloutResources } from '../constructs/serving/rollout-reconciler';
+import { App, Stack } from 'aws-cdk-lib';
+import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollout-reconciler';
 import { CfnTemplate, Instance, resolve } from './support/cfn-template';
 import { buildTestPlatform } from './support/platform';
 import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
@@ -186,6 +187,14 @@ describe('a rollout after an approval', () => {
     expect(w.changeSets).toEqual([]);
   });
 
+  test('a cdk deploy that updates the stack first makes the change set obsolete: the rollout looks again and finds the version served', async () => {
+    const w = world({ versions: ['Approved', 'Approved'], served: arn(1), deployRacesExecution: true });
+    const outcome = await run(w, approvalEvent(w, 2, 'Approved'));
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.alreadyServed, modelPackageArn: arn(2) } });
+    expect(w.operations().filter((o) => o === 'cloudformation:ExecuteChangeSet')).toHaveLength(1);
+    expect(w.served).toBe(arn(2));
+  });
+
   test('a stack no update can start from fails at once', async () => {
     const w = world({ versions: ['Approved', 'Approved'], served: arn(1), statusesBefore: ['UPDATE_ROLLBACK_FAILED'] });
     expect(await run(w, approvalEvent(w, 2, 'Approved'))).toMatchObject({ status: 'FAILED', error: ROLLOUT_OUTCOMES.stackNotUpdatable });
@@ -298,6 +307,13 @@ describe('what the rollout may do', () => {
     expect(target.Arn).toEqual({ Ref: machineId });
     expect(target.DeadLetterConfig).toBeDefined();
     expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 8 });
+  });
+
+  test('bad bounds are refused at synth, naming the construct and the setting', () => {
+    const stack = new Stack(new App(), 'S');
+    const endpoint = platform.serving.inference;
+    const props = { endpoint, pointerParameterName: '/p', modelPackageGroupName: 'g', eventGroupNames: ['g'], groupNameInArns: 'g' };
+    expect(() => new RolloutReconciler(stack, 'R', { ...props, maxBusyChecks: 0 })).toThrow(/RolloutReconciler at S\/R: invalid maxBusyChecks 0; allowed: a whole number from 1 to 1000/);
   });
 
   test('a pinned version has no rollout; manual mode has the same one', () => {

@@ -69,6 +69,12 @@ export interface RolloutScenario {
    * @default false
    */
   readonly changeSetShowsNothing?: boolean;
+  /**
+   * A `cdk deploy` updates the stack between the change set and its execution, serving the version the pointer
+   * names: ExecuteChangeSet answers InvalidChangeSetStatusException (the change set is obsolete).
+   * @default false
+   */
+  readonly deployRacesExecution?: boolean;
 }
 
 /** A request the stand-ins answered. */
@@ -110,6 +116,7 @@ export class RolloutWorld {
   private deployedConfig = 'endpoint-config-1';
   private endpointConfig = 'endpoint-config-1';
   private nextConfig = 2;
+  private raced = false;
 
   constructor(readonly scenario: RolloutScenario) {
     this.pointer = scenario.served;
@@ -296,6 +303,12 @@ export class RolloutWorld {
   private executeChangeSet(input: Record<string, unknown>) {
     const cs = this.changeSet(input);
     if (cs.executed) throw new SdkError('cloudformation', 'InvalidChangeSetStatusException', 'ChangeSet is in EXECUTE_COMPLETE status');
+    if (this.scenario.deployRacesExecution && !this.raced) {
+      this.raced = true;
+      this.served = this.pointer;
+      this.deployedConfig = this.endpointConfig = `endpoint-config-${this.nextConfig++}`;
+      throw new SdkError('cloudformation', 'InvalidChangeSetStatusException', `ChangeSet [${cs.id}] cannot be executed in its current status of [OBSOLETE]`);
+    }
     cs.executed = true;
     const ends = this.scenario.updateEnds ?? 'UPDATE_COMPLETE';
     this.updateLooks = ends === 'UPDATE_COMPLETE' ? ['UPDATE_IN_PROGRESS', ends] : ['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', ends];
