@@ -162,8 +162,11 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         ResultPath: '$.previousParameters',
         Next: 'Create the change set',
       },
-      // The deployed template with every parameter as it is: the SSM-typed pointer parameter is resolved anew.
-      // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+      // The deployed template with every parameter as it is: the SSM-typed pointer parameter is resolved anew
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html, UsePreviousValue and
+      // ResolvedValue). RoleARN: CloudFormation runs the change set with the deploy role and keeps it for later
+      // operations on the stack until another is passed, as `cdk deploy` passes its own
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html).
       'Create the change set': {
         Type: 'Task',
         Resource: sdk('cloudformation', 'createChangeSet'),
@@ -189,7 +192,10 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         ResultPath: '$.described',
         Next: 'Change set ready?',
       },
-      // A change set with nothing to change fails with a reason that says so; it is success, not an error.
+      // A change set with nothing to change fails with a reason that says so; it is success, not an error. AWS
+      // documents no code for it, only that StatusReason holds CloudFormation's message
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html); both texts
+      // CloudFormation is known to answer are matched (as SDK users report, e.g. ansible-collections/amazon.aws#507).
       'Change set ready?': {
         Type: 'Choice',
         Choices: [
@@ -263,7 +269,10 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
       'Change set refused': fail(ROLLOUT_OUTCOMES.refused,
         `The change set would change more than the model (${model}), endpoint config (${endpointConfig}) and endpoint (${endpoint}); `
         + 'it was deleted, nothing was executed. The pointer names the approved version: review the drift, then deploy the serving stack.'),
-      // Another update got there first (a cdk deploy): the change set is obsolete; look at the stack again.
+      // Another update got there first (a cdk deploy): the change set is obsolete; look at the stack again. An SDK
+      // integration's error is `<Service>.<Exception>`
+      // (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html#use-awssdk-integ-handle-exception);
+      // the exception: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html
       'Execute the change set': {
         Type: 'Task',
         Resource: sdk('cloudformation', 'executeChangeSet'),
