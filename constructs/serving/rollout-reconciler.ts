@@ -107,7 +107,7 @@ export class RolloutReconciler extends Construct {
     const resources = rolloutResources(props.endpoint);
     const parameterArn = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: props.pointerParameterName.replace(/^\//, '') });
 
-    this.deployRole = this.createDeployRole(props, parameterArn);
+    this.deployRole = this.createDeployRole(props);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logsKey,
@@ -135,6 +135,7 @@ export class RolloutReconciler extends Construct {
       tracingEnabled: true,
     });
     this.grantChangeSets(role, stack.stackId);
+    role.addToPolicy(readSsmTypedParameters(stack, props.pointerParameterName));
     // The registry and the endpoint. Actions and resource types:
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
     role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
@@ -150,8 +151,9 @@ export class RolloutReconciler extends Construct {
     // SageMaker's model package state change event, for Approved and Rejected: a rejection of the served version
     // rolls back to the newest version still approved.
     // https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
-    // Named, so that the target role's trust can name the rule (a generated name is known only after deploy).
-    const ruleName = `${Names.uniqueResourceName(this, { maxLength: 56, separator: '-' })}-approval`;
+    // Named, so that the target role's trust can name the rule (a generated name is known only after deploy); at
+    // most 64 characters (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html).
+    const ruleName = `${Names.uniqueResourceName(this, { maxLength: 55, separator: '-' })}-approval`;
     this.rule = new events.Rule(this, 'ApprovalRule', {
       ruleName,
       description: 'Rolls the endpoint out to the newest approved model package version when a version is approved or rejected',
@@ -232,7 +234,7 @@ export class RolloutReconciler extends Construct {
    * AWS::SageMaker::Model, ::EndpointConfig, ::Endpoint), and nothing else: a change set that changes anything
    * more fails for lack of permission even if the reconciler's check let it through.
    */
-  private createDeployRole(props: RolloutReconcilerProps, parameterArn: string): iam.Role {
+  private createDeployRole(props: RolloutReconcilerProps): iam.Role {
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'DeployRole', {
       assumedBy: servicePrincipalForThisAccount(this, 'cloudformation.amazonaws.com'),
@@ -266,9 +268,11 @@ export class RolloutReconciler extends Construct {
       actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'],
       resources: [props.endpoint.endpointArnForPolicies],
     }));
-    // The new model names the version the pointer names; CloudFormation resolves the pointer when it creates the
-    // change set (the stack's SSM-typed parameter).
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameters', 'ssm:GetParameter'], resources: [parameterArn] }));
+    // CloudFormation resolves the stack's SSM-typed parameters (the pointer, CDK's bootstrap version) when it creates
+    // the change set. AWS does not say whose credentials it reads them with, the caller's or the service role's
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html):
+    // both may read them, and only them.
+    role.addToPolicy(readSsmTypedParameters(stack, props.pointerParameterName));
     role.addToPolicy(new iam.PolicyStatement({
       actions: ['iam:PassRole'],
       resources: [props.endpoint.role.roleArn],
@@ -281,6 +285,20 @@ export class RolloutReconciler extends Construct {
     }
     return role;
   }
+}
+
+/**
+ * ssm:GetParameters on what the stack's SSM-typed parameters read: the pointer, and the bootstrap version parameter
+ * CDK's synthesizer adds to every template (`/cdk-bootstrap/<qualifier>/version`, its default name).
+ */
+function readSsmTypedParameters(stack: Stack, pointerParameterName: string): iam.PolicyStatement {
+  const names = [pointerParameterName];
+  const qualifier = stack.synthesizer.bootstrapQualifier;
+  if (qualifier) names.push(`/cdk-bootstrap/${qualifier}/version`);
+  return new iam.PolicyStatement({
+    actions: ['ssm:GetParameters'],
+    resources: names.map((n) => stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: n.replace(/^\//, '') })),
+  });
 }
 
 /** The logical ids of the endpoint's model, endpoint config and endpoint, found by type (the alpha L2s' children). */
