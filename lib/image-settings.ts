@@ -11,6 +11,8 @@ export const PREPARE_VARIABLES = {
   prepareMissingValues: 'PREPARE_MISSING_VALUES',
   prepareDropDuplicates: 'PREPARE_DROP_DUPLICATES',
   prepareConstantColumns: 'PREPARE_CONSTANT_COLUMNS',
+  prepareMaxCategories: 'PREPARE_MAX_CATEGORIES',
+  prepareUnseenCategories: 'PREPARE_UNSEEN_CATEGORIES',
   prepareValidationFraction: 'PREPARE_VALIDATION_FRACTION',
   prepareTestFraction: 'PREPARE_TEST_FRACTION',
   prepareSeed: 'PREPARE_SEED',

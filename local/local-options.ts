@@ -25,6 +25,12 @@ export interface LocalOptions {
    */
   readonly data?: string;
   /**
+   * The label column of --data: the `prepareLabelColumn` setting (as `-c prepareLabelColumn=<name>`), the one
+   * cdk deploy reads from cdk.json.
+   * @default - cdk.json's prepareLabelColumn, else the image's default `label`
+   */
+  readonly label?: string;
+  /**
    * Serve this trained model folder (model.pt and metadata.json) instead of training.
    * @default - train one
    */
@@ -76,6 +82,8 @@ Options:
   --port <n>         port of the local API; 0 picks a free one       (default 3000, env LOCAL_PORT)
   --data <path>      raw CSV file or folder to prepare and train on (default: the bundled
                      training-image/sample-data/raw/digits.csv, with gaps and repeated rows)
+  --label <column>   the label column of --data (the prepareLabelColumn setting; default
+                     cdk.json's, else "label")
   --once             exit after the sample prediction (for CI)
   --reuse            reuse the cached model for the same inputs instead of training again
   --model-dir <dir>  serve this trained model folder (model.pt, metadata.json); no training
@@ -105,6 +113,7 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         reuse: { type: 'boolean', default: false },
         'model-dir': { type: 'string' },
         data: { type: 'string' },
+        label: { type: 'string' },
         epochs: { type: 'string' },
         sample: { type: 'string' },
         'work-dir': { type: 'string' },
@@ -120,17 +129,26 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values.data !== undefined && values['model-dir'] !== undefined) throw new UsageError('--data and --model-dir exclude each other (--model-dir serves a trained model)');
   if (values.epochs !== undefined && values['model-dir'] !== undefined) throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
   refusePrepareVariables(env);
+  const context = Object.fromEntries((values.context ?? []).map(setting));
+  if (values.label !== undefined) {
+    if (values['model-dir'] !== undefined) throw new UsageError('--label has no effect with --model-dir (nothing is prepared)');
+    if (context.prepareLabelColumn !== undefined && context.prepareLabelColumn !== values.label) {
+      throw new UsageError(`--label ${values.label} and -c prepareLabelColumn=${context.prepareLabelColumn} disagree; --label sets that setting, give one`);
+    }
+    context.prepareLabelColumn = values.label;
+  }
   return {
     port: whole('--port', values.port ?? env.LOCAL_PORT ?? '3000', 0, 65535),
     workDir: path.resolve(values['work-dir'] ?? env.LOCAL_WORK_DIR ?? path.join(REPO_ROOT, '.local')),
     modelDir: values['model-dir'] === undefined ? undefined : path.resolve(values['model-dir']),
     data: values.data === undefined ? undefined : path.resolve(values.data),
+    label: values.label,
     reuse: values.reuse,
     epochs: values.epochs === undefined ? undefined : whole('--epochs', values.epochs, 1, 10000),
     sample: values.sample === undefined ? 0 : whole('--sample', values.sample, 0, Number.MAX_SAFE_INTEGER),
     once: values.once,
     verbose: values.verbose,
-    context: Object.fromEntries((values.context ?? []).map(setting)),
+    context,
     help: values.help,
   };
 }

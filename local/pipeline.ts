@@ -76,6 +76,6 @@ async function modelToServe(run: LocalRun): Promise<ServedModel | undefined> {
   const model = await train(run, prepared);
   if (!model) return undefined;
   const evaluation = evaluate(run, model);
-  const registered = register(run, model, evaluation, prepared);
+  const registered = await register(run, model, evaluation, prepared);
   return { smRoot: model.smRoot, prepared, registered };
 }

@@ -59,7 +59,10 @@ export interface PreparedData {
 /** The sample requests `prepare` writes: raw test rows as a client sends them, with their labels. */
 export interface SampleRequests {
   readonly columns: string[];
-  readonly instances: number[][];
+  /** Positional rows: numbers, and text for text columns. */
+  readonly instances: (number | string)[][];
+  /** The same rows by feature name. */
+  readonly instances_by_name: Record<string, number | string>[];
   readonly labels: string[];
   readonly origins: string[];
 }

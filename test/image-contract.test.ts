@@ -104,4 +104,15 @@ describe('prepare\'s settings: the deploy and local mode read them the same way'
     ));
     expect(() => parseLocalOptions(['-c', 'prepareSeed'], {})).toThrow('-c takes key=value (a setting of lib/config.ts), got "prepareSeed"');
   });
+
+  test('--label is the prepareLabelColumn setting the deploy reads, and the text-column settings reach prepare', () => {
+    const options = parseLocalOptions(['--label', 'diagnosis', '-c', 'prepareMaxCategories=5', '-c', 'prepareUnseenCategories=refuse'], {});
+    expect(options.context).toEqual({ prepareLabelColumn: 'diagnosis', prepareMaxCategories: '5', prepareUnseenCategories: 'refuse' });
+    const { config } = loadLocalConfig(options.context);
+    expect(prepareEnvironment(config)).toEqual(deployed(options.context).environment);
+    expect(prepareEnvironment(config)).toMatchObject({ PREPARE_LABEL_COLUMN: 'diagnosis', PREPARE_MAX_CATEGORIES: '5', PREPARE_UNSEEN_CATEGORIES: 'refuse' });
+    expect(trainingHyperparameters(config)).toEqual({ label_column: 'diagnosis' });
+    expect(() => parseLocalOptions(['--label', 'a', '-c', 'prepareLabelColumn=b'], {})).toThrow('--label a and -c prepareLabelColumn=b disagree');
+    expect(() => parseLocalOptions(['--label', 'a', '--model-dir', '/tmp/m'], {})).toThrow('--label has no effect with --model-dir');
+  });
 });

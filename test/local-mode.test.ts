@@ -100,7 +100,8 @@ test('--once prepares the raw digits, trains, evaluates, registers and answers a
   expect(out).toMatch(/train \| epoch=1; train_loss=/);
   expect(out).toMatch(/train \| epoch=5; /);
   expect(out).toMatch(/\d+ test rows: accuracy 0\.\d{4}, macro precision/);
-  expect(out).toMatch(/curl -s -H 'content-type: application\/json' -d '\{"instances": \[\[[\d,]+\]\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/);
+  expect(out).toMatch(/curl -s -H 'content-type: application\/json' -d '\{"instances":\[\[[\d,]+\]\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/);
+  expect(out).toMatch(/curl -s -H 'content-type: application\/json' -d '\{"instances":\[\{"p0":\d+,"p1":\d+,[^']*\}\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/);
   const answer = result(out);
   const [prepared] = fs.readdirSync(path.join(workDir, 'prepared'));
   const sample = JSON.parse(fs.readFileSync(path.join(workDir, 'prepared', prepared, 'processing', 'output', 'report', 'sample-requests.json'), 'utf8'));
@@ -211,3 +212,44 @@ test('a PREPARE_* variable in the shell is refused with exit 2, naming the -c th
   }
   expect(run.stderr()).toMatch(/^error: PREPARE_SEED set in the environment: .*pass -c prepareSeed=7 \(see --help\)\n$/);
 }, 60_000);
+
+/** A generated table: three well-separated classes; `text` adds a text column that follows the class. */
+function table(file: string, header: string[], row: (label: number, i: number) => (string | number)[]): string {
+  const lines = Array.from({ length: 300 }, (_, i) => row(i % 3, i).join(','));
+  fs.writeFileSync(file, `${header.join(',')}\n${lines.join('\n')}\n`);
+  return file;
+}
+
+test('two tables of different problems in one work dir: the second is refused as a different problem, never as a regression, and served once accepted', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-tables-'));
+  const noise = (i: number) => ((i * 37) % 11) / 20 - 0.25;
+  const fruit = table(path.join(dir, 'fruit.csv'), ['x', 'region', 'kind'], (label, i) => [(label * 3 + noise(i)).toFixed(3), ['north', 'south', 'east'][label], ['apple', 'pear', 'plum'][label]]);
+  const wine = table(path.join(dir, 'wine.csv'), ['alcohol', 'acidity', 'colour', 'quality'], (label, i) => [(10 + label * 2 + noise(i)).toFixed(3), (label - noise(i)).toFixed(3), label === 2 ? 'white' : 'red', `q${label}`]);
+  const runs: Run[] = [];
+  const once = async (args: string[]) => {
+    const run = runLocal(['--once', '--port', '0', '--work-dir', dir, '--epochs', '30', ...args]);
+    runs.push(run);
+    return { code: await run.exited, out: run.stdout(), err: run.stderr() };
+  };
+  try {
+    const first = await once(['--data', fruit, '--label', 'kind']);
+    expect(first.code).toBe(0);
+    // The sample request is sent by feature name, the text column as text.
+    expect(first.out).toMatch(/curl -s .*'\{"instances":\[\{"x":[-\d.]+,"region":"(north|south|east)"\}\]\}'/);
+    expect(result(first.out)).toMatchObject({ status: 200, correct: true });
+
+    const second = await once(['--data', wine, '--label', 'quality']);
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(/quality gate: model \w+ is refused: a different problem from the approved model version 1 \(\w+\) \(input columns: the candidate adds "alcohol", "acidity", "colour" and lacks "x", "region"; label column: "quality" against "kind"; labels: "q0", "q1", "q2" against the approved model's "apple", "pear", "plum"\): not compared and not a regression; train it into a new model group \(locally: another --work-dir\), or set qualityGateSchemaChange=accept/);
+    expect(second.err).not.toMatch(/below the approved/);
+
+    const accepted = await once(['--data', wine, '--label', 'quality', '--reuse', '-c', 'qualityGateSchemaChange=accept']);
+    expect(accepted.code).toBe(0);
+    expect(accepted.out).toMatch(/reused the cached model/);
+    expect(accepted.out).toMatch(/version 2: Approved \(test_accuracy [\d.]+ meets the bar 0\.95; a different problem from the approved model version 1 .*accepted by qualityGateSchemaChange=accept: judged on the bar alone\)/);
+    expect(result(accepted.out)).toMatchObject({ status: 200, correct: true });
+  } finally {
+    runs.forEach(killAll);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 420_000);

@@ -34,6 +34,33 @@ describe('quality gate', () => {
     expect(applyQualityGate({ test_ece: 0.04 }, gate, approved).reason).toBe('test_ece 0.04 is 0.02 above the approved model version 3 (aaaa) (0.02), more than the tolerance 0.01');
   });
 
+  test('compares with the approved model\'s figure on the same test rows, and says so', () => {
+    // The approved model scored 0.98 on its own test split but 0.962 on the candidate's: like with like, 0.965 passes.
+    const sameRows = { ...approved, metrics: { test_accuracy: 0.962 }, sameData: true };
+    expect(applyQualityGate({ test_accuracy: 0.965 }, SETTINGS, sameRows)).toEqual({
+      passed: true,
+      reason: 'test_accuracy 0.965 meets the bar 0.95 and is within 0.01 of the approved model version 3 (aaaa) (0.962 on the same test rows)',
+    });
+    expect(applyQualityGate({ test_accuracy: 0.95 }, SETTINGS, sameRows).reason).toBe(
+      'test_accuracy 0.95 is 0.012 below the approved model version 3 (aaaa) (0.962 on the same test rows), more than the tolerance 0.01');
+  });
+
+  test('a different problem is refused as such, never as a regression, unless the schema change is accepted', () => {
+    const other = { ...approved, differences: ['input columns: the candidate adds "h"'] };
+    const refused = applyQualityGate({ test_accuracy: 0.96 }, SETTINGS, other);
+    expect(refused).toEqual({
+      passed: false,
+      reason: 'a different problem from the approved model version 3 (aaaa) (input columns: the candidate adds "h"): not compared and not a regression; '
+        + 'train it into a new model group (locally: another --work-dir), or set qualityGateSchemaChange=accept to let it replace the approved model when it meets the bar',
+    });
+    expect(refused.reason).not.toMatch(/below the approved/);
+    expect(applyQualityGate({ test_accuracy: 0.96 }, { ...SETTINGS, schemaChange: 'accept' }, other)).toEqual({
+      passed: true,
+      reason: 'test_accuracy 0.96 meets the bar 0.95; a different problem from the approved model version 3 (aaaa) (input columns: the candidate adds "h"), accepted by qualityGateSchemaChange=accept: judged on the bar alone',
+    });
+    expect(applyQualityGate({ test_accuracy: 0.9 }, { ...SETTINGS, schemaChange: 'accept' }, other).reason).toBe('test_accuracy 0.9 is below the minimum 0.95');
+  });
+
   test('rejects an evaluation that lacks the gate metric, listing the ones it has', () => {
     expect(applyQualityGate({ test_macro_f1: 0.99 }, SETTINGS)).toEqual({ passed: false, reason: 'the evaluation has no test_accuracy; it has test_macro_f1' });
   });

@@ -86,7 +86,9 @@ describe('every deployed layer derives from the table', () => {
     const [model] = Object.values(template.findResources('AWS::ApiGateway::Model'));
     expect(model.Properties.Schema).toEqual(PREDICTION_REQUEST_SCHEMA);
     expect(PREDICTION_REQUEST_SCHEMA.properties.instances.maxItems).toBe(table.contentTypes['application/json'].maxRows);
-    expect(PREDICTION_REQUEST_SCHEMA.properties.instances.items.maxItems).toBe(table.maxFeatures);
+    const [positional, named] = PREDICTION_REQUEST_SCHEMA.properties.instances.items.oneOf;
+    expect(positional.maxItems).toBe(table.maxFeatures);
+    expect(named.maxProperties).toBe(table.maxFeatures);
     expect(MAX_FEATURES).toBe(table.maxFeatures);
   });
 });

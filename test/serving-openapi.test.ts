@@ -70,10 +70,14 @@ describe('openapi/inference-api.yaml', () => {
     expect(method.RequestParameters).toEqual({ 'method.request.header.Content-Type': true });
   });
 
-  test('its JSON example is a valid request for the 64-feature digits model', () => {
-    const example = predict.requestBody.content['application/json'].example;
-    expect(jsonRequestProblem(example)).toBeUndefined();
-    expect(example.instances[0]).toHaveLength(64);
+  test('its JSON examples, positional and named, are valid requests for the 64-feature digits model', () => {
+    const { positional, named } = predict.requestBody.content['application/json'].examples;
+    expect(jsonRequestProblem(positional.value)).toBeUndefined();
+    expect(jsonRequestProblem(named.value)).toBeUndefined();
+    expect(positional.value.instances[0]).toHaveLength(64);
+    // The named row is the positional one under the digits CSV's column names.
+    const header = fs.readFileSync(path.join(__dirname, '..', 'training-image', 'sample-data', 'raw', 'digits.csv'), 'utf8').split('\n')[0].split(',');
+    expect(named.value.instances[0]).toEqual(Object.fromEntries(header.filter((name) => name !== 'label').map((name, i) => [name, positional.value.instances[0][i]])));
     expect(predict.requestBody.content['text/csv'].example.trim().split(',')).toHaveLength(64);
   });
 

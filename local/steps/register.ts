@@ -1,10 +1,14 @@
 /**
  * Step: the deploy's quality gate (constructs/training/runtime/quality-gate.ts, with the qualityGate* settings)
  * and the local model registry. A model already registered (same content hash) is not gated again; a model that
- * is not Approved fails the run, as it fails a deploy.
+ * is not Approved fails the run, as it fails a deploy. The approved model is compared like with like: scored on
+ * the candidate's test rows by the image's `evaluate` (local/compare-models.ts), or, when it solves another
+ * problem (other columns or labels), not compared at all.
  */
+import * as fs from 'fs';
 import * as path from 'path';
-import { applyQualityGate } from '../../constructs/training/runtime/quality-gate';
+import { Baseline, applyQualityGate } from '../../constructs/training/runtime/quality-gate';
+import { compareWithApproved } from '../compare-models';
 import { LocalModelRegistry, ModelRecord } from '../model-registry';
 import type { PreparedData } from '../prepare-data';
 import type { EvaluatedModel } from './evaluate';
@@ -17,15 +21,22 @@ export interface RegisteredModel {
   readonly registryFile: string;
 }
 
-export function register(run: LocalRun, model: LocalModel, evaluation: EvaluatedModel, prepared: PreparedData): RegisteredModel {
+export async function register(run: LocalRun, model: LocalModel, evaluation: EvaluatedModel, prepared: PreparedData): Promise<RegisteredModel> {
   const { options, local: { config }, progress } = run;
   progress.step('Quality gate and local model registry...');
   const registry = new LocalModelRegistry(path.join(options.workDir, 'registry'));
   let registered = registry.find(model.modelVersion);
   if (!registered) {
     const approved = registry.newestApproved();
-    const baseline = approved && { name: `version ${approved.version} (${approved.modelVersion})`, metrics: approved.metrics };
-    const gate = applyQualityGate(evaluation.metrics, { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression }, baseline);
+    const baseline = approved && await baselineOf(run, approved, model, prepared);
+    const gate = applyQualityGate(evaluation.metrics, {
+      metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression, schemaChange: config.qualityGateSchemaChange,
+    }, baseline);
+    if (!gate.passed && baseline?.differences?.length) {
+      // Not recorded: a different problem is no verdict on this model, and once the schema change is accepted
+      // (or the work dir changed) the same model is gated again.
+      throw new LocalModeError(`quality gate: model ${model.modelVersion} is refused: ${gate.reason}; it is not registered or served`);
+    }
     registered = registry.register({
       modelVersion: model.modelVersion,
       dataHash: prepared.dataHash,
@@ -48,4 +59,25 @@ export function register(run: LocalRun, model: LocalModel, evaluation: Evaluated
   }
   progress.done(`registered as version ${registered.version}, Approved: serving the newest approved version`);
   return { record: registered, registryFile };
+}
+
+/**
+ * The approved model as the gate sees it: its metrics on the candidate's test rows, or how its problem differs.
+ * A record whose model folder is gone (a cleaned cache) falls back to its registered metrics, and says so.
+ */
+async function baselineOf(run: LocalRun, approved: ModelRecord, model: LocalModel, prepared: PreparedData): Promise<Baseline> {
+  const name = `version ${approved.version} (${approved.modelVersion})`;
+  const testRows = path.join(prepared.reportDir, 'test-rows.csv');
+  if (!fs.existsSync(path.join(approved.modelDir, 'metadata.json')) || !fs.existsSync(testRows)) {
+    run.progress.detail(`approved ${name}: its model folder or the raw test rows are gone; comparing with its registered metrics`);
+    return { name, metrics: approved.metrics };
+  }
+  let comparison;
+  try {
+    comparison = await compareWithApproved({ candidateDir: model.modelDir, approvedDir: approved.modelDir, testRows, scratchDir: path.join(run.options.workDir, 'gate') });
+  } catch (e) {
+    throw new LocalModeError(`quality gate: scoring the approved model ${name} on this model's test rows failed: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (comparison.approvedMetrics) run.progress.detail(`approved ${name} scored on this model's test rows: ${JSON.stringify(comparison.approvedMetrics)}`);
+  return { name, metrics: comparison.approvedMetrics ?? approved.metrics, sameData: comparison.approvedMetrics !== undefined, differences: comparison.differences };
 }

@@ -1,6 +1,6 @@
 /**
- * Step: one sample row through the API, as a client sends it (a raw row of the prepared test split, or with
- * --model-dir a row of the bundled test.csv), with a curl line to try by hand.
+ * Step: one sample row through the API, as a client sends it (a raw row of the prepared test split by feature
+ * name, or with --model-dir a positional row of the bundled test.csv), with curl lines to try both forms by hand.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -9,8 +9,11 @@ import { PreparedData, readSampleRequests } from '../prepare-data';
 import { TRAINING_IMAGE_DIR } from '../train-model';
 import { LocalModeError, LocalRun } from './run';
 
-/** One row to send: its features, its true label and where it comes from. */
-export interface Sample { readonly features: number[]; readonly label: string; readonly origin: string }
+/** A feature value as a client sends it: a number, or a text column's category. */
+type Value = number | string;
+
+/** One row to send: its features (positional, and by name when the columns are known), its true label and where it comes from. */
+export interface Sample { readonly features: Value[]; readonly named?: Record<string, Value>; readonly label: string; readonly origin: string }
 
 /** The API's answer: its status and body, and for a 200 the predicted label and its probability. */
 export interface Answer { readonly status: number; readonly body: string; readonly label?: string; readonly probability?: number }
@@ -21,9 +24,11 @@ export async function sendSample(run: LocalRun, front: ApiGatewayFront, prepared
   progress.step(prepared ? 'Sending a sample row of the test split...' : 'Sending a sample digit...');
   const sample = prepared ? preparedSample(prepared, options.sample) : bundledSample(options.sample);
   progress.detail(`sample: ${sample.origin}`);
-  progress.detail('try it yourself:');
-  progress.detail(`  curl -s -H 'content-type: application/json' -d '{"instances": [[${sample.features.join(',')}]]}' ${front.predictUrl}`);
-  const answer = await predict(front.predictUrl, sample.features);
+  progress.detail('try it yourself, positional or by feature name:');
+  const curl = (row: unknown) => `  curl -s -H 'content-type: application/json' -d '${JSON.stringify({ instances: [row] }).replace(/'/g, "'\\''")}' ${front.predictUrl}`;
+  progress.detail(curl(sample.features));
+  if (sample.named) progress.detail(curl(sample.named));
+  const answer = await predict(front.predictUrl, sample.named ?? sample.features);
   const correct = answer.label === sample.label;
   progress.detail(answer.status === 200
     ? `answer: predicted ${answer.label} (probability ${answer.probability}), true label ${sample.label}: ${correct ? 'correct' : 'WRONG'}`
@@ -50,10 +55,10 @@ function preparedSample(prepared: PreparedData, index: number): Sample {
   const requests = readSampleRequests(prepared.reportDir);
   if (requests.instances.length === 0) throw new LocalModeError('the test split has no row without missing values to send as a sample');
   if (index >= requests.instances.length) throw new LocalModeError(`--sample ${index} is past the last sample row; use 0 to ${requests.instances.length - 1}`);
-  return { features: requests.instances[index], label: requests.labels[index], origin: `${requests.origins[index]} (in the test split)` };
+  return { features: requests.instances[index], named: requests.instances_by_name[index], label: requests.labels[index], origin: `${requests.origins[index]} (in the test split)` };
 }
 
-async function predict(url: string, features: number[]): Promise<Answer> {
+async function predict(url: string, features: Value[] | Record<string, Value>): Promise<Answer> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [features] }) });
   const body = await res.text();
   if (res.status !== 200) return { status: res.status, body };

@@ -195,7 +195,8 @@ def test_standalone_evaluate_without_a_model_says_what_it_expected(tmp_path: Pat
 
 def test_standalone_evaluate_names_the_columns_the_test_data_lacks(trained: Trained, tmp_path: Path) -> None:
     message = evaluate_fails(tmp_path, trained, "p1,p2,label\n1,2,3\n")
-    assert message.startswith("The test data lacks columns the model needs: p0, p3, p4")
+    # p0 is constant in the training split (dropped): the model does not need it.
+    assert message.startswith("The test data lacks columns the model needs: p3, p4")
 
 
 def test_standalone_evaluate_rejects_labels_the_model_does_not_know(trained: Trained, tmp_path: Path) -> None:
@@ -209,6 +210,7 @@ def test_training_rejects_a_preprocessing_channel_fitted_for_other_data(trained:
     root = training_tree_from_prepared(trained.prepared, tmp_path / "opt-ml", {"epochs": "1"})
     preprocessing = root / "input" / "data" / "preprocessing" / "preprocessing.json"
     data = json.loads(preprocessing.read_text())
+    data["dropped_columns"][data["output_features"][0]] = "dropped by hand: a file fitted for other data"
     data["output_features"], data["fill_values"] = data["output_features"][1:], data["fill_values"][1:]
     preprocessing.write_text(json.dumps(data))
     done = run_entry("train", root)

@@ -166,13 +166,14 @@ def test_reads_rows_named_by_column_and_skips_a_csv_header_of_the_column_names(t
         {"a": 2, "unused": 0, "region": "s", "z": 1},
     ]
     lines = [
-        line(json_body(named), JSON_TYPE),  # 1 valid; a missing and an unknown name are invalid
+        # 2 valid (the server takes a row without the columns the model does not use); an unknown name is invalid
+        line(json_body(named), JSON_TYPE),
         line(b"a,unused,region\n2,0,s\n", CSV_TYPE),  # 1 valid row after the header
     ]
     write_lines(tmp_path / "f.jsonl", lines)
     result = window(tmp_path)
-    assert (result.records, result.invalid) == (2, 2)
-    assert result.feature_counts()[1].bins.tolist() == [2, 0, 0]  # "s" twice
+    assert (result.records, result.invalid) == (3, 1)
+    assert result.feature_counts()[1].bins.tolist() == [3, 0, 0]  # "s" three times
 
 
 def test_leaves_out_predictions_of_another_model_version(tmp_path: Path) -> None:

@@ -40,7 +40,9 @@ def test_rejects_a_file_without_a_header(tmp_path: Path) -> None:
 def test_rejects_a_file_without_the_label_column_listing_its_columns(tmp_path: Path) -> None:
     content = csv_text(["x1", "x2", "class"], rows())
     assert fails_with(tmp_path, {"data.csv": content}) == (
-        'data.csv has no label column "label" (set PREPARE_LABEL_COLUMN); its columns are: "x1", "x2", "class"'
+        'data.csv has no label column "label"; likely label columns: "class"; set the label column with --label '
+        '<name> in local mode or the prepareLabelColumn setting (PREPARE_LABEL_COLUMN); its 3 columns are: "x1", '
+        '"x2", "class"'
     )
 
 
@@ -108,8 +110,8 @@ def test_rejects_text_where_a_number_is_expected_naming_file_line_and_column(tmp
     data = rows()
     data[6][1] = "twelve"
     assert fails_with(tmp_path, {"data.csv": csv_text(HEADER, data)}) == (
-        'data.csv line 8, column "x2": \'twelve\' is not a number; every column except "label" must be numeric '
-        "(leave the cell empty for a missing value, or encode text as numbers)"
+        "data.csv line 8, column \"x2\": 'twelve' is not a number, but 11 of the column's 12 values are; fix the "
+        "cell or leave it empty for a missing value (a column of mostly text is read as categories)"
     )
 
 

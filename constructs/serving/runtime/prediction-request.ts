@@ -21,7 +21,18 @@ export const MAX_PAYLOAD_BYTES = REQUEST_LIMITS.endpointMaxBytes;
 /** What a client with more rows than one request allows should do. */
 const SPLIT_HINT = 'split the rows into several requests';
 
-/** JSON schema (draft 4, what API Gateway models use) of a JSON prediction request. */
+/**
+ * What one feature value may be: a number, a text column's category as text, or null for a gap (the model
+ * server refuses what the model cannot take, naming the feature: text in a numeric column, a gap without
+ * imputation, an unknown category with prepareUnseenCategories=refuse).
+ */
+const VALUE_SCHEMA = { type: ['number', 'string', 'null'] } as const;
+
+/**
+ * JSON schema of a JSON prediction request: rows as arrays of values in the training columns' order, or as
+ * objects of feature name: value. Draft 4, what API Gateway models use (oneOf is a draft 4 keyword):
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/models-mappings-models.html
+ */
 export const PREDICTION_REQUEST_SCHEMA = {
   $schema: 'http://json-schema.org/draft-04/schema#',
   title: 'PredictionRequest',
@@ -34,14 +45,21 @@ export const PREDICTION_REQUEST_SCHEMA = {
       minItems: 1,
       maxItems: MAX_JSON_ROWS,
       items: {
-        type: 'array',
-        minItems: 1,
-        maxItems: MAX_FEATURES,
-        items: { type: 'number' },
+        oneOf: [
+          { type: 'array', minItems: 1, maxItems: MAX_FEATURES, items: VALUE_SCHEMA },
+          { type: 'object', minProperties: 1, maxProperties: MAX_FEATURES, additionalProperties: VALUE_SCHEMA },
+        ],
       },
     },
   },
 } as const;
+
+/** The problem with one feature value, or undefined when it is a finite number, a text or null. */
+function valueProblem(value: unknown, where: string): string | undefined {
+  if (value === null || typeof value === 'string') return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `${where} must be a number, a text or null`;
+  return undefined;
+}
 
 /** The problem with a parsed JSON request body, or undefined when it satisfies {@link PREDICTION_REQUEST_SCHEMA}. */
 export function jsonRequestProblem(body: unknown): string | undefined {
@@ -54,10 +72,21 @@ export function jsonRequestProblem(body: unknown): string | undefined {
   if (instances.length > MAX_JSON_ROWS) return `"instances" must hold 1 to ${MAX_JSON_ROWS} rows, got ${instances.length}; ${SPLIT_HINT}`;
   for (let i = 0; i < instances.length; i++) {
     const row: unknown = instances[i];
-    if (!Array.isArray(row)) return `instances[${i}] must be an array of numbers`;
-    if (row.length < 1 || row.length > MAX_FEATURES) return `instances[${i}] must hold 1 to ${MAX_FEATURES} numbers, got ${row.length}`;
-    for (let j = 0; j < row.length; j++) {
-      if (typeof row[j] !== 'number' || !Number.isFinite(row[j])) return `instances[${i}][${j}] must be a number`;
+    if (Array.isArray(row)) {
+      if (row.length < 1 || row.length > MAX_FEATURES) return `instances[${i}] must hold 1 to ${MAX_FEATURES} values, got ${row.length}`;
+      for (let j = 0; j < row.length; j++) {
+        const problem = valueProblem(row[j], `instances[${i}][${j}]`);
+        if (problem) return problem;
+      }
+    } else if (typeof row === 'object' && row !== null) {
+      const names = Object.keys(row);
+      if (names.length < 1 || names.length > MAX_FEATURES) return `instances[${i}] must name 1 to ${MAX_FEATURES} features, got ${names.length}`;
+      for (const name of names) {
+        const problem = valueProblem((row as Record<string, unknown>)[name], `instances[${i}]["${name}"]`);
+        if (problem) return problem;
+      }
+    } else {
+      return `instances[${i}] must be an array of values or an object of feature: value`;
     }
   }
   return undefined;

@@ -111,6 +111,11 @@ class SageMakerPaths:
         return self.processing_dir / "input" / "model"
 
     @property
+    def evaluate_approved_model_dir(self) -> Path:
+        """Optional: the approved model `evaluate` also scores on the same test rows, for the quality gate."""
+        return self.processing_dir / "input" / "approved-model"
+
+    @property
     def evaluate_test_dir(self) -> Path:
         """`evaluate` reads the test CSV files here (prepare's test/ channel, or raw rows with the label)."""
         return self.processing_dir / "input" / "test"

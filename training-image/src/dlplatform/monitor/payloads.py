@@ -53,10 +53,12 @@ def _json(body: bytes) -> object:
 
 
 def _named(row: dict[str, object], columns: tuple[str, ...]) -> list[object] | None:
-    """A row given by column name, in column order; None unless it names exactly the columns."""
-    if len(row) != len(columns) or not all(name in row for name in columns):
+    """A row given by column name, in column order; None when it names a column the model does not have. A column
+    left out is None here: the model server takes a row without the columns the model does not use (and refuses
+    one without a column it uses, which then counts as an error answer)."""
+    if not all(name in columns for name in row):
         return None
-    return [row[name] for name in columns]
+    return [row.get(name) for name in columns]
 
 
 def request_rows(payload: Payload, columns: tuple[str, ...]) -> RequestRows:

@@ -39,6 +39,7 @@ class Cleaned:
     examples: dict[str, list[str]] = field(default_factory=dict)
     dropped_columns: dict[str, str] = field(default_factory=dict)
     missing_cells_in: dict[str, int] = field(default_factory=dict)
+    vocabularies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # text columns (raw_csv.RawTable)
 
 
 def _drop(cleaned: Cleaned, keep: np.ndarray, reason: str) -> None:
@@ -77,6 +78,7 @@ def clean_rows(table: RawTable, groups: list[str] | None, *, drop_duplicates: bo
         origins=list(table.origins),
         groups=None if groups is None else list(groups),
         rows_in=len(table.labels),
+        vocabularies=dict(table.vocabularies),
         missing_cells_in={
             name: int(count) for name, count in zip(table.feature_names, missing.sum(axis=0), strict=True)
         },

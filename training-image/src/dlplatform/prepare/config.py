@@ -18,6 +18,7 @@ from ..settings import boolean, choice, column_name, load_settings, number, whol
 
 ENV_PREFIX = "PREPARE_"
 MISSING_POLICIES = ("drop", "median", "mean")
+UNSEEN_POLICIES = ("other", "refuse")
 
 _spec = settings.setting
 
@@ -39,6 +40,16 @@ class PrepareConfig:
     validation_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Share of each class for validation.")
     test_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Share of each class for test.")
     seed: int = _spec(42, whole_number(0, 2**31 - 1), "Seed of the stratified split.")
+    max_categories: int = _spec(
+        20,
+        whole_number(1, 1000),
+        "Text columns with up to this many training categories are one-hot encoded; above it, frequency encoded.",
+    )
+    unseen_categories: str = _spec(
+        "other",
+        choice(*UNSEEN_POLICIES),
+        "A request category never seen in training: other (the 'other' bucket) or refuse (a 400 naming it).",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

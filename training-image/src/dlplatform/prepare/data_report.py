@@ -19,8 +19,31 @@ def _finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
+def text_columns(cleaned: Cleaned, preprocessing: Preprocessing) -> list[dict[str, Any]]:
+    """Per text column: its categories with their row counts (all cleaned rows, most frequent first) and how the
+    model encodes it."""
+    columns = []
+    for name, vocabulary in cleaned.vocabularies.items():
+        values = (
+            cleaned.features[:, cleaned.feature_names.index(name)] if name in cleaned.feature_names else np.array([])
+        )
+        counts = np.bincount(values[~np.isnan(values)].astype(np.intp), minlength=len(vocabulary))
+        order = sorted(range(len(vocabulary)), key=lambda i: (-counts[i], vocabulary[i]))
+        text = preprocessing.text_columns.get(name)
+        columns.append(
+            {
+                "name": name,
+                "encoding": text.encoding if text else "not used",
+                "categories": {vocabulary[i]: int(counts[i]) for i in order if counts[i]},
+                "training_categories": len(text.categories) if text else 0,
+            }
+        )
+    return columns
+
+
 def column_statistics(cleaned: Cleaned, all_names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Per input column: gaps in the raw data, then count/min/max/mean/std/median over the cleaned rows."""
+    """Per input column: gaps in the raw data, then count/min/max/mean/std/median over the cleaned rows (for a
+    text column: count and categories)."""
     stats = []
     for name in all_names:
         entry: dict[str, Any] = {"name": name, "missing_in_input": cleaned.missing_cells_in.get(name, 0)}
@@ -29,7 +52,9 @@ def column_statistics(cleaned: Cleaned, all_names: tuple[str, ...]) -> list[dict
             present = values[~np.isnan(values)]
             entry["missing_after_cleaning"] = int(len(values) - len(present))
             entry["count"] = len(present)
-            if len(present):
+            if name in cleaned.vocabularies:
+                entry["categories"] = len(np.unique(present))
+            elif len(present):
                 entry.update(
                     min=_finite(present.min()),
                     max=_finite(present.max()),
@@ -57,9 +82,11 @@ def build_report(
     counts = {name: {label: splits[name].count(label) for label in labels} for name in SPLITS}
     fills = dict(zip(preprocessing.output_features, preprocessing.fill_values or (), strict=False))
     statistics = column_statistics(cleaned, raw_features)
+    used = preprocessing.used_columns
     for entry in statistics:
-        entry["used"] = entry["name"] in preprocessing.output_features
-        entry["fill_value"] = fills.get(entry["name"])
+        entry["used"] = entry["name"] in used
+        text = preprocessing.text_columns.get(entry["name"])
+        entry["fill_value"] = text.categories[0] if text and preprocessing.fill_values else fills.get(entry["name"])
         entry["imputed_cells"] = imputed_cells.get(entry["name"], 0)
     rows_out = sum(len(split) for split in splits.values())
     return {
@@ -86,6 +113,7 @@ def build_report(
         },
         "classes": {"labels": list(labels), "counts": counts},
         "column_statistics": statistics,
+        "text_columns": text_columns(cleaned, preprocessing),
     }
 
 
@@ -96,12 +124,19 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     columns = report["columns"]
     split = ", ".join(f"{name} {count}" for name, count in rows["per_split"].items())
     gone = ", ".join(f"{name} ({why})" for name, why in columns["dropped"].items()) or "none"
+    texts = [
+        f"text column {entry['name']} ({entry['encoding']}): "
+        + ", ".join(f"{category} {count}" for category, count in list(entry["categories"].items())[:10])
+        + (f" ... ({len(entry['categories'])} categories)" if len(entry["categories"]) > 10 else "")
+        for entry in report.get("text_columns", [])
+    ]
     return [
         f"rows: {rows['input']} in, {rows['output']} out; dropped: {dropped}",
         f"split: {split}; classes: {len(report['classes']['labels'])}",
         f"columns: {len(columns['input'])} in, {len(columns['used'])} used; dropped: {gone}",
         f"missing values: {report['missing_values']['cells_in_input']} cells in the input, "
         f"{report['missing_values']['cells_imputed']} imputed ({report['missing_values']['policy']})",
+        *texts,
         f"data sha256: {report['content_hash']}",
     ]
 
@@ -114,7 +149,14 @@ def render_html(report: dict[str, Any]) -> str:
         (REASONS[reason], count, ", ".join(rows["dropped_examples"].get(reason, [])))
         for reason, count in rows["dropped"].items()
     ]
-    stat_keys = ("missing_in_input", "imputed_cells", "count", "min", "max", "mean", "std", "median", "fill_value")
+    stat_keys = (
+        "missing_in_input", "imputed_cells", "count", "categories", "min", "max", "mean", "std", "median", "fill_value",
+    )  # fmt: skip
+    text_rows = [
+        [entry["name"], entry["encoding"], category, count]
+        for entry in report.get("text_columns", [])
+        for category, count in entry["categories"].items()
+    ]
     stat_rows = [
         [entry["name"], "yes" if entry["used"] else "no"]
         + ["" if entry.get(key) is None else entry[key] for key in stat_keys]
@@ -137,6 +179,10 @@ def render_html(report: dict[str, Any]) -> str:
                 "Columns",
                 h.table(["dropped column", "reason"], list(report["columns"]["dropped"].items()) or [["none", ""]]),
                 h.table(["column", "used", *stat_keys], stat_rows),
+            ),
+            h.section(
+                "Text columns: categories and rows",
+                h.table(["column", "encoding", "category", "rows"], text_rows or [["no text columns", "", "", ""]]),
             ),
             h.section(
                 "Source and settings",

@@ -21,10 +21,11 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,15 @@ from ..paths import SageMakerPaths
 from ..tabular.baseline import BASELINE_FILE
 from ..tabular.baseline import to_json as baseline_json
 from ..tabular.files import data_files
-from ..tabular.preprocessing import PREPROCESSING_CHANNEL, PREPROCESSING_FILE, Preprocessing, apply, fit
+from ..tabular.preprocessing import (
+    OTHER,
+    PREPROCESSING_CHANNEL,
+    PREPROCESSING_FILE,
+    Preprocessing,
+    apply,
+    code_table,
+    fit,
+)
 from ..tabular.raw_csv import RawTable, combine, read_csv_file
 from . import data_report
 from .baseline import training_baseline
@@ -51,6 +60,9 @@ REPORT_HTML = "data-report.html"
 HASH_FILE = "data.sha256"
 SAMPLE_FILE = "sample-requests.json"
 SAMPLE_ROWS = 10
+# The test split's raw rows (text as text, gaps empty): what `evaluate` scores two models on, so the quality gate
+# compares a candidate and the approved model on the same held-out data whatever each one's preprocessing.
+TEST_ROWS_FILE = "test-rows.csv"
 
 
 @dataclass(frozen=True)
@@ -138,17 +150,46 @@ def content_hash(files: dict[str, bytes]) -> str:
 
 
 def sample_requests(
-    raw: np.ndarray, labels: list[str], origins: list[str], test: np.ndarray, names: tuple[str, ...]
+    raw: np.ndarray, labels: list[str], origins: list[str], test: np.ndarray, preprocessing: Preprocessing
 ) -> dict[str, Any]:
-    """The first complete test rows as a client sends them (raw columns, before preprocessing), with their labels:
-    a smoke test for a deployed model that no training row can pass by memory."""
+    """The first complete test rows as a client sends them (raw columns, before preprocessing; text columns as their
+    text), with their labels: a smoke test for a deployed model that no training row can pass by memory."""
     complete = [int(i) for i in test if not np.isnan(raw[i]).any()][:SAMPLE_ROWS]
+    names = preprocessing.input_features
+    instances: list[list[Any]] = raw[complete].tolist()
+    for column, name in enumerate(names):
+        text = preprocessing.text_columns.get(name)
+        if text is not None:
+            for row in instances:
+                row[column] = text.categories[int(row[column])] if row[column] < len(text.categories) else None
+    # A test row whose category training never saw has no text to send back: leave it out of the smoke test.
+    keep = [i for i, row in enumerate(instances) if None not in row]
     return {
         "columns": list(names),
-        "instances": raw[complete].tolist(),
-        "labels": [labels[i] for i in complete],
-        "origins": [origins[i] for i in complete],
+        "instances": [instances[i] for i in keep],
+        "instances_by_name": [dict(zip(names, instances[i], strict=True)) for i in keep],
+        "labels": [labels[complete[i]] for i in keep],
+        "origins": [origins[complete[i]] for i in keep],
     }
+
+
+def raw_test_csv(cleaned: Cleaned, test: np.ndarray, raw_features: tuple[str, ...], label_column: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*raw_features, label_column])
+    columns = [cleaned.feature_names.index(name) if name in cleaned.feature_names else -1 for name in raw_features]
+    for i in test:
+        row = []
+        for name, column in zip(raw_features, columns, strict=True):
+            value = math.nan if column < 0 else float(cleaned.features[i, column])
+            if math.isnan(value):
+                row.append("")
+            elif name in cleaned.vocabularies:
+                row.append(cleaned.vocabularies[name][int(value)])
+            else:
+                row.append(_format(value))
+        writer.writerow([*row, cleaned.labels[i]])
+    return buffer.getvalue()
 
 
 def _reset(directory: Path) -> None:
@@ -182,19 +223,23 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
         missing_values=config.missing_values,
         constant_columns=config.constant_columns,
         already_dropped=cleaned.dropped_columns,
+        vocabularies=cleaned.vocabularies,
+        max_categories=config.max_categories,
+        unseen_categories=config.unseen_categories,
     )
     if not preprocessing.output_features:
         raise DataError(
             f"No feature columns left after cleaning {where}: "
             + "; ".join(f'"{name}" {why}' for name, why in list(preprocessing.dropped_columns.items())[:8])
         )
-    # Raw rows in input-column order (NaN where a column was dropped as empty): the same path serving takes.
-    raw = np.full((len(cleaned.labels), len(raw_features)), np.nan)
-    for index, name in enumerate(cleaned.feature_names):
-        raw[:, raw_features.index(name)] = cleaned.features[:, index]
-    gaps = np.isnan(raw[:, preprocessing.columns])
-    imputed = {name: int(count) for name, count in zip(preprocessing.output_features, gaps.sum(axis=0), strict=True)}
-    model_rows = apply(preprocessing, raw)
+    # Raw rows in input-column order (NaN where a column was dropped as empty; text as the fitted categories'
+    # codes): the same path serving takes. A validation or test category that training lacks is "other" here
+    # whatever unseen_categories says: that setting is for requests.
+    raw = code_table(preprocessing, cleaned.features, cleaned.feature_names, cleaned.vocabularies)
+    used = preprocessing.used_columns
+    gaps = np.isnan(raw[:, [raw_features.index(name) for name in used]])
+    imputed = {name: int(count) for name, count in zip(used, gaps.sum(axis=0), strict=True)}
+    model_rows = apply(replace(preprocessing, unseen_categories=OTHER), raw)
     files: dict[str, bytes] = {}
     split_labels: dict[str, list[str]] = {}
     for name in SPLITS:
@@ -227,8 +272,11 @@ def run_prepare(paths: SageMakerPaths, config: PrepareConfig) -> dict[str, Any]:
     (paths.data_report_dir / REPORT_JSON).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (paths.data_report_dir / REPORT_HTML).write_text(data_report.render_html(report), encoding="utf-8")
     (paths.data_report_dir / HASH_FILE).write_text(digest + "\n", encoding="utf-8")
-    sample = sample_requests(raw, cleaned.labels, cleaned.origins, indices["test"], raw_features)
+    sample = sample_requests(raw, cleaned.labels, cleaned.origins, indices["test"], preprocessing)
     (paths.data_report_dir / SAMPLE_FILE).write_text(json.dumps(sample) + "\n", encoding="utf-8")
+    (paths.data_report_dir / TEST_ROWS_FILE).write_text(
+        raw_test_csv(cleaned, indices["test"], raw_features, config.label_column), encoding="utf-8"
+    )
     return report
 
 

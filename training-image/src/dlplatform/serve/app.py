@@ -85,7 +85,7 @@ class ModelApp:
         try:
             rows = parse_body(
                 request.body, kind, predictor.input_width, predictor.feature_names, max_rows,
-                allow_missing=predictor.imputes,
+                allow_missing=predictor.imputes, schema=predictor.schema,
             )  # fmt: skip
         except BadRequest as error:
             _error(respond, error.status, str(error))

@@ -1,10 +1,17 @@
 """Decodes /invocations request bodies into a float32 array and encodes the predictions response.
 
 Request bodies:
-- ``application/json``: ``{"instances": [[f1, ..., fN], ...]}`` (other keys are ignored).
+- ``application/json``: ``{"instances": [[f1, ..., fN], ...]}`` (positional rows, other keys are ignored), or
+  ``{"instances": [{"f1": v1, ..., "fN": vN}, ...]}`` (named features: the training column names, in any order;
+  a missing or unknown name is a 400 naming it; a column the model does not use may be left out).
 - ``text/csv``: rows of N numbers, no header. A first line equal to the training feature names (e.g. the
   header of the training CSV without the label column) is tolerated and skipped; any other non-numeric
   line is an error, so a bad first row is never dropped silently.
+
+Text columns (a model whose preprocessing encodes categories): the cell is the text, as in the training CSV (a
+JSON string; a number there is a 400 naming the feature); it becomes the category's code here
+(:class:`RowSchema`), and the model's preprocessing encodes it. Models without text columns take the all-numbers
+path unchanged: no per-row Python work beyond the type checks.
 
 Missing values: a model whose preprocessing imputes (``allow_missing=True``) takes JSON ``null`` and, in CSV,
 the cells `prepare` reads as missing (empty, ``NA``, ``NaN``, ``null``, ``?``, ... see raw_csv.MISSING_TOKENS)
@@ -28,7 +35,8 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
 import numpy as np
@@ -42,6 +50,20 @@ PROBABILITY_DECIMALS = 6
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 NUMBER_TYPES = frozenset((int, float))
 NUMBER_OR_NULL_TYPES = frozenset((int, float, type(None)))
+
+
+@dataclass(frozen=True)
+class RowSchema:
+    """What a request row holds: the column names in order, those a named row must give, and the text columns."""
+
+    names: tuple[str, ...]
+    required: frozenset[str]  # the columns the model uses; the others may be left out of a named row
+    # position -> the text's code (a float the model's preprocessing reads), for each text column
+    text: Mapping[int, Callable[[str], float]] = field(default_factory=dict)
+
+    @classmethod
+    def numeric(cls, names: Sequence[str]) -> RowSchema:
+        return cls(tuple(names), frozenset(names))
 
 
 class BadRequest(Exception):
@@ -81,7 +103,12 @@ def _is_missing(value: object, *, text: bool) -> bool:
 
 
 def _first_bad_value(
-    rows: Sequence[Sequence[object]], where: str, *, text: bool, allow_missing: bool = False
+    rows: Sequence[Sequence[object]],
+    where: str,
+    *,
+    text: bool,
+    allow_missing: bool = False,
+    names: Sequence[str] = (),
 ) -> BadRequest:
     """The first value that is not a finite float32 number (a numeric string counts only in CSV, ``text=True``),
     skipping gaps when ``allow_missing``.
@@ -93,6 +120,7 @@ def _first_bad_value(
             if allow_missing and _is_missing(value, text=text):
                 continue
             place = where.format(i=i, j=j, row=i + 1, col=j + 1)
+            feature = f' (feature "{names[j]}")' if j < len(names) else ""
             number = value if type(value) in NUMBER_TYPES else None
             if text and isinstance(value, str):
                 try:
@@ -100,39 +128,82 @@ def _first_bad_value(
                 except ValueError:
                     number = None
             if number is None:
-                return BadRequest(f"{place} is {json.dumps(value)}, not a number")
+                return BadRequest(f"{place} is {json.dumps(value)}, not a number{feature}")
             try:
                 finite = math.isfinite(number) and abs(number) <= FLOAT32_MAX
             except OverflowError:
                 finite = False
             if not finite:
-                return BadRequest(f"{place} is not a finite number (or beyond float32's range)")
+                return BadRequest(f"{place} is not a finite number (or beyond float32's range){feature}")
     return BadRequest("The values are not all finite numbers")
 
 
-def _to_array(rows: list[list[object]], where: str, *, text: bool, allow_missing: bool = False) -> np.ndarray:
+def _to_array(
+    rows: list[list[object]], where: str, *, text: bool, allow_missing: bool = False, names: Sequence[str] = ()
+) -> np.ndarray:
     try:
         with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, reported below
             array = np.array(rows, dtype=np.float32)
     except (ValueError, TypeError, OverflowError):
         if not allow_missing:
-            raise _first_bad_value(rows, where, text=text) from None
-        array = _with_gaps(rows, where, text=text)
+            raise _first_bad_value(rows, where, text=text, names=names) from None
+        array = _with_gaps(rows, where, text=text, names=names)
     # The all-numbers path ends at the first test. A NaN is a gap: JSON null (NumPy reads None as NaN) or a
     # CSV "nan"; it is a bad value unless the model imputes. Infinity never is a value.
     if not np.isfinite(array).all() and (not allow_missing or np.isinf(array).any()):
-        raise _first_bad_value(rows, where, text=text, allow_missing=allow_missing)
+        raise _first_bad_value(rows, where, text=text, allow_missing=allow_missing, names=names)
     return array
 
 
-def _with_gaps(rows: list[list[object]], where: str, *, text: bool) -> np.ndarray:
+def _with_gaps(rows: list[list[object]], where: str, *, text: bool, names: Sequence[str] = ()) -> np.ndarray:
     """``rows`` with every gap (:func:`_is_missing`) as NaN, for the cells NumPy cannot read (CSV "", "NA", ...)."""
     cells = [[math.nan if _is_missing(value, text=text) else value for value in row] for row in rows]
     try:
         with np.errstate(over="ignore"):
             return np.array(cells, dtype=np.float32)
     except (ValueError, TypeError, OverflowError):
-        raise _first_bad_value(rows, where, text=text, allow_missing=True) from None
+        raise _first_bad_value(rows, where, text=text, allow_missing=True, names=names) from None
+
+
+def _listed(names: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(f'"{name}"' for name in names[:limit])
+    return shown + (f" ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _named_row(row: dict[str, object], i: int, schema: RowSchema) -> list[object]:
+    """A named-feature row in the schema's column order; a column the model does not use, left out, is 0."""
+    missing = [name for name in schema.names if name not in row and name in schema.required]
+    unknown = [str(name) for name in row if name not in schema.names]
+    if missing or unknown:
+        problems = ([f"lacks {_listed(missing)}"] if missing else []) + (
+            [f"has unknown features {_listed(unknown)}"] if unknown else []
+        )
+        raise BadRequest(
+            f"instances[{i}] {' and '.join(problems)}; the model's features are {_listed(schema.names, 50)}"
+        )
+    return [row.get(name, 0) for name in schema.names]
+
+
+def _coded(rows: list[list[object]], where: str, schema: RowSchema, *, allow_missing: bool) -> list[list[object]]:
+    """Rows with each text column's value replaced by its code (NaN for a gap); a non-text value there is a 400."""
+    coded_rows = []
+    for i, row in enumerate(rows):
+        coded = list(row)
+        for j, code in schema.text.items():
+            value = row[j]
+            place = where.format(i=i, j=j, row=i + 1, col=j + 1) + f' (feature "{schema.names[j]}")'
+            if value is None or (isinstance(value, str) and value.strip().lower() in MISSING_TOKENS):
+                if not allow_missing:
+                    raise BadRequest(
+                        f"{place} is missing; this model was trained without imputation, so every feature needs a value"
+                    )
+                coded[j] = math.nan
+            elif isinstance(value, str):
+                coded[j] = code(value.strip())
+            else:
+                raise BadRequest(f"{place} is {json.dumps(value)}, not text; this feature takes a category as text")
+        coded_rows.append(coded)
+    return coded_rows
 
 
 def _load_json(body: bytes) -> object:
@@ -149,28 +220,62 @@ def _load_json(body: bytes) -> object:
     raise BadRequest(f"Invalid JSON: {message}")
 
 
-def parse_json(body: bytes, width: int, max_rows: int, *, allow_missing: bool = False) -> np.ndarray:
+def parse_json(
+    body: bytes,
+    width: int,
+    max_rows: int,
+    *,
+    allow_missing: bool = False,
+    schema: RowSchema | None = None,
+    feature_names: Sequence[str] = (),
+) -> np.ndarray:
+    """``schema``: the model's columns, for named-feature rows and text columns (None: every column numeric, named
+    ``feature_names``)."""
     document = _load_json(body)
     if not isinstance(document, dict) or "instances" not in document:
-        raise BadRequest('The JSON body must be an object with "instances": a list of rows of numbers')
+        raise BadRequest(
+            'The JSON body must be an object with "instances": a list of rows (lists of values, or objects of '
+            "feature: value)"
+        )
     instances = document["instances"]
     if not isinstance(instances, list) or not instances:
-        raise BadRequest('"instances" must be a non-empty list of rows of numbers')
+        raise BadRequest('"instances" must be a non-empty list of rows')
     if len(instances) > max_rows:
         raise _too_many_rows(len(instances), JSON_TYPE, max_rows)
     allowed = NUMBER_OR_NULL_TYPES if allow_missing else NUMBER_TYPES
-    for i, row in enumerate(instances):
+    names = schema.names if schema is not None else feature_names
+    text = schema is not None and bool(schema.text)
+    for i, item in enumerate(instances):
+        row = item
         if type(row) is not list:
-            raise BadRequest(f"instances[{i}] must be a list of {width} numbers")
+            if type(row) is not dict:
+                raise BadRequest(f"instances[{i}] must be a list of {width} values or an object of feature: value")
+            row = instances[i] = _named_row(row, i, schema or RowSchema.numeric(feature_names))
         if len(row) != width:
             raise BadRequest(f"instances[{i}] has {len(row)} values; the model expects {width}")
-        if not allowed.issuperset(map(type, row)):
-            raise _first_bad_value([row], f"instances[{i}][{{j}}]", text=False, allow_missing=allow_missing)
-    return _to_array(instances, "instances[{i}][{j}]", text=False, allow_missing=allow_missing)
+        if not text and not allowed.issuperset(map(type, row)):
+            raise _first_bad_value(
+                [row], f"instances[{i}][{{j}}]", text=False, allow_missing=allow_missing, names=names
+            )
+    if text:
+        assert schema is not None
+        instances = _coded(instances, "instances[{i}][{j}]", schema, allow_missing=allow_missing)
+        for i, row in enumerate(instances):
+            if not allowed.issuperset(map(type, row)):
+                raise _first_bad_value(
+                    [row], f"instances[{i}][{{j}}]", text=False, allow_missing=allow_missing, names=names
+                )
+    return _to_array(instances, "instances[{i}][{j}]", text=False, allow_missing=allow_missing, names=names)
 
 
 def parse_csv(
-    body: bytes, width: int, feature_names: Sequence[str], max_rows: int, *, allow_missing: bool = False
+    body: bytes,
+    width: int,
+    feature_names: Sequence[str],
+    max_rows: int,
+    *,
+    allow_missing: bool = False,
+    schema: RowSchema | None = None,
 ) -> np.ndarray:
     try:
         # A blank line is no row; a line of commas is a row of empty cells (gaps), never dropped silently.
@@ -186,19 +291,31 @@ def parse_csv(
     for i, row in enumerate(rows):
         if len(row) != width:
             raise BadRequest(f"CSV row {i + 1} has {len(row)} values; the model expects {width}")
-    return _to_array(rows, "CSV row {row}, column {col}", text=True, allow_missing=allow_missing)
+    where = "CSV row {row}, column {col}"
+    if schema is not None and schema.text:
+        rows = _coded(rows, where, schema, allow_missing=allow_missing)  # type: ignore[arg-type]
+    return _to_array(rows, where, text=True, allow_missing=allow_missing)  # type: ignore[arg-type]
 
 
 def parse_body(
-    body: bytes, kind: str, width: int, feature_names: Sequence[str], max_rows: int, *, allow_missing: bool = False
+    body: bytes,
+    kind: str,
+    width: int,
+    feature_names: Sequence[str],
+    max_rows: int,
+    *,
+    allow_missing: bool = False,
+    schema: RowSchema | None = None,
 ) -> np.ndarray:
-    """Rows of shape (n, width), float32, finite, or NaN for a gap when ``allow_missing``; ``kind`` is a media
-    type from :func:`media_type`."""
+    """Rows of shape (n, width), float32, finite, or NaN for a gap when ``allow_missing``; text columns as codes
+    (``schema``, default: every column numeric); ``kind`` is a media type from :func:`media_type`."""
     if not body.strip():
         raise BadRequest("The request body is empty")
     if kind == JSON_TYPE:
-        return parse_json(body, width, max_rows, allow_missing=allow_missing)
-    return parse_csv(body, width, feature_names, max_rows, allow_missing=allow_missing)
+        return parse_json(
+            body, width, max_rows, allow_missing=allow_missing, schema=schema, feature_names=feature_names
+        )
+    return parse_csv(body, width, feature_names, max_rows, allow_missing=allow_missing, schema=schema)
 
 
 def encode_predictions(probabilities: np.ndarray, labels: Sequence[str], version: str) -> bytes:

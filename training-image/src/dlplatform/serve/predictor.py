@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from ..model.artifact import read_model
 from ..model.network import Architecture, build_model
 from ..tabular.preprocessing import Preprocessing, apply
 from ..tabular.preprocessing import load as load_preprocessing
+from .payload import RowSchema
 
 CHUNK_ROWS = 8192
 WARM_UP_ROWS = 128
@@ -110,6 +112,22 @@ class Predictor:
     def imputes(self) -> bool:
         """Whether a request row may leave values out (NaN): the fitted preprocessing has a value for each."""
         return self.preprocessing is not None and self.preprocessing.fill_values is not None
+
+    @cached_property
+    def schema(self) -> RowSchema:
+        """A request row's columns: names for named-feature rows, and the text columns' codes."""
+        preprocessing = self.preprocessing
+        if preprocessing is None:
+            return RowSchema.numeric(self.feature_names)
+        return RowSchema(
+            self.feature_names,
+            frozenset(preprocessing.used_columns),
+            {
+                self.feature_names.index(name): partial(preprocessing.code, name)
+                for name in preprocessing.text_columns
+                if name in preprocessing.used_columns
+            },
+        )
 
     def to(self, device: torch.device) -> Predictor:
         """This model compiled for ``device``: frozen TorchScript graphs on the CPU, the eager module on a GPU."""

@@ -1,6 +1,12 @@
 """Reads raw CSV files into numbers and labels, with errors that name the file, line and column at fault.
 
 Unlike the training reader (train/dataset.py), missing cells are allowed here: they become NaN for cleaning to handle.
+
+A column whose present cells are mostly not numbers is a text (categorical) column: its cells are stored as codes
+(the position of the text in the column's ``vocabularies`` entry, as a float; NaN for a gap), so cleaning treats
+every column alike; `prepare` fits the encoding (tabular/preprocessing.py) on the training split. A column that is
+mostly numbers with a few words in it is a typo, not a text column: the first word is named as an error. Booleans
+(true/false, yes/no) and dates are text columns like any other: their values are the categories.
 """
 
 from __future__ import annotations
@@ -8,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +26,10 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 MISSING_SPELLINGS = frozenset({"", "NA", "N/A", "NaN", "nan", "null", "None", "?", "na", "NULL", "n/a"})
 NAN_TEXT = "nan"
 MAX_LISTED_COLUMNS = 8
+# A column is text when fewer than this share of its present cells are numbers; above it, the words are typos.
+NUMERIC_MAJORITY = 0.5
+# A label column with at most this many distinct values (in the first rows) is named as a likely label.
+CANDIDATE_MAX_VALUES = 20
 
 
 @dataclass(frozen=True)
@@ -31,11 +41,39 @@ class RawTable:
     labels: list[str]  # stripped; "" where the label was missing
     origins: list[str]  # "data.csv line 12" per row, for messages and the report
     files: list[str]
+    # Text columns: name -> the distinct texts, sorted; the column's values in ``features`` index this tuple.
+    vocabularies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def text(self, column: str, codes: np.ndarray) -> list[str | None]:
+        """A text column's codes back as their texts (None for a gap)."""
+        vocabulary = self.vocabularies[column]
+        return [None if np.isnan(code) else vocabulary[int(code)] for code in codes]
 
 
-def _columns_text(names: list[str] | tuple[str, ...]) -> str:
-    shown = ", ".join(f'"{name}"' for name in names[:MAX_LISTED_COLUMNS])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > MAX_LISTED_COLUMNS else "")
+def _columns_text(names: list[str] | tuple[str, ...], limit: int = MAX_LISTED_COLUMNS) -> str:
+    shown = ", ".join(f'"{name}"' for name in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def label_candidates(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns that look like a label: the last column, then columns with few distinct values (a class, not a
+    measurement), in header order."""
+    candidates = [header[-1]]
+    for index, name in enumerate(header):
+        values = {row[index].strip() for row in rows if len(row) == len(header)} - {""}
+        if name not in candidates and 2 <= len(values) <= min(CANDIDATE_MAX_VALUES, max(2, len(rows) // 5)):
+            candidates.append(name)
+    return candidates
+
+
+def missing_label_message(name: str, label_column: str, header: list[str], rows: list[list[str]]) -> str:
+    """Every column (a table of 31 columns lists 31), and the likely labels first, so the fix is one flag away."""
+    candidates = label_candidates(header, rows)
+    return (
+        f'{name} has no label column "{label_column}"; likely label columns: {_columns_text(candidates, 5)}; '
+        f"set the label column with --label <name> in local mode or the prepareLabelColumn setting "
+        f"(PREPARE_LABEL_COLUMN); its {len(header)} columns are: {_columns_text(header, len(header))}"
+    )
 
 
 def _decode(path: Path, name: str) -> str:
@@ -115,10 +153,7 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
                 f"{name} has no header: line 1 holds values, not column names; add a header line naming the "
                 f'columns, one of them "{label_column}"'
             )
-        raise DataError(
-            f'{name} has no label column "{label_column}" (set PREPARE_LABEL_COLUMN); its columns are: '
-            f"{_columns_text(header)}"
-        )
+        raise DataError(missing_label_message(name, label_column, header, rows))
     duplicated = sorted({column for column in header if header.count(column) > 1})
     if duplicated or "" in header:
         problem = f"repeats {_columns_text(duplicated)}" if duplicated else "has an empty column name"
@@ -138,26 +173,56 @@ def read_csv_file(path: Path, name: str, label_column: str) -> RawTable:
         labels.append(row[label_index].strip())
         cells.append(row[:label_index] + row[label_index + 1 :])
     features = _fast_numbers(cells, len(feature_names))
-    if features is None:  # gaps or text somewhere: cell by cell, to fill gaps and name the cell at fault
+    vocabularies: dict[str, tuple[str, ...]] = {}
+    if features is None:  # gaps or text somewhere: column by column, to fill gaps, find text and name typos
         features = np.empty((len(rows), len(feature_names)), dtype=np.float64)
-        for row_index, (row_cells, line) in enumerate(zip(cells, lines, strict=True)):
-            for column, cell in enumerate(row_cells):
-                value = _number(cell)
-                if value is None:
-                    raise DataError(
-                        f'{name} line {line}, column "{feature_names[column]}": {cell.strip()!r} is not a number; '
-                        f'every column except "{label_column}" must be numeric (leave the cell empty for a missing '
-                        "value, or encode text as numbers)"
-                    )
-                features[row_index, column] = value
+        for column, feature in enumerate(feature_names):
+            column_cells = [row_cells[column] for row_cells in cells]
+            values = [_number(cell) for cell in column_cells]
+            words = [index for index, value in enumerate(values) if value is None]
+            if not words:
+                features[:, column] = values
+                continue
+            present = sum(1 for value in values if value is None or not math.isnan(value))
+            if present - len(words) >= NUMERIC_MAJORITY * present:
+                first = words[0]
+                raise DataError(
+                    f'{name} line {lines[first]}, column "{feature}": {column_cells[first].strip()!r} is not a '
+                    f"number, but {present - len(words)} of the column's {present} values are; fix the cell or "
+                    "leave it empty for a missing value (a column of mostly text is read as categories)"
+                )
+            texts = [
+                None if value is not None and math.isnan(value) else cell.strip()
+                for cell, value in zip(column_cells, values, strict=True)
+            ]
+            vocabularies[feature] = tuple(sorted({text for text in texts if text is not None}))
+            index = {text: float(i) for i, text in enumerate(vocabularies[feature])}
+            features[:, column] = [math.nan if text is None else index[text] for text in texts]
     origins = [f"{name} line {line}" for line in lines]
-    return RawTable(feature_names, features, labels, origins, [name])
+    return RawTable(feature_names, features, labels, origins, [name], vocabularies)
+
+
+def _recoded(table: RawTable, vocabularies: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """``table``'s features with each text column's codes in the merged ``vocabularies``."""
+    features = table.features.copy()
+    for column, vocabulary in vocabularies.items():
+        index = table.feature_names.index(column)
+        if column not in table.vocabularies:
+            if not np.isnan(features[:, index]).all():
+                raise DataError(
+                    f'column "{column}" holds text in some files but only numbers in {table.files[0]}; a column '
+                    "is numbers in every file or text in every file"
+                )
+            continue
+        new_codes = np.array([vocabulary.index(text) for text in table.vocabularies[column]], dtype=np.float64)
+        present = ~np.isnan(features[:, index])
+        features[present, index] = new_codes[features[present, index].astype(np.intp)]
+    return features
 
 
 def combine(tables: list[RawTable], what: str) -> RawTable:
     """Concatenates tables whose columns match (in any order), in the first table's column order."""
     first = tables[0]
-    parts = [first.features]
     for table in tables[1:]:
         if set(table.feature_names) != set(first.feature_names):
             missing = [name for name in first.feature_names if name not in table.feature_names]
@@ -167,12 +232,21 @@ def combine(tables: list[RawTable], what: str) -> RawTable:
                 f"{_columns_text(missing) or 'none'}; unexpected {_columns_text(extra) or 'none'}; every file "
                 "needs the same header"
             )
+    text_columns = [name for name in first.feature_names if any(name in table.vocabularies for table in tables)]
+    vocabularies = {
+        name: tuple(sorted({text for table in tables for text in table.vocabularies.get(name, ())}))
+        for name in text_columns
+    }
+    parts = []
+    for table in tables:
+        features = _recoded(table, vocabularies) if vocabularies else table.features
         order = [table.feature_names.index(name) for name in first.feature_names]
-        parts.append(table.features[:, order])
+        parts.append(features[:, order])
     return RawTable(
         first.feature_names,
         np.concatenate(parts),
         [label for table in tables for label in table.labels],
         [origin for table in tables for origin in table.origins],
         [file for table in tables for file in table.files],
+        vocabularies,
     )
