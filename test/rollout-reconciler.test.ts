@@ -209,6 +209,16 @@ describe('a rollout after an approval', () => {
     expect(w.changeSets.map((c) => c.deleted)).toEqual([true]);
   });
 
+  test('a change set CloudFormation cannot create fails the rollout (an incident); nothing is executed, the version stays Approved', async () => {
+    const w = world({ versions: ['Approved', 'Approved'], served: arn(1), changeSetFailsWith: 'User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: ssm:GetParameters' });
+    const outcome = await run(w, approvalEvent(w, 2, 'Approved'));
+    expect(outcome).toMatchObject({ status: 'FAILED', error: ROLLOUT_OUTCOMES.changeSetFailed });
+    expect(executed(w)).toBe(false);
+    expect(w.approval[1].status).toBe('Approved');
+    // The pointer names the approved version: the next deploy serves it.
+    expect(w.pointer).toBe(arn(2));
+  });
+
   test('the version already served: nothing is written', async () => {
     const w = world({ versions: ['Approved'], served: arn(1) });
     expect(await run(w, approvalEvent(w, 1, 'Approved'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.alreadyServed } });

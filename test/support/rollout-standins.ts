@@ -75,6 +75,11 @@ export interface RolloutScenario {
    * @default false
    */
   readonly deployRacesExecution?: boolean;
+  /**
+   * CloudFormation cannot create the change set, for this reason (e.g. a parameter it cannot resolve).
+   * @default - it can
+   */
+  readonly changeSetFailsWith?: string;
 }
 
 /** A request the stand-ins answered. */
@@ -282,6 +287,7 @@ export class RolloutWorld {
     const changes = this.changesOf(cs);
     const base = { ChangeSetId: cs.id, ChangeSetName: cs.name, StackId: this.scenario.stackId, StackName: 'DlPlatform-Serving' };
     if (cs.looks === 1) return { ...base, Status: 'CREATE_IN_PROGRESS', ExecutionStatus: 'UNAVAILABLE', Changes: [] };
+    if (this.scenario.changeSetFailsWith) return { ...base, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', StatusReason: this.scenario.changeSetFailsWith, Changes: [] };
     if (changes.length === 0) {
       return {
         ...base, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', Changes: [],
