@@ -291,6 +291,7 @@ describe('what the rollout may do', () => {
       'iam:PassRole', 'kms:CreateGrant', 'kms:DescribeKey',
       'sagemaker:AddTags', 'sagemaker:AddTags', 'sagemaker:CreateEndpointConfig', 'sagemaker:CreateModel',
       'sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel',
+      'sagemaker:DescribeModelPackage',
       'sagemaker:UpdateEndpoint', 'ssm:GetParameters',
     ]);
     // The stack's SSM-typed parameters only: the pointer and CDK's bootstrap version (the caller reads them too).
@@ -298,7 +299,8 @@ describe('what the rollout may do', () => {
     for (const who of [statements, policiesOf(machineRole)]) {
       expect(who.find((s) => s.Action === 'ssm:GetParameters')!.Resource).toEqual([`${reads}DlPlatform/serving/model-package-arn`, `${reads}cdk-bootstrap/hnb659fds/version`]);
     }
-    for (const s of statements.filter((x) => [x.Resource].flat().some((r) => r.endsWith('/*')))) {
+    expect(statements.find((s) => s.Action === 'sagemaker:DescribeModelPackage')!.Resource).toBe(`arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${groupName.toLowerCase()}/*`);
+    for (const s of statements.filter((x) => [x.Resource].flat().some((r) => /:(model|endpoint-config)\/\*$/.test(r)))) {
       const [operator] = Object.values(s.Condition ?? {});
       expect(Object.entries(operator ?? {})).toEqual([[expect.stringMatching(/^aws:(Request|Resource)Tag\/dlplatform:rollout$/), suffix]]);
     }

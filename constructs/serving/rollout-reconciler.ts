@@ -268,6 +268,12 @@ export class RolloutReconciler extends Construct {
       actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'],
       resources: [props.endpoint.endpointArnForPolicies],
     }));
+    // The new model names a version of the platform's group (CreateModel's ModelPackageName). Neither the Model's
+    // handler permissions nor CreateModel's reference say whether SageMaker checks the caller may read it; a
+    // refusal would roll the update back and reject a good version, so the caller may read the group's versions.
+    const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${props.groupNameInArns}/*` });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [versions] }));
+    acknowledgeWildcardResource(role, versions, 'Model package versions are numbered by SageMaker within the platform\'s group only; the new model may name any approved one.');
     // CloudFormation resolves the stack's SSM-typed parameters (the pointer, CDK's bootstrap version) when it creates
     // the change set. AWS does not say whose credentials it reads them with, the caller's or the service role's
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html):
