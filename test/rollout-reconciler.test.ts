@@ -11,7 +11,7 @@ import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollo
 import { CfnTemplate, Instance, resolve } from './support/cfn-template';
 import { buildTestPlatform } from './support/platform';
 import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
-import { Definition, aslProblems, allStates, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
+import { Definition, aslProblems, allStates, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-execution';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
