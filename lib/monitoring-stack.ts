@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +9,7 @@ import { AlarmResponder } from '../constructs/monitoring/alarm-responder';
 import { AlarmTopic } from '../constructs/monitoring/alarm-topic';
 import { LogsKey } from '../constructs/storage/logs-key';
 import { AlarmThresholds, DriftRef, PlatformAlarms } from '../constructs/monitoring/platform-alarms';
-import { PlatformDashboard } from '../constructs/monitoring/platform-dashboard';
+import { PlatformDashboard, RolloutRef } from '../constructs/monitoring/platform-dashboard';
 import { ApiRef, EndpointRef, WebAclRef } from '../constructs/monitoring/platform-metrics';
 import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/monitoring/runtime/runbook';
 import { TrainingFailureRule } from '../constructs/monitoring/training-failure-rule';
@@ -25,14 +25,14 @@ export interface MonitoringStackProps extends StackProps {
   readonly functions: lambda.IFunction[];
   /** Start of the training jobs' names; unset: no training-failure rule. */
   readonly trainingJobNamePrefix?: string;
-  /** Approval events waiting in the model registry's dead-letter queue; unset: no alarm on them. */
-  readonly undeliveredApprovalEvents?: cloudwatch.IMetric;
   /** The drift check's metrics; unset: no drift alarms. */
   readonly drift?: DriftRef;
   /** Failed or timed-out retraining runs; unset: no alarm on them. */
   readonly failedRetrainingRuns?: cloudwatch.IMetric;
   /** The retraining state machine, for the dashboard's runs and durations; unset: no such row. */
   readonly retraining?: sfn.IStateMachine;
+  /** The rollout after an approval; unset (a pinned version): no rollout alarms or graphs. */
+  readonly rollout?: RolloutRef;
   /** Alarm thresholds. */
   readonly thresholds: AlarmThresholds;
   /** Addresses subscribed to the alarm topic. */
@@ -89,7 +89,13 @@ export class MonitoringStack extends Stack {
       webAcl: props.webAcl,
       functions: [...props.functions, this.responder.function],
       undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
-      undeliveredApprovalEvents: props.undeliveredApprovalEvents,
+      undeliveredApprovalEvents: props.rollout?.undeliveredApprovals,
+      failedRollouts: props.rollout ? new cloudwatch.MathExpression({
+        expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
+        usingMetrics: { failed: props.rollout.failed, timedOut: props.rollout.timedOut },
+        label: 'Failed or timed-out rollouts',
+        period: Duration.minutes(5),
+      }) : undefined,
       drift: props.drift,
       failedRetrainingRuns: props.failedRetrainingRuns,
       thresholds: props.thresholds,
@@ -110,6 +116,7 @@ export class MonitoringStack extends Stack {
         : undefined,
       alarms: this.alarms.alarms,
       retraining: props.retraining,
+      rollout: props.rollout,
       runbookUrl: props.runbookUrl,
     });
 

@@ -78,6 +78,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     modelPackage: config.servingModelPackageVersion !== undefined
       ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
       : { pointerParameterName: pointer },
+    registry: training.registry.shared,
     key: data.key,
     instanceType: config.servingInstanceType,
     inferenceAmiVersion: config.servingInferenceAmiVersion,
@@ -124,7 +125,6 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     webAcl: { webAclName: serving.waf.webAclName },
     functions: [...training.functions, ...serving.functions],
     trainingJobNamePrefix: training.jobNamePrefix,
-    undeliveredApprovalEvents: training.registry.metricUndeliveredApprovals(),
     drift: serving.drift ? {
       namespace: driftNamespace,
       endpointName: serving.endpointName,
@@ -134,6 +134,13 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     } : undefined,
     failedRetrainingRuns: training.retraining.metricFailedRuns(),
     retraining: training.retraining.stateMachine,
+    rollout: serving.rollout ? {
+      succeeded: serving.rollout.metricSucceeded(),
+      failed: serving.rollout.metricFailed(),
+      timedOut: serving.rollout.metricTimedOut(),
+      undeliveredApprovals: serving.rollout.metricUndeliveredApprovals(),
+      logGroupName: serving.rollout.logGroup.logGroupName,
+    } : undefined,
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,

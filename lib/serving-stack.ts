@@ -12,8 +12,10 @@ import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
 import { InferenceEndpoint } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
+import { RolloutReconciler } from '../constructs/serving/rollout-reconciler';
 import { ServedModelPackageSource, servedModelPackage } from '../constructs/serving/served-model-package';
 import { LogsKey } from '../constructs/storage/logs-key';
+import { supportsVolumeKms } from '../constructs/instance-types';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
 import type { PlatformConfig, SETTINGS } from './config';
 
@@ -34,6 +36,11 @@ export interface ServingStackProps extends StackProps {
    * pinned earlier approved version ({@link SETTINGS.servingModelPackageVersion}: rollback without training).
    */
   readonly modelPackage: ServedModelPackageSource;
+  /**
+   * The registry whose approvals roll out by themselves (the rollout reconciler), while the endpoint follows the
+   * pointer; a pinned version has no rollout.
+   */
+  readonly registry?: RolloutRegistry;
   /** The platform key: it encrypts the endpoint's volumes where the instance type allows. */
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.servingInstanceType} */
@@ -97,7 +104,17 @@ export interface ServingDriftProps {
   readonly namespace: string;
 }
 
-/** Serving: the SageMaker endpoint and the WAF-protected REST API in front of it. */
+/** The Model Package Group a rollout follows: references to the training stack's registry. */
+export interface RolloutRegistry {
+  /** The group's name. */
+  readonly groupName: string;
+  /** The group names its state change events may carry. */
+  readonly eventGroupNames: string[];
+  /** The group's name as SageMaker writes it in ARNs. */
+  readonly groupNameInArns: string;
+}
+
+/** Serving: the SageMaker endpoint, the WAF-protected REST API in front of it, and the rollout after an approval. */
 export class ServingStack extends Stack {
   /** The endpoint with its model, autoscaling and rollback alarms. */
   readonly inference: InferenceEndpoint;
@@ -121,6 +138,8 @@ export class ServingStack extends Stack {
   readonly logsKey: kms.Key;
   /** The scheduled drift check, when the endpoint captures its traffic. */
   readonly drift?: DriftCheck;
+  /** The rollout after an approval; undefined for a pinned version. */
+  readonly rollout?: RolloutReconciler;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -151,6 +170,19 @@ export class ServingStack extends Stack {
         : undefined,
     });
     this.endpointName = this.inference.endpointName;
+
+    // In this stack: it updates this stack (its own id is a reference here), and the endpoint's logical ids are its own.
+    if (props.registry && 'pointerParameterName' in props.modelPackage) {
+      this.rollout = new RolloutReconciler(this, 'Rollout', {
+        endpoint: this.inference,
+        pointerParameterName: props.modelPackage.pointerParameterName,
+        modelPackageGroupName: props.registry.groupName,
+        eventGroupNames: props.registry.eventGroupNames,
+        groupNameInArns: props.registry.groupNameInArns,
+        volumeKey: supportsVolumeKms(props.instanceType) ? props.key : undefined,
+        logsKey: this.logsKey,
+      });
+    }
     this.variantName = this.inference.variantName;
 
     if (props.drift && this.inference.captureLocation) {

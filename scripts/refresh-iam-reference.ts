@@ -31,7 +31,7 @@ export const IAM_FLOYD_INTEGRITY = 'sha512-zLnW7+dP7HZI5z87+KmMyN7wl49Nsy5Cytoev
  * Service prefixes written to the JSON: the ones the app's policies use (the test fails naming any other, and
  * says to add it here). All of iam-floyd's ~470 services would take over 1 MB even without whitespace.
  */
-export const SERVICES = ['cloudwatch', 'dynamodb', 'ec2', 'ecr', 'events', 'iam', 'kms', 'lambda', 'logs', 's3', 'sagemaker', 'secretsmanager', 'sns', 'sqs', 'ssm', 'states', 'sts', 'xray'];
+export const SERVICES = ['cloudformation', 'cloudwatch', 'dynamodb', 'ec2', 'ecr', 'events', 'iam', 'kms', 'lambda', 'logs', 's3', 'sagemaker', 'secretsmanager', 'sns', 'sqs', 'ssm', 'states', 'sts', 'xray'];
 
 /**
  * Condition keys iam-floyd stores without the placeholder tail the Service Authorization Reference gives them,

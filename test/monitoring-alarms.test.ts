@@ -4,7 +4,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { RUNBOOK_SECTIONS } from '../constructs/monitoring/runtime/runbook';
 import { TrainingFailureRule } from '../constructs/monitoring/training-failure-rule';
-import { WEBHOOK_SECRET_ARN, buildMonitoring } from './support/monitoring';
+import { ROLLOUT_ARN, WEBHOOK_SECRET_ARN, buildMonitoring } from './support/monitoring';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- template JSON
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
@@ -46,10 +46,10 @@ const EXPECTED = [
     name: 'training-events-undelivered', ns: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', threshold: 1, section: RUNBOOK_SECTIONS.trainingFailed, ...count,
     dims: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId, 'QueueName'] } }],
   },
-  // An approval event the serving-pointer move did not take waits in the model registry's dead-letter queue.
+  // An approval event that started no rollout waits in the rollout reconciler's dead-letter queue.
   {
     name: 'approval-events-undelivered', ns: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', threshold: 1, section: RUNBOOK_SECTIONS.approvalUndelivered, ...count,
-    dims: [{ Name: 'QueueName', Value: 'DlPlatform-Training-ApprovalDeadLetterQueue' }],
+    dims: [{ Name: 'QueueName', Value: 'DlPlatform-Serving-RolloutDeadLetterQueue' }],
   },
 ];
 
@@ -61,7 +61,7 @@ const RUNBOOK_ANCHORS = fs.readFileSync(path.join(__dirname, '..', 'docs', 'runb
 describe('Monitoring alarms', () => {
   test('there is one alarm per expected metric, plus errors and throttles of the responder itself', () => {
     const names = alarms.map(([, r]) => r.Properties.AlarmName);
-    expect(names.filter((n) => typeof n === 'string').sort()).toEqual(EXPECTED.map((e) => `DlPlatform-Monitoring-${e.name}`).sort());
+    expect(names.filter((n) => typeof n === 'string').sort()).toEqual([...EXPECTED.map((e) => e.name), 'rollout-failed'].map((n) => `DlPlatform-Monitoring-${n}`).sort());
     // The responder's alarms carry its generated function name (a token).
     expect(names.filter((n) => typeof n !== 'string')).toHaveLength(2);
   });
@@ -78,6 +78,17 @@ describe('Monitoring alarms', () => {
     expect(p.Dimensions).toEqual(e.dims);
     expect(e.stat.startsWith('p') ? p.ExtendedStatistic : p.Statistic).toBe(e.stat);
     expect(p.AlarmDescription).toMatch(new RegExp(`\\nRunbook: https://git\\.example\\.com/platform/docs/runbook\\.md#${e.section}$`));
+  });
+
+  test('rollout-failed counts the rollout state machine\'s failed and timed-out executions, and alarms at one', () => {
+    const p = alarmNamed('rollout-failed')![1].Properties;
+    expect(p).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' });
+    const stats = (p.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Stat: string; Period: number } }[]);
+    expect(stats.find((m) => m.Expression)!.Expression).toBe('FILL(failed, 0) + FILL(timedOut, 0)');
+    const dims = [{ Name: 'StateMachineArn', Value: ROLLOUT_ARN }];
+    expect(stats.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat!.Metric.Namespace, m.MetricStat!.Metric.MetricName, m.MetricStat!.Stat, m.MetricStat!.Period, m.MetricStat!.Metric.Dimensions]))
+      .toEqual([['failed', 'AWS/States', 'ExecutionsFailed', 'Sum', 300, dims], ['timedOut', 'AWS/States', 'ExecutionsTimedOut', 'Sum', 300, dims]]);
+    expect(p.AlarmDescription).toMatch(/#rollout-failed$/);
   });
 
   test.each(alarms.map(([id]) => id))('%s invokes the responder and notifies the topic on ALARM and on OK', (id) => {
@@ -104,7 +115,7 @@ describe('Monitoring alarms', () => {
   });
 
   test('parts that are not given get no alarms', () => {
-    const bare = buildMonitoring({ endpoint: undefined, api: undefined, webAcl: undefined, functions: [], trainingJobNamePrefix: undefined, undeliveredApprovalEvents: undefined }).template;
+    const bare = buildMonitoring({ endpoint: undefined, api: undefined, webAcl: undefined, functions: [], trainingJobNamePrefix: undefined, rollout: undefined }).template;
     const names = Object.values(bare.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties.MetricName).sort();
     expect(names).toEqual(['Errors', 'Throttles']);
     bare.resourceCountIs('AWS::Events::Rule', 0);
@@ -308,6 +319,11 @@ describe('Dashboard', () => {
     ['WAF', ['"AWS/WAFV2","AllowedRequests"', '"AWS/WAFV2","BlockedRequests"']],
     ['the Lambda functions', ['"AWS/Lambda","Invocations","FunctionName","dlplatform-proxy"', '"AWS/Lambda","Errors","FunctionName","dlplatform-proxy"', '"AWS/Lambda","Duration","FunctionName","dlplatform-proxy"']],
     ['training', ['"AWS/Events","TriggeredRules"', 'SEARCH(\'{/aws/sagemaker/TrainingJobs,Host} \\"dlplatform-train\\"', 'SEARCH(\'{/aws/sagemaker/TrainingJobs,TrainingJobName} \\"dlplatform-train\\"']],
+    ['rollouts after approval', [
+      '"AWS/States","ExecutionsSucceeded","StateMachineArn"', '"AWS/States","ExecutionsFailed","StateMachineArn"', '"AWS/States","ExecutionsTimedOut","StateMachineArn"',
+      '"title":"Served version and rollout outcomes (newest first)"', 'SOURCE \'DlPlatform-Serving-RolloutLogs\'',
+      'filter type in [\\"ExecutionSucceeded\\", \\"ExecutionFailed\\"',
+    ]],
   ])('shows %s', (_part, needles) => {
     for (const needle of needles) expect(body).toContain(needle);
   });

@@ -48,11 +48,23 @@ describe('Monitoring stack', () => {
     });
   });
 
-  test('alarms at one message waiting in the model registry\'s approval dead-letter queue, linking its runbook section', () => {
+  test('alarms at one message waiting in the rollout\'s approval dead-letter queue, linking its runbook section', () => {
     const [alarm] = byMetric('ApproximateNumberOfMessagesVisible').filter((p) => p.AlarmName === 'DlPlatform-Monitoring-approval-events-undelivered');
     expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-    expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: resolve(platform.training.registry.approvalDeadLetterQueue.queueName) }]);
+    expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: resolve(platform.serving.rollout!.deadLetterQueue.queueName) }]);
     expect(alarm.AlarmDescription).toMatch(/#model-approval-undelivered$/);
+  });
+
+  test('alarms at one failed or timed-out rollout, linking its runbook section', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties)
+      .filter((p) => p.AlarmName === 'DlPlatform-Monitoring-rollout-failed');
+    expect(alarms).toHaveLength(1);
+    const [alarm] = alarms;
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    const metrics = (alarm.Metrics as { Id: string; MetricStat?: { Metric: { MetricName: string; Namespace: string } } }[])
+      .filter((m) => m.MetricStat).map((m) => `${m.MetricStat!.Metric.Namespace}/${m.MetricStat!.Metric.MetricName}`).sort();
+    expect(metrics).toEqual(['AWS/States/ExecutionsFailed', 'AWS/States/ExecutionsTimedOut']);
+    expect(alarm.AlarmDescription).toMatch(/#rollout-failed$/);
   });
 
   test('thresholds, the GPU choice, emails, the webhook secret and the runbook URL come from the configuration', () => {

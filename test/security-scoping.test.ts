@@ -51,11 +51,15 @@ describe('scoping of issue 20', () => {
     expect(lists.Condition).toEqual({ StringNotLike: { 's3:prefix': ['datasets/digits/v1/*'] } });
   });
 
-  test('every role EventBridge assumes names this account and the rules it serves (aws:SourceArn is the rule\'s ARN)', () => {
-    const template = Template.fromStack(defaults.training);
+  test.each([
+    // The retraining pipeline's trigger rules (constructs/training/retraining-pipeline.ts).
+    ['training', 1],
+    // The rollout reconciler's approval rule (constructs/serving/rollout-reconciler.ts).
+    ['serving', 1],
+  ] as const)('every role EventBridge assumes in the %s stack names this account and the rules it serves (aws:SourceArn)', (stack, count) => {
+    const template = Template.fromStack(defaults[stack]);
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })]) } } });
-    // The registry's approval rule, and the retraining pipeline's trigger rules.
-    expect(Object.keys(roles)).toHaveLength(2);
+    expect(Object.keys(roles)).toHaveLength(count);
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { Name: string; Targets: { RoleArn?: { 'Fn::GetAtt': string[] } }[] } }[];
     for (const [id, role] of Object.entries(roles) as [string, { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } }][]) {
       const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;

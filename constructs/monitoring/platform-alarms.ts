@@ -75,7 +75,12 @@ export interface PlatformAlarmsProps {
    */
   readonly undeliveredTrainingEvents?: cloudwatch.IMetric;
   /**
-   * Model-approval events the serving-pointer move did not take (the registry's dead-letter queue's visible
+   * Rollouts after an approval that failed or timed out (the rollout reconciler's executions): alarms at one.
+   * @default - no such alarm
+   */
+  readonly failedRollouts?: cloudwatch.IMetric;
+  /**
+   * Model-approval events that started no rollout (the rollout reconciler's dead-letter queue's visible
    * messages): alarms at one.
    * @default - no such alarm
    */
@@ -241,8 +246,8 @@ export class PlatformAlarms extends Construct {
     if (props.undeliveredApprovalEvents) {
       specs.push(
         { id: 'ApprovalEventsUndelivered', section: RUNBOOK_SECTIONS.approvalUndelivered, name: 'approval-events-undelivered', ...COUNT,
-          meaning: 'A model-approval event did not reach the serving-pointer move after EventBridge\'s retries: it waits in the '
-            + 'dead-letter queue, and the endpoint keeps serving the version the pointer named before.',
+          meaning: 'A model-approval event did not start the rollout after EventBridge\'s retries: it waits in the '
+            + 'dead-letter queue, and the endpoint keeps serving the version it served before.',
           metric: props.undeliveredApprovalEvents, threshold: 1 },
       );
     }
@@ -277,6 +282,14 @@ export class PlatformAlarms extends Construct {
         { id: 'RetrainingRunsFailed', section: RUNBOOK_SECTIONS.retrainingFailed, name: 'retraining-runs-failed', ...COUNT,
           meaning: 'A retraining run failed or timed out: no new model version was registered by it, and the endpoint keeps serving the approved one.',
           metric: props.failedRetrainingRuns, threshold: 1 },
+      );
+    }
+    if (props.failedRollouts) {
+      specs.push(
+        { id: 'RolloutFailed', section: RUNBOOK_SECTIONS.rolloutFailed, name: 'rollout-failed', ...COUNT,
+          meaning: 'A rollout after a model approval failed or timed out: refused (the change set changes more than the model), '
+            + 'rolled back (the version is now Rejected and the pointer restored), the serving stack stayed busy, or an error.',
+          metric: props.failedRollouts, threshold: 1 },
       );
     }
 

@@ -19,6 +19,20 @@ export interface TrainingRef {
   readonly failureRule?: events.IRule;
 }
 
+/** The rollout after an approval (constructs/serving/rollout-reconciler.ts), as metrics and its log group. */
+export interface RolloutRef {
+  /** Rollouts that succeeded (rolled out, already served, nothing to change). */
+  readonly succeeded: cloudwatch.IMetric;
+  /** Rollouts that failed. */
+  readonly failed: cloudwatch.IMetric;
+  /** Rollouts that timed out. */
+  readonly timedOut: cloudwatch.IMetric;
+  /** Approval events that started no rollout. */
+  readonly undeliveredApprovals: cloudwatch.IMetric;
+  /** The state machine's log group: each execution's outcome and the version it served. */
+  readonly logGroupName: string;
+}
+
 /** Properties of a {@link PlatformDashboard}. Each part is optional: the dashboard shows the parts given. */
 export interface PlatformDashboardProps {
   /**
@@ -61,6 +75,11 @@ export interface PlatformDashboardProps {
    * @default - no retraining row
    */
   readonly retraining?: sfn.IStateMachine;
+  /**
+   * The rollout after an approval: its outcomes and the served version.
+   * @default - no rollout row
+   */
+  readonly rollout?: RolloutRef;
   /**
    * Alarms whose states the dashboard shows at the top.
    * @default - no alarm status widget
@@ -174,6 +193,29 @@ export class PlatformDashboard extends Construct {
       );
     }
 
+    if (props.rollout) {
+      const r = props.rollout;
+      d.addWidgets(
+        graph('Rollouts after approval', [
+          withLabel(r.succeeded, 'Succeeded'), withLabel(r.failed, 'Failed'), withLabel(r.timedOut, 'Timed out'),
+          withLabel(r.undeliveredApprovals, 'Approvals not delivered'),
+        ], THIRD),
+        // Each execution's output names its outcome and the version (ExecutionSucceeded's output; a failure's error).
+        new cloudwatch.LogQueryWidget({
+          title: 'Served version and rollout outcomes (newest first)',
+          logGroupNames: [r.logGroupName],
+          queryLines: [
+            'filter type in ["ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"]',
+            'fields @timestamp, type, coalesce(details.output, details.error) as outcome',
+            'sort @timestamp desc',
+            'limit 20',
+          ],
+          width: 24 - THIRD,
+          height: HEIGHT,
+        }),
+      );
+    }
+
     if (props.training) {
       const term = searchTerm(props.training.jobNamePrefix);
       const widgets: cloudwatch.IWidget[] = [];
@@ -207,6 +249,10 @@ export class PlatformDashboard extends Construct {
       );
     }
   }
+}
+
+function withLabel(metric: cloudwatch.IMetric, label: string): cloudwatch.IMetric {
+  return metric instanceof cloudwatch.Metric ? metric.with({ label }) : metric;
 }
 
 function graph(title: string, left: cloudwatch.IMetric[], width: number): cloudwatch.GraphWidget {

@@ -184,6 +184,11 @@ export class InferenceEndpoint extends Construct {
   readonly endpointName: string;
   /** The name as SageMaker writes it in the endpoint's ARN: lowercased. */
   private readonly endpointNameLowercase: string;
+  /**
+   * The endpoint's ARN for policies in this stack, whether or not the endpoint exists yet (SageMaker lowercases
+   * the name in it).
+   */
+  readonly endpointArnForPolicies: string;
   /** The production variant's name. */
   readonly variantName: string;
   /** The production variant's InferenceAmiVersion (undefined on CPU instances). */
@@ -231,6 +236,7 @@ export class InferenceEndpoint extends Construct {
     this.endpointNameLowercase = props.endpointName
       ? (Token.isUnresolved(props.endpointName) ? props.endpointName : props.endpointName.toLowerCase())
       : `${generated.toLowerCase()}-${stackInstanceSuffix(this)}`;
+    this.endpointArnForPolicies = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: this.endpointNameLowercase });
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
     const amiVersion = props.inferenceAmiVersion ?? (hasGpu(instanceType) ? defaultInferenceAmi(hostingFamily(instanceType))?.version : undefined);
     this.inferenceAmiVersion = amiVersion;
@@ -412,7 +418,7 @@ export class InferenceEndpoint extends Construct {
    */
   grantInvoke(grantee: iam.IGrantable): iam.Grant {
     if (!this.condition) return this.endpoint.grantInvoke(grantee);
-    const future = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: this.endpointNameLowercase });
+    const future = this.endpointArnForPolicies;
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['sagemaker:InvokeEndpoint'],

@@ -1,17 +1,15 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { acknowledge, acknowledgeRolePolicies, AWS_SOLUTIONS, exemptFunction, FunctionExemptions, inPacks, SERVERLESS, skipCheckov } from '../private/compliance';
+import { acknowledgeRolePolicies, exemptFunction, FunctionExemptions } from '../private/compliance';
 
 /** What of a ModelRegistry (model-registry.ts) its acknowledgements name; a shape, so the two files import one way. */
 export interface ModelRegistryParts extends Construct {
   readonly functions: lambda.IFunction[];
   readonly provider: cr.Provider;
   readonly pointerRole: iam.IRole;
-  readonly approvalDeadLetterQueue: sqs.IQueue;
 }
 
 const DEPLOY_TIME: FunctionExemptions = {
@@ -50,11 +48,5 @@ export function acknowledgeModelRegistry(registry: ModelRegistryParts): void {
       defaultMemory: 'aws-cdk-lib\'s AwsCustomResource sizes its function; it makes one API call.',
     });
   }
-  acknowledge(registry.approvalDeadLetterQueue, [...inPacks('SQS3', AWS_SOLUTIONS), ...inPacks('SQSRedrivePolicy', SERVERLESS)],
-    'This queue is the dead-letter queue of the approval rule\'s target (EventBridge DeadLetterConfig, which cdk-nag does not '
-    + 'recognise); a dead-letter queue of its own would only move the same messages again.');
-  skipCheckov(registry.approvalDeadLetterQueue, 'CKV_AWS_27',
-    'Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), which this check does not read (it looks only for '
-    + 'KmsMasterKeyId). A customer key would need a key policy for EventBridge and add no control over who reads the queue.');
   acknowledgeRolePolicies(registry);
 }

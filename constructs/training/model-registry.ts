@@ -1,21 +1,16 @@
 import * as path from 'path';
-import { CustomResource, Duration, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { lambdaRole } from '../private/lambda-role';
 import { stackInstanceSuffix } from '../private/stack-instance';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
-import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { PlatformFunction } from '../private/platform-function';
 import { check, validateProps } from '../private/validation';
 import { acknowledgeModelRegistry } from './model-registry-acknowledgements';
@@ -24,6 +19,16 @@ import type { GateSettings } from './runtime/quality-gate';
 
 export type { Approval } from './runtime/model-registration-contract';
 export type { GateSettings } from './runtime/quality-gate';
+
+/** A Model Package Group's names, as another stack reads them. */
+export interface SharedGroupNames {
+  /** The group's name, as created. */
+  readonly groupName: string;
+  /** The group's name as SageMaker writes it in ARNs (lowercased). */
+  readonly groupNameInArns: string;
+  /** The names its state change events may carry (as created, and lowercased: one if they are the same). */
+  readonly eventGroupNames: string[];
+}
 
 /** The model a {@link ModelRegistry} registers. */
 export interface RegisteredModel {
@@ -107,18 +112,18 @@ export class ModelRegistry extends Construct {
   readonly pointerParameterName: string;
   /** The registration handler, for alarms on its errors. */
   readonly functions: lambda.IFunction[];
-  /** The rule that moves the pointer when a version is approved outside `cdk deploy`. */
-  readonly approvalRule: events.Rule;
-  /** Where approval events wait that the pointer move could not take. */
-  readonly approvalDeadLetterQueue: sqs.Queue;
+  /**
+   * The group's names for another stack (the serving stack's rollout reconciler), each a whole value that stack
+   * reads by reference: an SSM parameter of this stack holds each. A name built there from this stack's id would
+   * need Fn::Split over the other stack's output, which cfn-lint rejects (E1022); a whole value needs none.
+   */
+  readonly shared: SharedGroupNames;
   /** The registration's custom resource provider. */
   readonly provider: cr.Provider;
   /** The SSM call that writes the pointer at each registration. */
   readonly servingPointer: cr.AwsCustomResource;
   /** The role of the function behind `servingPointer` (aws-cdk-lib's singleton function, found by this role). */
   readonly pointerRole: iam.Role;
-  /** The one-step state machine the approval rule starts. */
-  readonly pointerMove: sfn.StateMachine;
   private readonly registration: CustomResource;
   private readonly lowercaseGroupName: string;
 
@@ -141,6 +146,12 @@ export class ModelRegistry extends Construct {
       modelPackageGroupName: this.groupName,
       modelPackageGroupDescription: 'Every gated model of the platform, one version per training job',
     });
+    // Standard String parameters: no charge (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html).
+    const held = (id: string, value: string, what: string) => new ssm.CfnParameter(this, id, { type: 'String', value, description: what }).attrValue;
+    const name = held('GroupNameParameter', this.groupName, 'Name of the platform\'s Model Package Group, for the serving stack\'s rollout');
+    const inArns = lowercaseName === this.groupName ? name
+      : held('GroupNameInArnsParameter', lowercaseName, 'The group\'s name as SageMaker writes it in ARNs (lowercased), for the serving stack\'s rollout');
+    this.shared = { groupName: name, groupNameInArns: inArns, eventGroupNames: approvalEventGroupNames(props.groupNamePrefix, suffix).length === 1 ? [name] : [name, inArns] };
     // Never deleted by CloudFormation. A first model that fails the gate leaves a Rejected version in the group and
     // rolls the stack's creation back; whether SageMaker refuses to delete a group that is not empty is not
     // documented, and either answer would harm: a refusal leaves the stack ROLLBACK_FAILED, a deletion loses the
@@ -221,65 +232,6 @@ export class ModelRegistry extends Construct {
     });
     this.pointerRole = pointerRole;
 
-    // A person's approval (aws sagemaker update-model-package ... Approved), or a retrain outside `cdk deploy`,
-    // moves the pointer too: SageMaker's model package state change event starts a one-step state machine that
-    // writes it. Event: https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
-    // Named, so that the target role's trust can name the rule (a generated name is known only after deploy).
-    const approvalRuleName = `${Names.uniqueResourceName(this, { maxLength: 55, separator: '-' })}-approval`;
-    this.approvalRule = new events.Rule(this, 'ApprovalRule', {
-      ruleName: approvalRuleName,
-      description: `Moves the serving pointer to a version of ${this.groupName} when it is approved`,
-      eventPattern: {
-        source: ['aws.sagemaker'],
-        detailType: ['SageMaker Model Package State Change'],
-        detail: { ModelPackageGroupName: approvalEventGroupNames(props.groupNamePrefix, suffix), ModelApprovalStatus: ['Approved'] },
-      },
-    });
-    const moveLogs = new logs.LogGroup(this, 'PointerMoveLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
-    });
-    const moveRole = new iam.Role(this, 'PointerMoveRole', { assumedBy: servicePrincipalForThisAccount(this, 'states.amazonaws.com') });
-    const move = new sfn.StateMachine(this, 'PointerMove', {
-      role: moveRole,
-      comment: 'Writes the approved model package ARN to the serving pointer',
-      definitionBody: sfn.DefinitionBody.fromChainable(new tasks.CallAwsService(this, 'PutPointer', {
-        service: 'ssm',
-        action: 'putParameter',
-        parameters: {
-          Name: props.pointerParameterName,
-          Value: sfn.JsonPath.stringAt('$.detail.ModelPackageArn'),
-          Type: 'String',
-          Overwrite: true,
-        },
-        iamResources: [parameterArn],
-        iamAction: 'ssm:PutParameter',
-      })),
-      logs: { destination: moveLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-    // An approval event the state machine could not take (after EventBridge's retries) waits in a dead-letter
-    // queue instead of being dropped: the pointer would otherwise silently keep the older version.
-    // SQS-managed keys (SSE-SQS) need no key policy for EventBridge to write; a customer key would.
-    this.approvalDeadLetterQueue = new sqs.Queue(this, 'ApprovalDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    // Only this rule, for this account, may start the pointer move: EventBridge sets aws:SourceArn to the rule's ARN
-    // when it assumes a target's role (https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html).
-    const targetRole = new iam.Role(this, 'ApprovalTargetRole', {
-      description: 'EventBridge starts the pointer move with it, for the approval rule only',
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnEquals: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: approvalRuleName }) },
-      }),
-    });
-    this.approvalRule.addTarget(new targets.SfnStateMachine(move, {
-      role: targetRole, deadLetterQueue: this.approvalDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24),
-    }));
-    this.pointerMove = move;
-    acknowledgeWildcardResource(moveRole, '*',
-      'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');
     acknowledgeModelRegistry(this);
   }
 
@@ -302,11 +254,6 @@ export class ModelRegistry extends Construct {
       acknowledgeWildcardResource(grantee.role, versions, 'Model package versions are numbered by SageMaker within this construct\'s group only.');
       acknowledgeWildcardResource(grantee.role, '*', 'sagemaker:ListModelPackages supports no resource scope; it reads summaries only.');
     }
-  }
-
-  /** Approval events waiting in the dead-letter queue: above zero, an approved version did not move the pointer. */
-  metricUndeliveredApprovals(props: { period?: Duration } = {}) {
-    return this.approvalDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: props.period ?? Duration.minutes(5), statistic: 'Maximum' });
   }
 
   /** The registered version's ARN. */

@@ -76,7 +76,7 @@ export interface RetrainingPipelineProps {
  * The retraining pipeline: a Standard Step Functions state machine that runs prepare → train → evaluate → gate →
  * register with the deploy's own job requests (built by runtime/job-requests.ts from the deploy's job constructs'
  * specs), roles, image, names and gate (model-registration.handler.ts). It ends at the registered version: Approved
- * by the gate (the registry's approval rule moves the serving pointer), PendingManualApproval, or Rejected.
+ * by the gate (the Serving stack's rollout reconciler then moves the pointer and the endpoint), PendingManualApproval, or Rejected.
  *
  * - No duplicate work: the prepare job is named after the raw data's listing and the training job after the
  *   prepared data's content hash (with image, hyperparameters and instance settings); a job that exists is reused,

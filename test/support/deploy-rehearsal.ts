@@ -33,6 +33,10 @@ export const EXTERNAL_NAMES: ExternalName[] = [
   },
   { kind: 'ssm parameter', name: '/cdk-bootstrap/hnb659fds/version', why: '`cdk bootstrap` writes its version; every CDK template reads it (BootstrapVersion)' },
   {
+    kind: 'arn', name: 'arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/hnb659fds/version',
+    why: 'the same parameter, which the rollout\'s roles may read: CloudFormation resolves BootstrapVersion when the rollout creates a change set',
+  },
+  {
     kind: 'arn', name: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
     why: 'an AWS managed policy: API Gateway\'s account-wide CloudWatch role (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html)',
   },
@@ -271,6 +275,8 @@ class Rehearsal {
     }
     this.add('region', '*');
     for (const s of this.deployment.stacks) this.add('region', s.region);
+    // The stacks themselves (a state machine that updates its own stack names it by its id).
+    for (const s of this.deployment.stacks) this.addArn(s.id);
   }
 
   /**

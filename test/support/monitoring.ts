@@ -7,13 +7,26 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { MonitoringStack, MonitoringStackProps } from '../../lib/monitoring-stack';
 import { contextWith } from './platform';
 
 export const WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:incident-webhook-AbCdEf';
 
-/** The model registry's approval dead-letter queue (in the Training stack of the app). */
-export const APPROVAL_DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:DlPlatform-Training-ApprovalDeadLetterQueue';
+/** The rollout reconciler's state machine (in the Serving stack of the app). */
+export const ROLLOUT_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:DlPlatform-Serving-Rollout';
+
+function rolloutMetrics(machine: sfn.IStateMachine) {
+  const period = Duration.minutes(5);
+  return {
+    succeeded: machine.metricSucceeded({ period, statistic: 'Sum' }),
+    failed: machine.metricFailed({ period, statistic: 'Sum' }),
+    timedOut: machine.metricTimedOut({ period, statistic: 'Sum' }),
+  };
+}
+
+/** The rollout reconciler's approval dead-letter queue (in the Serving stack of the app). */
+export const APPROVAL_DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:DlPlatform-Serving-RolloutDeadLetterQueue';
 
 export function buildMonitoring(overrides: Partial<MonitoringStackProps> = {}): { stack: MonitoringStack; template: Template } {
   const app = new App({ context: contextWith() });
@@ -28,8 +41,12 @@ export function buildMonitoring(overrides: Partial<MonitoringStackProps> = {}): 
     webAcl: { webAclName: 'dlplatform-web-acl' },
     functions: [lambda.Function.fromFunctionAttributes(upstream, 'Proxy', { functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:dlplatform-proxy', sameEnvironment: true })],
     trainingJobNamePrefix: 'dlplatform-train-',
-    undeliveredApprovalEvents: sqs.Queue.fromQueueArn(upstream, 'ApprovalDeadLetterQueue', APPROVAL_DLQ_ARN)
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+    rollout: {
+      undeliveredApprovals: sqs.Queue.fromQueueArn(upstream, 'ApprovalDeadLetterQueue', APPROVAL_DLQ_ARN)
+        .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      ...rolloutMetrics(sfn.StateMachine.fromStateMachineArn(upstream, 'Rollout', ROLLOUT_ARN)),
+      logGroupName: 'DlPlatform-Serving-RolloutLogs',
+    },
     thresholds: {
       endpoint5xxCount: 7,
       endpoint4xxCount: 70,

@@ -60,6 +60,24 @@ export const WILDCARD_EXCEPTIONS: readonly WildcardException[] = [
     reason: 'SageMaker manages the interfaces it created for a VPC job, whose ids are not known in advance; the ec2:Subnet condition '
       + 'confines the statement to interfaces in the configured subnets.',
   })),
+  // The rollout's deploy role (constructs/serving/rollout-reconciler.ts): CloudFormation generates the names of the
+  // models and endpoint configs it creates on each rollout, so the role holds to those carrying the stack's tag.
+  ...[['sagemaker:CreateModel', 'model'], ['sagemaker:CreateEndpointConfig', 'endpoint-config'], ['sagemaker:AddTags', 'model'], ['sagemaker:AddTags', 'endpoint-config']].map(([action, resource]) => ({
+    action,
+    resource,
+    condition: 'aws:RequestTag/dlplatform:rollout',
+    url: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html',
+    reason: 'CloudFormation names the model and endpoint config it creates (a generated physical id, unknown before it exists); '
+      + 'the aws:RequestTag condition lets the role create only those tagged as the serving stack\'s own.',
+  })),
+  ...['sagemaker:DeleteModel', 'sagemaker:DescribeModel', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DescribeEndpointConfig'].map((action) => ({
+    action,
+    resource: action.includes('EndpointConfig') ? 'endpoint-config' : 'model',
+    condition: 'aws:ResourceTag/dlplatform:rollout',
+    url: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html',
+    reason: 'The names of the models and endpoint configs CloudFormation created are generated; the aws:ResourceTag condition '
+      + 'holds the role to those tagged as the serving stack\'s own.',
+  })),
 ];
 
 /** How wide a resource is. */

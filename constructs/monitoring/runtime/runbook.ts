@@ -22,6 +22,7 @@ export const RUNBOOK_SECTIONS = {
   driftInvalidInput: 'drift-invalid-input',
   driftCheckFailed: 'drift-check-failed',
   retrainingFailed: 'retraining-run-failed',
+  rolloutFailed: 'rollout-failed',
 } as const;
 
 export type RunbookSection = (typeof RUNBOOK_SECTIONS)[keyof typeof RUNBOOK_SECTIONS];
