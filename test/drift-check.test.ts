@@ -39,9 +39,10 @@ const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0a1b2c3d-4e5f-4a6b-8c7d-01
 const SERVED = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/dlplatform-models-0123456789ab/3`;
 const MODEL_URL = `s3://dlplatform-model-0123/models/dlplatform-training-train-0123456789abcdef/output/model.tar.gz`;
 
-function only(template: Template, type: string): { id: string; props: Record<string, Json> } {
+/** The template's one resource of `type` (whose logical id starts with `prefix`, where the stack has others). */
+function only(template: Template, type: string, prefix = ''): { id: string; props: Record<string, Json> } {
   const found = template.findResources(type);
-  const ids = Object.keys(found);
+  const ids = Object.keys(found).filter((id) => id.startsWith(prefix));
   expect(ids).toHaveLength(1);
   return { id: ids[0], props: found[ids[0]].Properties };
 }
@@ -113,7 +114,7 @@ describe('capture and drift check (defaults)', () => {
     const [[, resource]] = Object.entries(schedule);
     expect(resource.Condition).toBe('HasApprovedModel');
     expect(resource.Properties.ScheduleExpression).toBe('cron(5 * * * ? *)');
-    expect(resource.Properties.Target.Arn).toEqual({ Ref: only(serving, 'AWS::StepFunctions::StateMachine').id });
+    expect(resource.Properties.Target.Arn).toEqual({ Ref: only(serving, 'AWS::StepFunctions::StateMachine', 'DriftStateMachine').id });
     expect(JSON.parse(resource.Properties.Target.Input)).toEqual({ time: '<aws.scheduler.scheduled-time>' });
     // The role it starts the run with: only Scheduler, for this account's default schedule group (the schedule's).
     const role = serving.toJSON().Resources[resource.Properties.Target.RoleArn['Fn::GetAtt'][0]];
@@ -186,7 +187,7 @@ describe('capture and drift check (defaults)', () => {
 
   describe('the state machine', () => {
     const template = serving.toJSON() as CfnTemplate;
-    const definition = stateMachineDefinition(template, only(serving, 'AWS::StepFunctions::StateMachine').id, INSTANCE);
+    const definition = stateMachineDefinition(template, only(serving, 'AWS::StepFunctions::StateMachine', 'DriftStateMachine').id, INSTANCE);
     let moto: MotoServer;
     let s3: S3Client;
     let cloudwatch: CloudWatchClient;
@@ -311,7 +312,7 @@ describe('capture and drift settings', () => {
     const serving = Template.fromStack(platform.serving);
     expect(only(serving, 'AWS::SageMaker::EndpointConfig').props.DataCaptureConfig).toBeUndefined();
     expect(serving.findResources('AWS::Scheduler::Schedule')).toEqual({});
-    expect(serving.findResources('AWS::StepFunctions::StateMachine')).toEqual({});
+    expect(Object.keys(serving.findResources('AWS::StepFunctions::StateMachine')).filter((id) => id.startsWith('Drift'))).toEqual([]);
     expect(platform.monitoring.alarms.driftAlarms).toEqual([]);
   });
 

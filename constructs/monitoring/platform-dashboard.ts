@@ -244,7 +244,7 @@ export class PlatformDashboard extends Construct {
           sm.metricTimedOut({ ...hourly, label: 'Timed out' }),
         ], THIRD),
         graph('Retraining run duration (minutes)', [
-          new cloudwatch.MathExpression({ expression: 'm / 60000', usingMetrics: { m: sm.metricTime({ period: Duration.hours(1), statistic: 'Maximum' }) }, label: 'Longest run' }),
+          new cloudwatch.MathExpression({ expression: 'm / 60000', usingMetrics: { m: sm.metricTime({ period: Duration.hours(1), statistic: 'Maximum' }) }, label: 'Longest run', period: Duration.hours(1) }),
         ], THIRD),
       );
     }
