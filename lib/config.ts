@@ -112,6 +112,8 @@ export const SETTINGS = {
   retrainSchedule: setting(optional(text(SCHEDULE_EXPRESSION, 'an EventBridge Scheduler expression: rate(<n> minutes|hours|days) or cron(<6 fields>)')),
     undefined as string | undefined,
     'Start a retraining run on this EventBridge Scheduler schedule, e.g. `rate(7 days)` or `cron(0 3 ? * MON *)` (UTC). Unset: no schedule. A run whose data, image and settings match a registered version ends without training.'),
+  retrainOnDrift: setting(boolean, false,
+    'Start a retraining run when a drift alarm (drift-features or drift-prediction) goes into ALARM: an EventBridge rule in the Monitoring stack. A run during another run is dropped, and a run on data already trained on ends without training. Needs the drift check (captureSamplingPercentage above 0).'),
 
   // Serving
   servingInstanceType: setting(oneOf(HOSTING_INSTANCE_TYPES), 'ml.m5.large', 'SageMaker endpoint instance type.'),
@@ -264,6 +266,10 @@ function checkCombinations(c: PlatformConfig, image: TorchBuild): void {
   }
   if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
     fail('apiThrottleBurstLimit', c.apiThrottleBurstLimit, `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`);
+  }
+  if (c.retrainOnDrift && c.captureSamplingPercentage === 0) {
+    fail('retrainOnDrift', c.retrainOnDrift, 'false while captureSamplingPercentage is 0 (no capture, no drift check, no drift alarm to start a run); '
+      + 'set captureSamplingPercentage above 0 or retrainOnDrift=false');
   }
   checkReservations(c);
 }

@@ -13,6 +13,7 @@ import { PlatformDashboard, RolloutRef } from '../constructs/monitoring/platform
 import { ApiRef, EndpointRef, WebAclRef } from '../constructs/monitoring/platform-metrics';
 import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/monitoring/runtime/runbook';
 import { TrainingFailureRule } from '../constructs/monitoring/training-failure-rule';
+import { AlarmRetrainingTrigger } from '../constructs/training/alarm-retraining-trigger';
 
 export interface MonitoringStackProps extends StackProps {
   /** The inference endpoint's variant; unset: no endpoint alarms. */
@@ -31,6 +32,10 @@ export interface MonitoringStackProps extends StackProps {
   readonly failedRetrainingRuns?: cloudwatch.IMetric;
   /** The retraining state machine, for the dashboard's runs and durations; unset: no such row. */
   readonly retraining?: sfn.IStateMachine;
+  /**
+   * The retraining state machine the drift alarms start (retrainOnDrift); unset: drift starts nothing. Needs `drift`.
+   */
+  readonly retrainOnDrift?: sfn.IStateMachine;
   /** The rollout after an approval; unset (a pinned version): no rollout alarms or graphs. */
   readonly rollout?: RolloutRef;
   /** Alarm thresholds. */
@@ -52,6 +57,7 @@ export class MonitoringStack extends Stack {
   readonly alarms: PlatformAlarms;
   readonly trainingFailures?: TrainingFailureRule;
   readonly dashboard: PlatformDashboard;
+  readonly driftRetraining?: AlarmRetrainingTrigger;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
@@ -103,6 +109,13 @@ export class MonitoringStack extends Stack {
       runbookUrl: props.runbookUrl,
     });
     this.topic.allowAlarms(`${this.alarms.alarmNamePrefix}-`);
+
+    // Beside the alarms, not in the training stack: this stack already refers to the training stack.
+    if (props.retrainOnDrift) {
+      this.driftRetraining = new AlarmRetrainingTrigger(this, 'RetrainOnDrift', {
+        stateMachine: props.retrainOnDrift, alarms: this.alarms.driftAlarms, reason: 'drift',
+      });
+    }
 
     this.dashboard = new PlatformDashboard(this, 'Dashboard', {
       dashboardName: `${this.stackName}-${Aws.REGION}`,

@@ -134,6 +134,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     } : undefined,
     failedRetrainingRuns: training.retraining.metricFailedRuns(),
     retraining: training.retraining.stateMachine,
+    retrainOnDrift: config.retrainOnDrift ? training.retraining.stateMachine : undefined,
     rollout: serving.rollout ? {
       succeeded: serving.rollout.metricSucceeded(),
       failed: serving.rollout.metricFailed(),

@@ -1,6 +1,7 @@
 /**
  * What starts the retraining pipeline: a completion marker under the raw data (one S3 Object Created rule, so a
- * many-file upload starts one run), a schedule (EventBridge Scheduler, off by default), an alarm, and
+ * many-file upload starts one run), a schedule (EventBridge Scheduler, off by default), an alarm (the drift alarms
+ * with retrainOnDrift: a rule in the Monitoring stack, evaluated across the stacks as CloudFormation would), and
  * `npm run retrain` (run for real against moto: the stack's output, then StartExecution). And what reports a
  * failed run: the failed-runs alarm, whose actions are the responder's.
  */
@@ -9,9 +10,13 @@ import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { parseRetrainArguments, pipelineArn, startRetraining } from '../bin/retrain';
 import { loadConfig } from '../lib/config';
+import { AlarmRetrainingTrigger } from '../constructs/training/alarm-retraining-trigger';
 import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
+import { CfnDeployment } from './support/cfn-evaluator';
+import { stacksOfApp } from './support/deploy-rehearsal';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform } from './support/platform';
 
@@ -129,6 +134,92 @@ describe('triggers, configured', () => {
 
   test('retrainOnNewData must be a boolean', () => {
     expect(() => loadConfig({ retrainOnNewData: 'sometimes' })).toThrow(/Invalid setting "retrainOnNewData": "sometimes"; allowed: true or false/);
+  });
+});
+
+describe('retrainOnDrift', () => {
+  type Rule = { Properties: { Name: string; EventPattern: { source: string[]; 'detail-type': string[]; resources: unknown[]; detail: unknown }; Targets: Record<string, unknown>[] } };
+  const alarmRules = (template: Template) => Object.values(resourcesOf(template, 'AWS::Events::Rule'))
+    .filter((r) => JSON.stringify(r.Properties.EventPattern).includes('aws.cloudwatch')) as unknown as Rule[];
+
+  test('off by default: no stack has a rule on alarms', () => {
+    const { platform } = buildTestPlatform();
+    expect(alarmRules(Template.fromStack(platform.monitoring))).toEqual([]);
+    expect(alarmRules(Template.fromStack(platform.training))).toEqual([]);
+  });
+
+  describe('on', () => {
+    const built = buildTestPlatform({ retrainOnDrift: 'true', account: '123456789012', region: 'eu-west-1' });
+    const { platform } = built;
+    const monitoring = Template.fromStack(platform.monitoring);
+    // Every stack as CloudFormation evaluates it: imports resolve to the exporting stack's values.
+    const deployment = new CfnDeployment(stacksOfApp(built.app));
+    const monitoringStack = deployment.stack(platform.monitoring.stackName);
+    const trainingStack = deployment.stack(platform.training.stackName);
+    const machine = platform.training.retraining.stateMachine;
+    const machineArn = trainingStack.arn(platform.training.getLogicalId(machine.node.defaultChild as never));
+    const trigger = platform.monitoring.driftRetraining!;
+    const ruleId = platform.monitoring.getLogicalId(trigger.rule.node.defaultChild as never);
+    const rule = monitoringStack.properties(ruleId) as Rule['Properties'];
+
+    test('one rule, in the Monitoring stack, on exactly the drift alarms going into ALARM', () => {
+      expect(alarmRules(monitoring)).toHaveLength(1);
+      expect(alarmRules(Template.fromStack(platform.training))).toEqual([]);
+      const driftAlarms = platform.monitoring.alarms.driftAlarms;
+      expect(driftAlarms.map((a) => a.node.id).sort()).toEqual(['DriftedFeatures', 'PredictionDrift']);
+      const driftArns = driftAlarms.map((a) => monitoringStack.arn(platform.monitoring.getLogicalId(a.node.defaultChild as never)));
+      expect(driftArns.every((a) => /^arn:aws:cloudwatch:eu-west-1:123456789012:alarm:DlPlatform-Monitoring-drift-(features|prediction)$/.test(String(a)))).toBe(true);
+      expect(rule.EventPattern).toEqual({
+        source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], resources: driftArns, detail: { state: { value: ['ALARM'] } },
+      });
+    });
+
+    test('it starts the Training stack\'s retraining state machine with trigger "alarm" and the alarm\'s name', () => {
+      expect(machineArn).toMatch(/^arn:aws:states:eu-west-1:123456789012:stateMachine:/);
+      expect(rule.Targets).toHaveLength(1);
+      const [target] = rule.Targets;
+      expect(target.Arn).toBe(machineArn);
+      expect(target.InputTransformer).toEqual({
+        InputPathsMap: { 'detail-alarmName': '$.detail.alarmName' }, InputTemplate: '{"trigger":"alarm","alarm":<detail-alarmName>}',
+      });
+    });
+
+    test('with a role in the Monitoring stack that only this rule of this account assumes, and that may only start that state machine', () => {
+      const roleId = platform.monitoring.getLogicalId(trigger.role.node.defaultChild as never);
+      expect(rule.Targets[0].RoleArn).toBe(monitoringStack.arn(roleId));
+      const role = monitoringStack.properties(roleId) as { AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] } };
+      expect(role.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '123456789012' },
+          ArnEquals: { 'aws:SourceArn': `arn:aws:events:eu-west-1:123456789012:rule/${rule.Name}` },
+        },
+      })]);
+      const policies = Object.entries(resourcesOf(monitoring, 'AWS::IAM::Policy'))
+        .map(([id]) => monitoringStack.properties(id) as { Roles: unknown[]; PolicyDocument: { Statement: unknown[] } })
+        .filter((p) => p.Roles.includes(monitoringStack.physicalName(roleId)));
+      expect(policies.flatMap((p) => p.PolicyDocument.Statement)).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machineArn }]);
+    });
+
+    test('no dependency cycle: Monitoring deploys after Training, which names nothing of Monitoring', () => {
+      expect(platform.monitoring.dependencies).toContain(platform.training);
+      expect(platform.training.dependencies).not.toContain(platform.monitoring);
+      expect(JSON.stringify(Template.fromStack(platform.training).toJSON())).not.toContain('Monitoring');
+    });
+  });
+
+  test('refused at synth without capture, naming the setting and what to change', () => {
+    expect(() => loadConfig({ retrainOnDrift: 'true', captureSamplingPercentage: 0 }))
+      .toThrow(/Invalid setting "retrainOnDrift": true; allowed: false while captureSamplingPercentage is 0 .*set captureSamplingPercentage above 0 or retrainOnDrift=false/);
+    expect(loadConfig({ retrainOnDrift: 'false', captureSamplingPercentage: 0 }).retrainOnDrift).toBe(false);
+    expect(() => loadConfig({ retrainOnDrift: 'yes' })).toThrow(/Invalid setting "retrainOnDrift": "yes"; allowed: true or false/);
+  });
+
+  test('the construct refuses an empty list of alarms, naming itself', () => {
+    const stack = new Stack();
+    const stateMachine = sfn.StateMachine.fromStateMachineArn(stack, 'Pipeline', 'arn:aws:states:eu-west-1:123456789012:stateMachine:retraining');
+    expect(() => new AlarmRetrainingTrigger(stack, 'Trigger', { stateMachine, alarms: [], reason: 'drift' }))
+      .toThrow(/AlarmRetrainingTrigger at Default\/Trigger: invalid alarms 0; allowed: at least one alarm/);
   });
 });
 

@@ -53,17 +53,20 @@ describe('scoping of issue 20', () => {
 
   test.each([
     // The retraining pipeline's trigger rules (constructs/training/retraining-pipeline.ts).
-    ['training', 1],
+    ['training', 'defaults', 1],
     // The rollout reconciler's approval rule (constructs/serving/rollout-reconciler.ts).
-    ['serving', 1],
-  ] as const)('every role EventBridge assumes in the %s stack names this account and the rules it serves (aws:SourceArn)', (stack, count) => {
-    const template = Template.fromStack(defaults[stack]);
+    ['serving', 'defaults', 1],
+    // retrainOnDrift (on in EVERY_OPTION): the drift alarms' rule (constructs/training/alarm-retraining-trigger.ts).
+    ['monitoring', 'defaults', 0],
+    ['monitoring', 'every option', 1],
+  ] as const)('every role EventBridge assumes in the %s stack (%s) names this account and the rules it serves (aws:SourceArn)', (stack, settings, count) => {
+    const template = Template.fromStack((settings === 'defaults' ? defaults : vpc)[stack]);
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })]) } } });
     expect(Object.keys(roles)).toHaveLength(count);
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { Name: string; Targets: { RoleArn?: { 'Fn::GetAtt': string[] } }[] } }[];
     for (const [id, role] of Object.entries(roles) as [string, { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } }][]) {
       const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;
-      expect(condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+      expect(condition.StringEquals['aws:SourceAccount']).toEqual(settings === 'defaults' ? { Ref: 'AWS::AccountId' } : '123456789012');
       const served = rules.filter((r) => r.Properties.Targets.some((t) => t.RoleArn?.['Fn::GetAtt'][0] === id)).map((r) => r.Properties.Name);
       expect(served.length).toBeGreaterThan(0);
       const sourceArn = JSON.stringify(condition.ArnEquals?.['aws:SourceArn'] ?? condition.ArnLike?.['aws:SourceArn']);

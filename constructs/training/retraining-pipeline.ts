@@ -16,6 +16,7 @@ import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { PlatformFunction } from '../private/platform-function';
 import { check, validateProps } from '../private/validation';
+import { alarmStateChangePattern, alarmTriggerInput } from './alarm-retraining-trigger';
 import type { ModelRegistry } from './model-registry';
 import type { ProcessingJob } from './processing-job';
 import { acknowledgeRetrainingPipeline } from './retraining-pipeline-acknowledgements';
@@ -82,7 +83,8 @@ export interface RetrainingPipelineProps {
  *   prepared data's content hash (with image, hyperparameters and instance settings); a job that exists is reused,
  *   and a registered version of the training job ends the run, naming it.
  * - One run at a time: a run that finds an earlier one in progress ends at once (a dropped trigger, logged).
- * - Triggers: new data (a completion marker), a schedule, an alarm ({@link addAlarmTrigger}), by hand (`npm run retrain`).
+ * - Triggers: new data (a completion marker), a schedule, an alarm ({@link addAlarmTrigger}, or an AlarmRetrainingTrigger in
+ *   the alarm's stack), by hand (`npm run retrain`).
  * - Every run puts one outcome event ({@link OUTCOME_EVENT}) on the default bus; a failed run fails the execution.
  */
 export class RetrainingPipeline extends Construct {
@@ -281,15 +283,15 @@ export class RetrainingPipeline extends Construct {
     acknowledgeRetrainingPipeline(this);
   }
 
-  /** Starts a run when `alarm` goes into ALARM (e.g. a drift or quality alarm). */
+  /**
+   * Starts a run when `alarm` goes into ALARM, with a rule in this pipeline's stack. For an alarm in a stack that
+   * depends on this one (the monitoring stack's drift alarms), use an AlarmRetrainingTrigger (alarm-retraining-trigger.ts) in the
+   * alarm's stack instead: a rule here would make the two stacks refer to each other.
+   */
   addAlarmTrigger(alarm: cloudwatch.IAlarm): events.Rule {
     const id = `Alarm${Names.uniqueId(alarm).slice(-40)}`;
-    return this.addRule(id, `alarm-${this.eventRuleNames.length}`, `Starts a retraining run when ${alarm.alarmName} is in ALARM`, {
-      source: ['aws.cloudwatch'],
-      detailType: ['CloudWatch Alarm State Change'],
-      resources: [alarm.alarmArn],
-      detail: { state: { value: ['ALARM'] } },
-    }, events.RuleTargetInput.fromObject({ trigger: 'alarm', alarm: events.EventField.fromPath('$.detail.alarmName') }));
+    return this.addRule(id, `alarm-${this.eventRuleNames.length}`, `Starts a retraining run when ${alarm.alarmName} is in ALARM`,
+      alarmStateChangePattern([alarm]), alarmTriggerInput());
   }
 
   /** Failed and timed-out runs per 5 minutes (an alarm at one raises an incident through the responder). */

@@ -24,7 +24,7 @@ export function contextWith(overrides: Record<string, unknown> = {}): Record<str
 
 /**
  * Every optional feature on: VPC training, the user's data, API keys, an allow-list, a webhook, the managed
- * training log group, a GPU endpoint, a pinned environment, a retraining schedule. Each adds resources or statements of its own.
+ * training log group, a GPU endpoint, a pinned environment, a retraining schedule, retraining on drift. Each adds resources or statements of its own.
  */
 export const EVERY_OPTION = {
   account: '123456789012', region: 'eu-west-1', dataSourceUri: 's3://my-datasets/digits/2024',
@@ -32,7 +32,7 @@ export const EVERY_OPTION = {
   apiAuth: 'api-key', apiAllowedCidrs: ['203.0.113.0/24'], alarmEmails: 'ops@example.com', manageTrainingLogGroup: true,
   webhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:incident-webhook-AbCdEf',
   servingInstanceType: 'ml.g5.xlarge', servingMinCapacity: 2, servingMaxCapacity: 2,
-  retrainSchedule: 'rate(7 days)',
+  retrainSchedule: 'rate(7 days)', retrainOnDrift: true,
 };
 
 export interface SynthesizedPlatform {
