@@ -20,10 +20,10 @@ import { ModelArtifact } from '../constructs/training/model-artifact';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput, validateOutput } from '../local/api-model/validate-input';
 import { ConfigError, loadConfig } from '../lib/config';
-import { CfnTemplate, Instance } from './support/cfn-template';
+import { CfnTemplate, Instance, resolve } from './support/cfn-template';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, contextWith } from './support/platform';
-import { aslProblems, runStateMachine, stateMachineDefinition } from './support/state-machine-runner-drift';
+import { aslProblems, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
 
 /** Untyped template JSON, as Template.toJSON() returns it. */
 type Json = ReturnType<Template['toJSON']>[string];
@@ -113,7 +113,7 @@ describe('capture and drift check (defaults)', () => {
     const [[, resource]] = Object.entries(schedule);
     expect(resource.Condition).toBe('HasApprovedModel');
     expect(resource.Properties.ScheduleExpression).toBe('cron(5 * * * ? *)');
-    expect(resource.Properties.Target.Arn).toEqual({ Ref: only(serving, 'AWS::StepFunctions::StateMachine').id });
+    expect(resource.Properties.Target.Arn).toEqual({ Ref: stateMachineWith(serving.toJSON() as CfnTemplate, 'Window of this run') });
     expect(JSON.parse(resource.Properties.Target.Input)).toEqual({ time: '<aws.scheduler.scheduled-time>' });
     // The role it starts the run with: only Scheduler, for this account's default schedule group (the schedule's).
     const role = serving.toJSON().Resources[resource.Properties.Target.RoleArn['Fn::GetAtt'][0]];
@@ -186,7 +186,8 @@ describe('capture and drift check (defaults)', () => {
 
   describe('the state machine', () => {
     const template = serving.toJSON() as CfnTemplate;
-    const definition = stateMachineDefinition(template, only(serving, 'AWS::StepFunctions::StateMachine').id, INSTANCE);
+    // The serving stack has two state machines (the rollout reconciler's too): the drift check's is the one with its first state.
+    const definition = definitionOf(template, stateMachineWith(template, 'Window of this run'), (value) => resolve(template, value, INSTANCE));
     let moto: MotoServer;
     let s3: S3Client;
     let cloudwatch: CloudWatchClient;
@@ -266,6 +267,7 @@ describe('capture and drift check (defaults)', () => {
 
     test('a window without capture files ends without a job', async () => {
       const run = await runStateMachine(definition, { time: '2026-03-01T09:05:00Z' }, handlers(load('drift-metrics.handler'), load('drift-window.handler')));
+      expect(run).toMatchObject({ status: 'SUCCEEDED' });
       expect(run.states).toEqual(['Window of this run', 'Any capture files', 'Traffic captured?', 'No capture in the window']);
       expect(requests.list.at(-1)).toEqual({ Bucket: BUCKET, Prefix: expect.stringMatching(/^capture\/DlPlatformServing-Endpoint-\w+-m5-large-0123456789ab\/AllTraffic\/2026\/03\/01\/08\/$/), MaxKeys: 1 });
     });
@@ -275,6 +277,7 @@ describe('capture and drift check (defaults)', () => {
         ?? (definition.States as Json)['Window of this run'].Parameters.capturePrefix;
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${capturePrefix}2026/03/01/13/41-23-456-abc.jsonl`, Body: '{}\n' }));
       const run = await runStateMachine(definition, { time: '2026-03-01T14:05:00Z' }, handlers(load('drift-metrics.handler'), load('drift-window.handler')));
+      expect(run).toMatchObject({ status: 'SUCCEEDED' });
       expect(run.states).toEqual(['Window of this run', 'Any capture files', 'Traffic captured?', 'Served model', 'Check drift', 'Publish metrics']);
 
       expect(requests.describe.at(-1)).toEqual({ ModelPackageName: SERVED });
@@ -311,7 +314,11 @@ describe('capture and drift settings', () => {
     const serving = Template.fromStack(platform.serving);
     expect(only(serving, 'AWS::SageMaker::EndpointConfig').props.DataCaptureConfig).toBeUndefined();
     expect(serving.findResources('AWS::Scheduler::Schedule')).toEqual({});
-    expect(serving.findResources('AWS::StepFunctions::StateMachine')).toEqual({});
+    // The serving stack's one state machine is the rollout reconciler's: no drift check.
+    const machines = Object.values(serving.findResources('AWS::StepFunctions::StateMachine')).map((r) => JSON.stringify(r.Properties.DefinitionString));
+    expect(machines).toHaveLength(1);
+    expect(machines[0]).toContain('\\"Newest approved version\\"');
+    expect(machines[0]).not.toContain('Window of this run');
     expect(platform.monitoring.alarms.driftAlarms).toEqual([]);
   });
 

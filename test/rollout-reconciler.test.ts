@@ -11,7 +11,7 @@ import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollo
 import { CfnTemplate, Instance, resolve } from './support/cfn-template';
 import { buildTestPlatform } from './support/platform';
 import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
-import { Definition, aslProblems, allStates, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-execution';
+import { Definition, aslProblems, allStates, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -46,7 +46,7 @@ function instance(stackId: string, template: CfnTemplate): Instance {
 
 const servingInstance = instance(SERVING_ID, serving);
 const machineId = stateMachineWith(serving, 'Newest approved version');
-const definition: Definition = definitionOf(serving, machineId, servingInstance);
+const definition: Definition = definitionOf(serving, machineId, (value) => resolve(serving, value, servingInstance));
 // The names as the stacks that own them create them, not as the definition has them.
 const groupName = String(resolve(training, training.Resources[logicalIdOf(training, 'AWS::SageMaker::ModelPackageGroup')].Properties!.ModelPackageGroupName, instance(TRAINING_ID, training)));
 const endpointName = String(resolve(serving, serving.Resources[logicalIdOf(serving, 'AWS::SageMaker::Endpoint')].Properties!.EndpointName, servingInstance));
@@ -336,6 +336,7 @@ describe('what the rollout may do', () => {
   test('a pinned version has no rollout; manual mode has the same one', () => {
     expect(buildTestPlatform({ servingModelPackageVersion: 3 }).platform.serving.rollout).toBeUndefined();
     const manual = Template.fromStack(buildTestPlatform({ modelApproval: 'manual' }).platform.serving).toJSON() as CfnTemplate;
-    expect(definitionOf(manual, stateMachineWith(manual, 'Newest approved version'), instance(SERVING_ID, manual))).toEqual(definition);
+    const manualInstance = instance(SERVING_ID, manual);
+    expect(definitionOf(manual, stateMachineWith(manual, 'Newest approved version'), (value) => resolve(manual, value, manualInstance))).toEqual(definition);
   });
 });
