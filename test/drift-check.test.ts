@@ -20,11 +20,10 @@ import { ModelArtifact } from '../constructs/training/model-artifact';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput, validateOutput } from '../local/api-model/validate-input';
 import { ConfigError, loadConfig } from '../lib/config';
-import { CfnDeployment } from './support/cfn-evaluator';
 import { CfnTemplate } from './support/cfn-template';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, contextWith, stacksOf } from './support/platform';
-import { aslProblems, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
+import { aslProblems, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
 
 /** Untyped template JSON, as Template.toJSON() returns it. */
 type Json = ReturnType<Template['toJSON']>[string];
@@ -163,14 +162,12 @@ describe('capture and drift check (defaults)', () => {
   });
 
   describe('the state machine', () => {
-    const template = serving.toJSON() as CfnTemplate;
-    // The serving stack has two state machines (the rollout reconciler's too): the drift check's is the one with its first state.
     // The stacks as one deployment evaluates them, with the serving pointer (an SSM parameter) naming a served version.
-    const pointer = String(template.Parameters!.ServedModelPackage.Default);
-    const deployment = new CfnDeployment(stacksOf(platform).map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })),
-      { account: ACCOUNT, region: REGION }, { [pointer]: SERVED });
+    const pointer = String((serving.toJSON() as CfnTemplate).Parameters!.ServedModelPackage.Default);
+    const deployment = deploymentOf(stacksOf(platform), { account: ACCOUNT, region: REGION }, { [pointer]: SERVED });
     const deployed = deployment.stack(platform.serving.stackName);
-    const definition = definitionOf(template, stateMachineWith(template, 'Window of this run'), (value, at) => deployed.evaluate(value, at));
+    // The serving stack has two state machines (the rollout reconciler's too): the drift check's is the one with its first state.
+    const definition = definitionOf(deployed, 'Window of this run');
     const captureBucketId = Object.keys(data.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('CaptureBucket'))!;
     const BUCKET = deployment.stack(platform.data.stackName).physicalName(captureBucketId);
     // The platform key, as the capture config names it.

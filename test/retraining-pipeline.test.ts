@@ -23,11 +23,10 @@ import { trainingJobRequest } from '../constructs/training/runtime/job-requests'
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
 import { StepEvent, onStep } from '../constructs/training/runtime/retraining-steps.handler';
-import { CfnDeployment } from './support/cfn-evaluator';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
 import { COMPLETES, JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
-import { Definition, ExecutionOutcome, aslProblems, copyOf, deployedDefinition, runStateMachine, stateError } from './support/state-machine-runner';
+import { Definition, ExecutionOutcome, aslProblems, copyOf, definitionOf, deploymentOf, runStateMachine, stateError } from './support/state-machine-runner';
 
 jest.setTimeout(120_000);
 
@@ -52,11 +51,10 @@ let automatic: Synthesized;
 
 function synthesize(overrides: Record<string, unknown> = {}): Synthesized {
   const { platform } = buildTestPlatform(overrides);
-  const stacks = stacksOf(platform);
-  const definition = deployedDefinition(stacks, platform.training, 'Fingerprint');
+  const deployment = deploymentOf(stacksOf(platform));
+  const definition = definitionOf(deployment.stack(platform.training.stackName), 'Fingerprint');
   const config = (definition.States.Configure.Parameters as { config: PipelineConfig }).config;
-  // The training job's start phase carries the deploy's request: evaluated the same way, for comparison.
-  const deployment = new CfnDeployment(stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })));
+  // The training job's start phase carries the deploy's request: evaluated in the same deployment, for comparison.
   const template = Template.fromStack(platform.training).toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   const [id, start] = Object.entries(template.Resources).find(([, r]) => r.Type === 'Custom::SageMakerTrainingJob' && r.Properties.CreateTrainingJobRequest)!;
   const request = deployment.stack(platform.training.stackName).evaluate(start.Properties.CreateTrainingJobRequest, `Resources.${id}`);

@@ -8,12 +8,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
 import { App, Stack } from 'aws-cdk-lib';
 import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollout-reconciler';
-import { CfnDeployment } from './support/cfn-evaluator';
 import { CfnTemplate } from './support/cfn-template';
-import { Platform } from '../lib/platform';
 import { buildTestPlatform, stacksOf } from './support/platform';
 import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
-import { Definition, aslProblems, allStates, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
+import { Definition, aslProblems, allStates, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -22,11 +20,8 @@ const { platform } = buildTestPlatform({ account: ACCOUNT, region: REGION });
 const serving = Template.fromStack(platform.serving).toJSON() as CfnTemplate;
 const training = Template.fromStack(platform.training).toJSON() as CfnTemplate;
 
-/** The stacks as one deployment evaluates them: each its own stack id, names and ARNs as CloudFormation gives them. */
-function deploymentOf(p: Platform): CfnDeployment {
-  return new CfnDeployment(stacksOf(p).map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })), { account: ACCOUNT, region: REGION });
-}
-const deployment = deploymentOf(platform);
+// The stacks as one deployment evaluates them: each its own stack id, names and ARNs as CloudFormation gives them.
+const deployment = deploymentOf(stacksOf(platform), { account: ACCOUNT, region: REGION });
 const deployedServing = deployment.stack(platform.serving.stackName);
 const deployedTraining = deployment.stack(platform.training.stackName);
 const SERVING_ID = deployedServing.id;
@@ -34,7 +29,7 @@ const SERVING_ID = deployedServing.id;
 const inServing = (value: unknown): unknown => deployedServing.evaluate(value, 'rollout-reconciler.test');
 
 const machineId = stateMachineWith(serving, 'Newest approved version');
-const definition: Definition = definitionOf(serving, machineId, (value, at) => deployedServing.evaluate(value, at));
+const definition: Definition = definitionOf(deployedServing, 'Newest approved version');
 // The names as the stacks that own them create them, not as the definition has them.
 const groupName = deployedTraining.physicalName(logicalIdOf(training, 'AWS::SageMaker::ModelPackageGroup'));
 const endpointName = deployedServing.physicalName(logicalIdOf(serving, 'AWS::SageMaker::Endpoint'));
@@ -324,8 +319,7 @@ describe('what the rollout may do', () => {
   test('a pinned version has no rollout; manual mode has the same one', () => {
     expect(buildTestPlatform({ servingModelPackageVersion: 3 }).platform.serving.rollout).toBeUndefined();
     const manualPlatform = buildTestPlatform({ account: ACCOUNT, region: REGION, modelApproval: 'manual' }).platform;
-    const manual = Template.fromStack(manualPlatform.serving).toJSON() as CfnTemplate;
-    const deployedManual = deploymentOf(manualPlatform).stack(manualPlatform.serving.stackName);
-    expect(definitionOf(manual, stateMachineWith(manual, 'Newest approved version'), (value, at) => deployedManual.evaluate(value, at))).toEqual(definition);
+    const deployedManual = deploymentOf(stacksOf(manualPlatform), { account: ACCOUNT, region: REGION }).stack(manualPlatform.serving.stackName);
+    expect(definitionOf(deployedManual, 'Newest approved version')).toEqual(definition);
   });
 });

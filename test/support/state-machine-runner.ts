@@ -1,15 +1,14 @@
 /**
  * A synthesized Step Functions state machine, checked and run on this machine: its DefinitionString taken out of
- * the template and evaluated as CloudFormation would (by cfn-evaluator.ts's CfnDeployment, or cfn-template.ts's
- * `resolve` for one stack instance whose names a test pins), validated as Amazon States Language by asl-validator
- * 4.0.0, and executed by aws-local-stepfunctions 3.0.0 with every Task state, nested Map and Parallel states
+ * the template and evaluated as CloudFormation would deploy it (cfn-evaluator.ts's CfnDeployment of all stacks),
+ * validated as Amazon States Language by asl-validator 4.0.0, and executed by aws-local-stepfunctions 3.0.0 with every Task state, nested Map and Parallel states
  * included, answered by a local handler (the real handler code, or a stand-in that checks requests against the
  * service's API model). Wait states and retry intervals take no time.
  */
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { CfnDeployment } from './cfn-evaluator';
+import { CfnDeployment, CfnStack } from './cfn-evaluator';
 
 // asl-validator 4.0.0 ships CommonJS without types: validator(definition, options) -> { isValid, errors }.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -21,10 +20,7 @@ const aslValidator = require('asl-validator') as (definition: unknown, options?:
 export type Definition = Record<string, unknown> & { StartAt: string; States: Record<string, Record<string, unknown>> };
 
 /** The part of a template this module reads. */
-type TemplateJson = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
-
-/** Evaluates a value of the template as deployed; `path` names where it is, for errors. */
-export type Evaluate = (value: unknown, path: string) => unknown;
+type TemplateJson = { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 
 /**
  * A copy of plain JSON. Not structuredClone: under jest its objects come from another realm, and
@@ -34,9 +30,14 @@ export function copyOf<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/** The stacks as one deployment evaluates them (cfn-evaluator.ts); `ssmValues`: what SSM parameters hold, by name. */
+export function deploymentOf(stacks: Stack[], environment?: { account: string; region: string }, ssmValues?: Record<string, string>): CfnDeployment {
+  return new CfnDeployment(stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })), environment, ssmValues);
+}
+
 /** The logical id of the template's one state machine that has a state named `stateName`. */
 export function stateMachineWith(template: TemplateJson, stateName: string): string {
-  const ids = Object.entries(template.Resources)
+  const ids = Object.entries(template.Resources ?? {})
     // The definition is a string in the template: a state's name arrives in escaped quotes.
     .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && JSON.stringify(r.Properties?.DefinitionString).includes(`\\"${stateName}\\"`))
     .map(([id]) => id);
@@ -44,21 +45,18 @@ export function stateMachineWith(template: TemplateJson, stateName: string): str
   return ids[0];
 }
 
-/** The definition of the template's state machine `logicalId`, its DefinitionString evaluated by `evaluate`. */
-export function definitionOf(template: TemplateJson, logicalId: string, evaluate: Evaluate): Definition {
-  const resource = template.Resources[logicalId];
-  if (resource?.Type !== 'AWS::StepFunctions::StateMachine') throw new Error(`${logicalId} is not a state machine of the template`);
-  const text = evaluate(resource.Properties?.DefinitionString, `Resources.${logicalId}.Properties.DefinitionString`);
-  if (typeof text !== 'string') throw new Error(`${logicalId}'s DefinitionString does not evaluate to a string`);
+/**
+ * The definition of the deployed stack's one state machine that has a state `stateName`, its DefinitionString
+ * evaluated as CloudFormation would. A value the evaluation cannot know (an SSM parameter's value not given to
+ * the deployment, a custom resource's attribute) fails here rather than run as a made-up name.
+ */
+export function definitionOf(stack: CfnStack, stateName: string): Definition {
+  const id = stateMachineWith(stack.template, stateName);
+  const text = stack.evaluate(stack.template.Resources![id].Properties?.DefinitionString, `Resources.${id}.Properties.DefinitionString`);
+  if (typeof text !== 'string') throw new Error(`${stack.name}/${id}: DefinitionString does not evaluate to a string`);
+  const unknown = text.match(/\{\{(ssm|opaque):[^}]*\}\}/g);
+  if (unknown) throw new Error(`${stack.name}/${id}: the definition holds values the deployment does not know: ${[...new Set(unknown)].join(', ')}`);
   return JSON.parse(text) as Definition;
-}
-
-/** The definition of the state machine in `stack` that has a state `stateName`, evaluated in a deployment of `stacks`. */
-export function deployedDefinition(stacks: Stack[], stack: Stack, stateName: string): Definition {
-  const deployment = new CfnDeployment(stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })));
-  const template = Template.fromStack(stack).toJSON() as TemplateJson;
-  const evaluated = deployment.stack(stack.stackName);
-  return definitionOf(template, stateMachineWith(template, stateName), (value, path) => evaluated.evaluate(value, path));
 }
 
 /** asl-validator's findings on the definition (empty when it is valid ASL), paths and ARNs checked. */
