@@ -1,9 +1,9 @@
 /**
  * A synthesized Step Functions state machine, checked and run on this machine: its DefinitionString taken out of
  * the template and evaluated as CloudFormation would deploy it (cfn-evaluator.ts's CfnDeployment of all stacks),
- * validated as Amazon States Language by asl-validator 4.0.0, and executed by aws-local-stepfunctions 3.0.0 with every Task state, nested Map and Parallel states
- * included, answered by a local handler (the real handler code, or a stand-in that checks requests against the
- * service's API model). Wait states and retry intervals take no time.
+ * validated as Amazon States Language by asl-validator 4.0.0, and executed by aws-local-stepfunctions 3.0.0 with
+ * every Task state, nested Map and Parallel states included, answered by a local handler (the real handler code,
+ * or a stand-in that checks requests against the service's API model). Wait states and retry intervals take no time.
  */
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
