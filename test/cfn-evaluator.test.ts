@@ -124,6 +124,14 @@ describe('functions and conditions', () => {
     expect(value(d, 'S', { Ref: 'Pointer' })).toBe('{{ssm:/app/pointer}}');
     expect(d.ssmReads).toEqual([{ stack: 'S', parameter: 'Pointer', name: '/app/pointer' }]);
   });
+
+  test('told what SSM holds, an SSM-typed parameter evaluates to the value of the parameter it names; the read is still recorded', () => {
+    const told = new CfnDeployment([stack('S', template)], undefined, { '/app/pointer': 'arn:aws:sagemaker:us-east-2:111122223333:model-package/g/3', '/other': 'x' });
+    expect(value(told, 'S', { 'Fn::Sub': 'serving ${Pointer}' })).toBe('serving arn:aws:sagemaker:us-east-2:111122223333:model-package/g/3');
+    expect(told.ssmReads).toEqual([{ stack: 'S', parameter: 'Pointer', name: '/app/pointer' }]);
+    // A value for another name changes nothing here.
+    expect(value(new CfnDeployment([stack('S', template)], undefined, { '/other': 'x' }), 'S', { Ref: 'Pointer' })).toBe('{{ssm:/app/pointer}}');
+  });
 });
 
 describe('across stacks', () => {

@@ -20,10 +20,10 @@ import { ModelArtifact } from '../constructs/training/model-artifact';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput, validateOutput } from '../local/api-model/validate-input';
 import { ConfigError, loadConfig } from '../lib/config';
-import { CfnTemplate, Instance } from './support/cfn-template';
+import { CfnTemplate } from './support/cfn-template';
 import { MotoServer, startMoto } from './support/moto-server';
-import { buildTestPlatform, contextWith } from './support/platform';
-import { aslProblems, runStateMachine, stateMachineDefinition } from './support/state-machine-runner-drift';
+import { buildTestPlatform, contextWith, stacksOf } from './support/platform';
+import { aslProblems, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
 
 /** Untyped template JSON, as Template.toJSON() returns it. */
 type Json = ReturnType<Template['toJSON']>[string];
@@ -34,39 +34,15 @@ const SAGEMAKER_MODEL = loadServiceModel('sagemaker');
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
-const BUCKET = 'dlplatform-capture-0123';
-const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab`;
 const SERVED = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/dlplatform-models-0123456789ab/3`;
 const MODEL_URL = `s3://dlplatform-model-0123/models/dlplatform-training-train-0123456789abcdef/output/model.tar.gz`;
 
-/** The template's one resource of `type` (whose logical id starts with `prefix`, where the stack has others). */
-function only(template: Template, type: string, prefix = ''): { id: string; props: Record<string, Json> } {
+function only(template: Template, type: string): { id: string; props: Record<string, Json> } {
   const found = template.findResources(type);
-  const ids = Object.keys(found).filter((id) => id.startsWith(prefix));
+  const ids = Object.keys(found);
   expect(ids).toHaveLength(1);
   return { id: ids[0], props: found[ids[0]].Properties };
 }
-
-/** One deployed instance of the serving stack: its stack id, the pointer's value, the other stacks' outputs. */
-const INSTANCE: Instance = {
-  refs: {
-    'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com',
-    'AWS::StackId': `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab`,
-    ServedModelPackage: SERVED,
-  },
-  getAtt: (id, attribute) => {
-    // The endpoint's name, held by a parameter that exists with or without an approved model.
-    if (attribute === 'Value') return 'DlPlatformServing-Endpoint-E166D1EE-m5-large-0123456789ab';
-    expect(attribute).toBe('Arn');
-    return id.includes('Function') ? `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}` : `arn:aws:iam::${ACCOUNT}:role/${id}`;
-  },
-  stackOutput: (stack, output) => {
-    expect(stack).toBe('DlPlatform-Data');
-    if (/CaptureBucket/.test(output) && /^PublishOutputRef/.test(output)) return BUCKET;
-    if (/Key/.test(output) && /Arn/.test(output)) return KEY_ARN;
-    throw new Error(`unexpected output ${output}`);
-  },
-};
 
 describe('capture and drift check (defaults)', () => {
   const { platform } = buildTestPlatform();
@@ -114,7 +90,7 @@ describe('capture and drift check (defaults)', () => {
     const [[, resource]] = Object.entries(schedule);
     expect(resource.Condition).toBe('HasApprovedModel');
     expect(resource.Properties.ScheduleExpression).toBe('cron(5 * * * ? *)');
-    expect(resource.Properties.Target.Arn).toEqual({ Ref: only(serving, 'AWS::StepFunctions::StateMachine', 'DriftStateMachine').id });
+    expect(resource.Properties.Target.Arn).toEqual({ Ref: stateMachineWith(serving.toJSON() as CfnTemplate, 'Window of this run') });
     expect(JSON.parse(resource.Properties.Target.Input)).toEqual({ time: '<aws.scheduler.scheduled-time>' });
     // The role it starts the run with: only Scheduler, for this account's default schedule group (the schedule's).
     const role = serving.toJSON().Resources[resource.Properties.Target.RoleArn['Fn::GetAtt'][0]];
@@ -186,8 +162,17 @@ describe('capture and drift check (defaults)', () => {
   });
 
   describe('the state machine', () => {
-    const template = serving.toJSON() as CfnTemplate;
-    const definition = stateMachineDefinition(template, only(serving, 'AWS::StepFunctions::StateMachine', 'DriftStateMachine').id, INSTANCE);
+    // The stacks as one deployment evaluates them, with the serving pointer (an SSM parameter) naming a served version.
+    const pointer = String((serving.toJSON() as CfnTemplate).Parameters!.ServedModelPackage.Default);
+    const deployment = deploymentOf(stacksOf(platform), { account: ACCOUNT, region: REGION }, { [pointer]: SERVED });
+    const deployed = deployment.stack(platform.serving.stackName);
+    // The serving stack has two state machines (the rollout reconciler's too): the drift check's is the one with its first state.
+    const definition = definitionOf(deployed, 'Window of this run');
+    const captureBucketId = Object.keys(data.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('CaptureBucket'))!;
+    const BUCKET = deployment.stack(platform.data.stackName).physicalName(captureBucketId);
+    // The platform key, as the capture config names it.
+    const KEY_ARN = deployed.evaluate(only(serving, 'AWS::SageMaker::EndpointConfig').props.DataCaptureConfig.KmsKeyId, 'DataCaptureConfig.KmsKeyId');
+    const endpointName = deployed.physicalName(only(serving, 'AWS::SageMaker::Endpoint').id);
     let moto: MotoServer;
     let s3: S3Client;
     let cloudwatch: CloudWatchClient;
@@ -244,9 +229,8 @@ describe('capture and drift check (defaults)', () => {
         AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION,
         AWS_ENDPOINT_URL_S3: moto.endpoint, AWS_ENDPOINT_URL_CLOUDWATCH: moto.endpoint,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        // The function's environment as deployed, with the bucket's name resolved.
-        ...Object.fromEntries(Object.entries(publishFn.Properties.Environment.Variables as Record<string, unknown>)
-          .map(([k, v]) => [k, typeof v === 'string' ? v : BUCKET])),
+        // The function's environment as deployed.
+        ...deployed.evaluate(publishFn.Properties.Environment.Variables, 'DriftPublish.Environment.Variables') as Record<string, string>,
       });
       s3 = new S3Client({ forcePathStyle: true });
       cloudwatch = new CloudWatchClient({});
@@ -267,8 +251,9 @@ describe('capture and drift check (defaults)', () => {
 
     test('a window without capture files ends without a job', async () => {
       const run = await runStateMachine(definition, { time: '2026-03-01T09:05:00Z' }, handlers(load('drift-metrics.handler'), load('drift-window.handler')));
+      expect(run).toMatchObject({ status: 'SUCCEEDED' });
       expect(run.states).toEqual(['Window of this run', 'Any capture files', 'Traffic captured?', 'No capture in the window']);
-      expect(requests.list.at(-1)).toEqual({ Bucket: BUCKET, Prefix: expect.stringMatching(/^capture\/DlPlatformServing-Endpoint-\w+-m5-large-0123456789ab\/AllTraffic\/2026\/03\/01\/08\/$/), MaxKeys: 1 });
+      expect(requests.list.at(-1)).toEqual({ Bucket: BUCKET, Prefix: `capture/${endpointName}/AllTraffic/2026/03/01/08/`, MaxKeys: 1 });
     });
 
     test('a captured hour runs monitor on that hour\'s folder, network-isolated, and publishes the report\'s metrics', async () => {
@@ -276,6 +261,7 @@ describe('capture and drift check (defaults)', () => {
         ?? (definition.States as Json)['Window of this run'].Parameters.capturePrefix;
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${capturePrefix}2026/03/01/13/41-23-456-abc.jsonl`, Body: '{}\n' }));
       const run = await runStateMachine(definition, { time: '2026-03-01T14:05:00Z' }, handlers(load('drift-metrics.handler'), load('drift-window.handler')));
+      expect(run).toMatchObject({ status: 'SUCCEEDED' });
       expect(run.states).toEqual(['Window of this run', 'Any capture files', 'Traffic captured?', 'Served model', 'Check drift', 'Publish metrics']);
 
       expect(requests.describe.at(-1)).toEqual({ ModelPackageName: SERVED });
@@ -312,7 +298,11 @@ describe('capture and drift settings', () => {
     const serving = Template.fromStack(platform.serving);
     expect(only(serving, 'AWS::SageMaker::EndpointConfig').props.DataCaptureConfig).toBeUndefined();
     expect(serving.findResources('AWS::Scheduler::Schedule')).toEqual({});
-    expect(Object.keys(serving.findResources('AWS::StepFunctions::StateMachine')).filter((id) => id.startsWith('Drift'))).toEqual([]);
+    // The serving stack's one state machine is the rollout reconciler's: no drift check.
+    const machines = Object.values(serving.findResources('AWS::StepFunctions::StateMachine')).map((r) => JSON.stringify(r.Properties.DefinitionString));
+    expect(machines).toHaveLength(1);
+    expect(machines[0]).toContain('\\"Newest approved version\\"');
+    expect(machines[0]).not.toContain('Window of this run');
     expect(platform.monitoring.alarms.driftAlarms).toEqual([]);
   });
 

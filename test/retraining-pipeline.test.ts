@@ -23,11 +23,10 @@ import { trainingJobRequest } from '../constructs/training/runtime/job-requests'
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
 import { StepEvent, onStep } from '../constructs/training/runtime/retraining-steps.handler';
-import { CfnDeployment } from './support/cfn-evaluator';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
 import { COMPLETES, JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
-import { Definition, LocalRun, aslProblems, deployedDefinition, runLocally, stateError } from './support/state-machine-runner';
+import { Definition, ExecutionOutcome, aslProblems, copyOf, definitionOf, deploymentOf, runStateMachine, stateError } from './support/state-machine-runner';
 
 jest.setTimeout(120_000);
 
@@ -52,11 +51,10 @@ let automatic: Synthesized;
 
 function synthesize(overrides: Record<string, unknown> = {}): Synthesized {
   const { platform } = buildTestPlatform(overrides);
-  const stacks = stacksOf(platform);
-  const definition = deployedDefinition(stacks, platform.training, 'Fingerprint');
+  const deployment = deploymentOf(stacksOf(platform));
+  const definition = definitionOf(deployment.stack(platform.training.stackName), 'Fingerprint');
   const config = (definition.States.Configure.Parameters as { config: PipelineConfig }).config;
-  // The training job's start phase carries the deploy's request: evaluated the same way, for comparison.
-  const deployment = new CfnDeployment(stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })));
+  // The training job's start phase carries the deploy's request: evaluated in the same deployment, for comparison.
   const template = Template.fromStack(platform.training).toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   const [id, start] = Object.entries(template.Resources).find(([, r]) => r.Type === 'Custom::SageMakerTrainingJob' && r.Properties.CreateTrainingJobRequest)!;
   const request = deployment.stack(platform.training.stackName).evaluate(start.Properties.CreateTrainingJobRequest, `Resources.${id}`);
@@ -177,10 +175,10 @@ function handlers(extra: { duringPrepare?: () => Promise<void> } = {}) {
 }
 
 let runCount = 0;
-async function run(definition: Definition, machine: string, input: unknown, options: { startTime?: string; executionArn?: string; duringPrepare?: () => Promise<void> } = {}): Promise<LocalRun> {
+async function run(definition: Definition, machine: string, input: unknown, options: { executionArn?: string; duringPrepare?: () => Promise<void> } = {}): Promise<ExecutionOutcome> {
   created = { training: [], processing: [] };
   const executionArn = options.executionArn ?? `${machine.replace(':stateMachine:', ':execution:')}:run-${++runCount}`;
-  return runLocally(definition, input, handlers(options) as never, { executionArn, startTime: options.startTime ?? new Date().toISOString(), stateMachineArn: machine });
+  return runStateMachine(definition, input, handlers(options), { executionArn, stateMachineArn: machine });
 }
 
 const HEADER = 'label,a,b,c\n';
@@ -213,7 +211,7 @@ describe('retraining pipeline, executed locally', () => {
     standin.nextScript = COMPLETES;
     const result = await run(automatic.definition, machine, { trigger: 'new-data', key: `${automatic.config.raw.key}_SUCCESS` });
 
-    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ status: 'SUCCEEDED' });
     expect(result.states).toEqual(expect.arrayContaining(['Plan', 'Prepare', 'Fingerprint', 'Train', 'Evaluate', 'Register', 'Registered', 'EmitOutcome', 'RunEnded']));
     expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 1 });
     expect(created.training).toHaveLength(1);
@@ -263,27 +261,27 @@ describe('retraining pipeline, executed locally', () => {
     standin.nextScript = [{ status: 'InProgress' }, { status: 'Failed', failureReason: 'AlgorithmError: out of memory' }];
     const result = await run(automatic.definition, machine, { trigger: 'manual' });
     standin.nextScript = COMPLETES;
-    expect(result.error?.name).toBe('States.TaskFailed');
-    expect(result.error?.message).toContain('AlgorithmError: out of memory');
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.TaskFailed' });
+    expect(result.cause).toContain('AlgorithmError: out of memory');
     expect(emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Failed', error: 'States.TaskFailed' } } });
   });
 
   test('after a failed job, the next run on the same data fails at once, naming the setting that runs it again', async () => {
     // The data of the previous test, whose first job (prepare) failed: SageMaker never reuses a job name.
     const result = await run(automatic.definition, machine, { trigger: 'schedule' });
-    expect(result.error?.name).toBe('PrepareJobNotReusable');
-    expect(result.error?.message).toMatch(/The prepare job \S+ of these inputs already exists with status Failed; raise prepareAttempt to run it again\./);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'PrepareJobNotReusable' });
+    expect(result.cause).toMatch(/The prepare job \S+ of these inputs already exists with status Failed; raise prepareAttempt to run it again\./);
     expect(created).toEqual({ training: [], processing: [] });
   });
 
   test('a run that stopped after training resumes: completed jobs are reused, not run again', async () => {
     // Registration fails (a gate it cannot read): prepare, train and evaluate have completed.
-    const broken = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const broken = copyOf(automatic.definition);
     const configure = broken.States.Configure.Parameters as { config: PipelineConfig };
     configure.config = { ...configure.config, registration: { ...configure.config.registration, QualityGate: 'not a gate' } };
     await upload('part-7.csv', `${HEADER}1,3,3,3`);
     const failed = await run(broken, machine, { trigger: 'new-data' });
-    expect(failed.error?.name).toBe('SyntaxError');
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'SyntaxError' });
     expect(failed.states).toEqual(expect.arrayContaining(['Prepare', 'Train', 'Evaluate', 'Register', 'RunFailed']));
     expect(created.training).toHaveLength(1);
     // Once the registry answers, the next run registers the model without running any job again.
@@ -300,12 +298,13 @@ describe('retraining pipeline, executed locally', () => {
     // The first run is the one Step Functions lists as RUNNING (moto keeps a started execution running).
     const first = await sfn.send(new StartExecutionCommand({ stateMachineArn: busyMachine, input: '{}' }));
     await upload('part-6.csv', `${HEADER}0,6,6,6`);
-    let second: LocalRun | undefined;
+    // Each local run's StartTime is its real start (aws-local-stepfunctions sets it): the second starts after the first.
+    let second: ExecutionOutcome | undefined;
     const result = await run(automatic.definition, busyMachine, { trigger: 'schedule' }, {
-      executionArn: first.executionArn, startTime: first.startDate!.toISOString(),
+      executionArn: first.executionArn,
       duringPrepare: async () => {
         const outer = created;
-        second = await run(automatic.definition, busyMachine, { trigger: 'new-data' }, { startTime: new Date(first.startDate!.getTime() + 60_000).toISOString() });
+        second = await run(automatic.definition, busyMachine, { trigger: 'new-data' });
         created = outer;
       },
     });
@@ -315,12 +314,11 @@ describe('retraining pipeline, executed locally', () => {
   });
 
   test('no data under the prefix: the run fails with NoData', async () => {
-    // A copy through JSON: aws-local-stepfunctions resolves paths only in plain objects of this realm (structuredClone's are not, under jest).
-    const empty = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const empty = copyOf(automatic.definition);
     const configure = empty.States.Configure.Parameters as { config: PipelineConfig };
     configure.config = { ...configure.config, raw: { ...configure.config.raw, key: 'nothing-here/' } };
     const result = await run(empty, machine, {});
-    expect(result.error).toEqual({ name: 'NoData', message: expect.stringContaining('nothing-here/ holds no data to prepare') });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'NoData', cause: expect.stringContaining('nothing-here/ holds no data to prepare') });
     expect(result.states).not.toContain('Prepare');
   });
 });
@@ -329,7 +327,7 @@ describe('retraining pipeline after a deploy', () => {
   test('the deploy\'s version of the same model (its data named by label, not content) is recognised: no training', async () => {
     const group = `${automatic.config.registration.ModelPackageGroupName}-deploy`;
     standin.addModelPackageGroup(group);
-    const definition = JSON.parse(JSON.stringify(automatic.definition)) as Definition;
+    const definition = copyOf(automatic.definition);
     const configure = definition.States.Configure.Parameters as { config: PipelineConfig };
     const config: PipelineConfig = { ...configure.config, raw: { ...configure.config.raw, key: 'deploy-data/' }, registration: { ...configure.config.registration, ModelPackageGroupName: group } };
     configure.config = config;

@@ -8,48 +8,31 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
 import { App, Stack } from 'aws-cdk-lib';
 import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollout-reconciler';
-import { CfnTemplate, Instance, resolve } from './support/cfn-template';
-import { buildTestPlatform } from './support/platform';
+import { CfnTemplate } from './support/cfn-template';
+import { buildTestPlatform, stacksOf } from './support/platform';
 import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
-import { Definition, aslProblems, allStates, definitionOf, runStateMachine, stateMachineWith } from './support/state-machine-execution';
+import { Definition, aslProblems, allStates, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
-const STACK_ID = (name: string, uuid: string) => `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${name}/${uuid}`;
-const SERVING_ID = STACK_ID('DlPlatform-Serving', '0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab');
-const TRAINING_ID = STACK_ID('DlPlatform-Training', '1b2c3d4e-5f60-4b7c-9d8e-fedcba987654');
 
 const { platform } = buildTestPlatform({ account: ACCOUNT, region: REGION });
 const serving = Template.fromStack(platform.serving).toJSON() as CfnTemplate;
 const training = Template.fromStack(platform.training).toJSON() as CfnTemplate;
 
-function instance(stackId: string, template: CfnTemplate): Instance {
-  const self: Instance = {
-    refs: { 'AWS::StackId': stackId, 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' },
-    getAtt: (id, attribute) => {
-      const r = template.Resources[id];
-      if (r.Type === 'AWS::IAM::Role' && attribute === 'Arn') return `arn:aws:iam::${ACCOUNT}:role/${id}`;
-      if (r.Type === 'AWS::SSM::Parameter' && attribute === 'Value') return String(resolve(template, r.Properties!.Value, self));
-      throw new Error(`no fake for ${id}.${attribute}`);
-    },
-    // Another stack's export: its output's value, resolved in that stack's template for that stack's instance.
-    stackOutput: (stackName, name) => {
-      if (stackName !== undefined && stackName !== 'DlPlatform-Training') return `${stackName}:${name}`;
-      const [, output] = Object.entries(training.Outputs ?? {})
-        .find(([key, o]) => (stackName === undefined ? (o.Export as { Name?: string } | undefined)?.Name === name : key === name)) ?? [];
-      if (!output) throw new Error(`no output ${name} in the training stack`);
-      return String(resolve(training, output.Value, instance(TRAINING_ID, training)));
-    },
-  };
-  return self;
-}
+// The stacks as one deployment evaluates them: each its own stack id, names and ARNs as CloudFormation gives them.
+const deployment = deploymentOf(stacksOf(platform), { account: ACCOUNT, region: REGION });
+const deployedServing = deployment.stack(platform.serving.stackName);
+const deployedTraining = deployment.stack(platform.training.stackName);
+const SERVING_ID = deployedServing.id;
+/** A value of the Serving template, as deployed. */
+const inServing = (value: unknown): unknown => deployedServing.evaluate(value, 'rollout-reconciler.test');
 
-const servingInstance = instance(SERVING_ID, serving);
 const machineId = stateMachineWith(serving, 'Newest approved version');
-const definition: Definition = definitionOf(serving, machineId, servingInstance);
+const definition: Definition = definitionOf(deployedServing, 'Newest approved version');
 // The names as the stacks that own them create them, not as the definition has them.
-const groupName = String(resolve(training, training.Resources[logicalIdOf(training, 'AWS::SageMaker::ModelPackageGroup')].Properties!.ModelPackageGroupName, instance(TRAINING_ID, training)));
-const endpointName = String(resolve(serving, serving.Resources[logicalIdOf(serving, 'AWS::SageMaker::Endpoint')].Properties!.EndpointName, servingInstance));
+const groupName = deployedTraining.physicalName(logicalIdOf(training, 'AWS::SageMaker::ModelPackageGroup'));
+const endpointName = deployedServing.physicalName(logicalIdOf(serving, 'AWS::SageMaker::Endpoint'));
 const resources = rolloutResources(platform.serving.inference);
 
 
@@ -113,7 +96,7 @@ describe('a rollout after an approval', () => {
     const create = w.calls.find((c) => c.operation === 'CreateChangeSet')!.input;
     expect(create).toMatchObject({
       StackName: SERVING_ID, UsePreviousTemplate: true, ChangeSetType: 'UPDATE',
-      RoleARN: `arn:aws:iam::${ACCOUNT}:role/${deployRoleId()}`,
+      RoleARN: deployedServing.arn(deployRoleId()),
       Parameters: [{ ParameterKey: 'ServedModelPackage', UsePreviousValue: true }, { ParameterKey: 'BootstrapVersion', UsePreviousValue: true }],
     });
     expect(String(create.ChangeSetName)).toMatch(/^rollout-[0-9a-f-]{36}$/);
@@ -263,10 +246,10 @@ function deployRoleId(): string {
 describe('what the rollout may do', () => {
   const policiesOf = (roleId: string) => Object.values(serving.Resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties!.Roles).includes(`"${roleId}"`))
-    .flatMap((r) => resolve(serving, (r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement, servingInstance) as { Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> }[]);
+    .flatMap((r) => inServing((r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as { Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> }[]);
   const machineRole = String((serving.Resources[machineId].Properties!.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
   const deployRole = deployRoleId();
-  const deployRoleArn = `arn:aws:iam::${ACCOUNT}:role/${deployRole}`;
+  const deployRoleArn = deployedServing.arn(deployRole);
   const suffix = SERVING_ID.slice(-12);
 
   test('the state machine creates change sets only with the deploy role, and passes that role only to CloudFormation', () => {
@@ -282,7 +265,7 @@ describe('what the rollout may do', () => {
 
   test('the deploy role is CloudFormation\'s, for this account, and can change only the tagged models and endpoint configs and this endpoint', () => {
     const trust = serving.Resources[deployRole].Properties!.AssumeRolePolicyDocument as { Statement: unknown[] };
-    expect(resolve(serving, trust.Statement, servingInstance)).toEqual([{
+    expect(inServing(trust.Statement)).toEqual([{
       Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
     }]);
     const statements = policiesOf(deployRole);
@@ -310,13 +293,13 @@ describe('what the rollout may do', () => {
 
   test('the model and endpoint config carry the tag the deploy role is held to', () => {
     for (const id of [resources.model, resources.endpointConfig]) {
-      expect(resolve(serving, serving.Resources[id].Properties!.Tags, servingInstance)).toEqual(expect.arrayContaining([{ Key: 'dlplatform:rollout', Value: suffix }]));
+      expect(inServing(serving.Resources[id].Properties!.Tags)).toEqual(expect.arrayContaining([{ Key: 'dlplatform:rollout', Value: suffix }]));
     }
   });
 
   test('approvals and rejections of the registry\'s group start the rollout; undeliverable events wait in a dead-letter queue', () => {
     const [rule] = Object.values(serving.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    expect(resolve(serving, rule.Properties!.EventPattern, servingInstance)).toEqual({
+    expect(inServing(rule.Properties!.EventPattern)).toEqual({
       'source': ['aws.sagemaker'], 'detail-type': ['SageMaker Model Package State Change'],
       'detail': { ModelPackageGroupName: [groupName, groupName.toLowerCase()], ModelApprovalStatus: ['Approved', 'Rejected'] },
     });
@@ -335,7 +318,8 @@ describe('what the rollout may do', () => {
 
   test('a pinned version has no rollout; manual mode has the same one', () => {
     expect(buildTestPlatform({ servingModelPackageVersion: 3 }).platform.serving.rollout).toBeUndefined();
-    const manual = Template.fromStack(buildTestPlatform({ modelApproval: 'manual' }).platform.serving).toJSON() as CfnTemplate;
-    expect(definitionOf(manual, stateMachineWith(manual, 'Newest approved version'), instance(SERVING_ID, manual))).toEqual(definition);
+    const manualPlatform = buildTestPlatform({ account: ACCOUNT, region: REGION, modelApproval: 'manual' }).platform;
+    const deployedManual = deploymentOf(stacksOf(manualPlatform), { account: ACCOUNT, region: REGION }).stack(manualPlatform.serving.stackName);
+    expect(definitionOf(deployedManual, 'Newest approved version')).toEqual(definition);
   });
 });

@@ -4,7 +4,8 @@
  * Cross-stack values come only through Fn::ImportValue (an Outputs Export) or Fn::GetStackOutput (an output of
  * a named stack), evaluated in the producing stack. Resources get physical names from their name property, or
  * the name CloudFormation would generate (stack name, logical id, random suffix); ids a service generates are
- * stable placeholders. SSM-typed parameters resolve to `{{ssm:<parameter name>}}` and every read is recorded.
+ * stable placeholders. SSM-typed parameters resolve to `{{ssm:<parameter name>}}` (or the value a test says SSM
+ * holds) and every read is recorded.
  *
  * Intrinsic functions: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference.html
  * Pseudo parameters: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html
@@ -65,7 +66,12 @@ export class CfnDeployment {
   /** SSM parameter names read by SSM-typed parameters: "stack/parameter" -> name. */
   readonly ssmReads: { stack: string; parameter: string; name: string }[] = [];
 
-  constructor(inputs: StackInput[], readonly defaults: { account: string; region: string } = { account: '111122223333', region: 'us-east-2' }) {
+  /**
+   * `ssmValues`: what the account's SSM parameters hold, by name; an SSM-typed template parameter that names one
+   * evaluates to its value, any other to `{{ssm:<name>}}`.
+   */
+  constructor(inputs: StackInput[], readonly defaults: { account: string; region: string } = { account: '111122223333', region: 'us-east-2' },
+    readonly ssmValues: Record<string, string> = {}) {
     this.stacks = inputs.map((input) => new CfnStack(this, input));
   }
 
@@ -251,6 +257,8 @@ export class CfnStack {
       if (!this.deployment.ssmReads.some((r) => r.stack === this.name && r.parameter === name)) {
         this.deployment.ssmReads.push({ stack: this.name, parameter: name, name: ssmName });
       }
+      const held = this.deployment.ssmValues[ssmName];
+      if (held !== undefined) return ssm[1].startsWith('List<') ? held.split(',') : held;
       return ssm[1].startsWith('List<') ? [`{{ssm:${ssmName}}}`] : `{{ssm:${ssmName}}}`;
     }
     if (parameter.Type === 'CommaDelimitedList' || parameter.Type.startsWith('List<')) return String(parameter.Default).split(',');
