@@ -1,6 +1,7 @@
 // Flat config: typescript-eslint's recommended rules over all TypeScript sources, plus the import rules that
 // keep the layout honest (test/import-rules.test.ts proves each one fires).
 import js from '@eslint/js';
+import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
 /** Imports no file of this project may use: another package's internals change without notice. */
@@ -24,7 +25,13 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    plugins: { 'simple-import-sort': simpleImportSort },
     rules: {
+      // Habits (issue 21): imports in one order, lines at most 140 characters. Prettier (.prettierrc.json) wraps code;
+      // what it cannot wrap (a long string, template or URL) is exempt rather than split mid-sentence.
+      'simple-import-sort/imports': 'error',
+      'simple-import-sort/exports': 'error',
+      'max-len': ['error', { code: 140, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'off',
       'no-restricted-imports': ['error', { patterns: [PACKAGE_INTERNALS] }],

@@ -8,16 +8,18 @@
  *   npx tsx bench/proxy-cold-start.ts [runs=30]
  */
 import { execFileSync } from 'child_process';
+import { buildSync } from 'esbuild';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildSync } from 'esbuild';
+
 import { synthProxyBundle } from '../test/support/proxy-bundle';
 
 const RUNS = Number(process.argv[2] ?? 30);
 const GOAL_BYTES = 200 * 1024;
 /** Loads the file given as argv[1] and prints how many milliseconds `require` took. */
-const PROBE = 'const s=process.hrtime.bigint();require(process.argv[1]);process.stdout.write(String(Number(process.hrtime.bigint()-s)/1e6))';
+const PROBE =
+  'const s=process.hrtime.bigint();require(process.argv[1]);process.stdout.write(String(Number(process.hrtime.bigint()-s)/1e6))';
 
 function naiveBundle(dir: string): string {
   const outfile = path.join(dir, 'naive.js');
@@ -27,7 +29,13 @@ function naiveBundle(dir: string): string {
       resolveDir: path.join(__dirname, '..'),
       loader: 'ts',
     },
-    bundle: true, minify: true, platform: 'node', target: 'node24', format: 'cjs', outfile, logLevel: 'warning',
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    outfile,
+    logLevel: 'warning',
   });
   return outfile;
 }
@@ -58,8 +66,10 @@ function main(): void {
     const [ours, naive] = Object.keys(files);
     const bytes = fs.statSync(proxy.file).size;
     const ratio = median(times[ours]) / median(times[naive]);
-    console.log(`\nBundle ${(bytes / 1024).toFixed(1)} KiB (goal: under ${GOAL_BYTES / 1024} KiB: ${bytes < GOAL_BYTES ? 'met' : 'NOT met'}); `
-      + `load time ${ratio.toFixed(2)}x the naive bundle's (goal: under 0.5x: ${ratio < 0.5 ? 'met' : 'NOT met'})`);
+    console.log(
+      `\nBundle ${(bytes / 1024).toFixed(1)} KiB (goal: under ${GOAL_BYTES / 1024} KiB: ${bytes < GOAL_BYTES ? 'met' : 'NOT met'}); ` +
+        `load time ${ratio.toFixed(2)}x the naive bundle's (goal: under 0.5x: ${ratio < 0.5 ? 'met' : 'NOT met'})`,
+    );
   } finally {
     proxy.dispose();
     fs.rmSync(dir, { recursive: true, force: true });

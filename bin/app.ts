@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** CDK entry: reads the configuration, builds the stacks and runs the cdk-nag rule packs (lib/nag-packs.ts). */
 import { App, Validations } from 'aws-cdk-lib';
+
 import { ConfigError, loadConfig } from '../lib/config';
 import { NAG_PACKS } from '../lib/nag-packs';
 import { buildPlatform } from '../lib/platform';

@@ -29,8 +29,8 @@
  * while starting.
  */
 import { ConfigError } from '../lib/config';
-import { LocalConfig, loadLocalConfig } from '../local/local-config';
-import { LocalOptions, parseLocalOptions, UsageError, USAGE } from '../local/local-options';
+import { loadLocalConfig, LocalConfig } from '../local/local-config';
+import { LocalOptions, parseLocalOptions, USAGE, UsageError } from '../local/local-options';
 import { runLocalPipeline, stepCount } from '../local/pipeline';
 import { Progress } from '../local/progress';
 import { checkDrift } from '../local/steps/drift';
@@ -57,7 +57,11 @@ async function main(): Promise<number> {
   const local = loadCdkConfig(options.context);
   if (options.drift) {
     return checkDrift({
-      options, local, progress: new Progress(2), signal: interrupted.signal, onCleanup: (cleanup) => cleanups.push(cleanup),
+      options,
+      local,
+      progress: new Progress(2),
+      signal: interrupted.signal,
+      onCleanup: (cleanup) => cleanups.push(cleanup),
     });
   }
   if (options.port !== 0) await ensurePortFree(options.port);

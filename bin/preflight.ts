@@ -5,6 +5,7 @@
  * Exit code 0: nothing found; 1: problems (one line each, with what to do); 2: it could not run.
  */
 import * as fs from 'fs';
+
 import { preflightCommand } from '../lib/preflight/run-preflight';
 
 const USAGE = `Usage: npm run preflight [-- [-c name=value]... [--context-file file.json]]
@@ -33,14 +34,16 @@ export function parseArguments(argv: readonly string[]): { context: Record<strin
       context[pair.slice(0, eq)] = pair.slice(eq + 1);
     } else if (arg === '--context-file') {
       const file = argv[++i];
-      if (!file || !fs.existsSync(file)) return { error: `--context-file needs an existing JSON file, got ${file === undefined ? 'nothing' : JSON.stringify(file)}` };
+      if (!file || !fs.existsSync(file))
+        return { error: `--context-file needs an existing JSON file, got ${file === undefined ? 'nothing' : JSON.stringify(file)}` };
       let values: unknown;
       try {
         values = JSON.parse(fs.readFileSync(file, 'utf8'));
       } catch (e) {
         return { error: `${file} is not JSON: ${(e as Error).message}` };
       }
-      if (typeof values !== 'object' || values === null || Array.isArray(values)) return { error: `${file} must hold a JSON object of settings` };
+      if (typeof values !== 'object' || values === null || Array.isArray(values))
+        return { error: `${file} must hold a JSON object of settings` };
       Object.assign(context, values);
     } else {
       return { error: `unknown argument ${JSON.stringify(arg)}` };
@@ -51,14 +54,23 @@ export function parseArguments(argv: readonly string[]): { context: Record<strin
 
 async function main(): Promise<number> {
   const parsed = parseArguments(process.argv.slice(2));
-  if ('help' in parsed) { console.log(USAGE); return 0; }
-  if ('error' in parsed) { console.error(`${parsed.error}\n\n${USAGE}`); return 2; }
+  if ('help' in parsed) {
+    console.log(USAGE);
+    return 0;
+  }
+  if ('error' in parsed) {
+    console.error(`${parsed.error}\n\n${USAGE}`);
+    return 2;
+  }
   return preflightCommand(parsed.context, (line) => console.log(line));
 }
 
 if (require.main === module) {
-  main().then((code) => process.exit(code), (e: unknown) => {
-    console.error(e instanceof Error ? e.stack : String(e));
-    process.exit(2);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.stack : String(e));
+      process.exit(2);
+    },
+  );
 }

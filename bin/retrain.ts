@@ -5,10 +5,10 @@
  * `aws stepfunctions start-execution --state-machine-arn <RetrainingPipelineArn> --input '{"trigger":"manual"}'` does.
  * Exit code 0: started; 1: it could not start (the reason on stderr).
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import * as fs from 'fs';
+import * as path from 'path';
 
 const USAGE = `Usage: npm run retrain [-- [--stack-prefix DlPlatform] [--state-machine-arn ARN]]
 
@@ -23,7 +23,10 @@ export interface RetrainArguments {
 }
 
 /** The arguments, or a usage error. */
-export function parseRetrainArguments(argv: readonly string[], defaultPrefix: string): RetrainArguments | { error: string } | { help: true } {
+export function parseRetrainArguments(
+  argv: readonly string[],
+  defaultPrefix: string,
+): RetrainArguments | { error: string } | { help: true } {
   let stackPrefix = defaultPrefix;
   let stateMachineArn: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -86,8 +89,11 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then((code) => process.exit(code), (e: Error) => {
-    console.error(`Could not start a retraining run: ${e.message}`);
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      console.error(`Could not start a retraining run: ${e.message}`);
+      process.exit(1);
+    },
+  );
 }

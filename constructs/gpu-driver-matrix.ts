@@ -3,9 +3,9 @@
  * architecture (gpu-architectures.json), the NVIDIA driver its hosts run, how that driver runs the image's CUDA,
  * and that CUDA. docs/gpu.md shows it (`npm run docs:gpu`); test/gpu-drivers.test.ts checks every row runs.
  */
-import { DRIVER_NEED_SOURCES, DriverRoute, IMAGE_DRIVER_NEED, CudaDriverNeed } from './gpu-drivers';
-import { GPU_ARCHITECTURES, HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, hasGpu } from './instance-types';
-import { DEFAULT_HOSTING_DRIVERS, GPU_DRIVERS_PAGE, INFERENCE_AMIS, hostingDrivers, hostingFamily } from './serving/inference-ami';
+import { CudaDriverNeed, DRIVER_NEED_SOURCES, DriverRoute, IMAGE_DRIVER_NEED } from './gpu-drivers';
+import { GPU_ARCHITECTURES, hasGpu, HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types';
+import { DEFAULT_HOSTING_DRIVERS, GPU_DRIVERS_PAGE, hostingDrivers, hostingFamily, INFERENCE_AMIS } from './serving/inference-ami';
 
 /** One family in one role. */
 export interface GpuDriverRow {
@@ -58,8 +58,8 @@ export function gpuDriverMatrix(
       gpu: gpuOf(family),
       driver: best
         ? `${best.ami.driver} (CUDA ${best.ami.cuda}) by InferenceAmiVersion ${best.ami.version}`
-        : `none: no InferenceAmiVersion AWS lists for ${family} runs CUDA ${need.cuda}`
-          + (fallback ? ` (without one: ${fallback.driver}, CUDA ${fallback.cuda}, upgraded by AWS over time)` : ''),
+        : `none: no InferenceAmiVersion AWS lists for ${family} runs CUDA ${need.cuda}` +
+          (fallback ? ` (without one: ${fallback.driver}, CUDA ${fallback.cuda}, upgraded by AWS over time)` : ''),
       route: best?.route,
       imageCuda: need.cuda,
       source: GPU_DRIVERS_PAGE,
@@ -83,7 +83,10 @@ export function inferenceAmiTable(): string {
   return [
     '| InferenceAmiVersion | NVIDIA driver | CUDA | Compat mounting by the container toolkit | Hosting families |',
     '| --- | --- | --- | --- | --- |',
-    ...INFERENCE_AMIS.map((a) => `| ${a.version} | ${a.driver ?? '(Neuron)'} | ${a.cuda ?? ''} | `
-      + `${a.accelerator === 'nvidia' ? (a.toolkitCompatMounting ? 'on' : 'off') : ''} | ${a.families?.join(', ') ?? 'not recorded: never chosen'} |`),
+    ...INFERENCE_AMIS.map(
+      (a) =>
+        `| ${a.version} | ${a.driver ?? '(Neuron)'} | ${a.cuda ?? ''} | ` +
+        `${a.accelerator === 'nvidia' ? (a.toolkitCompatMounting ? 'on' : 'off') : ''} | ${a.families?.join(', ') ?? 'not recorded: never chosen'} |`,
+    ),
   ].join('\n');
 }

@@ -12,8 +12,13 @@ function family(name: string, sizes: string[]): string[] {
 
 /** Instance types SageMaker offers for training jobs (the GPU ones first: this platform trains on GPUs). */
 export const TRAINING_INSTANCE_TYPES: readonly string[] = [
-  'ml.p3.2xlarge', 'ml.p3.8xlarge', 'ml.p3.16xlarge', 'ml.p3dn.24xlarge',
-  'ml.p4d.24xlarge', 'ml.p4de.24xlarge', 'ml.p5.48xlarge',
+  'ml.p3.2xlarge',
+  'ml.p3.8xlarge',
+  'ml.p3.16xlarge',
+  'ml.p3dn.24xlarge',
+  'ml.p4d.24xlarge',
+  'ml.p4de.24xlarge',
+  'ml.p5.48xlarge',
   ...family('g4dn', ['xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge']),
   ...family('g5', ['xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '48xlarge']),
   ...family('g6', ['xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '48xlarge']),
@@ -23,7 +28,9 @@ export const TRAINING_INSTANCE_TYPES: readonly string[] = [
 
 /** Instance types SageMaker offers for real-time endpoints. */
 export const HOSTING_INSTANCE_TYPES: readonly string[] = [
-  'ml.t2.medium', 'ml.t2.large', 'ml.t2.xlarge',
+  'ml.t2.medium',
+  'ml.t2.large',
+  'ml.t2.xlarge',
   ...family('m5', ['large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge']),
   ...family('m5d', ['large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge']),
   ...family('c5', ['large', 'xlarge', '2xlarge', '4xlarge', '9xlarge', '18xlarge']),
@@ -31,7 +38,9 @@ export const HOSTING_INSTANCE_TYPES: readonly string[] = [
   ...family('r5', ['large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge']),
   ...family('g4dn', ['xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge']),
   ...family('g5', ['xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '48xlarge']),
-  'ml.p3.2xlarge', 'ml.p3.8xlarge', 'ml.p3.16xlarge',
+  'ml.p3.2xlarge',
+  'ml.p3.8xlarge',
+  'ml.p3.16xlarge',
 ];
 
 /** Instance types for the `prepare` Processing job: CPU only, since preparing CSV data needs no GPU. */
@@ -82,9 +91,10 @@ export const IMAGE_TORCH_BUILD: TorchBuild = gpuMatrix.torchBuild;
 
 /** Every GPU family in the matrix, e.g. `p3` → NVIDIA V100, 7.0. */
 export const GPU_ARCHITECTURES: ReadonlyMap<string, GpuArchitecture> = new Map(
-  Object.entries(gpuMatrix.families as Record<string, { gpu: string; computeCapability: string }>).map(
-    ([family, row]) => [family, { family, gpu: row.gpu, computeCapability: row.computeCapability, arch: `sm_${row.computeCapability.replace('.', '')}` }],
-  ),
+  Object.entries(gpuMatrix.families as Record<string, { gpu: string; computeCapability: string }>).map(([family, row]) => [
+    family,
+    { family, gpu: row.gpu, computeCapability: row.computeCapability, arch: `sm_${row.computeCapability.replace('.', '')}` },
+  ]),
 );
 
 /** The GPU of an instance type, or undefined for a type without GPUs or one missing from the matrix. */

@@ -7,11 +7,9 @@
  * (through constructs/private/validation.ts, which names the construct path). A rule is written here once and
  * never again in a caller.
  */
-import { CudaDriverNeed, IMAGE_DRIVER_NEED, cudaMajor } from './gpu-drivers';
-import {
-  IMAGE_TORCH_BUILD, TorchBuild, gpuArchitecture, hasGpu, imageSupportsInstanceType, supportsVolumeKms,
-} from './instance-types';
-import { GPU_DRIVERS_PAGE, INFERENCE_AMIS, hostingDrivers, hostingFamily } from './serving/inference-ami';
+import { CudaDriverNeed, cudaMajor, IMAGE_DRIVER_NEED } from './gpu-drivers';
+import { gpuArchitecture, hasGpu, IMAGE_TORCH_BUILD, imageSupportsInstanceType, supportsVolumeKms, TorchBuild } from './instance-types';
+import { GPU_DRIVERS_PAGE, hostingDrivers, hostingFamily, INFERENCE_AMIS } from './serving/inference-ami';
 
 /** A setting (or construct prop) as the caller names it, and its value. */
 export interface Named<T> {
@@ -95,8 +93,9 @@ export function trafficShiftingProblem(args: {
     return {
       setting: minInstances.name,
       value: minInstances.value,
-      allowed: `at least 2 with ${mode.name}=${mode.value}: SageMaker allows ${what} to be at most 50% of the endpoint's instances, `
-        + `and ${what} is at least one instance (100% of 1); or set ${mode.name}=all-at-once, which still bakes and rolls back on the alarms`,
+      allowed:
+        `at least 2 with ${mode.name}=${mode.value}: SageMaker allows ${what} to be at most 50% of the endpoint's instances, ` +
+        `and ${what} is at least one instance (100% of 1); or set ${mode.name}=all-at-once, which still bakes and rolls back on the alarms`,
       source,
     };
   }
@@ -108,10 +107,11 @@ export function trafficShiftingProblem(args: {
   return {
     setting: percent.name,
     value: percent.value,
-    allowed: `${working === undefined ? 'a size' : `at most ${working}`} that keeps ${what} within 50% of every instance count from `
-      + `${minInstances.name} (${minInstances.value}) to ${maxInstances.name} (${maxInstances.value}): with ${failing} instances, `
-      + `${percent.value}% rounds up to ${stepInstances(percent.value, failing)} instance(s), more than half`
-      + (working === undefined ? `; or set ${mode.name}=all-at-once` : ''),
+    allowed:
+      `${working === undefined ? 'a size' : `at most ${working}`} that keeps ${what} within 50% of every instance count from ` +
+      `${minInstances.name} (${minInstances.value}) to ${maxInstances.name} (${maxInstances.value}): with ${failing} instances, ` +
+      `${percent.value}% rounds up to ${stepInstances(percent.value, failing)} instance(s), more than half` +
+      (working === undefined ? `; or set ${mode.name}=all-at-once` : ''),
     source,
   };
 }
@@ -120,12 +120,18 @@ export function trafficShiftingProblem(args: {
  * Managed spot training: "MaxWaitTimeInSeconds ... must be equal to or greater than MaxRuntimeInSeconds"
  * (StoppingCondition, RULE_SOURCES.stoppingCondition); it is the wait for spot capacity plus the run.
  */
-export function spotWaitProblem(args: { useSpot: Named<boolean>; maxWaitSeconds: Named<number>; maxRuntimeSeconds: Named<number> }): RuleProblem | undefined {
+export function spotWaitProblem(args: {
+  useSpot: Named<boolean>;
+  maxWaitSeconds: Named<number>;
+  maxRuntimeSeconds: Named<number>;
+}): RuleProblem | undefined {
   const { useSpot, maxWaitSeconds, maxRuntimeSeconds } = args;
   if (!useSpot.value || maxWaitSeconds.value >= maxRuntimeSeconds.value) return undefined;
-  return problem(maxWaitSeconds,
+  return problem(
+    maxWaitSeconds,
     `at least ${maxRuntimeSeconds.name} (${shown(maxRuntimeSeconds)}) when ${useSpot.name} is true: SageMaker's spot wait includes the run itself`,
-    RULE_SOURCES.stoppingCondition);
+    RULE_SOURCES.stoppingCondition,
+  );
 }
 
 /**
@@ -141,21 +147,30 @@ export function jobWaitProblem(args: {
 }): RuleProblem | undefined {
   const longest = args.useSpot?.value && args.maxWaitSeconds ? args.maxWaitSeconds : args.maxRuntimeSeconds;
   if (longest.value <= args.waitSeconds.value) return undefined;
-  return problem(longest, `at most ${args.waitSeconds.name} (${shown(args.waitSeconds)}), or the deploy gives up while the job still runs`,
-    RULE_SOURCES.stoppingCondition);
+  return problem(
+    longest,
+    `at most ${args.waitSeconds.name} (${shown(args.waitSeconds)}), or the deploy gives up while the job still runs`,
+    RULE_SOURCES.stoppingCondition,
+  );
 }
 
 /**
  * An endpoint's instance counts: the fewest at most the most, and a burstable (ml.t*) type at one count.
  * "SageMaker doesn't support auto scaling for burstable instances such as T2" (RULE_SOURCES.burstableScaling).
  */
-export function capacityProblem(args: { instanceType: Named<string>; minInstances: Named<number>; maxInstances: Named<number> }): RuleProblem | undefined {
+export function capacityProblem(args: {
+  instanceType: Named<string>;
+  minInstances: Named<number>;
+  maxInstances: Named<number>;
+}): RuleProblem | undefined {
   const { instanceType, minInstances, maxInstances } = args;
   if (minInstances.value > maxInstances.value) return problem(minInstances, `at most ${maxInstances.name} (${shown(maxInstances)})`);
   if (maxInstances.value > minInstances.value && instanceType.value.startsWith('ml.t')) {
-    return problem(maxInstances,
+    return problem(
+      maxInstances,
       `equal to ${minInstances.name} (${shown(minInstances)}): burstable ${instanceType.value} endpoints cannot autoscale; or choose another ${instanceType.name}`,
-      RULE_SOURCES.burstableScaling);
+      RULE_SOURCES.burstableScaling,
+    );
   }
   return undefined;
 }
@@ -183,7 +198,11 @@ export function volumeKmsProblem(args: { instanceType: Named<string>; volumeKey:
  * paid GPU instance). The GPU matrix and its check are instance-types.ts's (imageSupportsInstanceType); this
  * turns a refusal into the user's words, listing the families the image can run.
  */
-export function gpuImageProblem(args: { instanceType: Named<string>; choices: readonly string[]; image?: TorchBuild }): RuleProblem | undefined {
+export function gpuImageProblem(args: {
+  instanceType: Named<string>;
+  choices: readonly string[];
+  image?: TorchBuild;
+}): RuleProblem | undefined {
   const { instanceType, choices } = args;
   const image = args.image ?? IMAGE_TORCH_BUILD;
   if (imageSupportsInstanceType(instanceType.value, image)) return undefined;
@@ -191,8 +210,9 @@ export function gpuImageProblem(args: { instanceType: Named<string>; choices: re
   const why = gpu
     ? `${instanceType.value} has ${gpu.gpu} GPUs (${gpu.arch}) and the image's PyTorch ${image.torch} (CUDA ${image.cuda}) is built for ${image.archList.join(', ') || 'no GPU architecture'}`
     : `the GPU of ${instanceType.value} is not in training-image/gpu-architectures.json`;
-  const families = [...new Set(choices.filter((t) => imageSupportsInstanceType(t, image)).map((t) => gpuArchitecture(t)))]
-    .flatMap((g) => (g ? [`${g.family} (${g.gpu})`] : []));
+  const families = [...new Set(choices.filter((t) => imageSupportsInstanceType(t, image)).map((t) => gpuArchitecture(t)))].flatMap((g) =>
+    g ? [`${g.family} (${g.gpu})`] : [],
+  );
   const choicesText = families.length > 0 ? `a CPU type or the ${families.join(', ')} families` : 'a CPU type';
   return {
     setting: instanceType.name,
@@ -220,24 +240,28 @@ export function hostingDriverProblem(args: {
   const need = args.need ?? IMAGE_DRIVER_NEED;
   const source = RULE_SOURCES.hostingDriver;
   if (!hasGpu(instanceType.value)) {
-    return amiVersion.value === undefined ? undefined : {
-      setting: amiVersion.name,
-      value: amiVersion.value,
-      allowed: `unset while ${instanceType.name}=${instanceType.value}, which has no GPU (the InferenceAmiVersion values pick a GPU or Neuron driver)`,
-      source,
-    };
+    return amiVersion.value === undefined
+      ? undefined
+      : {
+          setting: amiVersion.name,
+          value: amiVersion.value,
+          allowed: `unset while ${instanceType.name}=${instanceType.value}, which has no GPU (the InferenceAmiVersion values pick a GPU or Neuron driver)`,
+          source,
+        };
   }
   const family = hostingFamily(instanceType.value);
   const drivers = hostingDrivers(family, need);
-  const runs = `runs the image's CUDA ${need.cuda} (driver ${need.nativeMinimumDriver} on, or ${need.compatPackage} on the `
-    + `${need.compatBranches.join(', ')} branches)`;
+  const runs =
+    `runs the image's CUDA ${need.cuda} (driver ${need.nativeMinimumDriver} on, or ${need.compatPackage} on the ` +
+    `${need.compatBranches.join(', ')} branches)`;
   if (drivers.length === 0) {
     const families = [...new Set(choices.filter((t) => hasGpu(t) && hostingDrivers(hostingFamily(t), need).length > 0).map(hostingFamily))];
     return {
       setting: instanceType.name,
       value: instanceType.value,
-      allowed: `a type with an InferenceAmiVersion whose NVIDIA driver ${runs}; AWS lists none for ${family}: `
-        + (families.length > 0 ? `a CPU type or the ${families.join(', ')} families` : 'a CPU type'),
+      allowed:
+        `a type with an InferenceAmiVersion whose NVIDIA driver ${runs}; AWS lists none for ${family}: ` +
+        (families.length > 0 ? `a CPU type or the ${families.join(', ')} families` : 'a CPU type'),
       source,
     };
   }
@@ -245,8 +269,9 @@ export function hostingDriverProblem(args: {
   return {
     setting: amiVersion.name,
     value: amiVersion.value,
-    allowed: `an InferenceAmiVersion whose NVIDIA driver ${runs} on ${instanceType.value}, `
-      + `not ${amiVersion.value} (${whyNot(amiVersion.value, family, need)}): ${drivers.map((d) => d.ami.version).join(', ')}`,
+    allowed:
+      `an InferenceAmiVersion whose NVIDIA driver ${runs} on ${instanceType.value}, ` +
+      `not ${amiVersion.value} (${whyNot(amiVersion.value, family, need)}): ${drivers.map((d) => d.ami.version).join(', ')}`,
     source,
   };
 }
@@ -285,8 +310,9 @@ export function instanceTypeChangeProblem(args: {
   return {
     setting: endpointName.name,
     value: endpointName.value,
-    allowed: `a name ending in "${suffix}" while the endpoint autoscales: SageMaker refuses to change the instance type of an autoscaled `
-      + `variant in place, so a new ${instanceType.name} must come with a new endpoint name`,
+    allowed:
+      `a name ending in "${suffix}" while the endpoint autoscales: SageMaker refuses to change the instance type of an autoscaled ` +
+      `variant in place, so a new ${instanceType.name} must come with a new endpoint name`,
     source: RULE_SOURCES.endpointScalingUpdate,
   };
 }

@@ -108,5 +108,8 @@ const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 export const cidr = text(new RegExp(`^${OCTET}(\\.${OCTET}){3}/(3[0-2]|[12]?\\d)$`), 'an IPv4 CIDR block such as 203.0.113.0/24');
 /** An ARN in any partition. */
 export function arn(service: string): Parser<string> {
-  return text(new RegExp(`^arn:aws(-cn|-us-gov)?:${service}:[a-z0-9-]+:\\d{12}:.+$`), `an ARN of the form arn:aws:${service}:<region>:<12-digit account>:<resource>`);
+  return text(
+    new RegExp(`^arn:aws(-cn|-us-gov)?:${service}:[a-z0-9-]+:\\d{12}:.+$`),
+    `an ARN of the form arn:aws:${service}:<region>:<12-digit account>:<resource>`,
+  );
 }

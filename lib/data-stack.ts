@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+
 import { SecureBucket } from '../constructs/storage/secure-bucket';
 
 export interface DataStackProps extends StackProps {
@@ -31,7 +32,7 @@ export class DataStack extends Stack {
     const noncurrentVersionExpiration = Duration.days(props.noncurrentVersionExpirationDays);
 
     this.key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the deep-learning platform\'s data, model artifacts, logs and messages',
+      description: "Encrypts the deep-learning platform's data, model artifacts, logs and messages",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -44,7 +45,9 @@ export class DataStack extends Stack {
     // Object events go to EventBridge, where the retraining pipeline's new-data rule waits for a completion marker.
     // The native property, not `eventBridgeEnabled` (which adds a custom resource and its function):
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-notificationconfiguration.html
-    (this.dataBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
+    (this.dataBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
     this.modelBucket = new SecureBucket(this, 'ModelBucket', common);
     this.captureBucket = new SecureBucket(this, 'CaptureBucket', { ...common, noncurrentVersionExpiration: Duration.days(1) });
     // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html: on a

@@ -5,14 +5,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+
 import { AlarmResponder } from '../constructs/monitoring/alarm-responder';
 import { AlarmTopic } from '../constructs/monitoring/alarm-topic';
-import { LogsKey } from '../constructs/storage/logs-key';
 import { AlarmThresholds, DriftRef, PlatformAlarms } from '../constructs/monitoring/platform-alarms';
 import { PlatformDashboard, RolloutRef } from '../constructs/monitoring/platform-dashboard';
 import { ApiRef, EndpointRef, WebAclRef } from '../constructs/monitoring/platform-metrics';
 import { RUNBOOK_SECTIONS, runbookLink } from '../constructs/monitoring/runtime/runbook';
 import { TrainingFailureRule } from '../constructs/monitoring/training-failure-rule';
+import { LogsKey } from '../constructs/storage/logs-key';
 import { AlarmRetrainingTrigger } from '../constructs/training/alarm-retraining-trigger';
 
 export interface MonitoringStackProps extends StackProps {
@@ -63,11 +64,11 @@ export class MonitoringStack extends Stack {
     super(scope, id, props);
 
     const key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the alarm topic and the alarm responder\'s dedupe table',
+      description: "Encrypts the alarm topic and the alarm responder's dedupe table",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the monitoring stack\'s log groups (incident records)' });
+    const logsKey = new LogsKey(this, 'LogsKey', { description: "Encrypts the monitoring stack's log groups (incident records)" });
 
     this.topic = new AlarmTopic(this, 'AlarmTopic', { masterKey: key, emails: props.alarmEmails });
     this.responder = new AlarmResponder(this, 'Responder', {
@@ -96,12 +97,14 @@ export class MonitoringStack extends Stack {
       functions: [...props.functions, this.responder.function],
       undeliveredTrainingEvents: this.trainingFailures?.metricUndelivered(),
       undeliveredApprovalEvents: props.rollout?.undeliveredApprovals,
-      failedRollouts: props.rollout ? new cloudwatch.MathExpression({
-        expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
-        usingMetrics: { failed: props.rollout.failed, timedOut: props.rollout.timedOut },
-        label: 'Failed or timed-out rollouts',
-        period: Duration.minutes(5),
-      }) : undefined,
+      failedRollouts: props.rollout
+        ? new cloudwatch.MathExpression({
+            expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
+            usingMetrics: { failed: props.rollout.failed, timedOut: props.rollout.timedOut },
+            label: 'Failed or timed-out rollouts',
+            period: Duration.minutes(5),
+          })
+        : undefined,
       drift: props.drift,
       failedRetrainingRuns: props.failedRetrainingRuns,
       thresholds: props.thresholds,
@@ -113,7 +116,9 @@ export class MonitoringStack extends Stack {
     // Beside the alarms, not in the training stack: this stack already refers to the training stack.
     if (props.retrainOnDrift) {
       this.driftRetraining = new AlarmRetrainingTrigger(this, 'RetrainOnDrift', {
-        stateMachine: props.retrainOnDrift, alarms: this.alarms.driftAlarms, reason: 'drift',
+        stateMachine: props.retrainOnDrift,
+        alarms: this.alarms.driftAlarms,
+        reason: 'drift',
       });
     }
 
@@ -133,7 +138,10 @@ export class MonitoringStack extends Stack {
       runbookUrl: props.runbookUrl,
     });
 
-    new CfnOutput(this, 'AlarmTopicArn', { description: 'Subscribe to alarms and training failures here', value: this.topic.topic.topicArn });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Subscribe to alarms and training failures here',
+      value: this.topic.topic.topicArn,
+    });
     new CfnOutput(this, 'DashboardUrl', {
       description: 'The platform dashboard',
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,

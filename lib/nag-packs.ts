@@ -7,5 +7,10 @@ import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NagPackProps, NIST800
 
 /** A fresh instance of each pack (a pack keeps the findings of its last run, so runs do not share one). */
 export function NAG_PACKS(props: NagPackProps = {}): NagPack[] {
-  return [new AwsSolutionsChecks(undefined, props), new NIST80053R5Checks(undefined, props), new HIPAASecurityChecks(undefined, props), new ServerlessChecks(undefined, props)];
+  return [
+    new AwsSolutionsChecks(undefined, props),
+    new NIST80053R5Checks(undefined, props),
+    new HIPAASecurityChecks(undefined, props),
+    new ServerlessChecks(undefined, props),
+  ];
 }

@@ -1,11 +1,12 @@
 import { App, Duration, Environment } from 'aws-cdk-lib';
+
+import { hasGpu } from '../constructs/instance-types';
 import { platformReservations } from '../constructs/private/lambda-concurrency';
 import { trafficShiftingFor } from '../constructs/serving/endpoint-deployment';
 import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
 import { ModelArtifact } from '../constructs/training/model-artifact';
 import { PlatformConfig } from './config';
 import { DataStack } from './data-stack';
-import { hasGpu } from '../constructs/instance-types';
 import { prepareEnvironment, trainingHyperparameters } from './image-settings';
 import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
@@ -74,10 +75,15 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     image: training.image,
     // Any approved version may be served (a rollback serves an earlier one), so the endpoint's model may read the
     // model artifact of every training job of this platform (models/<job name>/output/model.tar.gz), nothing else.
-    modelData: new ModelArtifact({ bucket: data.modelBucket, key: `models/${training.jobNamePrefix}-*/output/model.tar.gz`, encryptionKey: data.key }),
-    modelPackage: config.servingModelPackageVersion !== undefined
-      ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
-      : { pointerParameterName: pointer },
+    modelData: new ModelArtifact({
+      bucket: data.modelBucket,
+      key: `models/${training.jobNamePrefix}-*/output/model.tar.gz`,
+      encryptionKey: data.key,
+    }),
+    modelPackage:
+      config.servingModelPackageVersion !== undefined
+        ? { pinnedArn: training.registry.versionArn(config.servingModelPackageVersion) }
+        : { pointerParameterName: pointer },
     registry: training.registry.shared,
     key: data.key,
     instanceType: config.servingInstanceType,
@@ -100,17 +106,20 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     proxyReservedConcurrencyCap: config.proxyReservedConcurrencyCap,
     allowedCidrs: config.apiAllowedCidrs,
     wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
-    drift: config.captureSamplingPercentage === 0 ? undefined : {
-      bucket: data.captureBucket,
-      samplingPercentage: config.captureSamplingPercentage,
-      schedule: config.driftCheckSchedule,
-      minRecords: config.driftMinRecords,
-      threshold: config.driftThreshold,
-      instanceType: config.prepareInstanceType,
-      modelArtifacts: { bucket: data.modelBucket, prefix: `models/${training.jobNamePrefix}-` },
-      modelPackageVersions: training.registry.versionsArn,
-      namespace: driftNamespace,
-    },
+    drift:
+      config.captureSamplingPercentage === 0
+        ? undefined
+        : {
+            bucket: data.captureBucket,
+            samplingPercentage: config.captureSamplingPercentage,
+            schedule: config.driftCheckSchedule,
+            minRecords: config.driftMinRecords,
+            threshold: config.driftThreshold,
+            instanceType: config.prepareInstanceType,
+            modelArtifacts: { bucket: data.modelBucket, prefix: `models/${training.jobNamePrefix}-` },
+            modelPackageVersions: training.registry.versionsArn,
+            namespace: driftNamespace,
+          },
   });
 
   // The endpoint's stack names no value of the training stack (it reads the pointer from SSM), yet it must deploy
@@ -125,23 +134,27 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     webAcl: { webAclName: serving.waf.webAclName },
     functions: [...training.functions, ...serving.functions],
     trainingJobNamePrefix: training.jobNamePrefix,
-    drift: serving.drift ? {
-      namespace: driftNamespace,
-      endpointName: serving.endpointName,
-      variantName: serving.variantName,
-      window: serving.drift.windowLength,
-      failedRuns: serving.drift.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-    } : undefined,
+    drift: serving.drift
+      ? {
+          namespace: driftNamespace,
+          endpointName: serving.endpointName,
+          variantName: serving.variantName,
+          window: serving.drift.windowLength,
+          failedRuns: serving.drift.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+        }
+      : undefined,
     failedRetrainingRuns: training.retraining.metricFailedRuns(),
     retraining: training.retraining.stateMachine,
     retrainOnDrift: config.retrainOnDrift ? training.retraining.stateMachine : undefined,
-    rollout: serving.rollout ? {
-      succeeded: serving.rollout.metricSucceeded(),
-      failed: serving.rollout.metricFailed(),
-      timedOut: serving.rollout.metricTimedOut(),
-      undeliveredApprovals: serving.rollout.metricUndeliveredApprovals(),
-      logGroupName: serving.rollout.logGroup.logGroupName,
-    } : undefined,
+    rollout: serving.rollout
+      ? {
+          succeeded: serving.rollout.metricSucceeded(),
+          failed: serving.rollout.metricFailed(),
+          timedOut: serving.rollout.metricTimedOut(),
+          undeliveredApprovals: serving.rollout.metricUndeliveredApprovals(),
+          logGroupName: serving.rollout.logGroup.logGroupName,
+        }
+      : undefined,
     thresholds: {
       endpoint5xxCount: config.alarmEndpoint5xxCount,
       endpoint4xxCount: config.alarmEndpoint4xxCount,

@@ -6,16 +6,17 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+
 import { DriftCheck } from '../constructs/drift/drift-check';
+import { supportsVolumeKms } from '../constructs/instance-types';
 import { ApiWaf } from '../constructs/serving/api-waf';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { ApiAuth, InferenceApi } from '../constructs/serving/inference-api';
 import { InferenceEndpoint } from '../constructs/serving/inference-endpoint';
 import { InferenceProxy } from '../constructs/serving/inference-proxy';
 import { RolloutReconciler } from '../constructs/serving/rollout-reconciler';
-import { ServedModelPackageSource, servedModelPackage } from '../constructs/serving/served-model-package';
+import { servedModelPackage, ServedModelPackageSource } from '../constructs/serving/served-model-package';
 import { LogsKey } from '../constructs/storage/logs-key';
-import { supportsVolumeKms } from '../constructs/instance-types';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
 import type { PlatformConfig, SETTINGS } from './config';
 
@@ -146,7 +147,7 @@ export class ServingStack extends Stack {
 
     const served = servedModelPackage(this, props.modelPackage);
 
-    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the serving stack\'s log groups (endpoint, API, WAF, Lambda)' });
+    this.logsKey = new LogsKey(this, 'LogsKey', { description: "Encrypts the serving stack's log groups (endpoint, API, WAF, Lambda)" });
     this.inference = new InferenceEndpoint(this, 'Endpoint', {
       logsKey: this.logsKey,
       modelPackageArn: served.arn,
@@ -244,4 +245,3 @@ export class ServingStack extends Stack {
     }
   }
 }
-

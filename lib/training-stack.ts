@@ -1,18 +1,19 @@
-import * as path from 'path';
 import { CfnOutput, Duration, IgnoreMode, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import * as path from 'path';
+
 import { LogsKey } from '../constructs/storage/logs-key';
-import { trainingDataSource } from '../constructs/training/training-data-source';
 import { GateSettings, ModelRegistry } from '../constructs/training/model-registry';
 import { ProcessingJob } from '../constructs/training/processing-job';
 import { RetrainingPipeline } from '../constructs/training/retraining-pipeline';
+import { IMAGE_METRICS } from '../constructs/training/runtime/metric-definitions';
+import { trainingDataSource } from '../constructs/training/training-data-source';
 import { TrainingJob } from '../constructs/training/training-job';
 import { TrainingLogGroup } from '../constructs/training/training-log-group';
-import { IMAGE_METRICS } from '../constructs/training/runtime/metric-definitions';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- SETTINGS is what the props' {@link}s point to
 import type { PlatformConfig, SETTINGS } from './config';
 
@@ -32,7 +33,10 @@ export interface TrainingStackProps extends StackProps {
   readonly key: kms.IKey;
   /** @see {@link SETTINGS.dataSourceUri} */
   readonly dataSourceUri?: PlatformConfig['dataSourceUri'];
-  /** The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare/config.py), from the prepare* settings (lib/image-settings.ts). */
+  /**
+   * The prepare job's PREPARE_* settings (training-image/src/dlplatform/prepare/config.py), from the prepare* settings
+   * (lib/image-settings.ts).
+   */
   readonly prepareEnvironment: Record<string, string>;
   /** @see {@link SETTINGS.prepareInstanceType} */
   readonly prepareInstanceType: PlatformConfig['prepareInstanceType'];
@@ -58,7 +62,10 @@ export interface TrainingStackProps extends StackProps {
   readonly timeout: Duration;
   /** @see {@link SETTINGS.hyperparameters}, with the label column of {@link SETTINGS.prepareLabelColumn} (lib/image-settings.ts) */
   readonly hyperparameters: PlatformConfig['hyperparameters'];
-  /** The quality gate the registration applies: {@link SETTINGS.qualityGateMetric}, {@link SETTINGS.qualityGateBar}, {@link SETTINGS.qualityGateMaxRegression}. */
+  /**
+   * The quality gate the registration applies: {@link SETTINGS.qualityGateMetric}, {@link SETTINGS.qualityGateBar},
+   * {@link SETTINGS.qualityGateMaxRegression}.
+   */
   readonly gate: GateSettings;
   /** @see {@link SETTINGS.modelApproval} */
   readonly approval: PlatformConfig['modelApproval'];
@@ -117,14 +124,19 @@ export class TrainingStack extends Stack {
       ignoreMode: IgnoreMode.DOCKER,
       exclude: ['tests', 'bench', 'scripts', 'sample-data', '.venv', '**/__pycache__', '**/*.pyc', '**/.pytest_cache', '**/.ruff_cache'],
     });
-    this.logsKey = new LogsKey(this, 'LogsKey', { description: 'Encrypts the training stack\'s log groups' });
+    this.logsKey = new LogsKey(this, 'LogsKey', { description: "Encrypts the training stack's log groups" });
 
     // The user's raw data when configured, otherwise the bundled digits sample uploaded by this app.
     const raw = trainingDataSource(this, {
       sourceUri: props.dataSourceUri,
       version: props.dataVersion,
       channels: CHANNELS,
-      sample: { bucket: props.dataBucket, directory: path.join(IMAGE_DIR, 'sample-data'), prefix: 'datasets/digits/', logEncryptionKey: this.logsKey },
+      sample: {
+        bucket: props.dataBucket,
+        directory: path.join(IMAGE_DIR, 'sample-data'),
+        prefix: 'datasets/digits/',
+        logEncryptionKey: this.logsKey,
+      },
     });
 
     // prepare: raw CSV in, cleaned and split channels plus the fitted preprocessing and a data report out.
@@ -142,7 +154,9 @@ export class TrainingStack extends Stack {
       logEncryptionKey: this.logsKey,
     });
 
-    const trainingLogs = props.manageTrainingLogGroup ? new TrainingLogGroup(this, 'TrainingLogs', { encryptionKey: this.logsKey }) : undefined;
+    const trainingLogs = props.manageTrainingLogGroup
+      ? new TrainingLogGroup(this, 'TrainingLogs', { encryptionKey: this.logsKey })
+      : undefined;
 
     this.trainingJob = new TrainingJob(this, 'TrainingJob', {
       image: this.image,
@@ -178,8 +192,17 @@ export class TrainingStack extends Stack {
       image: this.image,
       containerArguments: ['evaluate'],
       inputs: {
-        model: { bucket: props.modelBucket, key: this.trainingJob.modelArtifactKey, version: this.trainingJob.trainingJobName, upload: this.trainingJob },
-        test: { bucket: props.dataBucket, key: `${this.prepareJob.outputPrefixOf('data')}test/`, version: this.prepareJob.processingJobName },
+        model: {
+          bucket: props.modelBucket,
+          key: this.trainingJob.modelArtifactKey,
+          version: this.trainingJob.trainingJobName,
+          upload: this.trainingJob,
+        },
+        test: {
+          bucket: props.dataBucket,
+          key: `${this.prepareJob.outputPrefixOf('data')}test/`,
+          version: this.prepareJob.processingJobName,
+        },
       },
       outputs: ['evaluation'],
       outputBucket: props.modelBucket,
@@ -233,17 +256,39 @@ export class TrainingStack extends Stack {
     this.trainingJobName = this.trainingJob.trainingJobName;
     this.jobNamePrefix = this.trainingJob.jobNamePrefix;
     this.functions = [
-      ...this.prepareJob.functions, ...this.trainingJob.functions, ...this.evaluateJob.functions, ...this.registry.functions, ...this.retraining.functions,
+      ...this.prepareJob.functions,
+      ...this.trainingJob.functions,
+      ...this.evaluateJob.functions,
+      ...this.registry.functions,
+      ...this.retraining.functions,
     ];
 
-    new CfnOutput(this, 'TrainingJobName', { value: this.trainingJobName, description: 'The SageMaker training job that produced the model' });
+    new CfnOutput(this, 'TrainingJobName', {
+      value: this.trainingJobName,
+      description: 'The SageMaker training job that produced the model',
+    });
     new CfnOutput(this, 'ModelDataUrl', { value: this.trainingJob.modelDataUrl, description: 'S3 URL of the trained model artifact' });
     new CfnOutput(this, 'TestAccuracy', { value: this.trainingJob.testAccuracy, description: 'Final test accuracy of the trained model' });
-    new CfnOutput(this, 'ModelPackageArn', { value: this.registry.modelPackageArn, description: 'The model package version registered for this model' });
-    new CfnOutput(this, 'ModelPackageGroupName', { value: this.registry.groupName, description: 'The model registry: list its versions with aws sagemaker list-model-packages --model-package-group-name <this>' });
-    new CfnOutput(this, 'ModelApprovalStatus', { value: this.registry.approvalStatus, description: 'Approved, or PendingManualApproval (approve with aws sagemaker update-model-package)' });
-    new CfnOutput(this, 'RetrainingPipelineArn', { value: this.retraining.stateMachine.stateMachineArn, description: 'Start a retraining run: npm run retrain (or aws stepfunctions start-execution --state-machine-arn <this>)' });
-    new CfnOutput(this, 'DataReport', { value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.html`, description: 'The prepared data\'s report' });
-    new CfnOutput(this, 'EvaluationReport', { value: `${evaluation}evaluation.html`, description: 'The model\'s evaluation report' });
+    new CfnOutput(this, 'ModelPackageArn', {
+      value: this.registry.modelPackageArn,
+      description: 'The model package version registered for this model',
+    });
+    new CfnOutput(this, 'ModelPackageGroupName', {
+      value: this.registry.groupName,
+      description: 'The model registry: list its versions with aws sagemaker list-model-packages --model-package-group-name <this>',
+    });
+    new CfnOutput(this, 'ModelApprovalStatus', {
+      value: this.registry.approvalStatus,
+      description: 'Approved, or PendingManualApproval (approve with aws sagemaker update-model-package)',
+    });
+    new CfnOutput(this, 'RetrainingPipelineArn', {
+      value: this.retraining.stateMachine.stateMachineArn,
+      description: 'Start a retraining run: npm run retrain (or aws stepfunctions start-execution --state-machine-arn <this>)',
+    });
+    new CfnOutput(this, 'DataReport', {
+      value: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.html`,
+      description: "The prepared data's report",
+    });
+    new CfnOutput(this, 'EvaluationReport', { value: `${evaluation}evaluation.html`, description: "The model's evaluation report" });
   }
 }

@@ -13,10 +13,11 @@
  *
  * Used by `npm run local` and its tests; no test-framework dependency.
  */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { randomUUID } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
 import { jsonRequestProblem } from '../constructs/serving/runtime/prediction-request';
 import { MAX_BODY_BYTES, wafBodyTooLargeResponse } from '../constructs/serving/runtime/request-limits';
 
@@ -87,32 +88,44 @@ export async function startApiGatewayFront(options: ApiGatewayFrontOptions): Pro
 
   const server = http.createServer((req, res) => {
     const requestId = randomUUID();
-    readBody(req, API_GATEWAY_MAX_BODY_BYTES).then(async (body) => {
-      const url = new URL(req.url ?? '/', 'http://front');
-      // WAF comes first: its body-size rule also matches bodies beyond what it inspects (oversize handling MATCH).
-      if (body === undefined || body.length > wafMaxBodyBytes) {
-        const waf = wafBodyTooLargeResponse(wafMaxBodyBytes);
-        return res.writeHead(waf.status, { 'content-type': waf.contentType }).end(waf.body);
-      }
-      // IAM-authorised APIs answer every unknown route and method with 403, not 404.
-      if (req.method !== 'POST' || url.pathname !== `/${stage}${RESOURCE}`) {
-        return sendGatewayError(res, requestId, { status: 403, type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
-      }
-      const problem = validate(req, body);
-      if (problem) return sendGatewayError(res, requestId, problem);
+    readBody(req, API_GATEWAY_MAX_BODY_BYTES)
+      .then(async (body) => {
+        const url = new URL(req.url ?? '/', 'http://front');
+        // WAF comes first: its body-size rule also matches bodies beyond what it inspects (oversize handling MATCH).
+        if (body === undefined || body.length > wafMaxBodyBytes) {
+          const waf = wafBodyTooLargeResponse(wafMaxBodyBytes);
+          return res.writeHead(waf.status, { 'content-type': waf.contentType }).end(waf.body);
+        }
+        // IAM-authorised APIs answer every unknown route and method with 403, not 404.
+        if (req.method !== 'POST' || url.pathname !== `/${stage}${RESOURCE}`) {
+          return sendGatewayError(res, requestId, {
+            status: 403,
+            type: 'MissingAuthenticationTokenException',
+            message: 'Missing Authentication Token',
+          });
+        }
+        const problem = validate(req, body);
+        if (problem) return sendGatewayError(res, requestId, problem);
 
-      const event = toEvent(req, url, body, { requestId, stage, region });
-      const result = await invoke(options.handler, event, lambdaContext(region, options.lambdaTimeoutMs ?? 27_000), options.integrationTimeoutMs ?? 29_000);
-      if (result === 'timeout') {
-        return sendGatewayError(res, requestId, { status: 504, type: 'IntegrationTimeout', message: 'Endpoint request timed out' });
-      }
-      if (result === 'failed') {
-        return sendGatewayError(res, requestId, { status: 502, type: 'InternalServerErrorException', message: 'Internal server error' });
-      }
-      sendResult(res, requestId, result);
-    }).catch(() => {
-      if (!res.headersSent) sendGatewayError(res, requestId, { status: 500, type: 'InternalServerErrorException', message: 'Internal server error' });
-    });
+        const event = toEvent(req, url, body, { requestId, stage, region });
+        const result = await invoke(
+          options.handler,
+          event,
+          lambdaContext(region, options.lambdaTimeoutMs ?? 27_000),
+          options.integrationTimeoutMs ?? 29_000,
+        );
+        if (result === 'timeout') {
+          return sendGatewayError(res, requestId, { status: 504, type: 'IntegrationTimeout', message: 'Endpoint request timed out' });
+        }
+        if (result === 'failed') {
+          return sendGatewayError(res, requestId, { status: 502, type: 'InternalServerErrorException', message: 'Internal server error' });
+        }
+        sendResult(res, requestId, result);
+      })
+      .catch(() => {
+        if (!res.headersSent)
+          sendGatewayError(res, requestId, { status: 500, type: 'InternalServerErrorException', message: 'Internal server error' });
+      });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -128,10 +141,11 @@ export async function startApiGatewayFront(options: ApiGatewayFrontOptions): Pro
     url,
     predictUrl: `${url}${RESOURCE}`,
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -155,14 +169,23 @@ function validate(req: http.IncomingMessage, body: Buffer): GatewayError | undef
 }
 
 /** A REST API (v1) Lambda proxy event, as API Gateway builds it. Header names keep the client's casing. */
-function toEvent(req: http.IncomingMessage, url: URL, body: Buffer, ids: { requestId: string; stage: string; region: string }): APIGatewayProxyEvent {
+function toEvent(
+  req: http.IncomingMessage,
+  url: URL,
+  body: Buffer,
+  ids: { requestId: string; stage: string; region: string },
+): APIGatewayProxyEvent {
   const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
   const multiValueHeaders: Record<string, string[]> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     (multiValueHeaders[req.rawHeaders[i]] ??= []).push(req.rawHeaders[i + 1]);
   }
   // What API Gateway adds in front of the integration.
-  for (const [name, value] of [['X-Forwarded-For', sourceIp], ['X-Forwarded-Port', String(req.socket.localPort ?? '')], ['X-Forwarded-Proto', 'http']]) {
+  for (const [name, value] of [
+    ['X-Forwarded-For', sourceIp],
+    ['X-Forwarded-Port', String(req.socket.localPort ?? '')],
+    ['X-Forwarded-Proto', 'http'],
+  ]) {
     multiValueHeaders[name] ??= [value];
   }
   const headers = Object.fromEntries(Object.entries(multiValueHeaders).map(([k, v]) => [k, v[v.length - 1]]));
@@ -193,9 +216,21 @@ function toEvent(req: http.IncomingMessage, url: URL, body: Buffer, ids: { reque
       extendedRequestId: ids.requestId,
       httpMethod: 'POST',
       identity: {
-        accessKey: null, accountId: null, apiKey: null, apiKeyId: null, caller: null, clientCert: null,
-        cognitoAuthenticationProvider: null, cognitoAuthenticationType: null, cognitoIdentityId: null,
-        cognitoIdentityPoolId: null, principalOrgId: null, sourceIp, user: null, userAgent, userArn: null,
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp,
+        user: null,
+        userAgent,
+        userArn: null,
       },
       path: `/${ids.stage}${RESOURCE}`,
       protocol: `HTTP/${req.httpVersion}`,
@@ -228,9 +263,16 @@ function lambdaContext(region: string, timeoutMs: number): Context {
 }
 
 /** Runs the handler within the integration timeout; a throw is a Lambda failure (502), as in AWS. */
-async function invoke(handler: ProxyHandler, event: APIGatewayProxyEvent, context: Context, timeoutMs: number): Promise<APIGatewayProxyResult | 'timeout' | 'failed'> {
+async function invoke(
+  handler: ProxyHandler,
+  event: APIGatewayProxyEvent,
+  context: Context,
+  timeoutMs: number,
+): Promise<APIGatewayProxyResult | 'timeout' | 'failed'> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
   try {
     return await Promise.race([handler(event, context).catch((): 'failed' => 'failed'), timeout]);
   } finally {
@@ -248,11 +290,13 @@ function sendResult(res: http.ServerResponse, requestId: string, result: APIGate
 
 /** The DEFAULT_4XX / DEFAULT_5XX gateway responses of inference-api.ts. */
 function sendGatewayError(res: http.ServerResponse, requestId: string, error: GatewayError): void {
-  res.writeHead(error.status, {
-    'content-type': 'application/json',
-    'x-amzn-errortype': error.type,
-    'x-amzn-requestid': requestId,
-  }).end(JSON.stringify({ error: error.message, requestId }));
+  res
+    .writeHead(error.status, {
+      'content-type': 'application/json',
+      'x-amzn-errortype': error.type,
+      'x-amzn-requestid': requestId,
+    })
+    .end(JSON.stringify({ error: error.message, requestId }));
 }
 
 /** The body, or undefined once it passes `limit` bytes (the rest is drained so the client reads the answer). */

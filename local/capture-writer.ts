@@ -13,6 +13,7 @@
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { captureEncoding } from '../constructs/serving/capture-content-types';
 
 export interface CaptureWriterOptions {
@@ -51,8 +52,13 @@ export class CaptureWriter {
     let file = this.files.get(key);
     if (!file) {
       // SageMaker names a file by the time it started and a random part: <mm>-<ss>-<mmm>-<uuid>.jsonl.
-      file = path.join(this.options.directory, endpointName, this.variant, ...hour.split('/'),
-        `${pad(time.getUTCMinutes())}-${pad(time.getUTCSeconds())}-${pad(time.getUTCMilliseconds(), 3)}-${randomUUID()}.jsonl`);
+      file = path.join(
+        this.options.directory,
+        endpointName,
+        this.variant,
+        ...hour.split('/'),
+        `${pad(time.getUTCMinutes())}-${pad(time.getUTCSeconds())}-${pad(time.getUTCMilliseconds(), 3)}-${randomUUID()}.jsonl`,
+      );
       fs.mkdirSync(path.dirname(file), { recursive: true });
       this.files.set(key, file);
     }

@@ -8,6 +8,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { evaluationMetrics } from '../constructs/training/runtime/metric-definitions';
 import { collectLines } from './output-lines';
 import { DEFAULT_PYTHON, ENTRY_SCRIPT, REPO_ROOT } from './train-model';

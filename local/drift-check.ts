@@ -6,6 +6,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { collectLines } from './output-lines';
 import { DEFAULT_PYTHON, ENTRY_SCRIPT, REPO_ROOT } from './train-model';
 
@@ -69,7 +70,9 @@ export async function runDriftCheck(options: DriftCheckOptions): Promise<DriftCh
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(python, [ENTRY_SCRIPT, 'monitor'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     collectLines([child.stdout, child.stderr]);
-    child.on('error', (e) => reject(new DriftCheckError(`cannot run ${python} (create the venv with scripts/ensure-python.sh): ${e.message}`)));
+    child.on('error', (e) =>
+      reject(new DriftCheckError(`cannot run ${python} (create the venv with scripts/ensure-python.sh): ${e.message}`)),
+    );
     child.on('close', resolve);
   });
   const message = path.join(options.outDir, 'output', 'message');
@@ -79,8 +82,12 @@ export async function runDriftCheck(options: DriftCheckOptions): Promise<DriftCh
   }
   const reportJson = path.join(options.outDir, 'processing', 'output', 'drift', 'drift.json');
   const report = JSON.parse(fs.readFileSync(reportJson, 'utf8')) as {
-    status: DriftCheckResult['status']; records: number; invalid_records: number; features: FeatureDrift[];
-    prediction?: { drift: number | null }; metrics: Record<string, number>;
+    status: DriftCheckResult['status'];
+    records: number;
+    invalid_records: number;
+    features: FeatureDrift[];
+    prediction?: { drift: number | null };
+    metrics: Record<string, number>;
   };
   return {
     status: report.status,

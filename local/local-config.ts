@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { loadConfig, PlatformConfig } from '../lib/config';
 import { REPO_ROOT } from './train-model';
 

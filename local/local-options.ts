@@ -4,6 +4,7 @@
  */
 import * as path from 'path';
 import { parseArgs } from 'util';
+
 import { settingOfPrepareVariable } from '../lib/image-settings';
 import { REPO_ROOT } from './train-model';
 
@@ -151,20 +152,27 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new UsageError((e as Error).message);
   }
   if (values.reuse && values['model-dir'] !== undefined) throw new UsageError('--reuse and --model-dir exclude each other');
-  if (values.data !== undefined && values['model-dir'] !== undefined) throw new UsageError('--data and --model-dir exclude each other (--model-dir serves a trained model)');
-  if (values.epochs !== undefined && values['model-dir'] !== undefined) throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
-  if ((values['drift-since'] !== undefined || values['drift-until'] !== undefined) && !values.drift) throw new UsageError('--drift-since and --drift-until go with --drift');
-  if (values.drift && (values.data !== undefined || values.epochs !== undefined || values.reuse || values.label !== undefined)) throw new UsageError('--drift checks captured traffic: it takes no --data, --label, --epochs or --reuse');
+  if (values.data !== undefined && values['model-dir'] !== undefined)
+    throw new UsageError('--data and --model-dir exclude each other (--model-dir serves a trained model)');
+  if (values.epochs !== undefined && values['model-dir'] !== undefined)
+    throw new UsageError('--epochs has no effect with --model-dir (nothing is trained)');
+  if ((values['drift-since'] !== undefined || values['drift-until'] !== undefined) && !values.drift)
+    throw new UsageError('--drift-since and --drift-until go with --drift');
+  if (values.drift && (values.data !== undefined || values.epochs !== undefined || values.reuse || values.label !== undefined))
+    throw new UsageError('--drift checks captured traffic: it takes no --data, --label, --epochs or --reuse');
   for (const flag of ['drift-since', 'drift-until'] as const) {
     const value = values[flag];
-    if (value !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value)))) throw new UsageError(`--${flag} must be an ISO-8601 time such as 2026-03-01T13:00:00Z, got "${value}"`);
+    if (value !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value))))
+      throw new UsageError(`--${flag} must be an ISO-8601 time such as 2026-03-01T13:00:00Z, got "${value}"`);
   }
   refusePrepareVariables(env);
   const context = Object.fromEntries((values.context ?? []).map(setting));
   if (values.label !== undefined) {
     if (values['model-dir'] !== undefined) throw new UsageError('--label has no effect with --model-dir (nothing is prepared)');
     if (context.prepareLabelColumn !== undefined && context.prepareLabelColumn !== values.label) {
-      throw new UsageError(`--label ${values.label} and -c prepareLabelColumn=${context.prepareLabelColumn} disagree; --label sets that setting, give one`);
+      throw new UsageError(
+        `--label ${values.label} and -c prepareLabelColumn=${context.prepareLabelColumn} disagree; --label sets that setting, give one`,
+      );
     }
     context.prepareLabelColumn = values.label;
   }
@@ -199,18 +207,23 @@ function setting(raw: string): [string, string] {
  * reads the prepare* settings as the deploy does, so a variable set out of habit is refused, not ignored.
  */
 function refusePrepareVariables(env: NodeJS.ProcessEnv): void {
-  const found = Object.keys(env).filter((k) => k.startsWith('PREPARE_')).sort();
+  const found = Object.keys(env)
+    .filter((k) => k.startsWith('PREPARE_'))
+    .sort();
   if (found.length === 0) return;
   const instead = found.map((v) => {
     const name = settingOfPrepareVariable(v);
     return name ? `-c ${name}=${env[v]}` : `(${v} is no setting; see the prepare* settings)`;
   });
-  throw new UsageError(`${found.join(', ')} set in the environment: local mode reads prepare's settings as cdk deploy does, from cdk.json `
-    + `and -c; unset ${found.length > 1 ? 'them' : 'it'} and pass ${instead.join(' ')}`);
+  throw new UsageError(
+    `${found.join(', ')} set in the environment: local mode reads prepare's settings as cdk deploy does, from cdk.json ` +
+      `and -c; unset ${found.length > 1 ? 'them' : 'it'} and pass ${instead.join(' ')}`,
+  );
 }
 
 function whole(flag: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
   return n;
 }

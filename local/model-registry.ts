@@ -40,7 +40,8 @@ export class LocalModelRegistry {
   /** Every record, oldest version first. */
   list(): ModelRecord[] {
     if (!fs.existsSync(this.dir)) return [];
-    return fs.readdirSync(this.dir)
+    return fs
+      .readdirSync(this.dir)
       .filter((name) => name.endsWith('.json'))
       .map((name) => JSON.parse(fs.readFileSync(path.join(this.dir, name), 'utf8')) as ModelRecord)
       .sort((a, b) => a.version - b.version);
@@ -52,7 +53,9 @@ export class LocalModelRegistry {
 
   /** The model the endpoint serves: the newest approved version. */
   newestApproved(): ModelRecord | undefined {
-    return this.list().filter((record) => record.approvalStatus === 'Approved').pop();
+    return this.list()
+      .filter((record) => record.approvalStatus === 'Approved')
+      .pop();
   }
 
   /** Adds a record as the next version; a model already registered keeps its first record. */
@@ -61,7 +64,11 @@ export class LocalModelRegistry {
     if (existing) return { record: existing, created: false };
     fs.mkdirSync(this.dir, { recursive: true });
     const records = this.list();
-    const record: ModelRecord = { version: (records[records.length - 1]?.version ?? 0) + 1, ...entry, registeredAt: new Date().toISOString() };
+    const record: ModelRecord = {
+      version: (records[records.length - 1]?.version ?? 0) + 1,
+      ...entry,
+      registeredAt: new Date().toISOString(),
+    };
     const file = this.recordFile(record.modelVersion);
     fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
     fs.renameSync(`${file}.tmp`, file);

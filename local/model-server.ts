@@ -6,9 +6,10 @@
  * Used by tests, benchmarks and `npm run local`; no test-framework dependency.
  */
 import { ChildProcess, spawn } from 'child_process';
-import { collectLines } from './output-lines';
 import * as http from 'http';
 import * as net from 'net';
+
+import { collectLines } from './output-lines';
 import { DEFAULT_PYTHON, ENTRY_SCRIPT, REPO_ROOT } from './train-model';
 
 /** The image's port setting (SageMaker's). */
@@ -65,7 +66,7 @@ export interface ModelServer {
 /** Starts the model server and resolves once it answers `GET /ping` with 200. */
 export async function startModelServer(options: ModelServerOptions): Promise<ModelServer> {
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? await freePort(host);
+  const port = options.port ?? (await freePort(host));
   const python = options.python ?? DEFAULT_PYTHON;
   const child = spawn(python, [ENTRY_SCRIPT, 'serve'], {
     cwd: REPO_ROOT,

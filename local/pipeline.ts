@@ -4,15 +4,15 @@
  * handles signals and cleans up; this decides what runs in which order. Exit codes: 0 done, 130 interrupted.
  */
 import type { PreparedData } from './prepare-data';
+import { startApi } from './steps/api';
 import { evaluate } from './steps/evaluate';
 import { useModelDir } from './steps/model-dir';
 import { prepare } from './steps/prepare';
 import { setUpPython } from './steps/python-env';
-import { RegisteredModel, register } from './steps/register';
+import { register, RegisteredModel } from './steps/register';
 import { LocalRun } from './steps/run';
 import { predictionError, sendSample } from './steps/sample';
 import { serve } from './steps/serve';
-import { startApi } from './steps/api';
 import { train } from './steps/train';
 
 /** The number of numbered steps the run shows: four when it serves a given model, eight when it trains one. */
@@ -43,7 +43,9 @@ export async function runLocalPipeline(run: LocalRun): Promise<number> {
   const { sample, answer } = await sendSample(run, front, model.prepared);
   const record = model.registered?.record;
   const correct = answer.label === sample.label;
-  console.log(`RESULT ${JSON.stringify({ status: answer.status, predicted: answer.label, expected: sample.label, correct, sample: options.sample, modelVersion: record?.modelVersion, modelServerPid: server.pid, runnerPid: process.pid })}`);
+  console.log(
+    `RESULT ${JSON.stringify({ status: answer.status, predicted: answer.label, expected: sample.label, correct, sample: options.sample, modelVersion: record?.modelVersion, modelServerPid: server.pid, runnerPid: process.pid })}`,
+  );
   if (answer.status !== 200) throw predictionError(answer);
   progress.done('answered');
   if (model.registered) {
@@ -51,7 +53,9 @@ export async function runLocalPipeline(run: LocalRun): Promise<number> {
     if (model.registered.record.dataReport) console.log(`Data report: ${model.registered.record.dataReport}`);
     console.log(`Registry record: ${model.registered.registryFile}`);
   }
-  console.log(`Done: ${record ? 'prepared, trained, evaluated, registered, ' : ''}served and answered through the API in ${progress.elapsed()}.`);
+  console.log(
+    `Done: ${record ? 'prepared, trained, evaluated, registered, ' : ''}served and answered through the API in ${progress.elapsed()}.`,
+  );
 
   if (options.once) return 0;
   console.log(`\nServing on ${front.predictUrl} (listening; no SigV4 or API key is checked locally). Ctrl-C stops.`);

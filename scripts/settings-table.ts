@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { SETTINGS } from '../lib/config';
 
 const BEGIN = '<!-- settings:begin -->';

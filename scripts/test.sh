@@ -20,8 +20,10 @@ pytest_pid=$!
 status=0
 echo "== tsc --noEmit"
 npx tsc --noEmit || status=1
-echo "== eslint"
+echo "== eslint (with import order and line length)"
 npx eslint . || status=1
+echo "== prettier --check (the TypeScript layout; npm run format rewrites it)"
+npx prettier --check "**/*.ts" --log-level warn || status=1
 echo "== ruff"
 .venv/bin/ruff check training-image || status=1
 echo "== lint-imports (the stage packages' import contract, training-image/pyproject.toml)"

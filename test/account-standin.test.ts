@@ -10,6 +10,7 @@ import { GetFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyComm
 import { GetServiceQuotaCommand, ListAWSDefaultServiceQuotasCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+
 import { queryInput } from '../local/api-model/query-protocol';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { AccountStandin, quotaCode } from './support/account-standin';
@@ -55,60 +56,92 @@ describe('account stand-in', () => {
     const lambda = new LambdaClient({ ...client, endpoint });
     expect((await sts.send(new GetCallerIdentityCommand({}))).Account).toBe('123456789012');
     expect((await cfn.send(new ListStackResourcesCommand({ StackName: 'DlPlatform-Serving' }))).StackResourceSummaries).toEqual([
-      expect.objectContaining({ LogicalResourceId: 'Proxy', PhysicalResourceId: 'my-function', ResourceType: 'AWS::Lambda::Function', LastUpdatedTimestamp: new Date(1_700_000_000_000) }),
+      expect.objectContaining({
+        LogicalResourceId: 'Proxy',
+        PhysicalResourceId: 'my-function',
+        ResourceType: 'AWS::Lambda::Function',
+        LastUpdatedTimestamp: new Date(1_700_000_000_000),
+      }),
     ]);
     expect((await ssm.send(new GetParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version' }))).Parameter?.Value).toBe('27');
-    expect((await quotas.send(new GetServiceQuotaCommand({ ServiceCode: 'sagemaker', QuotaCode: quotaCode('ml.m5.large for endpoint usage') }))).Quota)
-      .toMatchObject({ QuotaName: 'ml.m5.large for endpoint usage', Value: 2 });
+    expect(
+      (await quotas.send(new GetServiceQuotaCommand({ ServiceCode: 'sagemaker', QuotaCode: quotaCode('ml.m5.large for endpoint usage') })))
+        .Quota,
+    ).toMatchObject({ QuotaName: 'ml.m5.large for endpoint usage', Value: 2 });
     expect((await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'my-function' }))).ReservedConcurrentExecutions).toBe(100);
     for (const c of [sts, cfn, ssm, quotas, lambda]) c.destroy();
   });
 
-  test('answers each service\'s own errors: CloudFormation\'s ValidationError for a missing stack, SSM\'s ParameterNotFound, Lambda\'s 404', async () => {
+  test("answers each service's own errors: CloudFormation's ValidationError for a missing stack, SSM's ParameterNotFound, Lambda's 404", async () => {
     const cfn = new CloudFormationClient({ ...client, endpoint });
     const ssm = new SSMClient({ ...client, endpoint });
     const lambda = new LambdaClient({ ...client, endpoint });
-    expect(await failure(cfn.send(new ListStackResourcesCommand({ StackName: 'Nope' })))).toEqual({ name: 'ValidationError', status: 400, message: 'Stack with id Nope does not exist' });
+    expect(await failure(cfn.send(new ListStackResourcesCommand({ StackName: 'Nope' })))).toEqual({
+      name: 'ValidationError',
+      status: 400,
+      message: 'Stack with id Nope does not exist',
+    });
     expect(await failure(ssm.send(new GetParameterCommand({ Name: '/nope' })))).toMatchObject({ name: 'ParameterNotFound', status: 400 });
     expect(await failure(lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'nope' })))).toEqual({
-      name: 'ResourceNotFoundException', status: 404, message: 'Function not found: arn:aws:lambda:eu-west-1:123456789012:function:nope',
+      name: 'ResourceNotFoundException',
+      status: 404,
+      message: 'Function not found: arn:aws:lambda:eu-west-1:123456789012:function:nope',
     });
     for (const c of [cfn, ssm, lambda]) c.destroy();
   });
 
-  test('refuses a request the API model refuses, with the service\'s validation error', async () => {
+  test("refuses a request the API model refuses, with the service's validation error", async () => {
     const quotas = new ServiceQuotasClient({ ...client, endpoint });
     const lambda = new LambdaClient({ ...client, endpoint });
     expect(await failure(quotas.send(new ListAWSDefaultServiceQuotasCommand({ ServiceCode: 'sagemaker', MaxResults: 101 })))).toEqual({
-      name: 'ValidationException', status: 400,
-      message: "1 validation error detected: Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100",
+      name: 'ValidationException',
+      status: 400,
+      message:
+        "1 validation error detected: Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100",
     });
     expect(await failure(lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'not a name!' })))).toMatchObject({
-      name: 'ValidationException', status: 400, message: expect.stringContaining("at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern"),
+      name: 'ValidationException',
+      status: 400,
+      message: expect.stringContaining("at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern"),
     });
     quotas.destroy();
     lambda.destroy();
   });
 
-  test('answers no operation that writes: the preflight\'s tests would see a change as a failed call', async () => {
+  test("answers no operation that writes: the preflight's tests would see a change as a failed call", async () => {
     const ssm = new SSMClient({ ...client, endpoint });
     const lambda = new LambdaClient({ ...client, endpoint });
-    expect(await failure(ssm.send(new PutParameterCommand({ Name: '/x', Value: 'y', Type: 'String' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
-    expect(await failure(lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'my-function', ReservedConcurrentExecutions: 1 })))).toMatchObject({ status: 403 });
+    expect(await failure(ssm.send(new PutParameterCommand({ Name: '/x', Value: 'y', Type: 'String' })))).toMatchObject({
+      name: 'AccessDenied',
+      status: 403,
+    });
+    expect(
+      await failure(lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'my-function', ReservedConcurrentExecutions: 1 }))),
+    ).toMatchObject({ status: 403 });
     ssm.destroy();
     lambda.destroy();
   });
 
   test('refuses an unsigned request', async () => {
-    const res = await fetch(`${endpoint}/`, { method: 'POST', body: 'Action=GetCallerIdentity&Version=2011-06-15', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await fetch(`${endpoint}/`, {
+      method: 'POST',
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(403);
   });
 
-  test('will not send an answer its service\'s model does not allow (a negative quota value)', async () => {
-    const bad = new AccountStandin({ ...standin.scenario, quotas: { sagemaker: [{ name: 'ml.m5.large for endpoint usage', defaultValue: -1 }] } });
+  test("will not send an answer its service's model does not allow (a negative quota value)", async () => {
+    const bad = new AccountStandin({
+      ...standin.scenario,
+      quotas: { sagemaker: [{ name: 'ml.m5.large for endpoint usage', defaultValue: -1 }] },
+    });
     const quotas = new ServiceQuotasClient({ ...client, endpoint: await bad.start() });
     expect(await failure(quotas.send(new ListAWSDefaultServiceQuotasCommand({ ServiceCode: 'sagemaker' })))).toMatchObject({
-      status: 500, message: expect.stringContaining("at 'quotas.1.member.value' failed to satisfy constraint: Member must have value greater than or equal to 0"),
+      status: 500,
+      message: expect.stringContaining(
+        "at 'quotas.1.member.value' failed to satisfy constraint: Member must have value greater than or equal to 0",
+      ),
     });
     quotas.destroy();
     await bad.stop();
@@ -119,12 +152,24 @@ describe('query protocol reader', () => {
   test('reads lists of structures and nested members as the SDK writes them, and names parameters the model does not define', () => {
     const cfn = loadServiceModel('cloudformation');
     const params = new URLSearchParams({
-      Action: 'CreateStack', Version: '2010-05-15', StackName: 's', 'Parameters.member.1.ParameterKey': 'A', 'Parameters.member.1.ParameterValue': '1',
-      'Parameters.member.2.ParameterKey': 'B', 'Capabilities.member.1': 'CAPABILITY_IAM', TimeoutInMinutes: '5', DisableRollback: 'true', Bogus: 'x',
+      Action: 'CreateStack',
+      Version: '2010-05-15',
+      StackName: 's',
+      'Parameters.member.1.ParameterKey': 'A',
+      'Parameters.member.1.ParameterValue': '1',
+      'Parameters.member.2.ParameterKey': 'B',
+      'Capabilities.member.1': 'CAPABILITY_IAM',
+      TimeoutInMinutes: '5',
+      DisableRollback: 'true',
+      Bogus: 'x',
     });
     expect(queryInput(cfn, 'CreateStack', params)).toEqual({
       input: {
-        StackName: 's', Parameters: [{ ParameterKey: 'A', ParameterValue: '1' }, { ParameterKey: 'B' }], Capabilities: ['CAPABILITY_IAM'], TimeoutInMinutes: 5, DisableRollback: true,
+        StackName: 's',
+        Parameters: [{ ParameterKey: 'A', ParameterValue: '1' }, { ParameterKey: 'B' }],
+        Capabilities: ['CAPABILITY_IAM'],
+        TimeoutInMinutes: 5,
+        DisableRollback: true,
       },
       problems: [{ parameter: 'Bogus', problem: 'is not a member of CreateStackInput' }],
     });

@@ -6,12 +6,21 @@
  * takes, see constructs/private/nag-acknowledgements.ts). Also prints the findings each pack and checkov would
  * report with no acknowledgement at all, and checks acknowledgements are made where docs/security.md says.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Validations } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
+import * as fs from 'fs';
+import * as path from 'path';
+
 import {
-  Acknowledgement, acknowledgementsOf, CheckovSkip, checkovFindingsWithoutSkips, checkovSkipsOf, emptyNagUsage, isUsed, NagUsage, recordNagUsage,
+  Acknowledgement,
+  acknowledgementsOf,
+  checkovFindingsWithoutSkips,
+  CheckovSkip,
+  checkovSkipsOf,
+  emptyNagUsage,
+  isUsed,
+  NagUsage,
+  recordNagUsage,
 } from './support/acknowledgement-usage';
 import { TESTED_CONFIGURATIONS } from './support/configurations';
 import { buildTestPlatform, SynthesizedPlatform } from './support/platform';
@@ -39,25 +48,41 @@ function survey(plant?: (built: SynthesizedPlatform) => void, withCheckov = true
     for (const u of after.used) s.usage.used.add(u);
     for (const [pack, found] of after.unacknowledged) for (const f of found) s.usage.unacknowledged.get(pack)?.add(f);
     const acks = acknowledgementsOf(built.app);
-    for (const a of acks) if (!s.acknowledgements.has(`${a.path}|${a.id}`)) s.acknowledgements.set(`${a.path}|${a.id}`, { ...a, configuration: c.name });
+    for (const a of acks)
+      if (!s.acknowledgements.has(`${a.path}|${a.id}`)) s.acknowledgements.set(`${a.path}|${a.id}`, { ...a, configuration: c.name });
     if (!withCheckov) continue;
     const skips = checkovSkipsOf(built.app);
-    for (const k of skips) if (!s.skips.has(`${k.file}|${k.logicalId}|${k.checkId}`)) s.skips.set(`${k.file}|${k.logicalId}|${k.checkId}`, { ...k, configuration: c.name });
+    for (const k of skips)
+      if (!s.skips.has(`${k.file}|${k.logicalId}|${k.checkId}`))
+        s.skips.set(`${k.file}|${k.logicalId}|${k.checkId}`, { ...k, configuration: c.name });
     const failed = checkovFindingsWithoutSkips(built.app);
     for (const f of failed) s.checkovFindings.add(f);
     s.totals.push({
-      configuration: c.name, packs: Object.fromEntries([...after.findings].map(([p, f]) => [p, f.size])), checkov: failed.size,
-      acknowledgements: acks.length, skips: skips.length,
+      configuration: c.name,
+      packs: Object.fromEntries([...after.findings].map(([p, f]) => [p, f.size])),
+      checkov: failed.size,
+      acknowledgements: acks.length,
+      skips: skips.length,
     });
   }
   return s;
 }
 
-const unusedAcknowledgements = (s: Survey) => [...s.acknowledgements.values()].filter((a) => !isUsed(a, s.usage))
-  .map((a) => `${a.path}: ${a.id} (first made with ${a.configuration}) answers no finding in any tested configuration: remove it, `
-    + 'or, if it applies only under some setting, add that configuration to TESTED_CONFIGURATIONS in test/support/configurations.ts');
-const unusedSkips = (s: Survey) => [...s.skips.entries()].filter(([k]) => !s.checkovFindings.has(k))
-  .map(([, k]) => `${k.path} (${k.file} ${k.logicalId}): checkov skip ${k.checkId} (first made with ${k.configuration}) matches no failed check in any tested configuration: remove it`);
+const unusedAcknowledgements = (s: Survey) =>
+  [...s.acknowledgements.values()]
+    .filter((a) => !isUsed(a, s.usage))
+    .map(
+      (a) =>
+        `${a.path}: ${a.id} (first made with ${a.configuration}) answers no finding in any tested configuration: remove it, ` +
+        'or, if it applies only under some setting, add that configuration to TESTED_CONFIGURATIONS in test/support/configurations.ts',
+    );
+const unusedSkips = (s: Survey) =>
+  [...s.skips.entries()]
+    .filter(([k]) => !s.checkovFindings.has(k))
+    .map(
+      ([, k]) =>
+        `${k.path} (${k.file} ${k.logicalId}): checkov skip ${k.checkId} (first made with ${k.configuration}) matches no failed check in any tested configuration: remove it`,
+    );
 
 describe('acknowledgements and checkov skips', () => {
   const app = survey();
@@ -76,28 +101,47 @@ describe('acknowledgements and checkov skips', () => {
     expect([...app.usage.unacknowledged.values()].flatMap((f) => [...f])).toEqual([]);
     // Printed for the report: what each pack and checkov would report with nothing acknowledged or skipped.
     for (const t of app.totals) {
-      process.stdout.write(`${t.configuration}: findings with no acknowledgement ${JSON.stringify(t.packs)}, checkov ${t.checkov}; `
-        + `${t.acknowledgements} acknowledgements, ${t.skips} checkov skips\n`);
+      process.stdout.write(
+        `${t.configuration}: findings with no acknowledgement ${JSON.stringify(t.packs)}, checkov ${t.checkov}; ` +
+          `${t.acknowledgements} acknowledgements, ${t.skips} checkov skips\n`,
+      );
     }
   });
 
   test('reports an acknowledgement that answers nothing, naming the construct and the id', () => {
     const planted = survey(({ platform }) => {
-      Validations.of(platform.monitoring.responder).acknowledge({ id: 'AwsSolutions-S1', reason: 'a planted acknowledgement that matches no finding' });
+      Validations.of(platform.monitoring.responder).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason: 'a planted acknowledgement that matches no finding',
+      });
     }, false);
     expect(unusedAcknowledgements(planted)).toEqual([
-      expect.stringMatching(/^DlPlatform-Monitoring\/Responder: AwsSolutions-S1 \(first made with the default settings\) answers no finding in any tested configuration: remove it/),
+      expect.stringMatching(
+        /^DlPlatform-Monitoring\/Responder: AwsSolutions-S1 \(first made with the default settings\) answers no finding in any tested configuration: remove it/,
+      ),
     ]);
   });
 
   test('acknowledgements are made in the *-acknowledgements.ts files; elsewhere only a wildcard resource or action beside its grant', () => {
     const root = path.join(__dirname, '..');
-    const files = ['constructs', 'lib'].flatMap((dir) => (fs.readdirSync(path.join(root, dir), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)));
+    const files = ['constructs', 'lib'].flatMap((dir) =>
+      (fs.readdirSync(path.join(root, dir), { recursive: true }) as string[])
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(dir, f)),
+    );
     const misplaced = files
       .filter((f) => !f.endsWith('-acknowledgements.ts') && !f.startsWith(path.join('constructs', 'private')))
-      .flatMap((f) => fs.readFileSync(path.join(root, f), 'utf8').split('\n').map((line, i) => ({ f, line, i })))
-      .filter(({ line }) => /Validations\.of\([^)]*\)\.acknowledge|\b(acknowledge|skipCheckov|exemptFunction|acknowledgeRolePolicies)\(/.test(line) && !/^\s*(\*|\/\/|import)/.test(line))
+      .flatMap((f) =>
+        fs
+          .readFileSync(path.join(root, f), 'utf8')
+          .split('\n')
+          .map((line, i) => ({ f, line, i })),
+      )
+      .filter(
+        ({ line }) =>
+          /Validations\.of\([^)]*\)\.acknowledge|\b(acknowledge|skipCheckov|exemptFunction|acknowledgeRolePolicies)\(/.test(line) &&
+          !/^\s*(\*|\/\/|import)/.test(line),
+      )
       .map(({ f, i, line }) => `${f}:${i + 1}: ${line.trim()}`);
     expect(misplaced).toEqual([]);
   });

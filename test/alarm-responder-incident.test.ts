@@ -1,6 +1,6 @@
 import { parseIncident } from '../constructs/monitoring/runtime/incident';
 import { urlFromSecret } from '../constructs/monitoring/runtime/webhook';
-import { ALARM_ARN, MALFORMED_EVENTS, alarmEvent, trainingFailedEvent } from './alarm-responder.fixtures';
+import { ALARM_ARN, alarmEvent, MALFORMED_EVENTS, trainingFailedEvent } from './alarm-responder.fixtures';
 
 const options = { runbookUrl: 'https://example.com/runbook.md' };
 
@@ -21,14 +21,18 @@ describe('incident record', () => {
       state: { current: 'ALARM', previous: 'OK', changedAt: '2025-03-04T10:15:30.123+0000' },
       alarm: { name: 'DlPlatform-Monitoring-endpoint-5xx-errors', arn: ALARM_ARN },
       metric: {
-        namespace: 'AWS/SageMaker', name: 'Invocation5XXErrors', stat: 'Sum', periodSeconds: 300,
+        namespace: 'AWS/SageMaker',
+        name: 'Invocation5XXErrors',
+        stat: 'Sum',
+        periodSeconds: 300,
         dimensions: { EndpointName: 'dlplatform-endpoint', VariantName: 'AllTraffic' },
       },
       threshold: 5,
       recentDatapoints: [7],
       resource: { type: 'sagemaker-endpoint', name: 'dlplatform-endpoint/AllTraffic' },
       links: {
-        console: 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/DlPlatform-Monitoring-endpoint-5xx-errors',
+        console:
+          'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/DlPlatform-Monitoring-endpoint-5xx-errors',
         runbook: 'https://example.com/runbook.md#endpoint-5xx-errors',
       },
     });
@@ -56,7 +60,11 @@ describe('incident record', () => {
     expect(incident).toMatchObject({
       source: 'sagemaker-training-job',
       status: 'triggered',
-      state: { current: 'Failed', reason: 'AlgorithmError: test accuracy 0.91 is below the quality bar 0.95', changedAt: '2025-03-04T11:00:00Z' },
+      state: {
+        current: 'Failed',
+        reason: 'AlgorithmError: test accuracy 0.91 is below the quality bar 0.95',
+        changedAt: '2025-03-04T11:00:00Z',
+      },
       resource: { type: 'sagemaker-training-job', name: 'dlplatform-train-3f9a2c1b' },
       links: {
         console: 'https://eu-west-1.console.aws.amazon.com/sagemaker/home?region=eu-west-1#/jobs/dlplatform-train-3f9a2c1b',

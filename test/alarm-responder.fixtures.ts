@@ -17,7 +17,8 @@ export function alarmEvent(overrides: { state?: string; timestamp?: string; prev
       alarmName: 'DlPlatform-Monitoring-endpoint-5xx-errors',
       state: {
         value: overrides.state ?? 'ALARM',
-        reason: 'Threshold Crossed: 1 out of the last 1 datapoints [7.0 (04/03/25 10:10:00)] was greater than or equal to the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition).',
+        reason:
+          'Threshold Crossed: 1 out of the last 1 datapoints [7.0 (04/03/25 10:10:00)] was greater than or equal to the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition).',
         reasonData: JSON.stringify({
           version: '1.0',
           queryDate: '2025-03-04T10:15:30.120+0000',
@@ -32,24 +33,28 @@ export function alarmEvent(overrides: { state?: string; timestamp?: string; prev
       },
       previousState: {
         value: overrides.previous ?? 'OK',
-        reason: 'Threshold Crossed: 1 out of the last 1 datapoints [0.0 (04/03/25 10:05:00)] was not greater than or equal to the threshold (5.0).',
+        reason:
+          'Threshold Crossed: 1 out of the last 1 datapoints [0.0 (04/03/25 10:05:00)] was not greater than or equal to the threshold (5.0).',
         timestamp: '2025-03-04T09:00:00.000+0000',
       },
       configuration: {
-        description: 'The endpoint answered 5 or more invocations with a 5XX error in 5 minutes.\nRunbook: https://example.com/runbook.md#endpoint-5xx-errors',
-        metrics: [{
-          id: '4e0f4b2a-0000-4c6b-9a38-EXAMPLE5xx',
-          metricStat: {
-            metric: {
-              namespace: 'AWS/SageMaker',
-              name: 'Invocation5XXErrors',
-              dimensions: { EndpointName: 'dlplatform-endpoint', VariantName: 'AllTraffic' },
+        description:
+          'The endpoint answered 5 or more invocations with a 5XX error in 5 minutes.\nRunbook: https://example.com/runbook.md#endpoint-5xx-errors',
+        metrics: [
+          {
+            id: '4e0f4b2a-0000-4c6b-9a38-EXAMPLE5xx',
+            metricStat: {
+              metric: {
+                namespace: 'AWS/SageMaker',
+                name: 'Invocation5XXErrors',
+                dimensions: { EndpointName: 'dlplatform-endpoint', VariantName: 'AllTraffic' },
+              },
+              period: 300,
+              stat: 'Sum',
             },
-            period: 300,
-            stat: 'Sum',
+            returnData: true,
           },
-          returnData: true,
-        }],
+        ],
       },
     },
   };

@@ -3,13 +3,14 @@
  * moto_server on 127.0.0.1 for DynamoDB (the dedupe table) and Secrets Manager (the webhook URL), reached
  * through AWS_ENDPOINT_URL_*, and an HTTP server on 127.0.0.1 as the webhook.
  */
-import * as http from 'http';
-import { AddressInfo } from 'net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as http from 'http';
+import { AddressInfo } from 'net';
+
 import { DynamoDbDedupeStore } from '../constructs/monitoring/runtime/dedupe-store';
+import { alarmEvent, MALFORMED_EVENTS, trainingFailedEvent } from './alarm-responder.fixtures';
 import { MotoServer, startMoto } from './support/moto-server';
-import { MALFORMED_EVENTS, alarmEvent, trainingFailedEvent } from './alarm-responder.fixtures';
 
 type HandlerModule = typeof import('../constructs/monitoring/runtime/alarm-responder.handler');
 
@@ -29,7 +30,9 @@ class Webhook {
   readonly received: { headers: http.IncomingHttpHeaders; body: { text: string; incident: Record<string, unknown> } }[] = [];
   private readonly server = http.createServer((req, res) => {
     let data = '';
-    req.on('data', (c) => { data += c; });
+    req.on('data', (c) => {
+      data += c;
+    });
     req.on('end', () => {
       if (this.mode === 'hang') return; // never answers
       this.received.push({ headers: req.headers, body: JSON.parse(data) });
@@ -77,15 +80,19 @@ beforeAll(async () => {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
   const dynamodb = new DynamoDBClient({});
-  await dynamodb.send(new CreateTableCommand({
-    TableName: 'incident-claims',
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: 'incident-claims',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   dynamodb.destroy();
   secrets = new SecretsManagerClient({});
-  const created = await secrets.send(new CreateSecretCommand({ Name: 'incident-webhook', SecretString: JSON.stringify({ url: webhookUrl }) }));
+  const created = await secrets.send(
+    new CreateSecretCommand({ Name: 'incident-webhook', SecretString: JSON.stringify({ url: webhookUrl }) }),
+  );
   secretArn = created.ARN!;
 });
 
@@ -195,7 +202,7 @@ describe('alarm responder', () => {
     expect(webhook.received).toHaveLength(0);
   });
 
-  test('a webhook answering 500 fails the invocation, and Lambda\'s retry delivers the incident', async () => {
+  test("a webhook answering 500 fails the invocation, and Lambda's retry delivers the incident", async () => {
     const { handler } = newInstance();
     const event = freshAlarm();
     webhook.mode = 'error';

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { compileJavaPattern, UnsupportedJavaPattern } from '../local/api-model/java-pattern';
 import { restInput } from '../local/api-model/rest-input';
 import { botocoreVersion, loadServiceModel } from '../local/api-model/service-model';
@@ -105,16 +106,20 @@ describe('validating CreateTrainingJob against the SageMaker model', () => {
     ]);
   });
 
-  test('a TrainingJobName outside the pattern, with the services\' message', () => {
+  test("a TrainingJobName outside the pattern, with the services' message", () => {
     const found = validateInput(sagemaker, 'CreateTrainingJob', { ...goodRequest(), TrainingJobName: 'my_job' });
-    expect(validationMessage(found)).toBe("1 validation error detected: Value 'my_job' at 'trainingJobName' failed to satisfy constraint: "
-      + 'Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}');
+    expect(validationMessage(found)).toBe(
+      "1 validation error detected: Value 'my_job' at 'trainingJobName' failed to satisfy constraint: " +
+        'Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
+    );
   });
 
   test('a value outside an enum', () => {
     const request = goodRequest();
     request.AlgorithmSpecification.TrainingInputMode = 'Streaming';
-    expect(violations('CreateTrainingJob', request)).toEqual(['algorithmSpecification.trainingInputMode: Member must satisfy enum value set: [Pipe, File, FastFile]']);
+    expect(violations('CreateTrainingJob', request)).toEqual([
+      'algorithmSpecification.trainingInputMode: Member must satisfy enum value set: [Pipe, File, FastFile]',
+    ]);
   });
 
   test('a missing required member, at any depth', () => {
@@ -130,7 +135,9 @@ describe('validating CreateTrainingJob against the SageMaker model', () => {
   test('a number out of range', () => {
     const request = goodRequest();
     request.StoppingCondition.MaxRuntimeInSeconds = 0;
-    expect(violations('CreateTrainingJob', request)).toEqual(['stoppingCondition.maxRuntimeInSeconds: Member must have value greater than or equal to 1']);
+    expect(violations('CreateTrainingJob', request)).toEqual([
+      'stoppingCondition.maxRuntimeInSeconds: Member must have value greater than or equal to 1',
+    ]);
   });
 
   test('a number of the wrong type (a string where the model wants an integer)', () => {
@@ -173,29 +180,54 @@ describe('validating CreateTrainingJob against the SageMaker model', () => {
 
   test('every violation of a request is reported, not only the first', () => {
     const request = { ...goodRequest(), TrainingJobName: 'my_job', RoleArn: undefined, EnableManagedSpotTraining: 'yes' };
-    expect(validationMessage(validateInput(sagemaker, 'CreateTrainingJob', request))).toMatch(/^3 validation errors detected: Value null at 'roleArn'.*; Value 'my_job' at 'trainingJobName'.*; Value 'yes' at 'enableManagedSpotTraining' failed to satisfy constraint: Member must be a boolean$/);
+    expect(validationMessage(validateInput(sagemaker, 'CreateTrainingJob', request))).toMatch(
+      /^3 validation errors detected: Value null at 'roleArn'.*; Value 'my_job' at 'trainingJobName'.*; Value 'yes' at 'enableManagedSpotTraining' failed to satisfy constraint: Member must be a boolean$/,
+    );
   });
 });
 
 describe('validating InvokeEndpoint (restJson1: URI, headers, blob body) against the SageMaker Runtime model', () => {
   const runtime = loadServiceModel('sagemaker-runtime');
-  const request = (pathname: string, headers: Record<string, string>, body: Buffer) => validateInput(runtime, 'InvokeEndpoint',
-    restInput(runtime, 'InvokeEndpoint', { path: pathname, headers, query: new URLSearchParams(), body })).map((v) => `${v.path}: ${v.constraint}`);
+  const request = (pathname: string, headers: Record<string, string>, body: Buffer) =>
+    validateInput(
+      runtime,
+      'InvokeEndpoint',
+      restInput(runtime, 'InvokeEndpoint', { path: pathname, headers, query: new URLSearchParams(), body }),
+    ).map((v) => `${v.path}: ${v.constraint}`);
 
   test('a well-formed invocation has no violations', () => {
-    expect(request('/endpoints/digits-endpoint/invocations', { 'content-type': 'application/json', accept: 'application/json' }, Buffer.from('{}'))).toEqual([]);
+    expect(
+      request(
+        '/endpoints/digits-endpoint/invocations',
+        { 'content-type': 'application/json', accept: 'application/json' },
+        Buffer.from('{}'),
+      ),
+    ).toEqual([]);
   });
 
   test('a body over 6 MB, an endpoint name outside the pattern and custom attributes over 1024 characters', () => {
-    expect(request('/endpoints/digits_endpoint/invocations', { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }, Buffer.alloc(6 * 1024 * 1024 + 1))).toEqual([
+    expect(
+      request(
+        '/endpoints/digits_endpoint/invocations',
+        { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) },
+        Buffer.alloc(6 * 1024 * 1024 + 1),
+      ),
+    ).toEqual([
       'endpointName: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
       'body: Member must have length less than or equal to 6291456',
       'customAttributes: Member must have length less than or equal to 1024',
     ]);
   });
 
-  test('a path that is not InvokeEndpoint\'s is no InvokeEndpoint request', () => {
-    expect(restInput(runtime, 'InvokeEndpoint', { path: '/endpoints/x/other', headers: {}, query: new URLSearchParams(), body: Buffer.alloc(0) })).toBeUndefined();
+  test("a path that is not InvokeEndpoint's is no InvokeEndpoint request", () => {
+    expect(
+      restInput(runtime, 'InvokeEndpoint', {
+        path: '/endpoints/x/other',
+        headers: {},
+        query: new URLSearchParams(),
+        body: Buffer.alloc(0),
+      }),
+    ).toBeUndefined();
   });
 });
 
@@ -203,7 +235,7 @@ describe('validating DynamoDB and Secrets Manager requests', () => {
   const dynamodb = loadServiceModel('dynamodb');
   const secrets = loadServiceModel('secretsmanager');
 
-  test('the dedupe store\'s conditional PutItem is valid; a bad ReturnValues enum is not', () => {
+  test("the dedupe store's conditional PutItem is valid; a bad ReturnValues enum is not", () => {
     const put = {
       TableName: 'incident-claims',
       Item: { pk: { S: 'k' }, expiresAt: { N: '1' } },
@@ -217,16 +249,22 @@ describe('validating DynamoDB and Secrets Manager requests', () => {
   });
 
   test('a Scan Limit below 1 is out of range', () => {
-    expect(violations('Scan', { TableName: 'incident-claims', Limit: 0 }, dynamodb)).toEqual(['limit: Member must have value greater than or equal to 1']);
+    expect(violations('Scan', { TableName: 'incident-claims', Limit: 0 }, dynamodb)).toEqual([
+      'limit: Member must have value greater than or equal to 1',
+    ]);
   });
 
   test('GetSecretValue without a SecretId, or with one over 2048 characters', () => {
     expect(violations('GetSecretValue', {}, secrets)).toEqual(['secretId: Member must not be null']);
-    expect(violations('GetSecretValue', { SecretId: 'a'.repeat(2049) }, secrets)).toEqual(['secretId: Member must have length less than or equal to 2048']);
+    expect(violations('GetSecretValue', { SecretId: 'a'.repeat(2049) }, secrets)).toEqual([
+      'secretId: Member must have length less than or equal to 2048',
+    ]);
   });
 
   test('a sensitive value is never echoed in the message', () => {
     const found = validateInput(secrets, 'PutSecretValue', { SecretId: 's', SecretString: 'x'.repeat(65537) });
-    expect(validationMessage(found)).toBe("1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536");
+    expect(validationMessage(found)).toBe(
+      "1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536",
+    );
   });
 });

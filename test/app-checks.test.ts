@@ -1,9 +1,10 @@
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { execFileSync } from 'child_process';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as cxapi from 'aws-cdk-lib/cx-api';
+
 import { buildTestPlatform, nagFindings, stacksOf } from './support/platform';
 
 const ROOT = path.join(__dirname, '..');
@@ -42,11 +43,16 @@ describe('the whole app', () => {
       // Exactly what `cdk synth` does: every Lambda bundled, aws-cdk-lib's template validation on.
       const { app } = buildTestPlatform({ [cxapi.BUNDLING_STACKS]: ['**'] }, outdir, true);
       app.synth();
-      const templates = fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(outdir, f));
+      const templates = fs
+        .readdirSync(outdir)
+        .filter((f) => f.endsWith('.template.json'))
+        .map((f) => path.join(outdir, f));
       expect(templates.length).toBeGreaterThan(0);
       let output = '';
       try {
-        output = execFileSync(CFN_LINT, ['--config-file', CFN_LINT_CONFIG, '--format', 'parseable', '--', ...templates], { encoding: 'utf8' });
+        output = execFileSync(CFN_LINT, ['--config-file', CFN_LINT_CONFIG, '--format', 'parseable', '--', ...templates], {
+          encoding: 'utf8',
+        });
       } catch (e) {
         output = (e as { stdout?: string }).stdout ?? String(e);
       }

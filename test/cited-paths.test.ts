@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+
 import { anchorsOf, Citation, citationsIn, foldersOf, mayCite, problemWith, repositoryFiles } from './support/cited-paths';
 
 const ROOT = path.join(__dirname, '..');
@@ -34,7 +35,10 @@ describe('paths cited in comments and documentation', () => {
 
   test('README links every page under docs/', () => {
     const linked = new Set(citations.filter((c) => c.file === 'README.md' && c.link).map((c) => c.cited));
-    const pages = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+    const pages = fs
+      .readdirSync(path.join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`);
     expect(pages.filter((p) => !linked.has(p))).toEqual([]);
   });
 });
@@ -65,15 +69,18 @@ describe('what counts as a path citation', () => {
   });
 
   test('URLs, absolute paths, container paths and patterns with placeholders are not citations', () => {
-    const text = 'https://example.com/bench/a.ts /opt/ml/bench/a.ts input/config/hyperparameters.json '
-      + 'bench/<name>.ts bench/*.ts constructs/{a,b}.ts bench/... `text/csv` AWS/SageMaker';
+    const text =
+      'https://example.com/bench/a.ts /opt/ml/bench/a.ts input/config/hyperparameters.json ' +
+      'bench/<name>.ts bench/*.ts constructs/{a,b}.ts bench/... `text/csv` AWS/SageMaker';
     expect(cited('docs/x.md', text)).toEqual([]);
   });
 
-  test('a citation may be relative to the citing file\'s folder or any folder above it', () => {
+  test("a citation may be relative to the citing file's folder or any folder above it", () => {
     const inImage = citationsIn('img/src/pkg/m.py', '# bench/b.py and pkg/c.py and bench/a.ts', folders);
     expect(inImage.map((c) => [c.cited, c.bases])).toEqual([
-      ['bench/b.py', ['img', '']], ['pkg/c.py', ['img/src']], ['bench/a.ts', ['img', '']],
+      ['bench/b.py', ['img', '']],
+      ['pkg/c.py', ['img/src']],
+      ['bench/a.ts', ['img', '']],
     ]);
   });
 
@@ -91,7 +98,7 @@ describe('what counts as a path citation', () => {
     }
   });
 
-  test('a Markdown link resolves from the linking file\'s folder only, and its #anchor must name a heading there', () => {
+  test("a Markdown link resolves from the linking file's folder only, and its #anchor must name a heading there", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cited-paths-'));
     try {
       fs.mkdirSync(path.join(root, 'docs'));
@@ -108,13 +115,35 @@ describe('what counts as a path citation', () => {
   });
 
   test('the files read: code, Markdown, Dockerfiles and scripts without an extension, not data', () => {
-    const names = ['lib/a.ts', 'x/b.py', 'scripts/c.sh', 'docs/d.md', 'training-image/Dockerfile', '.ci/run', 'LICENSE',
-      'package-lock.json', 'x/data.csv', 'test/__snapshots__/e.test.ts.snap', 'training-image/.dockerignore'];
-    expect(names.filter(mayCite)).toEqual(['lib/a.ts', 'x/b.py', 'scripts/c.sh', 'docs/d.md', 'training-image/Dockerfile', '.ci/run', 'LICENSE']);
+    const names = [
+      'lib/a.ts',
+      'x/b.py',
+      'scripts/c.sh',
+      'docs/d.md',
+      'training-image/Dockerfile',
+      '.ci/run',
+      'LICENSE',
+      'package-lock.json',
+      'x/data.csv',
+      'test/__snapshots__/e.test.ts.snap',
+      'training-image/.dockerignore',
+    ];
+    expect(names.filter(mayCite)).toEqual([
+      'lib/a.ts',
+      'x/b.py',
+      'scripts/c.sh',
+      'docs/d.md',
+      'training-image/Dockerfile',
+      '.ci/run',
+      'LICENSE',
+    ]);
   });
 
   test('heading anchors follow GitHub: lower case, punctuation dropped, spaces to hyphens', () => {
-    expect([...anchorsOf('# Which version serves: the pointer\n## Why 64 KB\n### `npm run local`, step by step\n')])
-      .toEqual(['which-version-serves-the-pointer', 'why-64-kb', 'npm-run-local-step-by-step']);
+    expect([...anchorsOf('# Which version serves: the pointer\n## Why 64 KB\n### `npm run local`, step by step\n')]).toEqual([
+      'which-version-serves-the-pointer',
+      'why-64-kb',
+      'npm-run-local-step-by-step',
+    ]);
   });
 });

@@ -2,12 +2,13 @@
  * The whole app under cdk-nag's four packs (as bin/app.ts registers them) and checkov: no unacknowledged
  * finding, no failed check, every skip explained; and each check still catches a violation planted in the app.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
 import { NAG_PACKS } from '../lib/nag-packs';
 import { packFindings, runCheckov, templatesIn } from './support/compliance';
 import { buildTestPlatform, EVERY_OPTION, SynthesizedPlatform } from './support/platform';
@@ -16,7 +17,10 @@ const PACKS = NAG_PACKS().map((p) => p.readPackName);
 // Templates only: Lambda bundling adds nothing these checks read.
 const NO_BUNDLING = { [cxapi.BUNDLING_STACKS]: [] };
 
-function synthesized(plant?: (built: SynthesizedPlatform) => void, overrides: Record<string, unknown> = {}): { built: SynthesizedPlatform; outdir: string } {
+function synthesized(
+  plant?: (built: SynthesizedPlatform) => void,
+  overrides: Record<string, unknown> = {},
+): { built: SynthesizedPlatform; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-compliance-'));
   const built = buildTestPlatform({ ...NO_BUNDLING, ...overrides }, outdir);
   plant?.(built);
@@ -36,7 +40,9 @@ describe('the whole app under cdk-nag and checkov', () => {
       // reserved concurrency: every pack and checkov has a rule against one of them.
       new s3.Bucket(platform.data, 'CanaryBucket');
       new lambda.Function(platform.serving, 'CanaryFunction', {
-        runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+        runtime: lambda.Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => 1;'),
       });
     });
   });
@@ -86,8 +92,10 @@ describe('the whole app under cdk-nag and checkov', () => {
   test('checkov still fails a check planted in a template', () => {
     // The canary function is in the serving stack's template: checking that one file is enough.
     const failed = runCheckov(templatesIn(planted.outdir).filter((t) => t.endsWith('DlPlatform-Serving.template.json'))).failed;
-    expect(failed).toEqual(expect.arrayContaining([
-      expect.objectContaining({ checkId: 'CKV_AWS_116', resource: expect.stringMatching(/^AWS::Lambda::Function\.CanaryFunction/) }),
-    ]));
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ checkId: 'CKV_AWS_116', resource: expect.stringMatching(/^AWS::Lambda::Function\.CanaryFunction/) }),
+      ]),
+    );
   });
 });

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+
 import { PROCESSING_INSTANCE_TYPES } from '../constructs/instance-types';
 import { ConfigError, loadConfig, SETTINGS } from '../lib/config';
 import { loadServiceModel } from '../local/api-model/service-model';
@@ -25,8 +26,20 @@ describe('configuration', () => {
   });
 
   test('accepts typed values from cdk.json and strings from -c key=value alike', () => {
-    const typed = loadConfig({ trainingInstanceCount: 2, trainingUseSpot: false, trainingMaxRuntimeSeconds: 1800, qualityGateBar: 0.9, apiAllowedCidrs: ['10.0.0.0/8'] });
-    const strings = loadConfig({ trainingInstanceCount: '2', trainingUseSpot: 'false', trainingMaxRuntimeSeconds: '1800', qualityGateBar: '0.9', apiAllowedCidrs: '10.0.0.0/8' });
+    const typed = loadConfig({
+      trainingInstanceCount: 2,
+      trainingUseSpot: false,
+      trainingMaxRuntimeSeconds: 1800,
+      qualityGateBar: 0.9,
+      apiAllowedCidrs: ['10.0.0.0/8'],
+    });
+    const strings = loadConfig({
+      trainingInstanceCount: '2',
+      trainingUseSpot: 'false',
+      trainingMaxRuntimeSeconds: '1800',
+      qualityGateBar: '0.9',
+      apiAllowedCidrs: '10.0.0.0/8',
+    });
     expect(strings).toEqual(typed);
     expect(loadConfig({ hyperparameters: '{"epochs": 5}' }).hyperparameters).toEqual({ epochs: '5' });
   });
@@ -43,8 +56,14 @@ describe('configuration', () => {
     [{ servingModelPackageVersion: 0 }, 'Invalid setting "servingModelPackageVersion": 0; allowed: a whole number from 1 to 1000000'],
     [{ prepareMissingValues: 'zero' }, 'Invalid setting "prepareMissingValues": "zero"; allowed: median, mean, drop'],
     [{ prepareInstanceType: 'ml.p3.2xlarge' }, 'Invalid setting "prepareInstanceType": "ml.p3.2xlarge"; allowed: ml.m5.large'],
-    [{ prepareValidationFraction: 0.5, prepareTestFraction: 0.45 }, 'Invalid setting "prepareTestFraction": 0.45; allowed: less than 0.4 with prepareValidationFraction 0.5'],
-    [{ webhookSecretArn: 'arn:aws:s3:::bucket' }, 'Invalid setting "webhookSecretArn": "arn:aws:s3:::bucket"; allowed: an ARN of the form arn:aws:secretsmanager:'],
+    [
+      { prepareValidationFraction: 0.5, prepareTestFraction: 0.45 },
+      'Invalid setting "prepareTestFraction": 0.45; allowed: less than 0.4 with prepareValidationFraction 0.5',
+    ],
+    [
+      { webhookSecretArn: 'arn:aws:s3:::bucket' },
+      'Invalid setting "webhookSecretArn": "arn:aws:s3:::bucket"; allowed: an ARN of the form arn:aws:secretsmanager:',
+    ],
     [{ apiAllowedCidrs: '10.0.0.0/33' }, 'Invalid setting "apiAllowedCidrs[0]": "10.0.0.0/33"; allowed: an IPv4 CIDR block'],
     [{ apiAllowedCidrs: ['256.1.1.1/8'] }, 'Invalid setting "apiAllowedCidrs[0]": "256.1.1.1/8"; allowed: an IPv4 CIDR block'],
     [{ trainingUseSpot: 'yes' }, 'Invalid setting "trainingUseSpot": "yes"; allowed: true or false'],
@@ -66,11 +85,20 @@ describe('configuration', () => {
   });
 
   test.each([
-    [{ trainingMaxWaitSeconds: 600, trainingMaxRuntimeSeconds: 1200 }, '"trainingMaxWaitSeconds": 600; allowed: at least trainingMaxRuntimeSeconds (1200)'],
-    [{ trainingMaxWaitSeconds: 7500, trainingTimeoutMinutes: 120 }, '"trainingMaxWaitSeconds": 7500; allowed: at most trainingTimeoutMinutes * 60 (7200)'],
+    [
+      { trainingMaxWaitSeconds: 600, trainingMaxRuntimeSeconds: 1200 },
+      '"trainingMaxWaitSeconds": 600; allowed: at least trainingMaxRuntimeSeconds (1200)',
+    ],
+    [
+      { trainingMaxWaitSeconds: 7500, trainingTimeoutMinutes: 120 },
+      '"trainingMaxWaitSeconds": 7500; allowed: at most trainingTimeoutMinutes * 60 (7200)',
+    ],
     [{ trainingSubnetIds: ['subnet-0123456789abcdef0'] }, '"trainingSubnetIds"'],
     [{ servingMinCapacity: 5, servingMaxCapacity: 2 }, '"servingMinCapacity": 5; allowed: at most servingMaxCapacity (2)'],
-    [{ apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 }, '"apiThrottleBurstLimit": 100; allowed: at least apiThrottleRateLimit (500)'],
+    [
+      { apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 },
+      '"apiThrottleBurstLimit": 100; allowed: at least apiThrottleRateLimit (500)',
+    ],
   ])('rejects the inconsistent combination %j', (context, message) => {
     expect(errorFor(context)).toContain(message);
   });
@@ -87,7 +115,7 @@ describe('configuration', () => {
 });
 
 describe('processing instance types', () => {
-  test('every prepare instance type is one SageMaker offers for Processing jobs (botocore\'s ProcessingInstanceType enum)', () => {
+  test("every prepare instance type is one SageMaker offers for Processing jobs (botocore's ProcessingInstanceType enum)", () => {
     const offered = loadServiceModel('sagemaker').shapes.ProcessingInstanceType.enum!;
     expect(PROCESSING_INSTANCE_TYPES.filter((t) => !offered.includes(t))).toEqual([]);
   });

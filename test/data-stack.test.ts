@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+
 import { buildTestPlatform, stableTemplate } from './support/platform';
 
 describe('Data stack', () => {
@@ -16,7 +17,11 @@ describe('Data stack', () => {
   });
 
   test('has exactly the data, model-artifact, capture and access-log buckets', () => {
-    expect(Object.keys(buckets).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AccessLogsBucket', 'CaptureBucket', 'DataBucket', 'ModelBucket']);
+    expect(
+      Object.keys(buckets)
+        .map((id) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual(['AccessLogsBucket', 'CaptureBucket', 'DataBucket', 'ModelBucket']);
   });
 
   test.each(Object.keys(buckets))('bucket %s blocks public access, is versioned, retained and expires old versions', (id) => {
@@ -24,27 +29,43 @@ describe('Data stack', () => {
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.UpdateReplacePolicy).toBe('Retain');
     expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
-      BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
     });
     expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     // The capture bucket holds customer data: old versions go after a day (test/drift-check.test.ts).
-    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(expect.arrayContaining([
-      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: id.startsWith('CaptureBucket') ? 1 : 90 } }),
-    ]));
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Status: 'Enabled',
+          NoncurrentVersionExpiration: { NoncurrentDays: id.startsWith('CaptureBucket') ? 1 : 90 },
+        }),
+      ]),
+    );
   });
 
-  test.each(['DataBucket', 'ModelBucket', 'CaptureBucket'])('%s is encrypted with the platform key and logs access to the log bucket', (name) => {
-    const [id] = Object.keys(buckets).filter((k) => k.startsWith(name));
-    const props = buckets[id].Properties;
-    expect(props.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{
-      BucketKeyEnabled: true,
-      ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } },
-    }]);
-    expect(props.LoggingConfiguration).toEqual({
-      DestinationBucketName: { Ref: expect.stringMatching(/^AccessLogsBucket/) },
-      LogFilePrefix: `${name}/`,
-    });
-  });
+  test.each(['DataBucket', 'ModelBucket', 'CaptureBucket'])(
+    '%s is encrypted with the platform key and logs access to the log bucket',
+    (name) => {
+      const [id] = Object.keys(buckets).filter((k) => k.startsWith(name));
+      const props = buckets[id].Properties;
+      expect(props.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+        {
+          BucketKeyEnabled: true,
+          ServerSideEncryptionByDefault: {
+            SSEAlgorithm: 'aws:kms',
+            KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
+          },
+        },
+      ]);
+      expect(props.LoggingConfiguration).toEqual({
+        DestinationBucketName: { Ref: expect.stringMatching(/^AccessLogsBucket/) },
+        LogFilePrefix: `${name}/`,
+      });
+    },
+  );
 
   test('the access-log bucket uses S3-managed encryption, as log delivery requires', () => {
     const [id] = Object.keys(buckets).filter((k) => k.startsWith('AccessLogsBucket'));
@@ -58,14 +79,24 @@ describe('Data stack', () => {
       Bucket: { Ref: id },
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:*',
+            Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+          }),
         ]),
       },
     });
   });
 
-  test('noncurrentVersionExpirationDays sets the lifecycle of every bucket but the capture bucket\'s', () => {
+  test("noncurrentVersionExpirationDays sets the lifecycle of every bucket but the capture bucket's", () => {
     const t = Template.fromStack(buildTestPlatform({ noncurrentVersionExpirationDays: '30' }).platform.data);
     for (const [id, bucket] of Object.entries(t.findResources('AWS::S3::Bucket')).filter(([k]) => !k.startsWith('CaptureBucket'))) {
       expect(id).not.toMatch(/^CaptureBucket/);

@@ -5,16 +5,17 @@
  * (cfn-lint's schema) and the ProductionVariant API reference (botocore's model); the image's CUDA against its
  * torch build in training-image/tests/test_gpu_matrix.py and its compat package in test_cuda_compat.py.
  */
+import { Template } from 'aws-cdk-lib/assertions';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Template } from 'aws-cdk-lib/assertions';
-import { GpuDriverRow, gpuDriverMatrix, gpuDriverTable, inferenceAmiTable } from '../constructs/gpu-driver-matrix';
-import { CudaDriverNeed, IMAGE_DRIVER_NEED, compareDriverVersions, driverRoute } from '../constructs/gpu-drivers';
-import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, hasGpu } from '../constructs/instance-types';
-import { RULE_SOURCES, hostingDriverProblem } from '../constructs/sagemaker-rules';
-import { DEFAULT_HOSTING_DRIVERS, INFERENCE_AMIS, defaultInferenceAmi, hostingDrivers } from '../constructs/serving/inference-ami';
+
+import { gpuDriverMatrix, GpuDriverRow, gpuDriverTable, inferenceAmiTable } from '../constructs/gpu-driver-matrix';
+import { compareDriverVersions, CudaDriverNeed, driverRoute, IMAGE_DRIVER_NEED } from '../constructs/gpu-drivers';
+import { hasGpu, HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from '../constructs/instance-types';
+import { hostingDriverProblem, RULE_SOURCES } from '../constructs/sagemaker-rules';
+import { DEFAULT_HOSTING_DRIVERS, defaultInferenceAmi, hostingDrivers, INFERENCE_AMIS } from '../constructs/serving/inference-ami';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { withCurrentGpuTables } from '../scripts/gpu-table';
 import { configError } from './support/config-error';
@@ -37,8 +38,14 @@ function cloudFormationAmiVersions(): string[] {
 /** The ProductionVariant API reference's text per AMI (botocore's model carries the documentation). */
 function apiReferenceAmis(): Map<string, string> {
   const model = loadServiceModel('sagemaker');
-  const doc = (model.shapes.ProductionVariant.members as Record<string, { documentation?: string }>).InferenceAmiVersion.documentation ?? '';
-  return new Map([...doc.matchAll(/<dt>([^<]+)<\/dt>\s*<dd>(.*?)<\/dd>/gs)].map((m) => [m[1].trim(), m[2].replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ')]));
+  const doc =
+    (model.shapes.ProductionVariant.members as Record<string, { documentation?: string }>).InferenceAmiVersion.documentation ?? '';
+  return new Map(
+    [...doc.matchAll(/<dt>([^<]+)<\/dt>\s*<dd>(.*?)<\/dd>/gs)].map((m) => [
+      m[1].trim(),
+      m[2].replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
+    ]),
+  );
 }
 
 describe('InferenceAmiVersion table', () => {
@@ -71,8 +78,18 @@ describe('GPU driver matrix', () => {
 
   test('has a row for every GPU family allowed for training and for hosting, with its GPU', () => {
     const families = (types: readonly string[]) => [...new Set(types.filter(hasGpu).map((t) => t.split('.')[1]))].sort();
-    expect(rows.filter((r) => r.role === 'training').map((r) => r.family).sort()).toEqual(families(TRAINING_INSTANCE_TYPES));
-    expect(rows.filter((r) => r.role === 'hosting').map((r) => r.family).sort()).toEqual(families(HOSTING_INSTANCE_TYPES));
+    expect(
+      rows
+        .filter((r) => r.role === 'training')
+        .map((r) => r.family)
+        .sort(),
+    ).toEqual(families(TRAINING_INSTANCE_TYPES));
+    expect(
+      rows
+        .filter((r) => r.role === 'hosting')
+        .map((r) => r.family)
+        .sort(),
+    ).toEqual(families(HOSTING_INSTANCE_TYPES));
     expect(rows.filter((r) => r.gpu === undefined)).toEqual([]);
   });
 
@@ -81,7 +98,9 @@ describe('GPU driver matrix', () => {
     expect(hosting.filter((r) => r.route === undefined)).toEqual([]);
     for (const family of ['p3', 'g4dn', 'g5']) {
       expect(hosting.find((r) => r.family === family)).toMatchObject<Partial<GpuDriverRow>>({
-        driver: '535 (CUDA 12.2) by InferenceAmiVersion al2-ami-sagemaker-inference-gpu-2-1', route: 'forward-compat', imageCuda: '12.8',
+        driver: '535 (CUDA 12.2) by InferenceAmiVersion al2-ami-sagemaker-inference-gpu-2-1',
+        route: 'forward-compat',
+        imageCuda: '12.8',
       });
     }
   });
@@ -93,7 +112,9 @@ describe('GPU driver matrix', () => {
   });
 
   test('training rows take the forward-compat route: the driver is read at start', () => {
-    expect(rows.filter((r) => r.role === 'training').every((r) => r.route === 'native or forward-compat' && r.imageCuda === '12.8')).toBe(true);
+    expect(rows.filter((r) => r.role === 'training').every((r) => r.route === 'native or forward-compat' && r.imageCuda === '12.8')).toBe(
+      true,
+    );
   });
 
   test.each([
@@ -125,7 +146,10 @@ describe('GPU driver matrix', () => {
 
 describe('choosing the AMI', () => {
   test('prefers an AMI that leaves forward compatibility to the image, then the newest driver; a CUDA 13 AMI never runs a CUDA 12 image', () => {
-    expect(hostingDrivers('g5').map((d) => d.ami.version)).toEqual(['al2-ami-sagemaker-inference-gpu-2-1', 'al2-ami-sagemaker-inference-gpu-2']);
+    expect(hostingDrivers('g5').map((d) => d.ami.version)).toEqual([
+      'al2-ami-sagemaker-inference-gpu-2-1',
+      'al2-ami-sagemaker-inference-gpu-2',
+    ]);
     expect(defaultInferenceAmi('p5e')?.version).toBe('al2-ami-sagemaker-inference-gpu-3-1');
     expect(defaultInferenceAmi('m5')).toBeUndefined();
   });
@@ -134,44 +158,64 @@ describe('choosing the AMI', () => {
     // CUDA 12.1 runs natively from driver 530.30.02: the 535 AMIs run it themselves.
     const cuda121: CudaDriverNeed = { ...IMAGE_DRIVER_NEED, cuda: '12.1', nativeMinimumDriver: '530.30.02' };
     expect(hostingDrivers('g5', cuda121).map((d) => [d.ami.version, d.route])).toEqual([
-      ['al2-ami-sagemaker-inference-gpu-2-1', 'native'], ['al2-ami-sagemaker-inference-gpu-2', 'native'],
+      ['al2-ami-sagemaker-inference-gpu-2-1', 'native'],
+      ['al2-ami-sagemaker-inference-gpu-2', 'native'],
     ]);
   });
 });
 
 describe('synth refuses what cannot run', () => {
   test('a GPU serving type no AMI runs the image on is refused, naming the setting and the families that work', () => {
-    const cuda13: CudaDriverNeed = { ...IMAGE_DRIVER_NEED, cuda: '13.0', nativeMinimumDriver: '580.65.06', compatPackage: 'cuda-compat-13-0', compatBranches: [535, 550, 570] };
-    expect(hostingDriverProblem({ instanceType: n('servingInstanceType', 'ml.g5.xlarge'), amiVersion: n('servingInferenceAmiVersion', undefined), choices: HOSTING_INSTANCE_TYPES, need: cuda13 })).toEqual({
+    const cuda13: CudaDriverNeed = {
+      ...IMAGE_DRIVER_NEED,
+      cuda: '13.0',
+      nativeMinimumDriver: '580.65.06',
+      compatPackage: 'cuda-compat-13-0',
+      compatBranches: [535, 550, 570],
+    };
+    expect(
+      hostingDriverProblem({
+        instanceType: n('servingInstanceType', 'ml.g5.xlarge'),
+        amiVersion: n('servingInferenceAmiVersion', undefined),
+        choices: HOSTING_INSTANCE_TYPES,
+        need: cuda13,
+      }),
+    ).toEqual({
       setting: 'servingInstanceType',
       value: 'ml.g5.xlarge',
-      allowed: "a type with an InferenceAmiVersion whose NVIDIA driver runs the image's CUDA 13.0 (driver 580.65.06 on, or cuda-compat-13-0 on the 535, 550, 570 branches); "
-        + 'AWS lists none for g5: a CPU type',
+      allowed:
+        "a type with an InferenceAmiVersion whose NVIDIA driver runs the image's CUDA 13.0 (driver 580.65.06 on, or cuda-compat-13-0 on the 535, 550, 570 branches); " +
+        'AWS lists none for g5: a CPU type',
       source: RULE_SOURCES.hostingDriver,
     });
   });
 
   test('an InferenceAmiVersion whose driver cannot run the image on the serving type is refused with the ones that can', () => {
     expect(configError({ servingInstanceType: 'ml.g5.xlarge', servingInferenceAmiVersion: 'al2023-ami-sagemaker-inference-gpu-4-1' })).toBe(
-      'Invalid setting "servingInferenceAmiVersion": "al2023-ami-sagemaker-inference-gpu-4-1"; allowed: an InferenceAmiVersion whose NVIDIA driver '
-      + "runs the image's CUDA 12.8 (driver 570.26 on, or cuda-compat-12-8 on the 470, 535, 550 branches) on ml.g5.xlarge, not "
-      + 'al2023-ami-sagemaker-inference-gpu-4-1 (AWS lists no g5 instances for it): al2-ami-sagemaker-inference-gpu-2-1, al2-ami-sagemaker-inference-gpu-2 '
-      + `(see ${RULE_SOURCES.hostingDriver})`,
+      'Invalid setting "servingInferenceAmiVersion": "al2023-ami-sagemaker-inference-gpu-4-1"; allowed: an InferenceAmiVersion whose NVIDIA driver ' +
+        "runs the image's CUDA 12.8 (driver 570.26 on, or cuda-compat-12-8 on the 470, 535, 550 branches) on ml.g5.xlarge, not " +
+        'al2023-ami-sagemaker-inference-gpu-4-1 (AWS lists no g5 instances for it): al2-ami-sagemaker-inference-gpu-2-1, al2-ami-sagemaker-inference-gpu-2 ' +
+        `(see ${RULE_SOURCES.hostingDriver})`,
     );
-    expect(configError({ servingInstanceType: 'ml.g5.xlarge', servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-neuron-2' })).toContain('(no NVIDIA driver)');
-    expect(configError({ servingInstanceType: 'ml.g4dn.xlarge', servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-3-1' })).toContain('(AWS lists no g4dn instances for it)');
+    expect(
+      configError({ servingInstanceType: 'ml.g5.xlarge', servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-neuron-2' }),
+    ).toContain('(no NVIDIA driver)');
+    expect(
+      configError({ servingInstanceType: 'ml.g4dn.xlarge', servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-3-1' }),
+    ).toContain('(AWS lists no g4dn instances for it)');
   });
 
   test('a CPU endpoint takes no InferenceAmiVersion', () => {
     expect(configError({ servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-2-1' })).toBe(
-      'Invalid setting "servingInferenceAmiVersion": "al2-ami-sagemaker-inference-gpu-2-1"; allowed: unset while servingInstanceType=ml.m5.large, '
-      + `which has no GPU (the InferenceAmiVersion values pick a GPU or Neuron driver) (see ${RULE_SOURCES.hostingDriver})`,
+      'Invalid setting "servingInferenceAmiVersion": "al2-ami-sagemaker-inference-gpu-2-1"; allowed: unset while servingInstanceType=ml.m5.large, ' +
+        `which has no GPU (the InferenceAmiVersion values pick a GPU or Neuron driver) (see ${RULE_SOURCES.hostingDriver})`,
     );
   });
 
   test('a value outside the enum is refused with the enum', () => {
-    expect(configError({ servingInstanceType: 'ml.g5.xlarge', servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-9' }))
-      .toContain('Invalid setting "servingInferenceAmiVersion": "al2-ami-sagemaker-inference-gpu-9"; allowed: al2-ami-sagemaker-inference-gpu-2, al2-ami-sagemaker-inference-gpu-2-1,');
+    expect(configError({ servingInstanceType: 'ml.g5.xlarge', servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-9' })).toContain(
+      'Invalid setting "servingInferenceAmiVersion": "al2-ami-sagemaker-inference-gpu-9"; allowed: al2-ami-sagemaker-inference-gpu-2, al2-ami-sagemaker-inference-gpu-2-1,',
+    );
   });
 });
 
@@ -179,9 +223,12 @@ describe('the synthesized endpoint', () => {
   test('a GPU endpoint pins the InferenceAmiVersion whose driver runs the image (old code: none, so driver 470)', () => {
     const { serving } = buildServing({ servingInstanceType: 'ml.g5.12xlarge', servingMinCapacity: 1, servingMaxCapacity: 1 });
     const [config] = Object.values(Template.fromStack(serving).findResources('AWS::SageMaker::EndpointConfig'));
-    expect(config.Properties.ProductionVariants).toEqual([expect.objectContaining({
-      InstanceType: 'ml.g5.12xlarge', InferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-2-1',
-    })]);
+    expect(config.Properties.ProductionVariants).toEqual([
+      expect.objectContaining({
+        InstanceType: 'ml.g5.12xlarge',
+        InferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-2-1',
+      }),
+    ]);
     expect(serving.inference.inferenceAmiVersion).toBe('al2-ami-sagemaker-inference-gpu-2-1');
   });
 
@@ -191,10 +238,16 @@ describe('the synthesized endpoint', () => {
       const { app, platform } = buildTestPlatform({ servingInstanceType: 'ml.g5.12xlarge', servingWorkers: 8 }, outdir);
       app.synth();
       const template = path.join(outdir, `${platform.serving.artifactId}.template.json`);
-      expect(JSON.stringify(JSON.parse(fs.readFileSync(template, 'utf8')))).toContain('"InferenceAmiVersion":"al2-ami-sagemaker-inference-gpu-2-1"');
+      expect(JSON.stringify(JSON.parse(fs.readFileSync(template, 'utf8')))).toContain(
+        '"InferenceAmiVersion":"al2-ami-sagemaker-inference-gpu-2-1"',
+      );
       let output = '';
       try {
-        output = execFileSync(path.join(ROOT, '.venv', 'bin', 'cfn-lint'), ['--config-file', path.join(ROOT, '.cfnlintrc'), '--format', 'parseable', '--', template], { encoding: 'utf8' });
+        output = execFileSync(
+          path.join(ROOT, '.venv', 'bin', 'cfn-lint'),
+          ['--config-file', path.join(ROOT, '.cfnlintrc'), '--format', 'parseable', '--', template],
+          { encoding: 'utf8' },
+        );
       } catch (e) {
         output = (e as { stdout?: string }).stdout ?? String(e);
       }
@@ -205,7 +258,10 @@ describe('the synthesized endpoint', () => {
   });
 
   test('servingInferenceAmiVersion chooses another AMI that runs the image', () => {
-    const { serving } = buildServing({ servingInstanceType: 'ml.p3.2xlarge', servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-2' });
+    const { serving } = buildServing({
+      servingInstanceType: 'ml.p3.2xlarge',
+      servingInferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-2',
+    });
     const [config] = Object.values(Template.fromStack(serving).findResources('AWS::SageMaker::EndpointConfig'));
     expect(config.Properties.ProductionVariants[0].InferenceAmiVersion).toBe('al2-ami-sagemaker-inference-gpu-2');
   });
@@ -221,7 +277,10 @@ describe('model server workers (defect 7)', () => {
   test('servingWorkers reaches the model container as MODEL_SERVER_WORKERS, beside the model package', () => {
     const { serving } = buildServing({ servingInstanceType: 'ml.g5.12xlarge', servingWorkers: 8 });
     const [model] = Object.values(Template.fromStack(serving).findResources('AWS::SageMaker::Model'));
-    expect(model.Properties.PrimaryContainer).toEqual({ ModelPackageName: { Ref: 'ServedModelPackage' }, Environment: { MODEL_SERVER_WORKERS: '8' } });
+    expect(model.Properties.PrimaryContainer).toEqual({
+      ModelPackageName: { Ref: 'ServedModelPackage' },
+      Environment: { MODEL_SERVER_WORKERS: '8' },
+    });
   });
 
   test('unset, the container decides (one worker per GPU, each on its own; one per vCPU on CPU types)', () => {

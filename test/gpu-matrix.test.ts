@@ -3,12 +3,18 @@
  * image's PyTorch build runs on each, and a type whose GPU the build cannot run is refused with the setting,
  * the GPU and what is allowed. training-image/tests/test_gpu_matrix.py checks the same record against torch.
  */
+import {
+  archRunsOn,
+  gpuArchitecture,
+  hasGpu,
+  HOSTING_INSTANCE_TYPES,
+  IMAGE_TORCH_BUILD,
+  imageSupportsInstanceType,
+  TorchBuild,
+  TRAINING_INSTANCE_TYPES,
+} from '../constructs/instance-types';
 import { loadConfig } from '../lib/config';
 import { configError } from './support/config-error';
-import {
-  HOSTING_INSTANCE_TYPES, IMAGE_TORCH_BUILD, TRAINING_INSTANCE_TYPES, TorchBuild, archRunsOn, gpuArchitecture, hasGpu,
-  imageSupportsInstanceType,
-} from '../constructs/instance-types';
 
 const ALLOWED = [...new Set([...TRAINING_INSTANCE_TYPES, ...HOSTING_INSTANCE_TYPES])];
 
@@ -52,10 +58,10 @@ describe('GPU matrix', () => {
   test('refuses the default ml.p3.2xlarge when the build has no sm_70 (defect 2: torch 2.15.0+cu132)', () => {
     expect(imageSupportsInstanceType('ml.p3.2xlarge', CUDA_13_BUILD)).toBe(false);
     expect(configError({}, CUDA_13_BUILD)).toBe(
-      'Invalid setting "trainingInstanceType": "ml.p3.2xlarge"; allowed: a type whose GPU the training image can run '
-      + '(ml.p3.2xlarge has NVIDIA V100 GPUs (sm_70) and the image\'s PyTorch 2.15.0 (CUDA 13.2) is built for '
-      + 'sm_75, sm_80, sm_86, sm_90, sm_100, sm_120): a CPU type or the p4d (NVIDIA A100), p4de (NVIDIA A100), '
-      + 'p5 (NVIDIA H100), g4dn (NVIDIA T4), g5 (NVIDIA A10G), g6 (NVIDIA L4) families',
+      'Invalid setting "trainingInstanceType": "ml.p3.2xlarge"; allowed: a type whose GPU the training image can run ' +
+        "(ml.p3.2xlarge has NVIDIA V100 GPUs (sm_70) and the image's PyTorch 2.15.0 (CUDA 13.2) is built for " +
+        'sm_75, sm_80, sm_86, sm_90, sm_100, sm_120): a CPU type or the p4d (NVIDIA A100), p4de (NVIDIA A100), ' +
+        'p5 (NVIDIA H100), g4dn (NVIDIA T4), g5 (NVIDIA A10G), g6 (NVIDIA L4) families',
     );
   });
 
@@ -63,9 +69,9 @@ describe('GPU matrix', () => {
     const ampereOnly: TorchBuild = { torch: '9.9.9', cuda: '99.0', archList: ['sm_80'] };
     const message = configError({ trainingInstanceType: 'ml.g5.xlarge', servingInstanceType: 'ml.g4dn.xlarge' }, ampereOnly);
     expect(message).toBe(
-      'Invalid setting "servingInstanceType": "ml.g4dn.xlarge"; allowed: a type whose GPU the training image can run '
-      + '(ml.g4dn.xlarge has NVIDIA T4 GPUs (sm_75) and the image\'s PyTorch 9.9.9 (CUDA 99.0) is built for sm_80): '
-      + 'a CPU type or the g5 (NVIDIA A10G) families',
+      'Invalid setting "servingInstanceType": "ml.g4dn.xlarge"; allowed: a type whose GPU the training image can run ' +
+        "(ml.g4dn.xlarge has NVIDIA T4 GPUs (sm_75) and the image's PyTorch 9.9.9 (CUDA 99.0) is built for sm_80): " +
+        'a CPU type or the g5 (NVIDIA A10G) families',
     );
   });
 
@@ -73,8 +79,8 @@ describe('GPU matrix', () => {
     const noGpu: TorchBuild = { torch: '9.9.9', cuda: '99.0', archList: [] };
     expect(() => loadConfig({ trainingInstanceType: 'ml.m5.xlarge', servingInstanceType: 'ml.m5.large' }, noGpu)).not.toThrow();
     expect(configError({ trainingInstanceType: 'ml.m5.xlarge', servingInstanceType: 'ml.g5.xlarge' }, noGpu)).toBe(
-      'Invalid setting "servingInstanceType": "ml.g5.xlarge"; allowed: a type whose GPU the training image can run '
-      + '(ml.g5.xlarge has NVIDIA A10G GPUs (sm_86) and the image\'s PyTorch 9.9.9 (CUDA 99.0) is built for no GPU architecture): a CPU type',
+      'Invalid setting "servingInstanceType": "ml.g5.xlarge"; allowed: a type whose GPU the training image can run ' +
+        "(ml.g5.xlarge has NVIDIA A10G GPUs (sm_86) and the image's PyTorch 9.9.9 (CUDA 99.0) is built for no GPU architecture): a CPU type",
     );
     expect(imageSupportsInstanceType('ml.g6e.xlarge')).toBe(false);
   });

@@ -5,8 +5,9 @@
  * it is for, starting with the deprecated key that kept every training job from starting.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { IAM_FLOYD_VERSION, SERVICES, parseStatementProvider } from '../scripts/refresh-iam-reference';
-import { CheckResult, LocatedStatement, checkStatements, describeFindings, loadIamReference, statementsOf } from './support/iam-reference';
+
+import { IAM_FLOYD_VERSION, parseStatementProvider, SERVICES } from '../scripts/refresh-iam-reference';
+import { CheckResult, checkStatements, describeFindings, loadIamReference, LocatedStatement, statementsOf } from './support/iam-reference';
 import { REFERENCE_EXCEPTIONS } from './support/iam-reference-exceptions';
 import { buildTestPlatform, stacksOf } from './support/platform';
 
@@ -19,14 +20,19 @@ function appStatements(overrides: Record<string, unknown> = {}): LocatedStatemen
 }
 
 const check = (statements: LocatedStatement[]): CheckResult => checkStatements(statements, reference, REFERENCE_EXCEPTIONS);
-const one = (statement: Record<string, unknown>): LocatedStatement[] => [{ location: 'Test/Policy PolicyDocument.Statement[0]', statement }];
+const one = (statement: Record<string, unknown>): LocatedStatement[] => [
+  { location: 'Test/Policy PolicyDocument.Statement[0]', statement },
+];
 
 /** Settings that add the optional statements: VPC training (ec2), a webhook secret (secretsmanager), API keys, a pinned environment. */
 const EVERY_OPTION = {
-  account: '123456789012', region: 'eu-west-1',
+  account: '123456789012',
+  region: 'eu-west-1',
   dataSourceUri: 's3://my-datasets/digits/2024',
-  trainingSubnetIds: ['subnet-0123456789abcdef0'], trainingSecurityGroupIds: ['sg-0123456789abcdef0'],
-  apiAuth: 'api-key', alarmEmails: 'ops@example.com',
+  trainingSubnetIds: ['subnet-0123456789abcdef0'],
+  trainingSecurityGroupIds: ['sg-0123456789abcdef0'],
+  apiAuth: 'api-key',
+  alarmEmails: 'ops@example.com',
   webhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:incident-webhook-AbCdEf',
 };
 
@@ -34,16 +40,16 @@ describe('IAM statements against the Service Authorization Reference', () => {
   const defaults = check(appStatements());
   const options = check(appStatements(EVERY_OPTION));
 
-  test.each([['the default settings', defaults], ['every optional feature on', options]])(
-    'with %s, every action exists and every service condition key is current and applies to its actions',
-    (_what, result) => {
-      expect(describeFindings(result.findings)).toEqual([]);
-      // The check saw the policies: identity, trust, key, bucket and topic policies and Lambda permissions.
-      expect(result.counts.statements).toBeGreaterThan(50);
-      expect(result.counts.conditionKeys - result.counts.globalConditionKeys).toBeGreaterThan(5);
-      console.log(`IAM reference check (${_what}): ${JSON.stringify(result.counts)}`);
-    },
-  );
+  test.each([
+    ['the default settings', defaults],
+    ['every optional feature on', options],
+  ])('with %s, every action exists and every service condition key is current and applies to its actions', (_what, result) => {
+    expect(describeFindings(result.findings)).toEqual([]);
+    // The check saw the policies: identity, trust, key, bucket and topic policies and Lambda permissions.
+    expect(result.counts.statements).toBeGreaterThan(50);
+    expect(result.counts.conditionKeys - result.counts.globalConditionKeys).toBeGreaterThan(5);
+    console.log(`IAM reference check (${_what}): ${JSON.stringify(result.counts)}`);
+  });
 
   test('each documented exception still excuses a statement of the app (none outlives its statement)', () => {
     const used = new Set([...defaults.usedExceptions, ...options.usedExceptions]);
@@ -52,10 +58,17 @@ describe('IAM statements against the Service Authorization Reference', () => {
   });
 
   test('reports the deprecated sagemaker:OutputKmsKey condition that denied every CreateTrainingJob', () => {
-    const findings = check(one({
-      Effect: 'Allow', Action: 'sagemaker:CreateTrainingJob', Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*',
-      Condition: { Bool: { 'sagemaker:NetworkIsolation': 'true' }, StringEquals: { 'sagemaker:OutputKmsKey': 'arn:aws:kms:eu-west-1:123456789012:key/k' } },
-    })).findings;
+    const findings = check(
+      one({
+        Effect: 'Allow',
+        Action: 'sagemaker:CreateTrainingJob',
+        Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*',
+        Condition: {
+          Bool: { 'sagemaker:NetworkIsolation': 'true' },
+          StringEquals: { 'sagemaker:OutputKmsKey': 'arn:aws:kms:eu-west-1:123456789012:key/k' },
+        },
+      }),
+    ).findings;
     expect(findings.map((f) => [f.kind, f.conditionKey, f.action])).toEqual([
       ['deprecated-condition-key', 'sagemaker:OutputKmsKey', undefined],
       ['condition-key-not-applicable', 'sagemaker:OutputKmsKey', 'sagemaker:CreateTrainingJob'],
@@ -64,14 +77,31 @@ describe('IAM statements against the Service Authorization Reference', () => {
   });
 
   test('accepts the replacement keys on CreateTrainingJob', () => {
-    expect(check(one({
-      Effect: 'Allow', Action: 'sagemaker:CreateTrainingJob', Resource: '*',
-      Condition: { ArnEquals: { 'sagemaker:OutputKmsKeyArn': 'arn:aws:kms:eu-west-1:123456789012:key/k', 'sagemaker:VolumeKmsKeyArn': 'arn:aws:kms:eu-west-1:123456789012:key/k' } },
-    })).findings).toEqual([]);
+    expect(
+      check(
+        one({
+          Effect: 'Allow',
+          Action: 'sagemaker:CreateTrainingJob',
+          Resource: '*',
+          Condition: {
+            ArnEquals: {
+              'sagemaker:OutputKmsKeyArn': 'arn:aws:kms:eu-west-1:123456789012:key/k',
+              'sagemaker:VolumeKmsKeyArn': 'arn:aws:kms:eu-west-1:123456789012:key/k',
+            },
+          },
+        }),
+      ).findings,
+    ).toEqual([]);
   });
 
   test('reports an action no service has, a wildcard that matches nothing, and a service outside the reference', () => {
-    const findings = check(one({ Effect: 'Allow', Action: ['sagemaker:CreateTrainingJobs', 's3:GetObjekt*', 'notaservice:DoIt', 's3:GetObject'], Resource: '*' })).findings;
+    const findings = check(
+      one({
+        Effect: 'Allow',
+        Action: ['sagemaker:CreateTrainingJobs', 's3:GetObjekt*', 'notaservice:DoIt', 's3:GetObject'],
+        Resource: '*',
+      }),
+    ).findings;
     expect(findings.map((f) => [f.kind, f.action])).toEqual([
       ['unknown-action', 'sagemaker:CreateTrainingJobs'],
       ['unknown-action', 's3:GetObjekt*'],
@@ -81,47 +111,91 @@ describe('IAM statements against the Service Authorization Reference', () => {
   });
 
   test('reports an undefined service condition key, and accepts global aws: keys on any action', () => {
-    const findings = check(one({
-      Effect: 'Allow', Action: 's3:GetObject', Resource: '*',
-      Condition: { StringEquals: { 's3:ObjectOwner': 'me', 'aws:PrincipalAccount': '123456789012' } },
-    })).findings;
+    const findings = check(
+      one({
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: '*',
+        Condition: { StringEquals: { 's3:ObjectOwner': 'me', 'aws:PrincipalAccount': '123456789012' } },
+      }),
+    ).findings;
     expect(findings.map((f) => [f.kind, f.conditionKey])).toEqual([['unknown-condition-key', 's3:ObjectOwner']]);
   });
 
   test('reports a key on one action of its statement it does not apply to, unless the operator ends in IfExists', () => {
-    const statement = { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject'], Resource: '*', Condition: { StringLike: { 's3:prefix': 'data/*' } } };
+    const statement = {
+      Effect: 'Allow',
+      Action: ['s3:ListBucket', 's3:GetObject'],
+      Resource: '*',
+      Condition: { StringLike: { 's3:prefix': 'data/*' } },
+    };
     expect(check(one(statement)).findings.map((f) => [f.kind, f.action])).toEqual([['condition-key-not-applicable', 's3:GetObject']]);
     expect(check(one({ ...statement, Condition: { StringLikeIfExists: { 's3:prefix': 'data/*' } } })).findings).toEqual([]);
   });
 
   test('expands wildcard actions and checks the key against each action they match', () => {
-    const findings = check(one({ Effect: 'Allow', Action: 'kms:Describe*', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'x' } } })).findings;
+    const findings = check(
+      one({
+        Effect: 'Allow',
+        Action: 'kms:Describe*',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'x' } },
+      }),
+    ).findings;
     expect(findings.map((f) => f.action)).toEqual(['kms:DescribeCustomKeyStores', 'kms:DescribeKey']);
   });
 
   test('an exception excuses only its own pattern: the Logs key statement for another principal is reported', () => {
     const statement = {
-      Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: '*',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:DescribeKey'],
+      Resource: '*',
       Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': 'arn:aws:logs:eu-west-1:123456789012:log-group:*' } },
     };
     expect(check(one({ ...statement, Principal: { Service: 'logs.eu-west-1.amazonaws.com' } })).findings).toEqual([]);
-    expect(check(one({ ...statement, Principal: { Service: 'events.amazonaws.com' } })).findings.map((f) => f.action)).toEqual(['kms:DescribeKey']);
+    expect(check(one({ ...statement, Principal: { Service: 'events.amazonaws.com' } })).findings.map((f) => f.action)).toEqual([
+      'kms:DescribeKey',
+    ]);
   });
 });
 
 describe('reading statements from a template', () => {
   const template = {
     Resources: {
-      Role: { Type: 'AWS::IAM::Role', Properties: {
-        AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }] },
-        Policies: [{ PolicyName: 'inline', PolicyDocument: { Statement: { Effect: 'Allow', Action: 'sns:Publish', Resource: '*' } } }],
-      } },
+      Role: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
+          },
+          Policies: [{ PolicyName: 'inline', PolicyDocument: { Statement: { Effect: 'Allow', Action: 'sns:Publish', Resource: '*' } } }],
+        },
+      },
       Key: { Type: 'AWS::KMS::Key', Properties: { KeyPolicy: { Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } } },
-      LogsPolicy: { Type: 'AWS::Logs::ResourcePolicy', Properties: { PolicyName: 'p', PolicyDocument: { 'Fn::Join': ['', [
-        '{"Statement":[{"Effect":"Allow","Action":"logs:PutLogEvent","Resource":"arn:aws:logs:', { Ref: 'AWS::Region' }, ':1:log-group:x:*"}]}',
-      ]] } } },
-      Permission: { Type: 'AWS::Lambda::Permission', Properties: { Action: 'lambda:InvokeFunction', FunctionName: 'f', Principal: 'events.amazonaws.com' } },
-      Maybe: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'm', PolicyDocument: { 'Fn::If': ['C', { Statement: [] }, { Ref: 'AWS::NoValue' }] } } },
+      LogsPolicy: {
+        Type: 'AWS::Logs::ResourcePolicy',
+        Properties: {
+          PolicyName: 'p',
+          PolicyDocument: {
+            'Fn::Join': [
+              '',
+              [
+                '{"Statement":[{"Effect":"Allow","Action":"logs:PutLogEvent","Resource":"arn:aws:logs:',
+                { Ref: 'AWS::Region' },
+                ':1:log-group:x:*"}]}',
+              ],
+            ],
+          },
+        },
+      },
+      Permission: {
+        Type: 'AWS::Lambda::Permission',
+        Properties: { Action: 'lambda:InvokeFunction', FunctionName: 'f', Principal: 'events.amazonaws.com' },
+      },
+      Maybe: {
+        Type: 'AWS::IAM::Policy',
+        Properties: { PolicyName: 'm', PolicyDocument: { 'Fn::If': ['C', { Statement: [] }, { Ref: 'AWS::NoValue' }] } },
+      },
     },
   };
 
@@ -151,7 +225,7 @@ describe('the reference data', () => {
     expect(reference.services.kms.conditionKeys['kms:CustomerMasterKeySpec'].deprecated).toMatch(/deprecated/);
   });
 
-  test('the refresh script reads actions, access levels, keys, the actions they apply to and deprecations from iam-floyd\'s generated code', () => {
+  test("the refresh script reads actions, access levels, keys, the actions they apply to and deprecations from iam-floyd's generated code", () => {
     // The shape of iam-floyd's lib/generated/policy-statements/<service>.js, cut down to two actions and three keys.
     const source = `class Demo extends shared_1.PolicyStatement {
     constructor(sid) {
@@ -203,7 +277,10 @@ describe('the reference data', () => {
       service: {
         actions: { CreateThing: 'Write', PutThingPolicy: 'Permissions management' },
         conditionKeys: {
-          'demo:KmsKey': { actions: [], deprecated: 'Filters access by the kms key. This key has been deprecated. It has been replaced by demo:KmsKeyArn' },
+          'demo:KmsKey': {
+            actions: [],
+            deprecated: 'Filters access by the kms key. This key has been deprecated. It has been replaced by demo:KmsKeyArn',
+          },
           'demo:KmsKeyArn': { actions: ['CreateThing', 'PutThingPolicy'] },
         },
       },

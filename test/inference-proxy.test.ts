@@ -4,20 +4,25 @@
  * stand-in, which forwards to the real model server of training-image/ serving a model trained by the real
  * `train` entry point.
  */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
 import { handler } from '../constructs/serving/runtime/inference-proxy.handler';
 import { MAX_CSV_ROWS, MAX_JSON_ROWS } from '../constructs/serving/runtime/prediction-request';
 import { REQUEST_LIMITS } from '../constructs/serving/runtime/request-limits';
 import { startApiGatewayFront } from '../local/api-gateway-front';
 import { freePort, ModelServer, startModelServer } from '../local/model-server';
 import { SageMakerRuntimeStandIn, startSageMakerRuntimeStandIn } from '../local/sagemaker-runtime-standin';
-import { trainModel, TRAINING_IMAGE_DIR } from '../local/train-model';
+import { TRAINING_IMAGE_DIR, trainModel } from '../local/train-model';
 import { invokeBundle, synthProxyBundle } from './support/proxy-bundle';
 
 const ENDPOINT = 'digits-endpoint';
-const SAMPLE = fs.readFileSync(path.join(TRAINING_IMAGE_DIR, 'sample-data', 'test.csv'), 'utf8').trim().split('\n').slice(1)
+const SAMPLE = fs
+  .readFileSync(path.join(TRAINING_IMAGE_DIR, 'sample-data', 'test.csv'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
   .map((line) => line.split(',').map(Number));
 const ROWS = SAMPLE.map((r) => r.slice(0, 64));
 const LABELS = SAMPLE.map((r) => String(r[64]));
@@ -87,10 +92,21 @@ function event(body: string | null, contentType: string | null = 'application/js
       extendedRequestId: `ext-${seq}`,
       httpMethod: 'POST',
       identity: {
-        accessKey: 'ASIAEXAMPLE', accountId: '123456789012', apiKey: null, apiKeyId: null, caller: 'AROAEXAMPLE:client',
-        clientCert: null, cognitoAuthenticationProvider: null, cognitoAuthenticationType: null, cognitoIdentityId: null,
-        cognitoIdentityPoolId: null, principalOrgId: null, sourceIp: '203.0.113.9', user: 'AROAEXAMPLE:client',
-        userAgent: 'jest', userArn: 'arn:aws:sts::123456789012:assumed-role/client/client',
+        accessKey: 'ASIAEXAMPLE',
+        accountId: '123456789012',
+        apiKey: null,
+        apiKeyId: null,
+        caller: 'AROAEXAMPLE:client',
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '203.0.113.9',
+        user: 'AROAEXAMPLE:client',
+        userAgent: 'jest',
+        userArn: 'arn:aws:sts::123456789012:assumed-role/client/client',
       },
       path: '/v1/predict',
       protocol: 'HTTP/1.1',
@@ -106,10 +122,17 @@ function event(body: string | null, contentType: string | null = 'application/js
 function context(remainingMs = 27_000): Context {
   return {
     callbackWaitsForEmptyEventLoop: true,
-    functionName: 'proxy', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:proxy',
-    memoryLimitInMB: '256', awsRequestId: `lambda-${seq}`, logGroupName: '/aws/lambda/proxy', logStreamName: 'stream',
+    functionName: 'proxy',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:proxy',
+    memoryLimitInMB: '256',
+    awsRequestId: `lambda-${seq}`,
+    logGroupName: '/aws/lambda/proxy',
+    logStreamName: 'stream',
     getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined, fail: () => undefined, succeed: () => undefined,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
   };
 }
 
@@ -128,7 +151,11 @@ function expectError(res: APIGatewayProxyResult, status: number, message: RegExp
 
 /** The handler's log records of this test. */
 function records(): Record<string, unknown>[] {
-  return logs.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return logs
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 describe('successful predictions', () => {
@@ -145,7 +172,15 @@ describe('successful predictions', () => {
   });
 
   test('answers CSV rows (text/csv with a charset parameter)', async () => {
-    const res = await handler(event(ROWS.slice(0, 3).map((r) => r.join(',')).join('\n'), 'text/csv; charset=utf-8'), context());
+    const res = await handler(
+      event(
+        ROWS.slice(0, 3)
+          .map((r) => r.join(','))
+          .join('\n'),
+        'text/csv; charset=utf-8',
+      ),
+      context(),
+    );
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body).predictions).toHaveLength(3);
   });
@@ -160,7 +195,12 @@ describe('successful predictions', () => {
     // agrees instead of guessing JSON, so a direct invocation answers what the API answers.
     for (const missing of [null, ' ']) {
       const ev = event(json([ROWS[0]]), missing);
-      expectError(await handler(ev, context()), 400, /^Missing required request header Content-Type; send application\/json or text\/csv$/, ev);
+      expectError(
+        await handler(ev, context()),
+        400,
+        /^Missing required request header Content-Type; send application\/json or text\/csv$/,
+        ev,
+      );
     }
     const front = await startApiGatewayFront({ handler });
     try {
@@ -187,7 +227,12 @@ describe('no model approved yet (the Serving stack created no endpoint)', () => 
     try {
       const before = standIn.invocations;
       const ev = event(json([ROWS[0]]));
-      expectError(await handler(ev, context()), 503, /^No model is approved for serving yet; try again once a model version is approved and deployed$/, ev);
+      expectError(
+        await handler(ev, context()),
+        503,
+        /^No model is approved for serving yet; try again once a model version is approved and deployed$/,
+        ev,
+      );
       expect(standIn.invocations).toBe(before);
       expect(records().at(-1)).toMatchObject({ status: 503, outcome: 'unavailable', errorName: 'NoApprovedModel' });
       process.env.ENDPOINT_DEPLOYED = 'true';
@@ -203,15 +248,43 @@ describe('requests the proxy rejects itself (no call to SageMaker)', () => {
     ['an empty body', 400, '', 'application/json', /body is empty/],
     ['a body that is not JSON', 400, '{"instances": [', 'application/json', /not valid JSON/],
     ['a body without instances', 400, '{"rows": [[1, 2]]}', 'application/json', /unknown field "rows"/],
-    ['instances that are not rows', 400, json([1, 2, 3]), 'application/json', /instances\[0\] must be an array of values or an object of feature: value/],
-    ['a value that is neither a number, a text nor null', 400, json([[1, true, 3]]), 'application/json', /instances\[0\]\[1\] must be a number, a text or null/],
-    ['a named feature whose value is a list', 400, json([{ x: [1] }]), 'application/json', /instances\[0\]\["x"\] must be a number, a text or null/],
+    [
+      'instances that are not rows',
+      400,
+      json([1, 2, 3]),
+      'application/json',
+      /instances\[0\] must be an array of values or an object of feature: value/,
+    ],
+    [
+      'a value that is neither a number, a text nor null',
+      400,
+      json([[1, true, 3]]),
+      'application/json',
+      /instances\[0\]\[1\] must be a number, a text or null/,
+    ],
+    [
+      'a named feature whose value is a list',
+      400,
+      json([{ x: [1] }]),
+      'application/json',
+      /instances\[0\]\["x"\] must be a number, a text or null/,
+    ],
     ['a named row without features', 400, json([{}]), 'application/json', /instances\[0\] must name 1 to \d+ features, got 0/],
     ['no rows', 400, json([]), 'application/json', /must hold at least 1 row, got 0/],
-    [`more than ${MAX_JSON_ROWS} JSON rows`, 400, json(Array.from({ length: MAX_JSON_ROWS + 1 }, () => [1])), 'application/json',
-      new RegExp(`must hold 1 to ${MAX_JSON_ROWS} rows, got ${MAX_JSON_ROWS + 1}; split the rows into several requests`)],
-    [`more than ${MAX_CSV_ROWS} CSV rows`, 400, '1\n'.repeat(MAX_CSV_ROWS + 1), 'text/csv',
-      new RegExp(`the CSV body must hold 1 to ${MAX_CSV_ROWS} rows, got ${MAX_CSV_ROWS + 1}; split the rows into several requests`)],
+    [
+      `more than ${MAX_JSON_ROWS} JSON rows`,
+      400,
+      json(Array.from({ length: MAX_JSON_ROWS + 1 }, () => [1])),
+      'application/json',
+      new RegExp(`must hold 1 to ${MAX_JSON_ROWS} rows, got ${MAX_JSON_ROWS + 1}; split the rows into several requests`),
+    ],
+    [
+      `more than ${MAX_CSV_ROWS} CSV rows`,
+      400,
+      '1\n'.repeat(MAX_CSV_ROWS + 1),
+      'text/csv',
+      new RegExp(`the CSV body must hold 1 to ${MAX_CSV_ROWS} rows, got ${MAX_CSV_ROWS + 1}; split the rows into several requests`),
+    ],
     ['a CSV body of blank lines', 400, '\n\n', 'text/csv', /no rows/],
     ['an unsupported content type', 415, 'x=1', 'application/x-www-form-urlencoded', /Unsupported content type/],
   ])('%s: %i', async (_name, status, body, contentType, message) => {
@@ -221,15 +294,23 @@ describe('requests the proxy rejects itself (no call to SageMaker)', () => {
     expect(standIn.invocations).toBe(before);
   });
 
-  test.each(['application/json', 'text/csv'] as const)('a %s body one byte over the table\'s maxBytes: 413 naming the limit', async (type) => {
-    const max = REQUEST_LIMITS.contentTypes[type].maxBytes;
-    const ev = event(' '.repeat(max + 1), type);
-    expectError(await handler(ev, context()), 413, new RegExp(`^The request body is larger than ${max} bytes \\(the limit for ${type.replace('/', '\\/')}\\); split the rows`), ev);
-  });
+  test.each(['application/json', 'text/csv'] as const)(
+    "a %s body one byte over the table's maxBytes: 413 naming the limit",
+    async (type) => {
+      const max = REQUEST_LIMITS.contentTypes[type].maxBytes;
+      const ev = event(' '.repeat(max + 1), type);
+      expectError(
+        await handler(ev, context()),
+        413,
+        new RegExp(`^The request body is larger than ${max} bytes \\(the limit for ${type.replace('/', '\\/')}\\); split the rows`),
+        ev,
+      );
+    },
+  );
 });
 
 describe('model errors (ModelError from InvokeEndpoint)', () => {
-  test('the real model rejects a row of the wrong width: 422 with the model\'s message', async () => {
+  test("the real model rejects a row of the wrong width: 422 with the model's message", async () => {
     const ev = event(json([ROWS[0].slice(1)]));
     expectError(await handler(ev, context()), 422, /^instances\[0\] has 63 values; the model expects 64$/, ev);
   });
@@ -248,7 +329,7 @@ describe('model errors (ModelError from InvokeEndpoint)', () => {
     expectError(await handler(event(json([ROWS[0]])), context()), 415, /^Unsupported Content-Type$/);
   });
 
-  test('the container fails (500): 502 with a generic message and the request id, not the model\'s', async () => {
+  test("the container fails (500): 502 with a generic message and the request id, not the model's", async () => {
     standIn.injectFault({ kind: 'model-error', status: 500, message: 'CUDA out of memory at layer 3', times: 1 });
     const ev = event(json([ROWS[0]]));
     const res = await handler(ev, context());
@@ -303,7 +384,7 @@ describe('SageMaker errors', () => {
     expect(records()).toEqual([expect.objectContaining({ status: 504, outcome: 'timeout', timeoutMs: 800 })]);
   });
 
-  test('the deadline also respects the Lambda\'s remaining time (less the time kept to answer)', async () => {
+  test("the deadline also respects the Lambda's remaining time (less the time kept to answer)", async () => {
     standIn.injectFault({ kind: 'slow', delayMs: 3_000, times: 1 });
     expectError(await handler(event(json([ROWS[0]])), context(1_700)), 504, /did not answer in time/);
     expect(records()).toEqual([expect.objectContaining({ status: 504, outcome: 'timeout', timeoutMs: 1_200 })]);
@@ -316,7 +397,9 @@ describe('SageMaker errors', () => {
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = `http://127.0.0.1:${closed}`;
     try {
       jest.isolateModules(() => {
-        fresh = jest.requireActual<typeof import('../constructs/serving/runtime/inference-proxy.handler')>('../constructs/serving/runtime/inference-proxy.handler').handler;
+        fresh = jest.requireActual<typeof import('../constructs/serving/runtime/inference-proxy.handler')>(
+          '../constructs/serving/runtime/inference-proxy.handler',
+        ).handler;
       });
       expectError(await fresh!(event(json([ROWS[0]])), context()), 503, /unavailable/);
     } finally {
@@ -339,7 +422,11 @@ describe('the bundle cdk deploy uploads', () => {
       expect(JSON.parse(ok.result.body).predictions).toHaveLength(1);
       expect(JSON.parse(ok.logs.trim())).toMatchObject({ level: 'INFO', status: 200, outcome: 'ok' });
       expectError((await invokeBundle(bundle.file, event(json([ROWS[0].slice(2)])))).result, 422, /has 62 values; the model expects 64/);
-      expectError((await invokeBundle(bundle.file, event(json([ROWS[0]]), null))).result, 400, /^Missing required request header Content-Type/);
+      expectError(
+        (await invokeBundle(bundle.file, event(json([ROWS[0]]), null))).result,
+        400,
+        /^Missing required request header Content-Type/,
+      );
       standIn.injectFault({ kind: 'model-not-ready' });
       expectError((await invokeBundle(bundle.file, event(json([ROWS[0]])))).result, 429, /Too many requests/);
     } finally {
@@ -349,13 +436,20 @@ describe('the bundle cdk deploy uploads', () => {
 });
 
 describe('logs', () => {
-  test('one JSON record per request with the request id and outcome, and never the payload or the model\'s message', async () => {
+  test("one JSON record per request with the request id and outcome, and never the payload or the model's message", async () => {
     const marker = 13.371337;
     const ev = event(json([[marker, ...ROWS[0].slice(1)]]));
     await handler(ev, context());
     await handler(event(json([[marker, 1, 2]])), context());
     const [ok, rejected] = records();
-    expect(ok).toMatchObject({ level: 'INFO', message: 'prediction request', requestId: ev.requestContext.requestId, status: 200, outcome: 'ok', attempts: 1 });
+    expect(ok).toMatchObject({
+      level: 'INFO',
+      message: 'prediction request',
+      requestId: ev.requestContext.requestId,
+      status: 200,
+      outcome: 'ok',
+      attempts: 1,
+    });
     expect(ok.timestamp).toEqual(expect.any(String));
     expect(rejected).toMatchObject({ level: 'WARN', status: 422, outcome: 'model-error', modelStatus: 400 });
     expect(logs.join('')).not.toContain('13.371');

@@ -6,6 +6,7 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
+
 import { handler } from './integ/runtime/signed-predict.handler';
 import { sigV4Problem } from './support/sigv4-verifier';
 
@@ -23,8 +24,15 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      seen.push({ scope: /Credential=[^/]+\/\d{8}\/([^,]+)/.exec(String(req.headers.authorization))?.[1], body: body.toString(), contentType: req.headers['content-type'] });
-      const problem = req.method === 'POST' && req.url === '/v1/predict' ? sigV4Problem(req, body, { [KEY]: SECRET }) : `no route ${req.method} ${req.url}`;
+      seen.push({
+        scope: /Credential=[^/]+\/\d{8}\/([^,]+)/.exec(String(req.headers.authorization))?.[1],
+        body: body.toString(),
+        contentType: req.headers['content-type'],
+      });
+      const problem =
+        req.method === 'POST' && req.url === '/v1/predict'
+          ? sigV4Problem(req, body, { [KEY]: SECRET })
+          : `no route ${req.method} ${req.url}`;
       if (problem) res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: problem }));
       else res.writeHead(200, { 'content-type': 'application/json' }).end(PREDICTION);
     });
@@ -39,18 +47,25 @@ afterAll(async () => {
 
 function lambdaEnvironment(secret: string): void {
   Object.assign(process.env, {
-    PREDICT_URL: url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: 'integ-session-token',
+    PREDICT_URL: url,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: KEY,
+    AWS_SECRET_ACCESS_KEY: secret,
+    AWS_SESSION_TOKEN: 'integ-session-token',
   });
 }
 
-test('signs POST /predict for execute-api in its region, session token included, and returns the API\'s status and body', async () => {
+test("signs POST /predict for execute-api in its region, session token included, and returns the API's status and body", async () => {
   lambdaEnvironment(SECRET);
   const body = JSON.stringify({ instances: [[0, 2, 10]] });
   expect(await handler({ body })).toEqual({ statusCode: 200, body: PREDICTION });
   expect(seen.at(-1)).toEqual({ scope: 'eu-west-1/execute-api/aws4_request', body, contentType: 'application/json' });
 });
 
-test('returns a refusal as the API\'s status, not as a crash (the verifier refuses a wrong key)', async () => {
+test("returns a refusal as the API's status, not as a crash (the verifier refuses a wrong key)", async () => {
   lambdaEnvironment('not-the-secret');
-  expect(await handler({ body: '{"instances":[[1]]}' })).toEqual({ statusCode: 403, body: JSON.stringify({ message: 'the signature does not match the request' }) });
+  expect(await handler({ body: '{"instances":[[1]]}' })).toEqual({
+    statusCode: 403,
+    body: JSON.stringify({ message: 'the signature does not match the request' }),
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+
 import { buildPlatformInteg, INTEG_CONTEXT, PlatformInteg, sampleRow } from './integ/platform-integ';
 import { contextWith, stableTemplate, stacksOf } from './support/platform';
 
@@ -30,9 +31,13 @@ function snapshotOf(stack: Stack): unknown {
 }
 
 describe('integ test app', () => {
-  test('holds the platform\'s four stacks and the assertion stack, all named apart from a real deployment', () => {
+  test("holds the platform's four stacks and the assertion stack, all named apart from a real deployment", () => {
     expect(stacks.map((s) => s.stackName)).toEqual([
-      'DlPlatformInteg-Data', 'DlPlatformInteg-Training', 'DlPlatformInteg-Serving', 'DlPlatformInteg-Monitoring', 'DlPlatformInteg-Assertions',
+      'DlPlatformInteg-Data',
+      'DlPlatformInteg-Training',
+      'DlPlatformInteg-Serving',
+      'DlPlatformInteg-Monitoring',
+      'DlPlatformInteg-Assertions',
     ]);
   });
 
@@ -47,14 +52,23 @@ describe('integ test app', () => {
     });
   });
 
-  test('asks the endpoint (by its resource\'s name) to predict one raw digits row, and retries until it answers a digit', () => {
+  test("asks the endpoint (by its resource's name) to predict one raw digits row, and retries until it answers a digit", () => {
     const call = sdkCall('SageMakerRuntime', 'invokeEndpoint');
     const parameters = call.parameters as Record<string, unknown>;
     expect(JSON.stringify(parameters.EndpointName)).toContain('Fn::GetStackOutput');
     expect(JSON.parse(JSON.parse(parameters.Body as string))).toEqual({ instances: [sampleRow()] });
     expect(sampleRow()).toHaveLength(64);
     expect(JSON.parse(call.expected as string)).toEqual({
-      $ObjectLike: { Body: { $SerializedJson: { $ObjectLike: { predictions: [{ $ObjectLike: { label: { $StringLike: '^[0-9]$' } } }], model_version: { $StringLike: '^[0-9a-f]{16}$' } } } } },
+      $ObjectLike: {
+        Body: {
+          $SerializedJson: {
+            $ObjectLike: {
+              predictions: [{ $ObjectLike: { label: { $StringLike: '^[0-9]$' } } }],
+              model_version: { $StringLike: '^[0-9a-f]{16}$' },
+            },
+          },
+        },
+      },
     });
     expect(call.stateMachineArn).toBeDefined();
   });
@@ -62,11 +76,26 @@ describe('integ test app', () => {
   test('calls the API with SigV4 from a client that may invoke POST /predict and nothing else, and expects 200 with a prediction', () => {
     const call = sdkCall('Lambda', 'invoke');
     expect(JSON.parse(call.expected as string)).toEqual({
-      $ObjectLike: { Payload: { $SerializedJson: { $ObjectLike: { statusCode: 200, body: { $SerializedJson: expect.objectContaining({ $ObjectLike: expect.objectContaining({ predictions: expect.any(Array) }) }) } } } } },
+      $ObjectLike: {
+        Payload: {
+          $SerializedJson: {
+            $ObjectLike: {
+              statusCode: 200,
+              body: {
+                $SerializedJson: expect.objectContaining({ $ObjectLike: expect.objectContaining({ predictions: expect.any(Array) }) }),
+              },
+            },
+          },
+        },
+      },
     });
     const template = Template.fromStack(integ.assertions);
-    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^SignedApiClientRole') }] } });
-    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^SignedApiClientRole') }] },
+    });
+    const statements = Object.values(policies).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
     expect(statements.map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], 'execute-api:Invoke']);
     expect(JSON.stringify(statements[1].Resource)).toMatch(/"\/POST\/predict"\]/);
   });
@@ -75,7 +104,8 @@ describe('integ test app', () => {
     for (const stack of stacks) {
       const template = Template.fromStack(stack);
       for (const type of ['AWS::Logs::LogGroup', 'AWS::KMS::Key']) {
-        for (const [id, resource] of Object.entries(template.findResources(type))) expect([stack.stackName, id, resource.DeletionPolicy]).toEqual([stack.stackName, id, 'Delete']);
+        for (const [id, resource] of Object.entries(template.findResources(type)))
+          expect([stack.stackName, id, resource.DeletionPolicy]).toEqual([stack.stackName, id, 'Delete']);
       }
     }
   });

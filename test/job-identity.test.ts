@@ -1,6 +1,12 @@
 /** The SageMaker jobs' identity rules (constructs/training/job-identity.ts), shared by TrainingJob and ProcessingJob. */
+import {
+  defaultJobNamePrefix,
+  isValidAttempt,
+  isValidJobNamePrefix,
+  jobIdentity,
+  MAX_PREFIX_LENGTH,
+} from '../constructs/training/job-identity';
 import { JOB_NAME_PATTERN } from '../constructs/training/runtime/sagemaker-job-contract';
-import { MAX_PREFIX_LENGTH, defaultJobNamePrefix, isValidAttempt, isValidJobNamePrefix, jobIdentity } from '../constructs/training/job-identity';
 
 describe('job identity', () => {
   test('the same inputs give the same name; another input or attempt gives another', () => {
@@ -17,7 +23,7 @@ describe('job identity', () => {
     expect(jobIdentity('p', { x: 1 }, 3).startProperties).toEqual({ Attempt: 3 });
   });
 
-  test('the default prefix is the lowercased stack name, with a processing job\'s entry point, within the longest prefix', () => {
+  test("the default prefix is the lowercased stack name, with a processing job's entry point, within the longest prefix", () => {
     expect(defaultJobNamePrefix('DlPlatform-Training')).toBe('dlplatform-training');
     expect(defaultJobNamePrefix('DlPlatform-Training', 'prepare')).toBe('dlplatform-training-prepare');
     const long = defaultJobNamePrefix('A'.repeat(60), 'evaluate');

@@ -6,9 +6,10 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ConfigError, loadConfig } from '../lib/config';
+
 import { LAMBDA_UNRESERVED_MINIMUM, platformReservations } from '../constructs/private/lambda-concurrency';
 import { proxyFunctionTimeout } from '../constructs/serving/inference-proxy';
+import { ConfigError, loadConfig } from '../lib/config';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { buildTestPlatform, contextWith, stacksOf } from './support/platform';
 
@@ -25,7 +26,7 @@ function reservations(stacks: Stack[]): Record<string, number> {
 }
 
 describe('reserved Lambda concurrency is a setting, off by default', () => {
-  test('by default no function of any stack reserves concurrency, so a new account\'s reduced quota can deploy it', () => {
+  test("by default no function of any stack reserves concurrency, so a new account's reduced quota can deploy it", () => {
     const { platform } = buildTestPlatform();
     expect(reservations(stacksOf(platform))).toEqual({});
   });
@@ -38,16 +39,25 @@ describe('reserved Lambda concurrency is a setting, off by default', () => {
   test('reserving needs the quota: without it synth names lambdaConcurrencyQuota and how to read it', () => {
     const load = () => loadConfig(contextWith({ reserveLambdaConcurrency: true }));
     expect(load).toThrow(ConfigError);
-    expect(load).toThrow(/Invalid setting "lambdaConcurrencyQuota": unset; allowed: .*required with reserveLambdaConcurrency=true .*aws lambda get-account-settings/);
+    expect(load).toThrow(
+      /Invalid setting "lambdaConcurrencyQuota": unset; allowed: .*required with reserveLambdaConcurrency=true .*aws lambda get-account-settings/,
+    );
   });
 
   test('a reservation the quota cannot hold fails synth once, naming the setting, both numbers and the ways out', () => {
     const load = () => loadConfig(contextWith({ reserveLambdaConcurrency: 'true', lambdaConcurrencyQuota: 10 }));
-    expect(load).toThrow(/Invalid setting "reserveLambdaConcurrency": true; allowed: false, or true with reservations that fit lambdaConcurrencyQuota \(10\): .*= 105\) must leave 100 of the account's 10 unreserved, so at most 0\. Set reserveLambdaConcurrency=false/);
+    expect(load).toThrow(
+      /Invalid setting "reserveLambdaConcurrency": true; allowed: false, or true with reservations that fit lambdaConcurrencyQuota \(10\): .*= 105\) must leave 100 of the account's 10 unreserved, so at most 0\. Set reserveLambdaConcurrency=false/,
+    );
   });
 
-  test('reserved, the templates carry exactly what platformReservations computes: the proxy\'s in Serving, the responder\'s in Monitoring', () => {
-    const { platform, config } = buildTestPlatform({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 1000, apiThrottleRateLimit: 3, apiThrottleBurstLimit: 3 });
+  test("reserved, the templates carry exactly what platformReservations computes: the proxy's in Serving, the responder's in Monitoring", () => {
+    const { platform, config } = buildTestPlatform({
+      reserveLambdaConcurrency: true,
+      lambdaConcurrencyQuota: 1000,
+      apiThrottleRateLimit: 3,
+      apiThrottleBurstLimit: 3,
+    });
     const expected = platformReservations(config, proxyFunctionTimeout().toSeconds())!;
     expect(expected).toEqual({ proxy: 81, responder: 5 });
     const found = reservations(stacksOf(platform));
@@ -57,8 +67,9 @@ describe('reserved Lambda concurrency is a setting, off by default', () => {
     ]);
   });
 
-  test('Lambda\'s unreserved minimum is the one its API model documents for PutFunctionConcurrency', () => {
-    const doc = (loadServiceModel('lambda').operations as Record<string, { documentation?: string }>).PutFunctionConcurrency.documentation ?? '';
+  test("Lambda's unreserved minimum is the one its API model documents for PutFunctionConcurrency", () => {
+    const doc =
+      (loadServiceModel('lambda').operations as Record<string, { documentation?: string }>).PutFunctionConcurrency.documentation ?? '';
     const published = /leave at least (\d+) simultaneous executions unreserved/.exec(doc.replace(/<[^>]+>/g, ''));
     expect(published).not.toBeNull();
     expect(LAMBDA_UNRESERVED_MINIMUM).toBe(Number(published![1]));

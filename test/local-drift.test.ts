@@ -9,6 +9,7 @@ import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+
 import { CaptureWriter } from '../local/capture-writer';
 
 const REPO = path.resolve(__dirname, '..');
@@ -27,25 +28,30 @@ function runLocal(args: string[]): Run {
   const child = spawn(TSX, ['bin/local.ts', ...args], { cwd: REPO, env: { ...process.env, OMP_NUM_THREADS: '1' }, detached: true });
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, timeoutMs = 200_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
-    const check = () => {
-      const match = out.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    };
-    child.stdout.on('data', check);
-    check();
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`exited before ${pattern}:\n${out}\n${err}`));
-    });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
   });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp, timeoutMs = 200_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+      const check = () => {
+        const match = out.match(pattern);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match);
+        }
+      };
+      child.stdout.on('data', check);
+      check();
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`exited before ${pattern}:\n${out}\n${err}`));
+      });
+    });
   return { child, stdout: () => out, exited, waitFor };
 }
 
@@ -65,7 +71,12 @@ function testRows(): { names: string[]; rows: number[][] } {
   const label = columns.indexOf('label');
   return {
     names: columns.filter((_, i) => i !== label),
-    rows: lines.map((l) => l.split(',').filter((_, i) => i !== label).map(Number)),
+    rows: lines.map((l) =>
+      l
+        .split(',')
+        .filter((_, i) => i !== label)
+        .map(Number),
+    ),
   };
 }
 
@@ -98,11 +109,23 @@ afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 test('the capture writer lays records out as an endpoint does: <endpoint>/<variant>/yyyy/mm/dd/hh/, one JSON line per invocation', () => {
   const times = [new Date('2026-12-31T23:59:59.500Z'), new Date('2027-01-01T00:00:01Z')];
   const writer = new CaptureWriter({ directory: workDir, now: () => times.shift()! });
-  const first = writer.record('ep', { contentType: 'text/csv; charset=utf-8', body: Buffer.from('1,2\n') }, { contentType: 'application/json', body: Buffer.from('{"predictions":[]}') });
-  const second = writer.record('ep', { contentType: 'application/x-npy', body: Buffer.from([0, 1, 2]) }, { contentType: 'application/json', body: Buffer.from('{}') });
+  const first = writer.record(
+    'ep',
+    { contentType: 'text/csv; charset=utf-8', body: Buffer.from('1,2\n') },
+    { contentType: 'application/json', body: Buffer.from('{"predictions":[]}') },
+  );
+  const second = writer.record(
+    'ep',
+    { contentType: 'application/x-npy', body: Buffer.from([0, 1, 2]) },
+    { contentType: 'application/json', body: Buffer.from('{}') },
+  );
   expect(path.relative(workDir, first)).toMatch(/^ep\/AllTraffic\/2026\/12\/31\/23\/59-59-500-[0-9a-f-]{36}\.jsonl$/);
   expect(path.relative(workDir, second)).toMatch(/^ep\/AllTraffic\/2027\/01\/01\/00\/00-01-000-[0-9a-f-]{36}\.jsonl$/);
-  const [record] = fs.readFileSync(first, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const [record] = fs
+    .readFileSync(first, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(record).toEqual({
     captureData: {
       endpointInput: { observedContentType: 'text/csv; charset=utf-8', mode: 'INPUT', data: '1,2\n', encoding: 'CSV' },

@@ -29,30 +29,43 @@ function runLocal(args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const child = spawn(TSX, ['bin/local.ts', ...args], { cwd: REPO, env: { ...process.env, OMP_NUM_THREADS: '1', ...env }, detached: true });
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, timeoutMs = 150_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
-    const check = () => {
-      const match = out.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    };
-    child.stdout.on('data', check);
-    check();
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`exited before ${pattern}:\n${out}\n${err}`));
-    });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
   });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp, timeoutMs = 150_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+      const check = () => {
+        const match = out.match(pattern);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match);
+        }
+      };
+      child.stdout.on('data', check);
+      check();
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`exited before ${pattern}:\n${out}\n${err}`));
+      });
+    });
   return { child, stdout: () => out, stderr: () => err, exited, waitFor };
 }
 
 /** The machine-readable line the runner prints after the sample prediction. */
-function result(stdout: string): { status: number; predicted: string; expected: string; correct: boolean; modelVersion?: string; modelServerPid: number; runnerPid: number } {
+function result(stdout: string): {
+  status: number;
+  predicted: string;
+  expected: string;
+  correct: boolean;
+  modelVersion?: string;
+  modelServerPid: number;
+  runnerPid: number;
+} {
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`no RESULT line in:\n${stdout}`);
   return JSON.parse(line.slice('RESULT '.length));
@@ -100,18 +113,26 @@ test('--once prepares the raw digits, trains, evaluates, registers and answers a
   expect(out).toMatch(/train \| epoch=1; train_loss=/);
   expect(out).toMatch(/train \| epoch=5; /);
   expect(out).toMatch(/\d+ test rows: accuracy 0\.\d{4}, macro precision/);
-  expect(out).toMatch(/curl -s -H 'content-type: application\/json' -d '\{"instances":\[\[[\d,]+\]\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/);
-  expect(out).toMatch(/curl -s -H 'content-type: application\/json' -d '\{"instances":\[\{"p0":\d+,"p1":\d+,[^']*\}\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/);
+  expect(out).toMatch(
+    /curl -s -H 'content-type: application\/json' -d '\{"instances":\[\[[\d,]+\]\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/,
+  );
+  expect(out).toMatch(
+    /curl -s -H 'content-type: application\/json' -d '\{"instances":\[\{"p0":\d+,"p1":\d+,[^']*\}\]\}' http:\/\/127\.0\.0\.1:\d+\/v1\/predict/,
+  );
   const answer = result(out);
   const [prepared] = fs.readdirSync(path.join(workDir, 'prepared'));
-  const sample = JSON.parse(fs.readFileSync(path.join(workDir, 'prepared', prepared, 'processing', 'output', 'report', 'sample-requests.json'), 'utf8'));
+  const sample = JSON.parse(
+    fs.readFileSync(path.join(workDir, 'prepared', prepared, 'processing', 'output', 'report', 'sample-requests.json'), 'utf8'),
+  );
   expect(answer).toMatchObject({ status: 200, expected: sample.labels[0], predicted: sample.labels[0], correct: true });
   expect(alive(answer.modelServerPid, true)).toBe(false);
   expect(alive(answer.runnerPid)).toBe(false);
   expect(fs.readdirSync(path.join(workDir, 'models')).filter((f) => !f.includes('.partial-'))).toHaveLength(1);
 
   const evaluationReport = printedPath(out, 'Evaluation report');
-  expect(fs.readFileSync(evaluationReport, 'utf8')).toMatch(/<svg[^>]*aria-label="Confusion matrix"[\s\S]*<svg[^>]*aria-label="Reliability diagram"/);
+  expect(fs.readFileSync(evaluationReport, 'utf8')).toMatch(
+    /<svg[^>]*aria-label="Confusion matrix"[\s\S]*<svg[^>]*aria-label="Reliability diagram"/,
+  );
   const evaluation = JSON.parse(fs.readFileSync(path.join(path.dirname(evaluationReport), 'evaluation.json'), 'utf8'));
   expect(fs.readFileSync(printedPath(out, 'Data report'), 'utf8')).toMatch(/^<!DOCTYPE html>[\s\S]*Data report/);
   const record = JSON.parse(fs.readFileSync(printedPath(out, 'Registry record'), 'utf8'));
@@ -126,7 +147,7 @@ test('--once prepares the raw digits, trains, evaluates, registers and answers a
   expect(record.statusReason).toMatch(/^test_accuracy 0\.\d+ meets the bar 0\.95; no approved model to compare with$/);
 }, 240_000);
 
-test('serving mode answers API Gateway\'s errors for bad requests and stops everything on SIGINT with exit 0', async () => {
+test("serving mode answers API Gateway's errors for bad requests and stops everything on SIGINT with exit 0", async () => {
   const run = runLocal(['--port', '0', '--work-dir', workDir, '--reuse', ...QUICK]);
   try {
     const [, url] = await run.waitFor(/Serving on (http:\/\/127\.0\.0\.1:\d+\/v1\/predict) \(listening/);
@@ -134,7 +155,10 @@ test('serving mode answers API Gateway\'s errors for bad requests and stops ever
     expect(run.stdout()).toMatch(/already registered \(same content hash\): not gated again/);
     // A byte body, so that fetch adds no Content-Type of its own.
     const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }, target = url) =>
-      fetch(target, { method: 'POST', headers, body: new TextEncoder().encode(body) }).then(async (r) => ({ status: r.status, body: await r.json() as { error: string; requestId: string } }));
+      fetch(target, { method: 'POST', headers, body: new TextEncoder().encode(body) }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { error: string; requestId: string },
+      }));
 
     // The request validator's JSON-schema model (gateway response DEFAULT_4XX shape).
     const malformed = await post('{"rows": [[1, 2]]}');
@@ -142,11 +166,17 @@ test('serving mode answers API Gateway\'s errors for bad requests and stops ever
     expect(malformed.body).toEqual({ error: 'Invalid request body', requestId: expect.any(String) });
     expect((await post('{"instances": [')).body.error).toBe('Invalid request body');
     // The required Content-Type header.
-    expect(await post('{"instances": [[1]]}', {})).toMatchObject({ status: 400, body: { error: 'Missing required request parameters: [Content-Type]' } });
+    expect(await post('{"instances": [[1]]}', {})).toMatchObject({
+      status: 400,
+      body: { error: 'Missing required request parameters: [Content-Type]' },
+    });
     // No model for other content types: the proxy itself answers 415.
     expect((await post('x=1', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
     // Unknown routes and methods: IAM-authorised REST APIs answer 403 Missing Authentication Token.
-    expect(await post('{}', { 'content-type': 'application/json' }, url.replace('/v1/predict', '/v1/nothing'))).toMatchObject({ status: 403, body: { error: 'Missing Authentication Token' } });
+    expect(await post('{}', { 'content-type': 'application/json' }, url.replace('/v1/predict', '/v1/nothing'))).toMatchObject({
+      status: 403,
+      body: { error: 'Missing Authentication Token' },
+    });
     expect((await fetch(url)).status).toBe(403);
     // A well-formed request still gets predictions after the errors.
     const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: `${Array(64).fill(0).join(',')}\n` });
@@ -170,7 +200,10 @@ test('a busy port fails fast with exit 1 and one line naming the port', async ()
   try {
     const run = runLocal(['--once', '--port', String(port), '--work-dir', workDir]);
     expect(await run.exited).toBe(1);
-    const lines = run.stderr().split('\n').filter((l) => l.trim() !== '');
+    const lines = run
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use; .*--port`))]);
     expect(run.stdout()).not.toMatch(/\[1\/\d\]/);
   } finally {
@@ -183,8 +216,13 @@ test('--data with a single class fails at prepare with exit 1 and one line namin
   fs.writeFileSync(data, `x1,x2,label\n${Array.from({ length: 8 }, (_, i) => `${i},${i * 2},a`).join('\n')}\n`);
   const run = runLocal(['--once', '--port', '0', '--work-dir', workDir, '--data', data]);
   expect(await run.exited).toBe(1);
-  const lines = run.stderr().split('\n').filter((l) => l.trim() !== '');
-  expect(lines).toEqual(['error: prepare failed: Only one class ("a") in column "label" of one-class.csv after cleaning; a classifier needs rows of two or more classes']);
+  const lines = run
+    .stderr()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  expect(lines).toEqual([
+    'error: prepare failed: Only one class ("a") in column "label" of one-class.csv after cleaning; a classifier needs rows of two or more classes',
+  ]);
   expect(run.stdout()).not.toMatch(/\[3\/8\] Training/);
 }, 120_000);
 
@@ -194,12 +232,15 @@ test('--help prints the usage and exits 0', async () => {
   expect(run.stdout()).toMatch(/--port[\s\S]*--data[\s\S]*--once[\s\S]*--reuse[\s\S]*--model-dir/);
 }, 60_000);
 
-test('reads the settings cdk deploy reads: a bad -c setting fails with exit 1 and the configuration\'s one line, before any work', async () => {
+test("reads the settings cdk deploy reads: a bad -c setting fails with exit 1 and the configuration's one line, before any work", async () => {
   const run = runLocal(['--once', '--port', '0', '--work-dir', workDir, '-c', 'prepareMissingValues=zero']);
   expect(await run.exited).toBe(1);
-  expect(run.stderr().split('\n').filter((l) => l.trim() !== '')).toEqual([
-    'error: cdk.json or -c has an invalid setting: Invalid setting "prepareMissingValues": "zero"; allowed: median, mean, drop',
-  ]);
+  expect(
+    run
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== ''),
+  ).toEqual(['error: cdk.json or -c has an invalid setting: Invalid setting "prepareMissingValues": "zero"; allowed: median, mean, drop']);
   expect(run.stdout()).not.toMatch(/\[1\/\d\]/);
 }, 60_000);
 
@@ -223,8 +264,17 @@ function table(file: string, header: string[], row: (label: number, i: number) =
 test('two tables of different problems in one work dir: the second is refused as a different problem, never as a regression, and served once accepted', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-tables-'));
   const noise = (i: number) => ((i * 37) % 11) / 20 - 0.25;
-  const fruit = table(path.join(dir, 'fruit.csv'), ['x', 'region', 'kind'], (label, i) => [(label * 3 + noise(i)).toFixed(3), ['north', 'south', 'east'][label], ['apple', 'pear', 'plum'][label]]);
-  const wine = table(path.join(dir, 'wine.csv'), ['alcohol', 'acidity', 'colour', 'quality'], (label, i) => [(10 + label * 2 + noise(i)).toFixed(3), (label - noise(i)).toFixed(3), label === 2 ? 'white' : 'red', `q${label}`]);
+  const fruit = table(path.join(dir, 'fruit.csv'), ['x', 'region', 'kind'], (label, i) => [
+    (label * 3 + noise(i)).toFixed(3),
+    ['north', 'south', 'east'][label],
+    ['apple', 'pear', 'plum'][label],
+  ]);
+  const wine = table(path.join(dir, 'wine.csv'), ['alcohol', 'acidity', 'colour', 'quality'], (label, i) => [
+    (10 + label * 2 + noise(i)).toFixed(3),
+    (label - noise(i)).toFixed(3),
+    label === 2 ? 'white' : 'red',
+    `q${label}`,
+  ]);
   const runs: Run[] = [];
   const once = async (args: string[]) => {
     const run = runLocal(['--once', '--port', '0', '--work-dir', dir, '--epochs', '30', ...args]);
@@ -240,13 +290,17 @@ test('two tables of different problems in one work dir: the second is refused as
 
     const second = await once(['--data', wine, '--label', 'quality']);
     expect(second.code).toBe(1);
-    expect(second.err).toMatch(/quality gate: model \w+ is refused: a different problem from the approved model version 1 \(\w+\) \(input columns: the candidate adds "alcohol", "acidity", "colour" and lacks "x", "region"; label column: "quality" against "kind"; labels: "q0", "q1", "q2" against the approved model's "apple", "pear", "plum"\): not compared and not a regression; train it into a new model group \(locally: another --work-dir\), or set qualityGateSchemaChange=accept/);
+    expect(second.err).toMatch(
+      /quality gate: model \w+ is refused: a different problem from the approved model version 1 \(\w+\) \(input columns: the candidate adds "alcohol", "acidity", "colour" and lacks "x", "region"; label column: "quality" against "kind"; labels: "q0", "q1", "q2" against the approved model's "apple", "pear", "plum"\): not compared and not a regression; train it into a new model group \(locally: another --work-dir\), or set qualityGateSchemaChange=accept/,
+    );
     expect(second.err).not.toMatch(/below the approved/);
 
     const accepted = await once(['--data', wine, '--label', 'quality', '--reuse', '-c', 'qualityGateSchemaChange=accept']);
     expect(accepted.code).toBe(0);
     expect(accepted.out).toMatch(/reused the cached model/);
-    expect(accepted.out).toMatch(/version 2: Approved \(test_accuracy [\d.]+ meets the bar 0\.95; a different problem from the approved model version 1 .*accepted by qualityGateSchemaChange=accept: judged on the bar alone\)/);
+    expect(accepted.out).toMatch(
+      /version 2: Approved \(test_accuracy [\d.]+ meets the bar 0\.95; a different problem from the approved model version 1 .*accepted by qualityGateSchemaChange=accept: judged on the bar alone\)/,
+    );
     expect(result(accepted.out)).toMatchObject({ status: 200, correct: true });
   } finally {
     runs.forEach(killAll);

@@ -7,8 +7,9 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+
 import { NO_APPROVED_VERSION } from '../constructs/training/runtime/model-registration-contract';
-import { CfnTemplate, Instance, conditionValue, danglingReferences, withConditions } from './support/cfn-template';
+import { CfnTemplate, conditionValue, danglingReferences, Instance, withConditions } from './support/cfn-template';
 import { buildTestPlatform, stacksOf } from './support/platform';
 
 const { platform } = buildTestPlatform({ modelApproval: 'manual' });
@@ -17,14 +18,20 @@ const APPROVED = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatf
 
 /** The Serving stack deployed while the pointer (its SSM-typed parameter) reads `pointer`. */
 function deployedWith(pointer: string): Instance {
-  return { refs: { ServedModelPackage: pointer, 'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab' } };
+  return {
+    refs: {
+      ServedModelPackage: pointer,
+      'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab',
+    },
+  };
 }
 
 const SERVING_TYPES = ['AWS::SageMaker::Model', 'AWS::SageMaker::EndpointConfig', 'AWS::SageMaker::Endpoint'];
 const typesOf = (t: CfnTemplate) => Object.values(t.Resources).map((r) => r.Type);
 const proxyEnvironment = (t: CfnTemplate) => {
-  const [proxy] = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function'
-    && JSON.stringify(r.Properties?.Environment ?? {}).includes('ENDPOINT_NAME'));
+  const [proxy] = Object.values(t.Resources).filter(
+    (r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties?.Environment ?? {}).includes('ENDPOINT_NAME'),
+  );
   return (proxy.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
 };
 
@@ -32,7 +39,9 @@ describe('the first deploy with modelApproval=manual, before any version is appr
   const none = withConditions(serving, deployedWith(NO_APPROVED_VERSION));
 
   test('the pointer\'s "none" is the value the registration step writes while no version is approved', () => {
-    expect(serving.Parameters?.ServedModelPackage).toEqual(expect.objectContaining({ Type: 'AWS::SSM::Parameter::Value<String>', Default: '/DlPlatform/serving/model-package-arn' }));
+    expect(serving.Parameters?.ServedModelPackage).toEqual(
+      expect.objectContaining({ Type: 'AWS::SSM::Parameter::Value<String>', Default: '/DlPlatform/serving/model-package-arn' }),
+    );
     expect(conditionValue(serving, 'HasApprovedModel', deployedWith(NO_APPROVED_VERSION))).toBe(false);
     expect(conditionValue(serving, 'HasApprovedModel', deployedWith(APPROVED))).toBe(true);
   });
@@ -56,7 +65,9 @@ describe('the first deploy with modelApproval=manual, before any version is appr
 
   test('the Monitoring stack names nothing of Serving that the condition leaves out', () => {
     const monitoring = Template.fromStack(platform.monitoring).toJSON();
-    const conditional = Object.entries(serving.Resources).filter(([, r]) => r.Condition).map(([id]) => id);
+    const conditional = Object.entries(serving.Resources)
+      .filter(([, r]) => r.Condition)
+      .map(([id]) => id);
     expect(conditional.length).toBeGreaterThanOrEqual(3);
     for (const id of conditional) expect(JSON.stringify(monitoring)).not.toContain(id);
     expect(danglingReferences(monitoring as CfnTemplate)).toEqual([]);
@@ -84,7 +95,12 @@ test('every stack of the platform resolves with its conditions either way, in bo
       const pointers = t.Parameters?.ServedModelPackage ? [NO_APPROVED_VERSION, APPROVED] : [''];
       for (const pointer of pointers) {
         const resolved = names.length > 0 ? withConditions(t, deployedWith(pointer)) : t;
-        expect({ stack: stack.stackName, mode, pointer, dangling: danglingReferences(resolved) }).toEqual({ stack: stack.stackName, mode, pointer, dangling: [] });
+        expect({ stack: stack.stackName, mode, pointer, dangling: danglingReferences(resolved) }).toEqual({
+          stack: stack.stackName,
+          mode,
+          pointer,
+          dangling: [],
+        });
       }
     }
   }

@@ -4,9 +4,10 @@
  * the pointer value a rollback or a person's approval moves.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { ModelRegistrationProperties } from '../constructs/training/runtime/model-registration-contract';
+
 import { NO_APPROVED_VERSION, onEvent } from '../constructs/training/runtime/model-registration.handler';
-import { SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
+import { ModelRegistrationProperties } from '../constructs/training/runtime/model-registration-contract';
+import { pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
 
 const standin = new SageMakerStandin();
 let restoreEnv: () => void;
@@ -30,7 +31,11 @@ beforeEach(() => {
   standin.calls.length = 0;
 });
 
-function properties(job: string, metrics: Record<string, number>, extra: Partial<ModelRegistrationProperties> = {}): ModelRegistrationProperties {
+function properties(
+  job: string,
+  metrics: Record<string, number>,
+  extra: Partial<ModelRegistrationProperties> = {},
+): ModelRegistrationProperties {
   return {
     ModelPackageGroupName: group,
     TrainingJobName: `dlplatform-training-${job.padStart(16, '0')}`,
@@ -47,11 +52,18 @@ function properties(job: string, metrics: Record<string, number>, extra: Partial
   };
 }
 
-function event(requestType: 'Create' | 'Update' | 'Delete', props: ModelRegistrationProperties, physicalResourceId = 'none'): CloudFormationCustomResourceEvent {
+function event(
+  requestType: 'Create' | 'Update' | 'Delete',
+  props: ModelRegistrationProperties,
+  physicalResourceId = 'none',
+): CloudFormationCustomResourceEvent {
   const common = {
-    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', ResponseURL: '...',
-    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Training/1', RequestId: `r-${Math.random()}`,
-    LogicalResourceId: 'ModelRegistryRegistration', ResourceType: 'Custom::ModelRegistration',
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+    ResponseURL: '...',
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Training/1',
+    RequestId: `r-${Math.random()}`,
+    LogicalResourceId: 'ModelRegistryRegistration',
+    ResourceType: 'Custom::ModelRegistration',
     ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', ...props },
   };
   if (requestType === 'Create') return { ...common, RequestType: 'Create' };
@@ -65,21 +77,35 @@ describe('ModelRegistration handler against the SageMaker API stand-in', () => {
     const [version] = standin.modelPackages(group);
     expect(version.status).toBe('Approved');
     expect(version.approvalDescription).toMatch(/test_macro_f1 0\.95 meets the bar 0\.9; no approved model/);
-    expect(result.Data).toEqual(expect.objectContaining({
-      ModelPackageArn: version.arn, ModelPackageVersion: '1', ModelApprovalStatus: 'Approved', ServingModelPackageArn: version.arn,
-    }));
+    expect(result.Data).toEqual(
+      expect.objectContaining({
+        ModelPackageArn: version.arn,
+        ModelPackageVersion: '1',
+        ModelApprovalStatus: 'Approved',
+        ServingModelPackageArn: version.arn,
+      }),
+    );
     const request = version.request as Record<string, Record<string, unknown>>;
-    expect(request.CustomerMetadataProperties).toEqual(expect.objectContaining({
-      training_job: 'dlplatform-training-00000000000000a1', code_hash: 'abc123', 'metric.test_macro_f1': '0.95',
-      data_identity: 'dlplatform-training-prepare-00000000deadbeef',
-    }));
-    expect(request.ModelMetrics).toEqual({ ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://dlplatform-data-modelbucket/evaluations/x/evaluation.json' } } });
+    expect(request.CustomerMetadataProperties).toEqual(
+      expect.objectContaining({
+        training_job: 'dlplatform-training-00000000000000a1',
+        code_hash: 'abc123',
+        'metric.test_macro_f1': '0.95',
+        data_identity: 'dlplatform-training-prepare-00000000deadbeef',
+      }),
+    );
+    expect(request.ModelMetrics).toEqual({
+      ModelQuality: {
+        Statistics: { ContentType: 'application/json', S3Uri: 's3://dlplatform-data-modelbucket/evaluations/x/evaluation.json' },
+      },
+    });
     expect(standin.calls.every((c) => c.status === 200)).toBe(true);
   });
 
   test('a model below the absolute bar is registered Rejected and fails the deploy with both figures', async () => {
-    await expect(onEvent(event('Create', properties('b1', { test_macro_f1: 0.85 }))))
-      .rejects.toThrow(/Quality gate failed: test_macro_f1 0\.85 is below the minimum 0\.9\. .*registered as Rejected/);
+    await expect(onEvent(event('Create', properties('b1', { test_macro_f1: 0.85 })))).rejects.toThrow(
+      /Quality gate failed: test_macro_f1 0\.85 is below the minimum 0\.9\. .*registered as Rejected/,
+    );
     const [version] = standin.modelPackages(group);
     expect(version.status).toBe('Rejected');
     expect(version.approvalDescription).toBe('Quality gate: test_macro_f1 0.85 is below the minimum 0.9');
@@ -87,8 +113,9 @@ describe('ModelRegistration handler against the SageMaker API stand-in', () => {
 
   test('a model that regresses beyond the tolerance against the approved one is Rejected, naming both figures', async () => {
     await onEvent(event('Create', properties('c1', { test_macro_f1: 0.97 })));
-    await expect(onEvent(event('Create', properties('c2', { test_macro_f1: 0.94 }))))
-      .rejects.toThrow(/test_macro_f1 0\.94 is 0\.03 below the approved model version 1 \(dlplatform-training-00000000000000c1\) \(0\.97\), more than the tolerance 0\.02/);
+    await expect(onEvent(event('Create', properties('c2', { test_macro_f1: 0.94 })))).rejects.toThrow(
+      /test_macro_f1 0\.94 is 0\.03 below the approved model version 1 \(dlplatform-training-00000000000000c1\) \(0\.97\), more than the tolerance 0\.02/,
+    );
     expect(standin.modelPackages(group).map((p) => p.status)).toEqual(['Approved', 'Rejected']);
   });
 
@@ -101,8 +128,9 @@ describe('ModelRegistration handler against the SageMaker API stand-in', () => {
 
   test('for a metric where lower is better, the bar is a maximum', async () => {
     const gate = JSON.stringify({ metric: 'test_ece', bar: 0.05, maxRegression: 0.01 });
-    await expect(onEvent(event('Create', properties('e1', { test_ece: 0.08 }, { QualityGate: gate }))))
-      .rejects.toThrow(/test_ece 0\.08 is above the maximum 0\.05/);
+    await expect(onEvent(event('Create', properties('e1', { test_ece: 0.08 }, { QualityGate: gate })))).rejects.toThrow(
+      /test_ece 0\.08 is above the maximum 0\.05/,
+    );
   });
 
   test('manual approval registers PendingManualApproval and keeps serving the approved version until a person approves', async () => {
@@ -145,8 +173,9 @@ describe('ModelRegistration handler against the SageMaker API stand-in', () => {
     const props = properties('m1', { test_macro_f1: 0.95 }, { Approval: 'manual' });
     const first = await onEvent(event('Create', props));
     standin.setApproval(first.PhysicalResourceId, 'Rejected');
-    await expect(onEvent(event('Update', props, first.PhysicalResourceId)))
-      .rejects.toThrow(/^The model was rejected in the registry: no reason given\. .*registered as Rejected/);
+    await expect(onEvent(event('Update', props, first.PhysicalResourceId))).rejects.toThrow(
+      /^The model was rejected in the registry: no reason given\. .*registered as Rejected/,
+    );
     expect(standin.modelPackages(group)).toHaveLength(1);
   });
 
@@ -159,7 +188,8 @@ describe('ModelRegistration handler against the SageMaker API stand-in', () => {
   });
 
   test('a model without the gated metric is rejected, listing what it has', async () => {
-    await expect(onEvent(event('Create', properties('k1', { test_accuracy: 0.99 }))))
-      .rejects.toThrow(/the evaluation has no test_macro_f1; it has test_accuracy/);
+    await expect(onEvent(event('Create', properties('k1', { test_accuracy: 0.99 })))).rejects.toThrow(
+      /the evaluation has no test_macro_f1; it has test_accuracy/,
+    );
   });
 });

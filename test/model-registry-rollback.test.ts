@@ -12,10 +12,11 @@
  */
 import { CreateModelPackageGroupCommand, DeleteModelPackageGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { Template } from 'aws-cdk-lib/assertions';
+
 import { onEvent } from '../constructs/training/runtime/model-registration.handler';
 import { CfnTemplate, Instance, resolve } from './support/cfn-template';
 import { buildTestPlatform } from './support/platform';
-import { NonEmptyGroupDeletion, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
+import { NonEmptyGroupDeletion, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
 import { customResourceEvent, deliveredProperties } from './support/training-job-events';
 
 const standin = new SageMakerStandin();
@@ -43,7 +44,11 @@ function stackInstance(uuidTail: string): Instance {
   return {
     refs: {
       'AWS::StackId': `arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Training/0a1b2c3d-4e5f-4a6b-8c7d-${uuidTail}`,
-      'AWS::StackName': 'DlPlatform-Training', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::StackName': 'DlPlatform-Training',
+      'AWS::Region': 'eu-west-1',
+      'AWS::AccountId': '123456789012',
+      'AWS::Partition': 'aws',
+      'AWS::URLSuffix': 'amazonaws.com',
     },
   };
 }
@@ -59,7 +64,10 @@ type Outcome = 'CREATE_COMPLETE' | 'CREATE_FAILED, ROLLBACK_COMPLETE' | 'ROLLBAC
  * model with `metrics`; when a resource fails, the rollback deletes what was created, newest first, except what a
  * DeletionPolicy keeps.
  */
-async function createStack(instance: Instance, metrics: Record<string, number>): Promise<{ outcome: Outcome; reason?: string; groupName: string }> {
+async function createStack(
+  instance: Instance,
+  metrics: Record<string, number>,
+): Promise<{ outcome: Outcome; reason?: string; groupName: string }> {
   const groupName = resolve(template, group.Properties!.ModelPackageGroupName, instance) as string;
   const created: (() => Promise<void>)[] = [];
   let reason: string | undefined;
@@ -73,10 +81,14 @@ async function createStack(instance: Instance, metrics: Record<string, number>):
     const job = `${platform.training.trainingJobName.slice(0, -12)}${uuidTail(instance)}`;
     const properties = {
       ...deliveredProperties(registration as { Properties: Record<string, unknown> }),
-      ModelPackageGroupName: groupName, TrainingJobName: job, FinalMetrics: JSON.stringify(metrics),
+      ModelPackageGroupName: groupName,
+      TrainingJobName: job,
+      FinalMetrics: JSON.stringify(metrics),
       ModelDataUrl: `s3://dlplatform-data-modelbucket/models/${job}/output/model.tar.gz`,
     };
-    const event = { ...customResourceEvent('Create', registrationId, properties), ResourceType: 'Custom::ModelRegistration' } as Parameters<typeof onEvent>[0];
+    const event = { ...customResourceEvent('Create', registrationId, properties), ResourceType: 'Custom::ModelRegistration' } as Parameters<
+      typeof onEvent
+    >[0];
     const answer = await onEvent(event);
     expect(answer.Data?.ServingModelPackageArn).toMatch(new RegExp(`:model-package/${groupName.toLowerCase()}/\\d+$`));
     return { outcome: 'CREATE_COMPLETE', groupName };
@@ -97,29 +109,32 @@ async function createStack(instance: Instance, metrics: Record<string, number>):
 const GATE_FAILS = { test_accuracy: 0.5 };
 const GATE_PASSES = { test_accuracy: 0.99 };
 
-describe.each<NonEmptyGroupDeletion>(['refuse', 'delete'])('a first model below the bar, when SageMaker\'s answer to deleting a group with versions is "%s"', (answer) => {
-  beforeAll(() => {
-    standin.nonEmptyGroupDeletion = answer;
-  });
+describe.each<NonEmptyGroupDeletion>(['refuse', 'delete'])(
+  'a first model below the bar, when SageMaker\'s answer to deleting a group with versions is "%s"',
+  (answer) => {
+    beforeAll(() => {
+      standin.nonEmptyGroupDeletion = answer;
+    });
 
-  test('the rollback completes, the Rejected version stays on record, and the next deploy succeeds', async () => {
-    const tail = answer === 'refuse' ? '00000000a001' : '00000000b001';
-    const first = await createStack(stackInstance(tail), GATE_FAILS);
-    expect(first.reason).toMatch(/Quality gate failed: test_accuracy 0\.5 is below the minimum 0\.95/);
-    expect(first.outcome).toBe('CREATE_FAILED, ROLLBACK_COMPLETE');
-    expect(standin.hasModelPackageGroup(first.groupName)).toBe(true);
-    expect(standin.modelPackages(first.groupName).map((v) => v.status)).toEqual(['Rejected']);
+    test('the rollback completes, the Rejected version stays on record, and the next deploy succeeds', async () => {
+      const tail = answer === 'refuse' ? '00000000a001' : '00000000b001';
+      const first = await createStack(stackInstance(tail), GATE_FAILS);
+      expect(first.reason).toMatch(/Quality gate failed: test_accuracy 0\.5 is below the minimum 0\.95/);
+      expect(first.outcome).toBe('CREATE_FAILED, ROLLBACK_COMPLETE');
+      expect(standin.hasModelPackageGroup(first.groupName)).toBe(true);
+      expect(standin.modelPackages(first.groupName).map((v) => v.status)).toEqual(['Rejected']);
 
-    // `cdk deploy` again: CloudFormation makes a new instance of the stack (the failed one was deleted).
-    const next = await createStack(stackInstance(tail.replace(/1$/, '2')), GATE_PASSES);
-    expect(next.reason).toBeUndefined();
-    expect(next.outcome).toBe('CREATE_COMPLETE');
-    expect(next.groupName).not.toBe(first.groupName);
-    expect(standin.modelPackages(next.groupName).map((v) => v.status)).toEqual(['Approved']);
-  });
-});
+      // `cdk deploy` again: CloudFormation makes a new instance of the stack (the failed one was deleted).
+      const next = await createStack(stackInstance(tail.replace(/1$/, '2')), GATE_PASSES);
+      expect(next.reason).toBeUndefined();
+      expect(next.outcome).toBe('CREATE_COMPLETE');
+      expect(next.groupName).not.toBe(first.groupName);
+      expect(standin.modelPackages(next.groupName).map((v) => v.status)).toEqual(['Approved']);
+    });
+  },
+);
 
-test('the template the rehearsal reads is the platform\'s: one group, kept on delete and on replacement', () => {
+test("the template the rehearsal reads is the platform's: one group, kept on delete and on replacement", () => {
   expect(groupId).toMatch(/^ModelRegistryGroup/);
   expect([group.DeletionPolicy, group.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
 });

@@ -4,7 +4,8 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ModelRegistry, approvalEventGroupNames } from '../constructs/training/model-registry';
+
+import { approvalEventGroupNames, ModelRegistry } from '../constructs/training/model-registry';
 import { CfnTemplate, Instance, resolve } from './support/cfn-template';
 import { evaluate } from './support/training-job-events';
 
@@ -12,7 +13,11 @@ import { evaluate } from './support/training-job-events';
 function instance(uuidTail: string): Instance {
   const refs = {
     'AWS::StackId': `arn:aws:cloudformation:eu-west-1:123456789012:stack/Training/0a1b2c3d-4e5f-4a6b-8c7d-${uuidTail}`,
-    'AWS::StackName': 'Training', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': 'Training',
+    'AWS::Region': 'eu-west-1',
+    'AWS::AccountId': '123456789012',
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
   };
   return {
     refs,
@@ -63,7 +68,7 @@ describe('ModelRegistry', () => {
     expect(groupId).toMatch(/^RegistryGroup/);
   });
 
-  test('registers after training with the gate, the approval mode and the model\'s identity', () => {
+  test("registers after training with the gate, the approval mode and the model's identity", () => {
     const [registration] = Object.values(template.findResources('Custom::ModelRegistration'));
     expect(resolve(json, registration.Properties.ModelPackageGroupName, FIRST)).toBe('DlPlatform-models-0123456789ab');
     template.hasResourceProperties('Custom::ModelRegistration', {
@@ -73,25 +78,31 @@ describe('ModelRegistry', () => {
       CodeHash: 'tag',
       DataIdentity: 'dlplatform-training-prepare-0123456789abcdef',
     });
-    expect(registry({ approval: 'manual' }).template.findResources('Custom::ModelRegistration', { Properties: { Approval: 'manual' } })).not.toEqual({});
+    expect(
+      registry({ approval: 'manual' }).template.findResources('Custom::ModelRegistration', { Properties: { Approval: 'manual' } }),
+    ).not.toEqual({});
   });
 
-  test('the pointer is written by an API call at each registration, never an SSM resource; approvals move it through the serving stack\'s rollout', () => {
+  test("the pointer is written by an API call at each registration, never an SSM resource; approvals move it through the serving stack's rollout", () => {
     for (const p of Object.values(template.findResources('AWS::SSM::Parameter'))) expect(p.Properties.Name).toBeUndefined();
     const [write] = Object.values(template.findResources('Custom::AWS'));
     const create = JSON.parse(evaluate(stack.resolve(write.Properties.Create)) as string);
     expect(create).toEqual(expect.objectContaining({ service: 'SSM', action: 'putParameter' }));
-    expect(create.parameters).toEqual(expect.objectContaining({
-      Name: '/DlPlatform/serving/model-package-arn', Type: 'String', Overwrite: true,
-      // The registration's answer: the newest Approved version of the group.
-      Value: expect.stringMatching(/^RegistryRegistration\w+\.ServingModelPackageArn$/),
-    }));
+    expect(create.parameters).toEqual(
+      expect.objectContaining({
+        Name: '/DlPlatform/serving/model-package-arn',
+        Type: 'String',
+        Overwrite: true,
+        // The registration's answer: the newest Approved version of the group.
+        Value: expect.stringMatching(/^RegistryRegistration\w+\.ServingModelPackageArn$/),
+      }),
+    );
     // One writer after an approval: the rollout reconciler (test/rollout-reconciler.test.ts), not a state machine here.
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
     template.resourceCountIs('AWS::Events::Rule', 0);
   });
 
-  test('the names approval events may carry are the group\'s name as created and lowercased: AWS\'s example event does not show which', () => {
+  test("the names approval events may carry are the group's name as created and lowercased: AWS's example event does not show which", () => {
     // Each is an SSM parameter's Value, a whole value another stack reads by reference.
     const held = (ref: string) => {
       const [id] = (stack.resolve(ref) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
@@ -104,20 +115,26 @@ describe('ModelRegistry', () => {
     expect(approvalEventGroupNames('models', 'abc')).toEqual(['models-abc']);
   });
 
-  test('the handler may manage only its group\'s versions; the pointer writers only the pointer; no wildcard action', () => {
-    const handler = Object.entries(policies).filter(([id]) => id.startsWith('RegistryHandlerRole'))
-      .flatMap(([, p]) => resolve(json, p.Properties.PolicyDocument.Statement, FIRST) as { Action: string | string[]; Resource: unknown }[]);
-    expect(handler).toEqual(expect.arrayContaining([
-      expect.objectContaining({
-        Action: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
-        Resource: [
-          'arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models-0123456789ab/*',
-          'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/dlplatform-models-0123456789ab',
-        ],
-      }),
-      expect.objectContaining({ Action: 'sagemaker:ListModelPackages', Resource: '*' }),
-    ]));
-    const ssm = Object.values(policies).flatMap((p) => evaluate(stack.resolve(p.Properties.PolicyDocument.Statement)) as { Action: string | string[]; Resource: unknown }[])
+  test("the handler may manage only its group's versions; the pointer writers only the pointer; no wildcard action", () => {
+    const handler = Object.entries(policies)
+      .filter(([id]) => id.startsWith('RegistryHandlerRole'))
+      .flatMap(
+        ([, p]) => resolve(json, p.Properties.PolicyDocument.Statement, FIRST) as { Action: string | string[]; Resource: unknown }[],
+      );
+    expect(handler).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
+          Resource: [
+            'arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models-0123456789ab/*',
+            'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/dlplatform-models-0123456789ab',
+          ],
+        }),
+        expect.objectContaining({ Action: 'sagemaker:ListModelPackages', Resource: '*' }),
+      ]),
+    );
+    const ssm = Object.values(policies)
+      .flatMap((p) => evaluate(stack.resolve(p.Properties.PolicyDocument.Statement)) as { Action: string | string[]; Resource: unknown }[])
       .filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
     expect(ssm.length).toBeGreaterThanOrEqual(1);
     for (const s of ssm) {
@@ -132,19 +149,27 @@ describe('ModelRegistry', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('a pinned version\'s ARN is the group\'s numbered version, read from the group\'s ARN attribute', () => {
+  test("a pinned version's ARN is the group's numbered version, read from the group's ARN attribute", () => {
     const arn = stack.resolve(construct.versionArn(3));
     expect(JSON.stringify(arn)).toContain(`"Fn::GetAtt":["${groupId}","ModelPackageGroupArn"]`);
     expect(resolve(json, arn, FIRST)).toBe('arn:aws:sagemaker:eu-west-1:123456789012:model-package/dlplatform-models-0123456789ab/3');
   });
 
   test('refuses a group name prefix SageMaker would refuse, naming the prop', () => {
-    expect(() => registry({ groupNamePrefix: 'bad_name' })).toThrow(/^ModelRegistry at Training\/Registry: invalid groupNamePrefix "bad_name"/);
+    expect(() => registry({ groupNamePrefix: 'bad_name' })).toThrow(
+      /^ModelRegistry at Training\/Registry: invalid groupNamePrefix "bad_name"/,
+    );
     expect(() => registry({ groupNamePrefix: 'x'.repeat(51) })).toThrow(/at most 50/);
-    expect(() => registry({ pointerParameterName: 'no-slash' })).toThrow(/^ModelRegistry at Training\/Registry: invalid pointerParameterName/);
+    expect(() => registry({ pointerParameterName: 'no-slash' })).toThrow(
+      /^ModelRegistry at Training\/Registry: invalid pointerParameterName/,
+    );
   });
 
   test('the handler logs to its own encrypted-or-retained group as JSON', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.onEvent', Runtime: 'nodejs24.x', LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }) });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.onEvent',
+      Runtime: 'nodejs24.x',
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+    });
   });
 });

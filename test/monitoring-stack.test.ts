@@ -1,4 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
+
 import { buildTestPlatform, stableTemplate } from './support/platform';
 
 /** The platform's Monitoring stack as bin/app.ts builds it: wiring and configuration (the constructs: monitoring-alarms.test.ts). */
@@ -15,7 +16,7 @@ describe('Monitoring stack', () => {
     return Template.fromStack(platform.serving).toJSON().Outputs[ref.OutputName]?.Value;
   };
 
-  test('watches the serving stack\'s endpoint variant, API stage and web ACL', () => {
+  test("watches the serving stack's endpoint variant, API stage and web ACL", () => {
     // The endpoint's name is the Serving stack's output of the endpoint's EndpointName attribute. A name resolved in
     // this stack (as this test once did) is wrong whenever it is built from a pseudo parameter such as AWS::StackId:
     // CloudFormation resolves that in the Monitoring template, to the Monitoring stack's own id.
@@ -28,7 +29,10 @@ describe('Monitoring stack', () => {
       expect(inServing(dimensions[0].Value)).toEqual({ 'Fn::GetAtt': [parameterId, 'Value'] });
       expect(dimensions[1].Value).toEqual(resolve(platform.serving.variantName));
     }
-    const api = [{ Name: 'ApiName', Value: resolve(platform.serving.api.restApiName) }, { Name: 'Stage', Value: resolve(platform.serving.stage.stageName) }];
+    const api = [
+      { Name: 'ApiName', Value: resolve(platform.serving.api.restApiName) },
+      { Name: 'Stage', Value: resolve(platform.serving.stage.stageName) },
+    ];
     expect(byMetric('5XXError').map((p) => p.Dimensions)).toEqual([api]);
     expect(byMetric('Latency').map((p) => p.Dimensions)).toEqual([api]);
     expect(byMetric('BlockedRequests')[0].Dimensions).toContainEqual({ Name: 'WebACL', Value: resolve(platform.serving.waf.webAclName) });
@@ -38,31 +42,43 @@ describe('Monitoring stack', () => {
     const functions = [...platform.training.functions, ...platform.serving.functions, platform.monitoring.responder.function];
     for (const metric of ['Errors', 'Throttles']) {
       const watched = byMetric(metric).map((p) => JSON.stringify(p.Dimensions));
-      expect(watched.sort()).toEqual(functions.map((fn) => JSON.stringify([{ Name: 'FunctionName', Value: resolve(fn.functionName) }])).sort());
+      expect(watched.sort()).toEqual(
+        functions.map((fn) => JSON.stringify([{ Name: 'FunctionName', Value: resolve(fn.functionName) }])).sort(),
+      );
     }
   });
 
-  test('the training-failure rule filters on the training stack\'s job name prefix', () => {
+  test("the training-failure rule filters on the training stack's job name prefix", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { detail: { TrainingJobStatus: ['Failed'], TrainingJobName: [{ prefix: resolve(platform.training.jobNamePrefix) }] } },
     });
   });
 
-  test('alarms at one message waiting in the rollout\'s approval dead-letter queue, linking its runbook section', () => {
-    const [alarm] = byMetric('ApproximateNumberOfMessagesVisible').filter((p) => p.AlarmName === 'DlPlatform-Monitoring-approval-events-undelivered');
-    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+  test("alarms at one message waiting in the rollout's approval dead-letter queue, linking its runbook section", () => {
+    const [alarm] = byMetric('ApproximateNumberOfMessagesVisible').filter(
+      (p) => p.AlarmName === 'DlPlatform-Monitoring-approval-events-undelivered',
+    );
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: resolve(platform.serving.rollout!.deadLetterQueue.queueName) }]);
     expect(alarm.AlarmDescription).toMatch(/#model-approval-undelivered$/);
   });
 
   test('alarms at one failed or timed-out rollout, linking its runbook section', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties)
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .map((r) => r.Properties)
       .filter((p) => p.AlarmName === 'DlPlatform-Monitoring-rollout-failed');
     expect(alarms).toHaveLength(1);
     const [alarm] = alarms;
     expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
     const metrics = (alarm.Metrics as { Id: string; MetricStat?: { Metric: { MetricName: string; Namespace: string } } }[])
-      .filter((m) => m.MetricStat).map((m) => `${m.MetricStat!.Metric.Namespace}/${m.MetricStat!.Metric.MetricName}`).sort();
+      .filter((m) => m.MetricStat)
+      .map((m) => `${m.MetricStat!.Metric.Namespace}/${m.MetricStat!.Metric.MetricName}`)
+      .sort();
     expect(metrics).toEqual(['AWS/States/ExecutionsFailed', 'AWS/States/ExecutionsTimedOut']);
     expect(alarm.AlarmDescription).toMatch(/#rollout-failed$/);
   });
@@ -70,12 +86,19 @@ describe('Monitoring stack', () => {
   test('thresholds, the GPU choice, emails, the webhook secret and the runbook URL come from the configuration', () => {
     const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf';
     const { platform: p } = buildTestPlatform({
-      alarmModelLatencyP99Ms: '250', alarmApiLatencyP99Ms: '2000', alarmEndpoint5xxCount: '9', alarmWafBlockedCount: '42',
-      servingInstanceType: 'ml.g5.xlarge', alarmGpuUtilizationPercent: '95',
-      alarmEmails: 'a@example.com,b@example.com', webhookSecretArn: secret, runbookUrl: 'https://git.example.com/p/docs/runbook.md',
+      alarmModelLatencyP99Ms: '250',
+      alarmApiLatencyP99Ms: '2000',
+      alarmEndpoint5xxCount: '9',
+      alarmWafBlockedCount: '42',
+      servingInstanceType: 'ml.g5.xlarge',
+      alarmGpuUtilizationPercent: '95',
+      alarmEmails: 'a@example.com,b@example.com',
+      webhookSecretArn: secret,
+      runbookUrl: 'https://git.example.com/p/docs/runbook.md',
     });
     const t = Template.fromStack(p.monitoring);
-    const threshold = (metric: string) => Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metric } })).map((r) => r.Properties.Threshold);
+    const threshold = (metric: string) =>
+      Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metric } })).map((r) => r.Properties.Threshold);
     expect(threshold('ModelLatency')).toEqual([250_000]);
     expect(threshold('Latency')).toEqual([2000]);
     expect(threshold('Invocation5XXErrors')).toEqual([9]);

@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 // eslint-disable-next-line no-restricted-imports -- the one place that reads cdk-nag's internals: to notice when they drift from ours
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
+
 import { acknowledgeWildcardResource, nagFindingName } from '../constructs/private/nag-acknowledgements';
 
 const SHAPES: unknown[] = [
@@ -19,8 +20,9 @@ const SHAPES: unknown[] = [
 
 /** IAM5 findings under `app`, as "rule at path". */
 function iam5Findings(app: App): string[] {
-  return new AwsSolutionsChecks().validateScope(app).violations
-    .filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'))
+  return new AwsSolutionsChecks()
+    .validateScope(app)
+    .violations.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'))
     .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
 }
 

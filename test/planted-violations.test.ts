@@ -8,11 +8,12 @@
  * - under every acknowledging construct that is not itself a resource, a function with no dead-letter queue, VPC,
  *   tracing or reserved concurrency: each cdk-nag pack must report it.
  */
+import { CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { CfnResource } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+
 import { NAG_PACKS } from '../lib/nag-packs';
 import { acknowledgementsOf } from './support/acknowledgement-usage';
 import { packFindings } from './support/compliance';
@@ -28,27 +29,44 @@ const byPath = (root: IConstruct, p: string): IConstruct => root.node.findAll().
 describe('violations planted inside acknowledging constructs', () => {
   test('dynamodb:DeleteItem on * planted into each role under a Resource::* acknowledgement is reported by the wildcard check, at that role', () => {
     const { app } = buildTestPlatform({ ...NO_BUNDLING, ...EVERY_OPTION });
-    const acknowledging = [...new Set(acknowledgementsOf(app).filter((a) => a.id === ANY_RESOURCE).map((a) => a.path))];
-    const roles = acknowledging.flatMap((p) => byPath(app, p).node.findAll().filter((c): c is iam.Role => c instanceof iam.Role));
+    const acknowledging = [
+      ...new Set(
+        acknowledgementsOf(app)
+          .filter((a) => a.id === ANY_RESOURCE)
+          .map((a) => a.path),
+      ),
+    ];
+    const roles = acknowledging.flatMap((p) =>
+      byPath(app, p)
+        .node.findAll()
+        .filter((c): c is iam.Role => c instanceof iam.Role),
+    );
     expect(roles.length).toBeGreaterThanOrEqual(8);
     for (const role of roles) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: ['*'] }));
 
     // cdk-nag's IAM5 finding for them is `Resource::*`, which the acknowledgements answer: nothing from cdk-nag.
     expect(packFindings(app, 'AwsSolutions').filter((f) => f.startsWith('AwsSolutions-IAM5'))).toEqual([]);
     const reported = checkWildcardResources(identityStatements(app), loadIamReference()).findings;
-    const unreported = roles.filter((role) => !reported.some((f) => f.action === 'dynamodb:DeleteItem' && f.constructPath.startsWith(`${role.node.path}/`)));
+    const unreported = roles.filter(
+      (role) => !reported.some((f) => f.action === 'dynamodb:DeleteItem' && f.constructPath.startsWith(`${role.node.path}/`)),
+    );
     expect(unreported.map((r) => r.node.path)).toEqual([]);
     expect(reported.every((f) => f.action === 'dynamodb:DeleteItem')).toBe(true);
   });
 
   test('a function planted under each acknowledging construct that is no resource itself is reported by every cdk-nag pack', () => {
     const { app } = buildTestPlatform({ ...NO_BUNDLING, ...EVERY_OPTION });
-    const owners = [...new Set(acknowledgementsOf(app).map((a) => a.path))].map((p) => byPath(app, p))
+    const owners = [...new Set(acknowledgementsOf(app).map((a) => a.path))]
+      .map((p) => byPath(app, p))
       .filter((c) => !CfnResource.isCfnResource(c) && !c.node.defaultChild && c.node.path.includes('/'));
-    expect(owners.map((o) => o.node.path).sort()).toEqual(expect.arrayContaining(["DlPlatform-Monitoring/Responder", "DlPlatform-Training/ModelRegistry"]));
+    expect(owners.map((o) => o.node.path).sort()).toEqual(
+      expect.arrayContaining(['DlPlatform-Monitoring/Responder', 'DlPlatform-Training/ModelRegistry']),
+    );
     for (const owner of owners) {
       new lambda.Function(owner, 'PlantedFunction', {
-        runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+        runtime: lambda.Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => 1;'),
       });
     }
     for (const pack of NAG_PACKS().map((p) => p.readPackName)) {

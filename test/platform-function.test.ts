@@ -1,7 +1,8 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'fs';
+import * as path from 'path';
+
 import { PlatformFunction } from '../constructs/private/platform-function';
 import { contextWith } from './support/platform';
 
@@ -28,11 +29,27 @@ describe('PlatformFunction', () => {
   test('Node.js 24 on arm64, JSON logs to its own log group, and a role that may write only there', () => {
     const template = synth();
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 3,
-      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: { Ref: Match.stringLikeRegexp('^FnLogGroup') } },
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 3,
+      LoggingConfig: {
+        LogFormat: 'JSON',
+        ApplicationLogLevel: 'INFO',
+        SystemLogLevel: 'WARN',
+        LogGroup: { Ref: Match.stringLikeRegexp('^FnLogGroup') },
+      },
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: [{ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FnLogGroup'), 'Arn'] } }] },
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FnLogGroup'), 'Arn'] },
+          },
+        ],
+      },
     });
     template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
@@ -46,6 +63,8 @@ describe('PlatformFunction', () => {
 
   test('refuses an entry outside a runtime/ folder', () => {
     fs.writeFileSync(path.join(dir, 'loose.ts'), 'export const handler = async () => 1;\n');
-    expect(() => synth(path.join(dir, 'loose.ts'))).toThrow(/^PlatformFunction at \S+: invalid entry ".*loose\.ts"; allowed: a file in a runtime\/ folder/);
+    expect(() => synth(path.join(dir, 'loose.ts'))).toThrow(
+      /^PlatformFunction at \S+: invalid entry ".*loose\.ts"; allowed: a file in a runtime\/ folder/,
+    );
   });
 });

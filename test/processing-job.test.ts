@@ -10,13 +10,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as path from 'path';
+
 import { ProcessingJob, ProcessingJobProps } from '../constructs/training/processing-job';
 import { waits } from '../constructs/training/runtime/role-propagation';
 import { isComplete, onEvent } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
-import { JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
+import { JobStep, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
 import { customResourceEvent, deliveredProperties, evaluate, KEY_ARN } from './support/training-job-events';
 
 type Properties = Record<string, string> & { ServiceToken: string };
@@ -25,7 +26,10 @@ type Properties = Record<string, string> & { ServiceToken: string };
 function prepareJob(change: Partial<ProcessingJobProps> = {}): { job: ProcessingJob; stack: Stack } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Jobs', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const image = new ecrAssets.DockerImageAsset(stack, 'Image', { directory: path.join(__dirname, '..', 'training-image'), exclude: ['tests', '.venv', 'sample-data', 'bench'] });
+  const image = new ecrAssets.DockerImageAsset(stack, 'Image', {
+    directory: path.join(__dirname, '..', 'training-image'),
+    exclude: ['tests', '.venv', 'sample-data', 'bench'],
+  });
   const bucket = s3.Bucket.fromBucketName(stack, 'Data', 'raw-data');
   const job = new ProcessingJob(stack, 'Prepare', {
     image,
@@ -49,17 +53,37 @@ describe('ProcessingJob construct', () => {
   test('runs the image with `prepare`, its settings as environment, reading the raw data and writing data and report', () => {
     expect(request.AppSpecification.ContainerArguments).toEqual(['prepare']);
     expect(request.Environment).toEqual({ PREPARE_SEED: '42', PREPARE_MISSING_VALUES: 'median' });
-    expect(request.ProcessingInputs).toEqual([{
-      InputName: 'data',
-      S3Input: {
-        S3Uri: 's3://raw-data/datasets/digits/data.csv', LocalPath: '/opt/ml/processing/input/data', S3DataType: 'S3Prefix',
-        S3InputMode: 'File', S3DataDistributionType: 'FullyReplicated', S3CompressionType: 'None',
+    expect(request.ProcessingInputs).toEqual([
+      {
+        InputName: 'data',
+        S3Input: {
+          S3Uri: 's3://raw-data/datasets/digits/data.csv',
+          LocalPath: '/opt/ml/processing/input/data',
+          S3DataType: 'S3Prefix',
+          S3InputMode: 'File',
+          S3DataDistributionType: 'FullyReplicated',
+          S3CompressionType: 'None',
+        },
       },
-    }]);
+    ]);
     expect(request.ProcessingOutputConfig).toEqual({
       Outputs: [
-        { OutputName: 'data', S3Output: { S3Uri: `s3://prepared-data/prepared/${job.processingJobName}/data/`, LocalPath: '/opt/ml/processing/output/data', S3UploadMode: 'EndOfJob' } },
-        { OutputName: 'report', S3Output: { S3Uri: `s3://prepared-data/prepared/${job.processingJobName}/report/`, LocalPath: '/opt/ml/processing/output/report', S3UploadMode: 'EndOfJob' } },
+        {
+          OutputName: 'data',
+          S3Output: {
+            S3Uri: `s3://prepared-data/prepared/${job.processingJobName}/data/`,
+            LocalPath: '/opt/ml/processing/output/data',
+            S3UploadMode: 'EndOfJob',
+          },
+        },
+        {
+          OutputName: 'report',
+          S3Output: {
+            S3Uri: `s3://prepared-data/prepared/${job.processingJobName}/report/`,
+            LocalPath: '/opt/ml/processing/output/report',
+            S3UploadMode: 'EndOfJob',
+          },
+        },
       ],
       KmsKeyId: KEY_ARN,
     });
@@ -67,11 +91,16 @@ describe('ProcessingJob construct', () => {
 
   test('isolates the container, encrypts outputs and volume with the key, and bounds the runtime', () => {
     expect(request.NetworkConfig).toEqual({ EnableNetworkIsolation: true, EnableInterContainerTrafficEncryption: false });
-    expect(request.ProcessingResources.ClusterConfig).toEqual({ InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 30, VolumeKmsKeyId: KEY_ARN });
+    expect(request.ProcessingResources.ClusterConfig).toEqual({
+      InstanceCount: 1,
+      InstanceType: 'ml.m5.large',
+      VolumeSizeInGB: 30,
+      VolumeKmsKeyId: KEY_ARN,
+    });
     expect(request.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 3600 });
   });
 
-  test('the synthesized CreateProcessingJob request holds only members SageMaker\'s API model defines, within their constraints', () => {
+  test("the synthesized CreateProcessingJob request holds only members SageMaker's API model defines, within their constraints", () => {
     expect(validateInput(loadServiceModel('sagemaker'), 'CreateProcessingJob', request)).toEqual([]);
   });
 
@@ -83,12 +112,16 @@ describe('ProcessingJob construct', () => {
       prepareJob({ environment: { PREPARE_SEED: '7', PREPARE_MISSING_VALUES: 'median' } }),
       prepareJob({ attempt: 2 }),
       prepareJob({ containerArguments: ['evaluate'] }),
-      prepareJob({ inputs: { data: { bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'raw-data'), key: 'datasets/digits/data.csv', version: 'v2' } } }),
+      prepareJob({
+        inputs: {
+          data: { bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'raw-data'), key: 'datasets/digits/data.csv', version: 'v2' },
+        },
+      }),
     ].map((p) => p.job.processingJobName);
     expect(new Set([job.processingJobName, ...others]).size).toBe(5);
   });
 
-  test('the execution role reads only the input, writes only its own jobs\' outputs and uses no managed policy', () => {
+  test("the execution role reads only the input, writes only its own jobs' outputs and uses no managed policy", () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('PrepareExecutionRole'));
     const statements = JSON.stringify(stack.resolve(policies.map(([, p]) => p.Properties.PolicyDocument)));
     expect(statements).toContain('/datasets/digits/data.csv*');
@@ -97,14 +130,22 @@ describe('ProcessingJob construct', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('the execution role reports metrics only in SageMaker\'s processing namespace, and may create only SageMaker\'s processing log group', () => {
+  test("the execution role reports metrics only in SageMaker's processing namespace, and may create only SageMaker's processing log group", () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('PrepareExecutionRole'));
-    const statements = policies.flatMap(([, p]) => stack.resolve(p.Properties.PolicyDocument).Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]);
+    const statements = policies.flatMap(
+      ([, p]) =>
+        stack.resolve(p.Properties.PolicyDocument).Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[],
+    );
     const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
     // SageMaker publishes a processing job's instance metrics under this namespace with the job's role
     // (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html, sagemaker-roles.html).
     expect(byAction('cloudwatch:PutMetricData')).toEqual([
-      { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } } },
+      {
+        Effect: 'Allow',
+        Action: 'cloudwatch:PutMetricData',
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } },
+      },
     ]);
     const [create] = byAction('logs:CreateLogGroup');
     expect([create.Resource].flat().map((r) => JSON.stringify(r))).toEqual([
@@ -114,9 +155,16 @@ describe('ProcessingJob construct', () => {
   });
 
   test('the handler may create jobs only with network isolation and the platform key', () => {
-    const onEventPolicy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('PrepareOnEventRole'))![1];
-    const create = (onEventPolicy.Properties.PolicyDocument.Statement as { Action: string; Condition?: unknown; Resource: unknown }[]).find((s) => s.Action === 'sagemaker:CreateProcessingJob')!;
-    expect(create.Condition).toEqual({ Bool: { 'sagemaker:NetworkIsolation': 'true' }, ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY_ARN, 'sagemaker:VolumeKmsKeyArn': KEY_ARN } });
+    const onEventPolicy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) =>
+      id.startsWith('PrepareOnEventRole'),
+    )![1];
+    const create = (onEventPolicy.Properties.PolicyDocument.Statement as { Action: string; Condition?: unknown; Resource: unknown }[]).find(
+      (s) => s.Action === 'sagemaker:CreateProcessingJob',
+    )!;
+    expect(create.Condition).toEqual({
+      Bool: { 'sagemaker:NetworkIsolation': 'true' },
+      ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY_ARN, 'sagemaker:VolumeKmsKeyArn': KEY_ARN },
+    });
     expect(JSON.stringify(stack.resolve(create.Resource))).toContain(`:processing-job/${job.jobNamePrefix}-*`);
   });
 
@@ -133,7 +181,13 @@ describe('ProcessingJob construct', () => {
     const [res] = Object.values(t.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start' } }));
     const req = JSON.parse(evaluate(evaluateJob.stack.resolve(res.Properties.CreateProcessingJobRequest)) as string);
     expect(evaluateJob.job.processingJobName).toMatch(/^jobs-evaluate-[0-9a-f]{16}$/);
-    expect(req.ProcessingInputs.map((i: { InputName: string; S3Input: { LocalPath: string; S3Uri: string } }) => [i.InputName, i.S3Input.LocalPath, i.S3Input.S3Uri])).toEqual([
+    expect(
+      req.ProcessingInputs.map((i: { InputName: string; S3Input: { LocalPath: string; S3Uri: string } }) => [
+        i.InputName,
+        i.S3Input.LocalPath,
+        i.S3Input.S3Uri,
+      ]),
+    ).toEqual([
       ['model', '/opt/ml/processing/input/model', 's3://models/models/job-1/output/model.tar.gz'],
       ['test', '/opt/ml/processing/input/test', 's3://prepared-data/prepared/x/data/test/'],
     ]);
@@ -142,12 +196,14 @@ describe('ProcessingJob construct', () => {
   });
 
   test('refuses a runtime longer than the deploy waits, naming the prop', () => {
-    expect(() => prepareJob({ maxRuntime: Duration.hours(3) })).toThrow('ProcessingJob at Jobs/Prepare: invalid maxRuntime "10800s"; allowed: at most timeout (7200s)');
+    expect(() => prepareJob({ maxRuntime: Duration.hours(3) })).toThrow(
+      'ProcessingJob at Jobs/Prepare: invalid maxRuntime "10800s"; allowed: at most timeout (7200s)',
+    );
     expect(() => prepareJob({ environment: { 'BAD-NAME': '1' } })).toThrow(/^ProcessingJob at Jobs\/Prepare: invalid environment/);
   });
 });
 
-describe('the SageMaker job handler runs the platform\'s prepare job against the stand-in', () => {
+describe("the SageMaker job handler runs the platform's prepare job against the stand-in", () => {
   const standin = new SageMakerStandin();
   let restoreEnv: () => void;
   let properties: Properties;
@@ -179,7 +235,10 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
   }
 
   function event(props: Properties, type: 'Create' | 'Delete' = 'Create', physicalResourceId?: string): CloudFormationCustomResourceEvent {
-    return { ...customResourceEvent(type, 'TrainingPrepareJob', props, { physicalResourceId }), ResourceType: 'Custom::SageMakerProcessingJob' } as CloudFormationCustomResourceEvent;
+    return {
+      ...customResourceEvent(type, 'TrainingPrepareJob', props, { physicalResourceId }),
+      ResourceType: 'Custom::SageMakerProcessingJob',
+    } as CloudFormationCustomResourceEvent;
   }
 
   async function deploy(props: Properties) {
@@ -195,7 +254,13 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     standin.nextScript = [{ status: 'InProgress' }, { status: 'Completed', exitMessage: 'prepared 1797 rows' } as JobStep];
     const { started, result } = await deploy(forJob('a001'));
     expect(started.PhysicalResourceId).toBe(`${name.slice(0, -4)}a001`);
-    expect(result.Data).toEqual(expect.objectContaining({ ProcessingJobName: started.PhysicalResourceId, ProcessingJobStatus: 'Completed', ExitMessage: 'prepared 1797 rows' }));
+    expect(result.Data).toEqual(
+      expect.objectContaining({
+        ProcessingJobName: started.PhysicalResourceId,
+        ProcessingJobStatus: 'Completed',
+        ExitMessage: 'prepared 1797 rows',
+      }),
+    );
     const received = standin.processingJob(started.PhysicalResourceId).request as Record<string, Record<string, unknown>>;
     expect(received.AppSpecification.ContainerArguments).toEqual(['prepare']);
     expect(standin.calls.filter((c) => c.operation.endsWith('ProcessingJob')).every((c) => c.status === 200)).toBe(true);
@@ -212,16 +277,29 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
       const { result } = await deploy(props);
       expect(result.Data?.ProcessingJobStatus).toBe('Completed');
       expect(waited.mock.calls).toEqual([[2000]]);
-      expect(standin.calls.slice(before).filter((c) => c.operation === 'CreateProcessingJob').map((c) => c.status)).toEqual([400, 200]);
+      expect(
+        standin.calls
+          .slice(before)
+          .filter((c) => c.operation === 'CreateProcessingJob')
+          .map((c) => c.status),
+      ).toEqual([400, 200]);
     } finally {
       waited.mockRestore();
       standin.refuseRole(role, 0);
     }
   });
 
-  test('a failed prepare fails the deploy with FailureReason and the container\'s message naming the bad input', async () => {
-    standin.nextScript = [{ status: 'Failed', failureReason: 'AlgorithmError: see job logs', exitMessage: 'data.csv line 12: column "x3" holds text ("abc") where numbers are expected' }];
-    await expect(deploy(forJob('b001'))).rejects.toThrow(/Processing job \S+b001 failed: AlgorithmError: see job logs; data\.csv line 12: column "x3" holds text/);
+  test("a failed prepare fails the deploy with FailureReason and the container's message naming the bad input", async () => {
+    standin.nextScript = [
+      {
+        status: 'Failed',
+        failureReason: 'AlgorithmError: see job logs',
+        exitMessage: 'data.csv line 12: column "x3" holds text ("abc") where numbers are expected',
+      },
+    ];
+    await expect(deploy(forJob('b001'))).rejects.toThrow(
+      /Processing job \S+b001 failed: AlgorithmError: see job logs; data\.csv line 12: column "x3" holds text/,
+    );
   });
 
   test('a retried create adopts the running job; delete stops it', async () => {
@@ -229,16 +307,22 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     const props = forJob('c001');
     const first = await onEvent(event(props));
     await onEvent(event(props));
-    expect(standin.calls.filter((c) => c.operation === 'CreateProcessingJob').map((c) => c.status).slice(-2)).toEqual([200, 400]);
+    expect(
+      standin.calls
+        .filter((c) => c.operation === 'CreateProcessingJob')
+        .map((c) => c.status)
+        .slice(-2),
+    ).toEqual([200, 400]);
     await onEvent(event(props, 'Delete', first.PhysicalResourceId));
     expect(standin.processingJob(first.PhysicalResourceId).steps[0].status).toBe('Stopping');
   });
 
-  test('a redeploy after destroy finds the earlier deployment\'s job writing elsewhere and fails naming it and the next prepareAttempt', async () => {
+  test("a redeploy after destroy finds the earlier deployment's job writing elsewhere and fails naming it and the next prepareAttempt", async () => {
     const props = forJob('e001');
     // The first deployment's prepare wrote into its own bucket, kept by `cdk destroy`.
     const earlier = JSON.parse(props.CreateProcessingJobRequest);
-    for (const output of earlier.ProcessingOutputConfig.Outputs) output.S3Output.S3Uri = output.S3Output.S3Uri.replace(/^s3:\/\/[^/]+/, 's3://earlier-bucket');
+    for (const output of earlier.ProcessingOutputConfig.Outputs)
+      output.S3Output.S3Uri = output.S3Output.S3Uri.replace(/^s3:\/\/[^/]+/, 's3://earlier-bucket');
     standin.nextScript = [{ status: 'Completed' }];
     await deploy({ ...props, CreateProcessingJobRequest: JSON.stringify(earlier) });
     await expect(onEvent(event({ ...props, Attempt: '3' }))).rejects.toThrow(
@@ -262,6 +346,8 @@ describe('the SageMaker job handler runs the platform\'s prepare job against the
     standin.nextScript = [{ status: 'Failed', failureReason: 'ClientError: no rows' }];
     const props = forJob('d001');
     await expect(deploy(props)).rejects.toThrow(/failed/);
-    await expect(onEvent(event(props))).rejects.toThrow(/already ran with these exact inputs and ended Failed \(ClientError: no rows\).*prepareAttempt/);
+    await expect(onEvent(event(props))).rejects.toThrow(
+      /already ran with these exact inputs and ended Failed \(ClientError: no rows\).*prepareAttempt/,
+    );
   });
 });

@@ -8,6 +8,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+
 import { nameProperties } from './support/cfn-schemas';
 import { buildTestPlatform, stacksOf } from './support/platform';
 
@@ -86,7 +87,9 @@ describe('redeploy after cdk destroy', () => {
   test('no resource that cdk destroy keeps has a fixed physical name, in any stack', () => {
     const kept = stacks.flatMap((stack) => {
       const template = Template.fromStack(stack).toJSON();
-      return Object.entries(template.Resources as Record<string, Json>).filter(([, r]) => KEPT.has(r.DeletionPolicy)).map(([id, r]) => `${id} ${r.Type}`);
+      return Object.entries(template.Resources as Record<string, Json>)
+        .filter(([, r]) => KEPT.has(r.DeletionPolicy))
+        .map(([id, r]) => `${id} ${r.Type}`);
     });
     // Printed for the report: what the check examined.
     process.stdout.write(`kept on destroy: ${kept.length} resources in ${stacks.length} stacks\n`);
@@ -99,7 +102,9 @@ describe('redeploy after cdk destroy', () => {
     new logs.LogGroup(stack, 'WafLogs', { logGroupName: 'aws-waf-logs-DlPlatformServing-Waf-4D3556DB' });
     new logs.LogGroup(stack, 'Unnamed');
     expect(fixedNamesOfKeptResources(stack)).toEqual([
-      expect.stringMatching(/^DlPlatform-Serving\/WafLogs[0-9A-F]+ \(AWS::Logs::LogGroup\): LogGroupName "aws-waf-logs-DlPlatformServing-Waf-4D3556DB"$/),
+      expect.stringMatching(
+        /^DlPlatform-Serving\/WafLogs[0-9A-F]+ \(AWS::Logs::LogGroup\): LogGroupName "aws-waf-logs-DlPlatformServing-Waf-4D3556DB"$/,
+      ),
     ]);
   });
 

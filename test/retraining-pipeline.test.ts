@@ -6,27 +6,40 @@
  * through the SageMaker API, waits for it as Step Functions does, and writes what the image writes (prepare's
  * data.sha256, evaluate's evaluation.json).
  */
-import { createHash } from 'crypto';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
-  CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
-} from '@aws-sdk/client-s3';
-import {
-  CreateProcessingJobCommand, CreateProcessingJobCommandInput, CreateTrainingJobCommand, CreateTrainingJobCommandInput,
-  DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient,
+  CreateProcessingJobCommand,
+  CreateProcessingJobCommandInput,
+  CreateTrainingJobCommand,
+  CreateTrainingJobCommandInput,
+  DescribeProcessingJobCommand,
+  DescribeTrainingJobCommand,
+  SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Template } from 'aws-cdk-lib/assertions';
-import { loadServiceModel } from '../local/api-model/service-model';
-import { validateInput, validationMessage } from '../local/api-model/validate-input';
+import { createHash } from 'crypto';
+
 import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
 import { trainingJobRequest } from '../constructs/training/runtime/job-requests';
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
-import { StepEvent, onStep } from '../constructs/training/runtime/retraining-steps.handler';
+import { onStep, StepEvent } from '../constructs/training/runtime/retraining-steps.handler';
+import { loadServiceModel } from '../local/api-model/service-model';
+import { validateInput, validationMessage } from '../local/api-model/validate-input';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
-import { COMPLETES, JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
-import { Definition, ExecutionOutcome, aslProblems, copyOf, definitionOf, deploymentOf, runStateMachine, stateError } from './support/state-machine-runner';
+import { COMPLETES, JobStep, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
+import {
+  aslProblems,
+  copyOf,
+  Definition,
+  definitionOf,
+  deploymentOf,
+  ExecutionOutcome,
+  runStateMachine,
+  stateError,
+} from './support/state-machine-runner';
 
 jest.setTimeout(120_000);
 
@@ -55,8 +68,12 @@ function synthesize(overrides: Record<string, unknown> = {}): Synthesized {
   const definition = definitionOf(deployment.stack(platform.training.stackName), 'Fingerprint');
   const config = (definition.States.Configure.Parameters as { config: PipelineConfig }).config;
   // The training job's start phase carries the deploy's request: evaluated in the same deployment, for comparison.
-  const template = Template.fromStack(platform.training).toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-  const [id, start] = Object.entries(template.Resources).find(([, r]) => r.Type === 'Custom::SageMakerTrainingJob' && r.Properties.CreateTrainingJobRequest)!;
+  const template = Template.fromStack(platform.training).toJSON() as {
+    Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  };
+  const [id, start] = Object.entries(template.Resources).find(
+    ([, r]) => r.Type === 'Custom::SageMakerTrainingJob' && r.Properties.CreateTrainingJobRequest,
+  )!;
   const request = deployment.stack(platform.training.stackName).evaluate(start.Properties.CreateTrainingJobRequest, `Resources.${id}`);
   return { definition, config, deployTrainingRequest: JSON.parse(request as string) };
 }
@@ -66,7 +83,11 @@ beforeAll(async () => {
   moto = await startMoto();
   const endpoint = await standin.start();
   restoreEnv = pointSdkAt(endpoint);
-  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: moto.endpoint, AWS_ENDPOINT_URL_SFN: moto.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: moto.endpoint,
+    AWS_ENDPOINT_URL_SFN: moto.endpoint,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
   jest.spyOn(console, 'info').mockImplementation(() => undefined);
   s3 = new S3Client({ forcePathStyle: true });
   sagemaker = new SageMakerClient({});
@@ -74,7 +95,12 @@ beforeAll(async () => {
   const { raw } = automatic.config;
   await s3.send(new CreateBucketCommand({ Bucket: raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
   if (automatic.config.train.spec.outputBucketName !== raw.bucket) {
-    await s3.send(new CreateBucketCommand({ Bucket: automatic.config.train.spec.outputBucketName, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: automatic.config.train.spec.outputBucketName,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
   }
   roleArn = 'arn:aws:iam::123456789012:role/retraining-pipeline';
 });
@@ -88,14 +114,20 @@ afterAll(async () => {
 /** A state machine in moto whose runs the plan step lists (a fresh one per test: no run in progress). */
 let machineCount = 0;
 async function newStateMachine(): Promise<string> {
-  const created = await sfn.send(new CreateStateMachineCommand({
-    name: `retraining-${++machineCount}`, roleArn, definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
-  }));
+  const created = await sfn.send(
+    new CreateStateMachineCommand({
+      name: `retraining-${++machineCount}`,
+      roleArn,
+      definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
+    }),
+  );
   return created.stateMachineArn!;
 }
 
 async function upload(key: string, body: string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: automatic.config.raw.bucket, Key: `${automatic.config.raw.key}${key}`, Body: Buffer.from(body) }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: automatic.config.raw.bucket, Key: `${automatic.config.raw.key}${key}`, Body: Buffer.from(body) }),
+  );
 }
 
 async function text(uri: string): Promise<string> {
@@ -116,7 +148,9 @@ async function writePrepared(request: CreateProcessingJobCommandInput): Promise<
   }
   const report = request.ProcessingOutputConfig!.Outputs!.find((o) => o.OutputName === 'report')!.S3Output!.S3Uri!;
   const [, outBucket, outKey] = /^s3:\/\/([^/]+)\/(.*)$/.exec(report)!;
-  const hash = createHash('sha256').update([...rows].sort().join('\n')).digest('hex');
+  const hash = createHash('sha256')
+    .update([...rows].sort().join('\n'))
+    .digest('hex');
   await s3.send(new PutObjectCommand({ Bucket: outBucket, Key: `${outKey}data.sha256`, Body: `${hash}\n` }));
 }
 
@@ -166,7 +200,9 @@ function handlers(extra: { duringPrepare?: () => Promise<void> } = {}) {
     },
     // Step Functions' events:putEvents takes Detail as JSON and sends it as a string: checked as the API receives it.
     EmitOutcome: async (input: { Entries: { Source: string; DetailType: string; Detail: Record<string, unknown> }[] }) => {
-      const violations = validateInput(EVENTS_MODEL, 'PutEvents', { Entries: input.Entries.map((e) => ({ ...e, Detail: JSON.stringify(e.Detail) })) });
+      const violations = validateInput(EVENTS_MODEL, 'PutEvents', {
+        Entries: input.Entries.map((e) => ({ ...e, Detail: JSON.stringify(e.Detail) })),
+      });
       if (violations.length > 0) throw stateError('EventBridge.ValidationException', validationMessage(violations));
       emitted.push(...input.Entries);
       return { Entries: input.Entries.map((_, i) => ({ EventId: `event-${emitted.length}-${i}` })), FailedEntryCount: 0 };
@@ -175,7 +211,12 @@ function handlers(extra: { duringPrepare?: () => Promise<void> } = {}) {
 }
 
 let runCount = 0;
-async function run(definition: Definition, machine: string, input: unknown, options: { executionArn?: string; duringPrepare?: () => Promise<void> } = {}): Promise<ExecutionOutcome> {
+async function run(
+  definition: Definition,
+  machine: string,
+  input: unknown,
+  options: { executionArn?: string; duringPrepare?: () => Promise<void> } = {},
+): Promise<ExecutionOutcome> {
   created = { training: [], processing: [] };
   const executionArn = options.executionArn ?? `${machine.replace(':stateMachine:', ':execution:')}:run-${++runCount}`;
   return runStateMachine(definition, input, handlers(options), { executionArn, stateMachineArn: machine });
@@ -189,10 +230,15 @@ describe('retraining pipeline definition', () => {
     expect(aslProblems(automatic.definition)).toEqual([]);
   });
 
-  test('builds the deploy\'s training request: the same function, from the same spec', () => {
+  test("builds the deploy's training request: the same function, from the same spec", () => {
     const deploy = automatic.deployTrainingRequest;
     // The pipeline's request for the deploy's own data is built by the same function from the same spec.
-    const pipeline = trainingJobRequest(automatic.config.train.spec, { jobName: deploy.TrainingJobName as string, dataPrefix: (deploy.InputDataConfig as { DataSource: { S3DataSource: { S3Uri: string } } }[])[0].DataSource.S3DataSource.S3Uri.replace(/^s3:\/\/[^/]+\//, '').replace(/train\/$/, '') });
+    const pipeline = trainingJobRequest(automatic.config.train.spec, {
+      jobName: deploy.TrainingJobName as string,
+      dataPrefix: (
+        deploy.InputDataConfig as { DataSource: { S3DataSource: { S3Uri: string } } }[]
+      )[0].DataSource.S3DataSource.S3Uri.replace(/^s3:\/\/[^/]+\//, '').replace(/train\/$/, ''),
+    });
     expect(JSON.parse(JSON.stringify(pipeline))).toEqual(deploy);
   });
 });
@@ -212,22 +258,40 @@ describe('retraining pipeline, executed locally', () => {
     const result = await run(automatic.definition, machine, { trigger: 'new-data', key: `${automatic.config.raw.key}_SUCCESS` });
 
     expect(result).toMatchObject({ status: 'SUCCEEDED' });
-    expect(result.states).toEqual(expect.arrayContaining(['Plan', 'Prepare', 'Fingerprint', 'Train', 'Evaluate', 'Register', 'Registered', 'EmitOutcome', 'RunEnded']));
+    expect(result.states).toEqual(
+      expect.arrayContaining(['Plan', 'Prepare', 'Fingerprint', 'Train', 'Evaluate', 'Register', 'Registered', 'EmitOutcome', 'RunEnded']),
+    );
     expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 1 });
     expect(created.training).toHaveLength(1);
     expect(created.processing).toHaveLength(2);
     // The training job reads the prepared data of this run's prepare job, with the deploy's role, image and settings.
     const job = standin.job(created.training[0]).request;
     const deploy = automatic.deployTrainingRequest;
-    for (const member of ['RoleArn', 'AlgorithmSpecification', 'HyperParameters', 'ResourceConfig', 'StoppingCondition', 'EnableManagedSpotTraining', 'EnableNetworkIsolation', 'OutputDataConfig']) {
+    for (const member of [
+      'RoleArn',
+      'AlgorithmSpecification',
+      'HyperParameters',
+      'ResourceConfig',
+      'StoppingCondition',
+      'EnableManagedSpotTraining',
+      'EnableNetworkIsolation',
+      'OutputDataConfig',
+    ]) {
       expect(job[member]).toEqual(deploy[member]);
     }
     expect(JSON.stringify(job.InputDataConfig)).toContain(`/prepared/${created.processing[0]}/data/train/`);
     // The version records the prepared data, its report and the evaluation of this run.
     const version = standin.modelPackages(automatic.config.registration.ModelPackageGroupName)[0];
-    expect(version.request.CustomerMetadataProperties).toMatchObject({ training_job: created.training[0], data_identity: created.processing[0] });
+    expect(version.request.CustomerMetadataProperties).toMatchObject({
+      training_job: created.training[0],
+      data_identity: created.processing[0],
+    });
     expect(JSON.stringify(version.request.ModelMetrics)).toContain(`/evaluations/${created.processing[1]}/evaluation/evaluation.json`);
-    expect(emitted.at(-1)).toMatchObject({ Source: OUTCOME_EVENT.source, DetailType: OUTCOME_EVENT.detailType, Detail: { trigger: { trigger: 'new-data' }, outcome: { result: 'Approved' } } });
+    expect(emitted.at(-1)).toMatchObject({
+      Source: OUTCOME_EVENT.source,
+      DetailType: OUTCOME_EVENT.detailType,
+      Detail: { trigger: { trigger: 'new-data' }, outcome: { result: 'Approved' } },
+    });
   });
 
   test('unchanged data: no job runs, and the run names the registered version', async () => {
@@ -256,7 +320,7 @@ describe('retraining pipeline, executed locally', () => {
     expect(versions.map((v) => v.status)).toEqual(['Approved', 'Rejected']);
   });
 
-  test('a job that fails fails the run with SageMaker\'s reason, and the outcome says Failed', async () => {
+  test("a job that fails fails the run with SageMaker's reason, and the outcome says Failed", async () => {
     await upload('part-5.csv', `${HEADER}1,7,7,7`);
     standin.nextScript = [{ status: 'InProgress' }, { status: 'Failed', failureReason: 'AlgorithmError: out of memory' }];
     const result = await run(automatic.definition, machine, { trigger: 'manual' });
@@ -270,7 +334,9 @@ describe('retraining pipeline, executed locally', () => {
     // The data of the previous test, whose first job (prepare) failed: SageMaker never reuses a job name.
     const result = await run(automatic.definition, machine, { trigger: 'schedule' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'PrepareJobNotReusable' });
-    expect(result.cause).toMatch(/The prepare job \S+ of these inputs already exists with status Failed; raise prepareAttempt to run it again\./);
+    expect(result.cause).toMatch(
+      /The prepare job \S+ of these inputs already exists with status Failed; raise prepareAttempt to run it again\./,
+    );
     expect(created).toEqual({ training: [], processing: [] });
   });
 
@@ -300,14 +366,19 @@ describe('retraining pipeline, executed locally', () => {
     await upload('part-6.csv', `${HEADER}0,6,6,6`);
     // Each local run's StartTime is its real start (aws-local-stepfunctions sets it): the second starts after the first.
     let second: ExecutionOutcome | undefined;
-    const result = await run(automatic.definition, busyMachine, { trigger: 'schedule' }, {
-      executionArn: first.executionArn,
-      duringPrepare: async () => {
-        const outer = created;
-        second = await run(automatic.definition, busyMachine, { trigger: 'new-data' });
-        created = outer;
+    const result = await run(
+      automatic.definition,
+      busyMachine,
+      { trigger: 'schedule' },
+      {
+        executionArn: first.executionArn,
+        duringPrepare: async () => {
+          const outer = created;
+          second = await run(automatic.definition, busyMachine, { trigger: 'new-data' });
+          created = outer;
+        },
       },
-    });
+    );
     expect(second?.output).toEqual({ result: 'Dropped', runningExecution: first.executionArn });
     expect(second?.states).not.toContain('Prepare');
     expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 4 });
@@ -318,45 +389,76 @@ describe('retraining pipeline, executed locally', () => {
     const configure = empty.States.Configure.Parameters as { config: PipelineConfig };
     configure.config = { ...configure.config, raw: { ...configure.config.raw, key: 'nothing-here/' } };
     const result = await run(empty, machine, {});
-    expect(result).toMatchObject({ status: 'FAILED', error: 'NoData', cause: expect.stringContaining('nothing-here/ holds no data to prepare') });
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: 'NoData',
+      cause: expect.stringContaining('nothing-here/ holds no data to prepare'),
+    });
     expect(result.states).not.toContain('Prepare');
   });
 });
 
 describe('retraining pipeline after a deploy', () => {
-  test('the deploy\'s version of the same model (its data named by label, not content) is recognised: no training', async () => {
+  test("the deploy's version of the same model (its data named by label, not content) is recognised: no training", async () => {
     const group = `${automatic.config.registration.ModelPackageGroupName}-deploy`;
     standin.addModelPackageGroup(group);
     const definition = copyOf(automatic.definition);
     const configure = definition.States.Configure.Parameters as { config: PipelineConfig };
-    const config: PipelineConfig = { ...configure.config, raw: { ...configure.config.raw, key: 'deploy-data/' }, registration: { ...configure.config.registration, ModelPackageGroupName: group } };
+    const config: PipelineConfig = {
+      ...configure.config,
+      raw: { ...configure.config.raw, key: 'deploy-data/' },
+      registration: { ...configure.config.registration, ModelPackageGroupName: group },
+    };
     configure.config = config;
     const rows = [...ROWS, '1,2,2,2'];
     // What the deploy left: its prepare job's data.sha256, its training job (the deploy's request), its version.
     const deployPrepare = 'dlplatform-training-prepare-00000000deb10a11';
-    const hash = createHash('sha256').update([...rows].sort().join('\n')).digest('hex');
-    await s3.send(new PutObjectCommand({ Bucket: config.prepare.spec.outputBucketName, Key: `prepared/${deployPrepare}/report/data.sha256`, Body: Buffer.from(`${hash}\n`) }));
+    const hash = createHash('sha256')
+      .update([...rows].sort().join('\n'))
+      .digest('hex');
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: config.prepare.spec.outputBucketName,
+        Key: `prepared/${deployPrepare}/report/data.sha256`,
+        Body: Buffer.from(`${hash}\n`),
+      }),
+    );
     const deployJob = 'dlplatform-training-00000000deb10a11';
     standin.nextScript = COMPLETES;
-    await sagemaker.send(new CreateTrainingJobCommand(trainingJobRequest(config.train.spec, { jobName: deployJob, dataPrefix: `prepared/${deployPrepare}/data/` })));
+    await sagemaker.send(
+      new CreateTrainingJobCommand(
+        trainingJobRequest(config.train.spec, { jobName: deployJob, dataPrefix: `prepared/${deployPrepare}/data/` }),
+      ),
+    );
     await waitFor(async () => {
       const j = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: deployJob }));
       return { status: j.TrainingJobStatus, output: j };
     });
     const deployed = await gateAndRegister({
-      ...config.registration, TrainingJobName: deployJob, ModelDataUrl: `s3://${config.train.spec.outputBucketName}/models/${deployJob}/output/model.tar.gz`,
-      FinalMetrics: JSON.stringify(COMPLETES[2].finalMetrics), DataIdentity: deployPrepare,
+      ...config.registration,
+      TrainingJobName: deployJob,
+      ModelDataUrl: `s3://${config.train.spec.outputBucketName}/models/${deployJob}/output/model.tar.gz`,
+      FinalMetrics: JSON.stringify(COMPLETES[2].finalMetrics),
+      DataIdentity: deployPrepare,
     });
     expect(deployed.version.ModelApprovalStatus).toBe('Approved');
 
-    await s3.send(new PutObjectCommand({ Bucket: config.raw.bucket, Key: 'deploy-data/all.csv', Body: Buffer.from(HEADER + rows.join('\n')) }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: config.raw.bucket, Key: 'deploy-data/all.csv', Body: Buffer.from(HEADER + rows.join('\n')) }),
+    );
     const result = await run(definition, await newStateMachine(), { trigger: 'schedule' });
     expect(result.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1, modelPackageArn: deployed.version.ModelPackageArn });
     expect(created.training).toEqual([]);
 
     // Another hyperparameter: another model, trained.
     const changed = { ...config.train.spec.hyperparameters, epochs: '99' };
-    configure.config = { ...config, train: { spec: { ...config.train.spec, hyperparameters: changed }, identity: { ...config.train.identity, inputs: { ...config.train.identity.inputs, hyperparameters: changed } } } };
+    configure.config = {
+      ...config,
+      train: {
+        spec: { ...config.train.spec, hyperparameters: changed },
+        identity: { ...config.train.identity, inputs: { ...config.train.identity.inputs, hyperparameters: changed } },
+      },
+    };
     const retrained = await run(definition, await newStateMachine(), { trigger: 'schedule' });
     expect(retrained.output).toMatchObject({ result: 'Approved', modelPackageVersion: 2 });
     expect(created.training).toHaveLength(1);
@@ -368,8 +470,16 @@ describe('retraining pipeline in manual approval mode', () => {
     const manual = synthesize({ modelApproval: 'manual', stackPrefix: 'Manual' });
     expect(aslProblems(manual.definition)).toEqual([]);
     standin.addModelPackageGroup(manual.config.registration.ModelPackageGroupName);
-    await s3.send(new CreateBucketCommand({ Bucket: manual.config.raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })).catch(() => undefined);
-    await s3.send(new PutObjectCommand({ Bucket: manual.config.raw.bucket, Key: `${manual.config.raw.key}data.csv`, Body: Buffer.from(HEADER + ROWS.join('\n')) }));
+    await s3
+      .send(new CreateBucketCommand({ Bucket: manual.config.raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
+      .catch(() => undefined);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: manual.config.raw.bucket,
+        Key: `${manual.config.raw.key}data.csv`,
+        Body: Buffer.from(HEADER + ROWS.join('\n')),
+      }),
+    );
     const result = await run(manual.definition, await newStateMachine(), { trigger: 'manual' });
     expect(result.output).toMatchObject({ result: 'PendingManualApproval', modelPackageVersion: 1 });
     expect(standin.modelPackages(manual.config.registration.ModelPackageGroupName).map((v) => v.status)).toEqual(['PendingManualApproval']);

@@ -11,10 +11,11 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+
 import { parseRetrainArguments, pipelineArn, startRetraining } from '../bin/retrain';
-import { loadConfig } from '../lib/config';
 import { AlarmRetrainingTrigger } from '../constructs/training/alarm-retraining-trigger';
 import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
+import { loadConfig } from '../lib/config';
 import { CfnDeployment } from './support/cfn-evaluator';
 import { stacksOfApp } from './support/deploy-rehearsal';
 import { MotoServer, startMoto } from './support/moto-server';
@@ -38,16 +39,22 @@ describe('triggers, by default', () => {
     expect(Object.keys(resourcesOf(Template.fromStack(platform.data), 'Custom::S3BucketNotifications'))).toEqual([]);
   });
 
-  test('new data: one rule on the completion marker under the raw prefix starts a run, with the marker\'s key', () => {
+  test("new data: one rule on the completion marker under the raw prefix starts a run, with the marker's key", () => {
     training.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
-        source: ['aws.s3'], 'detail-type': ['Object Created'],
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
         detail: { bucket: { name: [Match.anyValue()] }, object: { key: ['datasets/digits/v1/_SUCCESS'] } },
       },
-      Targets: [Match.objectLike({
-        Arn: { Ref: Stack.of(machine).getLogicalId(machine.node.defaultChild as never) },
-        InputTransformer: { InputPathsMap: { 'detail-object-key': '$.detail.object.key' }, InputTemplate: '{"trigger":"new-data","key":<detail-object-key>}' },
-      })],
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Stack.of(machine).getLogicalId(machine.node.defaultChild as never) },
+          InputTransformer: {
+            InputPathsMap: { 'detail-object-key': '$.detail.object.key' },
+            InputTemplate: '{"trigger":"new-data","key":<detail-object-key>}',
+          },
+        }),
+      ],
     });
   });
 
@@ -57,7 +64,8 @@ describe('triggers, by default', () => {
 
   test('the state machine is Standard, logged and traced', () => {
     training.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true },
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
       DefinitionString: Match.anyValue(),
     });
@@ -65,7 +73,9 @@ describe('triggers, by default', () => {
 
   test('a failed or timed-out run raises the failed-runs alarm, which the responder and topic act on', () => {
     const monitoring = Template.fromStack(platform.monitoring);
-    const alarms = Object.values(resourcesOf(monitoring, 'AWS::CloudWatch::Alarm')).filter((a) => String(a.Properties.AlarmName).endsWith('-retraining-runs-failed'));
+    const alarms = Object.values(resourcesOf(monitoring, 'AWS::CloudWatch::Alarm')).filter((a) =>
+      String(a.Properties.AlarmName).endsWith('-retraining-runs-failed'),
+    );
     expect(alarms).toHaveLength(1);
     const alarm = alarms[0].Properties;
     expect(alarm.Threshold).toBe(1);
@@ -73,49 +83,71 @@ describe('triggers, by default', () => {
     expect((alarm.AlarmActions as unknown[]).length).toBeGreaterThanOrEqual(2);
   });
 
-  test('the dashboard shows the runs by outcome and the longest run\'s duration', () => {
+  test("the dashboard shows the runs by outcome and the longest run's duration", () => {
     const [dashboard] = Object.values(resourcesOf(Template.fromStack(platform.monitoring), 'AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     expect(body).toContain('Retraining runs (per hour)');
-    for (const metric of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionTime']) expect(body).toContain(metric);
+    for (const metric of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionTime'])
+      expect(body).toContain(metric);
     expect(body).toContain('m / 60000');
   });
 
   test('an alarm can start a run (drift, quality): a rule on its state change to ALARM', () => {
     const fresh = buildTestPlatform().platform.training;
     const alarm = new cloudwatch.Alarm(fresh, 'SomeDrift', {
-      metric: new cloudwatch.Metric({ namespace: 'Test', metricName: 'Drift' }), threshold: 1, evaluationPeriods: 1,
+      metric: new cloudwatch.Metric({ namespace: 'Test', metricName: 'Drift' }),
+      threshold: 1,
+      evaluationPeriods: 1,
     });
     fresh.retraining.addAlarmTrigger(alarm);
     Template.fromStack(fresh).hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
-        source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'],
-        resources: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^SomeDrift'), 'Arn'] }], detail: { state: { value: ['ALARM'] } },
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        resources: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^SomeDrift'), 'Arn'] }],
+        detail: { state: { value: ['ALARM'] } },
       },
-      Targets: [Match.objectLike({ InputTransformer: Match.objectLike({ InputTemplate: '{"trigger":"alarm","alarm":<detail-alarmName>}' }) })],
+      Targets: [
+        Match.objectLike({ InputTransformer: Match.objectLike({ InputTemplate: '{"trigger":"alarm","alarm":<detail-alarmName>}' }) }),
+      ],
     });
   });
 
-  test('the outcome event\'s source is the platform\'s own', () => {
+  test("the outcome event's source is the platform's own", () => {
     expect(OUTCOME_EVENT.source).not.toMatch(/^aws\./);
   });
 });
 
 describe('triggers, configured', () => {
   test('retrainSchedule: an EventBridge Scheduler schedule starts a run with a role only the scheduler of this account assumes', () => {
-    const { platform } = buildTestPlatform({ retrainSchedule: 'cron(0 3 ? * MON *)', retrainOnNewData: 'false', account: '123456789012', region: 'eu-west-1' });
+    const { platform } = buildTestPlatform({
+      retrainSchedule: 'cron(0 3 ? * MON *)',
+      retrainOnNewData: 'false',
+      account: '123456789012',
+      region: 'eu-west-1',
+    });
     const training = Template.fromStack(platform.training);
     const schedules = Object.values(resourcesOf(training, 'AWS::Scheduler::Schedule'));
     expect(schedules).toHaveLength(1);
     expect(schedules[0].Properties).toMatchObject({
-      ScheduleExpression: 'cron(0 3 ? * MON *)', FlexibleTimeWindow: { Mode: 'OFF' },
+      ScheduleExpression: 'cron(0 3 ? * MON *)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
       Target: { Input: JSON.stringify({ trigger: 'schedule' }) },
     });
     training.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } })] },
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+          }),
+        ],
+      },
     });
     // retrainOnNewData=false: no S3 rule.
-    const rules = Object.values(resourcesOf(training, 'AWS::Events::Rule')).filter((r) => JSON.stringify(r.Properties.EventPattern).includes('aws.s3'));
+    const rules = Object.values(resourcesOf(training, 'AWS::Events::Rule')).filter((r) =>
+      JSON.stringify(r.Properties.EventPattern).includes('aws.s3'),
+    );
     expect(rules).toEqual([]);
   });
 
@@ -126,21 +158,34 @@ describe('triggers, configured', () => {
     });
   });
 
-  test.each([
-    ['rate(0 days)'], ['rate(7 weeks)'], ['cron(0 3 * * *)'], ['every day'],
-  ])('retrainSchedule %s is refused, naming the setting', (value) => {
-    expect(() => loadConfig({ retrainSchedule: value })).toThrow(/Invalid setting "retrainSchedule".*rate\(<n> minutes\|hours\|days\) or cron\(<6 fields>\)/);
-  });
+  test.each([['rate(0 days)'], ['rate(7 weeks)'], ['cron(0 3 * * *)'], ['every day']])(
+    'retrainSchedule %s is refused, naming the setting',
+    (value) => {
+      expect(() => loadConfig({ retrainSchedule: value })).toThrow(
+        /Invalid setting "retrainSchedule".*rate\(<n> minutes\|hours\|days\) or cron\(<6 fields>\)/,
+      );
+    },
+  );
 
   test('retrainOnNewData must be a boolean', () => {
-    expect(() => loadConfig({ retrainOnNewData: 'sometimes' })).toThrow(/Invalid setting "retrainOnNewData": "sometimes"; allowed: true or false/);
+    expect(() => loadConfig({ retrainOnNewData: 'sometimes' })).toThrow(
+      /Invalid setting "retrainOnNewData": "sometimes"; allowed: true or false/,
+    );
   });
 });
 
 describe('retrainOnDrift', () => {
-  type Rule = { Properties: { Name: string; EventPattern: { source: string[]; 'detail-type': string[]; resources: unknown[]; detail: unknown }; Targets: Record<string, unknown>[] } };
-  const alarmRules = (template: Template) => Object.values(resourcesOf(template, 'AWS::Events::Rule'))
-    .filter((r) => JSON.stringify(r.Properties.EventPattern).includes('aws.cloudwatch')) as unknown as Rule[];
+  type Rule = {
+    Properties: {
+      Name: string;
+      EventPattern: { source: string[]; 'detail-type': string[]; resources: unknown[]; detail: unknown };
+      Targets: Record<string, unknown>[];
+    };
+  };
+  const alarmRules = (template: Template) =>
+    Object.values(resourcesOf(template, 'AWS::Events::Rule')).filter((r) =>
+      JSON.stringify(r.Properties.EventPattern).includes('aws.cloudwatch'),
+    ) as unknown as Rule[];
 
   test('off by default: no stack has a rule on alarms', () => {
     const { platform } = buildTestPlatform();
@@ -168,9 +213,16 @@ describe('retrainOnDrift', () => {
       const driftAlarms = platform.monitoring.alarms.driftAlarms;
       expect(driftAlarms.map((a) => a.node.id).sort()).toEqual(['DriftedFeatures', 'PredictionDrift']);
       const driftArns = driftAlarms.map((a) => monitoringStack.arn(platform.monitoring.getLogicalId(a.node.defaultChild as never)));
-      expect(driftArns.every((a) => /^arn:aws:cloudwatch:eu-west-1:123456789012:alarm:DlPlatform-Monitoring-drift-(features|prediction)$/.test(String(a)))).toBe(true);
+      expect(
+        driftArns.every((a) =>
+          /^arn:aws:cloudwatch:eu-west-1:123456789012:alarm:DlPlatform-Monitoring-drift-(features|prediction)$/.test(String(a)),
+        ),
+      ).toBe(true);
       expect(rule.EventPattern).toEqual({
-        source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], resources: driftArns, detail: { state: { value: ['ALARM'] } },
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        resources: driftArns,
+        detail: { state: { value: ['ALARM'] } },
       });
     });
 
@@ -180,25 +232,32 @@ describe('retrainOnDrift', () => {
       const [target] = rule.Targets;
       expect(target.Arn).toBe(machineArn);
       expect(target.InputTransformer).toEqual({
-        InputPathsMap: { 'detail-alarmName': '$.detail.alarmName' }, InputTemplate: '{"trigger":"alarm","alarm":<detail-alarmName>}',
+        InputPathsMap: { 'detail-alarmName': '$.detail.alarmName' },
+        InputTemplate: '{"trigger":"alarm","alarm":<detail-alarmName>}',
       });
     });
 
     test('with a role in the Monitoring stack that only this rule of this account assumes, and that may only start that state machine', () => {
       const roleId = platform.monitoring.getLogicalId(trigger.role.node.defaultChild as never);
       expect(rule.Targets[0].RoleArn).toBe(monitoringStack.arn(roleId));
-      const role = monitoringStack.properties(roleId) as { AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] } };
-      expect(role.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({
-        Principal: { Service: 'events.amazonaws.com' },
-        Condition: {
-          StringEquals: { 'aws:SourceAccount': '123456789012' },
-          ArnEquals: { 'aws:SourceArn': `arn:aws:events:eu-west-1:123456789012:rule/${rule.Name}` },
-        },
-      })]);
+      const role = monitoringStack.properties(roleId) as {
+        AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] };
+      };
+      expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'events.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': '123456789012' },
+            ArnEquals: { 'aws:SourceArn': `arn:aws:events:eu-west-1:123456789012:rule/${rule.Name}` },
+          },
+        }),
+      ]);
       const policies = Object.entries(resourcesOf(monitoring, 'AWS::IAM::Policy'))
         .map(([id]) => monitoringStack.properties(id) as { Roles: unknown[]; PolicyDocument: { Statement: unknown[] } })
         .filter((p) => p.Roles.includes(monitoringStack.physicalName(roleId)));
-      expect(policies.flatMap((p) => p.PolicyDocument.Statement)).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machineArn }]);
+      expect(policies.flatMap((p) => p.PolicyDocument.Statement)).toEqual([
+        { Effect: 'Allow', Action: 'states:StartExecution', Resource: machineArn },
+      ]);
     });
 
     test('no dependency cycle: Monitoring deploys after Training, which names nothing of Monitoring', () => {
@@ -209,17 +268,23 @@ describe('retrainOnDrift', () => {
   });
 
   test('refused at synth without capture, naming the setting and what to change', () => {
-    expect(() => loadConfig({ retrainOnDrift: 'true', captureSamplingPercentage: 0 }))
-      .toThrow(/Invalid setting "retrainOnDrift": true; allowed: false while captureSamplingPercentage is 0 .*set captureSamplingPercentage above 0 or retrainOnDrift=false/);
+    expect(() => loadConfig({ retrainOnDrift: 'true', captureSamplingPercentage: 0 })).toThrow(
+      /Invalid setting "retrainOnDrift": true; allowed: false while captureSamplingPercentage is 0 .*set captureSamplingPercentage above 0 or retrainOnDrift=false/,
+    );
     expect(loadConfig({ retrainOnDrift: 'false', captureSamplingPercentage: 0 }).retrainOnDrift).toBe(false);
     expect(() => loadConfig({ retrainOnDrift: 'yes' })).toThrow(/Invalid setting "retrainOnDrift": "yes"; allowed: true or false/);
   });
 
   test('the construct refuses an empty list of alarms, naming itself', () => {
     const stack = new Stack();
-    const stateMachine = sfn.StateMachine.fromStateMachineArn(stack, 'Pipeline', 'arn:aws:states:eu-west-1:123456789012:stateMachine:retraining');
-    expect(() => new AlarmRetrainingTrigger(stack, 'Trigger', { stateMachine, alarms: [], reason: 'drift' }))
-      .toThrow(/AlarmRetrainingTrigger at Default\/Trigger: invalid alarms 0; allowed: at least one alarm/);
+    const stateMachine = sfn.StateMachine.fromStateMachineArn(
+      stack,
+      'Pipeline',
+      'arn:aws:states:eu-west-1:123456789012:stateMachine:retraining',
+    );
+    expect(() => new AlarmRetrainingTrigger(stack, 'Trigger', { stateMachine, alarms: [], reason: 'drift' })).toThrow(
+      /AlarmRetrainingTrigger at Default\/Trigger: invalid alarms 0; allowed: at least one alarm/,
+    );
   });
 });
 
@@ -229,8 +294,11 @@ describe('npm run retrain', () => {
   beforeAll(async () => {
     moto = await startMoto();
     Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'eu-west-1',
-      AWS_ENDPOINT_URL_SFN: moto.endpoint, AWS_ENDPOINT_URL_CLOUDFORMATION: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_SFN: moto.endpoint,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: moto.endpoint,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
   });
@@ -242,25 +310,32 @@ describe('npm run retrain', () => {
   test('arguments: a prefix, an ARN, or an error that names what is wrong', () => {
     expect(parseRetrainArguments([], 'DlPlatform')).toEqual({ stackPrefix: 'DlPlatform', stateMachineArn: undefined });
     expect(parseRetrainArguments(['--stack-prefix', 'Mine'], 'DlPlatform')).toEqual({ stackPrefix: 'Mine', stateMachineArn: undefined });
-    expect(parseRetrainArguments(['--state-machine-arn', 'nope'], 'DlPlatform')).toEqual({ error: expect.stringContaining('state machine ARN') });
+    expect(parseRetrainArguments(['--state-machine-arn', 'nope'], 'DlPlatform')).toEqual({
+      error: expect.stringContaining('state machine ARN'),
+    });
     expect(parseRetrainArguments(['--frobnicate'], 'DlPlatform')).toEqual({ error: 'unknown argument "--frobnicate"' });
     expect(parseRetrainArguments(['--stack-prefix'], 'DlPlatform')).toEqual({ error: '--stack-prefix needs a value' });
   });
 
-  test('finds the pipeline in the Training stack\'s outputs and starts a manual run', async () => {
+  test("finds the pipeline in the Training stack's outputs and starts a manual run", async () => {
     const sfn = new SFNClient({});
-    const { stateMachineArn } = await sfn.send(new CreateStateMachineCommand({
-      name: 'retraining', roleArn: 'arn:aws:iam::123456789012:role/retraining',
-      definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
-    }));
-    const cloudformation = new CloudFormationClient({});
-    await cloudformation.send(new CreateStackCommand({
-      StackName: 'Mine-Training',
-      TemplateBody: JSON.stringify({
-        Resources: { Topic: { Type: 'AWS::SNS::Topic' } },
-        Outputs: { RetrainingPipelineArn: { Value: stateMachineArn } },
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: 'retraining',
+        roleArn: 'arn:aws:iam::123456789012:role/retraining',
+        definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
       }),
-    }));
+    );
+    const cloudformation = new CloudFormationClient({});
+    await cloudformation.send(
+      new CreateStackCommand({
+        StackName: 'Mine-Training',
+        TemplateBody: JSON.stringify({
+          Resources: { Topic: { Type: 'AWS::SNS::Topic' } },
+          Outputs: { RetrainingPipelineArn: { Value: stateMachineArn } },
+        }),
+      }),
+    );
     const arn = await pipelineArn({ stackPrefix: 'Mine' }, cloudformation);
     expect(arn).toBe(stateMachineArn);
     const execution = await startRetraining(arn, sfn);

@@ -4,14 +4,23 @@
  * by asl-validator and executed by aws-local-stepfunctions against stand-ins that check each call against the
  * services' API models (test/support/rollout-standins.ts).
  */
-import { Template } from 'aws-cdk-lib/assertions';
-import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
 import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollout-reconciler';
 import { CfnTemplate } from './support/cfn-template';
 import { buildTestPlatform, stacksOf } from './support/platform';
 import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
-import { Definition, aslProblems, allStates, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
+import {
+  allStates,
+  aslProblems,
+  Definition,
+  definitionOf,
+  deploymentOf,
+  runStateMachine,
+  stateMachineWith,
+} from './support/state-machine-runner';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -35,9 +44,10 @@ const groupName = deployedTraining.physicalName(logicalIdOf(training, 'AWS::Sage
 const endpointName = deployedServing.physicalName(logicalIdOf(serving, 'AWS::SageMaker::Endpoint'));
 const resources = rolloutResources(platform.serving.inference);
 
-
 function logicalIdOf(t: CfnTemplate, type: string): string {
-  const ids = Object.entries(t.Resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+  const ids = Object.entries(t.Resources)
+    .filter(([, r]) => r.Type === type)
+    .map(([id]) => id);
   if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
   return ids[0];
 }
@@ -48,16 +58,27 @@ const arn = (n: number) => `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package
 /** A scenario of this platform's serving stack. */
 function world(overrides: Partial<RolloutScenario> & Pick<RolloutScenario, 'versions' | 'served'>): RolloutWorld {
   return new RolloutWorld({
-    stackId: SERVING_ID, pointerName: '/DlPlatform/serving/model-package-arn', groupName, endpointName, resources, ...overrides,
+    stackId: SERVING_ID,
+    pointerName: '/DlPlatform/serving/model-package-arn',
+    groupName,
+    endpointName,
+    resources,
+    ...overrides,
   });
 }
 
 /** SageMaker's event for a version's new approval status (the rule's target gets it whole). */
 function approvalEvent(w: RolloutWorld, n: number, status: string) {
   return {
-    'version': '0', 'id': `event-${n}`, 'detail-type': 'SageMaker Model Package State Change', 'source': 'aws.sagemaker',
-    'account': ACCOUNT, 'time': '2026-12-05T08:00:00Z', 'region': REGION, 'resources': [w.versionArn(n)],
-    'detail': { ModelPackageGroupName: groupName, ModelPackageVersion: n, ModelPackageArn: w.versionArn(n), ModelApprovalStatus: status },
+    version: '0',
+    id: `event-${n}`,
+    'detail-type': 'SageMaker Model Package State Change',
+    source: 'aws.sagemaker',
+    account: ACCOUNT,
+    time: '2026-12-05T08:00:00Z',
+    region: REGION,
+    resources: [w.versionArn(n)],
+    detail: { ModelPackageGroupName: groupName, ModelPackageVersion: n, ModelPackageArn: w.versionArn(n), ModelApprovalStatus: status },
   };
 }
 
@@ -90,26 +111,46 @@ describe('a rollout after an approval', () => {
   test('an approved version moves the pointer, and a change set on the deployed template is executed with the deploy role', async () => {
     const w = world({ versions: ['Approved', 'Approved'], served: arn(1) });
     const outcome = await run(w, approvalEvent(w, 2, 'Approved'));
-    expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.rolledOut, modelPackageArn: w.versionArn(2) } });
+    expect(outcome).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: ROLLOUT_OUTCOMES.rolledOut, modelPackageArn: w.versionArn(2) },
+    });
     expect(w.pointer).toBe(w.versionArn(2));
     expect(w.served).toBe(w.versionArn(2));
     const create = w.calls.find((c) => c.operation === 'CreateChangeSet')!.input;
     expect(create).toMatchObject({
-      StackName: SERVING_ID, UsePreviousTemplate: true, ChangeSetType: 'UPDATE',
+      StackName: SERVING_ID,
+      UsePreviousTemplate: true,
+      ChangeSetType: 'UPDATE',
       RoleARN: deployedServing.arn(deployRoleId()),
-      Parameters: [{ ParameterKey: 'ServedModelPackage', UsePreviousValue: true }, { ParameterKey: 'BootstrapVersion', UsePreviousValue: true }],
+      Parameters: [
+        { ParameterKey: 'ServedModelPackage', UsePreviousValue: true },
+        { ParameterKey: 'BootstrapVersion', UsePreviousValue: true },
+      ],
     });
     expect(String(create.ChangeSetName)).toMatch(/^rollout-[0-9a-f-]{36}$/);
     expect(w.operations()).toEqual([
-      'sagemaker:ListModelPackages', 'cloudformation:DescribeStacks', 'ssm:PutParameter', 'cloudformation:CreateChangeSet',
-      'cloudformation:DescribeChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet',
-      'cloudformation:DescribeStacks', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource', 'sagemaker:DescribeEndpoint',
+      'sagemaker:ListModelPackages',
+      'cloudformation:DescribeStacks',
+      'ssm:PutParameter',
+      'cloudformation:CreateChangeSet',
+      'cloudformation:DescribeChangeSet',
+      'cloudformation:DescribeChangeSet',
+      'cloudformation:ExecuteChangeSet',
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStackResource',
+      'sagemaker:DescribeEndpoint',
     ]);
     expect(w.approval[1].status).toBe('Approved');
   });
 
   test('a change set that changes anything besides the model, endpoint config and endpoint is refused: deleted, nothing executed', async () => {
-    const w = world({ versions: ['Approved', 'Approved'], served: arn(1), extraChanges: [{ logicalId: 'ProxyFunction1234ABCD', type: 'AWS::Lambda::Function', action: 'Modify' }] });
+    const w = world({
+      versions: ['Approved', 'Approved'],
+      served: arn(1),
+      extraChanges: [{ logicalId: 'ProxyFunction1234ABCD', type: 'AWS::Lambda::Function', action: 'Modify' }],
+    });
     const outcome = await run(w, approvalEvent(w, 2, 'Approved'));
     expect(outcome).toMatchObject({ status: 'FAILED', error: ROLLOUT_OUTCOMES.refused });
     expect(executed(w)).toBe(false);
@@ -118,7 +159,11 @@ describe('a rollout after an approval', () => {
   });
 
   test('a change set that would replace the endpoint (Add/Remove) is refused too', async () => {
-    const w = world({ versions: ['Approved', 'Approved'], served: arn(1), extraChanges: [{ logicalId: resources.endpoint, type: 'AWS::SageMaker::Endpoint', action: 'Remove' }] });
+    const w = world({
+      versions: ['Approved', 'Approved'],
+      served: arn(1),
+      extraChanges: [{ logicalId: resources.endpoint, type: 'AWS::SageMaker::Endpoint', action: 'Remove' }],
+    });
     expect(await run(w, approvalEvent(w, 2, 'Approved'))).toMatchObject({ status: 'FAILED', error: ROLLOUT_OUTCOMES.refused });
     expect(executed(w)).toBe(false);
   });
@@ -127,7 +172,10 @@ describe('a rollout after an approval', () => {
     const w = world({ versions: ['Approved', 'Approved'], served: arn(1), updateEnds: 'UPDATE_ROLLBACK_COMPLETE' });
     const outcome = await run(w, approvalEvent(w, 2, 'Approved'));
     expect(outcome).toMatchObject({ status: 'FAILED', error: ROLLOUT_OUTCOMES.rolledBack });
-    expect(w.approval[1]).toEqual({ status: 'Rejected', description: 'Rejected by the rollout: the serving stack update ended in UPDATE_ROLLBACK_COMPLETE' });
+    expect(w.approval[1]).toEqual({
+      status: 'Rejected',
+      description: 'Rejected by the rollout: the serving stack update ended in UPDATE_ROLLBACK_COMPLETE',
+    });
     expect(w.pointer).toBe(w.versionArn(1));
     expect(w.served).toBe(w.versionArn(1));
   });
@@ -143,21 +191,37 @@ describe('a rollout after an approval', () => {
 
   test('the rejection starts another rollout, which finds the previous version already served', async () => {
     const w = world({ versions: ['Approved', 'Rejected'], served: arn(1) });
-    expect(await run(w, approvalEvent(w, 2, 'Rejected'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.alreadyServed } });
+    expect(await run(w, approvalEvent(w, 2, 'Rejected'))).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: ROLLOUT_OUTCOMES.alreadyServed },
+    });
     expect(w.operations()).toEqual(['sagemaker:ListModelPackages', 'cloudformation:DescribeStacks']);
   });
 
   test('a person rejecting the served version rolls the endpoint back to the newest version still approved', async () => {
     const w = world({ versions: ['Approved', 'Rejected'], served: arn(2) });
-    expect(await run(w, approvalEvent(w, 2, 'Rejected'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.rolledOut, modelPackageArn: w.versionArn(1) } });
+    expect(await run(w, approvalEvent(w, 2, 'Rejected'))).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: ROLLOUT_OUTCOMES.rolledOut, modelPackageArn: w.versionArn(1) },
+    });
     expect(w.served).toBe(w.versionArn(1));
   });
 
   test('a busy stack (a deploy in progress) is looked at again until it is done, then the rollout proceeds', async () => {
-    const w = world({ versions: ['Approved', 'Approved'], served: arn(1), statusesBefore: ['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_COMPLETE'] });
+    const w = world({
+      versions: ['Approved', 'Approved'],
+      served: arn(1),
+      statusesBefore: ['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_COMPLETE'],
+    });
     const outcome = await run(w, approvalEvent(w, 2, 'Approved'));
     expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.rolledOut } });
-    expect(w.operations().slice(0, 5)).toEqual(['sagemaker:ListModelPackages', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStacks', 'ssm:PutParameter']);
+    expect(w.operations().slice(0, 5)).toEqual([
+      'sagemaker:ListModelPackages',
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStacks',
+      'ssm:PutParameter',
+    ]);
     expect(outcome.states.filter((s) => s === 'Wait for the stack')).toHaveLength(2);
   });
 
@@ -193,7 +257,11 @@ describe('a rollout after an approval', () => {
   });
 
   test('a change set CloudFormation cannot create fails the rollout (an incident); nothing is executed, the version stays Approved', async () => {
-    const w = world({ versions: ['Approved', 'Approved'], served: arn(1), changeSetFailsWith: 'User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: ssm:GetParameters' });
+    const w = world({
+      versions: ['Approved', 'Approved'],
+      served: arn(1),
+      changeSetFailsWith: 'User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: ssm:GetParameters',
+    });
     const outcome = await run(w, approvalEvent(w, 2, 'Approved'));
     expect(outcome).toMatchObject({ status: 'FAILED', error: ROLLOUT_OUTCOMES.changeSetFailed });
     expect(executed(w)).toBe(false);
@@ -204,20 +272,29 @@ describe('a rollout after an approval', () => {
 
   test('the version already served: nothing is written', async () => {
     const w = world({ versions: ['Approved'], served: arn(1) });
-    expect(await run(w, approvalEvent(w, 1, 'Approved'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.alreadyServed } });
+    expect(await run(w, approvalEvent(w, 1, 'Approved'))).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: ROLLOUT_OUTCOMES.alreadyServed },
+    });
     expect(w.operations()).toEqual(['sagemaker:ListModelPackages', 'cloudformation:DescribeStacks']);
   });
 });
 
 describe('manual approval (modelApproval=manual)', () => {
-  test('a version waiting for a person is not rolled out; the person\'s approval rolls it out', async () => {
+  test("a version waiting for a person is not rolled out; the person's approval rolls it out", async () => {
     const w = world({ versions: ['Approved', 'PendingManualApproval'], served: arn(1) });
-    expect(await run(w, approvalEvent(w, 1, 'Approved'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.alreadyServed } });
+    expect(await run(w, approvalEvent(w, 1, 'Approved'))).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: ROLLOUT_OUTCOMES.alreadyServed },
+    });
     expect(w.served).toBe(w.versionArn(1));
 
     // aws sagemaker update-model-package --model-package-arn <v2> --model-approval-status Approved
     w.approval[1] = { status: 'Approved' };
-    expect(await run(w, approvalEvent(w, 2, 'Approved'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.rolledOut, modelPackageArn: w.versionArn(2) } });
+    expect(await run(w, approvalEvent(w, 2, 'Approved'))).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: ROLLOUT_OUTCOMES.rolledOut, modelPackageArn: w.versionArn(2) },
+    });
     expect(w.served).toBe(w.versionArn(2));
     expect(w.pointer).toBe(w.versionArn(2));
   });
@@ -232,21 +309,34 @@ describe('manual approval (modelApproval=manual)', () => {
 
   test('nothing approved at all: nothing to roll out', async () => {
     const w = world({ versions: ['PendingManualApproval'], served: 'none' });
-    expect(await run(w, approvalEvent(w, 1, 'Rejected'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: ROLLOUT_OUTCOMES.nothingApproved } });
+    expect(await run(w, approvalEvent(w, 1, 'Rejected'))).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: ROLLOUT_OUTCOMES.nothingApproved },
+    });
     expect(w.pointer).toBe('none');
   });
 });
 
 function deployRoleId(): string {
-  const ids = Object.entries(serving.Resources).filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id.includes('RolloutDeployRole')).map(([id]) => id);
+  const ids = Object.entries(serving.Resources)
+    .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id.includes('RolloutDeployRole'))
+    .map(([id]) => id);
   if (ids.length !== 1) throw new Error(`expected one rollout deploy role, found ${ids.join(', ')}`);
   return ids[0];
 }
 
 describe('what the rollout may do', () => {
-  const policiesOf = (roleId: string) => Object.values(serving.Resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties!.Roles).includes(`"${roleId}"`))
-    .flatMap((r) => inServing((r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as { Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> }[]);
+  const policiesOf = (roleId: string) =>
+    Object.values(serving.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties!.Roles).includes(`"${roleId}"`))
+      .flatMap(
+        (r) =>
+          inServing((r.Properties!.PolicyDocument as { Statement: unknown[] }).Statement) as {
+            Action: string | string[];
+            Resource: string | string[];
+            Condition?: Record<string, Record<string, string>>;
+          }[],
+      );
   const machineRole = String((serving.Resources[machineId].Properties!.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
   const deployRole = deployRoleId();
   const deployRoleArn = deployedServing.arn(deployRole);
@@ -254,54 +344,98 @@ describe('what the rollout may do', () => {
 
   test('the state machine creates change sets only with the deploy role, and passes that role only to CloudFormation', () => {
     const statements = policiesOf(machineRole);
-    expect(statements).toEqual(expect.arrayContaining([
-      { Effect: 'Allow', Action: 'cloudformation:CreateChangeSet', Resource: SERVING_ID, Condition: { StringEquals: { 'cloudformation:RoleArn': deployRoleArn } } },
-      { Effect: 'Allow', Action: 'iam:PassRole', Resource: deployRoleArn, Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } },
-      { Effect: 'Allow', Action: 'ssm:PutParameter', Resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/DlPlatform/serving/model-package-arn` },
-    ]));
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        {
+          Effect: 'Allow',
+          Action: 'cloudformation:CreateChangeSet',
+          Resource: SERVING_ID,
+          Condition: { StringEquals: { 'cloudformation:RoleArn': deployRoleArn } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: deployRoleArn,
+          Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'ssm:PutParameter',
+          Resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/DlPlatform/serving/model-package-arn`,
+        },
+      ]),
+    );
     // Every other CloudFormation call names this stack only.
-    for (const s of statements.filter((x) => [x.Action].flat().some((a) => a.startsWith('cloudformation:')))) expect(s.Resource).toBe(SERVING_ID);
+    for (const s of statements.filter((x) => [x.Action].flat().some((a) => a.startsWith('cloudformation:'))))
+      expect(s.Resource).toBe(SERVING_ID);
   });
 
-  test('the deploy role is CloudFormation\'s, for this account, and can change only the tagged models and endpoint configs and this endpoint', () => {
+  test("the deploy role is CloudFormation's, for this account, and can change only the tagged models and endpoint configs and this endpoint", () => {
     const trust = serving.Resources[deployRole].Properties!.AssumeRolePolicyDocument as { Statement: unknown[] };
-    expect(inServing(trust.Statement)).toEqual([{
-      Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
-    }]);
+    expect(inServing(trust.Statement)).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudformation.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+      },
+    ]);
     const statements = policiesOf(deployRole);
     const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions).toEqual([
-      'iam:PassRole', 'kms:CreateGrant', 'kms:DescribeKey',
-      'sagemaker:AddTags', 'sagemaker:AddTags', 'sagemaker:CreateEndpointConfig', 'sagemaker:CreateModel',
-      'sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel',
+      'iam:PassRole',
+      'kms:CreateGrant',
+      'kms:DescribeKey',
+      'sagemaker:AddTags',
+      'sagemaker:AddTags',
+      'sagemaker:CreateEndpointConfig',
+      'sagemaker:CreateModel',
+      'sagemaker:DeleteEndpointConfig',
+      'sagemaker:DeleteModel',
+      'sagemaker:DescribeEndpoint',
+      'sagemaker:DescribeEndpointConfig',
+      'sagemaker:DescribeModel',
       'sagemaker:DescribeModelPackage',
-      'sagemaker:UpdateEndpoint', 'ssm:GetParameters',
+      'sagemaker:UpdateEndpoint',
+      'ssm:GetParameters',
     ]);
     // The stack's SSM-typed parameters only: the pointer and CDK's bootstrap version (the caller reads them too).
     const reads = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/`;
     for (const who of [statements, policiesOf(machineRole)]) {
-      expect(who.find((s) => s.Action === 'ssm:GetParameters')!.Resource).toEqual([`${reads}DlPlatform/serving/model-package-arn`, `${reads}cdk-bootstrap/hnb659fds/version`]);
+      expect(who.find((s) => s.Action === 'ssm:GetParameters')!.Resource).toEqual([
+        `${reads}DlPlatform/serving/model-package-arn`,
+        `${reads}cdk-bootstrap/hnb659fds/version`,
+      ]);
     }
-    expect(statements.find((s) => s.Action === 'sagemaker:DescribeModelPackage')!.Resource).toBe(`arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${groupName.toLowerCase()}/*`);
+    expect(statements.find((s) => s.Action === 'sagemaker:DescribeModelPackage')!.Resource).toBe(
+      `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${groupName.toLowerCase()}/*`,
+    );
     for (const s of statements.filter((x) => [x.Resource].flat().some((r) => /:(model|endpoint-config)\/\*$/.test(r)))) {
       const [operator] = Object.values(s.Condition ?? {});
       expect(Object.entries(operator ?? {})).toEqual([[expect.stringMatching(/^aws:(Request|Resource)Tag\/dlplatform:rollout$/), suffix]]);
     }
-    expect(statements.find((s) => s.Action === 'iam:PassRole')!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
-    expect(statements.find((s) => [s.Action].flat().includes('sagemaker:UpdateEndpoint'))!.Resource).toBe(`arn:aws:sagemaker:${REGION}:${ACCOUNT}:endpoint/${endpointName.toLowerCase()}`);
+    expect(statements.find((s) => s.Action === 'iam:PassRole')!.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' },
+    });
+    expect(statements.find((s) => [s.Action].flat().includes('sagemaker:UpdateEndpoint'))!.Resource).toBe(
+      `arn:aws:sagemaker:${REGION}:${ACCOUNT}:endpoint/${endpointName.toLowerCase()}`,
+    );
   });
 
   test('the model and endpoint config carry the tag the deploy role is held to', () => {
     for (const id of [resources.model, resources.endpointConfig]) {
-      expect(inServing(serving.Resources[id].Properties!.Tags)).toEqual(expect.arrayContaining([{ Key: 'dlplatform:rollout', Value: suffix }]));
+      expect(inServing(serving.Resources[id].Properties!.Tags)).toEqual(
+        expect.arrayContaining([{ Key: 'dlplatform:rollout', Value: suffix }]),
+      );
     }
   });
 
-  test('approvals and rejections of the registry\'s group start the rollout; undeliverable events wait in a dead-letter queue', () => {
+  test("approvals and rejections of the registry's group start the rollout; undeliverable events wait in a dead-letter queue", () => {
     const [rule] = Object.values(serving.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     expect(inServing(rule.Properties!.EventPattern)).toEqual({
-      'source': ['aws.sagemaker'], 'detail-type': ['SageMaker Model Package State Change'],
-      'detail': { ModelPackageGroupName: [groupName, groupName.toLowerCase()], ModelApprovalStatus: ['Approved', 'Rejected'] },
+      source: ['aws.sagemaker'],
+      'detail-type': ['SageMaker Model Package State Change'],
+      detail: { ModelPackageGroupName: [groupName, groupName.toLowerCase()], ModelApprovalStatus: ['Approved', 'Rejected'] },
     });
     const [target] = rule.Properties!.Targets as { Arn: unknown; DeadLetterConfig: unknown; RetryPolicy: unknown }[];
     expect(target.Arn).toEqual({ Ref: machineId });
@@ -313,13 +447,17 @@ describe('what the rollout may do', () => {
     const stack = new Stack(new App(), 'S');
     const endpoint = platform.serving.inference;
     const props = { endpoint, pointerParameterName: '/p', modelPackageGroupName: 'g', eventGroupNames: ['g'], groupNameInArns: 'g' };
-    expect(() => new RolloutReconciler(stack, 'R', { ...props, maxBusyChecks: 0 })).toThrow(/RolloutReconciler at S\/R: invalid maxBusyChecks 0; allowed: a whole number from 1 to 1000/);
+    expect(() => new RolloutReconciler(stack, 'R', { ...props, maxBusyChecks: 0 })).toThrow(
+      /RolloutReconciler at S\/R: invalid maxBusyChecks 0; allowed: a whole number from 1 to 1000/,
+    );
   });
 
   test('a pinned version has no rollout; manual mode has the same one', () => {
     expect(buildTestPlatform({ servingModelPackageVersion: 3 }).platform.serving.rollout).toBeUndefined();
     const manualPlatform = buildTestPlatform({ account: ACCOUNT, region: REGION, modelApproval: 'manual' }).platform;
-    const deployedManual = deploymentOf(stacksOf(manualPlatform), { account: ACCOUNT, region: REGION }).stack(manualPlatform.serving.stackName);
+    const deployedManual = deploymentOf(stacksOf(manualPlatform), { account: ACCOUNT, region: REGION }).stack(
+      manualPlatform.serving.stackName,
+    );
     expect(definitionOf(deployedManual, 'Newest approved version')).toEqual(definition);
   });
 });

@@ -8,10 +8,18 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { HOSTING_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES, supportsVolumeKms } from '../constructs/instance-types';
+
+import { HOSTING_INSTANCE_TYPES, supportsVolumeKms, TRAINING_INSTANCE_TYPES } from '../constructs/instance-types';
 import {
-  RULE_SOURCES, gpuImageProblem, instanceTypeChangeProblem, instanceTypeSuffix, jobWaitProblem, spotWaitProblem, stepInstances,
-  trafficShiftingProblem, volumeKmsProblem,
+  gpuImageProblem,
+  instanceTypeChangeProblem,
+  instanceTypeSuffix,
+  jobWaitProblem,
+  RULE_SOURCES,
+  spotWaitProblem,
+  stepInstances,
+  trafficShiftingProblem,
+  volumeKmsProblem,
 } from '../constructs/sagemaker-rules';
 import { TrafficShifting } from '../constructs/serving/endpoint-deployment';
 import { InferenceEndpoint, InferenceEndpointProps } from '../constructs/serving/inference-endpoint';
@@ -31,7 +39,11 @@ function configError(context: Record<string, unknown>): string {
 }
 
 function artifact(stack: Stack, key: string): ModelArtifact {
-  return new ModelArtifact({ bucket: s3.Bucket.fromBucketName(stack, `Bucket${key.length}`, 'bucket'), key, encryptionKey: kms.Key.fromKeyArn(stack, `ArtifactKey${key.length}`, 'arn:aws:kms:eu-west-1:123456789012:key/artifact') });
+  return new ModelArtifact({
+    bucket: s3.Bucket.fromBucketName(stack, `Bucket${key.length}`, 'bucket'),
+    key,
+    encryptionKey: kms.Key.fromKeyArn(stack, `ArtifactKey${key.length}`, 'arn:aws:kms:eu-west-1:123456789012:key/artifact'),
+  });
 }
 
 function endpoint(props: Partial<InferenceEndpointProps> = {}, artifactKey?: string): { stack: Stack; endpoint: InferenceEndpoint } {
@@ -47,44 +59,80 @@ function endpoint(props: Partial<InferenceEndpointProps> = {}, artifactKey?: str
 
 describe('traffic shifting against the instance count (TrafficRoutingConfig)', () => {
   test('the old defaults (canary 10% with servingMinCapacity=1) are refused at synth, naming the setting and the page', () => {
-    const message = configError({ deploymentStrategy: 'canary', deploymentCanaryPercent: 10, servingMinCapacity: 1, servingMaxCapacity: 4 });
+    const message = configError({
+      deploymentStrategy: 'canary',
+      deploymentCanaryPercent: 10,
+      servingMinCapacity: 1,
+      servingMaxCapacity: 4,
+    });
     expect(message).toBe(
-      'Invalid setting "servingMinCapacity": 1; allowed: at least 2 with deploymentStrategy=canary: SageMaker allows the canary to be at most '
-      + '50% of the endpoint\'s instances, and the canary is at least one instance (100% of 1); or set deploymentStrategy=all-at-once, '
-      + `which still bakes and rolls back on the alarms (see ${RULE_SOURCES.trafficRouting})`,
+      'Invalid setting "servingMinCapacity": 1; allowed: at least 2 with deploymentStrategy=canary: SageMaker allows the canary to be at most ' +
+        "50% of the endpoint's instances, and the canary is at least one instance (100% of 1); or set deploymentStrategy=all-at-once, " +
+        `which still bakes and rolls back on the alarms (see ${RULE_SOURCES.trafficRouting})`,
     );
   });
 
   test('linear with one instance is refused the same way', () => {
-    expect(configError({ deploymentStrategy: 'linear', servingMinCapacity: 1 })).toMatch(/^Invalid setting "servingMinCapacity": 1; allowed: at least 2 with deploymentStrategy=linear: .*each linear step/);
+    expect(configError({ deploymentStrategy: 'linear', servingMinCapacity: 1 })).toMatch(
+      /^Invalid setting "servingMinCapacity": 1; allowed: at least 2 with deploymentStrategy=linear: .*each linear step/,
+    );
   });
 
   test('the new default, all at once, deploys with one instance; a canary is fine from two instances up', () => {
     expect(loadConfig({}).deploymentStrategy).toBe('all-at-once');
     expect(loadConfig({}).servingMinCapacity).toBe(1);
     expect(() => loadConfig({ deploymentStrategy: 'canary', servingMinCapacity: 2, servingMaxCapacity: 4 })).not.toThrow();
-    expect(() => loadConfig({ deploymentStrategy: 'linear', deploymentLinearStepPercent: 50, servingMinCapacity: 2, servingMaxCapacity: 2 })).not.toThrow();
+    expect(() =>
+      loadConfig({ deploymentStrategy: 'linear', deploymentLinearStepPercent: 50, servingMinCapacity: 2, servingMaxCapacity: 2 }),
+    ).not.toThrow();
   });
 
   test('a step that rounds up to more than half of some reachable instance count is refused, with the largest size that works', () => {
     // 50% of 3 instances rounds up to 2: more than half.
     expect(stepInstances(50, 3)).toBe(2);
-    const problem = trafficShiftingProblem({ mode: n('mode', 'linear' as const), percent: n('step', 50), minInstances: n('min', 2), maxInstances: n('max', 4) });
+    const problem = trafficShiftingProblem({
+      mode: n('mode', 'linear' as const),
+      percent: n('step', 50),
+      minInstances: n('min', 2),
+      maxInstances: n('max', 4),
+    });
     expect(problem).toMatchObject({ setting: 'step', value: 50 });
-    expect(problem!.allowed).toContain('at most 33 that keeps each linear step within 50% of every instance count from min (2) to max (4): with 3 instances, 50% rounds up to 2 instance(s)');
-    expect(trafficShiftingProblem({ mode: n('mode', 'linear' as const), percent: n('step', 33), minInstances: n('min', 2), maxInstances: n('max', 4) })).toBeUndefined();
+    expect(problem!.allowed).toContain(
+      'at most 33 that keeps each linear step within 50% of every instance count from min (2) to max (4): with 3 instances, 50% rounds up to 2 instance(s)',
+    );
+    expect(
+      trafficShiftingProblem({
+        mode: n('mode', 'linear' as const),
+        percent: n('step', 33),
+        minInstances: n('min', 2),
+        maxInstances: n('max', 4),
+      }),
+    ).toBeUndefined();
   });
 
   test('all at once has no size rule', () => {
-    expect(trafficShiftingProblem({ mode: n('mode', 'all-at-once' as const), percent: n('p', 0), minInstances: n('min', 1), maxInstances: n('max', 1) })).toBeUndefined();
+    expect(
+      trafficShiftingProblem({
+        mode: n('mode', 'all-at-once' as const),
+        percent: n('p', 0),
+        minInstances: n('min', 1),
+        maxInstances: n('max', 1),
+      }),
+    ).toBeUndefined();
   });
 
   test('InferenceEndpoint refuses a canary on one instance in its own prop names; its default shifts all at once', () => {
-    expect(() => endpoint({ trafficShifting: TrafficShifting.canary({ canaryPercent: 10 }) }))
-      .toThrow(/^InferenceEndpoint at Test\/Endpoint: invalid minCapacity 1; allowed: at least 2 with trafficShifting=canary/);
+    expect(() => endpoint({ trafficShifting: TrafficShifting.canary({ canaryPercent: 10 }) })).toThrow(
+      /^InferenceEndpoint at Test\/Endpoint: invalid minCapacity 1; allowed: at least 2 with trafficShifting=canary/,
+    );
     const template = Template.fromStack(endpoint().stack);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: { BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 } },
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
+          TerminationWaitInSeconds: 300,
+        },
+      },
     });
   });
 });
@@ -92,22 +140,33 @@ describe('traffic shifting against the instance count (TrafficRoutingConfig)', (
 describe('spot wait against runtime (StoppingCondition)', () => {
   test('refuses a spot wait shorter than the runtime at synth, citing the page', () => {
     expect(configError({ trainingMaxWaitSeconds: 600, trainingMaxRuntimeSeconds: 1200 })).toBe(
-      'Invalid setting "trainingMaxWaitSeconds": 600; allowed: at least trainingMaxRuntimeSeconds (1200) when trainingUseSpot is true: '
-      + `SageMaker's spot wait includes the run itself (see ${RULE_SOURCES.stoppingCondition})`,
+      'Invalid setting "trainingMaxWaitSeconds": 600; allowed: at least trainingMaxRuntimeSeconds (1200) when trainingUseSpot is true: ' +
+        `SageMaker's spot wait includes the run itself (see ${RULE_SOURCES.stoppingCondition})`,
     );
   });
 
   test('on-demand training has no spot wait to check', () => {
-    expect(spotWaitProblem({ useSpot: n('spot', false), maxWaitSeconds: n('wait', 60), maxRuntimeSeconds: n('run', 3600) })).toBeUndefined();
+    expect(
+      spotWaitProblem({ useSpot: n('spot', false), maxWaitSeconds: n('wait', 60), maxRuntimeSeconds: n('run', 3600) }),
+    ).toBeUndefined();
     expect(() => loadConfig({ trainingUseSpot: false, trainingMaxWaitSeconds: 600, trainingMaxRuntimeSeconds: 1200 })).not.toThrow();
   });
 });
 
 describe('volume KMS against NVMe instance storage (ResourceConfig, CreateEndpointConfig)', () => {
   test('refuses a volume key for a type with instance storage, accepts it for an EBS-only type', () => {
-    expect(volumeKmsProblem({ instanceType: n('instanceType', 'ml.g5.xlarge'), volumeKey: n('volumeKey', 'arn:aws:kms:eu-west-1:111122223333:key/x') }))
-      .toMatchObject({ setting: 'volumeKey', source: RULE_SOURCES.volumeKms });
-    expect(volumeKmsProblem({ instanceType: n('instanceType', 'ml.m5.large'), volumeKey: n('volumeKey', 'arn:aws:kms:eu-west-1:111122223333:key/x') })).toBeUndefined();
+    expect(
+      volumeKmsProblem({
+        instanceType: n('instanceType', 'ml.g5.xlarge'),
+        volumeKey: n('volumeKey', 'arn:aws:kms:eu-west-1:111122223333:key/x'),
+      }),
+    ).toMatchObject({ setting: 'volumeKey', source: RULE_SOURCES.volumeKms });
+    expect(
+      volumeKmsProblem({
+        instanceType: n('instanceType', 'ml.m5.large'),
+        volumeKey: n('volumeKey', 'arn:aws:kms:eu-west-1:111122223333:key/x'),
+      }),
+    ).toBeUndefined();
   });
 
   test('every hosting type: the endpoint config carries a volume key exactly where SageMaker accepts one', () => {
@@ -116,8 +175,10 @@ describe('volume KMS against NVMe instance storage (ResourceConfig, CreateEndpoi
       const { stack } = endpoint({ instanceType });
       const [config] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::EndpointConfig'));
       const key = config.Properties.KmsKeyId;
-      expect({ instanceType, problem: volumeKmsProblem({ instanceType: n('KmsKeyId', instanceType), volumeKey: n('KmsKeyId', key) }) })
-        .toEqual({ instanceType, problem: undefined });
+      expect({
+        instanceType,
+        problem: volumeKmsProblem({ instanceType: n('KmsKeyId', instanceType), volumeKey: n('KmsKeyId', key) }),
+      }).toEqual({ instanceType, problem: undefined });
       if (!supportsVolumeKms(instanceType)) nvme++;
       else expect({ instanceType, key }).toEqual({ instanceType, key: expect.anything() });
     }
@@ -136,7 +197,11 @@ describe('volume KMS against NVMe instance storage (ResourceConfig, CreateEndpoi
 describe('GPU architecture against the image (the GPU matrix of instance-types.ts)', () => {
   test('refuses a GPU the build has no kernels for, listing the families it can run', () => {
     const voltaless = { torch: '2.15.0', cuda: '13.2', archList: ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120'] };
-    const problem = gpuImageProblem({ instanceType: n('trainingInstanceType', 'ml.p3.2xlarge'), choices: TRAINING_INSTANCE_TYPES, image: voltaless });
+    const problem = gpuImageProblem({
+      instanceType: n('trainingInstanceType', 'ml.p3.2xlarge'),
+      choices: TRAINING_INSTANCE_TYPES,
+      image: voltaless,
+    });
     expect(problem).toMatchObject({ setting: 'trainingInstanceType', value: 'ml.p3.2xlarge' });
     expect(problem!.allowed).toContain('ml.p3.2xlarge has NVIDIA V100 GPUs (sm_70)');
     expect(() => loadConfig({}, voltaless)).toThrow(/Invalid setting "trainingInstanceType": "ml.p3.2xlarge"/);
@@ -170,7 +235,8 @@ describe('autoscaling against instance-type changes (endpoint-scaling-update)', 
     const first = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-1/output/model.tar.gz');
     const second = endpoint({ instanceType: 'ml.m5.large', maxCapacity: 2 }, 'jobs/job-2/output/model.tar.gz');
     const [a, b] = [first.endpoint, second.endpoint];
-    const nameOf = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'))[0].Properties.EndpointName;
+    const nameOf = (stack: Stack) =>
+      Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'))[0].Properties.EndpointName;
     expect(nameOf(first.stack)).toEqual(nameOf(second.stack));
     expect(a.variantName).toBe(b.variantName);
   });
@@ -181,15 +247,20 @@ describe('autoscaling against instance-type changes (endpoint-scaling-update)', 
     );
     expect(() => endpoint({ endpointName: 'digits-m5-large', maxCapacity: 2 })).not.toThrow();
     expect(() => endpoint({ endpointName: 'digits' })).not.toThrow();
-    expect(instanceTypeChangeProblem({ endpointName: n('name', 'x-g5-12xlarge'), instanceType: n('type', 'ml.g5.12xlarge'), autoscales: true })).toBeUndefined();
+    expect(
+      instanceTypeChangeProblem({ endpointName: n('name', 'x-g5-12xlarge'), instanceType: n('type', 'ml.g5.12xlarge'), autoscales: true }),
+    ).toBeUndefined();
     expect(instanceTypeSuffix('ml.p4de.24xlarge')).toBe('p4de-24xlarge');
   });
 });
 
 describe('each rule is written once: the configuration and the construct word the same rule', () => {
   /** The part of an error after "allowed: ", which both callers take from the rule. */
-  const allowed = (message: string) => message.split('allowed: ')[1].replace(/\b(trainingMaxRuntimeSeconds|trainingUseSpot|servingMinCapacity|servingInstanceType)\b/g, '<name>')
-    .replace(/\b(maxRuntime|useSpot|minCapacity|instanceType)\b/g, '<name>');
+  const allowed = (message: string) =>
+    message
+      .split('allowed: ')[1]
+      .replace(/\b(trainingMaxRuntimeSeconds|trainingUseSpot|servingMinCapacity|servingInstanceType)\b/g, '<name>')
+      .replace(/\b(maxRuntime|useSpot|minCapacity|instanceType)\b/g, '<name>');
   const thrown = (build: () => unknown) => {
     try {
       build();
@@ -208,17 +279,27 @@ describe('each rule is written once: the configuration and the construct word th
   });
 
   test('capacity: fewer instances at most than at least', () => {
-    expect(configError({ servingMinCapacity: 3, servingMaxCapacity: 2 })).toBe('Invalid setting "servingMinCapacity": 3; allowed: at most servingMaxCapacity (2)');
-    expect(thrown(() => endpoint({ minCapacity: 3, maxCapacity: 2 }))).toBe('InferenceEndpoint at Test/Endpoint: invalid minCapacity 3; allowed: at most maxCapacity (2)');
+    expect(configError({ servingMinCapacity: 3, servingMaxCapacity: 2 })).toBe(
+      'Invalid setting "servingMinCapacity": 3; allowed: at most servingMaxCapacity (2)',
+    );
+    expect(thrown(() => endpoint({ minCapacity: 3, maxCapacity: 2 }))).toBe(
+      'InferenceEndpoint at Test/Endpoint: invalid minCapacity 3; allowed: at most maxCapacity (2)',
+    );
   });
 
-  test('the deploy\'s wait against the job\'s longest run', () => {
+  test("the deploy's wait against the job's longest run", () => {
     expect(jobWaitProblem({ maxRuntimeSeconds: n('run', 600), waitSeconds: n('wait', 600) })).toBeUndefined();
-    expect(jobWaitProblem({ useSpot: n('spot', true), maxWaitSeconds: n('maxWait', 900), maxRuntimeSeconds: n('run', 600), waitSeconds: n('wait', 600) }))
-      .toMatchObject({ setting: 'maxWait', value: 900, allowed: 'at most wait (600), or the deploy gives up while the job still runs' });
+    expect(
+      jobWaitProblem({
+        useSpot: n('spot', true),
+        maxWaitSeconds: n('maxWait', 900),
+        maxRuntimeSeconds: n('run', 600),
+        waitSeconds: n('wait', 600),
+      }),
+    ).toMatchObject({ setting: 'maxWait', value: 900, allowed: 'at most wait (600), or the deploy gives up while the job still runs' });
     expect(configError({ trainingMaxWaitSeconds: 7500, trainingTimeoutMinutes: 120 })).toBe(
-      'Invalid setting "trainingMaxWaitSeconds": 7500; allowed: at most trainingTimeoutMinutes * 60 (7200), or the deploy gives up while the job '
-      + `still runs (see ${RULE_SOURCES.stoppingCondition})`,
+      'Invalid setting "trainingMaxWaitSeconds": 7500; allowed: at most trainingTimeoutMinutes * 60 (7200), or the deploy gives up while the job ' +
+        `still runs (see ${RULE_SOURCES.stoppingCondition})`,
     );
   });
 });

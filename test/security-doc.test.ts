@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+
 import { acceptancesOf, acceptedFindingsTable, defaultApp, SECURITY_DOC, withAcceptedFindings } from '../scripts/security-table';
 
 describe('docs/security.md', () => {
@@ -18,7 +19,9 @@ describe('docs/security.md', () => {
   });
 
   test('an acknowledgement made on a construct shows up in the table under that construct', () => {
-    const table = acceptedFindingsTable([{ id: 'Serverless-LambdaDLQ', where: 'Serving/Canary', reason: 'A reason long enough to be read by a reviewer.' }]);
+    const table = acceptedFindingsTable([
+      { id: 'Serverless-LambdaDLQ', where: 'Serving/Canary', reason: 'A reason long enough to be read by a reviewer.' },
+    ]);
     expect(table).toContain('| `Serverless-LambdaDLQ` | Serving/Canary | A reason long enough to be read by a reviewer. |');
   });
 });

@@ -6,11 +6,12 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { ConfigError, loadConfig } from '../lib/config';
-import { loadServiceModel } from '../local/api-model/service-model';
+
 import { proxyReservedConcurrency, reservationProblem } from '../constructs/private/lambda-concurrency';
 import { API_ENDPOINT_ACCESS_MODE, API_SECURITY_POLICY } from '../constructs/serving/api-tls';
 import { OBJECT_WRITE_ACTIONS } from '../constructs/training/training-job-sample-data';
+import { ConfigError, loadConfig } from '../lib/config';
+import { loadServiceModel } from '../local/api-model/service-model';
 import { loadIamReference } from './support/iam-reference';
 import { buildTestPlatform, contextWith } from './support/platform';
 
@@ -20,8 +21,11 @@ type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?:
 function platform(overrides: Record<string, unknown> = {}) {
   const { platform: p } = buildTestPlatform({ ...NO_BUNDLING, ...overrides });
   return {
-    data: Template.fromStack(p.data), training: Template.fromStack(p.training),
-    serving: Template.fromStack(p.serving), monitoring: Template.fromStack(p.monitoring), stacks: p,
+    data: Template.fromStack(p.data),
+    training: Template.fromStack(p.training),
+    serving: Template.fromStack(p.serving),
+    monitoring: Template.fromStack(p.monitoring),
+    stacks: p,
   };
 }
 
@@ -32,7 +36,9 @@ function only(template: Template, type: string, props: Record<string, unknown> =
 }
 
 function statements(template: Template, type: string, property = 'PolicyDocument'): Record<string, unknown>[] {
-  return Object.values(template.findResources(type)).flatMap((r) => ((r as Resource).Properties[property] as { Statement: Record<string, unknown>[] }).Statement);
+  return Object.values(template.findResources(type)).flatMap(
+    (r) => ((r as Resource).Properties[property] as { Statement: Record<string, unknown>[] }).Statement,
+  );
 }
 
 const actionsOf = (s: Record<string, unknown>): string[] => [s.Action ?? []].flat() as string[];
@@ -40,14 +46,18 @@ const actionsOf = (s: Record<string, unknown>): string[] => [s.Action ?? []].fla
 describe('security gaps of issue 14', () => {
   const app = platform();
 
-  describe('1. SageMaker\'s log groups', () => {
-    test('the endpoint\'s /aws/sagemaker/Endpoints/<name> group is created before the endpoint: encrypted, retained, with retention', () => {
+  describe("1. SageMaker's log groups", () => {
+    test("the endpoint's /aws/sagemaker/Endpoints/<name> group is created before the endpoint: encrypted, retained, with retention", () => {
       const [, endpoint] = only(app.serving, 'AWS::SageMaker::Endpoint');
-      const groups = (Object.entries(app.serving.findResources('AWS::Logs::LogGroup')) as [string, Resource][])
-        .filter(([, r]) => JSON.stringify(r.Properties.LogGroupName ?? '').includes('/aws/sagemaker/Endpoints/'));
+      const groups = (Object.entries(app.serving.findResources('AWS::Logs::LogGroup')) as [string, Resource][]).filter(([, r]) =>
+        JSON.stringify(r.Properties.LogGroupName ?? '').includes('/aws/sagemaker/Endpoints/'),
+      );
       expect(groups).toHaveLength(1);
       const [logGroupId, logGroup] = groups[0];
-      const [first, ...rest] = (logGroup.Properties.LogGroupName as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1] as [string, ...unknown[]];
+      const [first, ...rest] = (logGroup.Properties.LogGroupName as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1] as [
+        string,
+        ...unknown[],
+      ];
       expect(first.startsWith('/aws/sagemaker/Endpoints/')).toBe(true);
       // The group's name is exactly the endpoint's, whichever way CloudFormation resolves it.
       expect({ 'Fn::Join': ['', [first.slice('/aws/sagemaker/Endpoints/'.length), ...rest]] }).toEqual(endpoint.Properties.EndpointName);
@@ -57,28 +67,35 @@ describe('security gaps of issue 14', () => {
       expect(endpoint.DependsOn).toContain(logGroupId);
     });
 
-    test('the endpoint\'s name carries the stack instance\'s id, so a redeploy after destroy never meets the kept group', () => {
+    test("the endpoint's name carries the stack instance's id, so a redeploy after destroy never meets the kept group", () => {
       const [, endpoint] = only(app.serving, 'AWS::SageMaker::Endpoint');
       expect(JSON.stringify(endpoint.Properties.EndpointName)).toContain('"Ref":"AWS::StackId"');
       const [, ...parts] = (endpoint.Properties.EndpointName as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
       expect(parts.length).toBeGreaterThan(0);
     });
 
-    test('the only log groups a serving role may create are the endpoint\'s own and, for the drift job, SageMaker\'s processing group; the model role writes only its group', () => {
+    test("the only log groups a serving role may create are the endpoint's own and, for the drift job, SageMaker's processing group; the model role writes only its group", () => {
       const all = statements(app.serving, 'AWS::IAM::Policy');
       const creates = all.filter((s) => actionsOf(s).includes('logs:CreateLogGroup'));
       expect(creates).toHaveLength(2);
       for (const r of [creates[0].Resource].flat()) expect(JSON.stringify(r)).toMatch(/"EndpointLogGroup[0-9A-F]+"/);
       // The drift check's job role, as every processing job's role: the group SageMaker writes by name (sagemaker-job-logs.ts).
       for (const r of [creates[1].Resource].flat()) expect(JSON.stringify(r)).toMatch(/:log-group:\/aws\/sagemaker\/ProcessingJobs(:\*)?"/);
-      const writes = all.filter((s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource ?? null).includes('EndpointLogGroup'));
+      const writes = all.filter(
+        (s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource ?? null).includes('EndpointLogGroup'),
+      );
       expect(writes).toHaveLength(1);
     });
 
     test('by default SageMaker creates /aws/sagemaker/TrainingJobs; with manageTrainingLogGroup the stack does; the role may create that group alone either way', () => {
-      const trainingActions = (t: Template) => statements(t, 'AWS::IAM::Policy').filter((s) => JSON.stringify(s.Resource ?? null).includes('/aws/sagemaker/TrainingJobs')).flatMap(actionsOf);
+      const trainingActions = (t: Template) =>
+        statements(t, 'AWS::IAM::Policy')
+          .filter((s) => JSON.stringify(s.Resource ?? null).includes('/aws/sagemaker/TrainingJobs'))
+          .flatMap(actionsOf);
       expect(trainingActions(app.training)).toContain('logs:CreateLogGroup');
-      expect(app.training.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/sagemaker/TrainingJobs' } })).toEqual({});
+      expect(app.training.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/sagemaker/TrainingJobs' } })).toEqual(
+        {},
+      );
 
       const managed = platform({ manageTrainingLogGroup: true });
       const [, group] = only(managed.training, 'AWS::Logs::LogGroup', { LogGroupName: '/aws/sagemaker/TrainingJobs' });
@@ -88,7 +105,12 @@ describe('security gaps of issue 14', () => {
       // AWS's execution-role policy lists logs:CreateLogGroup and does not say SageMaker skips it for an existing group.
       expect(trainingActions(managed.training)).toContain('logs:CreateLogGroup');
       const creates = statements(managed.training, 'AWS::IAM::Policy').filter((s) => actionsOf(s).includes('logs:CreateLogGroup'));
-      expect(creates.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r)).every((r) => /log-group:\/aws\/sagemaker\/(TrainingJobs|ProcessingJobs)(:\*)?"/.test(r))).toBe(true);
+      expect(
+        creates
+          .flatMap((s) => [s.Resource].flat())
+          .map((r) => JSON.stringify(r))
+          .every((r) => /log-group:\/aws\/sagemaker\/(TrainingJobs|ProcessingJobs)(:\*)?"/.test(r)),
+      ).toBe(true);
       expect(trainingActions(managed.training)).toContain('logs:PutLogEvents');
     });
   });
@@ -100,7 +122,12 @@ describe('security gaps of issue 14', () => {
       expect(proxyReservedConcurrency(100, 27, 100)).toBe(100);
       expect(proxyReservedConcurrency(2, 27, 100)).toBe(54);
       only(reserved.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 100, Timeout: 27 });
-      const slow = platform({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 1000, apiThrottleRateLimit: 2, apiThrottleBurstLimit: 2 });
+      const slow = platform({
+        reserveLambdaConcurrency: true,
+        lambdaConcurrencyQuota: 1000,
+        apiThrottleRateLimit: 2,
+        apiThrottleBurstLimit: 2,
+      });
       only(slow.serving, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 54 });
     });
 
@@ -114,7 +141,9 @@ describe('security gaps of issue 14', () => {
       const load = () => loadConfig(contextWith({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 150 }));
       expect(load).toThrow(ConfigError);
       expect(load).toThrow(/reserveLambdaConcurrency.*lambdaConcurrencyQuota \(150\).*inference proxy 100 \+ alarm responder 5 = 105/s);
-      expect(() => loadConfig(contextWith({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 150, proxyReservedConcurrencyCap: 40 }))).not.toThrow();
+      expect(() =>
+        loadConfig(contextWith({ reserveLambdaConcurrency: true, lambdaConcurrencyQuota: 150, proxyReservedConcurrencyCap: 40 })),
+      ).not.toThrow();
     });
   });
 
@@ -123,7 +152,7 @@ describe('security gaps of issue 14', () => {
       only(app.serving, 'AWS::ApiGateway::RestApi', { SecurityPolicy: 'SecurityPolicy_TLS13_1_2_2021_06', EndpointAccessMode: 'STRICT' });
     });
 
-    test('both values are ones API Gateway\'s published API model (botocore) accepts', () => {
+    test("both values are ones API Gateway's published API model (botocore) accepts", () => {
       const shapes = loadServiceModel('apigateway').shapes as Record<string, { enum?: string[] }>;
       expect(shapes.SecurityPolicy.enum).toContain(API_SECURITY_POLICY);
       expect(shapes.EndpointAccessMode.enum).toContain(API_ENDPOINT_ACCESS_MODE);
@@ -144,7 +173,7 @@ describe('security gaps of issue 14', () => {
       expect(JSON.stringify(versions.Resource)).toMatch(/\/\*"/);
     });
 
-    test('the deny covers every object write or delete that BucketDeployment\'s wildcard grants allow', () => {
+    test("the deny covers every object write or delete that BucketDeployment's wildcard grants allow", () => {
       const s3Actions = Object.keys(loadIamReference().services.s3.actions).map((a) => `s3:${a}`);
       const allowed = statements(app.training, 'AWS::IAM::Policy')
         .filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Resource ?? null).includes('DataBucket'))
@@ -157,7 +186,7 @@ describe('security gaps of issue 14', () => {
   });
 
   describe('5. source conditions on service access', () => {
-    test('CloudWatch may use the monitoring key only for this account\'s platform alarms', () => {
+    test("CloudWatch may use the monitoring key only for this account's platform alarms", () => {
       const keyStatements = statements(app.monitoring, 'AWS::KMS::Key', 'KeyPolicy');
       const cw = keyStatements.find((s) => s.Sid === 'CloudWatchAlarmsUseTheTopicKey')!;
       expect(cw.Condition).toEqual({
@@ -167,7 +196,7 @@ describe('security gaps of issue 14', () => {
       expect(JSON.stringify(cw.Condition)).toContain(':alarm:DlPlatform-Monitoring-*');
     });
 
-    test('EventBridge\'s key use is bound by the topic policy: only the failure rule of this account may publish', () => {
+    test("EventBridge's key use is bound by the topic policy: only the failure rule of this account may publish", () => {
       const topicStatements = statements(app.monitoring, 'AWS::SNS::TopicPolicy');
       const events = topicStatements.filter((s) => JSON.stringify(s.Principal).includes('events.amazonaws.com'));
       expect(events).toHaveLength(1);
@@ -176,7 +205,9 @@ describe('security gaps of issue 14', () => {
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
       });
       const keyStatements = statements(app.monitoring, 'AWS::KMS::Key', 'KeyPolicy');
-      expect(keyStatements.filter((s) => JSON.stringify(s.Principal).includes('events.amazonaws.com')).map((s) => s.Sid)).toEqual(['EventBridgeRulesUseTheTopicKey']);
+      expect(keyStatements.filter((s) => JSON.stringify(s.Principal).includes('events.amazonaws.com')).map((s) => s.Sid)).toEqual([
+        'EventBridgeRulesUseTheTopicKey',
+      ]);
     });
 
     test.each([
@@ -184,7 +215,9 @@ describe('security gaps of issue 14', () => {
       ['SageMaker training role', 'training', 'sagemaker.amazonaws.com'],
       ['Step Functions waiter role', 'training', 'states.amazonaws.com'],
     ] as const)('the %s trusts its service only on behalf of this account (aws:SourceAccount)', (_what, stack, service) => {
-      const trusts = statements(app[stack], 'AWS::IAM::Role', 'AssumeRolePolicyDocument').filter((s) => JSON.stringify(s.Principal).includes(service));
+      const trusts = statements(app[stack], 'AWS::IAM::Role', 'AssumeRolePolicyDocument').filter((s) =>
+        JSON.stringify(s.Principal).includes(service),
+      );
       expect(trusts.length).toBeGreaterThan(0);
       for (const trust of trusts) expect(trust.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
     });
@@ -193,12 +226,14 @@ describe('security gaps of issue 14', () => {
   describe('6. WAF logs', () => {
     test('redact the SigV4 signature and session token, the API key, and the query string', () => {
       const [, logging] = only(app.serving, 'AWS::WAFv2::LoggingConfiguration');
-      expect(logging.Properties.RedactedFields).toEqual(expect.arrayContaining([
-        { SingleHeader: { Name: 'authorization' } },
-        { SingleHeader: { Name: 'x-amz-security-token' } },
-        { SingleHeader: { Name: 'x-api-key' } },
-        { QueryString: {} },
-      ]));
+      expect(logging.Properties.RedactedFields).toEqual(
+        expect.arrayContaining([
+          { SingleHeader: { Name: 'authorization' } },
+          { SingleHeader: { Name: 'x-amz-security-token' } },
+          { SingleHeader: { Name: 'x-api-key' } },
+          { QueryString: {} },
+        ]),
+      );
     });
   });
 
@@ -211,19 +246,29 @@ describe('security gaps of issue 14', () => {
       expect(targets).toHaveLength(2);
       for (const target of targets) expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
       const queuePolicy = statements(app.monitoring, 'AWS::SQS::QueuePolicy');
-      expect(queuePolicy).toEqual(expect.arrayContaining([
-        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } } }),
-      ]));
+      expect(queuePolicy).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          expect.objectContaining({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } },
+          }),
+        ]),
+      );
     });
 
     test('alarms (to the responder and the topic) as soon as one event waits in the dead-letter queue', () => {
       const [queueId] = only(app.monitoring, 'AWS::SQS::Queue');
       const [, alarm] = only(app.monitoring, 'AWS::CloudWatch::Alarm', {
-        MetricName: 'ApproximateNumberOfMessagesVisible', AlarmName: Match.stringLikeRegexp('training-events-undelivered$'),
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        AlarmName: Match.stringLikeRegexp('training-events-undelivered$'),
       });
       expect(alarm.Properties).toMatchObject({
-        Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
         AlarmName: 'DlPlatform-Monitoring-training-events-undelivered',
       });

@@ -6,13 +6,23 @@
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
+
 import { buildTestPlatform, EVERY_OPTION } from './support/platform';
 
-type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; NotResource?: unknown; Condition?: Record<string, Record<string, unknown>>; Sid?: string };
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+  Sid?: string;
+};
 const actionsOf = (s: Statement) => [s.Action].flat();
 
 function policies(template: Template): Statement[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((r) => (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (r) => (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+  );
 }
 
 describe('scoping of issue 20', () => {
@@ -33,7 +43,11 @@ describe('scoping of issue 20', () => {
     const manages = policies(training).filter((s) => actionsOf(s).includes('ec2:DeleteNetworkInterface'));
     expect(manages).toHaveLength(3);
     for (const s of manages) {
-      expect(actionsOf(s).sort()).toEqual(['ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission']);
+      expect(actionsOf(s).sort()).toEqual([
+        'ec2:CreateNetworkInterfacePermission',
+        'ec2:DeleteNetworkInterface',
+        'ec2:DeleteNetworkInterfacePermission',
+      ]);
       expect(JSON.stringify(s.Condition?.ArnEquals?.['ec2:Subnet'])).toContain(':subnet/subnet-0123456789abcdef0');
     }
   });
@@ -59,28 +73,44 @@ describe('scoping of issue 20', () => {
     // retrainOnDrift (on in EVERY_OPTION): the drift alarms' rule (constructs/training/alarm-retraining-trigger.ts).
     ['monitoring', 'defaults', 0],
     ['monitoring', 'every option', 1],
-  ] as const)('every role EventBridge assumes in the %s stack (%s) names this account and the rules it serves (aws:SourceArn)', (stack, settings, count) => {
-    const template = Template.fromStack((settings === 'defaults' ? defaults : vpc)[stack]);
-    const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })]) } } });
-    expect(Object.keys(roles)).toHaveLength(count);
-    const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { Name: string; Targets: { RoleArn?: { 'Fn::GetAtt': string[] } }[] } }[];
-    for (const [id, role] of Object.entries(roles) as [string, { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } }][]) {
-      const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;
-      expect(condition.StringEquals['aws:SourceAccount']).toEqual(settings === 'defaults' ? { Ref: 'AWS::AccountId' } : '123456789012');
-      const served = rules.filter((r) => r.Properties.Targets.some((t) => t.RoleArn?.['Fn::GetAtt'][0] === id)).map((r) => r.Properties.Name);
-      expect(served.length).toBeGreaterThan(0);
-      const sourceArn = JSON.stringify(condition.ArnEquals?.['aws:SourceArn'] ?? condition.ArnLike?.['aws:SourceArn']);
-      for (const ruleName of served) {
-        // An exact rule ARN, or (the pipeline, whose alarm rules are added later) a name prefix that only its rules start with.
-        const pattern = /:rule\/([^"*]+)(\*?)"/.exec(sourceArn)!;
-        expect(pattern[2] === '*' ? ruleName.startsWith(pattern[1]) : ruleName === pattern[1]).toBe(true);
+  ] as const)(
+    'every role EventBridge assumes in the %s stack (%s) names this account and the rules it serves (aws:SourceArn)',
+    (stack, settings, count) => {
+      const template = Template.fromStack((settings === 'defaults' ? defaults : vpc)[stack]);
+      const roles = template.findResources('AWS::IAM::Role', {
+        Properties: {
+          AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })]) },
+        },
+      });
+      expect(Object.keys(roles)).toHaveLength(count);
+      const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
+        Properties: { Name: string; Targets: { RoleArn?: { 'Fn::GetAtt': string[] } }[] };
+      }[];
+      for (const [id, role] of Object.entries(roles) as [
+        string,
+        { Properties: { AssumeRolePolicyDocument: { Statement: Statement[] } } },
+      ][]) {
+        const condition = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition!;
+        expect(condition.StringEquals['aws:SourceAccount']).toEqual(settings === 'defaults' ? { Ref: 'AWS::AccountId' } : '123456789012');
+        const served = rules
+          .filter((r) => r.Properties.Targets.some((t) => t.RoleArn?.['Fn::GetAtt'][0] === id))
+          .map((r) => r.Properties.Name);
+        expect(served.length).toBeGreaterThan(0);
+        const sourceArn = JSON.stringify(condition.ArnEquals?.['aws:SourceArn'] ?? condition.ArnLike?.['aws:SourceArn']);
+        for (const ruleName of served) {
+          // An exact rule ARN, or (the pipeline, whose alarm rules are added later) a name prefix that only its rules start with.
+          const pattern = /:rule\/([^"*]+)(\*?)"/.exec(sourceArn)!;
+          expect(pattern[2] === '*' ? ruleName.startsWith(pattern[1]) : ruleName === pattern[1]).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 
   test('the provider waiters may create streams and write events only in their own log group', () => {
     const template = Template.fromStack(defaults.training);
-    const writes = policies(template).filter((s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource).includes('WaiterLogs'));
+    const writes = policies(template).filter(
+      (s) => actionsOf(s).includes('logs:PutLogEvents') && JSON.stringify(s.Resource).includes('WaiterLogs'),
+    );
     expect(writes).toHaveLength(3);
     for (const s of policies(template)) if (s.Resource === '*') expect(actionsOf(s)).not.toContain('logs:PutLogEvents');
   });

@@ -1,7 +1,8 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'fs';
 import { load } from 'js-yaml';
+import * as path from 'path';
+
 import { CONTENT_TYPES, jsonRequestProblem, PREDICTION_REQUEST_SCHEMA } from '../constructs/serving/runtime/prediction-request';
 import { buildServing } from './support/serving';
 
@@ -20,11 +21,14 @@ function routes(template: Template): string[] {
     return `${pathOf(resources[id].Properties.ParentId)}/${resources[id].Properties.PathPart}`;
   };
   return Object.values(template.findResources('AWS::ApiGateway::Method'))
-    .map((m) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId) || '/'}`).sort();
+    .map((m) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId) || '/'}`)
+    .sort();
 }
 
 function documentedRoutes(): string[] {
-  return Object.entries(openapi.paths as Doc).flatMap(([p, ops]) => Object.keys(ops as Doc).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+  return Object.entries(openapi.paths as Doc)
+    .flatMap(([p, ops]) => Object.keys(ops as Doc).map((m) => `${m.toUpperCase()} ${p}`))
+    .sort();
 }
 
 describe('openapi/inference-api.yaml', () => {
@@ -43,7 +47,12 @@ describe('openapi/inference-api.yaml', () => {
   test('documents SigV4 (IAM) auth, which the deployed method requires', () => {
     expect(method.AuthorizationType).toBe('AWS_IAM');
     expect(openapi.security).toEqual([{ sigv4: [] }]);
-    expect(openapi.components.securitySchemes.sigv4).toMatchObject({ type: 'apiKey', in: 'header', name: 'Authorization', 'x-amazon-apigateway-authtype': 'awsSigv4' });
+    expect(openapi.components.securitySchemes.sigv4).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'Authorization',
+      'x-amazon-apigateway-authtype': 'awsSigv4',
+    });
   });
 
   test('documents the x-api-key header that apiAuth=api-key deploys', () => {
@@ -76,8 +85,13 @@ describe('openapi/inference-api.yaml', () => {
     expect(jsonRequestProblem(named.value)).toBeUndefined();
     expect(positional.value.instances[0]).toHaveLength(64);
     // The named row is the positional one under the digits CSV's column names.
-    const header = fs.readFileSync(path.join(__dirname, '..', 'training-image', 'sample-data', 'raw', 'digits.csv'), 'utf8').split('\n')[0].split(',');
-    expect(named.value.instances[0]).toEqual(Object.fromEntries(header.filter((name) => name !== 'label').map((name, i) => [name, positional.value.instances[0][i]])));
+    const header = fs
+      .readFileSync(path.join(__dirname, '..', 'training-image', 'sample-data', 'raw', 'digits.csv'), 'utf8')
+      .split('\n')[0]
+      .split(',');
+    expect(named.value.instances[0]).toEqual(
+      Object.fromEntries(header.filter((name) => name !== 'label').map((name, i) => [name, positional.value.instances[0][i]])),
+    );
     expect(predict.requestBody.content['text/csv'].example.trim().split(',')).toHaveLength(64);
   });
 

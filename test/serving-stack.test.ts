@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+
 import { PREDICTION_REQUEST_SCHEMA } from '../constructs/serving/runtime/prediction-request';
 import { MAX_BODY_BYTES } from '../constructs/serving/runtime/request-limits';
 import { CfnTemplate, resolve } from './support/cfn-template';
@@ -32,9 +33,12 @@ describe('Serving stack (defaults)', () => {
       expect(model.EnableNetworkIsolation).toBe(true);
       // Image and artifact come from the version; the pointer is read by CloudFormation at each deploy.
       expect(model.PrimaryContainer).toEqual({ ModelPackageName: { Ref: 'ServedModelPackage' } });
-      expect(template.toJSON().Parameters.ServedModelPackage).toEqual(expect.objectContaining({
-        Type: 'AWS::SSM::Parameter::Value<String>', Default: '/DlPlatform/serving/model-package-arn',
-      }));
+      expect(template.toJSON().Parameters.ServedModelPackage).toEqual(
+        expect.objectContaining({
+          Type: 'AWS::SSM::Parameter::Value<String>',
+          Default: '/DlPlatform/serving/model-package-arn',
+        }),
+      );
       expect(platform.training.registry.pointerParameterName).toBe('/DlPlatform/serving/model-package-arn');
       // The pointer is no CloudFormation resource of any stack: only the platform's registration step writes it.
       for (const stack of [platform.training, serving]) {
@@ -55,7 +59,10 @@ describe('Serving stack (defaults)', () => {
       // Built from the Training stack's group ARN, read through its output: never from this stack's own id.
       const groupArn = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/dlplatform-models-0123456789ab';
       const resolved = resolve(t.toJSON() as CfnTemplate, model.PrimaryContainer.ModelPackageName, {
-        refs: { 'AWS::Region': 'eu-west-1', 'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-ffffffffffff' },
+        refs: {
+          'AWS::Region': 'eu-west-1',
+          'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-ffffffffffff',
+        },
         stackOutput: (stack, output) => {
           expect([stack, output]).toEqual(['DlPlatform-Training', expect.stringMatching(/ModelRegistryGroup\w*ModelPackageGroupArn/)]);
           return groupArn;
@@ -67,25 +74,38 @@ describe('Serving stack (defaults)', () => {
       expect(pinned.platform.training.trainingJobName).toBe(platform.training.trainingJobName);
     });
 
-    test('the model role reads only the platform\'s model artifacts, decrypts with the key and writes only captured traffic and its own logs', () => {
+    test("the model role reads only the platform's model artifacts, decrypts with the key and writes only captured traffic and its own logs", () => {
       const role = only(template, 'AWS::SageMaker::Model').props.ExecutionRoleArn['Fn::GetAtt'][0];
       template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
       });
-      const policy = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(role))!;
+      const policy = Object.values(resources).find(
+        (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(role),
+      )!;
       const statements = (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement;
       const byAction = (action: string) => statements.find((s) => [s.Action].flat().includes(action))!;
       // Only the objects the platform's training jobs write: <S3OutputPath><job name>/output/model.tar.gz, any of
       // its jobs (any approved version may be served).
       const training = JSON.stringify(Template.fromStack(platform.training).toJSON());
       const outputPath = training.slice(training.indexOf('S3OutputPath'));
-      const outputPrefix = /^S3OutputPath\\":\\"s3:\/\/",\{"Fn::GetStackOutput":.*?"OutputName":"[^"]*ModelBucket[^"]*"\}\},"\/([^"\\]*)\\"/.exec(outputPath)![1];
+      const outputPrefix =
+        /^S3OutputPath\\":\\"s3:\/\/",\{"Fn::GetStackOutput":.*?"OutputName":"[^"]*ModelBucket[^"]*"\}\},"\/([^"\\]*)\\"/.exec(
+          outputPath,
+        )![1];
       expect(outputPrefix).toMatch(/\/$/);
       expect(byAction('s3:GetObject').Resource).toEqual({
-        'Fn::Join': ['', [
-          { 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'DlPlatform-Data', OutputName: expect.stringContaining('ModelBucket') }) },
-          `/${outputPrefix}${platform.training.jobNamePrefix}-*/output/model.tar.gz`,
-        ]],
+        'Fn::Join': [
+          '',
+          [
+            {
+              'Fn::GetStackOutput': expect.objectContaining({
+                StackName: 'DlPlatform-Data',
+                OutputName: expect.stringContaining('ModelBucket'),
+              }),
+            },
+            `/${outputPrefix}${platform.training.jobNamePrefix}-*/output/model.tar.gz`,
+          ],
+        ],
       });
       expect(byAction('s3:GetObject').Action).toBe('s3:GetObject');
       // Decrypt reads the artifact; Encrypt and GenerateDataKey write the capture files (test/drift-check.test.ts).
@@ -97,7 +117,9 @@ describe('Serving stack (defaults)', () => {
       for (const r of logResources) expect(JSON.stringify(r)).toMatch(/"EndpointLogGroup[0-9A-F]+"/);
       // logs:CreateLogGroup too, in case SageMaker calls it for a group that exists (AWS does not say): that group only.
       expect([byAction('logs:CreateLogGroup').Resource].flat()).toEqual(logResources);
-      expect(byAction('cloudwatch:PutMetricData').Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } });
+      expect(byAction('cloudwatch:PutMetricData').Condition).toEqual({
+        StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' },
+      });
       expect(byAction('ecr:BatchGetImage')).toBeDefined();
     });
 
@@ -111,7 +133,9 @@ describe('Serving stack (defaults)', () => {
 
     test('the endpoint config runs servingMinCapacity ml.m5.large instances with a KMS-encrypted volume', () => {
       const config = only(template, 'AWS::SageMaker::EndpointConfig').props;
-      expect(config.ProductionVariants).toEqual([expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1, VariantName: 'AllTraffic' })]);
+      expect(config.ProductionVariants).toEqual([
+        expect.objectContaining({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1, VariantName: 'AllTraffic' }),
+      ]);
       expect(config.KmsKeyId).toBeDefined();
     });
 
@@ -129,25 +153,46 @@ describe('Serving stack (defaults)', () => {
       });
     });
 
-    test('the rollback alarms watch the variant\'s 5XX errors per minute and p99 model latency (in microseconds)', () => {
-      const dimensions = [{ Name: 'EndpointName', Value: endpointName }, { Name: 'VariantName', Value: 'AllTraffic' }];
+    test("the rollback alarms watch the variant's 5XX errors per minute and p99 model latency (in microseconds)", () => {
+      const dimensions = [
+        { Name: 'EndpointName', Value: endpointName },
+        { Name: 'VariantName', Value: 'AllTraffic' },
+      ];
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/SageMaker', MetricName: 'Invocation5XXErrors', Dimensions: dimensions, Statistic: 'Sum', Period: 60,
-        Threshold: 5, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'Invocation5XXErrors',
+        Dimensions: dimensions,
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 5,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
       });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/SageMaker', MetricName: 'ModelLatency', Dimensions: dimensions, ExtendedStatistic: 'p99', Period: 60,
-        Threshold: 1_000_000, EvaluationPeriods: 2, DatapointsToAlarm: 2, ComparisonOperator: 'GreaterThanThreshold',
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'ModelLatency',
+        Dimensions: dimensions,
+        ExtendedStatistic: 'p99',
+        Period: 60,
+        Threshold: 1_000_000,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        ComparisonOperator: 'GreaterThanThreshold',
       });
     });
 
     test('target-tracks invocations per instance between servingMinCapacity and servingMaxCapacity', () => {
       const target = only(template, 'AWS::ApplicationAutoScaling::ScalableTarget');
       expect(target.props).toMatchObject({
-        ServiceNamespace: 'sagemaker', ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-        MinCapacity: 1, MaxCapacity: 4,
+        ServiceNamespace: 'sagemaker',
+        ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        MinCapacity: 1,
+        MaxCapacity: 4,
       });
-      expect(target.props.ResourceId).toEqual({ 'Fn::Join': ['', [`endpoint/${endpointName['Fn::Join'][1][0]}`, ...endpointName['Fn::Join'][1].slice(1), '/variant/AllTraffic']] });
+      expect(target.props.ResourceId).toEqual({
+        'Fn::Join': ['', [`endpoint/${endpointName['Fn::Join'][1][0]}`, ...endpointName['Fn::Join'][1].slice(1), '/variant/AllTraffic']],
+      });
       expect(resources[target.id].DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^Endpoint/)]));
       template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         PolicyType: 'TargetTrackingScaling',
@@ -160,9 +205,11 @@ describe('Serving stack (defaults)', () => {
   });
 
   describe('proxy function', () => {
-    test('runs Node.js 24 on arm64 with active tracing, JSON logs and a deadline under API Gateway\'s 29 s', () => {
+    test("runs Node.js 24 on arm64 with active tracing, JSON logs and a deadline under API Gateway's 29 s", () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' },
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('^ProxyLogGroup') } },
         Environment: { Variables: { ENDPOINT_NAME: Match.anyValue(), INVOKE_TIMEOUT_MS: '25000' } },
         Timeout: 27,
@@ -171,7 +218,10 @@ describe('Serving stack (defaults)', () => {
 
     test('logs to a KMS-encrypted log group kept for a year', () => {
       const [id] = Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((k) => k.startsWith('ProxyLogGroup'));
-      expect(resources[id].Properties).toEqual({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] }, RetentionInDays: 365 });
+      expect(resources[id].Properties).toEqual({
+        KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] },
+        RetentionInDays: 365,
+      });
     });
 
     test('may invoke only this endpoint, write its own logs and send traces', () => {
@@ -179,19 +229,37 @@ describe('Serving stack (defaults)', () => {
         Roles: [{ Ref: Match.stringLikeRegexp('^ProxyRole') }],
         PolicyDocument: {
           Statement: [
-            { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyLogGroup'), 'Arn'] } },
+            {
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Effect: 'Allow',
+              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyLogGroup'), 'Arn'] },
+            },
             { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
             // The endpoint while it exists; while no model is approved, the ARN it will have (HasApprovedModel).
-            { Action: 'sagemaker:InvokeEndpoint', Effect: 'Allow', Resource: { 'Fn::If': ['HasApprovedModel', { Ref: Match.stringLikeRegexp('^Endpoint') }, Match.anyValue()] } },
+            {
+              Action: 'sagemaker:InvokeEndpoint',
+              Effect: 'Allow',
+              Resource: { 'Fn::If': ['HasApprovedModel', { Ref: Match.stringLikeRegexp('^Endpoint') }, Match.anyValue()] },
+            },
           ],
         },
       });
-      const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ProxyRole') }] } }));
-      const invoke = (policy.Properties.PolicyDocument.Statement as { Resource: { 'Fn::If': [string, unknown, unknown] } }[])[2].Resource['Fn::If'][2];
+      const [policy] = Object.values(
+        template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ProxyRole') }] } }),
+      );
+      const invoke = (policy.Properties.PolicyDocument.Statement as { Resource: { 'Fn::If': [string, unknown, unknown] } }[])[2].Resource[
+        'Fn::If'
+      ][2];
       const endpoint = only(template, 'AWS::SageMaker::Endpoint').props.EndpointName;
-      const asText = (v: unknown) => resolve(template.toJSON() as CfnTemplate, v, {
-        refs: { 'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab', 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012' },
-      }) as string;
+      const asText = (v: unknown) =>
+        resolve(template.toJSON() as CfnTemplate, v, {
+          refs: {
+            'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:123456789012:stack/DlPlatform-Serving/0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab',
+            'AWS::Partition': 'aws',
+            'AWS::Region': 'eu-west-1',
+            'AWS::AccountId': '123456789012',
+          },
+        }) as string;
       expect(asText(invoke)).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${asText(endpoint).toLowerCase()}`);
       template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
@@ -199,7 +267,7 @@ describe('Serving stack (defaults)', () => {
       });
     });
 
-    test('is, with the drift check\'s two, a Lambda function of the stack listed for monitoring', () => {
+    test("is, with the drift check's two, a Lambda function of the stack listed for monitoring", () => {
       expect(serving.functions).toEqual([serving.proxyFunction, ...serving.drift!.functions]);
       expect(serving.drift!.functions).toHaveLength(2);
       template.resourceCountIs('AWS::Lambda::Function', serving.functions.length);
@@ -228,17 +296,28 @@ describe('Serving stack (defaults)', () => {
     });
 
     test('the request model is the prediction-request JSON schema', () => {
-      template.hasResourceProperties('AWS::ApiGateway::Model', { ContentType: 'application/json', Name: 'PredictionRequest', Schema: PREDICTION_REQUEST_SCHEMA });
+      template.hasResourceProperties('AWS::ApiGateway::Model', {
+        ContentType: 'application/json',
+        Name: 'PredictionRequest',
+        Schema: PREDICTION_REQUEST_SCHEMA,
+      });
     });
 
     test('the stage throttles, traces and writes execution logs without request bodies', () => {
       template.hasResourceProperties('AWS::ApiGateway::Stage', {
         StageName: 'v1',
         TracingEnabled: true,
-        MethodSettings: [{
-          HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true,
-          ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200,
-        }],
+        MethodSettings: [
+          {
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            LoggingLevel: 'ERROR',
+            DataTraceEnabled: false,
+            MetricsEnabled: true,
+            ThrottlingRateLimit: 100,
+            ThrottlingBurstLimit: 200,
+          },
+        ],
       });
     });
 
@@ -248,7 +327,10 @@ describe('Serving stack (defaults)', () => {
       expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', ip: '$context.identity.sourceIp' });
       expect(stage.AccessLogSetting.Format).not.toContain('$context.identity.apiKey"');
       const [id] = JSON.stringify(stage.AccessLogSetting.DestinationArn).match(/InferenceApiAccessLogs[0-9A-F]+/)!;
-      expect(resources[id].Properties).toMatchObject({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] }, RetentionInDays: 365 });
+      expect(resources[id].Properties).toMatchObject({
+        KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] },
+        RetentionInDays: 365,
+      });
     });
 
     test('the execution log group exists before the stage, encrypted and kept for a year', () => {
@@ -261,7 +343,7 @@ describe('Serving stack (defaults)', () => {
       expect(resources[only(template, 'AWS::ApiGateway::Stage').id].DependsOn).toContain(id);
     });
 
-    test('API Gateway\'s own errors answer JSON with the request id', () => {
+    test("API Gateway's own errors answer JSON with the request id", () => {
       for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
         template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
           ResponseType: type,
@@ -283,7 +365,11 @@ describe('Serving stack (defaults)', () => {
 
     test('is a regional web ACL associated with the API stage', () => {
       expect(acl.props).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} }, Name: serving.waf.webAclName });
-      expect(acl.props.VisibilityConfig).toEqual({ MetricName: serving.waf.metricName, CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true });
+      expect(acl.props.VisibilityConfig).toEqual({
+        MetricName: serving.waf.metricName,
+        CloudWatchMetricsEnabled: true,
+        SampledRequestsEnabled: true,
+      });
       const stage = only(template, 'AWS::ApiGateway::Stage');
       const association = only(template, 'AWS::WAFv2::WebACLAssociation');
       expect(association.props.WebACLArn).toEqual({ 'Fn::GetAtt': [acl.id, 'Arn'] });
@@ -293,7 +379,11 @@ describe('Serving stack (defaults)', () => {
 
     test('runs IP reputation, a per-IP rate limit, a body-size limit, Common and KnownBadInputs, in that order', () => {
       expect(rules.map((r) => r.Name)).toEqual([
-        'AWSManagedRulesAmazonIpReputationList', 'RateLimitPerIp', 'BodySizeLimit', 'AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet',
+        'AWSManagedRulesAmazonIpReputationList',
+        'RateLimitPerIp',
+        'BodySizeLimit',
+        'AWSManagedRulesCommonRuleSet',
+        'AWSManagedRulesKnownBadInputsRuleSet',
       ]);
       expect(rules.map((r) => r.Priority)).toEqual([0, 1, 2, 3, 4]);
     });
@@ -305,10 +395,16 @@ describe('Serving stack (defaults)', () => {
       });
     });
 
-    test('blocks bodies above the request-limits table\'s maxBytes with 413, oversize bodies included, inspecting up to 64 KB', () => {
+    test("blocks bodies above the request-limits table's maxBytes with 413, oversize bodies included, inspecting up to 64 KB", () => {
       expect(MAX_BODY_BYTES).toBe(65536);
       expect(rule('BodySizeLimit')).toMatchObject({
-        Statement: { SizeConstraintStatement: { FieldToMatch: { Body: { OversizeHandling: 'MATCH' } }, ComparisonOperator: 'GT', Size: MAX_BODY_BYTES } },
+        Statement: {
+          SizeConstraintStatement: {
+            FieldToMatch: { Body: { OversizeHandling: 'MATCH' } },
+            ComparisonOperator: 'GT',
+            Size: MAX_BODY_BYTES,
+          },
+        },
         Action: { Block: { CustomResponse: { ResponseCode: 413 } } },
       });
       expect(acl.props.AssociationConfig).toEqual({ RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_64' } } });
@@ -317,10 +413,19 @@ describe('Serving stack (defaults)', () => {
     test('the Common rule set only counts SizeRestrictions_BODY, which the body-size rule replaces', () => {
       expect(rule('AWSManagedRulesCommonRuleSet')).toMatchObject({
         OverrideAction: { None: {} },
-        Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet', RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }] } },
+        Statement: {
+          ManagedRuleGroupStatement: {
+            VendorName: 'AWS',
+            Name: 'AWSManagedRulesCommonRuleSet',
+            RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }],
+          },
+        },
       });
       for (const name of ['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet']) {
-        expect(rule(name)).toMatchObject({ OverrideAction: { None: {} }, Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: name } } });
+        expect(rule(name)).toMatchObject({
+          OverrideAction: { None: {} },
+          Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: name } },
+        });
       }
     });
 
@@ -332,26 +437,36 @@ describe('Serving stack (defaults)', () => {
       const logging = only(template, 'AWS::WAFv2::LoggingConfiguration').props;
       expect(logging.ResourceArn).toEqual({ 'Fn::GetAtt': [acl.id, 'Arn'] });
       expect(logging.RedactedFields).toEqual([
-        { SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'x-amz-security-token' } }, { SingleHeader: { Name: 'x-api-key' } }, { QueryString: {} },
+        { SingleHeader: { Name: 'authorization' } },
+        { SingleHeader: { Name: 'x-amz-security-token' } },
+        { SingleHeader: { Name: 'x-api-key' } },
+        { QueryString: {} },
       ]);
       const [id] = JSON.stringify(logging.LogDestinationConfigs).match(/WafLogs[0-9A-F]+/)!;
       expect(resources[id].Properties).toMatchObject({
         // Retained on destroy: the stack's unique id in the name lets the next deploy create a new group.
-        LogGroupName: { 'Fn::Join': ['', [`aws-waf-logs-${serving.waf.webAclName}-`, { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
+        LogGroupName: {
+          'Fn::Join': [
+            '',
+            [`aws-waf-logs-${serving.waf.webAclName}-`, { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }],
+          ],
+        },
         KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LogsKey/), 'Arn'] },
       });
       expect(JSON.stringify(logging.LogDestinationConfigs)).not.toContain(':*');
     });
   });
 
-  test('the logs key rotates and only lets CloudWatch Logs use it for this account\'s log groups', () => {
+  test("the logs key rotates and only lets CloudWatch Logs use it for this account's log groups", () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
-        Statement: Match.arrayWith([Match.objectLike({
-          Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
-          Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Match.anyValue() } },
-        })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+            Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Match.anyValue() } },
+          }),
+        ]),
       },
     });
   });
@@ -378,10 +493,17 @@ describe('Serving stack (defaults)', () => {
 
 describe('Serving stack (overrides)', () => {
   const { serving } = buildServing({
-    apiAuth: 'api-key', deploymentStrategy: 'linear', deploymentLinearStepPercent: 20, deploymentWaitSeconds: 120,
-    servingInstanceType: 'ml.g5.xlarge', servingMinCapacity: 2, servingMaxCapacity: 2,
-    apiAllowedCidrs: '203.0.113.0/24,198.51.100.7/32', wafRateLimitPer5Minutes: 500,
-    rollbackAlarm5xxPerMinute: 2, rollbackAlarmModelLatencyP99Ms: 250,
+    apiAuth: 'api-key',
+    deploymentStrategy: 'linear',
+    deploymentLinearStepPercent: 20,
+    deploymentWaitSeconds: 120,
+    servingInstanceType: 'ml.g5.xlarge',
+    servingMinCapacity: 2,
+    servingMaxCapacity: 2,
+    apiAllowedCidrs: '203.0.113.0/24,198.51.100.7/32',
+    wafRateLimitPer5Minutes: 500,
+    rollbackAlarm5xxPerMinute: 2,
+    rollbackAlarmModelLatencyP99Ms: 250,
   });
   const template = Template.fromStack(serving);
 
@@ -400,7 +522,11 @@ describe('Serving stack (overrides)', () => {
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: Match.objectLike({
         BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 20 }, WaitIntervalInSeconds: 120 },
+          TrafficRoutingConfiguration: {
+            Type: 'LINEAR',
+            LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 20 },
+            WaitIntervalInSeconds: 120,
+          },
           TerminationWaitInSeconds: 120,
         },
       }),
@@ -423,16 +549,25 @@ describe('Serving stack (overrides)', () => {
   });
 
   test('apiAllowedCidrs blocks every other address first, with 403', () => {
-    template.hasResourceProperties('AWS::WAFv2::IPSet', { Scope: 'REGIONAL', IPAddressVersion: 'IPV4', Addresses: ['203.0.113.0/24', '198.51.100.7/32'] });
+    template.hasResourceProperties('AWS::WAFv2::IPSet', {
+      Scope: 'REGIONAL',
+      IPAddressVersion: 'IPV4',
+      Addresses: ['203.0.113.0/24', '198.51.100.7/32'],
+    });
     const rules = only(template, 'AWS::WAFv2::WebACL').props.Rules as Json[];
     expect(rules[0]).toMatchObject({
-      Name: 'BlockOutsideAllowList', Priority: 0,
-      Statement: { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/^WafAllowedCidrs/), 'Arn'] } } } } },
+      Name: 'BlockOutsideAllowList',
+      Priority: 0,
+      Statement: {
+        NotStatement: {
+          Statement: { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/^WafAllowedCidrs/), 'Arn'] } } },
+        },
+      },
       Action: { Block: { CustomResponse: { ResponseCode: 403 } } },
     });
   });
 
-  test('the WAF rate limit follows wafRateLimitPer5Minutes; the body limit stays the request-limits table\'s', () => {
+  test("the WAF rate limit follows wafRateLimitPer5Minutes; the body limit stays the request-limits table's", () => {
     const acl = only(template, 'AWS::WAFv2::WebACL').props;
     const rules = acl.Rules as Json[];
     expect(rules.find((r) => r.Name === 'RateLimitPerIp')!.Statement.RateBasedStatement.Limit).toBe(500);
@@ -445,7 +580,10 @@ describe('Serving stack (all at once)', () => {
     const template = Template.fromStack(buildServing({ deploymentStrategy: 'all-at-once' }).serving);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: Match.objectLike({
-        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 }, TerminationWaitInSeconds: 300 },
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
+          TerminationWaitInSeconds: 300,
+        },
         AutoRollbackConfiguration: { Alarms: [Match.anyValue(), Match.anyValue()] },
       }),
     });

@@ -1,6 +1,7 @@
-import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as path from 'path';
+
 import { trainingDataSource, TrainingDataSourceProps } from '../constructs/training/training-data-source';
 import { contextWith } from './support/platform';
 
@@ -9,7 +10,12 @@ const SAMPLE_DIR = path.join(__dirname, '..', 'training-image', 'sample-data');
 function source(overrides: Partial<TrainingDataSourceProps> = {}) {
   const stack = new Stack(new App({ context: contextWith() }), 'Test');
   const bucket = new s3.Bucket(stack, 'Data');
-  const data = trainingDataSource(stack, { version: 'v1', channels: ['train', 'test'], sample: { bucket, directory: SAMPLE_DIR, prefix: 'datasets/digits/' }, ...overrides });
+  const data = trainingDataSource(stack, {
+    version: 'v1',
+    channels: ['train', 'test'],
+    sample: { bucket, directory: SAMPLE_DIR, prefix: 'datasets/digits/' },
+    ...overrides,
+  });
   return { stack, bucket, data };
 }
 
@@ -23,7 +29,7 @@ describe('trainingDataSource', () => {
     expect(stack.node.tryFindChild('SampleData')).toBeDefined();
   });
 
-  test('with a source URI: the user\'s bucket and prefix, nothing uploaded', () => {
+  test("with a source URI: the user's bucket and prefix, nothing uploaded", () => {
     const { stack, data } = source({ sourceUri: 's3://my-datasets/digits/2024' });
     expect(data.bucket.bucketName).toBe('my-datasets');
     expect(data.prefix).toBe('digits/2024/');
@@ -32,13 +38,15 @@ describe('trainingDataSource', () => {
     expect(stack.node.tryFindChild('SampleData')).toBeUndefined();
   });
 
-  test('with a source URI of one CSV file: that file\'s key, not a folder of that name', () => {
+  test("with a source URI of one CSV file: that file's key, not a folder of that name", () => {
     const { data } = source({ sourceUri: 's3://my-datasets/digits/raw.CSV' });
     expect(data.bucket.bucketName).toBe('my-datasets');
     expect(data.prefix).toBe('digits/raw.CSV');
   });
 
   test('refuses a source that is not an S3 URI, naming it', () => {
-    expect(() => source({ sourceUri: 'https://example.com/data' })).toThrow('trainingDataSource in Test: invalid sourceUri "https://example.com/data"; allowed: an S3 URI (s3://bucket/prefix/)');
+    expect(() => source({ sourceUri: 'https://example.com/data' })).toThrow(
+      'trainingDataSource in Test: invalid sourceUri "https://example.com/data"; allowed: an S3 URI (s3://bucket/prefix/)',
+    );
   });
 });

@@ -3,17 +3,18 @@
  * the Provider framework passes, drive the unmodified SageMaker SDK client against a local SageMaker API
  * stand-in (AWS_ENDPOINT_URL_SAGEMAKER). The resource properties are the synthesized template's.
  */
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Template } from 'aws-cdk-lib/assertions';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+
 import { waits } from '../constructs/training/runtime/role-propagation';
 import { isComplete, onEvent, OnEventResponse, sameGeneratedRole } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';
-import { COMPLETES, JobStep, SageMakerStandin, pointSdkAt } from './support/sagemaker-api-standin';
+import { COMPLETES, JobStep, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
 import { customResourceEvent, deliveredProperties, KEY_ARN } from './support/training-job-events';
 
 type Properties = Record<string, string> & { ServiceToken: string };
@@ -29,10 +30,20 @@ let jobName: string;
  * Synthesizes the platform (bundling only the training stack's functions) into `outdir`, and returns the
  * start-phase resource and the bundled handler module, as Lambda would load it.
  */
-function synthesize(): { logicalId: string; properties: Properties; bundled: typeof import('../constructs/training/runtime/sagemaker-job.handler') } {
-  const { app, platform } = buildTestPlatform({
-    'aws:cdk:bundling-stacks': [TRAINING_STACK], trainingTimeoutMinutes: '30', trainingMaxWaitSeconds: '1800', trainingMaxRuntimeSeconds: '1200',
-  }, outdir);
+function synthesize(): {
+  logicalId: string;
+  properties: Properties;
+  bundled: typeof import('../constructs/training/runtime/sagemaker-job.handler');
+} {
+  const { app, platform } = buildTestPlatform(
+    {
+      'aws:cdk:bundling-stacks': [TRAINING_STACK],
+      trainingTimeoutMinutes: '30',
+      trainingMaxWaitSeconds: '1800',
+      trainingMaxRuntimeSeconds: '1200',
+    },
+    outdir,
+  );
   app.synth();
   const template = Template.fromStack(platform.training);
   const resources = template.findResources('Custom::SageMakerTrainingJob', { Properties: { Phase: 'start' } });
@@ -92,13 +103,15 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     expect(request.EnableManagedSpotTraining).toBe(true);
     expect(request.OutputDataConfig.KmsKeyId).toBe(KEY_ARN);
     expect(request.CheckpointConfig.S3Uri).toBe(`s3://dlplatform-data-modelbucket/checkpoints/${name}/`);
-    expect(result.Data).toEqual(expect.objectContaining({
-      TrainingJobName: name,
-      TrainingJobArn: `arn:aws:sagemaker:eu-west-1:123456789012:training-job/${name}`,
-      ModelDataUrl: `s3://dlplatform-data-modelbucket/models/${name}/output/model.tar.gz`,
-      'Metric.test_accuracy': '0.975',
-      FinalMetrics: JSON.stringify({ train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 }),
-    }));
+    expect(result.Data).toEqual(
+      expect.objectContaining({
+        TrainingJobName: name,
+        TrainingJobArn: `arn:aws:sagemaker:eu-west-1:123456789012:training-job/${name}`,
+        ModelDataUrl: `s3://dlplatform-data-modelbucket/models/${name}/output/model.tar.gz`,
+        'Metric.test_accuracy': '0.975',
+        FinalMetrics: JSON.stringify({ train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 }),
+      }),
+    );
   });
 
   test('a role IAM has not propagated yet: CreateTrainingJob is tried again, waiting 2 then 4 s, and starts exactly one job', async () => {
@@ -117,14 +130,15 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     }
   });
 
-  test('a role SageMaker never can assume fails the deploy after a bounded number of tries, with SageMaker\'s message', async () => {
+  test("a role SageMaker never can assume fails the deploy after a bounded number of tries, with SageMaker's message", async () => {
     const props = forJob('r002');
     const role = JSON.parse(props.CreateTrainingJobRequest).RoleArn as string;
     standin.refuseRole(role, Infinity);
     const waited = jest.spyOn(waits, 'sleep').mockResolvedValue();
     try {
       await expect(onEvent(customResourceEvent('Create', start.logicalId, props))).rejects.toThrow(
-        /SageMaker rejected training job \S+r002: Could not assume role arn:aws:iam::123456789012:role\/\S+\. Please ensure .* \(still refused after 5 tries over 30 s;/);
+        /SageMaker rejected training job \S+r002: Could not assume role arn:aws:iam::123456789012:role\/\S+\. Please ensure .* \(still refused after 5 tries over 30 s;/,
+      );
       expect(waited.mock.calls.map(([ms]) => ms)).toEqual([2000, 4000, 8000, 16000]);
       expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob')).toHaveLength(5);
     } finally {
@@ -139,7 +153,9 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
       const props = forJob('r003');
       const request = JSON.parse(props.CreateTrainingJobRequest);
       request.ResourceConfig.InstanceType = 'ml.not-a-type';
-      await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) }))).rejects.toThrow(/SageMaker rejected/);
+      await expect(
+        onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) })),
+      ).rejects.toThrow(/SageMaker rejected/);
       expect(waited).not.toHaveBeenCalled();
       expect(standin.calls.filter((c) => c.operation === 'CreateTrainingJob')).toHaveLength(1);
     } finally {
@@ -147,15 +163,21 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     }
   });
 
-  test('a failed job fails the deploy with SageMaker\'s FailureReason', async () => {
-    scripted([{ status: 'InProgress', secondaryStatus: 'Training' }, { status: 'Failed', failureReason: 'AlgorithmError: CUDA out of memory' }]);
-    await expect(deploy(customResourceEvent('Create', start.logicalId, forJob('fail1'))))
-      .rejects.toThrow(/Training job \S+fail1 failed: AlgorithmError: CUDA out of memory/);
+  test("a failed job fails the deploy with SageMaker's FailureReason", async () => {
+    scripted([
+      { status: 'InProgress', secondaryStatus: 'Training' },
+      { status: 'Failed', failureReason: 'AlgorithmError: CUDA out of memory' },
+    ]);
+    await expect(deploy(customResourceEvent('Create', start.logicalId, forJob('fail1')))).rejects.toThrow(
+      /Training job \S+fail1 failed: AlgorithmError: CUDA out of memory/,
+    );
   });
 
   test('a job stopped from outside fails the deploy', async () => {
     scripted([{ status: 'Stopping' }, { status: 'Stopped' }]);
-    await expect(deploy(customResourceEvent('Create', start.logicalId, forJob('stop1')))).rejects.toThrow(/was stopped before it completed/);
+    await expect(deploy(customResourceEvent('Create', start.logicalId, forJob('stop1')))).rejects.toThrow(
+      /was stopped before it completed/,
+    );
   });
 
   test('delete stops a job that is still running and deletes nothing', async () => {
@@ -181,7 +203,9 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
   });
 
   test('delete after a create SageMaker rejected (no job behind the resource) succeeds', async () => {
-    const del = customResourceEvent('Delete', start.logicalId, start.properties, { physicalResourceId: '8d3f1c2e-4b5a-4c6d-9e7f-0a1b2c3d4e5f' });
+    const del = customResourceEvent('Delete', start.logicalId, start.properties, {
+      physicalResourceId: '8d3f1c2e-4b5a-4c6d-9e7f-0a1b2c3d4e5f',
+    });
     await expect(onEvent(del)).resolves.toEqual({ PhysicalResourceId: '8d3f1c2e-4b5a-4c6d-9e7f-0a1b2c3d4e5f' });
     expect(standin.calls.map((c) => [c.operation, c.status])).toEqual([['DescribeTrainingJob', 400]]);
   });
@@ -201,8 +225,14 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     const { started } = await deploy(customResourceEvent('Create', start.logicalId, props));
     standin.calls.length = 0;
     // A bigger volume does not change the model, so the name (and the job) stay.
-    const bigger = { ...props, CreateTrainingJobRequest: props.CreateTrainingJobRequest.replace('"VolumeSizeInGB":30', '"VolumeSizeInGB":100') };
-    const update = customResourceEvent('Update', start.logicalId, bigger, { physicalResourceId: started.PhysicalResourceId, oldProperties: props });
+    const bigger = {
+      ...props,
+      CreateTrainingJobRequest: props.CreateTrainingJobRequest.replace('"VolumeSizeInGB":30', '"VolumeSizeInGB":100'),
+    };
+    const update = customResourceEvent('Update', start.logicalId, bigger, {
+      physicalResourceId: started.PhysicalResourceId,
+      oldProperties: props,
+    });
     const { started: updated, result } = await deploy(update);
     expect(updated.PhysicalResourceId).toBe(started.PhysicalResourceId);
     expect(standin.operations()).toEqual(['DescribeTrainingJob']);
@@ -213,7 +243,10 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     const old = forJob('upd2');
     const { started } = await deploy(customResourceEvent('Create', start.logicalId, old));
     standin.calls.length = 0;
-    const update = customResourceEvent('Update', start.logicalId, forJob('upd3'), { physicalResourceId: started.PhysicalResourceId, oldProperties: old });
+    const update = customResourceEvent('Update', start.logicalId, forJob('upd3'), {
+      physicalResourceId: started.PhysicalResourceId,
+      oldProperties: old,
+    });
     const { started: updated } = await deploy(update);
     expect(updated.PhysicalResourceId).toBe(`${jobName.slice(0, -4)}upd3`);
     expect(standin.operations().filter((o) => o === 'CreateTrainingJob')).toHaveLength(1);
@@ -221,24 +254,32 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
 
   test('a job that already failed with the same inputs fails the deploy and says how to run it again', async () => {
     const props = forJob('dup1');
-    standin.seed(JSON.parse(props.CreateTrainingJobRequest), [{ status: 'Failed', failureReason: 'CapacityError: Unable to provision requested ML compute capacity' }]);
-    await expect(onEvent(customResourceEvent('Create', start.logicalId, props)))
-      .rejects.toThrow(/already ran with these exact inputs and ended Failed \(CapacityError: .*\).*trainingAttempt/);
+    standin.seed(JSON.parse(props.CreateTrainingJobRequest), [
+      { status: 'Failed', failureReason: 'CapacityError: Unable to provision requested ML compute capacity' },
+    ]);
+    await expect(onEvent(customResourceEvent('Create', start.logicalId, props))).rejects.toThrow(
+      /already ran with these exact inputs and ended Failed \(CapacityError: .*\).*trainingAttempt/,
+    );
   });
 
-  test('a redeploy after destroy (new buckets, same job name) fails naming the earlier job\'s bucket and the next trainingAttempt', async () => {
+  test("a redeploy after destroy (new buckets, same job name) fails naming the earlier job's bucket and the next trainingAttempt", async () => {
     // The first deployment ran the job into its model bucket; `cdk destroy` kept that bucket, and the new
     // deployment's model bucket has a new generated name while the job name (fixed at synth) is the same.
     const props = forJob('old1');
     await deploy(customResourceEvent('Create', start.logicalId, inBucket(props, 'dlplatform-data-modelbucket-first')));
     standin.calls.length = 0;
     await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, Attempt: '1' }))).rejects.toThrow(
-      new RegExp(`Training job ${props.TrainingJobName} already belongs to a job from an earlier deployment writing to `
-        + 's3://dlplatform-data-modelbucket-first/models/ \\(it differs from this deployment\'s request in OutputDataConfig\\.S3OutputPath s3://dlplatform-data-modelbucket-first/models/ there, '
-        + 's3://dlplatform-data-modelbucket/models/ here\\)\\..*deploy again with `-c trainingAttempt=2`'),
+      new RegExp(
+        `Training job ${props.TrainingJobName} already belongs to a job from an earlier deployment writing to ` +
+          "s3://dlplatform-data-modelbucket-first/models/ \\(it differs from this deployment's request in OutputDataConfig\\.S3OutputPath s3://dlplatform-data-modelbucket-first/models/ there, " +
+          's3://dlplatform-data-modelbucket/models/ here\\)\\..*deploy again with `-c trainingAttempt=2`',
+      ),
     );
     // Nothing was adopted: one failed create and the describe that found the other deployment's job.
-    expect(standin.calls.map((c) => [c.operation, c.status])).toEqual([['CreateTrainingJob', 400], ['DescribeTrainingJob', 200]]);
+    expect(standin.calls.map((c) => [c.operation, c.status])).toEqual([
+      ['CreateTrainingJob', 400],
+      ['DescribeTrainingJob', 200],
+    ]);
   });
 
   test('an existing job with another KMS key or role is not adopted either', async () => {
@@ -247,11 +288,12 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     earlier.OutputDataConfig.KmsKeyId = KEY_ARN.replace(/key\/.*/, 'key/00000000-1111-2222-3333-444444444444');
     earlier.RoleArn = 'arn:aws:iam::123456789012:role/DlPlatform-Training-ExecutionRoleFromEarlier';
     standin.seed(earlier, COMPLETES.slice(-1));
-    await expect(onEvent(customResourceEvent('Create', start.logicalId, props)))
-      .rejects.toThrow(/RoleArn \S+FromEarlier there, \S+ here; OutputDataConfig\.KmsKeyId \S+key\/00000000-1111\S+ there, \S+ here\)\..*trainingAttempt=2/);
+    await expect(onEvent(customResourceEvent('Create', start.logicalId, props))).rejects.toThrow(
+      /RoleArn \S+FromEarlier there, \S+ here; OutputDataConfig\.KmsKeyId \S+key\/00000000-1111\S+ there, \S+ here\)\..*trainingAttempt=2/,
+    );
   });
 
-  test('a job of an earlier instance of this stack (a rolled-back creation: same buckets and key, the role\'s suffix new) is adopted', async () => {
+  test("a job of an earlier instance of this stack (a rolled-back creation: same buckets and key, the role's suffix new) is adopted", async () => {
     const props = forJob('rbk1');
     const request = JSON.parse(props.CreateTrainingJobRequest);
     // As CloudFormation names the role in each instance: <stack>-<logical id>-<random suffix>.
@@ -262,7 +304,12 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     expect(started.PhysicalResourceId).toBe(props.TrainingJobName);
     // Another resource's role (another logical id) is not the same role.
     expect(sameGeneratedRole(roleIn('Q1W2E3R4T5Y6'), roleIn('Z9X8C7V6B5N4'))).toBe(true);
-    expect(sameGeneratedRole(roleIn('Q1W2E3R4T5Y6'), 'arn:aws:iam::123456789012:role/DlPlatform-Training-PrepareJobExecutionRole0A1B2C3D-Z9X8C7V6B5N4')).toBe(false);
+    expect(
+      sameGeneratedRole(
+        roleIn('Q1W2E3R4T5Y6'),
+        'arn:aws:iam::123456789012:role/DlPlatform-Training-PrepareJobExecutionRole0A1B2C3D-Z9X8C7V6B5N4',
+      ),
+    ).toBe(false);
     expect(sameGeneratedRole('arn:aws:iam::123456789012:role/fixed', 'arn:aws:iam::123456789012:role/fixed-other')).toBe(false);
   });
 
@@ -274,27 +321,33 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     expect(result.Data?.ModelDataUrl).toBe(`s3://dlplatform-data-modelbucket/models/${props.TrainingJobName}/output/model.tar.gz`);
   });
 
-  test('SageMaker\'s validation errors reach the deploy error', async () => {
+  test("SageMaker's validation errors reach the deploy error", async () => {
     const props = forJob('bad1');
     const request = JSON.parse(props.CreateTrainingJobRequest);
     delete request.StoppingCondition.MaxWaitTimeInSeconds;
-    await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) })))
-      .rejects.toThrow(/SageMaker rejected training job \S+bad1: MaxWaitTimeInSeconds must be specified when EnableManagedSpotTraining is true/);
+    await expect(
+      onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) })),
+    ).rejects.toThrow(
+      /SageMaker rejected training job \S+bad1: MaxWaitTimeInSeconds must be specified when EnableManagedSpotTraining is true/,
+    );
   });
 
-  test('the synthesized CreateTrainingJob request holds only members SageMaker\'s API model defines, each within its constraints', () => {
+  test("the synthesized CreateTrainingJob request holds only members SageMaker's API model defines, each within its constraints", () => {
     // The SDK silently drops a member its model does not know, so a misspelt setting would never reach
     // SageMaker: the stand-in cannot see it, only a check of the request as the handler passes it can.
     const request = JSON.parse(start.properties.CreateTrainingJobRequest);
     expect(validateInput(loadServiceModel('sagemaker'), 'CreateTrainingJob', request)).toEqual([]);
   });
 
-  test('SageMaker\'s API model refuses a value outside an enum, and the deploy error names the member', async () => {
+  test("SageMaker's API model refuses a value outside an enum, and the deploy error names the member", async () => {
     const props = forJob('enum1');
     const request = JSON.parse(props.CreateTrainingJobRequest);
     request.AlgorithmSpecification.TrainingInputMode = 'Streaming';
-    await expect(onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) })))
-      .rejects.toThrow(/SageMaker rejected training job \S+enum1: 1 validation error detected: Value 'Streaming' at 'algorithmSpecification\.trainingInputMode' failed to satisfy constraint: Member must satisfy enum value set: \[Pipe, File, FastFile\]/);
+    await expect(
+      onEvent(customResourceEvent('Create', start.logicalId, { ...props, CreateTrainingJobRequest: JSON.stringify(request) })),
+    ).rejects.toThrow(
+      /SageMaker rejected training job \S+enum1: 1 validation error detected: Value 'Streaming' at 'algorithmSpecification\.trainingInputMode' failed to satisfy constraint: Member must satisfy enum value set: \[Pipe, File, FastFile\]/,
+    );
     expect(standin.calls.map((c) => [c.operation, c.status])).toEqual([['CreateTrainingJob', 400]]);
   });
 
@@ -305,15 +358,18 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
     const late: OnEventResponse = { ...started, StartedAt: Date.now() - (Number(props.WaitSeconds) + 1) * 1000 };
 
     const handOver = { ...props, FinalPhase: 'false' };
-    expect(await isComplete({ ...customResourceEvent('Create', start.logicalId, handOver), ...late }))
-      .toEqual({ IsComplete: true, Data: { TrainingJobName: started.PhysicalResourceId, TrainingJobStatus: 'InProgress' } });
+    expect(await isComplete({ ...customResourceEvent('Create', start.logicalId, handOver), ...late })).toEqual({
+      IsComplete: true,
+      Data: { TrainingJobName: started.PhysicalResourceId, TrainingJobStatus: 'InProgress' },
+    });
 
     const wait = { ...props, Phase: 'wait', FinalPhase: 'true' };
     delete (wait as Partial<Properties>).CreateTrainingJobRequest;
     const waitStarted = await onEvent(customResourceEvent('Create', 'TrainingJobWait1', wait));
     expect(waitStarted.PhysicalResourceId).toBe(`${started.PhysicalResourceId}/wait`);
-    await expect(isComplete({ ...customResourceEvent('Create', 'TrainingJobWait1', wait), ...waitStarted, StartedAt: late.StartedAt }))
-      .rejects.toThrow(/is still InProgress \(Training\) after the deploy's wait limit/);
+    await expect(
+      isComplete({ ...customResourceEvent('Create', 'TrainingJobWait1', wait), ...waitStarted, StartedAt: late.StartedAt }),
+    ).rejects.toThrow(/is still InProgress \(Training\) after the deploy's wait limit/);
     // The wait phase never starts a job of its own.
     expect(standin.operations().filter((o) => o === 'CreateTrainingJob')).toHaveLength(1);
   });
@@ -329,7 +385,9 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
 
   test('the stand-in only answers signed SageMaker requests (the SDK really signs them)', async () => {
     const res = await fetch(process.env.AWS_ENDPOINT_URL_SAGEMAKER!, {
-      method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'SageMaker.DescribeTrainingJob' }, body: '{}',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'SageMaker.DescribeTrainingJob' },
+      body: '{}',
     });
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
@@ -338,12 +396,19 @@ describe('TrainingJob handler against a SageMaker API stand-in', () => {
 
 /** The template's start properties for a job of its own (the synthesized name with a test-specific ending). */
 function forJob(suffix: string): Properties {
-  return { ...start.properties, TrainingJobName: `${jobName.slice(0, -4)}${suffix.padStart(4, '0')}`, CreateTrainingJobRequest: renamed(start.properties, suffix) };
+  return {
+    ...start.properties,
+    TrainingJobName: `${jobName.slice(0, -4)}${suffix.padStart(4, '0')}`,
+    CreateTrainingJobRequest: renamed(start.properties, suffix),
+  };
 }
 
 /** The properties with every S3 location in the model bucket moved to `bucket` (an earlier deployment's). */
 function inBucket(properties: Properties, bucket: string): Properties {
-  return { ...properties, CreateTrainingJobRequest: properties.CreateTrainingJobRequest.replaceAll('s3://dlplatform-data-modelbucket/', `s3://${bucket}/`) };
+  return {
+    ...properties,
+    CreateTrainingJobRequest: properties.CreateTrainingJobRequest.replaceAll('s3://dlplatform-data-modelbucket/', `s3://${bucket}/`),
+  };
 }
 
 function renamed(properties: Properties, suffix: string): string {

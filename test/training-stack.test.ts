@@ -1,7 +1,8 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+
 import { buildTestPlatform, stableTemplate } from './support/platform';
 import { evaluate, KEY_ARN } from './support/training-job-events';
 
@@ -22,11 +23,15 @@ describe('Training stack', () => {
   const [startId] = Object.keys(jobs).filter((id) => jobs[id].Properties.Phase === 'start');
   const request = JSON.parse(evaluate(jobs[startId].Properties.CreateTrainingJobRequest) as string);
   const jobName: string = stack.trainingJobName;
-  const prepares = template.findResources('Custom::SageMakerProcessingJob', { Properties: { ProcessingJobName: Match.stringLikeRegexp('-prepare-') } });
+  const prepares = template.findResources('Custom::SageMakerProcessingJob', {
+    Properties: { ProcessingJobName: Match.stringLikeRegexp('-prepare-') },
+  });
   const [prepareId] = Object.keys(prepares).filter((id) => prepares[id].Properties.Phase === 'start');
   const prepareRequest = JSON.parse(evaluate(prepares[prepareId].Properties.CreateProcessingJobRequest) as string);
   const prepared = `s3://dlplatform-data-databucket/prepared/${stack.prepareJob.processingJobName}/data/`;
-  const evaluations = template.findResources('Custom::SageMakerProcessingJob', { Properties: { ProcessingJobName: Match.stringLikeRegexp('-evaluate-') } });
+  const evaluations = template.findResources('Custom::SageMakerProcessingJob', {
+    Properties: { ProcessingJobName: Match.stringLikeRegexp('-evaluate-') },
+  });
 
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
@@ -48,10 +53,14 @@ describe('Training stack', () => {
     expect(images[0].source.platform).toBe('linux/amd64');
     const staged = fs.readdirSync(path.join(outdir, images[0].source.directory)).sort();
     expect(staged).toEqual(expect.arrayContaining(['Dockerfile', 'entrypoint.py', 'requirements.txt', 'src']));
-    expect(staged.filter((f) => ['tests', 'bench', 'scripts', 'sample-data', '.venv', '.pytest_cache', '.ruff_cache'].includes(f))).toEqual([]);
+    expect(staged.filter((f) => ['tests', 'bench', 'scripts', 'sample-data', '.venv', '.pytest_cache', '.ruff_cache'].includes(f))).toEqual(
+      [],
+    );
     const files = fs.readdirSync(path.join(outdir, images[0].source.directory, 'src'), { recursive: true }) as string[];
     expect(files.filter((f) => /__pycache__|\.pyc$/.test(f))).toEqual([]);
-    expect(request.AlgorithmSpecification.TrainingImage).toBe(`123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-hnb659fds-container-assets-123456789012-eu-west-1:${stack.image.assetHash}`);
+    expect(request.AlgorithmSpecification.TrainingImage).toBe(
+      `123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-hnb659fds-container-assets-123456789012-eu-west-1:${stack.image.assetHash}`,
+    );
   });
 
   test('uploads the sample data under the versioned prefix, kept on stack delete, before prepare starts; training reads what prepare wrote', () => {
@@ -65,7 +74,12 @@ describe('Training stack', () => {
     // Training starts after every resource of the prepare job (its completion included).
     const [finalPrepare] = Object.keys(prepares).filter((id) => prepares[id].Properties.FinalPhase === true);
     expect(jobs[startId].DependsOn).toContain(finalPrepare);
-    expect(request.InputDataConfig.map((c: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }) => [c.ChannelName, c.DataSource.S3DataSource.S3Uri])).toEqual([
+    expect(
+      request.InputDataConfig.map((c: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }) => [
+        c.ChannelName,
+        c.DataSource.S3DataSource.S3Uri,
+      ]),
+    ).toEqual([
       ['train', `${prepared}train/`],
       ['validation', `${prepared}validation/`],
       ['test', `${prepared}test/`],
@@ -77,7 +91,9 @@ describe('Training stack', () => {
     const [evaluateStart] = Object.values(evaluations).filter((r) => r.Properties.Phase === 'start');
     const evaluateRequest = JSON.parse(evaluate(evaluateStart.Properties.CreateProcessingJobRequest) as string);
     expect(evaluateRequest.AppSpecification.ContainerArguments).toEqual(['evaluate']);
-    expect(evaluateRequest.ProcessingInputs.map((i: { InputName: string; S3Input: { S3Uri: string } }) => [i.InputName, i.S3Input.S3Uri])).toEqual([
+    expect(
+      evaluateRequest.ProcessingInputs.map((i: { InputName: string; S3Input: { S3Uri: string } }) => [i.InputName, i.S3Input.S3Uri]),
+    ).toEqual([
       ['model', `s3://dlplatform-data-modelbucket/models/${jobName}/output/model.tar.gz`],
       ['test', `${prepared}test/`],
     ]);
@@ -86,14 +102,22 @@ describe('Training stack', () => {
     expect(evaluateStart.DependsOn).toContain(finalTraining);
     const [registrationId, registration] = Object.entries(template.findResources('Custom::ModelRegistration'))[0];
     const evaluationJob = stack.evaluateJob.processingJobName;
-    expect(evaluate(registration.Properties.EvaluationUri)).toBe(`s3://dlplatform-data-modelbucket/evaluations/${evaluationJob}/evaluation/evaluation.json`);
+    expect(evaluate(registration.Properties.EvaluationUri)).toBe(
+      `s3://dlplatform-data-modelbucket/evaluations/${evaluationJob}/evaluation/evaluation.json`,
+    );
     const [finalEvaluate] = Object.keys(evaluations).filter((id) => evaluations[id].Properties.FinalPhase === true);
     expect(template.toJSON().Resources[registrationId].DependsOn).toContain(finalEvaluate);
   });
 
   test('the execution role has exactly the least-privilege permissions, no managed policy and no wildcard action', () => {
-    const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] } } });
-    expect(Object.keys(roles).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['EvaluateJobExecutionRole', 'PrepareJobExecutionRole', 'TrainingJobExecutionRole']);
+    const roles = template.findResources('AWS::IAM::Role', {
+      Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] } },
+    });
+    expect(
+      Object.keys(roles)
+        .map((id) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual(['EvaluateJobExecutionRole', 'PrepareJobExecutionRole', 'TrainingJobExecutionRole']);
     for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     const data = `prepared/${stack.prepareJob.processingJobName}/data/`;
     expect(statementsOf('TrainingJobExecutionRole')).toEqual([
@@ -101,19 +125,33 @@ describe('Training stack', () => {
       { Effect: 'Allow', Action: 's3:ListBucket', Resource: DATA, Condition: { StringLike: { 's3:prefix': [`${data}*`] } } },
       { Effect: 'Allow', Action: 's3:PutObject', Resource: `${MODEL}/models/dlplatform-training-*` },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${MODEL}/checkpoints/dlplatform-training-*` },
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: MODEL, Condition: { StringLike: { 's3:prefix': ['checkpoints/dlplatform-training-*'] } } },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: MODEL,
+        Condition: { StringLike: { 's3:prefix': ['checkpoints/dlplatform-training-*'] } },
+      },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'], Resource: KEY_ARN },
       { Effect: 'Allow', Action: 'kms:CreateGrant', Resource: KEY_ARN, Condition: { Bool: { 'kms:GrantIsForAWSResource': true } } },
-      { Effect: 'Allow', Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: ECR_REPO },
+      {
+        Effect: 'Allow',
+        Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        Resource: ECR_REPO,
+      },
       { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
       { Effect: 'Allow', Action: 'logs:CreateLogGroup', Resource: [LOGS, `${LOGS}:*`] },
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams'], Resource: `${LOGS}:*` },
       { Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: `${LOGS}:log-stream:dlplatform-training-*` },
-      { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } } },
+      {
+        Effect: 'Allow',
+        Action: 'cloudwatch:PutMetricData',
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
+      },
     ]);
   });
 
-  test('no role of the stack has a managed policy or a wildcard action outside BucketDeployment\'s own grants', () => {
+  test("no role of the stack has a managed policy or a wildcard action outside BucketDeployment's own grants", () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     for (const [id, policy] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
       if (id.startsWith('SampleData')) continue;
@@ -122,27 +160,53 @@ describe('Training stack', () => {
     }
   });
 
-  test('the handlers may manage only this platform\'s jobs, pass only the execution role, and only with isolation and the key', () => {
+  test("the handlers may manage only this platform's jobs, pass only the execution role, and only with isolation and the key", () => {
     expect(statementsOf('TrainingJobOnEventRole')).toEqual([
-      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: expect.stringMatching(/:log-group:TrainingJobHandlerLogs\w+:\*$/) },
       {
-        Effect: 'Allow', Action: 'sagemaker:CreateTrainingJob', Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*',
-        Condition: { Bool: { 'sagemaker:NetworkIsolation': 'true' }, ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY_ARN, 'sagemaker:VolumeKmsKeyArn': KEY_ARN } },
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: expect.stringMatching(/:log-group:TrainingJobHandlerLogs\w+:\*$/),
       },
-      { Effect: 'Allow', Action: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'], Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*' },
       {
-        Effect: 'Allow', Action: 'iam:PassRole', Resource: expect.stringMatching(/:role\/TrainingJobExecutionRole/),
+        Effect: 'Allow',
+        Action: 'sagemaker:CreateTrainingJob',
+        Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*',
+        Condition: {
+          Bool: { 'sagemaker:NetworkIsolation': 'true' },
+          ArnEquals: { 'sagemaker:OutputKmsKeyArn': KEY_ARN, 'sagemaker:VolumeKmsKeyArn': KEY_ARN },
+        },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+        Resource: 'arn:aws:sagemaker:eu-west-1:123456789012:training-job/dlplatform-training-*',
+      },
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: expect.stringMatching(/:role\/TrainingJobExecutionRole/),
         Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
       },
     ]);
-    expect(statementsOf('TrainingJobIsCompleteRole').map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], 'sagemaker:DescribeTrainingJob']);
+    expect(statementsOf('TrainingJobIsCompleteRole').map((s) => s.Action)).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      'sagemaker:DescribeTrainingJob',
+    ]);
   });
 
   test('trains by default on one ml.p3.2xlarge with managed spot, MaxRuntime, MaxWait and S3 checkpoints', () => {
-    expect(request.ResourceConfig).toEqual({ InstanceType: 'ml.p3.2xlarge', InstanceCount: 1, VolumeSizeInGB: 30, VolumeKmsKeyId: KEY_ARN });
+    expect(request.ResourceConfig).toEqual({
+      InstanceType: 'ml.p3.2xlarge',
+      InstanceCount: 1,
+      VolumeSizeInGB: 30,
+      VolumeKmsKeyId: KEY_ARN,
+    });
     expect(request.EnableManagedSpotTraining).toBe(true);
     expect(request.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 5400 });
-    expect(request.CheckpointConfig).toEqual({ S3Uri: `s3://dlplatform-data-modelbucket/checkpoints/${jobName}/`, LocalPath: '/opt/ml/checkpoints' });
+    expect(request.CheckpointConfig).toEqual({
+      S3Uri: `s3://dlplatform-data-modelbucket/checkpoints/${jobName}/`,
+      LocalPath: '/opt/ml/checkpoints',
+    });
   });
 
   test('isolates the container from the network and encrypts the artifacts and the volume with the platform key', () => {
@@ -156,7 +220,9 @@ describe('Training stack', () => {
   test('reads its metric definitions from training-image/metric-definitions.json; the registry, not the job, gates', () => {
     const definitions = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'training-image', 'metric-definitions.json'), 'utf8'));
     // SageMaker's MetricDefinition is Name and Regex; the file's other members are the platform's (Direction, ...).
-    expect(request.AlgorithmSpecification.MetricDefinitions).toEqual(definitions.map((d: { Name: string; Regex: string }) => ({ Name: d.Name, Regex: d.Regex })));
+    expect(request.AlgorithmSpecification.MetricDefinitions).toEqual(
+      definitions.map((d: { Name: string; Regex: string }) => ({ Name: d.Name, Regex: d.Regex })),
+    );
     // A model below the bar must reach the registry (as Rejected), so the training job itself does not gate.
     for (const job of Object.values(jobs)) expect(job.Properties.QualityGate).toBeUndefined();
     const [registration] = Object.values(template.findResources('Custom::ModelRegistration'));
@@ -175,10 +241,12 @@ describe('Training stack', () => {
     expect(stack.resolve(stack.trainingJob.modelDataUrl)).toEqual({ 'Fn::GetAtt': [finalId, 'ModelDataUrl'] });
   });
 
-  test('waits up to 2 hours as a chain of custom resources, each within CloudFormation\'s 1-hour limit', () => {
+  test("waits up to 2 hours as a chain of custom resources, each within CloudFormation's 1-hour limit", () => {
     const chain = Object.entries(jobs).map(([id, r]) => ({ id, ...r.Properties, DependsOn: r.DependsOn ?? [] }));
     expect(chain.map((r) => [r.Phase, r.WaitSeconds, r.FinalPhase, r.ServiceTimeout])).toEqual([
-      ['start', 3300, false, '3420'], ['wait', 3300, false, '3420'], ['wait', 600, true, '3420'],
+      ['start', 3300, false, '3420'],
+      ['wait', 3300, false, '3420'],
+      ['wait', 600, true, '3420'],
     ]);
     expect(chain[1].DependsOn).toContain(chain[0].id);
     expect(chain[2].DependsOn).toContain(chain[1].id);
@@ -187,13 +255,17 @@ describe('Training stack', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
     const [training] = Object.keys(machines).filter((id) => id.startsWith('TrainingJob'));
     const definition = JSON.parse(evaluate(machines[training].Properties.DefinitionString) as string);
-    expect(definition.States['framework-isComplete-task'].Retry).toEqual([{ ErrorEquals: ['States.ALL'], IntervalSeconds: 30, MaxAttempts: 112, BackoffRate: 1 }]);
+    expect(definition.States['framework-isComplete-task'].Retry).toEqual([
+      { ErrorEquals: ['States.ALL'], IntervalSeconds: 30, MaxAttempts: 112, BackoffRate: 1 },
+    ]);
   });
 
   test('the handlers are arm64 Node.js 24 functions with JSON logs in encrypted log groups with retention', () => {
     for (const handler of ['index.onEvent', 'index.isComplete']) {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Handler: handler, Runtime: 'nodejs24.x', Architectures: ['arm64'],
+        Handler: handler,
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
         LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('^TrainingJobHandlerLogs') } }),
       });
     }
@@ -203,18 +275,31 @@ describe('Training stack', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: Match.objectLike({ Level: 'ALL' }) });
   });
 
-  test('prepares the user\'s own S3 prefix when dataSourceUri is set, with no upload', () => {
+  test("prepares the user's own S3 prefix when dataSourceUri is set, with no upload", () => {
     const own = Template.fromStack(buildTestPlatform({ dataSourceUri: 's3://my-datasets/digits/2024' }).platform.training);
     own.resourceCountIs('Custom::CDKBucketDeployment', 0);
-    const start = Object.values(own.findResources('Custom::SageMakerProcessingJob', { Properties: { Phase: 'start', ProcessingJobName: Match.stringLikeRegexp('-prepare-') } }))[0];
+    const start = Object.values(
+      own.findResources('Custom::SageMakerProcessingJob', {
+        Properties: { Phase: 'start', ProcessingJobName: Match.stringLikeRegexp('-prepare-') },
+      }),
+    )[0];
     const ownRequest = JSON.parse(evaluate(start.Properties.CreateProcessingJobRequest) as string);
     // A folder (no .csv ending) is read as one, so digits/2024-old/ is not part of it.
     expect(ownRequest.ProcessingInputs[0].S3Input.S3Uri).toBe('s3://my-datasets/digits/2024/');
-    const policies = Object.values(own.findResources('AWS::IAM::Policy')).flatMap((p) => evaluate(p.Properties.PolicyDocument.Statement) as Statement[]);
-    expect(policies).toEqual(expect.arrayContaining([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::my-datasets/digits/2024/*' },
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::my-datasets', Condition: { StringLike: { 's3:prefix': ['digits/2024/*'] } } },
-    ]));
+    const policies = Object.values(own.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => evaluate(p.Properties.PolicyDocument.Statement) as Statement[],
+    );
+    expect(policies).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::my-datasets/digits/2024/*' },
+        {
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::my-datasets',
+          Condition: { StringLike: { 's3:prefix': ['digits/2024/*'] } },
+        },
+      ]),
+    );
   });
 
   test('matches the snapshot', () => {

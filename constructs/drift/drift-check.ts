@@ -1,4 +1,3 @@
-import * as path from 'path';
 import { CfnCondition, CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
@@ -12,6 +11,8 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import * as path from 'path';
+
 import { supportsVolumeKms } from '../instance-types';
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { PlatformFunction } from '../private/platform-function';
@@ -115,19 +116,39 @@ export class DriftCheck extends Construct {
     const schedule = props.schedule ?? 'hourly';
     const instanceType = props.instanceType ?? 'ml.m5.large';
     const reportPrefix = props.reportPrefix ?? 'drift-reports/';
-    this.jobNamePrefix = props.jobNamePrefix ?? `${stack.stackName.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, MAX_JOB_NAME_PREFIX - 6)}-drift`;
+    this.jobNamePrefix =
+      props.jobNamePrefix ??
+      `${stack.stackName
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, MAX_JOB_NAME_PREFIX - 6)}-drift`;
     this.namespace = props.namespace;
     this.windowLength = schedule === 'hourly' ? Duration.hours(1) : Duration.days(1);
     validateProps(this, [
       check('schedule', schedule, (s) => s === 'hourly' || s === 'daily', 'hourly or daily'),
-      check('jobNamePrefix', this.jobNamePrefix, (p) => /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(p) && p.length <= MAX_JOB_NAME_PREFIX,
-        `up to ${MAX_JOB_NAME_PREFIX} letters, digits and inner hyphens`, 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html'),
-      check('minRecords', props.minRecords ?? 200, (n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000_000, 'a whole number from 1 to 1000000000'),
+      check(
+        'jobNamePrefix',
+        this.jobNamePrefix,
+        (p) => /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(p) && p.length <= MAX_JOB_NAME_PREFIX,
+        `up to ${MAX_JOB_NAME_PREFIX} letters, digits and inner hyphens`,
+        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html',
+      ),
+      check(
+        'minRecords',
+        props.minRecords ?? 200,
+        (n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000_000,
+        'a whole number from 1 to 1000000000',
+      ),
       check('threshold', props.threshold ?? 0.25, (n) => n > 0 && n <= 100, 'a number above 0 and at most 100'),
       check('reportPrefix', reportPrefix, (p) => /^([^/\s]+\/)+$/.test(p), 'key folders ending in "/"'),
       // CloudWatch namespaces: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
-      check('namespace', props.namespace, (n) => /^[A-Za-z0-9.\-_/#:]{1,255}$/.test(n) && !n.startsWith('AWS/'),
-        'up to 255 letters, digits and . - _ / # :, not starting with AWS/', 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html'),
+      check(
+        'namespace',
+        props.namespace,
+        (n) => /^[A-Za-z0-9.\-_/#:]{1,255}$/.test(n) && !n.startsWith('AWS/'),
+        'up to 255 letters, digits and . - _ / # :, not starting with AWS/',
+        'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html',
+      ),
     ]);
 
     const volumeKms = supportsVolumeKms(instanceType);
@@ -150,7 +171,7 @@ export class DriftCheck extends Construct {
     });
     const publishFn = new PlatformFunction(this, 'Publish', {
       entry: path.join(RUNTIME, 'drift-metrics.handler.ts'),
-      description: 'Drift check: publishes a window\'s drift.json metrics to CloudWatch',
+      description: "Drift check: publishes a window's drift.json metrics to CloudWatch",
       timeout: Duration.seconds(30),
       logsKey: props.logsKey,
       environment: { NAMESPACE: props.namespace, REPORT_BUCKET: props.capture.bucket.bucketName, REPORT_PREFIX: reportPrefix },
@@ -159,12 +180,14 @@ export class DriftCheck extends Construct {
     const reports = props.capture.bucket.arnForObjects(`${reportPrefix}${this.jobNamePrefix}-*`);
     iam.Grant.addToPrincipal({ grantee: publishFn.role, actions: ['s3:GetObject'], resourceArns: [reports] });
     props.encryptionKey.grant(publishFn.role, 'kms:Decrypt');
-    publishFn.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
-      conditions: { StringEquals: { 'cloudwatch:namespace': props.namespace } },
-    }));
+    publishFn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+        conditions: { StringEquals: { 'cloudwatch:namespace': props.namespace } },
+      }),
+    );
     this.functions = [windowFn.function, publishFn.function];
 
     const windowState = new tasks.LambdaInvoke(this, 'Window of this run', {
@@ -213,15 +236,31 @@ export class DriftCheck extends Construct {
           // The window is the capture folder: each file is read by one run, so no inference-time bounds are set.
           Environment: { MONITOR_MIN_RECORDS: String(props.minRecords ?? 200), MONITOR_DRIFT_THRESHOLD: String(props.threshold ?? 0.25) },
           ProcessingInputs: [
-            { InputName: 'capture', S3Input: { 'S3Uri.$': '$.window.captureUri', LocalPath: `${PROCESSING_ROOT}/input/capture`, ...S3_INPUT } },
-            { InputName: 'model', S3Input: { 'S3Uri.$': '$.model.modelDataUrl', LocalPath: `${PROCESSING_ROOT}/input/model`, ...S3_INPUT } },
+            {
+              InputName: 'capture',
+              S3Input: { 'S3Uri.$': '$.window.captureUri', LocalPath: `${PROCESSING_ROOT}/input/capture`, ...S3_INPUT },
+            },
+            {
+              InputName: 'model',
+              S3Input: { 'S3Uri.$': '$.model.modelDataUrl', LocalPath: `${PROCESSING_ROOT}/input/model`, ...S3_INPUT },
+            },
           ],
           ProcessingOutputConfig: {
-            Outputs: [{ OutputName: 'drift', S3Output: { 'S3Uri.$': '$.window.reportUri', LocalPath: `${PROCESSING_ROOT}/output/drift`, S3UploadMode: 'EndOfJob' } }],
+            Outputs: [
+              {
+                OutputName: 'drift',
+                S3Output: { 'S3Uri.$': '$.window.reportUri', LocalPath: `${PROCESSING_ROOT}/output/drift`, S3UploadMode: 'EndOfJob' },
+              },
+            ],
             KmsKeyId: props.encryptionKey.keyArn,
           },
           ProcessingResources: {
-            ClusterConfig: { InstanceCount: 1, InstanceType: instanceType, VolumeSizeInGB: 30, ...(volumeKms ? { VolumeKmsKeyId: props.encryptionKey.keyArn } : {}) },
+            ClusterConfig: {
+              InstanceCount: 1,
+              InstanceType: instanceType,
+              VolumeSizeInGB: 30,
+              ...(volumeKms ? { VolumeKmsKeyId: props.encryptionKey.keyArn } : {}),
+            },
           },
           StoppingCondition: { MaxRuntimeInSeconds: Math.min(this.windowLength.toSeconds(), 3600) },
           // No network, like every platform job: it reads and writes S3 through SageMaker's own channels.
@@ -243,13 +282,18 @@ export class DriftCheck extends Construct {
       retryOnServiceExceptions: true,
     });
     const noTraffic = new sfn.Succeed(this, 'No capture in the window');
-    const definition = windowState.next(findCapture).next(new sfn.Choice(this, 'Traffic captured?')
-      .when(sfn.Condition.numberGreaterThan('$.capture.count', 0), servedModel.next(runJob).next(publish))
-      .otherwise(noTraffic));
+    const definition = windowState
+      .next(findCapture)
+      .next(
+        new sfn.Choice(this, 'Traffic captured?')
+          .when(sfn.Condition.numberGreaterThan('$.capture.count', 0), servedModel.next(runJob).next(publish))
+          .otherwise(noTraffic),
+      );
 
     const stateMachineRole = new iam.Role(this, 'StateMachineRole', {
       assumedBy: servicePrincipalForThisAccount(this, 'states.amazonaws.com'),
-      description: 'Runs the drift check: its window function, the capture listing, the served model lookup, the monitor job, the metrics function',
+      description:
+        'Runs the drift check: its window function, the capture listing, the served model lookup, the monitor job, the metrics function',
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       role: stateMachineRole,
@@ -268,7 +312,10 @@ export class DriftCheck extends Construct {
     this.grantRunJob(this.stateMachine.role);
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      schedule: schedule === 'hourly' ? scheduler.ScheduleExpression.cron({ minute: '5' }) : scheduler.ScheduleExpression.cron({ minute: '5', hour: '0' }),
+      schedule:
+        schedule === 'hourly'
+          ? scheduler.ScheduleExpression.cron({ minute: '5' })
+          : scheduler.ScheduleExpression.cron({ minute: '5', hour: '0' }),
       description: `Starts the ${schedule} drift check of endpoint variant ${props.variantName}`,
       target: new targets.StepFunctionsStartExecution(this.stateMachine, {
         role: this.scheduleRole(),
@@ -277,12 +324,19 @@ export class DriftCheck extends Construct {
       }),
     });
     if (props.condition) {
-      for (const r of this.schedule.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c))) r.cfnOptions.condition = props.condition;
+      for (const r of this.schedule.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c)))
+        r.cfnOptions.condition = props.condition;
     }
     acknowledgeDriftCheck({
-      check: this, windowFunction: windowFn.function, publishFunction: publishFn.function,
-      publishRole: publishFn.role, reports,
-      stateMachineRole, functions: this.functions, jobs: this.jobsArn, modelPackageVersions: props.modelPackageVersions,
+      check: this,
+      windowFunction: windowFn.function,
+      publishFunction: publishFn.function,
+      publishRole: publishFn.role,
+      reports,
+      stateMachineRole,
+      functions: this.functions,
+      jobs: this.jobsArn,
+      modelPackageVersions: props.modelPackageVersions,
     });
   }
 
@@ -333,7 +387,9 @@ export class DriftCheck extends Construct {
     iam.Grant.addToPrincipal({
       grantee: role,
       actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resourceArns: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForSageMakerProcessingJobsRule' })],
+      resourceArns: [
+        stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForSageMakerProcessingJobsRule' }),
+      ],
     });
   }
 }
@@ -342,7 +398,13 @@ export class DriftCheck extends Construct {
 const S3_INPUT = { S3DataType: 'S3Prefix', S3InputMode: 'File', S3DataDistributionType: 'FullyReplicated', S3CompressionType: 'None' };
 
 /** A drift metric of an endpoint variant, for alarms and dashboards in any stack. */
-export function driftMetric(namespace: string, name: DriftMetricName, endpointName: string, variantName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+export function driftMetric(
+  namespace: string,
+  name: DriftMetricName,
+  endpointName: string,
+  variantName: string,
+  props: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace,
     metricName: name,

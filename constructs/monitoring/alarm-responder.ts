@@ -1,4 +1,3 @@
-import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -11,9 +10,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import * as path from 'path';
+
 import { PlatformFunction } from '../private/platform-function';
-import { AlarmTopic } from './alarm-topic';
 import { acknowledgeAlarmResponder } from './alarm-responder-acknowledgements';
+import { AlarmTopic } from './alarm-topic';
 
 /** Properties of an {@link AlarmResponder}. */
 export interface AlarmResponderProps {

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+
 import { acknowledgeAlarmTopic } from './alarm-topic-acknowledgements';
 
 /** Properties of an {@link AlarmTopic}. */
@@ -65,20 +66,24 @@ export class AlarmTopic extends Construct {
     };
     // CloudWatch encrypts what it publishes with the topic's key, as itself
     // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
-    this.masterKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsUseTheTopicKey',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: PUBLISH_KEY_ACTIONS,
-      resources: ['*'],
-      conditions: fromTheseAlarms,
-    }));
-    this.topic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsPublish',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['sns:Publish'],
-      resources: [this.topic.topicArn],
-      conditions: fromTheseAlarms,
-    }));
+    this.masterKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsUseTheTopicKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: PUBLISH_KEY_ACTIONS,
+        resources: ['*'],
+        conditions: fromTheseAlarms,
+      }),
+    );
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: fromTheseAlarms,
+      }),
+    );
   }
 
   /**
@@ -89,13 +94,15 @@ export class AlarmTopic extends Construct {
     return {
       bind: (rule: events.IRule) => {
         this.allowEventBridgeToUseKey();
-        this.topic.addToResourcePolicy(new iam.PolicyStatement({
-          sid: `EventRule${Names.uniqueId(rule)}`,
-          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-          actions: ['sns:Publish'],
-          resources: [this.topic.topicArn],
-          conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn }, StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-        }));
+        this.topic.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: `EventRule${Names.uniqueId(rule)}`,
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [this.topic.topicArn],
+            conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn }, StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+          }),
+        );
         return { arn: this.topic.topicArn, input: message, targetResource: this.topic };
       },
     };
@@ -113,12 +120,14 @@ export class AlarmTopic extends Construct {
   private allowEventBridgeToUseKey(): void {
     if (this.eventBridgeUsesKey) return;
     this.eventBridgeUsesKey = true;
-    this.masterKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'EventBridgeRulesUseTheTopicKey',
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-      actions: PUBLISH_KEY_ACTIONS,
-      resources: ['*'],
-    }));
+    this.masterKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventBridgeRulesUseTheTopicKey',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: PUBLISH_KEY_ACTIONS,
+        resources: ['*'],
+      }),
+    );
   }
 
   /** Lets `grantee` publish: sns:Publish on the topic, and the two key actions an encrypted topic needs. */

@@ -2,9 +2,19 @@ import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+
 import { driftMetric } from '../drift/drift-check';
-import { ApiRef, EndpointRef, PERIOD, WebAclRef, apiMetric, endpointInstanceMetric, endpointMetric, webAclMetric } from './platform-metrics';
-import { RUNBOOK_PREFIX, RUNBOOK_SECTIONS, RunbookSection, runbookLink } from './runtime/runbook';
+import {
+  apiMetric,
+  ApiRef,
+  endpointInstanceMetric,
+  endpointMetric,
+  EndpointRef,
+  PERIOD,
+  webAclMetric,
+  WebAclRef,
+} from './platform-metrics';
+import { RUNBOOK_PREFIX, RUNBOOK_SECTIONS, runbookLink, RunbookSection } from './runtime/runbook';
 
 /** Alarm thresholds. Counts are per 5 minutes; utilisation is SageMaker's (100 per core or GPU, summed). */
 export interface AlarmThresholds {
@@ -175,122 +185,221 @@ export class PlatformAlarms extends Construct {
       const endpoint4xx = t.endpoint4xxCount ?? 50;
       const latency = t.modelLatencyP99 ?? Duration.millis(1000);
       specs.push(
-        { id: 'Endpoint5xxErrors', section: RUNBOOK_SECTIONS.endpoint5xx, name: 'endpoint-5xx-errors', ...COUNT,
+        {
+          id: 'Endpoint5xxErrors',
+          section: RUNBOOK_SECTIONS.endpoint5xx,
+          name: 'endpoint-5xx-errors',
+          ...COUNT,
           meaning: `The endpoint answered ${endpoint5xx} or more invocations with a 5XX error in 5 minutes.`,
-          metric: endpointMetric(endpoint, 'Invocation5XXErrors'), threshold: endpoint5xx },
-        { id: 'Endpoint4xxErrors', section: RUNBOOK_SECTIONS.endpoint4xx, name: 'endpoint-4xx-errors', ...COUNT,
+          metric: endpointMetric(endpoint, 'Invocation5XXErrors'),
+          threshold: endpoint5xx,
+        },
+        {
+          id: 'Endpoint4xxErrors',
+          section: RUNBOOK_SECTIONS.endpoint4xx,
+          name: 'endpoint-4xx-errors',
+          ...COUNT,
           meaning: `The endpoint rejected ${endpoint4xx} or more invocations with a 4XX error in 5 minutes.`,
-          metric: endpointMetric(endpoint, 'Invocation4XXErrors'), threshold: endpoint4xx },
-        { id: 'EndpointModelLatency', section: RUNBOOK_SECTIONS.modelLatency, name: 'endpoint-model-latency-p99', ...LATENCY,
+          metric: endpointMetric(endpoint, 'Invocation4XXErrors'),
+          threshold: endpoint4xx,
+        },
+        {
+          id: 'EndpointModelLatency',
+          section: RUNBOOK_SECTIONS.modelLatency,
+          name: 'endpoint-model-latency-p99',
+          ...LATENCY,
           meaning: `The model's p99 latency was over ${latency.toMilliseconds()} ms in 2 of the last 3 5-minute periods.`,
           // ModelLatency is reported in microseconds.
-          metric: endpointMetric(endpoint, 'ModelLatency', { statistic: 'p99' }), threshold: latency.toMilliseconds() * 1000 },
+          metric: endpointMetric(endpoint, 'ModelLatency', { statistic: 'p99' }),
+          threshold: latency.toMilliseconds() * 1000,
+        },
       );
       const memory = t.memoryUtilizationPercent ?? 85;
       if (endpoint.hasGpu) {
         const gpu = t.gpuUtilizationPercent ?? 80;
         const gpuMemory = t.gpuMemoryUtilizationPercent ?? 85;
         specs.push(
-          { id: 'EndpointGpuUtilization', section: RUNBOOK_SECTIONS.gpuUtilization, name: 'endpoint-gpu-utilisation', ...SUSTAINED,
+          {
+            id: 'EndpointGpuUtilization',
+            section: RUNBOOK_SECTIONS.gpuUtilization,
+            name: 'endpoint-gpu-utilisation',
+            ...SUSTAINED,
             meaning: `The endpoint instances' average GPU utilisation was over ${gpu} (100 per GPU) for 15 minutes.`,
-            metric: endpointInstanceMetric(endpoint, 'GPUUtilization'), threshold: gpu },
-          { id: 'EndpointGpuMemoryUtilization', section: RUNBOOK_SECTIONS.gpuMemoryUtilization, name: 'endpoint-gpu-memory-utilisation', ...SUSTAINED,
+            metric: endpointInstanceMetric(endpoint, 'GPUUtilization'),
+            threshold: gpu,
+          },
+          {
+            id: 'EndpointGpuMemoryUtilization',
+            section: RUNBOOK_SECTIONS.gpuMemoryUtilization,
+            name: 'endpoint-gpu-memory-utilisation',
+            ...SUSTAINED,
             meaning: `The endpoint instances' average GPU memory utilisation was over ${gpuMemory} (100 per GPU) for 15 minutes.`,
-            metric: endpointInstanceMetric(endpoint, 'GPUMemoryUtilization'), threshold: gpuMemory },
+            metric: endpointInstanceMetric(endpoint, 'GPUMemoryUtilization'),
+            threshold: gpuMemory,
+          },
         );
       } else {
         const cpu = t.cpuUtilizationPercent ?? 80;
-        specs.push(
-          { id: 'EndpointCpuUtilization', section: RUNBOOK_SECTIONS.cpuUtilization, name: 'endpoint-cpu-utilisation', ...SUSTAINED,
-            meaning: `The endpoint instances' average CPU utilisation was over ${cpu} (100 per vCPU) for 15 minutes.`,
-            metric: endpointInstanceMetric(endpoint, 'CPUUtilization'), threshold: cpu },
-        );
+        specs.push({
+          id: 'EndpointCpuUtilization',
+          section: RUNBOOK_SECTIONS.cpuUtilization,
+          name: 'endpoint-cpu-utilisation',
+          ...SUSTAINED,
+          meaning: `The endpoint instances' average CPU utilisation was over ${cpu} (100 per vCPU) for 15 minutes.`,
+          metric: endpointInstanceMetric(endpoint, 'CPUUtilization'),
+          threshold: cpu,
+        });
       }
-      specs.push(
-        { id: 'EndpointMemoryUtilization', section: RUNBOOK_SECTIONS.memoryUtilization, name: 'endpoint-memory-utilisation', ...SUSTAINED,
-          meaning: `The endpoint instances' average memory utilisation was over ${memory}% for 15 minutes.`,
-          metric: endpointInstanceMetric(endpoint, 'MemoryUtilization'), threshold: memory },
-      );
+      specs.push({
+        id: 'EndpointMemoryUtilization',
+        section: RUNBOOK_SECTIONS.memoryUtilization,
+        name: 'endpoint-memory-utilisation',
+        ...SUSTAINED,
+        meaning: `The endpoint instances' average memory utilisation was over ${memory}% for 15 minutes.`,
+        metric: endpointInstanceMetric(endpoint, 'MemoryUtilization'),
+        threshold: memory,
+      });
     }
 
     if (api) {
       const api5xx = t.api5xxCount ?? 5;
       const latency = t.apiLatencyP99 ?? Duration.millis(3000);
       specs.push(
-        { id: 'Api5xxErrors', section: RUNBOOK_SECTIONS.api5xx, name: 'api-5xx-errors', ...COUNT,
+        {
+          id: 'Api5xxErrors',
+          section: RUNBOOK_SECTIONS.api5xx,
+          name: 'api-5xx-errors',
+          ...COUNT,
           meaning: `The inference API answered ${api5xx} or more requests with a 5XX error in 5 minutes.`,
-          metric: apiMetric(api, '5XXError'), threshold: api5xx },
-        { id: 'ApiLatency', section: RUNBOOK_SECTIONS.apiLatency, name: 'api-latency-p99', ...LATENCY,
+          metric: apiMetric(api, '5XXError'),
+          threshold: api5xx,
+        },
+        {
+          id: 'ApiLatency',
+          section: RUNBOOK_SECTIONS.apiLatency,
+          name: 'api-latency-p99',
+          ...LATENCY,
           meaning: `The inference API's p99 latency was over ${latency.toMilliseconds()} ms in 2 of the last 3 5-minute periods.`,
-          metric: apiMetric(api, 'Latency', { statistic: 'p99' }), threshold: latency.toMilliseconds() },
+          metric: apiMetric(api, 'Latency', { statistic: 'p99' }),
+          threshold: latency.toMilliseconds(),
+        },
       );
     }
 
     if (webAcl) {
       const blocked = t.wafBlockedCount ?? 500;
-      specs.push(
-        { id: 'WafBlockedRequests', section: RUNBOOK_SECTIONS.wafBlocked, name: 'waf-blocked-requests', ...COUNT,
-          meaning: `The web ACL blocked ${blocked} or more requests in 5 minutes: an attack, a misbehaving client or a rule that is too strict.`,
-          metric: webAclMetric(webAcl, Stack.of(this).region, 'BlockedRequests'), threshold: blocked },
-      );
+      specs.push({
+        id: 'WafBlockedRequests',
+        section: RUNBOOK_SECTIONS.wafBlocked,
+        name: 'waf-blocked-requests',
+        ...COUNT,
+        meaning: `The web ACL blocked ${blocked} or more requests in 5 minutes: an attack, a misbehaving client or a rule that is too strict.`,
+        metric: webAclMetric(webAcl, Stack.of(this).region, 'BlockedRequests'),
+        threshold: blocked,
+      });
     }
 
     if (props.undeliveredTrainingEvents) {
-      specs.push(
-        { id: 'TrainingEventsUndelivered', section: RUNBOOK_SECTIONS.trainingFailed, name: 'training-events-undelivered', ...COUNT,
-          meaning: 'A training-failure event reached neither the responder nor the topic after EventBridge\'s retries: it waits in the dead-letter queue.',
-          metric: props.undeliveredTrainingEvents, threshold: 1 },
-      );
+      specs.push({
+        id: 'TrainingEventsUndelivered',
+        section: RUNBOOK_SECTIONS.trainingFailed,
+        name: 'training-events-undelivered',
+        ...COUNT,
+        meaning:
+          "A training-failure event reached neither the responder nor the topic after EventBridge's retries: it waits in the dead-letter queue.",
+        metric: props.undeliveredTrainingEvents,
+        threshold: 1,
+      });
     }
 
     if (props.undeliveredApprovalEvents) {
-      specs.push(
-        { id: 'ApprovalEventsUndelivered', section: RUNBOOK_SECTIONS.approvalUndelivered, name: 'approval-events-undelivered', ...COUNT,
-          meaning: 'A model-approval event did not start the rollout after EventBridge\'s retries: it waits in the '
-            + 'dead-letter queue, and the endpoint keeps serving the version it served before.',
-          metric: props.undeliveredApprovalEvents, threshold: 1 },
-      );
+      specs.push({
+        id: 'ApprovalEventsUndelivered',
+        section: RUNBOOK_SECTIONS.approvalUndelivered,
+        name: 'approval-events-undelivered',
+        ...COUNT,
+        meaning:
+          "A model-approval event did not start the rollout after EventBridge's retries: it waits in the " +
+          'dead-letter queue, and the endpoint keeps serving the version it served before.',
+        metric: props.undeliveredApprovalEvents,
+        threshold: 1,
+      });
     }
 
     const driftIds = new Set<string>();
     if (props.drift) {
       const d = props.drift;
-      const metric = (name: Parameters<typeof driftMetric>[1]) => driftMetric(d.namespace, name, d.endpointName, d.variantName, { period: d.window });
+      const metric = (name: Parameters<typeof driftMetric>[1]) =>
+        driftMetric(d.namespace, name, d.endpointName, d.variantName, { period: d.window });
       const predictionDrift = t.predictionDrift ?? 0.25;
       const invalid = t.invalidInputRate ?? 0.05;
       const window = d.window.toHumanString();
       // A window without enough records publishes no drift figure: missing data is no drift (NOT_BREACHING).
       const WINDOW = { comparison: GTE, evaluationPeriods: 1, datapointsToAlarm: 1, missing: cloudwatch.TreatMissingData.NOT_BREACHING };
       specs.push(
-        { id: 'DriftedFeatures', section: RUNBOOK_SECTIONS.driftFeatures, name: 'drift-features', ...WINDOW,
+        {
+          id: 'DriftedFeatures',
+          section: RUNBOOK_SECTIONS.driftFeatures,
+          name: 'drift-features',
+          ...WINDOW,
           meaning: `One or more input features of the served traffic drifted from the model's training data in the last ${window} (population stability index at or above the drift threshold).`,
-          metric: metric('DriftedFeatures'), threshold: 1 },
-        { id: 'PredictionDrift', section: RUNBOOK_SECTIONS.driftPrediction, name: 'drift-prediction', ...WINDOW,
+          metric: metric('DriftedFeatures'),
+          threshold: 1,
+        },
+        {
+          id: 'PredictionDrift',
+          section: RUNBOOK_SECTIONS.driftPrediction,
+          name: 'drift-prediction',
+          ...WINDOW,
           meaning: `The model's predicted classes in the last ${window} drifted from its predictions on the test split (population stability index ${predictionDrift} or more).`,
-          metric: metric('PredictionDrift'), threshold: predictionDrift },
-        { id: 'DriftInvalidInput', section: RUNBOOK_SECTIONS.driftInvalidInput, name: 'drift-invalid-input', ...WINDOW,
+          metric: metric('PredictionDrift'),
+          threshold: predictionDrift,
+        },
+        {
+          id: 'DriftInvalidInput',
+          section: RUNBOOK_SECTIONS.driftInvalidInput,
+          name: 'drift-invalid-input',
+          ...WINDOW,
           meaning: `${Math.round(invalid * 1000) / 10}% or more of the records captured in the last ${window} were requests the model could not take.`,
-          metric: metric('InvalidInputRate'), threshold: invalid },
-        { id: 'DriftCheckFailed', section: RUNBOOK_SECTIONS.driftCheckFailed, name: 'drift-check-failed', ...COUNT,
-          meaning: 'A run of the drift check failed: the window\'s drift figures were not published.',
-          metric: d.failedRuns, threshold: 1 },
+          metric: metric('InvalidInputRate'),
+          threshold: invalid,
+        },
+        {
+          id: 'DriftCheckFailed',
+          section: RUNBOOK_SECTIONS.driftCheckFailed,
+          name: 'drift-check-failed',
+          ...COUNT,
+          meaning: "A run of the drift check failed: the window's drift figures were not published.",
+          metric: d.failedRuns,
+          threshold: 1,
+        },
       );
       driftIds.add('DriftedFeatures').add('PredictionDrift');
     }
     if (props.failedRetrainingRuns) {
-      specs.push(
-        { id: 'RetrainingRunsFailed', section: RUNBOOK_SECTIONS.retrainingFailed, name: 'retraining-runs-failed', ...COUNT,
-          meaning: 'A retraining run failed or timed out: no new model version was registered by it, and the endpoint keeps serving the approved one.',
-          metric: props.failedRetrainingRuns, threshold: 1 },
-      );
+      specs.push({
+        id: 'RetrainingRunsFailed',
+        section: RUNBOOK_SECTIONS.retrainingFailed,
+        name: 'retraining-runs-failed',
+        ...COUNT,
+        meaning:
+          'A retraining run failed or timed out: no new model version was registered by it, and the endpoint keeps serving the approved one.',
+        metric: props.failedRetrainingRuns,
+        threshold: 1,
+      });
     }
     if (props.failedRollouts) {
-      specs.push(
-        { id: 'RolloutFailed', section: RUNBOOK_SECTIONS.rolloutFailed, name: 'rollout-failed', ...COUNT,
-          meaning: 'A rollout after a model approval failed or timed out: refused (the change set changes more than the model), '
-            + 'rolled back (the version is now Rejected and the pointer restored), the serving stack stayed busy, or an error.',
-          metric: props.failedRollouts, threshold: 1 },
-      );
+      specs.push({
+        id: 'RolloutFailed',
+        section: RUNBOOK_SECTIONS.rolloutFailed,
+        name: 'rollout-failed',
+        ...COUNT,
+        meaning:
+          'A rollout after a model approval failed or timed out: refused (the change set changes more than the model), ' +
+          'rolled back (the version is now Rejected and the pointer restored), the serving stack stayed busy, or an error.',
+        metric: props.failedRollouts,
+        threshold: 1,
+      });
     }
 
     const errors = t.lambdaErrorCount ?? 1;
@@ -298,12 +407,24 @@ export class PlatformAlarms extends Construct {
     for (const fn of props.functions ?? []) {
       const key = Names.uniqueId(fn);
       specs.push(
-        { id: `LambdaErrors${key}`, section: RUNBOOK_SECTIONS.lambdaErrors, name: `lambda-errors-${fn.functionName}`, ...COUNT,
+        {
+          id: `LambdaErrors${key}`,
+          section: RUNBOOK_SECTIONS.lambdaErrors,
+          name: `lambda-errors-${fn.functionName}`,
+          ...COUNT,
           meaning: `Function ${fn.functionName} failed ${errors} or more invocations in 5 minutes.`,
-          metric: fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), threshold: errors },
-        { id: `LambdaThrottles${key}`, section: RUNBOOK_SECTIONS.lambdaThrottles, name: `lambda-throttles-${fn.functionName}`, ...COUNT,
+          metric: fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+          threshold: errors,
+        },
+        {
+          id: `LambdaThrottles${key}`,
+          section: RUNBOOK_SECTIONS.lambdaThrottles,
+          name: `lambda-throttles-${fn.functionName}`,
+          ...COUNT,
           meaning: `Function ${fn.functionName} was throttled ${throttles} or more times in 5 minutes.`,
-          metric: fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }), threshold: throttles },
+          metric: fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
+          threshold: throttles,
+        },
       );
     }
 

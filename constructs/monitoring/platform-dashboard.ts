@@ -4,9 +4,19 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+
 import { driftMetric } from '../drift/drift-check';
 import type { DriftRef } from './platform-alarms';
-import { ApiRef, EndpointRef, PERIOD, WebAclRef, apiMetric, endpointInstanceMetric, endpointMetric, webAclMetric } from './platform-metrics';
+import {
+  apiMetric,
+  ApiRef,
+  endpointInstanceMetric,
+  endpointMetric,
+  EndpointRef,
+  PERIOD,
+  webAclMetric,
+  WebAclRef,
+} from './platform-metrics';
 
 /** This platform's training jobs. */
 export interface TrainingRef {
@@ -111,11 +121,13 @@ export class PlatformDashboard extends Construct {
       defaultInterval: Duration.hours(6),
     });
     const d = this.dashboard;
-    d.addWidgets(new cloudwatch.TextWidget({
-      width: 24,
-      height: 2,
-      markdown: `# Deep-learning platform\nAlarms invoke the responder Lambda and notify the alarm topic. What each alarm means and what to do: [runbook](${props.runbookUrl ?? 'docs/runbook.md'}).`,
-    }));
+    d.addWidgets(
+      new cloudwatch.TextWidget({
+        width: 24,
+        height: 2,
+        markdown: `# Deep-learning platform\nAlarms invoke the responder Lambda and notify the alarm topic. What each alarm means and what to do: [runbook](${props.runbookUrl ?? 'docs/runbook.md'}).`,
+      }),
+    );
     if (props.alarms?.length) {
       d.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 4 }));
     }
@@ -123,83 +135,142 @@ export class PlatformDashboard extends Construct {
     const { api, endpoint, webAcl } = props;
     if (api) {
       d.addWidgets(
-        graph('API requests and errors (per 5 min)', [
-          apiMetric(api, 'Count', { label: 'Requests' }),
-          apiMetric(api, '4XXError', { label: '4XX' }),
-          apiMetric(api, '5XXError', { label: '5XX' }),
-        ], WIDE),
-        graph('API latency (ms)', [
-          apiMetric(api, 'Latency', { statistic: 'p50', label: 'Latency p50' }),
-          apiMetric(api, 'Latency', { statistic: 'p99', label: 'Latency p99' }),
-          apiMetric(api, 'IntegrationLatency', { statistic: 'p99', label: 'Integration latency p99' }),
-        ], WIDE),
+        graph(
+          'API requests and errors (per 5 min)',
+          [
+            apiMetric(api, 'Count', { label: 'Requests' }),
+            apiMetric(api, '4XXError', { label: '4XX' }),
+            apiMetric(api, '5XXError', { label: '5XX' }),
+          ],
+          WIDE,
+        ),
+        graph(
+          'API latency (ms)',
+          [
+            apiMetric(api, 'Latency', { statistic: 'p50', label: 'Latency p50' }),
+            apiMetric(api, 'Latency', { statistic: 'p99', label: 'Latency p99' }),
+            apiMetric(api, 'IntegrationLatency', { statistic: 'p99', label: 'Integration latency p99' }),
+          ],
+          WIDE,
+        ),
       );
     }
     if (endpoint) {
       const utilisation = endpoint.hasGpu
         ? [
-          endpointInstanceMetric(endpoint, 'GPUUtilization', { label: 'GPU' }),
-          endpointInstanceMetric(endpoint, 'GPUMemoryUtilization', { label: 'GPU memory' }),
-          endpointInstanceMetric(endpoint, 'CPUUtilization', { label: 'CPU' }),
-        ]
+            endpointInstanceMetric(endpoint, 'GPUUtilization', { label: 'GPU' }),
+            endpointInstanceMetric(endpoint, 'GPUMemoryUtilization', { label: 'GPU memory' }),
+            endpointInstanceMetric(endpoint, 'CPUUtilization', { label: 'CPU' }),
+          ]
         : [endpointInstanceMetric(endpoint, 'CPUUtilization', { label: 'CPU' })];
       d.addWidgets(
-        graph('Endpoint invocations and errors (per 5 min)', [
-          endpointMetric(endpoint, 'Invocations', { label: 'Invocations' }),
-          endpointMetric(endpoint, 'Invocation4XXErrors', { label: '4XX' }),
-          endpointMetric(endpoint, 'Invocation5XXErrors', { label: '5XX' }),
-        ], THIRD),
-        graph('Endpoint latency (µs)', [
-          endpointMetric(endpoint, 'ModelLatency', { statistic: 'p50', label: 'Model latency p50' }),
-          endpointMetric(endpoint, 'ModelLatency', { statistic: 'p99', label: 'Model latency p99' }),
-          endpointMetric(endpoint, 'OverheadLatency', { statistic: 'p99', label: 'Overhead latency p99' }),
-        ], THIRD),
-        graph('Endpoint utilisation (% per core or GPU, summed)', [
-          ...utilisation,
-          endpointInstanceMetric(endpoint, 'MemoryUtilization', { label: 'Memory' }),
-          endpointInstanceMetric(endpoint, 'DiskUtilization', { label: 'Disk' }),
-        ], THIRD),
+        graph(
+          'Endpoint invocations and errors (per 5 min)',
+          [
+            endpointMetric(endpoint, 'Invocations', { label: 'Invocations' }),
+            endpointMetric(endpoint, 'Invocation4XXErrors', { label: '4XX' }),
+            endpointMetric(endpoint, 'Invocation5XXErrors', { label: '5XX' }),
+          ],
+          THIRD,
+        ),
+        graph(
+          'Endpoint latency (µs)',
+          [
+            endpointMetric(endpoint, 'ModelLatency', { statistic: 'p50', label: 'Model latency p50' }),
+            endpointMetric(endpoint, 'ModelLatency', { statistic: 'p99', label: 'Model latency p99' }),
+            endpointMetric(endpoint, 'OverheadLatency', { statistic: 'p99', label: 'Overhead latency p99' }),
+          ],
+          THIRD,
+        ),
+        graph(
+          'Endpoint utilisation (% per core or GPU, summed)',
+          [
+            ...utilisation,
+            endpointInstanceMetric(endpoint, 'MemoryUtilization', { label: 'Memory' }),
+            endpointInstanceMetric(endpoint, 'DiskUtilization', { label: 'Disk' }),
+          ],
+          THIRD,
+        ),
       );
     }
     if (props.drift) {
       const { namespace, endpointName, variantName, window } = props.drift;
-      const m = (name: Parameters<typeof driftMetric>[1], label: string) => driftMetric(namespace, name, endpointName, variantName, { period: window, label });
+      const m = (name: Parameters<typeof driftMetric>[1], label: string) =>
+        driftMetric(namespace, name, endpointName, variantName, { period: window, label });
       d.addWidgets(
-        graph('Drift: population stability index (per window)', [m('MaxFeatureDrift', 'Worst feature'), m('PredictionDrift', 'Predicted class')], THIRD),
-        graph('Drift: records and drifted features (per window)', [m('Records', 'Valid records'), m('DriftedFeatures', 'Drifted features')], THIRD),
-        graph('Drift: shares of the window (0 to 1)', [
-          m('InvalidInputRate', 'Invalid inputs'), m('MaxMissingRate', 'Worst missing rate'), m('MaxOutOfRangeRate', 'Worst out-of-range rate'),
-        ], THIRD),
+        graph(
+          'Drift: population stability index (per window)',
+          [m('MaxFeatureDrift', 'Worst feature'), m('PredictionDrift', 'Predicted class')],
+          THIRD,
+        ),
+        graph(
+          'Drift: records and drifted features (per window)',
+          [m('Records', 'Valid records'), m('DriftedFeatures', 'Drifted features')],
+          THIRD,
+        ),
+        graph(
+          'Drift: shares of the window (0 to 1)',
+          [
+            m('InvalidInputRate', 'Invalid inputs'),
+            m('MaxMissingRate', 'Worst missing rate'),
+            m('MaxOutOfRangeRate', 'Worst out-of-range rate'),
+          ],
+          THIRD,
+        ),
       );
     }
     if (webAcl) {
       const region = Stack.of(this).region;
-      d.addWidgets(graph('WAF requests (per 5 min)', [
-        webAclMetric(webAcl, region, 'AllowedRequests', { label: 'Allowed' }),
-        webAclMetric(webAcl, region, 'BlockedRequests', { label: 'Blocked' }),
-      ], 24));
+      d.addWidgets(
+        graph(
+          'WAF requests (per 5 min)',
+          [
+            webAclMetric(webAcl, region, 'AllowedRequests', { label: 'Allowed' }),
+            webAclMetric(webAcl, region, 'BlockedRequests', { label: 'Blocked' }),
+          ],
+          24,
+        ),
+      );
     }
 
     const functions = props.functions ?? [];
     if (functions.length > 0) {
       const perFunction = (f: (fn: lambda.IFunction) => cloudwatch.IMetric) => functions.map(f);
       d.addWidgets(
-        graph('Lambda invocations (per 5 min)', perFunction((fn) => fn.metricInvocations({ period: PERIOD, statistic: 'Sum', label: fn.functionName })), THIRD),
-        graph('Lambda errors and throttles (per 5 min)', [
-          ...perFunction((fn) => fn.metricErrors({ period: PERIOD, statistic: 'Sum', label: `Errors ${fn.functionName}` })),
-          ...perFunction((fn) => fn.metricThrottles({ period: PERIOD, statistic: 'Sum', label: `Throttles ${fn.functionName}` })),
-        ], THIRD),
-        graph('Lambda duration p99 (ms)', perFunction((fn) => fn.metricDuration({ period: PERIOD, statistic: 'p99', label: fn.functionName })), THIRD),
+        graph(
+          'Lambda invocations (per 5 min)',
+          perFunction((fn) => fn.metricInvocations({ period: PERIOD, statistic: 'Sum', label: fn.functionName })),
+          THIRD,
+        ),
+        graph(
+          'Lambda errors and throttles (per 5 min)',
+          [
+            ...perFunction((fn) => fn.metricErrors({ period: PERIOD, statistic: 'Sum', label: `Errors ${fn.functionName}` })),
+            ...perFunction((fn) => fn.metricThrottles({ period: PERIOD, statistic: 'Sum', label: `Throttles ${fn.functionName}` })),
+          ],
+          THIRD,
+        ),
+        graph(
+          'Lambda duration p99 (ms)',
+          perFunction((fn) => fn.metricDuration({ period: PERIOD, statistic: 'p99', label: fn.functionName })),
+          THIRD,
+        ),
       );
     }
 
     if (props.rollout) {
       const r = props.rollout;
       d.addWidgets(
-        graph('Rollouts after approval', [
-          withLabel(r.succeeded, 'Succeeded'), withLabel(r.failed, 'Failed'), withLabel(r.timedOut, 'Timed out'),
-          withLabel(r.undeliveredApprovals, 'Approvals not delivered'),
-        ], THIRD),
+        graph(
+          'Rollouts after approval',
+          [
+            withLabel(r.succeeded, 'Succeeded'),
+            withLabel(r.failed, 'Failed'),
+            withLabel(r.timedOut, 'Timed out'),
+            withLabel(r.undeliveredApprovals, 'Approvals not delivered'),
+          ],
+          THIRD,
+        ),
         // Each execution's output names its outcome and the version (ExecutionSucceeded's output; a failure's error).
         new cloudwatch.LogQueryWidget({
           title: 'Served version and rollout outcomes (newest first)',
@@ -220,15 +291,41 @@ export class PlatformDashboard extends Construct {
       const term = searchTerm(props.training.jobNamePrefix);
       const widgets: cloudwatch.IWidget[] = [];
       if (props.training.failureRule) {
-        widgets.push(graph('Training job failures', [new cloudwatch.Metric({
-          namespace: 'AWS/Events', metricName: 'TriggeredRules', dimensionsMap: { RuleName: props.training.failureRule.ruleName },
-          statistic: 'Sum', period: Duration.hours(1), label: 'Failed jobs (per hour)',
-        })], THIRD));
+        widgets.push(
+          graph(
+            'Training job failures',
+            [
+              new cloudwatch.Metric({
+                namespace: 'AWS/Events',
+                metricName: 'TriggeredRules',
+                dimensionsMap: { RuleName: props.training.failureRule.ruleName },
+                statistic: 'Sum',
+                period: Duration.hours(1),
+                label: 'Failed jobs (per hour)',
+              }),
+            ],
+            THIRD,
+          ),
+        );
       }
       // Job names change with every model, so the graphs search for this platform's jobs instead of naming one.
       widgets.push(
-        graph('Training instance utilisation (%)', [search(`{/aws/sagemaker/TrainingJobs,Host} ${term} MetricName=("CPUUtilization" OR "GPUUtilization" OR "GPUMemoryUtilization")`, 'Average', 'Utilisation')], THIRD),
-        graph('Training metrics (from the job logs)', [search(`{/aws/sagemaker/TrainingJobs,TrainingJobName} ${term}`, 'Maximum', 'Metrics')], THIRD),
+        graph(
+          'Training instance utilisation (%)',
+          [
+            search(
+              `{/aws/sagemaker/TrainingJobs,Host} ${term} MetricName=("CPUUtilization" OR "GPUUtilization" OR "GPUMemoryUtilization")`,
+              'Average',
+              'Utilisation',
+            ),
+          ],
+          THIRD,
+        ),
+        graph(
+          'Training metrics (from the job logs)',
+          [search(`{/aws/sagemaker/TrainingJobs,TrainingJobName} ${term}`, 'Maximum', 'Metrics')],
+          THIRD,
+        ),
       );
       d.addWidgets(...widgets);
     }
@@ -237,15 +334,28 @@ export class PlatformDashboard extends Construct {
       const sm = props.retraining;
       const hourly = { period: Duration.hours(1), statistic: 'Sum' };
       d.addWidgets(
-        graph('Retraining runs (per hour)', [
-          sm.metricStarted({ ...hourly, label: 'Started' }),
-          sm.metricSucceeded({ ...hourly, label: 'Ended (trained, unchanged or dropped)' }),
-          sm.metricFailed({ ...hourly, label: 'Failed' }),
-          sm.metricTimedOut({ ...hourly, label: 'Timed out' }),
-        ], THIRD),
-        graph('Retraining run duration (minutes)', [
-          new cloudwatch.MathExpression({ expression: 'm / 60000', usingMetrics: { m: sm.metricTime({ period: Duration.hours(1), statistic: 'Maximum' }) }, label: 'Longest run', period: Duration.hours(1) }),
-        ], THIRD),
+        graph(
+          'Retraining runs (per hour)',
+          [
+            sm.metricStarted({ ...hourly, label: 'Started' }),
+            sm.metricSucceeded({ ...hourly, label: 'Ended (trained, unchanged or dropped)' }),
+            sm.metricFailed({ ...hourly, label: 'Failed' }),
+            sm.metricTimedOut({ ...hourly, label: 'Timed out' }),
+          ],
+          THIRD,
+        ),
+        graph(
+          'Retraining run duration (minutes)',
+          [
+            new cloudwatch.MathExpression({
+              expression: 'm / 60000',
+              usingMetrics: { m: sm.metricTime({ period: Duration.hours(1), statistic: 'Maximum' }) },
+              label: 'Longest run',
+              period: Duration.hours(1),
+            }),
+          ],
+          THIRD,
+        ),
       );
     }
   }

@@ -46,31 +46,47 @@ type Options = Pick<cloudwatch.MetricOptions, 'statistic' | 'period' | 'label' |
 /** Invocation metrics (AWS/SageMaker): Invocations, Invocation4XXErrors, Invocation5XXErrors, ModelLatency (µs), ... */
 export function endpointMetric(e: EndpointRef, metricName: string, options: Options = {}): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: 'AWS/SageMaker', metricName, dimensionsMap: { EndpointName: e.endpointName, VariantName: e.variantName },
-    period: PERIOD, statistic: 'Sum', ...options,
+    namespace: 'AWS/SageMaker',
+    metricName,
+    dimensionsMap: { EndpointName: e.endpointName, VariantName: e.variantName },
+    period: PERIOD,
+    statistic: 'Sum',
+    ...options,
   });
 }
 
 /** Instance metrics (/aws/sagemaker/Endpoints): CPUUtilization, MemoryUtilization, GPUUtilization, ... */
 export function endpointInstanceMetric(e: EndpointRef, metricName: string, options: Options = {}): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: '/aws/sagemaker/Endpoints', metricName, dimensionsMap: { EndpointName: e.endpointName, VariantName: e.variantName },
-    period: PERIOD, statistic: 'Average', ...options,
+    namespace: '/aws/sagemaker/Endpoints',
+    metricName,
+    dimensionsMap: { EndpointName: e.endpointName, VariantName: e.variantName },
+    period: PERIOD,
+    statistic: 'Average',
+    ...options,
   });
 }
 
 /** Stage metrics (AWS/ApiGateway): Count, 4XXError, 5XXError, Latency, IntegrationLatency. */
 export function apiMetric(a: ApiRef, metricName: string, options: Options = {}): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiName: a.restApi.restApiName, Stage: a.stageName },
-    period: PERIOD, statistic: 'Sum', ...options,
+    namespace: 'AWS/ApiGateway',
+    metricName,
+    dimensionsMap: { ApiName: a.restApi.restApiName, Stage: a.stageName },
+    period: PERIOD,
+    statistic: 'Sum',
+    ...options,
   });
 }
 
 /** Web ACL metrics over all its rules (AWS/WAFV2, Rule=ALL): AllowedRequests, BlockedRequests. */
 export function webAclMetric(w: WebAclRef, region: string, metricName: string, options: Options = {}): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: 'AWS/WAFV2', metricName, dimensionsMap: { WebACL: w.webAclName, Region: w.region ?? region, Rule: 'ALL' },
-    period: PERIOD, statistic: 'Sum', ...options,
+    namespace: 'AWS/WAFV2',
+    metricName,
+    dimensionsMap: { WebACL: w.webAclName, Region: w.region ?? region, Rule: 'ALL' },
+    period: PERIOD,
+    statistic: 'Sum',
+    ...options,
   });
 }

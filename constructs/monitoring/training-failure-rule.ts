@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+
 import { check, validateProps } from '../private/validation';
 import { acknowledgeTrainingFailureRule } from './training-failure-rule-acknowledgements';
 
@@ -39,7 +40,14 @@ export class TrainingFailureRule extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingFailureRuleProps) {
     super(scope, id);
-    validateProps(this, [check('jobNamePrefix', props.jobNamePrefix, (p) => p !== '', 'a prefix that is not empty: an empty one would match every training job of the account')]);
+    validateProps(this, [
+      check(
+        'jobNamePrefix',
+        props.jobNamePrefix,
+        (p) => p !== '',
+        'a prefix that is not empty: an empty one would match every training job of the account',
+      ),
+    ]);
     // SQS-managed keys (SSE-SQS) need no key policy for EventBridge to write; a customer key would.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -77,13 +85,17 @@ export class TrainingFailureRule extends Construct {
 
   /** Events waiting in the dead-letter queue: above zero, a failure notice reached no one. */
   metricUndelivered(props: { period?: Duration } = {}) {
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: props.period ?? Duration.minutes(5), statistic: 'Maximum' });
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: props.period ?? Duration.minutes(5),
+      statistic: 'Maximum',
+    });
   }
 
   /** The email-friendly message a topic target sends for a failure (the raw event goes to the responder). */
   static message(runbookLink: string): events.RuleTargetInput {
     return events.RuleTargetInput.fromText(
       `SageMaker training job ${events.EventField.fromPath('$.detail.TrainingJobName')} failed: ` +
-      `${events.EventField.fromPath('$.detail.FailureReason')}. Runbook: ${runbookLink}`);
+        `${events.EventField.fromPath('$.detail.FailureReason')}. Runbook: ${runbookLink}`,
+    );
   }
 }

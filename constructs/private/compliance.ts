@@ -80,11 +80,13 @@ export function acknowledgeRolePolicies(scope: IConstruct, reason = ROLE_POLICY_
   acknowledge(scope, inPacks('IAMNoInlinePolicy', NIST, HIPAA), reason);
 }
 
-const ROLE_POLICY_REASON = 'Each role\'s policy is written for that one role and grants only what it needs; a customer-managed '
-  + 'policy would be a second, attachable copy of the same grants with no added control.';
+const ROLE_POLICY_REASON =
+  "Each role's policy is written for that one role and grants only what it needs; a customer-managed " +
+  'policy would be a second, attachable copy of the same grants with no added control.';
 
 /** Why a platform function may go without reserved concurrency (the reserveLambdaConcurrency setting, off by default). */
-export const UNRESERVED_CONCURRENCY = 'Reserved concurrency is the reserveLambdaConcurrency setting, off by default: Lambda refuses '
-  + 'a reservation that leaves fewer than 100 of the account\'s quota unreserved, and new accounts start with a reduced quota, '
-  + 'so a reservation would fail the first deploy. Unreserved, the function shares the account\'s pool, and its throttle alarm '
-  + 'fires when that pool runs out.';
+export const UNRESERVED_CONCURRENCY =
+  'Reserved concurrency is the reserveLambdaConcurrency setting, off by default: Lambda refuses ' +
+  "a reservation that leaves fewer than 100 of the account's quota unreserved, and new accounts start with a reduced quota, " +
+  "so a reservation would fail the first deploy. Unreserved, the function shares the account's pool, and its throttle alarm " +
+  'fires when that pool runs out.';

@@ -23,5 +23,7 @@ export function guardTrustPolicy(role: iam.IRole, service: string): void {
   if (trust.Statement.length !== 1 || JSON.stringify(trust.Statement[0].Principal?.Service) !== JSON.stringify(service)) {
     throw new Error(`${role.node.path}: expected a trust policy with one statement for ${service}, got ${JSON.stringify(trust.Statement)}`);
   }
-  cfnRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', { StringEquals: { 'aws:SourceAccount': Stack.of(role).account } });
+  cfnRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', {
+    StringEquals: { 'aws:SourceAccount': Stack.of(role).account },
+  });
 }

@@ -28,8 +28,16 @@ export const RESPONDER_RESERVED_CONCURRENCY = 5;
  * and the throttle alarm says so.
  */
 export function proxyReservedConcurrency(requestsPerSecond: number, maxDurationSeconds: number, cap: number): number {
-  validateProps('proxyReservedConcurrency', ([['requestsPerSecond', requestsPerSecond], ['maxDurationSeconds', maxDurationSeconds], ['cap', cap]] as const)
-    .map(([name, value]) => check(name, value, (n) => n > 0, 'a positive number')));
+  validateProps(
+    'proxyReservedConcurrency',
+    (
+      [
+        ['requestsPerSecond', requestsPerSecond],
+        ['maxDurationSeconds', maxDurationSeconds],
+        ['cap', cap],
+      ] as const
+    ).map(([name, value]) => check(name, value, (n) => n > 0, 'a positive number')),
+  );
   return Math.min(Math.ceil(requestsPerSecond * maxDurationSeconds), Math.floor(cap));
 }
 
@@ -68,7 +76,9 @@ export function platformReservations(settings: ReservationSettings, proxyTimeout
 export function reservationProblem(reservations: Record<string, number>, accountQuota: number): string | undefined {
   const total = Object.values(reservations).reduce((a, b) => a + b, 0);
   if (total <= accountQuota - LAMBDA_UNRESERVED_MINIMUM) return undefined;
-  const parts = Object.entries(reservations).map(([name, n]) => `${name} ${n}`).join(' + ');
+  const parts = Object.entries(reservations)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(' + ');
   const most = Math.max(0, accountQuota - LAMBDA_UNRESERVED_MINIMUM);
   return `reserved Lambda concurrency (${parts} = ${total}) must leave ${LAMBDA_UNRESERVED_MINIMUM} of the account's ${accountQuota} unreserved, so at most ${most}`;
 }

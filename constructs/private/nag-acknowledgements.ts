@@ -47,7 +47,12 @@ export function acknowledgeWildcardResource(scope: IConstruct, resource: string,
   };
   acknowledge();
   // Tree validation runs after synth has prepared cross-stack references and before cdk-nag's plugin.
-  scope.node.addValidation({ validate: () => { acknowledge(); return []; } });
+  scope.node.addValidation({
+    validate: () => {
+      acknowledge();
+      return [];
+    },
+  });
 }
 
 /** Acknowledges the AwsSolutions-IAM5 finding for the wildcard action `action` in any policy under `scope`. */

@@ -1,6 +1,3 @@
-import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +5,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
 import { lambdaRole } from './lambda-role';
 import { check, validateProps } from './validation';
 
@@ -122,10 +123,12 @@ export class PlatformFunction extends Construct {
     super(scope, id);
     // The bundle hash covers the entry's folder, and the lint rules keep that folder apart: it must be runtime/.
     validateProps(this, [check('entry', props.entry, (e) => path.basename(path.dirname(e)) === 'runtime', 'a file in a runtime/ folder')]);
-    this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'LogGroup', {
-      encryptionKey: props.logsKey,
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-    });
+    this.logGroup =
+      props.logGroup ??
+      new logs.LogGroup(this, 'LogGroup', {
+        encryptionKey: props.logsKey,
+        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      });
     this.role = lambdaRole(this, 'Role', this.logGroup, props.roleDescription);
 
     const bundling: nodejs.BundlingOptions = {
@@ -163,9 +166,15 @@ function bundleHash(entry: string, options: nodejs.BundlingOptions, extraInputs:
   const runtimeDir = path.dirname(entry);
   // Options may hold absolute paths (esbuild aliases): hash them relative to the project, so the hash is the
   // same on every machine.
-  const portable = JSON.stringify({ entry: path.basename(entry), options }).split(ROOT).join('<root>');
+  const portable = JSON.stringify({ entry: path.basename(entry), options })
+    .split(ROOT)
+    .join('<root>');
   const hash = createHash('sha256').update(portable);
-  const files = (fs.readdirSync(runtimeDir, { recursive: true }) as string[]).map((f) => path.join(runtimeDir, f)).filter((f) => fs.statSync(f).isFile()).sort();
-  for (const file of [...files, ...extraInputs, ...BUILD_INPUTS]) hash.update(path.relative(ROOT, file)).update('\0').update(fs.readFileSync(file)).update('\0');
+  const files = (fs.readdirSync(runtimeDir, { recursive: true }) as string[])
+    .map((f) => path.join(runtimeDir, f))
+    .filter((f) => fs.statSync(f).isFile())
+    .sort();
+  for (const file of [...files, ...extraInputs, ...BUILD_INPUTS])
+    hash.update(path.relative(ROOT, file)).update('\0').update(fs.readFileSync(file)).update('\0');
   return hash.digest('hex');
 }

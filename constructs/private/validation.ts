@@ -9,6 +9,7 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+
 import type { RuleProblem } from '../sagemaker-rules';
 
 /** A construct's props broke a rule: thrown at construction, naming the construct path. */

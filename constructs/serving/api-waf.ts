@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+
 import { check, validateProps } from '../private/validation';
 import { MAX_BODY_BYTES, WAF_MAX_INSPECTED_BODY_BYTES, wafBodyTooLargeResponse } from './runtime/request-limits';
 
@@ -74,9 +75,13 @@ export class ApiWaf extends Construct {
     const maxBodyBytes = props.maxBodyBytes ?? MAX_BODY_BYTES;
     const rateLimit = props.rateLimitPer5Minutes ?? 1000;
     validateProps(this, [
-      check('maxBodyBytes', maxBodyBytes, (n) => Number.isInteger(n) && n >= 1 && n <= WAF_MAX_INSPECTED_BODY_BYTES,
-        `a whole number from 1 to ${WAF_MAX_INSPECTED_BODY_BYTES}: WAF inspects at most 64 KB of an API Gateway body`),
-      check('rateLimitPer5Minutes', rateLimit, (n) => Number.isInteger(n) && n >= 10, 'a whole number of at least 10 (WAF\'s minimum)'),
+      check(
+        'maxBodyBytes',
+        maxBodyBytes,
+        (n) => Number.isInteger(n) && n >= 1 && n <= WAF_MAX_INSPECTED_BODY_BYTES,
+        `a whole number from 1 to ${WAF_MAX_INSPECTED_BODY_BYTES}: WAF inspects at most 64 KB of an API Gateway body`,
+      ),
+      check('rateLimitPer5Minutes', rateLimit, (n) => Number.isInteger(n) && n >= 10, "a whole number of at least 10 (WAF's minimum)"),
     ]);
     this.webAclName = Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
     this.metricName = this.webAclName;
@@ -139,9 +144,8 @@ export class ApiWaf extends Construct {
         rateLimited: { contentType: 'APPLICATION_JSON', content: '{"error": "Too many requests from this address; retry later"}' },
         tooLarge: { contentType: 'APPLICATION_JSON', content: wafBodyTooLargeResponse(maxBodyBytes).body },
       },
-      associationConfig: inspectionLimitKb > 16
-        ? { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: `KB_${inspectionLimitKb}` } } }
-        : undefined,
+      associationConfig:
+        inspectionLimitKb > 16 ? { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: `KB_${inspectionLimitKb}` } } } : undefined,
     });
     this.webAclArn = this.webAcl.attrArn;
 
@@ -163,9 +167,14 @@ export class ApiWaf extends Construct {
     new wafv2.CfnLoggingConfiguration(this, 'Logging', {
       resourceArn: this.webAcl.attrArn,
       // WAF wants the log group ARN without the trailing ':*' of LogGroup.logGroupArn.
-      logDestinationConfigs: [Stack.of(this).formatArn({
-        service: 'logs', resource: 'log-group', resourceName: this.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      })],
+      logDestinationConfigs: [
+        Stack.of(this).formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: this.logGroup.logGroupName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
       redactedFields: WAF_LOG_REDACTED_FIELDS,
     });
   }

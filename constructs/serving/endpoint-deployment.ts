@@ -5,6 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
+
 import { check, validateProps } from '../private/validation';
 import { RULE_SOURCES } from '../sagemaker-rules';
 
@@ -46,7 +47,10 @@ export class TrafficShifting {
   /** Equal steps of `stepPercent`; like a canary, it needs at least 2 instances. */
   static linear(options: LinearOptions): TrafficShifting {
     checkPercent('stepPercent', options.stepPercent, 10, 50);
-    return new TrafficShifting('LINEAR', bake(options), options.stepPercent, undefined, { type: 'CAPACITY_PERCENT', value: options.stepPercent });
+    return new TrafficShifting('LINEAR', bake(options), options.stepPercent, undefined, {
+      type: 'CAPACITY_PERCENT',
+      value: options.stepPercent,
+    });
   }
 
   /** All traffic at once, then a baking period before the old fleet goes away. */
@@ -77,9 +81,8 @@ export class TrafficShifting {
         },
         terminationWaitInSeconds: this.bakeSeconds,
       },
-      autoRollbackConfiguration: rollbackAlarms.length > 0
-        ? { alarms: rollbackAlarms.map((a) => ({ alarmName: a.alarmName })) }
-        : undefined,
+      autoRollbackConfiguration:
+        rollbackAlarms.length > 0 ? { alarms: rollbackAlarms.map((a) => ({ alarmName: a.alarmName })) } : undefined,
     };
   }
 }
@@ -87,14 +90,26 @@ export class TrafficShifting {
 function bake(options: TrafficShiftOptions): number {
   const seconds = (options.bakeTime ?? Duration.minutes(5)).toSeconds();
   validateProps('TrafficShifting', [
-    check('bakeTime', `${seconds}s`, () => Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600, 'whole seconds from 0 to 3600 (SageMaker\'s limit)', TRAFFIC_ROUTING),
+    check(
+      'bakeTime',
+      `${seconds}s`,
+      () => Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600,
+      "whole seconds from 0 to 3600 (SageMaker's limit)",
+      TRAFFIC_ROUTING,
+    ),
   ]);
   return seconds;
 }
 
 function checkPercent(name: string, value: number, min: number, max: number): void {
   validateProps('TrafficShifting', [
-    check(name, value, (n) => Number.isInteger(n) && n >= min && n <= max, `a whole number from ${min} to ${max} (SageMaker's limit)`, TRAFFIC_ROUTING),
+    check(
+      name,
+      value,
+      (n) => Number.isInteger(n) && n >= min && n <= max,
+      `a whole number from ${min} to ${max} (SageMaker's limit)`,
+      TRAFFIC_ROUTING,
+    ),
   ]);
 }
 
@@ -112,8 +127,11 @@ export interface TrafficShiftingSettings extends TrafficShiftOptions {
 /** The traffic shifting a configuration's strategy name and sizes describe. */
 export function trafficShiftingFor(strategy: DeploymentStrategy, settings: TrafficShiftingSettings): TrafficShifting {
   switch (strategy) {
-    case 'canary': return TrafficShifting.canary(settings);
-    case 'linear': return TrafficShifting.linear(settings);
-    case 'all-at-once': return TrafficShifting.allAtOnce(settings);
+    case 'canary':
+      return TrafficShifting.canary(settings);
+    case 'linear':
+      return TrafficShifting.linear(settings);
+    case 'all-at-once':
+      return TrafficShifting.allAtOnce(settings);
   }
 }

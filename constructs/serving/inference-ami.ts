@@ -11,7 +11,7 @@
  * test/gpu-drivers.test.ts checks this table against it and the AMI names against CloudFormation's enum in
  * cfn-lint's schema).
  */
-import { DriverRoute, IMAGE_DRIVER_NEED, CudaDriverNeed, compareDriverVersions, cudaMajor, driverRoute } from '../gpu-drivers';
+import { compareDriverVersions, CudaDriverNeed, cudaMajor, DriverRoute, driverRoute, IMAGE_DRIVER_NEED } from '../gpu-drivers';
 
 export const GPU_DRIVERS_PAGE = 'https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html';
 
@@ -42,16 +42,28 @@ export interface InferenceAmi {
 /** Every InferenceAmiVersion CloudFormation accepts. */
 export const INFERENCE_AMIS: readonly InferenceAmi[] = [
   {
-    version: 'al2-ami-sagemaker-inference-gpu-2', accelerator: 'nvidia', driver: '535', cuda: '12.2', toolkitCompatMounting: true,
+    version: 'al2-ami-sagemaker-inference-gpu-2',
+    accelerator: 'nvidia',
+    driver: '535',
+    cuda: '12.2',
+    toolkitCompatMounting: true,
     families: ['g4dn', 'g5', 'g6', 'p3', 'p4d', 'p4de', 'p5'],
   },
   {
     // The same row of GPU_DRIVERS_PAGE's table as gpu-2: the same driver and families.
-    version: 'al2-ami-sagemaker-inference-gpu-2-1', accelerator: 'nvidia', driver: '535', cuda: '12.2', toolkitCompatMounting: false,
+    version: 'al2-ami-sagemaker-inference-gpu-2-1',
+    accelerator: 'nvidia',
+    driver: '535',
+    cuda: '12.2',
+    toolkitCompatMounting: false,
     families: ['g4dn', 'g5', 'g6', 'p3', 'p4d', 'p4de', 'p5'],
   },
   {
-    version: 'al2-ami-sagemaker-inference-gpu-3-1', accelerator: 'nvidia', driver: '550', cuda: '12.4', toolkitCompatMounting: false,
+    version: 'al2-ami-sagemaker-inference-gpu-3-1',
+    accelerator: 'nvidia',
+    driver: '550',
+    cuda: '12.4',
+    toolkitCompatMounting: false,
     families: ['p5e', 'p5en'],
   },
   // CUDA 13: AWS's Deep Learning Containers pin their CUDA 12 images to a CUDA 12 AMI, noting that this one does not

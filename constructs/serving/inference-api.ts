@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+
 import { requireModernTls } from './api-tls';
 import { acknowledgeInferenceApi } from './inference-api-acknowledgements';
 import { PREDICTION_REQUEST_SCHEMA } from './runtime/prediction-request';
@@ -134,7 +135,10 @@ export class InferenceApi extends Construct {
     this.stage.node.addDependency(this.executionLogGroup);
 
     // API Gateway's own errors (auth, validation, throttling) get the same JSON shape as the Lambda's.
-    for (const [id, type] of [['Default4xx', apigw.ResponseType.DEFAULT_4XX], ['Default5xx', apigw.ResponseType.DEFAULT_5XX]] as const) {
+    for (const [id, type] of [
+      ['Default4xx', apigw.ResponseType.DEFAULT_4XX],
+      ['Default5xx', apigw.ResponseType.DEFAULT_5XX],
+    ] as const) {
       this.api.addGatewayResponse(id, {
         type,
         templates: { 'application/json': '{"error": $context.error.messageString, "requestId": "$context.requestId"}' },
@@ -153,18 +157,22 @@ export class InferenceApi extends Construct {
       validateRequestParameters: true,
     });
 
-    this.predictMethod = this.api.root.addResource('predict').addMethod('POST', new apigw.LambdaIntegration(props.handler, {
-      proxy: true,
-      allowTestInvoke: false,
-      timeout: Duration.seconds(29),
-    }), {
-      authorizationType: this.auth === 'iam' ? apigw.AuthorizationType.IAM : apigw.AuthorizationType.NONE,
-      apiKeyRequired: this.auth === 'api-key',
-      requestValidator: validator,
-      // CSV bodies have no model; the proxy validates them.
-      requestModels: { 'application/json': requestModel },
-      requestParameters: { 'method.request.header.Content-Type': true },
-    });
+    this.predictMethod = this.api.root.addResource('predict').addMethod(
+      'POST',
+      new apigw.LambdaIntegration(props.handler, {
+        proxy: true,
+        allowTestInvoke: false,
+        timeout: Duration.seconds(29),
+      }),
+      {
+        authorizationType: this.auth === 'iam' ? apigw.AuthorizationType.IAM : apigw.AuthorizationType.NONE,
+        apiKeyRequired: this.auth === 'api-key',
+        requestValidator: validator,
+        // CSV bodies have no model; the proxy validates them.
+        requestModels: { 'application/json': requestModel },
+        requestParameters: { 'method.request.header.Content-Type': true },
+      },
+    );
     this.predictUrl = this.api.urlForPath('/predict');
 
     if (this.auth === 'api-key') {

@@ -6,21 +6,27 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { HOSTING_INSTANCE_TYPES, hasGpu, supportsVolumeKms } from '../instance-types';
+
+import { hasGpu, HOSTING_INSTANCE_TYPES, supportsVolumeKms } from '../instance-types';
+import { servicePrincipalForThisAccount } from '../private/confused-deputy';
+import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
+import { stackInstanceSuffix } from '../private/stack-instance';
 import { check, isUnresolved, validateProps } from '../private/validation';
 import {
-  TrafficShiftMode, capacityProblem, hostingDriverProblem, instanceTypeChangeProblem, instanceTypeSuffix, trafficShiftingProblem,
+  capacityProblem,
+  hostingDriverProblem,
+  instanceTypeChangeProblem,
+  instanceTypeSuffix,
+  trafficShiftingProblem,
+  TrafficShiftMode,
 } from '../sagemaker-rules';
-import { defaultInferenceAmi, hostingFamily } from './inference-ami';
-import { TrafficShifting } from './endpoint-deployment';
-import { servicePrincipalForThisAccount } from '../private/confused-deputy';
-import { stackInstanceSuffix } from '../private/stack-instance';
 import { CAPTURE_CONTENT_TYPES } from './capture-content-types';
+import { TrafficShifting } from './endpoint-deployment';
+import { defaultInferenceAmi, hostingFamily } from './inference-ami';
 import { acknowledgeInferenceEndpoint } from './inference-endpoint-acknowledgements';
-import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 
 /**
  * Where and how much of the endpoint's traffic SageMaker captures (the endpoint config's DataCaptureConfig,
@@ -166,7 +172,6 @@ export interface InferenceEndpointProps {
   readonly dataCapture?: DataCaptureProps;
 }
 
-
 /**
  * A real-time SageMaker endpoint serving one model: Model (network-isolated, least-privilege role),
  * EndpointConfig, Endpoint with blue/green updates that roll back on its error and latency alarms, and
@@ -234,43 +239,68 @@ export class InferenceEndpoint extends Construct {
     this.givenName = props.endpointName ?? `${generated}-${stackInstanceSuffix(this)}`;
     // Only literal text is lowercased: a token's placeholder would not resolve (the suffix is lowercase hex already).
     this.endpointNameLowercase = props.endpointName
-      ? (Token.isUnresolved(props.endpointName) ? props.endpointName : props.endpointName.toLowerCase())
+      ? Token.isUnresolved(props.endpointName)
+        ? props.endpointName
+        : props.endpointName.toLowerCase()
       : `${generated.toLowerCase()}-${stackInstanceSuffix(this)}`;
-    this.endpointArnForPolicies = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: this.endpointNameLowercase });
+    this.endpointArnForPolicies = Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: this.endpointNameLowercase,
+    });
     const shifting = props.trafficShifting ?? TrafficShifting.allAtOnce();
-    const amiVersion = props.inferenceAmiVersion ?? (hasGpu(instanceType) ? defaultInferenceAmi(hostingFamily(instanceType))?.version : undefined);
+    const amiVersion =
+      props.inferenceAmiVersion ?? (hasGpu(instanceType) ? defaultInferenceAmi(hostingFamily(instanceType))?.version : undefined);
     this.inferenceAmiVersion = amiVersion;
     const counts = isUnresolved([minCapacity, maxCapacity]);
     validateProps(this, [
       check('minCapacity', minCapacity, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
       check('maxCapacity', maxCapacity, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
-      counts ? undefined : capacityProblem({
-        instanceType: { name: 'instanceType', value: instanceType },
-        minInstances: { name: 'minCapacity', value: minCapacity },
-        maxInstances: { name: 'maxCapacity', value: maxCapacity },
-      }),
+      counts
+        ? undefined
+        : capacityProblem({
+            instanceType: { name: 'instanceType', value: instanceType },
+            minInstances: { name: 'minCapacity', value: minCapacity },
+            maxInstances: { name: 'maxCapacity', value: maxCapacity },
+          }),
       hostingDriverProblem({
         instanceType: { name: 'instanceType', value: instanceType },
         amiVersion: { name: 'inferenceAmiVersion', value: amiVersion },
         choices: HOSTING_INSTANCE_TYPES,
       }),
-      counts ? undefined : trafficShiftingProblem({
-        mode: { name: 'trafficShifting', value: MODES[shifting.type] },
-        percent: { name: 'trafficShifting size', value: shifting.sizePercent ?? 0 },
-        minInstances: { name: 'minCapacity', value: minCapacity },
-        maxInstances: { name: 'maxCapacity', value: maxCapacity },
-      }),
-      props.dataCapture ? check('dataCapture.samplingPercentage', props.dataCapture.samplingPercentage,
-        (n) => Number.isInteger(n) && n >= 0 && n <= 100, 'a whole number from 0 to 100',
-        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html') : undefined,
-      props.dataCapture ? check('dataCapture.prefix', props.dataCapture.prefix, (p) => /^([^/\s]+\/)*$/.test(p) && p.length <= 200,
-        'empty, or key folders ending in "/" without spaces (DestinationS3Uri is at most 512 characters)',
-        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html') : undefined,
-      Token.isUnresolved(this.givenName) ? undefined : instanceTypeChangeProblem({
-        endpointName: { name: 'endpointName', value: this.givenName },
-        instanceType: { name: 'instanceType', value: instanceType },
-        autoscales: maxCapacity > minCapacity,
-      }),
+      counts
+        ? undefined
+        : trafficShiftingProblem({
+            mode: { name: 'trafficShifting', value: MODES[shifting.type] },
+            percent: { name: 'trafficShifting size', value: shifting.sizePercent ?? 0 },
+            minInstances: { name: 'minCapacity', value: minCapacity },
+            maxInstances: { name: 'maxCapacity', value: maxCapacity },
+          }),
+      props.dataCapture
+        ? check(
+            'dataCapture.samplingPercentage',
+            props.dataCapture.samplingPercentage,
+            (n) => Number.isInteger(n) && n >= 0 && n <= 100,
+            'a whole number from 0 to 100',
+            'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html',
+          )
+        : undefined,
+      props.dataCapture
+        ? check(
+            'dataCapture.prefix',
+            props.dataCapture.prefix,
+            (p) => /^([^/\s]+\/)*$/.test(p) && p.length <= 200,
+            'empty, or key folders ending in "/" without spaces (DestinationS3Uri is at most 512 characters)',
+            'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html',
+          )
+        : undefined,
+      Token.isUnresolved(this.givenName)
+        ? undefined
+        : instanceTypeChangeProblem({
+            endpointName: { name: 'endpointName', value: this.givenName },
+            instanceType: { name: 'instanceType', value: instanceType },
+            autoscales: maxCapacity > minCapacity,
+          }),
     ]);
 
     // SageMaker writes here by name (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
@@ -304,12 +334,14 @@ export class InferenceEndpoint extends Construct {
     const volumeKey = supportsVolumeKms(instanceType) ? props.encryptionKey : undefined;
     const endpointConfig = new sagemaker.EndpointConfig(this, 'EndpointConfig', {
       encryptionKey: volumeKey,
-      instanceProductionVariants: [{
-        model: this.model,
-        variantName: this.variantName,
-        instanceType: sagemaker.InstanceType.of(instanceType),
-        initialInstanceCount: minCapacity,
-      }],
+      instanceProductionVariants: [
+        {
+          model: this.model,
+          variantName: this.variantName,
+          instanceType: sagemaker.InstanceType.of(instanceType),
+          initialInstanceCount: minCapacity,
+        },
+      ],
     });
 
     if (amiVersion !== undefined) {
@@ -327,31 +359,39 @@ export class InferenceEndpoint extends Construct {
     // own template would resolve.
     this.endpointName = props.condition
       ? new ssm.CfnParameter(this, 'NameParameter', {
-        type: 'String',
-        value: this.givenName,
-        description: 'Name of the platform\'s SageMaker endpoint (it exists once a model version is approved)',
-      }).attrValue
+          type: 'String',
+          value: this.givenName,
+          description: "Name of the platform's SageMaker endpoint (it exists once a model version is approved)",
+        }).attrValue
       : this.endpoint.endpointName;
     // The instances log from their first start: the group must exist by then.
     this.endpoint.node.addDependency(this.logGroup);
 
     // The rollback alarms name the endpoint by the name given above: the endpoint's DeploymentConfig refers to them.
-    this.errorAlarm = this.ownMetric('Invocation5XXErrors', { period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(this, 'Errors5xxAlarm', {
-      alarmDescription: `Endpoint ${this.givenName} returns 5XX errors; rolls a blue/green deployment back`,
-      threshold: props.rollbackErrorsPerMinute ?? 5,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.errorAlarm = this.ownMetric('Invocation5XXErrors', { period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(
+      this,
+      'Errors5xxAlarm',
+      {
+        alarmDescription: `Endpoint ${this.givenName} returns 5XX errors; rolls a blue/green deployment back`,
+        threshold: props.rollbackErrorsPerMinute ?? 5,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
     // ModelLatency is reported in microseconds.
-    this.latencyAlarm = this.ownMetric('ModelLatency', { period: Duration.minutes(1), statistic: 'p99' }).createAlarm(this, 'LatencyAlarm', {
-      alarmDescription: `Endpoint ${this.givenName} p99 model latency is high; rolls a blue/green deployment back`,
-      threshold: (props.rollbackModelLatencyP99 ?? Duration.seconds(1)).toMilliseconds() * 1000,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.latencyAlarm = this.ownMetric('ModelLatency', { period: Duration.minutes(1), statistic: 'p99' }).createAlarm(
+      this,
+      'LatencyAlarm',
+      {
+        alarmDescription: `Endpoint ${this.givenName} p99 model latency is high; rolls a blue/green deployment back`,
+        threshold: (props.rollbackModelLatencyP99 ?? Duration.seconds(1)).toMilliseconds() * 1000,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
 
     // The alpha L2 exposes neither its CfnEndpoint nor a defaultChild: found by type, not by its construct id.
     const [cfnEndpoint] = this.endpoint.node.findAll().filter((c): c is CfnEndpoint => c instanceof CfnEndpoint);
@@ -370,12 +410,16 @@ export class InferenceEndpoint extends Construct {
         minCapacity,
         maxCapacity,
         // Application Auto Scaling's service-linked role for SageMaker endpoints (created on first use).
-        role: iam.Role.fromRoleArn(this, 'ScalingRole', Stack.of(this).formatArn({
-          service: 'iam',
-          region: '',
-          resource: 'role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com',
-          resourceName: 'AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
-        })),
+        role: iam.Role.fromRoleArn(
+          this,
+          'ScalingRole',
+          Stack.of(this).formatArn({
+            service: 'iam',
+            region: '',
+            resource: 'role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com',
+            resourceName: 'AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
+          }),
+        ),
       });
       // The endpoint name is a literal, so the dependency is not implied by a reference.
       this.scalableTarget.node.addDependency(this.endpoint);
@@ -389,7 +433,8 @@ export class InferenceEndpoint extends Construct {
     if (props.condition) {
       // Everything that is or names the endpoint, found by type: the alpha L2s' children and the autoscaling's.
       const conditioned = [this.model, endpointConfig, this.endpoint, ...(this.scalableTarget ? [this.scalableTarget] : [])]
-        .flatMap((c) => c.node.findAll()).filter((c): c is CfnResource => CfnResource.isCfnResource(c));
+        .flatMap((c) => c.node.findAll())
+        .filter((c): c is CfnResource => CfnResource.isCfnResource(c));
       for (const resource of conditioned) resource.cfnOptions.condition = props.condition;
     }
   }
@@ -448,8 +493,12 @@ export class InferenceEndpoint extends Construct {
     // (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html): write only, no read back.
     const files = capture.bucket.arnForObjects(`${capture.prefix}*`);
     iam.Grant.addToPrincipal({ grantee: this.role, actions: ['s3:PutObject'], resourceArns: [files] });
-    acknowledgeWildcardResource(this.role, files, 'SageMaker names each capture file by endpoint, variant, hour and a '
-      + 'random part under the capture prefix; the role may only write there (s3:PutObject), never read.');
+    acknowledgeWildcardResource(
+      this.role,
+      files,
+      'SageMaker names each capture file by endpoint, variant, hour and a ' +
+        'random part under the capture prefix; the role may only write there (s3:PutObject), never read.',
+    );
     capture.encryptionKey.grant(this.role, 'kms:GenerateDataKey', 'kms:Encrypt');
     return { bucket: capture.bucket, prefix: `${capture.prefix}${this.givenName}/${this.variantName}/` };
   }
@@ -468,17 +517,24 @@ export class InferenceEndpoint extends Construct {
     // logs:CreateLogGroup without saying whether SageMaker calls it then
     // (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html): allowed on this one group.
     this.logGroup.grant(role, 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents');
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
-    }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
+      }),
+    );
     return role;
   }
 }
 
 /** A metric of one production variant of the endpoint named `endpointName`. */
-function variantMetric(endpointName: string, variantName: string, metricName: string, props: cloudwatch.MetricOptions & { namespace?: string }): cloudwatch.Metric {
+function variantMetric(
+  endpointName: string,
+  variantName: string,
+  metricName: string,
+  props: cloudwatch.MetricOptions & { namespace?: string },
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: 'AWS/SageMaker',
     metricName,

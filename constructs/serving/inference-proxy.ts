@@ -1,10 +1,11 @@
-import * as path from 'path';
 import { CfnCondition, Duration, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import * as path from 'path';
+
 import { proxyReservedConcurrency } from '../private/lambda-concurrency';
 import { PlatformFunction } from '../private/platform-function';
 import { check, subjectBefore, validateProps } from '../private/validation';
@@ -84,7 +85,8 @@ export interface InferenceProxyProps {
 
 /**
  * The Lambda function behind the inference API (code: inference-proxy.handler.ts): Node.js 24 on arm64,
- * bundled with the pinned AWS SDK client, reserved concurrency sized by the API's throttle (when asked for), JSON logs to its own retained log group, X-Ray tracing, and a
+ * bundled with the pinned AWS SDK client, reserved concurrency sized by the API's throttle (when asked for), JSON logs
+ * to its own retained log group, X-Ray tracing, and a
  * role that may only write its logs, send traces and invoke the one endpoint.
  */
 export class InferenceProxy extends PlatformFunction {
@@ -94,7 +96,12 @@ export class InferenceProxy extends PlatformFunction {
   constructor(scope: Construct, id: string, props: InferenceProxyProps) {
     const invokeTimeout = props.invokeTimeout ?? DEFAULT_INVOKE_TIMEOUT;
     validateProps(subjectBefore('InferenceProxy', scope, id), [
-      check('invokeTimeout', `${invokeTimeout.toSeconds()}s`, () => invokeTimeout.toMilliseconds() < 28_000, 'under 28 seconds: API Gateway gives up at 29'),
+      check(
+        'invokeTimeout',
+        `${invokeTimeout.toSeconds()}s`,
+        () => invokeTimeout.toMilliseconds() < 28_000,
+        'under 28 seconds: API Gateway gives up at 29',
+      ),
     ]);
     const timeout = proxyFunctionTimeout(invokeTimeout);
     const reservedConcurrency = props.reserveConcurrency
@@ -112,7 +119,9 @@ export class InferenceProxy extends PlatformFunction {
         ENDPOINT_NAME: props.endpoint.endpointName,
         INVOKE_TIMEOUT_MS: String(invokeTimeout.toMilliseconds()),
         // While the endpoint does not exist, the proxy answers 503 "no model approved" without calling SageMaker.
-        ...(props.endpoint.condition ? { ENDPOINT_DEPLOYED: Fn.conditionIf(props.endpoint.condition.logicalId, 'true', 'false').toString() } : {}),
+        ...(props.endpoint.condition
+          ? { ENDPOINT_DEPLOYED: Fn.conditionIf(props.endpoint.condition.logicalId, 'true', 'false').toString() }
+          : {}),
       },
       logsKey: props.logsKey,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,

@@ -86,8 +86,11 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         Type: 'Task',
         Resource: sdk('sagemaker', 'listModelPackages'),
         Parameters: {
-          ModelPackageGroupName: props.modelPackageGroupName, ModelApprovalStatus: 'Approved',
-          SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1,
+          ModelPackageGroupName: props.modelPackageGroupName,
+          ModelApprovalStatus: 'Approved',
+          SortBy: 'CreationTime',
+          SortOrder: 'Descending',
+          MaxResults: 1,
         },
         ResultSelector: { 'versions.$': '$.ModelPackageSummaryList' },
         ResultPath: '$.newest',
@@ -99,7 +102,12 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         Default: 'Nothing approved',
       },
       'Nothing approved': { Type: 'Pass', Parameters: { outcome: ROLLOUT_OUTCOMES.nothingApproved }, End: true },
-      'Start counting busy checks': { Type: 'Pass', Parameters: { count: 0 }, ResultPath: '$.busyChecks', Next: 'Describe the serving stack' },
+      'Start counting busy checks': {
+        Type: 'Pass',
+        Parameters: { count: 0 },
+        ResultPath: '$.busyChecks',
+        Next: 'Describe the serving stack',
+      },
       'Describe the serving stack': describeStack('$.stack', 'Is the stack busy?'),
       // A deploy in progress (cdk deploy, or another rollout): wait and look again, a bounded number of times.
       'Is the stack busy?': {
@@ -117,12 +125,19 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
       },
       'Wait for the stack': { Type: 'Wait', Seconds: poll, Next: 'Count a busy check' },
       'Count a busy check': {
-        Type: 'Pass', Parameters: { 'count.$': 'States.MathAdd($.busyChecks.count, 1)' }, ResultPath: '$.busyChecks', Next: 'Describe the serving stack',
+        Type: 'Pass',
+        Parameters: { 'count.$': 'States.MathAdd($.busyChecks.count, 1)' },
+        ResultPath: '$.busyChecks',
+        Next: 'Describe the serving stack',
       },
-      'Stack busy for too long': fail(ROLLOUT_OUTCOMES.stackBusy,
-        `The serving stack stayed busy (an update in progress) through ${props.maxBusyChecks} checks; nothing was changed. Start the rollout again once it is done.`),
-      'Stack not updatable': fail(ROLLOUT_OUTCOMES.stackNotUpdatable,
-        'The serving stack is in a state no update can start from (a failed rollback or deletion); nothing was changed.'),
+      'Stack busy for too long': fail(
+        ROLLOUT_OUTCOMES.stackBusy,
+        `The serving stack stayed busy (an update in progress) through ${props.maxBusyChecks} checks; nothing was changed. Start the rollout again once it is done.`,
+      ),
+      'Stack not updatable': fail(
+        ROLLOUT_OUTCOMES.stackNotUpdatable,
+        'The serving stack is in a state no update can start from (a failed rollback or deletion); nothing was changed.',
+      ),
       'Already served?': {
         Type: 'Choice',
         Choices: [
@@ -147,16 +162,22 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         Choices: [{ Variable: SERVED, StringEquals: 'none', Next: 'First version needs a deploy' }],
         Default: 'Keep every parameter',
       },
-      'First version needs a deploy': fail(ROLLOUT_OUTCOMES.firstVersionNeedsDeploy,
-        'No endpoint is deployed yet (no version was approved at the last deploy). The pointer now names the approved version: '
-        + 'run cdk deploy of the serving stack once to create the endpoint; later approvals roll out by themselves.'),
+      'First version needs a deploy': fail(
+        ROLLOUT_OUTCOMES.firstVersionNeedsDeploy,
+        'No endpoint is deployed yet (no version was approved at the last deploy). The pointer now names the approved version: ' +
+          'run cdk deploy of the serving stack once to create the endpoint; later approvals roll out by themselves.',
+      ),
       'Keep every parameter': {
         Type: 'Map',
         ItemsPath: '$.stack.parameters',
         ItemProcessor: {
           StartAt: 'Use the previous value',
           States: {
-            'Use the previous value': { Type: 'Pass', Parameters: { 'ParameterKey.$': '$.ParameterKey', UsePreviousValue: true }, End: true },
+            'Use the previous value': {
+              Type: 'Pass',
+              Parameters: { 'ParameterKey.$': '$.ParameterKey', UsePreviousValue: true },
+              End: true,
+            },
           },
         },
         ResultPath: '$.previousParameters',
@@ -199,15 +220,23 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
       'Change set ready?': {
         Type: 'Choice',
         Choices: [
-          { Or: [{ Variable: '$.described.Status', StringEquals: 'CREATE_PENDING' }, { Variable: '$.described.Status', StringEquals: 'CREATE_IN_PROGRESS' }], Next: 'Wait for the change set' },
+          {
+            Or: [
+              { Variable: '$.described.Status', StringEquals: 'CREATE_PENDING' },
+              { Variable: '$.described.Status', StringEquals: 'CREATE_IN_PROGRESS' },
+            ],
+            Next: 'Wait for the change set',
+          },
           {
             And: [
               { Variable: '$.described.Status', StringEquals: 'FAILED' },
               { Variable: '$.described.StatusReason', IsPresent: true },
-              { Or: [
-                { Variable: '$.described.StatusReason', StringMatches: "*didn't contain changes*" },
-                { Variable: '$.described.StatusReason', StringMatches: 'No updates are to be performed*' },
-              ] },
+              {
+                Or: [
+                  { Variable: '$.described.StatusReason', StringMatches: "*didn't contain changes*" },
+                  { Variable: '$.described.StatusReason', StringMatches: 'No updates are to be performed*' },
+                ],
+              },
             ],
             Next: 'Delete the empty change set',
           },
@@ -223,9 +252,11 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         Next: 'No changes',
       },
       'No changes': outcome(ROLLOUT_OUTCOMES.noChanges),
-      'Change set failed': fail(ROLLOUT_OUTCOMES.changeSetFailed,
-        'CloudFormation could not create the rollout\'s change set (its reason is in the execution history); nothing was executed. '
-        + 'The pointer names the approved version: the next deploy of the serving stack serves it.'),
+      'Change set failed': fail(
+        ROLLOUT_OUTCOMES.changeSetFailed,
+        "CloudFormation could not create the rollout's change set (its reason is in the execution history); nothing was executed. " +
+          'The pointer names the approved version: the next deploy of the serving stack serves it.',
+      ),
       // Over 100 changes is never a rollout's three.
       'More than one page of changes?': {
         Type: 'Choice',
@@ -241,17 +272,24 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
           States: {
             'Allowed change?': {
               Type: 'Choice',
-              Choices: [{
-                And: [
-                  { Variable: '$.Type', StringEquals: 'Resource' },
-                  { Variable: '$.ResourceChange.Action', StringEquals: 'Modify' },
-                  { Or: [model, endpointConfig, endpoint].map((id) => ({ Variable: '$.ResourceChange.LogicalResourceId', StringEquals: id })) },
-                ],
-                Next: 'Allowed',
-              }],
+              Choices: [
+                {
+                  And: [
+                    { Variable: '$.Type', StringEquals: 'Resource' },
+                    { Variable: '$.ResourceChange.Action', StringEquals: 'Modify' },
+                    {
+                      Or: [model, endpointConfig, endpoint].map((id) => ({
+                        Variable: '$.ResourceChange.LogicalResourceId',
+                        StringEquals: id,
+                      })),
+                    },
+                  ],
+                  Next: 'Allowed',
+                },
+              ],
               Default: 'Not allowed',
             },
-            'Allowed': { Type: 'Pass', End: true },
+            Allowed: { Type: 'Pass', End: true },
             'Not allowed': { Type: 'Fail', Error: 'UnexpectedChange', Cause: 'The change set changes a resource a rollout may not change' },
           },
         },
@@ -266,9 +304,11 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         ResultPath: null,
         Next: 'Change set refused',
       },
-      'Change set refused': fail(ROLLOUT_OUTCOMES.refused,
-        `The change set would change more than the model (${model}), endpoint config (${endpointConfig}) and endpoint (${endpoint}); `
-        + 'it was deleted, nothing was executed. The pointer names the approved version: review the drift, then deploy the serving stack.'),
+      'Change set refused': fail(
+        ROLLOUT_OUTCOMES.refused,
+        `The change set would change more than the model (${model}), endpoint config (${endpointConfig}) and endpoint (${endpoint}); ` +
+          'it was deleted, nothing was executed. The pointer names the approved version: review the drift, then deploy the serving stack.',
+      ),
       // Another update got there first (a cdk deploy): the change set is obsolete; look at the stack again. An SDK
       // integration's error is `<Service>.<Exception>`
       // (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html#use-awssdk-integ-handle-exception);
@@ -278,7 +318,9 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         Resource: sdk('cloudformation', 'executeChangeSet'),
         Parameters: { StackName: props.stackId, 'ChangeSetName.$': '$.changeSet.id' },
         ResultPath: null,
-        Catch: [{ ErrorEquals: ['CloudFormation.InvalidChangeSetStatusException'], ResultPath: '$.executeError', Next: 'Count a busy check' }],
+        Catch: [
+          { ErrorEquals: ['CloudFormation.InvalidChangeSetStatusException'], ResultPath: '$.executeError', Next: 'Count a busy check' },
+        ],
         Next: 'Wait for the update',
       },
       'Wait for the update': { Type: 'Wait', Seconds: poll, Next: 'Describe the update' },
@@ -323,7 +365,10 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
       },
       'Note the kept config': {
         Type: 'Pass',
-        Parameters: { 'text.$': "States.Format('the endpoint serves endpoint config {}, not the deployed {}: its deployment rolled back', $.endpoint.config, $.deployedConfig.name)" },
+        Parameters: {
+          'text.$':
+            "States.Format('the endpoint serves endpoint config {}, not the deployed {}: its deployment rolled back', $.endpoint.config, $.deployedConfig.name)",
+        },
         ResultPath: '$.reason',
         Next: 'Reject the version',
       },
@@ -345,8 +390,10 @@ export function rolloutDefinition(props: RolloutDefinitionProps): Record<string,
         ResultPath: null,
         Next: 'Rollout rolled back',
       },
-      'Rollout rolled back': fail(ROLLOUT_OUTCOMES.rolledBack,
-        'The rollout rolled back: the version is Rejected (its approval description says why), the pointer names the version served before.'),
+      'Rollout rolled back': fail(
+        ROLLOUT_OUTCOMES.rolledBack,
+        'The rollout rolled back: the version is Rejected (its approval description says why), the pointer names the version served before.',
+      ),
     },
   };
 }

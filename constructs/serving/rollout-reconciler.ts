@@ -6,14 +6,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { stackInstanceSuffix } from '../private/stack-instance';
 import { check, validateProps } from '../private/validation';
-import { RolloutResources, rolloutDefinition } from './rollout-definition';
+import { rolloutDefinition, RolloutResources } from './rollout-definition';
 import { acknowledgeRolloutReconciler } from './rollout-reconciler-acknowledgements';
 
 /** The endpoint a {@link RolloutReconciler} moves: the parts of an InferenceEndpoint it names. */
@@ -105,31 +106,41 @@ export class RolloutReconciler extends Construct {
     ]);
     const stack = Stack.of(this);
     const resources = rolloutResources(props.endpoint);
-    const parameterArn = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: props.pointerParameterName.replace(/^\//, '') });
+    const parameterArn = stack.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: props.pointerParameterName.replace(/^\//, ''),
+    });
 
     this.deployRole = this.createDeployRole(props);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logsKey,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.logsKey,
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: servicePrincipalForThisAccount(this, 'states.amazonaws.com'),
-      description: 'Runs the rollout reconciler: reads the registry, moves the serving pointer, updates the serving stack through change sets',
+      description:
+        'Runs the rollout reconciler: reads the registry, moves the serving pointer, updates the serving stack through change sets',
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       role,
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'Rolls the endpoint out to the newest Approved model package version through a CloudFormation change set',
-      definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(rolloutDefinition({
-        stackId: stack.stackId,
-        pointerParameterName: props.pointerParameterName,
-        modelPackageGroupName: props.modelPackageGroupName,
-        endpointName: props.endpoint.endpointName,
-        deployRoleArn: this.deployRole.roleArn,
-        resources,
-        pollInterval,
-        maxBusyChecks,
-      }))),
+      definitionBody: sfn.DefinitionBody.fromString(
+        stack.toJsonString(
+          rolloutDefinition({
+            stackId: stack.stackId,
+            pointerParameterName: props.pointerParameterName,
+            modelPackageGroupName: props.modelPackageGroupName,
+            endpointName: props.endpoint.endpointName,
+            deployRoleArn: this.deployRole.roleArn,
+            resources,
+            pollInterval,
+            maxBusyChecks,
+          }),
+        ),
+      ),
       timeout: props.timeout ?? Duration.hours(6),
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
@@ -141,12 +152,21 @@ export class RolloutReconciler extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
     const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${props.groupNameInArns}/*` });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:UpdateModelPackage'], resources: [versions] }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint'], resources: [props.endpoint.endpointArnForPolicies] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint'], resources: [props.endpoint.endpointArnForPolicies] }),
+    );
     role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] }));
-    acknowledgeWildcardResource(role, versions, 'Model package versions are numbered by SageMaker within the platform\'s group only; the reconciler rejects the one it rolled out.');
-    acknowledgeWildcardResource(role, '*',
-      'sagemaker:ListModelPackages supports no resource scope (it reads summaries only); Step Functions log delivery '
-      + '(logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support none either.');
+    acknowledgeWildcardResource(
+      role,
+      versions,
+      "Model package versions are numbered by SageMaker within the platform's group only; the reconciler rejects the one it rolled out.",
+    );
+    acknowledgeWildcardResource(
+      role,
+      '*',
+      'sagemaker:ListModelPackages supports no resource scope (it reads summaries only); Step Functions log delivery ' +
+        '(logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support none either.',
+    );
 
     // SageMaker's model package state change event, for Approved and Rejected: a rejection of the served version
     // rolls back to the newest version still approved.
@@ -166,7 +186,9 @@ export class RolloutReconciler extends Construct {
     // An event the state machine could not take (after EventBridge's retries) waits here instead of being dropped.
     // SQS-managed keys (SSE-SQS) need no key policy for EventBridge to write; a customer key would.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
     });
     // Only this rule, for this account, may start a rollout: EventBridge sets aws:SourceArn to the rule's ARN when
     // it assumes a target's role (https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html).
@@ -177,9 +199,14 @@ export class RolloutReconciler extends Construct {
         ArnEquals: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleName }) },
       }),
     });
-    this.rule.addTarget(new targets.SfnStateMachine(this.stateMachine, {
-      role: targetRole, deadLetterQueue: this.deadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24),
-    }));
+    this.rule.addTarget(
+      new targets.SfnStateMachine(this.stateMachine, {
+        role: targetRole,
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(24),
+      }),
+    );
     acknowledgeRolloutReconciler(this);
   }
 
@@ -200,7 +227,10 @@ export class RolloutReconciler extends Construct {
 
   /** Approval events waiting in the dead-letter queue: above zero, an approval started no rollout. */
   metricUndeliveredApprovals(props: { period?: Duration } = {}): cloudwatch.Metric {
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: props.period ?? Duration.minutes(5), statistic: 'Maximum' });
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: props.period ?? Duration.minutes(5),
+      statistic: 'Maximum',
+    });
   }
 
   /**
@@ -209,22 +239,33 @@ export class RolloutReconciler extends Construct {
    * Actions and condition keys: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html
    */
   private grantChangeSets(role: iam.Role, stackId: string): void {
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['cloudformation:CreateChangeSet'],
-      resources: [stackId],
-      conditions: { StringEquals: { 'cloudformation:RoleArn': this.deployRole.roleArn } },
-    }));
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet',
-        'cloudformation:DeleteChangeSet', 'cloudformation:DescribeStackResource'],
-      resources: [stackId],
-    }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudformation:CreateChangeSet'],
+        resources: [stackId],
+        conditions: { StringEquals: { 'cloudformation:RoleArn': this.deployRole.roleArn } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'cloudformation:DescribeStacks',
+          'cloudformation:DescribeChangeSet',
+          'cloudformation:ExecuteChangeSet',
+          'cloudformation:DeleteChangeSet',
+          'cloudformation:DescribeStackResource',
+        ],
+        resources: [stackId],
+      }),
+    );
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['iam:PassRole'],
-      resources: [this.deployRole.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
-    }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.deployRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      }),
+    );
   }
 
   /**
@@ -252,42 +293,60 @@ export class RolloutReconciler extends Construct {
     }
     const arn = (resource: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: '*' });
     const tagged = [arn('model'), arn('endpoint-config')];
-    for (const [resource, type] of [[arn('model'), 'Model'], [arn('endpoint-config'), 'EndpointConfig']]) {
-      role.addToPolicy(new iam.PolicyStatement({
-        actions: [`sagemaker:Create${type}`, 'sagemaker:AddTags'],
-        resources: [resource],
-        conditions: { StringEquals: { [`aws:RequestTag/${ROLLOUT_TAG}`]: tagValue } },
-      }));
-      role.addToPolicy(new iam.PolicyStatement({
-        actions: [`sagemaker:Delete${type}`, `sagemaker:Describe${type}`],
-        resources: [resource],
-        conditions: { StringEquals: { [`aws:ResourceTag/${ROLLOUT_TAG}`]: tagValue } },
-      }));
+    for (const [resource, type] of [
+      [arn('model'), 'Model'],
+      [arn('endpoint-config'), 'EndpointConfig'],
+    ]) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [`sagemaker:Create${type}`, 'sagemaker:AddTags'],
+          resources: [resource],
+          conditions: { StringEquals: { [`aws:RequestTag/${ROLLOUT_TAG}`]: tagValue } },
+        }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [`sagemaker:Delete${type}`, `sagemaker:Describe${type}`],
+          resources: [resource],
+          conditions: { StringEquals: { [`aws:ResourceTag/${ROLLOUT_TAG}`]: tagValue } },
+        }),
+      );
     }
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'],
-      resources: [props.endpoint.endpointArnForPolicies],
-    }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'],
+        resources: [props.endpoint.endpointArnForPolicies],
+      }),
+    );
     // The new model names a version of the platform's group (CreateModel's ModelPackageName). Neither the Model's
     // handler permissions nor CreateModel's reference say whether SageMaker checks the caller may read it; a
     // refusal would roll the update back and reject a good version, so the caller may read the group's versions.
     const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${props.groupNameInArns}/*` });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [versions] }));
-    acknowledgeWildcardResource(role, versions, 'Model package versions are numbered by SageMaker within the platform\'s group only; the new model may name any approved one.');
+    acknowledgeWildcardResource(
+      role,
+      versions,
+      "Model package versions are numbered by SageMaker within the platform's group only; the new model may name any approved one.",
+    );
     // CloudFormation resolves the stack's SSM-typed parameters (the pointer, CDK's bootstrap version) when it creates
     // the change set. AWS does not say whose credentials it reads them with, the caller's or the service role's
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html):
     // both may read them, and only them.
     role.addToPolicy(readSsmTypedParameters(stack, props.pointerParameterName));
-    role.addToPolicy(new iam.PolicyStatement({
-      actions: ['iam:PassRole'],
-      resources: [props.endpoint.role.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-    }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [props.endpoint.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      }),
+    );
     props.volumeKey?.grant(role, 'kms:DescribeKey', 'kms:CreateGrant');
     for (const resource of tagged) {
-      acknowledgeWildcardResource(role, resource,
-        'CloudFormation names each model and endpoint config it creates (a generated physical id); the statements hold to those carrying this stack\'s rollout tag.');
+      acknowledgeWildcardResource(
+        role,
+        resource,
+        "CloudFormation names each model and endpoint config it creates (a generated physical id); the statements hold to those carrying this stack's rollout tag.",
+      );
     }
     return role;
   }
@@ -315,5 +374,9 @@ export function rolloutResources(endpoint: Construct): RolloutResources {
     if (found.length !== 1) throw new Error(`${endpoint.node.path}: expected one ${name}, found ${found.length}`);
     return stack.resolve(stack.getLogicalId(found[0] as CfnResource)) as string;
   };
-  return { model: one(CfnModel, 'AWS::SageMaker::Model'), endpointConfig: one(CfnEndpointConfig, 'AWS::SageMaker::EndpointConfig'), endpoint: one(CfnEndpoint, 'AWS::SageMaker::Endpoint') };
+  return {
+    model: one(CfnModel, 'AWS::SageMaker::Model'),
+    endpointConfig: one(CfnEndpointConfig, 'AWS::SageMaker::EndpointConfig'),
+    endpoint: one(CfnEndpoint, 'AWS::SageMaker::Endpoint'),
+  };
 }

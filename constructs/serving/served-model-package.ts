@@ -1,5 +1,6 @@
 import { CfnCondition, CfnParameter, Fn } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+
 import { NO_APPROVED_VERSION } from '../training/runtime/model-registration-contract';
 
 /** Where the served version comes from: the serving pointer (an SSM parameter's name), or a pinned version's ARN. */

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+
 import { acknowledgeSecureBucket } from './secure-bucket-acknowledgements';
 
 /** Properties of a {@link SecureBucket}. */
@@ -65,6 +66,9 @@ export class SecureBucket extends s3.Bucket {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       autoDeleteObjects: false,
     });
-    acknowledgeSecureBucket(this, { customerKey: props.encryptionKey !== undefined, accessLogs: props.serverAccessLogsBucket !== undefined });
+    acknowledgeSecureBucket(this, {
+      customerKey: props.encryptionKey !== undefined,
+      accessLogs: props.serverAccessLogsBucket !== undefined,
+    });
   }
 }

@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+
 import { check, validateProps } from '../private/validation';
 import { acknowledgeAlarmRetrainingTrigger } from './alarm-retraining-trigger-acknowledgements';
 

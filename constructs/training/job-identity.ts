@@ -6,6 +6,7 @@
  */
 import { Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+
 import { contentAddressedJobName } from './runtime/job-requests';
 
 /**
@@ -42,9 +43,17 @@ export function jobIdentity(prefix: string, inputs: Record<string, unknown>, att
  * `-<suffix>` when given (a processing job's entry point), within {@link MAX_PREFIX_LENGTH} characters.
  */
 export function defaultJobNamePrefix(stackName: string, suffix?: string): string {
-  const base = stackName.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, MAX_PREFIX_LENGTH).replace(/^-+|-+$/g, '');
+  const base = stackName
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, MAX_PREFIX_LENGTH)
+    .replace(/^-+|-+$/g, '');
   if (suffix === undefined) return base;
-  const tail = suffix.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 12).replace(/-+$/, '');
+  const tail = suffix
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 12)
+    .replace(/-+$/, '');
   return `${base.slice(0, MAX_PREFIX_LENGTH - tail.length - 1)}-${tail}`;
 }
 

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { check, validateProps } from '../private/validation';
 
@@ -41,7 +42,9 @@ export class ModelArtifact extends sagemaker.ModelData {
 
   constructor(private readonly props: ModelArtifactProps) {
     super();
-    validateProps('ModelArtifact', [check('key', props.key, (k) => /^[^/].*\.tar\.gz$/.test(k), 'the key of a .tar.gz archive (no leading slash)')]);
+    validateProps('ModelArtifact', [
+      check('key', props.key, (k) => /^[^/].*\.tar\.gz$/.test(k), 'the key of a .tar.gz archive (no leading slash)'),
+    ]);
     this.uri = props.uri ?? `s3://${props.bucket.bucketName}/${props.key}`;
   }
 
@@ -55,9 +58,12 @@ export class ModelArtifact extends sagemaker.ModelData {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.objectArn] });
     const principal = grantee.grantPrincipal;
     if (this.props.key.includes('*') && principal instanceof Construct) {
-      acknowledgeWildcardResource(principal, this.objectArn,
-        'A model that serves model package versions may serve any of them (a rollback serves an earlier one), so it reads the '
-        + 'model.tar.gz of any of the platform\'s training jobs, and nothing else.');
+      acknowledgeWildcardResource(
+        principal,
+        this.objectArn,
+        'A model that serves model package versions may serve any of them (a rollback serves an earlier one), so it reads the ' +
+          "model.tar.gz of any of the platform's training jobs, and nothing else.",
+      );
     }
     this.props.encryptionKey.grantDecrypt(grantee);
     return grant;

@@ -1,20 +1,26 @@
-import * as path from 'path';
 import { CustomResource, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
+import * as path from 'path';
+
 import { lambdaRole } from '../private/lambda-role';
-import { stackInstanceSuffix } from '../private/stack-instance';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { PlatformFunction } from '../private/platform-function';
+import { stackInstanceSuffix } from '../private/stack-instance';
 import { check, validateProps } from '../private/validation';
 import { acknowledgeModelRegistry } from './model-registry-acknowledgements';
-import { Approval, ModelRegistrationProperties, REGISTRATION_ATTR, REGISTRATION_RESOURCE_TYPE } from './runtime/model-registration-contract';
+import {
+  Approval,
+  ModelRegistrationProperties,
+  REGISTRATION_ATTR,
+  REGISTRATION_RESOURCE_TYPE,
+} from './runtime/model-registration-contract';
 import type { GateSettings } from './runtime/quality-gate';
 
 export type { Approval } from './runtime/model-registration-contract';
@@ -131,10 +137,19 @@ export class ModelRegistry extends Construct {
     super(scope, id);
     validateProps(this, [
       // SageMaker's EntityName pattern, with room for the 13 characters of the stack-instance suffix (63 in all).
-      check('groupNamePrefix', props.groupNamePrefix, (n) => /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,49}$/.test(n),
+      check(
+        'groupNamePrefix',
+        props.groupNamePrefix,
+        (n) => /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,49}$/.test(n),
         'letters, digits and hyphens, at most 50, not ending in a hyphen',
-        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html'),
-      check('pointerParameterName', props.pointerParameterName, (n) => /^\/[a-zA-Z0-9_.\-/]{1,1010}$/.test(n), 'a path such as /dlplatform/serving/model-package-arn'),
+        'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html',
+      ),
+      check(
+        'pointerParameterName',
+        props.pointerParameterName,
+        (n) => /^\/[a-zA-Z0-9_.\-/]{1,1010}$/.test(n),
+        'a path such as /dlplatform/serving/model-package-arn',
+      ),
     ]);
     const stack = Stack.of(this);
     const suffix = stackInstanceSuffix(this);
@@ -147,11 +162,22 @@ export class ModelRegistry extends Construct {
       modelPackageGroupDescription: 'Every gated model of the platform, one version per training job',
     });
     // Standard String parameters: no charge (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html).
-    const held = (id: string, value: string, what: string) => new ssm.CfnParameter(this, id, { type: 'String', value, description: what }).attrValue;
-    const name = held('GroupNameParameter', this.groupName, 'Name of the platform\'s Model Package Group, for the serving stack\'s rollout');
-    const inArns = lowercaseName === this.groupName ? name
-      : held('GroupNameInArnsParameter', lowercaseName, 'The group\'s name as SageMaker writes it in ARNs (lowercased), for the serving stack\'s rollout');
-    this.shared = { groupName: name, groupNameInArns: inArns, eventGroupNames: approvalEventGroupNames(props.groupNamePrefix, suffix).length === 1 ? [name] : [name, inArns] };
+    const held = (id: string, value: string, what: string) =>
+      new ssm.CfnParameter(this, id, { type: 'String', value, description: what }).attrValue;
+    const name = held('GroupNameParameter', this.groupName, "Name of the platform's Model Package Group, for the serving stack's rollout");
+    const inArns =
+      lowercaseName === this.groupName
+        ? name
+        : held(
+            'GroupNameInArnsParameter',
+            lowercaseName,
+            "The group's name as SageMaker writes it in ARNs (lowercased), for the serving stack's rollout",
+          );
+    this.shared = {
+      groupName: name,
+      groupNameInArns: inArns,
+      eventGroupNames: approvalEventGroupNames(props.groupNamePrefix, suffix).length === 1 ? [name] : [name, inArns],
+    };
     // Never deleted by CloudFormation. A first model that fails the gate leaves a Rejected version in the group and
     // rolls the stack's creation back; whether SageMaker refuses to delete a group that is not empty is not
     // documented, and either answer would harm: a refusal leaves the stack ROLLBACK_FAILED, a deletion loses the
@@ -159,7 +185,8 @@ export class ModelRegistry extends Construct {
     this.group.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.logEncryptionKey,
     });
     const handler = new PlatformFunction(this, 'Handler', {
       entry: path.join(__dirname, 'runtime', 'model-registration.handler.ts'),
@@ -174,12 +201,20 @@ export class ModelRegistry extends Construct {
     this.grantRegistration(handler);
 
     const providerLogs = new logs.LogGroup(this, 'ProviderLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.logEncryptionKey,
     });
     const providerRole = lambdaRole(this, 'ProviderRole', providerLogs);
-    const provider = new cr.Provider(this, 'Provider', { onEventHandler: handler, logGroup: providerLogs, frameworkOnEventRole: providerRole });
-    acknowledgeWildcardResource(providerRole, `${handler.functionArn}:*`,
-      'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: handler,
+      logGroup: providerLogs,
+      frameworkOnEventRole: providerRole,
+    });
+    acknowledgeWildcardResource(
+      providerRole,
+      `${handler.functionArn}:*`,
+      'The provider framework invokes the handler function; `:*` only adds its versions and aliases.',
+    );
     this.provider = provider;
 
     const m = props.model;
@@ -204,7 +239,11 @@ export class ModelRegistry extends Construct {
 
     // The pointer: an SSM API call on every registration, not an SSM resource, so a person's approval or a later
     // retrain can move it and CloudFormation never reverts it.
-    const parameterArn = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: props.pointerParameterName.replace(/^\//, '') });
+    const parameterArn = stack.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: props.pointerParameterName.replace(/^\//, ''),
+    });
     const write: cr.AwsSdkCall = {
       service: 'SSM',
       action: 'putParameter',
@@ -218,13 +257,16 @@ export class ModelRegistry extends Construct {
       physicalResourceId: cr.PhysicalResourceId.of(props.pointerParameterName),
     };
     const pointerLogs = new logs.LogGroup(this, 'PointerLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS, encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.logEncryptionKey,
     });
     const pointerRole = lambdaRole(this, 'PointerRole', pointerLogs);
     this.servingPointer = new cr.AwsCustomResource(this, 'ServingPointer', {
       onCreate: write,
       onUpdate: write,
-      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] })]),
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn] }),
+      ]),
       // Our own role: no managed policy, logs only to its own group.
       role: pointerRole,
       installLatestAwsSdk: false,
@@ -246,12 +288,17 @@ export class ModelRegistry extends Construct {
     const versions = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${this.lowercaseGroupName}/*` });
     const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: this.lowercaseGroupName });
     iam.Grant.addToPrincipal({
-      grantee, actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
+      grantee,
+      actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
       resourceArns: [versions, groupArn],
     });
     iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
     if (grantee.role) {
-      acknowledgeWildcardResource(grantee.role, versions, 'Model package versions are numbered by SageMaker within this construct\'s group only.');
+      acknowledgeWildcardResource(
+        grantee.role,
+        versions,
+        "Model package versions are numbered by SageMaker within this construct's group only.",
+      );
       acknowledgeWildcardResource(grantee.role, '*', 'sagemaker:ListModelPackages supports no resource scope; it reads summaries only.');
     }
   }

@@ -4,14 +4,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+
 import { supportsVolumeKms } from '../instance-types';
 import { validateProps } from '../private/validation';
 import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import type { ProcessingJobProps } from './processing-job-props';
-import { ProcessingIdentity, ProcessingJobSpec, processingJobRequest } from './runtime/job-requests';
+import { ProcessingIdentity, processingJobRequest, ProcessingJobSpec } from './runtime/job-requests';
 import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, ProcessingJobResourceProperties } from './runtime/sagemaker-job-contract';
-import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
+import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';
 import { processingJobProblems } from './sagemaker-job-rules';
 
@@ -65,12 +66,17 @@ export class ProcessingJob extends Construct {
 
     const identityInputs: ProcessingIdentity = {
       image: props.image.assetHash,
-      inputs: Object.entries(props.inputs).sort(([a], [b]) => a.localeCompare(b))
+      inputs: Object.entries(props.inputs)
+        .sort(([a], [b]) => a.localeCompare(b))
         .map(([name, i]) => ({ name, bucket: bucketIdentity(i.bucket), key: i.key, version: i.version })),
       containerArguments,
       environment: sortKeys(environment),
     };
-    const identity = jobIdentity(props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName, containerArguments[0] ?? 'job'), { ...identityInputs }, props.attempt);
+    const identity = jobIdentity(
+      props.jobNamePrefix ?? defaultJobNamePrefix(stack.stackName, containerArguments[0] ?? 'job'),
+      { ...identityInputs },
+      props.attempt,
+    );
     this.identity = { prefix: identity.prefix, inputs: identityInputs, attempt: props.attempt };
     this.jobNamePrefix = identity.prefix;
     this.processingJobName = identity.name;
@@ -110,7 +116,11 @@ export class ProcessingJob extends Construct {
     });
 
     const jobs = createJobProvider(this, {
-      kind: 'processing', queryInterval, timeout, logRetention: props.logRetention, logEncryptionKey: props.logEncryptionKey,
+      kind: 'processing',
+      queryInterval,
+      timeout,
+      logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
     });
     this.functions = [jobs.onEvent, jobs.isComplete];
     this.provider = jobs.provider;

@@ -1,5 +1,6 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+
 import { acknowledge, acknowledgeRolePolicies, exemptFunction, inPacks, SERVERLESS } from '../private/compliance';
 
 /** What of a RetrainingPipeline (retraining-pipeline.ts) its acknowledgements name. */
@@ -11,17 +12,21 @@ export interface RetrainingPipelineParts extends Construct {
 export function acknowledgeRetrainingPipeline(pipeline: RetrainingPipelineParts): void {
   for (const fn of pipeline.functions) {
     exemptFunction(fn, {
-      deadLetterQueue: 'Invoked synchronously by the state machine, which retries it and fails the run with its error '
-        + '(the failed-run alarm raises the incident); a dead-letter queue would hold nothing anyone acts on.',
+      deadLetterQueue:
+        'Invoked synchronously by the state machine, which retries it and fails the run with its error ' +
+        '(the failed-run alarm raises the incident); a dead-letter queue would hold nothing anyone acts on.',
       vpc: 'Calls only the S3, SageMaker and Step Functions APIs, over TLS with IAM; the platform has no VPC.',
       reservedConcurrency: 'One run at a time invokes it a few times; a reservation would take concurrency from the account for good.',
-      tracing: 'The state machine is traced with X-Ray and logs every step\'s input and output; the function logs each decision as JSON.',
+      tracing: "The state machine is traced with X-Ray and logs every step's input and output; the function logs each decision as JSON.",
     });
   }
   // Every rule of the pipeline (new data, alarms): a start it could not deliver is one run that did not start.
-  acknowledge(pipeline, inPacks('EventBusDLQ', SERVERLESS),
-    'A trigger EventBridge could not deliver after its retries (24 hours) is a run that did not start, not lost data: the '
-    + 'data stays in S3, the next marker, schedule tick or `npm run retrain` trains on it, and a run is idempotent. A '
-    + 'dead-letter queue would hold nothing to replay that a new start does not do.');
+  acknowledge(
+    pipeline,
+    inPacks('EventBusDLQ', SERVERLESS),
+    'A trigger EventBridge could not deliver after its retries (24 hours) is a run that did not start, not lost data: the ' +
+      'data stays in S3, the next marker, schedule tick or `npm run retrain` trains on it, and a run is idempotent. A ' +
+      'dead-letter queue would hold nothing to replay that a new start does not do.',
+  );
   acknowledgeRolePolicies(pipeline);
 }

@@ -1,4 +1,3 @@
-import * as path from 'path';
 import { ArnFormat, Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,6 +11,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import * as path from 'path';
+
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { PlatformFunction } from '../private/platform-function';
@@ -28,7 +29,6 @@ import type { TrainingJob } from './training-job';
 
 /** The source and detail type of the outcome event every run puts on the default event bus. */
 export const OUTCOME_EVENT = { source: 'dlplatform.retraining', detailType: 'Retraining Run Outcome' } as const;
-
 
 /** Properties of a {@link RetrainingPipeline}. */
 export interface RetrainingPipelineProps {
@@ -105,13 +105,27 @@ export class RetrainingPipeline extends Construct {
   constructor(scope: Construct, id: string, props: RetrainingPipelineProps) {
     super(scope, id);
     validateProps(this, [
-      ...(props.schedule !== undefined ? [check('schedule', props.schedule, (e) => SCHEDULE_EXPRESSION.test(e), 'rate(<n> <unit>) or cron(<6 fields>)',
-        'https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html')] : []),
+      ...(props.schedule !== undefined
+        ? [
+            check(
+              'schedule',
+              props.schedule,
+              (e) => SCHEDULE_EXPRESSION.test(e),
+              'rate(<n> <unit>) or cron(<6 fields>)',
+              'https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html',
+            ),
+          ]
+        : []),
     ]);
     const stack = Stack.of(this);
     const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.stateMachineName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
-    const stateMachineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: this.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const stateMachineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
 
     const { prepareJob, trainingJob, evaluateJob, registry } = props;
     const config: PipelineConfig = {
@@ -133,7 +147,7 @@ export class RetrainingPipeline extends Construct {
     const steps = new PlatformFunction(this, 'Steps', {
       entry: path.join(__dirname, 'runtime', 'retraining-steps.handler.ts'),
       handler: 'onStep',
-      description: 'The retraining pipeline\'s plan, fingerprint and register steps',
+      description: "The retraining pipeline's plan, fingerprint and register steps",
       timeout: Duration.minutes(2),
       logGroup: stepLogs,
     }).function;
@@ -141,24 +155,31 @@ export class RetrainingPipeline extends Construct {
     grantSteps(this, steps, props, stateMachineArn);
 
     // The states.
-    const lambdaStep = (stateId: string, payload: Record<string, unknown>, resultPath: string) => new tasks.LambdaInvoke(this, stateId, {
-      lambdaFunction: steps,
-      payload: sfn.TaskInput.fromObject({ 'config.$': '$.config', ...payload }),
-      payloadResponseOnly: true,
-      resultPath,
-      retryOnServiceExceptions: true,
-    });
-    const outcome = (stateId: string, fields: Record<string, string>) => new sfn.Pass(this, stateId, { parameters: fields, resultPath: '$.outcome' });
+    const lambdaStep = (stateId: string, payload: Record<string, unknown>, resultPath: string) =>
+      new tasks.LambdaInvoke(this, stateId, {
+        lambdaFunction: steps,
+        payload: sfn.TaskInput.fromObject({ 'config.$': '$.config', ...payload }),
+        payloadResponseOnly: true,
+        resultPath,
+        retryOnServiceExceptions: true,
+      });
+    const outcome = (stateId: string, fields: Record<string, string>) =>
+      new sfn.Pass(this, stateId, { parameters: fields, resultPath: '$.outcome' });
     const emit = new tasks.EventBridgePutEvents(this, 'EmitOutcome', {
-      entries: [{
-        source: OUTCOME_EVENT.source,
-        detailType: OUTCOME_EVENT.detailType,
-        detail: sfn.TaskInput.fromObject({ 'execution.$': '$$.Execution.Id', 'trigger.$': '$.trigger', 'outcome.$': '$.outcome' }),
-      }],
+      entries: [
+        {
+          source: OUTCOME_EVENT.source,
+          detailType: OUTCOME_EVENT.detailType,
+          detail: sfn.TaskInput.fromObject({ 'execution.$': '$$.Execution.Id', 'trigger.$': '$.trigger', 'outcome.$': '$.outcome' }),
+        },
+      ],
       resultPath: sfn.JsonPath.DISCARD,
     });
     const done = new sfn.Choice(this, 'Failed?')
-      .when(sfn.Condition.stringEquals('$.outcome.result', 'Failed'), new sfn.Fail(this, 'RunFailed', { errorPath: '$.outcome.error', causePath: '$.outcome.cause' }))
+      .when(
+        sfn.Condition.stringEquals('$.outcome.result', 'Failed'),
+        new sfn.Fail(this, 'RunFailed', { errorPath: '$.outcome.error', causePath: '$.outcome.cause' }),
+      )
       .otherwise(new sfn.Succeed(this, 'RunEnded', { outputPath: '$.outcome' }));
     emit.next(done);
 
@@ -172,81 +193,168 @@ export class RetrainingPipeline extends Construct {
     };
 
     const configure = new sfn.Pass(this, 'Configure', {
-      comment: 'The deploy\'s job specs, identities and gate, fixed at synth; the execution input is the trigger',
+      comment: "The deploy's job specs, identities and gate, fixed at synth; the execution input is the trigger",
       parameters: { config, 'trigger.$': '$' },
     });
-    const plan = catching(lambdaStep('Plan', {
-      step: 'plan',
-      execution: { 'id.$': '$$.Execution.Id', 'startTime.$': '$$.Execution.StartTime', 'stateMachine.$': '$$.StateMachine.Id' },
-    }, '$.plan'));
+    const plan = catching(
+      lambdaStep(
+        'Plan',
+        {
+          step: 'plan',
+          execution: { 'id.$': '$$.Execution.Id', 'startTime.$': '$$.Execution.StartTime', 'stateMachine.$': '$$.StateMachine.Id' },
+        },
+        '$.plan',
+      ),
+    );
     const dropped = outcome('Dropped', { result: 'Dropped', 'runningExecution.$': '$.plan.runningExecution' }).next(emit);
 
-    const prepare = catching(syncJob(this, 'Prepare', 'createProcessingJob', '$.plan.prepare.request', requestKeys(processingJobRequest(prepareJob.spec, { jobName: 'x', inputKeys: {} }))));
-    const fingerprint = catching(lambdaStep('Fingerprint', { step: 'fingerprint', 'prepareName.$': '$.plan.prepare.name' }, '$.fingerprint'));
+    const prepare = catching(
+      syncJob(
+        this,
+        'Prepare',
+        'createProcessingJob',
+        '$.plan.prepare.request',
+        requestKeys(processingJobRequest(prepareJob.spec, { jobName: 'x', inputKeys: {} })),
+      ),
+    );
+    const fingerprint = catching(
+      lambdaStep('Fingerprint', { step: 'fingerprint', 'prepareName.$': '$.plan.prepare.name' }, '$.fingerprint'),
+    );
     const unchanged = outcome('Unchanged', {
-      result: 'Unchanged', 'fingerprint.$': '$.fingerprint.fingerprint', 'modelPackageArn.$': '$.fingerprint.version.arn',
-      'modelPackageVersion.$': '$.fingerprint.version.number', 'status.$': '$.fingerprint.version.status',
+      result: 'Unchanged',
+      'fingerprint.$': '$.fingerprint.fingerprint',
+      'modelPackageArn.$': '$.fingerprint.version.arn',
+      'modelPackageVersion.$': '$.fingerprint.version.number',
+      'status.$': '$.fingerprint.version.status',
     }).next(emit);
-    const train = catching(syncJob(this, 'Train', 'createTrainingJob', '$.fingerprint.train.request', requestKeys(trainingJobRequest(trainingJob.spec, { jobName: 'x', dataPrefix: '' }))));
-    const evaluate = catching(syncJob(this, 'Evaluate', 'createProcessingJob', '$.fingerprint.evaluate.request', requestKeys(processingJobRequest(evaluateJob.spec, { jobName: 'x', inputKeys: {} }))));
-    const register = catching(lambdaStep('Register', {
-      step: 'register', 'prepareName.$': '$.plan.prepare.name', 'trainName.$': '$.fingerprint.train.name', 'evaluateName.$': '$.fingerprint.evaluate.name',
-    }, '$.registration'));
+    const train = catching(
+      syncJob(
+        this,
+        'Train',
+        'createTrainingJob',
+        '$.fingerprint.train.request',
+        requestKeys(trainingJobRequest(trainingJob.spec, { jobName: 'x', dataPrefix: '' })),
+      ),
+    );
+    const evaluate = catching(
+      syncJob(
+        this,
+        'Evaluate',
+        'createProcessingJob',
+        '$.fingerprint.evaluate.request',
+        requestKeys(processingJobRequest(evaluateJob.spec, { jobName: 'x', inputKeys: {} })),
+      ),
+    );
+    const register = catching(
+      lambdaStep(
+        'Register',
+        {
+          step: 'register',
+          'prepareName.$': '$.plan.prepare.name',
+          'trainName.$': '$.fingerprint.train.name',
+          'evaluateName.$': '$.fingerprint.evaluate.name',
+        },
+        '$.registration',
+      ),
+    );
     const registered = outcome('Registered', {
-      'result.$': '$.registration.status', 'fingerprint.$': '$.fingerprint.fingerprint', 'modelPackageArn.$': '$.registration.modelPackageArn',
-      'modelPackageVersion.$': '$.registration.modelPackageVersion', 'reason.$': '$.registration.reason',
+      'result.$': '$.registration.status',
+      'fingerprint.$': '$.fingerprint.fingerprint',
+      'modelPackageArn.$': '$.registration.modelPackageArn',
+      'modelPackageVersion.$': '$.registration.modelPackageVersion',
+      'reason.$': '$.registration.reason',
     }).next(emit);
-    const jobFailedBefore = (stateId: string, job: string, statusPath: string, setting: string) => new sfn.Pass(this, stateId, {
-      parameters: {
-        result: 'Failed',
-        error: `${job}JobNotReusable`,
-        cause: sfn.JsonPath.format(`The ${job.toLowerCase()} job {} of these inputs already exists with status {}; raise ${setting} to run it again.`,
-          sfn.JsonPath.stringAt(`${statusPath.replace(/status$/, 'name')}`), sfn.JsonPath.stringAt(statusPath)),
-      },
-      resultPath: '$.outcome',
-    }).next(emit);
+    const jobFailedBefore = (stateId: string, job: string, statusPath: string, setting: string) =>
+      new sfn.Pass(this, stateId, {
+        parameters: {
+          result: 'Failed',
+          error: `${job}JobNotReusable`,
+          cause: sfn.JsonPath.format(
+            `The ${job.toLowerCase()} job {} of these inputs already exists with status {}; raise ${setting} to run it again.`,
+            sfn.JsonPath.stringAt(`${statusPath.replace(/status$/, 'name')}`),
+            sfn.JsonPath.stringAt(statusPath),
+          ),
+        },
+        resultPath: '$.outcome',
+      }).next(emit);
     // A job of that name: Absent → run it; Completed → reuse it; anything else → the run fails, naming the setting.
-    const runOrReuse = (stateId: string, statusPath: string, run: sfn.IChainable, next: sfn.IChainable, failedBefore: sfn.IChainable) => new sfn.Choice(this, stateId)
-      .when(sfn.Condition.stringEquals(statusPath, ABSENT), run)
-      .when(sfn.Condition.stringEquals(statusPath, 'Completed'), next)
-      .otherwise(failedBefore);
+    const runOrReuse = (stateId: string, statusPath: string, run: sfn.IChainable, next: sfn.IChainable, failedBefore: sfn.IChainable) =>
+      new sfn.Choice(this, stateId)
+        .when(sfn.Condition.stringEquals(statusPath, ABSENT), run)
+        .when(sfn.Condition.stringEquals(statusPath, 'Completed'), next)
+        .otherwise(failedBefore);
 
     register.next(registered);
-    const evaluateStep = runOrReuse('EvaluateOrReuse?', '$.fingerprint.evaluate.status', evaluate.next(register), register,
-      jobFailedBefore('EvaluateNotReusable', 'Evaluate', '$.fingerprint.evaluate.status', 'trainingAttempt (the evaluate job is named after the training job)'));
-    const trainStep = runOrReuse('TrainOrReuse?', '$.fingerprint.train.status', train.next(evaluateStep), evaluateStep,
-      jobFailedBefore('TrainNotReusable', 'Training', '$.fingerprint.train.status', 'trainingAttempt'));
+    const evaluateStep = runOrReuse(
+      'EvaluateOrReuse?',
+      '$.fingerprint.evaluate.status',
+      evaluate.next(register),
+      register,
+      jobFailedBefore(
+        'EvaluateNotReusable',
+        'Evaluate',
+        '$.fingerprint.evaluate.status',
+        'trainingAttempt (the evaluate job is named after the training job)',
+      ),
+    );
+    const trainStep = runOrReuse(
+      'TrainOrReuse?',
+      '$.fingerprint.train.status',
+      train.next(evaluateStep),
+      evaluateStep,
+      jobFailedBefore('TrainNotReusable', 'Training', '$.fingerprint.train.status', 'trainingAttempt'),
+    );
     const afterFingerprint = new sfn.Choice(this, 'AlreadyRegistered?')
       .when(sfn.Condition.booleanEquals('$.fingerprint.registered', true), unchanged)
       .otherwise(trainStep);
     fingerprint.next(afterFingerprint);
-    const prepareStep = runOrReuse('PrepareOrReuse?', '$.plan.prepare.status', prepare.next(fingerprint), fingerprint,
-      jobFailedBefore('PrepareNotReusable', 'Prepare', '$.plan.prepare.status', 'prepareAttempt'));
-    const definition = configure.next(plan).next(new sfn.Choice(this, 'AnotherRunInProgress?')
-      .when(sfn.Condition.booleanEquals('$.plan.busy', true), dropped)
-      .otherwise(prepareStep));
+    const prepareStep = runOrReuse(
+      'PrepareOrReuse?',
+      '$.plan.prepare.status',
+      prepare.next(fingerprint),
+      fingerprint,
+      jobFailedBefore('PrepareNotReusable', 'Prepare', '$.plan.prepare.status', 'prepareAttempt'),
+    );
+    const definition = configure
+      .next(plan)
+      .next(
+        new sfn.Choice(this, 'AnotherRunInProgress?')
+          .when(sfn.Condition.booleanEquals('$.plan.busy', true), dropped)
+          .otherwise(prepareStep),
+      );
 
     const machineLogs = new logs.LogGroup(this, 'Logs', { retention, encryptionKey: props.logEncryptionKey });
     const role = new iam.Role(this, 'Role', { assumedBy: servicePrincipalForThisAccount(this, 'states.amazonaws.com') });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
-      comment: 'Retraining: prepare, train, evaluate, gate and register with the deploy\'s jobs and gate',
+      comment: "Retraining: prepare, train, evaluate, gate and register with the deploy's jobs and gate",
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       role,
       // The longest run: each job's own limit, plus time for the steps between them.
-      timeout: Duration.seconds(prepareJob.spec.maxRuntimeSeconds + (trainingJob.spec.useSpot ? trainingJob.spec.maxWaitSeconds : trainingJob.spec.maxRuntimeSeconds)
-        + evaluateJob.spec.maxRuntimeSeconds + 3600),
+      timeout: Duration.seconds(
+        prepareJob.spec.maxRuntimeSeconds +
+          (trainingJob.spec.useSpot ? trainingJob.spec.maxWaitSeconds : trainingJob.spec.maxRuntimeSeconds) +
+          evaluateJob.spec.maxRuntimeSeconds +
+          3600,
+      ),
       logs: { destination: machineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
     grantJobs(this, role, props);
-    acknowledgeWildcardResource(role, `${steps.functionArn}:*`, 'The state machine invokes the steps\' function; `:*` only adds its versions and aliases.');
-    acknowledgeWildcardResource(role, '*',
-      'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.');
+    acknowledgeWildcardResource(
+      role,
+      `${steps.functionArn}:*`,
+      "The state machine invokes the steps' function; `:*` only adds its versions and aliases.",
+    );
+    acknowledgeWildcardResource(
+      role,
+      '*',
+      'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) and X-Ray (xray:PutTraceSegments) support no resource scope.',
+    );
 
     this.eventsRole = new iam.Role(this, 'EventsRole', {
-      description: 'EventBridge starts a retraining run with it, for this pipeline\'s rules only',
+      description: "EventBridge starts a retraining run with it, for this pipeline's rules only",
       assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
         StringEquals: { 'aws:SourceAccount': stack.account },
         // EventBridge sets aws:SourceArn to the rule's ARN (https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html).
@@ -259,11 +367,17 @@ export class RetrainingPipeline extends Construct {
       const key = props.rawData.key;
       // One object says "the upload is complete": the marker under a prefix, or the file itself for one .csv.
       const marker = /\.csv$/i.test(key) ? key : `${key}${COMPLETION_MARKER}`;
-      this.newDataRule = this.addRule('NewData', 'new-data', `Starts a retraining run when the completion marker ${marker} is written to the raw data bucket`, {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: { bucket: { name: [props.rawData.bucket.bucketName] }, object: { key: [marker] } },
-      }, events.RuleTargetInput.fromObject({ trigger: 'new-data', key: events.EventField.fromPath('$.detail.object.key') }));
+      this.newDataRule = this.addRule(
+        'NewData',
+        'new-data',
+        `Starts a retraining run when the completion marker ${marker} is written to the raw data bucket`,
+        {
+          source: ['aws.s3'],
+          detailType: ['Object Created'],
+          detail: { bucket: { name: [props.rawData.bucket.bucketName] }, object: { key: [marker] } },
+        },
+        events.RuleTargetInput.fromObject({ trigger: 'new-data', key: events.EventField.fromPath('$.detail.object.key') }),
+      );
     }
 
     if (props.schedule !== undefined) {
@@ -290,8 +404,13 @@ export class RetrainingPipeline extends Construct {
    */
   addAlarmTrigger(alarm: cloudwatch.IAlarm): events.Rule {
     const id = `Alarm${Names.uniqueId(alarm).slice(-40)}`;
-    return this.addRule(id, `alarm-${this.eventRuleNames.length}`, `Starts a retraining run when ${alarm.alarmName} is in ALARM`,
-      alarmStateChangePattern([alarm]), alarmTriggerInput());
+    return this.addRule(
+      id,
+      `alarm-${this.eventRuleNames.length}`,
+      `Starts a retraining run when ${alarm.alarmName} is in ALARM`,
+      alarmStateChangePattern([alarm]),
+      alarmTriggerInput(),
+    );
   }
 
   /** Failed and timed-out runs per 5 minutes (an alarm at one raises an incident through the responder). */
@@ -311,7 +430,13 @@ export class RetrainingPipeline extends Construct {
     return Names.uniqueResourceName(this, { maxLength: 40, separator: '-' });
   }
 
-  private addRule(id: string, suffix: string, description: string, eventPattern: events.EventPattern, input: events.RuleTargetInput): events.Rule {
+  private addRule(
+    id: string,
+    suffix: string,
+    description: string,
+    eventPattern: events.EventPattern,
+    input: events.RuleTargetInput,
+  ): events.Rule {
     const ruleName = `${this.rulePrefix()}-${suffix}`;
     this.eventRuleNames.push(ruleName);
     const rule = new events.Rule(this, id, { ruleName, description, eventPattern });
@@ -330,7 +455,13 @@ function requestKeys(request: object): string[] {
  * task, and its training task lacks spot, checkpoints and MaxWait, so both are CustomStates whose Parameters are the
  * request the steps built. https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html
  */
-function syncJob(scope: Construct, stateId: string, action: 'createTrainingJob' | 'createProcessingJob', requestPath: string, keys: string[]): sfn.CustomState {
+function syncJob(
+  scope: Construct,
+  stateId: string,
+  action: 'createTrainingJob' | 'createProcessingJob',
+  requestPath: string,
+  keys: string[],
+): sfn.CustomState {
   return new sfn.CustomState(scope, stateId, {
     stateJson: {
       Type: 'Task',
@@ -349,22 +480,29 @@ function grantSteps(scope: RetrainingPipeline, steps: lambda.IFunction, props: R
   iam.Grant.addToPrincipal({ grantee: steps, actions: ['states:ListExecutions'], resourceArns: [stateMachineArn] });
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html (s3:prefix on ListBucket)
   iam.Grant.addToPrincipal({
-    grantee: steps, actions: ['s3:ListBucket'], resourceArns: [props.rawData.bucket.bucketArn],
+    grantee: steps,
+    actions: ['s3:ListBucket'],
+    resourceArns: [props.rawData.bucket.bucketArn],
     conditions: { StringLike: { 's3:prefix': [`${props.rawData.key}*`] } },
   });
   const hashes = props.prepareJob.outputBucket.arnForObjects(`${props.prepareJob.spec.outputPrefix}*/report/data.sha256`);
   iam.Grant.addToPrincipal({ grantee: steps, actions: ['s3:GetObject'], resourceArns: [hashes] });
   props.encryptionKey.grantDecrypt(steps);
-  const jobArns = (kind: 'training' | 'processing', prefix: string) => stack.formatArn({ service: 'sagemaker', resource: `${kind}-job`, resourceName: `${prefix}-*` });
+  const jobArns = (kind: 'training' | 'processing', prefix: string) =>
+    stack.formatArn({ service: 'sagemaker', resource: `${kind}-job`, resourceName: `${prefix}-*` });
   const processing = [props.prepareJob.identity.prefix, props.evaluateJob.identity.prefix].map((p) => jobArns('processing', p));
   const training = jobArns('training', props.trainingJob.identity.prefix);
   iam.Grant.addToPrincipal({ grantee: steps, actions: ['sagemaker:DescribeProcessingJob'], resourceArns: processing });
   iam.Grant.addToPrincipal({ grantee: steps, actions: ['sagemaker:DescribeTrainingJob'], resourceArns: [training] });
   props.registry.grantRegistration(steps);
   const role = steps.role!;
-  acknowledgeWildcardResource(role, hashes, 'Each prepare job writes its data.sha256 under prepared/<job name>/report/: the steps read only those files.');
+  acknowledgeWildcardResource(
+    role,
+    hashes,
+    'Each prepare job writes its data.sha256 under prepared/<job name>/report/: the steps read only those files.',
+  );
   for (const arn of [...processing, training]) {
-    acknowledgeWildcardResource(role, arn, 'Job names are <prefix>-<hash of the inputs>: the steps describe only this platform\'s jobs.');
+    acknowledgeWildcardResource(role, arn, "Job names are <prefix>-<hash of the inputs>: the steps describe only this platform's jobs.");
   }
 }
 
@@ -377,30 +515,66 @@ function grantSteps(scope: RetrainingPipeline, steps: lambda.IFunction, props: R
 function grantJobs(scope: RetrainingPipeline, role: iam.Role, props: RetrainingPipelineProps): void {
   const stack = Stack.of(scope);
   const jobs: [string, 'TrainingJob' | 'ProcessingJob', iam.IRole, string | undefined, boolean][] = [
-    [props.prepareJob.identity.prefix, 'ProcessingJob', props.prepareJob.role, props.prepareJob.spec.volumeKms ? props.prepareJob.spec.keyArn : undefined, true],
-    [props.evaluateJob.identity.prefix, 'ProcessingJob', props.evaluateJob.role, props.evaluateJob.spec.volumeKms ? props.evaluateJob.spec.keyArn : undefined, true],
-    [props.trainingJob.identity.prefix, 'TrainingJob', props.trainingJob.role, props.trainingJob.spec.volumeKms ? props.trainingJob.spec.keyArn : undefined,
-      props.trainingJob.spec.networkIsolation],
+    [
+      props.prepareJob.identity.prefix,
+      'ProcessingJob',
+      props.prepareJob.role,
+      props.prepareJob.spec.volumeKms ? props.prepareJob.spec.keyArn : undefined,
+      true,
+    ],
+    [
+      props.evaluateJob.identity.prefix,
+      'ProcessingJob',
+      props.evaluateJob.role,
+      props.evaluateJob.spec.volumeKms ? props.evaluateJob.spec.keyArn : undefined,
+      true,
+    ],
+    [
+      props.trainingJob.identity.prefix,
+      'TrainingJob',
+      props.trainingJob.role,
+      props.trainingJob.spec.volumeKms ? props.trainingJob.spec.keyArn : undefined,
+      props.trainingJob.spec.networkIsolation,
+    ],
   ];
   for (const [prefix, action, jobRole, volumeKey, isolated] of jobs) {
     const kind = action === 'TrainingJob' ? 'training-job' : 'processing-job';
     const arn = stack.formatArn({ service: 'sagemaker', resource: kind, resourceName: `${prefix}-*` });
     // The condition keys the deploy's job handlers are held to (sagemaker-job-provider.ts's grantJobHandlers).
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: [`sagemaker:Create${action}`], resources: [arn],
-      conditions: {
-        ...(isolated ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : {}),
-        ArnEquals: { 'sagemaker:OutputKmsKeyArn': props.encryptionKey.keyArn, ...(volumeKey ? { 'sagemaker:VolumeKmsKeyArn': volumeKey } : {}) },
-      },
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [`sagemaker:Describe${action}`, `sagemaker:Stop${action}`, 'sagemaker:ListTags'], resources: [arn] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['iam:PassRole'], resources: [jobRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-    }));
-    acknowledgeWildcardResource(role, arn, 'Job names are <prefix>-<hash of the inputs>: the pipeline runs only this platform\'s jobs.');
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [`sagemaker:Create${action}`],
+        resources: [arn],
+        conditions: {
+          ...(isolated ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : {}),
+          ArnEquals: {
+            'sagemaker:OutputKmsKeyArn': props.encryptionKey.keyArn,
+            ...(volumeKey ? { 'sagemaker:VolumeKmsKeyArn': volumeKey } : {}),
+          },
+        },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [`sagemaker:Describe${action}`, `sagemaker:Stop${action}`, 'sagemaker:ListTags'],
+        resources: [arn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [jobRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      }),
+    );
+    acknowledgeWildcardResource(role, arn, "Job names are <prefix>-<hash of the inputs>: the pipeline runs only this platform's jobs.");
   }
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-    resources: ['Training', 'Processing'].map((k) => stack.formatArn({ service: 'events', resource: 'rule', resourceName: `StepFunctionsGetEventsForSageMaker${k}JobsRule` })),
-  }));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: ['Training', 'Processing'].map((k) =>
+        stack.formatArn({ service: 'events', resource: 'rule', resourceName: `StepFunctionsGetEventsForSageMaker${k}JobsRule` }),
+      ),
+    }),
+  );
 }

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+
 import { servicePrincipalForThisAccount } from '../private/confused-deputy';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { jobLogStatements } from './sagemaker-job-logs';
@@ -95,18 +96,27 @@ export class SageMakerExecutionRole extends iam.Role {
     };
 
     for (const input of props.inputs) {
-      allow(['s3:GetObject'], [input.bucket.arnForObjects(`${input.prefix}*`)],
-        'Read-only access to the job\'s input: one file, or the objects under its prefix, whose keys are not known in advance.');
+      allow(
+        ['s3:GetObject'],
+        [input.bucket.arnForObjects(`${input.prefix}*`)],
+        "Read-only access to the job's input: one file, or the objects under its prefix, whose keys are not known in advance.",
+      );
       allow(['s3:ListBucket'], [input.bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${input.prefix}*`] } });
     }
     for (const output of props.outputs) {
-      allow(['s3:PutObject'], [output.bucket.arnForObjects(`${output.prefix}${jobs}`)],
-        'SageMaker writes each job\'s outputs under <output prefix><job name>/; only this role\'s jobs are writable.');
+      allow(
+        ['s3:PutObject'],
+        [output.bucket.arnForObjects(`${output.prefix}${jobs}`)],
+        "SageMaker writes each job's outputs under <output prefix><job name>/; only this role's jobs are writable.",
+      );
     }
     if (props.checkpoints) {
       const { bucket, prefix } = props.checkpoints;
-      allow(['s3:GetObject', 's3:PutObject'], [bucket.arnForObjects(`${prefix}${jobs}`)],
-        'Checkpoints of this role\'s jobs only (<checkpoint prefix><job name>/), read back after a spot interruption.');
+      allow(
+        ['s3:GetObject', 's3:PutObject'],
+        [bucket.arnForObjects(`${prefix}${jobs}`)],
+        "Checkpoints of this role's jobs only (<checkpoint prefix><job name>/), read back after a spot interruption.",
+      );
       allow(['s3:ListBucket'], [bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${prefix}${jobs}`] } });
     }
 
@@ -120,7 +130,8 @@ export class SageMakerExecutionRole extends iam.Role {
     props.repository.grantPull(this);
 
     // Logs to the kind's own log group and its instance metrics, pinned to that namespace (sagemaker-job-logs.ts).
-    for (const st of jobLogStatements(stack, JOB_LOG_GROUPS[props.jobKind], jobs, props.jobKind)) allow(st.actions, st.resources, st.reason, st.conditions);
+    for (const st of jobLogStatements(stack, JOB_LOG_GROUPS[props.jobKind], jobs, props.jobKind))
+      allow(st.actions, st.resources, st.reason, st.conditions);
     // ecr:GetAuthorizationToken (from grantPull) and PutMetricData have no resource scope; a condition pins the namespace.
     let anyResourceReason = `ecr:GetAuthorizationToken supports no resource scope; cloudwatch:PutMetricData supports none either and is pinned to the ${JOB_LOG_GROUPS[props.jobKind]} namespace by condition`;
 
@@ -133,10 +144,26 @@ export class SageMakerExecutionRole extends iam.Role {
       const interfaces = arn('network-interface', '*');
       const subnets = props.vpc.subnetIds.map((id) => arn('subnet', id));
       allow(['ec2:CreateNetworkInterface'], [interfaces, ...subnets, ...props.vpc.securityGroupIds.map((id) => arn('security-group', id))]);
-      acks.push([interfaces, 'SageMaker creates the network interfaces of a VPC job in the configured subnets and security groups; a new interface has no id yet.']);
-      allow(['ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'], [interfaces], undefined,
-        { ArnEquals: { 'ec2:Subnet': subnets } });
-      allow(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'], ['*']);
+      acks.push([
+        interfaces,
+        'SageMaker creates the network interfaces of a VPC job in the configured subnets and security groups; a new interface has no id yet.',
+      ]);
+      allow(
+        ['ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'],
+        [interfaces],
+        undefined,
+        { ArnEquals: { 'ec2:Subnet': subnets } },
+      );
+      allow(
+        [
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeVpcs',
+          'ec2:DescribeDhcpOptions',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeSecurityGroups',
+        ],
+        ['*'],
+      );
       anyResourceReason += '; the ec2:Describe* calls SageMaker makes for a VPC job support no resource scope';
     }
     acks.push(['*', anyResourceReason]);

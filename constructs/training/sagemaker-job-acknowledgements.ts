@@ -1,8 +1,17 @@
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { acknowledge, acknowledgeRolePolicies, AWS_SOLUTIONS, exemptFunction, FunctionExemptions, inPacks, SERVERLESS } from '../private/compliance';
 import type * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
+
+import {
+  acknowledge,
+  acknowledgeRolePolicies,
+  AWS_SOLUTIONS,
+  exemptFunction,
+  FunctionExemptions,
+  inPacks,
+  SERVERLESS,
+} from '../private/compliance';
 
 /** A SageMaker job construct on the shared provider (sagemaker-job-provider.ts): TrainingJob, ProcessingJob. */
 export interface SageMakerJobConstruct extends Construct {
@@ -11,13 +20,16 @@ export interface SageMakerJobConstruct extends Construct {
 }
 
 const DEPLOY_TIME: FunctionExemptions = {
-  deadLetterQueue: 'Invoked synchronously by the provider framework (or by CloudFormation, which waits for the answer) '
-    + 'once per deploy; a failure fails and rolls back the deploy with the job\'s reason. A dead-letter queue would hold '
-    + 'nothing anyone acts on.',
-  vpc: 'Calls only the SageMaker, Lambda and Step Functions APIs, over TLS with IAM; the platform has no VPC (the '
-    + 'jobs themselves can run in one: trainingSubnetIds).',
-  reservedConcurrency: 'Runs only while a deploy waits for a SageMaker job, one invocation at a time; a reservation would '
-    + 'take concurrency from the account for good to guard runs that are never concurrent.',
+  deadLetterQueue:
+    'Invoked synchronously by the provider framework (or by CloudFormation, which waits for the answer) ' +
+    "once per deploy; a failure fails and rolls back the deploy with the job's reason. A dead-letter queue would hold " +
+    'nothing anyone acts on.',
+  vpc:
+    'Calls only the SageMaker, Lambda and Step Functions APIs, over TLS with IAM; the platform has no VPC (the ' +
+    'jobs themselves can run in one: trainingSubnetIds).',
+  reservedConcurrency:
+    'Runs only while a deploy waits for a SageMaker job, one invocation at a time; a reservation would ' +
+    'take concurrency from the account for good to guard runs that are never concurrent.',
 };
 
 /**
@@ -35,15 +47,18 @@ export function acknowledgeSageMakerJob(job: SageMakerJobConstruct, calls: strin
   for (const fn of job.provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
     exemptFunction(fn, {
       ...DEPLOY_TIME,
-      environmentKey: 'The environment holds the handler functions\' ARNs (set by aws-cdk-lib\'s provider framework), no secret.',
-      tracing: 'aws-cdk-lib\'s provider framework function, which only relays to the handlers (whose logs record every call).',
-      defaultMemory: 'aws-cdk-lib\'s provider framework sizes its relay functions; they only pass events on.',
+      environmentKey: "The environment holds the handler functions' ARNs (set by aws-cdk-lib's provider framework), no secret.",
+      tracing: "aws-cdk-lib's provider framework function, which only relays to the handlers (whose logs record every call).",
+      defaultMemory: "aws-cdk-lib's provider framework sizes its relay functions; they only pass events on.",
     });
   }
   // The waiter is a CloudFormation state machine the provider framework builds itself (not an sfn.StateMachine).
   for (const waiter of job.provider.node.findAll().filter((c): c is sfn.CfnStateMachine => c instanceof sfn.CfnStateMachine)) {
-    acknowledge(waiter, [...inPacks('StepFunctionStateMachineXray', SERVERLESS), ...inPacks('SF2', AWS_SOLUTIONS)],
-      'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.');
+    acknowledge(
+      waiter,
+      [...inPacks('StepFunctionStateMachineXray', SERVERLESS), ...inPacks('SF2', AWS_SOLUTIONS)],
+      'The waiter only polls isComplete on a timer; the handlers log every status check, so a trace would add nothing.',
+    );
   }
   acknowledgeRolePolicies(job);
 }

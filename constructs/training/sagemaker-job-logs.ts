@@ -22,13 +22,22 @@ export interface JobRoleStatement {
  * actions match it (`log-group:<name>:*`), so either way IAM evaluates the call, it is allowed.
  */
 export function jobLogStatements(stack: Stack, group: string, jobs: string, kind: 'training' | 'processing'): JobRoleStatement[] {
-  const arn = (resourceName: string) => stack.formatArn({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  const arn = (resourceName: string) =>
+    stack.formatArn({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   const groupArn = arn(group);
   const groupActionsArn = arn(`${group}:*`);
   return [
     { actions: ['logs:CreateLogGroup'], resources: [groupArn, groupActionsArn] },
-    { actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams'], resources: [groupActionsArn], reason: `SageMaker's own ${kind} log group, shared by the account; its ARN for these actions ends in :*.` },
-    { actions: ['logs:PutLogEvents'], resources: [arn(`${group}:log-stream:${jobs}`)], reason: `Log events only to the streams of these ${kind} jobs, which SageMaker names <job name>/algo-<n>-<time>.` },
+    {
+      actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams'],
+      resources: [groupActionsArn],
+      reason: `SageMaker's own ${kind} log group, shared by the account; its ARN for these actions ends in :*.`,
+    },
+    {
+      actions: ['logs:PutLogEvents'],
+      resources: [arn(`${group}:log-stream:${jobs}`)],
+      reason: `Log events only to the streams of these ${kind} jobs, which SageMaker names <job name>/algo-<n>-<time>.`,
+    },
     // PutMetricData supports no resource scope; the namespace condition keeps it to SageMaker's instance metrics.
     { actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': group } } },
   ];

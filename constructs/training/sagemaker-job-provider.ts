@@ -4,7 +4,6 @@
  * that waits for one job longer than CloudFormation's hour allows one resource. Each construct grants its
  * handlers its own job's permissions.
  */
-import * as path from 'path';
 import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -13,11 +12,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
+import * as path from 'path';
+
+import { guardTrustPolicy } from '../private/confused-deputy';
 import { lambdaRole } from '../private/lambda-role';
 import { acknowledgeWildcardResource } from '../private/nag-acknowledgements';
 import { withoutActionsOnAnyResource } from '../private/narrow-wildcard-grant';
 import { PlatformFunction } from '../private/platform-function';
-import { guardTrustPolicy } from '../private/confused-deputy';
 import type { SageMakerJobKind } from './sagemaker-execution-role';
 
 /** CloudFormation waits at most 1 hour for one custom resource. */
@@ -55,12 +56,27 @@ export interface JobProvider {
 /** Creates the handler functions and the provider as children of `scope` (ids OnEvent, IsComplete, Provider, ...). */
 export function createJobProvider(scope: Construct, options: JobProviderOptions): JobProvider {
   const handlerLogs = logGroup(scope, 'HandlerLogs', options);
-  const onEvent = handler(scope, 'OnEvent', 'onEvent', handlerLogs, `Starts, adopts or stops the SageMaker ${options.kind} job of a custom resource`);
-  const isComplete = handler(scope, 'IsComplete', 'isComplete', handlerLogs, `Reports whether the SageMaker ${options.kind} job of a custom resource has ended`);
+  const onEvent = handler(
+    scope,
+    'OnEvent',
+    'onEvent',
+    handlerLogs,
+    `Starts, adopts or stops the SageMaker ${options.kind} job of a custom resource`,
+  );
+  const isComplete = handler(
+    scope,
+    'IsComplete',
+    'isComplete',
+    handlerLogs,
+    `Reports whether the SageMaker ${options.kind} job of a custom resource has ended`,
+  );
   // Every phase waits at most PHASE_SECONDS; the provider's own limit (and CloudFormation's) sits above that.
   const waits = phases(options.timeout.toSeconds());
   const interval = options.queryInterval.toSeconds();
-  const totalTimeoutSeconds = Math.min(Math.ceil((Math.max(...waits) + 2 * interval) / interval) * interval, Math.floor(CFN_LIMIT_SECONDS / interval) * interval);
+  const totalTimeoutSeconds = Math.min(
+    Math.ceil((Math.max(...waits) + 2 * interval) / interval) * interval,
+    Math.floor(CFN_LIMIT_SECONDS / interval) * interval,
+  );
   const provider = createProvider(scope, onEvent, isComplete, options, Duration.seconds(totalTimeoutSeconds));
   return { kind: options.kind, onEvent, isComplete, provider, waits, totalTimeoutSeconds };
 }
@@ -69,16 +85,20 @@ export function createJobProvider(scope: Construct, options: JobProviderOptions)
  * The chain of phase resources for one job: the first (id `Resource`) starts it, each next one (`Wait<i>`)
  * waits where the previous handed over. Returns the last: its attributes are the completed job's.
  */
-export function createJobResources(scope: Construct, jobs: JobProvider, options: {
-  readonly resourceType: string;
-  readonly queryInterval: Duration;
-  /** Properties of every phase. */
-  readonly common: Record<string, unknown>;
-  /** Properties of the start phase only (the Create request). */
-  readonly start: Record<string, unknown>;
-  /** What the job waits for (e.g. a data upload). */
-  readonly after?: IDependable[];
-}): CustomResource {
+export function createJobResources(
+  scope: Construct,
+  jobs: JobProvider,
+  options: {
+    readonly resourceType: string;
+    readonly queryInterval: Duration;
+    /** Properties of every phase. */
+    readonly common: Record<string, unknown>;
+    /** Properties of the start phase only (the Create request). */
+    readonly start: Record<string, unknown>;
+    /** What the job waits for (e.g. a data upload). */
+    readonly after?: IDependable[];
+  },
+): CustomResource {
   const interval = options.queryInterval.toSeconds();
   let previous: CustomResource | undefined;
   jobs.waits.forEach((waitSeconds, i) => {
@@ -132,23 +152,41 @@ export interface JobRequestSettings {
 export function grantJobHandlers(jobs: JobProvider, settings: JobRequestSettings): void {
   const { onEvent, isComplete } = jobs;
   const action = jobs.kind === 'training' ? 'TrainingJob' : 'ProcessingJob';
-  const jobArns = Stack.of(onEvent).formatArn({ service: 'sagemaker', resource: `${jobs.kind}-job`, resourceName: `${settings.jobNamePrefix}-*` });
+  const jobArns = Stack.of(onEvent).formatArn({
+    service: 'sagemaker',
+    resource: `${jobs.kind}-job`,
+    resourceName: `${settings.jobNamePrefix}-*`,
+  });
   iam.Grant.addToPrincipal({
-    grantee: onEvent, actions: [`sagemaker:Create${action}`], resourceArns: [jobArns],
+    grantee: onEvent,
+    actions: [`sagemaker:Create${action}`],
+    resourceArns: [jobArns],
     conditions: {
       ...(settings.networkIsolation ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : {}),
-      ArnEquals: { 'sagemaker:OutputKmsKeyArn': settings.outputKey, ...(settings.volumeKey ? { 'sagemaker:VolumeKmsKeyArn': settings.volumeKey } : {}) },
+      ArnEquals: {
+        'sagemaker:OutputKmsKeyArn': settings.outputKey,
+        ...(settings.volumeKey ? { 'sagemaker:VolumeKmsKeyArn': settings.volumeKey } : {}),
+      },
     },
   });
-  iam.Grant.addToPrincipal({ grantee: onEvent, actions: [`sagemaker:Describe${action}`, `sagemaker:Stop${action}`], resourceArns: [jobArns] });
+  iam.Grant.addToPrincipal({
+    grantee: onEvent,
+    actions: [`sagemaker:Describe${action}`, `sagemaker:Stop${action}`],
+    resourceArns: [jobArns],
+  });
   iam.Grant.addToPrincipal({ grantee: isComplete, actions: [`sagemaker:Describe${action}`], resourceArns: [jobArns] });
   iam.Grant.addToPrincipal({
-    grantee: onEvent, actions: ['iam:PassRole'], resourceArns: [settings.role.roleArn],
+    grantee: onEvent,
+    actions: ['iam:PassRole'],
+    resourceArns: [settings.role.roleArn],
     conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
   });
   for (const fn of [onEvent, isComplete]) {
-    acknowledgeWildcardResource(fn.role!, jobArns,
-      'Job names are <prefix>-<hash of the inputs>, fixed at synth: the handler manages only this construct\'s jobs.');
+    acknowledgeWildcardResource(
+      fn.role!,
+      jobArns,
+      "Job names are <prefix>-<hash of the inputs>, fixed at synth: the handler manages only this construct's jobs.",
+    );
   }
 }
 
@@ -172,7 +210,13 @@ function handler(scope: Construct, id: string, exportName: string, group: logs.L
 /** The logging actions the waiter's role holds on its own log group only (the rest take no resource). */
 const WAITER_STREAM_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
-function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete: lambda.IFunction, options: JobProviderOptions, totalTimeout: Duration): cr.Provider {
+function createProvider(
+  scope: Construct,
+  onEvent: lambda.IFunction,
+  isComplete: lambda.IFunction,
+  options: JobProviderOptions,
+  totalTimeout: Duration,
+): cr.Provider {
   const providerLogs = logGroup(scope, 'ProviderLogs', options);
   const waiterLogs = logGroup(scope, 'WaiterLogs', options);
   const onEventRole = lambdaRole(scope, 'ProviderOnEventRole', providerLogs);
@@ -190,12 +234,18 @@ function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete:
   });
   for (const role of [onEventRole, completeRole]) {
     for (const fn of [onEvent, isComplete]) {
-      acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The provider framework invokes the handler function; `:*` only adds its versions and aliases.');
+      acknowledgeWildcardResource(
+        role,
+        `${fn.functionArn}:*`,
+        'The provider framework invokes the handler function; `:*` only adds its versions and aliases.',
+      );
     }
   }
   // The provider's own functions and waiter are aws-cdk-lib's: found by type, not by their construct ids. The
   // waiter invokes the framework's isComplete and onTimeout functions, not its onEvent one (the service token).
-  const waited = provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function && c.functionArn !== provider.serviceToken);
+  const waited = provider.node
+    .findAll()
+    .filter((c): c is lambda.Function => c instanceof lambda.Function && c.functionArn !== provider.serviceToken);
   // The waiter state machine's role is aws-cdk-lib's too: found by the service it trusts, not its construct id.
   for (const role of provider.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
     const trust = JSON.stringify(Stack.of(role).resolve((role.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument));
@@ -205,8 +255,17 @@ function createProvider(scope: Construct, onEvent: lambda.IFunction, isComplete:
     // on `*`; CreateLogStream and PutLogEvents take a log stream, so they keep only the waiter's own log group.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: WAITER_STREAM_ACTIONS, resources: [waiterLogs.logGroupArn] }));
     withoutActionsOnAnyResource(role, WAITER_STREAM_ACTIONS);
-    for (const fn of waited) acknowledgeWildcardResource(role, `${fn.functionArn}:*`, 'The waiter invokes the provider\'s own function; `:*` only adds its versions and aliases.');
-    acknowledgeWildcardResource(role, '*', 'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) takes no resource type.');
+    for (const fn of waited)
+      acknowledgeWildcardResource(
+        role,
+        `${fn.functionArn}:*`,
+        "The waiter invokes the provider's own function; `:*` only adds its versions and aliases.",
+      );
+    acknowledgeWildcardResource(
+      role,
+      '*',
+      'Step Functions log delivery (logs:CreateLogDelivery and the calls around it) takes no resource type.',
+    );
   }
   return provider;
 }

@@ -1,7 +1,8 @@
-import * as path from 'path';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import * as path from 'path';
+
 import { check, validateProps } from '../private/validation';
 import type { TrainingData } from './training-job-props';
 import { SampleDataUpload } from './training-job-sample-data';
@@ -45,7 +46,9 @@ export interface TrainingDataSourceProps {
 export function trainingDataSource(scope: Construct, props: TrainingDataSourceProps): TrainingData {
   if (props.sourceUri) {
     const uri = /^s3:\/\/([^/]+)\/?(.*)$/;
-    validateProps(`trainingDataSource in ${scope.node.path}`, [check('sourceUri', props.sourceUri, (u) => uri.test(u), 'an S3 URI (s3://bucket/prefix/)')]);
+    validateProps(`trainingDataSource in ${scope.node.path}`, [
+      check('sourceUri', props.sourceUri, (u) => uri.test(u), 'an S3 URI (s3://bucket/prefix/)'),
+    ]);
     const [, bucketName, key] = uri.exec(props.sourceUri)!;
     // A .csv key is one file; anything else is a folder, so `data/2024` never also reads `data/2024-old/`.
     const prefix = key === '' || key.endsWith('/') || /\.csv$/i.test(key) ? key : `${key}/`;
@@ -57,5 +60,11 @@ export function trainingDataSource(scope: Construct, props: TrainingDataSourcePr
     files: Object.fromEntries(props.channels.map((c) => [`${c}/${c}.csv`, path.join(props.sample.directory, `${c}.csv`)])),
     logEncryptionKey: props.sample.logEncryptionKey,
   });
-  return { bucket: props.sample.bucket, prefix: sample.prefix, version: `${props.version}+${sample.digest}`, channels: props.channels, upload: sample.deployment };
+  return {
+    bucket: props.sample.bucket,
+    prefix: sample.prefix,
+    version: `${props.version}+${sample.digest}`,
+    channels: props.channels,
+    upload: sample.deployment,
+  };
 }

@@ -3,17 +3,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+
 import { supportsVolumeKms } from '../instance-types';
 import { validateProps } from '../private/validation';
 import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import { ModelArtifact } from './model-artifact';
-import { MAX_TIMEOUT, createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';
-import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
+import { modelArtifactKey, TrainingIdentity, trainingJobRequest, TrainingJobSpec } from './runtime/job-requests';
+import { ATTR, metricAttribute, RESOURCE_TYPE, TrainingJobResourceProperties } from './runtime/sagemaker-job-contract';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
-import { TrainingIdentity, TrainingJobSpec, modelArtifactKey, trainingJobRequest } from './runtime/job-requests';
-import { ATTR, RESOURCE_TYPE, TrainingJobResourceProperties, metricAttribute } from './runtime/sagemaker-job-contract';
-import type { TrainingJobProps } from './training-job-props';
+import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
+import { createJobProvider, createJobResources, grantJobHandlers, MAX_TIMEOUT } from './sagemaker-job-provider';
 import { trainingJobProblems } from './sagemaker-job-rules';
+import type { TrainingJobProps } from './training-job-props';
 
 export type { MetricDefinition, TrainingData, TrainingJobProps } from './training-job-props';
 
@@ -88,7 +89,20 @@ export class TrainingJob extends Construct {
     const artifactPrefix = props.artifactPrefix ?? 'models/';
     const checkpointPrefix = props.checkpointPrefix ?? 'checkpoints/';
     const volumeKms = supportsVolumeKms(instanceType);
-    validateProps(this, trainingJobProblems(props, { instanceType, instanceCount, useSpot, maxRuntime, maxWait, timeout, queryInterval, channels, metricDefinitions }));
+    validateProps(
+      this,
+      trainingJobProblems(props, {
+        instanceType,
+        instanceCount,
+        useSpot,
+        maxRuntime,
+        maxWait,
+        timeout,
+        queryInterval,
+        channels,
+        metricDefinitions,
+      }),
+    );
 
     const identityInputs: TrainingIdentity = {
       image: props.image.assetHash,
@@ -103,17 +117,19 @@ export class TrainingJob extends Construct {
     this.trainingJobName = identity.name;
     this.modelArtifactKey = modelArtifactKey({ artifactPrefix }, this.trainingJobName);
 
-    this.role = props.role ?? new SageMakerExecutionRole(this, 'ExecutionRole', {
-      jobKind: 'training',
-      jobNamePrefix: this.jobNamePrefix,
-      inputs: [{ bucket: props.data.bucket, prefix: props.data.prefix }],
-      outputs: [{ bucket: props.outputBucket, prefix: artifactPrefix }],
-      checkpoints: { bucket: props.outputBucket, prefix: checkpointPrefix },
-      encryptionKey: props.encryptionKey,
-      volumeEncryption: volumeKms,
-      repository: props.image.repository,
-      vpc: props.vpcConfig,
-    });
+    this.role =
+      props.role ??
+      new SageMakerExecutionRole(this, 'ExecutionRole', {
+        jobKind: 'training',
+        jobNamePrefix: this.jobNamePrefix,
+        inputs: [{ bucket: props.data.bucket, prefix: props.data.prefix }],
+        outputs: [{ bucket: props.outputBucket, prefix: artifactPrefix }],
+        checkpoints: { bucket: props.outputBucket, prefix: checkpointPrefix },
+        encryptionKey: props.encryptionKey,
+        volumeEncryption: volumeKms,
+        repository: props.image.repository,
+        vpc: props.vpcConfig,
+      });
 
     this.spec = {
       roleArn: this.role.roleArn,
@@ -140,7 +156,11 @@ export class TrainingJob extends Construct {
     const request = trainingJobRequest(this.spec, { jobName: this.trainingJobName, dataPrefix: props.data.prefix });
 
     const jobs = createJobProvider(this, {
-      kind: 'training', queryInterval, timeout, logRetention: props.logRetention, logEncryptionKey: props.logEncryptionKey,
+      kind: 'training',
+      queryInterval,
+      timeout,
+      logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
     });
     this.functions = [jobs.onEvent, jobs.isComplete];
     this.provider = jobs.provider;
@@ -162,7 +182,12 @@ export class TrainingJob extends Construct {
       common: { TrainingJobName: this.trainingJobName },
       after: props.data.upload ? [props.data.upload] : [],
     });
-    this.modelArtifact = new ModelArtifact({ bucket: props.outputBucket, key: this.modelArtifactKey, encryptionKey: props.encryptionKey, uri: this.modelDataUrl });
+    this.modelArtifact = new ModelArtifact({
+      bucket: props.outputBucket,
+      key: this.modelArtifactKey,
+      encryptionKey: props.encryptionKey,
+      uri: this.modelDataUrl,
+    });
     acknowledgeSageMakerJob(this, 'DescribeTrainingJob or CreateTrainingJob');
   }
 
@@ -178,7 +203,8 @@ export class TrainingJob extends Construct {
 
   /**
    * The model artifact's S3 URL, as SageMaker reported it for the completed job. A consumer in another stack
-   * depends on this one through it, so a failed job stops that consumer's deploy; it changes with every retrain, which weak cross-stack references
+   * depends on this one through it, so a failed job stops that consumer's deploy; it changes with every retrain, which
+   * weak cross-stack references
    * (`@aws-cdk/core:defaultCrossStackReferences: weak`) allow and a strong export would not.
    */
   get modelDataUrl(): string {

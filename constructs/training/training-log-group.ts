@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+
 import { TRAINING_LOG_GROUP } from './sagemaker-execution-role';
 
 /** Properties of a {@link TrainingLogGroup}. */

@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { PlatformConfig } from '../config';
 
 /** The bootstrap version the deploy requires, and where the bootstrap stack records the version it has. */
@@ -63,23 +64,32 @@ export function readAssembly(dir: string): AssemblyNeeds {
   const versions = new Map<string, number>();
   const reservations: Reservation[] = [];
   const visit = (assemblyDir: string) => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'manifest.json'), 'utf8')) as { artifacts?: Record<string, ManifestArtifact> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'manifest.json'), 'utf8')) as {
+      artifacts?: Record<string, ManifestArtifact>;
+    };
     for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
       const props = artifact.properties ?? {};
       if (artifact.type === 'cdk:cloud-assembly' && props.directoryName) visit(path.join(assemblyDir, props.directoryName));
-      if ((artifact.type === 'aws:cloudformation:stack' || artifact.type === 'cdk:asset-manifest') && props.requiresBootstrapStackVersion !== undefined) {
+      if (
+        (artifact.type === 'aws:cloudformation:stack' || artifact.type === 'cdk:asset-manifest') &&
+        props.requiresBootstrapStackVersion !== undefined
+      ) {
         const parameter = props.bootstrapStackVersionSsmParameter ?? DEFAULT_BOOTSTRAP_PARAMETER;
         versions.set(parameter, Math.max(versions.get(parameter) ?? 0, props.requiresBootstrapStackVersion));
       }
       if (artifact.type !== 'aws:cloudformation:stack' || !props.templateFile) continue;
       const stackName = props.stackName ?? id;
       stackNames.push(stackName);
-      const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, props.templateFile), 'utf8')) as { Resources?: Record<string, TemplateResource> };
+      const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, props.templateFile), 'utf8')) as {
+        Resources?: Record<string, TemplateResource>;
+      };
       for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
         const reserved = resource.Type === 'AWS::Lambda::Function' ? resource.Properties?.ReservedConcurrentExecutions : undefined;
         if (reserved === undefined) continue;
         if (typeof reserved !== 'number') {
-          throw new Error(`${stackName}/${logicalId}: ReservedConcurrentExecutions is ${JSON.stringify(reserved)}, not a number the preflight can add up`);
+          throw new Error(
+            `${stackName}/${logicalId}: ReservedConcurrentExecutions is ${JSON.stringify(reserved)}, not a number the preflight can add up`,
+          );
         }
         const cdkPath = resource.Metadata?.['aws:cdk:path'];
         reservations.push({ stackName, logicalId, path: typeof cdkPath === 'string' ? cdkPath : `${stackName}/${logicalId}`, reserved });
@@ -139,8 +149,14 @@ export function instanceNeeds(c: PlatformConfig): InstanceNeed[] {
       purpose: 'the endpoint',
       setting: 'servingInstanceType',
       later: [
-        { count: 2 * c.servingMinCapacity, why: `the next model's blue/green update (a second fleet of ${c.servingMinCapacity} beside the first)` },
-        { count: 2 * c.servingMaxCapacity, why: `a blue/green update once autoscaling has reached servingMaxCapacity (${c.servingMaxCapacity})` },
+        {
+          count: 2 * c.servingMinCapacity,
+          why: `the next model's blue/green update (a second fleet of ${c.servingMinCapacity} beside the first)`,
+        },
+        {
+          count: 2 * c.servingMaxCapacity,
+          why: `a blue/green update once autoscaling has reached servingMaxCapacity (${c.servingMaxCapacity})`,
+        },
       ].filter((l, i, all) => l.count > c.servingMinCapacity && all.findIndex((o) => o.count === l.count) === i),
     },
   ];

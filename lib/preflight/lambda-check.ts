@@ -14,6 +14,7 @@
 import { ListStackResourcesCommand, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { ListAWSDefaultServiceQuotasCommand } from '@aws-sdk/client-service-quotas';
+
 import { LAMBDA_UNRESERVED_MINIMUM } from '../../constructs/private/lambda-concurrency';
 import { AccountClients } from './account-clients';
 import { Reservation } from './deploy-plan';
@@ -45,7 +46,9 @@ async function heldNow(clients: AccountClients, reservations: readonly Reservati
   for (const stackName of new Set(reservations.map((r) => r.stackName))) {
     const resources = await stackResources(clients, stackName);
     for (const r of reservations.filter((x) => x.stackName === stackName)) {
-      const fn = resources?.find((s) => s.LogicalResourceId === r.logicalId && s.ResourceType === 'AWS::Lambda::Function' && s.PhysicalResourceId);
+      const fn = resources?.find(
+        (s) => s.LogicalResourceId === r.logicalId && s.ResourceType === 'AWS::Lambda::Function' && s.PhysicalResourceId,
+      );
       if (!fn) continue;
       const current = await clients.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: fn.PhysicalResourceId }));
       held += current.ReservedConcurrentExecutions ?? 0;
@@ -58,7 +61,9 @@ async function heldNow(clients: AccountClients, reservations: readonly Reservati
 async function concurrencyQuotaCode(clients: AccountClients): Promise<string | undefined> {
   let token: string | undefined;
   do {
-    const page = await clients.serviceQuotas.send(new ListAWSDefaultServiceQuotasCommand({ ServiceCode: 'lambda', MaxResults: 100, NextToken: token }));
+    const page = await clients.serviceQuotas.send(
+      new ListAWSDefaultServiceQuotasCommand({ ServiceCode: 'lambda', MaxResults: 100, NextToken: token }),
+    );
     const quota = page.Quotas?.find((q) => q.QuotaName === CONCURRENCY_QUOTA_NAME);
     if (quota) return quota.QuotaCode;
     token = page.NextToken;
@@ -66,7 +71,11 @@ async function concurrencyQuotaCode(clients: AccountClients): Promise<string | u
   return undefined;
 }
 
-export async function checkLambdaConcurrency(clients: AccountClients, reservations: readonly Reservation[], region: string): Promise<Finding[]> {
+export async function checkLambdaConcurrency(
+  clients: AccountClients,
+  reservations: readonly Reservation[],
+  region: string,
+): Promise<Finding[]> {
   if (reservations.length === 0) return [ok('lambda', 'no function reserves concurrency')];
   let limit: number;
   let unreserved: number;
@@ -81,14 +90,26 @@ export async function checkLambdaConcurrency(clients: AccountClients, reservatio
   try {
     held = await heldNow(clients, reservations);
   } catch (e) {
-    return [unreadable('lambda', 'the reservations of the functions already deployed', e, 'cloudformation:ListStackResources and lambda:GetFunctionConcurrency')];
+    return [
+      unreadable(
+        'lambda',
+        'the reservations of the functions already deployed',
+        e,
+        'cloudformation:ListStackResources and lambda:GetFunctionConcurrency',
+      ),
+    ];
   }
   const wanted = reservations.reduce((sum, r) => sum + r.reserved, 0);
   const left = unreserved + held - wanted;
   const parts = reservations.map((r) => `${r.path} ${r.reserved}`).join(' + ');
   const heldText = held > 0 ? ` (${held} of them already held by the deployed functions)` : '';
   if (left >= LAMBDA_UNRESERVED_MINIMUM) {
-    return [ok('lambda', `the stacks reserve ${wanted} concurrent executions${heldText}; ${left} of the account's ${limit} stay unreserved (Lambda keeps at least ${LAMBDA_UNRESERVED_MINIMUM})`)];
+    return [
+      ok(
+        'lambda',
+        `the stacks reserve ${wanted} concurrent executions${heldText}; ${left} of the account's ${limit} stay unreserved (Lambda keeps at least ${LAMBDA_UNRESERVED_MINIMUM})`,
+      ),
+    ];
   }
   const needed = limit + (LAMBDA_UNRESERVED_MINIMUM - left);
   let code: string | undefined;
@@ -100,8 +121,12 @@ export async function checkLambdaConcurrency(clients: AccountClients, reservatio
   const request = code
     ? `aws service-quotas request-service-quota-increase --service-code lambda --quota-code ${code} --desired-value ${needed} --region ${region}`
     : `request "${CONCURRENCY_QUOTA_NAME}" of at least ${needed} in the Service Quotas console (AWS Lambda) for ${region}`;
-  return [problem('lambda',
-    `the stacks reserve ${wanted} concurrent executions (${parts})${heldText}, but the account has ${unreserved} unreserved of ${limit} in ${region}: `
-      + `${left} would stay unreserved and Lambda refuses any reservation that leaves fewer than ${LAMBDA_UNRESERVED_MINIMUM}, so CloudFormation fails the function`,
-    `raise Lambda's "${CONCURRENCY_QUOTA_NAME}" quota to at least ${needed}: ${request}; or reserve less (the reservation settings in README's settings table)`)];
+  return [
+    problem(
+      'lambda',
+      `the stacks reserve ${wanted} concurrent executions (${parts})${heldText}, but the account has ${unreserved} unreserved of ${limit} in ${region}: ` +
+        `${left} would stay unreserved and Lambda refuses any reservation that leaves fewer than ${LAMBDA_UNRESERVED_MINIMUM}, so CloudFormation fails the function`,
+      `raise Lambda's "${CONCURRENCY_QUOTA_NAME}" quota to at least ${needed}: ${request}; or reserve less (the reservation settings in README's settings table)`,
+    ),
+  ];
 }

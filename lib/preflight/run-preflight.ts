@@ -5,6 +5,7 @@
  * availability) of the configured types.
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+
 import { ConfigError } from '../config';
 import { AccountClients, accountClients, defaultRegion, destroyClients } from './account-clients';
 import { checkBootstrap } from './bootstrap-check';
@@ -37,16 +38,26 @@ export async function runPreflight(clients: AccountClients, input: PreflightInpu
   } catch (e) {
     return {
       header: `Preflight of ${stacks} in ${input.region}`,
-      findings: [problem('credentials', `no usable AWS credentials: ${(e as Error).name}: ${(e as Error).message}`,
-        'configure credentials (aws configure, AWS_PROFILE=<profile> or aws sso login) and run again')],
+      findings: [
+        problem(
+          'credentials',
+          `no usable AWS credentials: ${(e as Error).name}: ${(e as Error).message}`,
+          'configure credentials (aws configure, AWS_PROFILE=<profile> or aws sso login) and run again',
+        ),
+      ],
     };
   }
   const header = `Preflight of ${stacks} for account ${account} in ${input.region} (read-only: it creates and changes nothing)`;
   if (input.pinnedAccount && input.pinnedAccount !== account) {
     return {
       header,
-      findings: [problem('credentials', `the configuration pins the stacks to account ${input.pinnedAccount}, but these credentials are for ${account}`,
-        `use credentials of ${input.pinnedAccount}, or change the account setting (-c account=${account})`)],
+      findings: [
+        problem(
+          'credentials',
+          `the configuration pins the stacks to account ${input.pinnedAccount}, but these credentials are for ${account}`,
+          `use credentials of ${input.pinnedAccount}, or change the account setting (-c account=${account})`,
+        ),
+      ],
     };
   }
   const checks = await Promise.all([
@@ -62,7 +73,11 @@ export async function runPreflight(clients: AccountClients, input: PreflightInpu
  * @returns the exit code: 0 nothing found, 1 at least one problem, 2 the preflight could not run (a bad
  *   setting, no region).
  */
-export async function preflightCommand(context: Record<string, unknown>, print: (line: string) => void, clientsFor = accountClients): Promise<number> {
+export async function preflightCommand(
+  context: Record<string, unknown>,
+  print: (line: string) => void,
+  clientsFor = accountClients,
+): Promise<number> {
   let synthesized;
   try {
     synthesized = synthesizePlatform(appContext(context));
@@ -72,7 +87,7 @@ export async function preflightCommand(context: Record<string, unknown>, print: 
     return 2;
   }
   try {
-    const region = synthesized.config.region ?? await defaultRegion();
+    const region = synthesized.config.region ?? (await defaultRegion());
     if (!region) {
       print('No region: set AWS_REGION (or a profile with a region), or -c region=<region>, as for `cdk deploy`.');
       return 2;

@@ -12,6 +12,7 @@
  * https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListServiceQuotas.html).
  */
 import { GetServiceQuotaCommand, ListAWSDefaultServiceQuotasCommand, NoSuchResourceException } from '@aws-sdk/client-service-quotas';
+
 import { AccountClients } from './account-clients';
 import { InstanceNeed, quotaName } from './deploy-plan';
 import { Finding, note, ok, problem, unreadable } from './findings';
@@ -28,7 +29,9 @@ async function catalogue(clients: AccountClients): Promise<Map<string, { code: s
   const out = new Map<string, { code: string; defaultValue: number }>();
   let token: string | undefined;
   do {
-    const page = await clients.serviceQuotas.send(new ListAWSDefaultServiceQuotasCommand({ ServiceCode: 'sagemaker', MaxResults: 100, NextToken: token }));
+    const page = await clients.serviceQuotas.send(
+      new ListAWSDefaultServiceQuotasCommand({ ServiceCode: 'sagemaker', MaxResults: 100, NextToken: token }),
+    );
     for (const q of page.Quotas ?? []) {
       if (q.QuotaName && q.QuotaCode) out.set(q.QuotaName, { code: q.QuotaCode, defaultValue: q.Value ?? 0 });
     }
@@ -49,13 +52,16 @@ async function applied(clients: AccountClients, code: string, defaultValue: numb
 
 /** The CLI line that asks for a quota of `value`, and the console page of that quota. */
 function increase(code: string, value: number, region: string): string {
-  return `aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code ${code} --desired-value ${value} --region ${region}`
-    + ` (or https://console.aws.amazon.com/servicequotas/home/services/sagemaker/quotas/${code}?region=${region})`;
+  return (
+    `aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code ${code} --desired-value ${value} --region ${region}` +
+    ` (or https://console.aws.amazon.com/servicequotas/home/services/sagemaker/quotas/${code}?region=${region})`
+  );
 }
 
 /** Another way out than a quota increase, where there is one. */
 function alternative(need: InstanceNeed): string {
-  if (need.usage === 'spot training job') return `; or train on demand with -c trainingUseSpot=false (that needs "${quotaName({ ...need, usage: 'training job' })}")`;
+  if (need.usage === 'spot training job')
+    return `; or train on demand with -c trainingUseSpot=false (that needs "${quotaName({ ...need, usage: 'training job' })}")`;
   return `; or pick another type with -c ${need.setting}=<type>`;
 }
 
@@ -71,8 +77,13 @@ export async function checkSageMakerQuotas(clients: AccountClients, needs: reado
     const name = quotaName(need);
     const listed = offered.get(name);
     if (!listed) {
-      findings.push(problem('sagemaker', `${need.instanceType} is not offered for ${need.usage}s in ${region} (Service Quotas lists no "${name}" there), so ${need.purpose} cannot start`,
-        `pick another type with -c ${need.setting}=<type>, or deploy to a region that offers it`));
+      findings.push(
+        problem(
+          'sagemaker',
+          `${need.instanceType} is not offered for ${need.usage}s in ${region} (Service Quotas lists no "${name}" there), so ${need.purpose} cannot start`,
+          `pick another type with -c ${need.setting}=<type>, or deploy to a region that offers it`,
+        ),
+      );
       continue;
     }
     let quota: Quota;
@@ -84,13 +95,25 @@ export async function checkSageMakerQuotas(clients: AccountClients, needs: reado
     }
     const shown = `"${name}" is ${quota.value}${quota.isDefault ? ' (the AWS default; no applied value)' : ''} in ${region}`;
     if (quota.value < need.count) {
-      findings.push(problem('sagemaker', `${shown}, and ${need.purpose} needs ${need.count}`, `request ${need.count}: ${increase(quota.code, need.count, region)}${alternative(need)}`));
+      findings.push(
+        problem(
+          'sagemaker',
+          `${shown}, and ${need.purpose} needs ${need.count}`,
+          `request ${need.count}: ${increase(quota.code, need.count, region)}${alternative(need)}`,
+        ),
+      );
       continue;
     }
     findings.push(ok('sagemaker', `${shown}; ${need.purpose} needs ${need.count}`));
     for (const later of need.later) {
       if (quota.value < later.count) {
-        findings.push(note('sagemaker', `"${name}" is ${quota.value}: ${later.why} needs ${later.count}`, `request ${later.count} before then: ${increase(quota.code, later.count, region)}`));
+        findings.push(
+          note(
+            'sagemaker',
+            `"${name}" is ${quota.value}: ${later.why} needs ${later.count}`,
+            `request ${later.count} before then: ${increase(quota.code, later.count, region)}`,
+          ),
+        );
       }
     }
   }

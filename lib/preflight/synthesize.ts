@@ -5,18 +5,19 @@
  * Lambda bundling and asset staging are skipped (a template refers to an asset only by its hash, and the
  * preflight reads no code) and so is cdk-nag (it judges the templates, not the account).
  */
+import { App } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
-import * as cxapi from 'aws-cdk-lib/cx-api';
+
 import { loadConfig, PlatformConfig } from '../config';
 import { buildPlatform } from '../platform';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 function readJson(file: string): Record<string, unknown> {
-  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
 }
 
 /** The context `cdk synth` would see with these command-line values on top. */
@@ -41,7 +42,12 @@ export function synthesizePlatform(context: Record<string, unknown>): Synthesize
     const app = new App({
       outdir: assemblyDir,
       // Assets stay where they are (no copy of training-image/ into the assembly): only templates are read.
-      context: { ...context, [cxapi.BUNDLING_STACKS]: [], [cxapi.DISABLE_ASSET_STAGING_CONTEXT]: true, [cxapi.PATH_METADATA_ENABLE_CONTEXT]: true },
+      context: {
+        ...context,
+        [cxapi.BUNDLING_STACKS]: [],
+        [cxapi.DISABLE_ASSET_STAGING_CONTEXT]: true,
+        [cxapi.PATH_METADATA_ENABLE_CONTEXT]: true,
+      },
       builtinCloudFormationValidation: false,
     });
     const config = loadConfig(app.node);

@@ -53,7 +53,12 @@ export class UnsupportedJavaPattern extends Error {
 }
 
 /** Java property names that JavaScript spells differently. */
-const PROPERTY_ALIASES: Record<string, string> = { all: 'Any', IsWhitespace: 'White_Space', IsWhite_Space: 'White_Space', IsAlphabetic: 'Alphabetic' };
+const PROPERTY_ALIASES: Record<string, string> = {
+  all: 'Any',
+  IsWhitespace: 'White_Space',
+  IsWhite_Space: 'White_Space',
+  IsAlphabetic: 'Alphabetic',
+};
 
 /** The translation of a Java pattern: a JavaScript `u` regex body (not anchored) and its flags. */
 export interface TranslatedPattern {
@@ -63,7 +68,9 @@ export interface TranslatedPattern {
 
 /** Translates the Java pattern (see the module comment for what changes and what is refused). */
 export function translateJavaPattern(pattern: string): TranslatedPattern {
-  const unsupported = (feature: string): never => { throw new UnsupportedJavaPattern(pattern, feature); };
+  const unsupported = (feature: string): never => {
+    throw new UnsupportedJavaPattern(pattern, feature);
+  };
   let flags = 'u';
   let i = 0;
   // Leading inline flags ((?s), (?i)) apply to the whole pattern: JavaScript flags. Elsewhere they are refused.
@@ -83,14 +90,18 @@ export function translateJavaPattern(pattern: string): TranslatedPattern {
       const length = 2 + m![0].length;
       const posix = POSIX[name];
       if (posix !== undefined && name !== 'ASCII') {
-        if (n === 'P') return inClass ? { text: '', length, classEscape: true, negated: posix } : { text: `[^${posix}]`, length, classEscape: true };
+        if (n === 'P')
+          return inClass ? { text: '', length, classEscape: true, negated: posix } : { text: `[^${posix}]`, length, classEscape: true };
         return { text: inClass ? posix : `[${posix}]`, length, classEscape: true };
       }
       // Unicode general categories (L, N, Lu, ...), ASCII and binary properties: JavaScript's \p under `u`.
       return { text: `\\${n}{${PROPERTY_ALIASES[name] ?? name}}`, length, classEscape: true };
     }
     if (n === 's') return { text: inClass ? JAVA_SPACE : `[${JAVA_SPACE}]`, length: 2, classEscape: true };
-    if (n === 'S') return inClass ? { text: '', length: 2, classEscape: true, negated: JAVA_SPACE } : { text: `[^${JAVA_SPACE}]`, length: 2, classEscape: true };
+    if (n === 'S')
+      return inClass
+        ? { text: '', length: 2, classEscape: true, negated: JAVA_SPACE }
+        : { text: `[^${JAVA_SPACE}]`, length: 2, classEscape: true };
     if (!inClass && n === 'A') return { text: '^', length: 2, classEscape: false };
     if (!inClass && n === 'z') return { text: '$', length: 2, classEscape: false };
     if (!inClass && n === 'Z') return { text: '(?=\\n?$)', length: 2, classEscape: false };
@@ -105,7 +116,10 @@ export function translateJavaPattern(pattern: string): TranslatedPattern {
   const charClass = (at: number): { text: string; length: number } => {
     let j = at + 1;
     let negate = false;
-    if (pattern[j] === '^') { negate = true; j += 1; }
+    if (pattern[j] === '^') {
+      negate = true;
+      j += 1;
+    }
     let body = '';
     const negatedSets: string[] = [];
     let previousWasClassEscape = false;

@@ -22,7 +22,11 @@ export interface QueryParseProblem {
 }
 
 /** The input structure a query-protocol request carries, and the parameters that fit no member. */
-export function queryInput(model: ServiceModel, operation: string, params: URLSearchParams): { input: Record<string, unknown>; problems: QueryParseProblem[] } {
+export function queryInput(
+  model: ServiceModel,
+  operation: string,
+  params: URLSearchParams,
+): { input: Record<string, unknown>; problems: QueryParseProblem[] } {
   const op = model.operations[operation];
   if (!op) throw new Error(`${model.metadata.serviceId} has no operation ${operation}`);
   const used = new Set(['Action', 'Version']);
@@ -47,7 +51,10 @@ export function queryInput(model: ServiceModel, operation: string, params: URLSe
           items.push(item);
         }
         // An empty list is sent as the bare name with an empty value.
-        if (items.length === 0 && params.get(prefix) === '') { used.add(prefix); return []; }
+        if (items.length === 0 && params.get(prefix) === '') {
+          used.add(prefix);
+          return [];
+        }
         return items.length > 0 ? items : undefined;
       }
       case 'map': {
@@ -90,22 +97,26 @@ function xmlOf(model: ServiceModel, ref: MemberRef, value: unknown): string {
   const shape = model.shapes[ref.shape];
   switch (shape.type) {
     case 'structure':
-      return Object.entries(shape.members ?? {}).flatMap(([name, member]) => {
-        const v = (value as Record<string, unknown>)[name];
-        if (v === undefined || v === null) return [];
-        const tag = member.locationName ?? name;
-        const memberShape = model.shapes[member.shape];
-        // A flattened list repeats the member's own element name, without a wrapper.
-        if (memberShape.type === 'list' && memberShape.flattened) return (v as unknown[]).map((item) => `<${tag}>${xmlOf(model, memberShape.member!, item)}</${tag}>`);
-        return [`<${tag}>${xmlOf(model, member, v)}</${tag}>`];
-      }).join('');
+      return Object.entries(shape.members ?? {})
+        .flatMap(([name, member]) => {
+          const v = (value as Record<string, unknown>)[name];
+          if (v === undefined || v === null) return [];
+          const tag = member.locationName ?? name;
+          const memberShape = model.shapes[member.shape];
+          // A flattened list repeats the member's own element name, without a wrapper.
+          if (memberShape.type === 'list' && memberShape.flattened)
+            return (v as unknown[]).map((item) => `<${tag}>${xmlOf(model, memberShape.member!, item)}</${tag}>`);
+          return [`<${tag}>${xmlOf(model, member, v)}</${tag}>`];
+        })
+        .join('');
     case 'list': {
       const tag = shape.member!.locationName ?? 'member';
       return (value as unknown[]).map((item) => `<${tag}>${xmlOf(model, shape.member!, item)}</${tag}>`).join('');
     }
     case 'map':
       return Object.entries(value as Record<string, unknown>)
-        .map(([k, v]) => `<entry><key>${escapeXml(k)}</key><value>${xmlOf(model, shape.value!, v)}</value></entry>`).join('');
+        .map(([k, v]) => `<entry><key>${escapeXml(k)}</key><value>${xmlOf(model, shape.value!, v)}</value></entry>`)
+        .join('');
     case 'timestamp':
       return new Date(typeof value === 'number' ? value * 1000 : (value as string | Date)).toISOString();
     default:
@@ -119,12 +130,16 @@ export function queryResponseXml(model: ServiceModel, operation: string, output:
   const ns = model.metadata.xmlNamespace;
   const result = op.output ? xmlOf(model, { shape: op.output.shape }, output) : '';
   const wrapper = op.output?.resultWrapper;
-  return `<${operation}Response${ns ? ` xmlns="${ns}"` : ''}>${wrapper ? `<${wrapper}>${result}</${wrapper}>` : result}`
-    + `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata></${operation}Response>`;
+  return (
+    `<${operation}Response${ns ? ` xmlns="${ns}"` : ''}>${wrapper ? `<${wrapper}>${result}</${wrapper}>` : result}` +
+    `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata></${operation}Response>`
+  );
 }
 
 /** The XML body of a query-protocol error response. */
 export function queryErrorXml(code: string, message: string, requestId: string, sender = true): string {
-  return `<ErrorResponse><Error><Type>${sender ? 'Sender' : 'Receiver'}</Type><Code>${escapeXml(code)}</Code>`
-    + `<Message>${escapeXml(message)}</Message></Error><RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>`;
+  return (
+    `<ErrorResponse><Error><Type>${sender ? 'Sender' : 'Receiver'}</Type><Code>${escapeXml(code)}</Code>` +
+    `<Message>${escapeXml(message)}</Message></Error><RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>`
+  );
 }

@@ -25,12 +25,17 @@ export function restInput(model: ServiceModel, operation: string, request: RestR
   if (!op?.input) throw new Error(`${model.metadata.serviceId} has no operation ${operation} with input`);
   const [uriPath] = op.http.requestUri.split('?');
   const labels: string[] = [];
-  const uri = new RegExp(`^${uriPath.split(/(\{[^}]+\})/).map((part) => {
-    const label = /^\{([^}+]+)\+?\}$/.exec(part);
-    if (!label) return escapeRegExp(part);
-    labels.push(label[1]);
-    return part.endsWith('+}') ? '(.+)' : '([^/]+)';
-  }).join('')}$`);
+  const uri = new RegExp(
+    `^${uriPath
+      .split(/(\{[^}]+\})/)
+      .map((part) => {
+        const label = /^\{([^}+]+)\+?\}$/.exec(part);
+        if (!label) return escapeRegExp(part);
+        labels.push(label[1]);
+        return part.endsWith('+}') ? '(.+)' : '([^/]+)';
+      })
+      .join('')}$`,
+  );
   const match = uri.exec(request.path);
   if (!match) return undefined;
   const values = Object.fromEntries(labels.map((label, i) => [label, decodeURIComponent(match[i + 1])]));

@@ -108,8 +108,14 @@ export function loadServiceModel(service: string): ServiceModel {
   if (cached) return cached;
   const dir = path.join(sitePackages(), 'botocore', 'data', service);
   if (!fs.existsSync(dir)) throw new Error(`botocore has no model for service ${service}`);
-  const versions = fs.readdirSync(dir).filter((v) => /^\d{4}-\d{2}-\d{2}$/.test(v)
-    && (fs.existsSync(path.join(dir, v, 'service-2.json')) || fs.existsSync(path.join(dir, v, 'service-2.json.gz')))).sort();
+  const versions = fs
+    .readdirSync(dir)
+    .filter(
+      (v) =>
+        /^\d{4}-\d{2}-\d{2}$/.test(v) &&
+        (fs.existsSync(path.join(dir, v, 'service-2.json')) || fs.existsSync(path.join(dir, v, 'service-2.json.gz'))),
+    )
+    .sort();
   if (versions.length === 0) throw new Error(`botocore has no service-2.json for ${service}`);
   const model = JSON.parse(readMaybeGzipped(path.join(dir, versions[versions.length - 1], 'service-2.json'))) as ServiceModel;
   cache.set(service, model);

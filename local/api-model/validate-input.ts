@@ -12,6 +12,7 @@
  * before sending, so one in our code is a setting that silently never reaches AWS.
  */
 import * as fs from 'fs';
+
 import { compileJavaPattern } from './java-pattern';
 import { MemberRef, ServiceModel, Shape } from './service-model';
 
@@ -65,16 +66,22 @@ class Checker {
   check(ref: MemberRef, value: unknown, path: string): void {
     const shape = this.shape(ref.shape);
     switch (shape.type) {
-      case 'structure': return this.structure(ref.shape, shape, value, path);
-      case 'list': return this.list(shape, value, path);
-      case 'map': return this.map(shape, value, path);
-      case 'string': return this.string(shape, value, path);
-      case 'blob': return this.blob(shape, value, path);
+      case 'structure':
+        return this.structure(ref.shape, shape, value, path);
+      case 'list':
+        return this.list(shape, value, path);
+      case 'map':
+        return this.map(shape, value, path);
+      case 'string':
+        return this.string(shape, value, path);
+      case 'blob':
+        return this.blob(shape, value, path);
       case 'boolean':
         if (typeof value !== 'boolean') this.report(path, value, shape, 'Member must be a boolean');
         return;
       case 'timestamp':
-        if (typeof value !== 'number' && !(value instanceof Date) && typeof value !== 'string') this.report(path, value, shape, 'Member must be a timestamp');
+        if (typeof value !== 'number' && !(value instanceof Date) && typeof value !== 'string')
+          this.report(path, value, shape, 'Member must be a timestamp');
         return;
       case 'integer':
       case 'long':
@@ -91,7 +98,8 @@ class Checker {
     const members = shape.members ?? {};
     const at = (member: string) => (path ? `${path}.${camel(member)}` : camel(member));
     for (const required of shape.required ?? []) {
-      if (value[required] === undefined || value[required] === null) this.violations.push({ path: at(required), value: 'null', constraint: 'Member must not be null' });
+      if (value[required] === undefined || value[required] === null)
+        this.violations.push({ path: at(required), value: 'null', constraint: 'Member must not be null' });
     }
     let set = 0;
     for (const [member, memberValue] of Object.entries(value)) {
@@ -99,7 +107,10 @@ class Checker {
       set += 1;
       const ref = members[member];
       if (!ref) {
-        this.violations.push({ path: at(member), constraint: `Member is not defined in ${name} (the SDK drops it; the service ignores it)` });
+        this.violations.push({
+          path: at(member),
+          constraint: `Member is not defined in ${name} (the SDK drops it; the service ignores it)`,
+        });
         continue;
       }
       this.check(ref, memberValue, at(member));
@@ -108,8 +119,10 @@ class Checker {
   }
 
   private sizes(shape: Shape, size: number, value: unknown, path: string): void {
-    if (shape.min !== undefined && size < shape.min) this.report(path, value, shape, `Member must have length greater than or equal to ${shape.min}`);
-    if (shape.max !== undefined && size > shape.max) this.report(path, value, shape, `Member must have length less than or equal to ${shape.max}`);
+    if (shape.min !== undefined && size < shape.min)
+      this.report(path, value, shape, `Member must have length greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && size > shape.max)
+      this.report(path, value, shape, `Member must have length less than or equal to ${shape.max}`);
   }
 
   private list(shape: Shape, value: unknown, path: string): void {
@@ -131,7 +144,8 @@ class Checker {
   private string(shape: Shape, value: unknown, path: string): void {
     if (typeof value !== 'string') return this.report(path, value, shape, 'Member must be a string');
     this.sizes(shape, [...value].length, value, path);
-    if (shape.enum && !shape.enum.includes(value)) this.report(path, value, shape, `Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+    if (shape.enum && !shape.enum.includes(value))
+      this.report(path, value, shape, `Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
     if (shape.pattern !== undefined && !compileJavaPattern(shape.pattern).test(value)) {
       this.report(path, value, shape, `Member must satisfy regular expression pattern: ${shape.pattern}`);
     }
@@ -144,10 +158,14 @@ class Checker {
   }
 
   private number(shape: Shape, value: unknown, path: string): void {
-    if (typeof value !== 'number' || !Number.isFinite(value)) return this.report(path, value, shape, `Member must be a number (${shape.type})`);
-    if ((shape.type === 'integer' || shape.type === 'long') && !Number.isInteger(value)) return this.report(path, value, shape, `Member must be an ${shape.type}`);
-    if (shape.min !== undefined && value < shape.min) this.report(path, value, shape, `Member must have value greater than or equal to ${shape.min}`);
-    if (shape.max !== undefined && value > shape.max) this.report(path, value, shape, `Member must have value less than or equal to ${shape.max}`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      return this.report(path, value, shape, `Member must be a number (${shape.type})`);
+    if ((shape.type === 'integer' || shape.type === 'long') && !Number.isInteger(value))
+      return this.report(path, value, shape, `Member must be an ${shape.type}`);
+    if (shape.min !== undefined && value < shape.min)
+      this.report(path, value, shape, `Member must have value greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && value > shape.max)
+      this.report(path, value, shape, `Member must have value less than or equal to ${shape.max}`);
   }
 }
 
@@ -181,7 +199,10 @@ export function validateOutput(model: ServiceModel, operation: string, output: u
 /** The services' ValidationException message for the violations. */
 export function validationMessage(violations: readonly Violation[]): string {
   const n = violations.length;
-  const each = violations.map((v) => `Value ${v.value === undefined ? '' : v.value === 'null' ? 'null ' : `'${v.value}' `}at '${v.path}' failed to satisfy constraint: ${v.constraint}`);
+  const each = violations.map(
+    (v) =>
+      `Value ${v.value === undefined ? '' : v.value === 'null' ? 'null ' : `'${v.value}' `}at '${v.path}' failed to satisfy constraint: ${v.constraint}`,
+  );
   return `${n} validation error${n === 1 ? '' : 's'} detected: ${each.join('; ')}`;
 }
 

@@ -4,17 +4,20 @@
  * (constructs/serving/runtime/inference-proxy.handler.ts), loaded after its environment is set.
  */
 import { ApiGatewayFront, startApiGatewayFront } from '../api-gateway-front';
-import { captureDirOf } from './drift';
 import { startSageMakerRuntimeStandIn } from '../sagemaker-runtime-standin';
+import { captureDirOf } from './drift';
 import { portError } from './port';
 import { HOST, LocalRun } from './run';
 
 /** The endpoint name the local proxy calls (the stand-in knows only this one). */
 const ENDPOINT_NAME = 'local-digits-endpoint';
 
-
 export async function startApi(run: LocalRun, modelUrl: string): Promise<ApiGatewayFront> {
-  const { options: { port, workDir }, local: { config }, progress } = run;
+  const {
+    options: { port, workDir },
+    local: { config },
+    progress,
+  } = run;
   progress.step('Starting the SageMaker Runtime stand-in and the API (API Gateway front + proxy Lambda handler)...');
   // Captures every answered request as an endpoint with data capture does, for `npm run local -- --drift`.
   const standIn = await startSageMakerRuntimeStandIn({ modelUrl, endpointNames: [ENDPOINT_NAME], captureDirectory: captureDirOf(workDir) });

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { DriftCheckError, DriftCheckResult, runDriftCheck } from '../drift-check';
 import { LocalModelRegistry } from '../model-registry';
 import { setUpPython } from './python-env';
@@ -19,7 +20,12 @@ export function captureDirOf(workDir: string): string {
 const TOP = 5;
 
 export async function checkDrift(run: LocalRun): Promise<number> {
-  const { options, local: { config }, progress, signal } = run;
+  const {
+    options,
+    local: { config },
+    progress,
+    signal,
+  } = run;
   progress.step('Setting up the Python environment...');
   await setUpPython(run);
   progress.done('ready');
@@ -31,7 +37,10 @@ export async function checkDrift(run: LocalRun): Promise<number> {
     throw new LocalModeError(`no captured traffic in ${captureDir}: serve with \`npm run local\` and send requests to the API first`);
   }
   const modelDir = options.modelDir ?? new LocalModelRegistry(path.join(options.workDir, 'registry')).newestApproved()?.modelDir;
-  if (!modelDir) throw new LocalModeError(`no approved model in ${path.join(options.workDir, 'registry')}: run \`npm run local\` to train one, or pass --model-dir`);
+  if (!modelDir)
+    throw new LocalModeError(
+      `no approved model in ${path.join(options.workDir, 'registry')}: run \`npm run local\` to train one, or pass --model-dir`,
+    );
   progress.detail(`capture: ${captureDir}`);
   progress.detail(`model: ${modelDir}`);
   let result: DriftCheckResult;
@@ -51,7 +60,9 @@ export async function checkDrift(run: LocalRun): Promise<number> {
   }
   for (const line of summary(result, config.driftThreshold)) progress.detail(line);
   progress.done(result.status);
-  console.log(`DRIFT ${JSON.stringify({ status: result.status, records: result.records, drifted: result.features.filter((f) => f.drifted).map((f) => f.name), report: result.reportHtml })}`);
+  console.log(
+    `DRIFT ${JSON.stringify({ status: result.status, records: result.records, drifted: result.features.filter((f) => f.drifted).map((f) => f.name), report: result.reportHtml })}`,
+  );
   console.log(`Drift report: ${result.reportHtml}`);
   return 0;
 }

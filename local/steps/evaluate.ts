@@ -1,6 +1,7 @@
 /** Step: the evaluation `train` ends with (evaluation.json and evaluation.html in the model folder), shown. */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { evaluationMetrics } from '../../constructs/training/runtime/metric-definitions';
 import type { TrainedModel } from '../train-model';
 import { LocalRun } from './run';

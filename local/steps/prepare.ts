@@ -1,7 +1,8 @@
 /** Step: `prepare` on --data or the bundled raw digits, with the configured prepare* settings (as the deploy's job). */
 import * as path from 'path';
+
 import { prepareEnvironment } from '../../lib/image-settings';
-import { PreparedData, prepareData, RAW_DIGITS } from '../prepare-data';
+import { prepareData, PreparedData, RAW_DIGITS } from '../prepare-data';
 import { LocalModeError, LocalRun } from './run';
 
 export async function prepare(run: LocalRun): Promise<PreparedData> {
@@ -12,7 +13,12 @@ export async function prepare(run: LocalRun): Promise<PreparedData> {
   // unless the configuration says otherwise.
   if (!options.data && local.given.prepareConstantColumns === undefined) settings.PREPARE_CONSTANT_COLUMNS = 'keep';
   progress.step(`Preparing ${path.relative(process.cwd(), input) || input} (training-image \`prepare\`: clean, split, report)...`);
-  if (Object.keys(settings).length) progress.detail(`settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (Object.keys(settings).length)
+    progress.detail(
+      `settings: ${Object.entries(settings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   let prepared: PreparedData;
   try {
     prepared = await prepareData({
@@ -20,7 +26,9 @@ export async function prepare(run: LocalRun): Promise<PreparedData> {
       settings,
       cacheDir: path.join(options.workDir, 'prepared'),
       // Its summary lines; not the line naming its temporary output folder (the report's final path follows).
-      onOutput: (line) => { if (options.verbose || !/ INFO |^prepared data written to /.test(line)) progress.detail(`prepare | ${line}`); },
+      onOutput: (line) => {
+        if (options.verbose || !/ INFO |^prepared data written to /.test(line)) progress.detail(`prepare | ${line}`);
+      },
     });
   } catch (e) {
     throw new LocalModeError(`prepare failed: ${(e as Error).message.split('\n')[0]}`);

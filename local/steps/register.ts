@@ -7,7 +7,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Baseline, applyQualityGate } from '../../constructs/training/runtime/quality-gate';
+
+import { applyQualityGate, Baseline } from '../../constructs/training/runtime/quality-gate';
 import { compareWithApproved } from '../compare-models';
 import { LocalModelRegistry, ModelRecord } from '../model-registry';
 import type { PreparedData } from '../prepare-data';
@@ -21,17 +22,33 @@ export interface RegisteredModel {
   readonly registryFile: string;
 }
 
-export async function register(run: LocalRun, model: LocalModel, evaluation: EvaluatedModel, prepared: PreparedData): Promise<RegisteredModel> {
-  const { options, local: { config }, progress } = run;
+export async function register(
+  run: LocalRun,
+  model: LocalModel,
+  evaluation: EvaluatedModel,
+  prepared: PreparedData,
+): Promise<RegisteredModel> {
+  const {
+    options,
+    local: { config },
+    progress,
+  } = run;
   progress.step('Quality gate and local model registry...');
   const registry = new LocalModelRegistry(path.join(options.workDir, 'registry'));
   let registered = registry.find(model.modelVersion);
   if (!registered) {
     const approved = registry.newestApproved();
-    const baseline = approved && await baselineOf(run, approved, model, prepared);
-    const gate = applyQualityGate(evaluation.metrics, {
-      metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression, schemaChange: config.qualityGateSchemaChange,
-    }, baseline);
+    const baseline = approved && (await baselineOf(run, approved, model, prepared));
+    const gate = applyQualityGate(
+      evaluation.metrics,
+      {
+        metric: config.qualityGateMetric,
+        bar: config.qualityGateBar,
+        maxRegression: config.qualityGateMaxRegression,
+        schemaChange: config.qualityGateSchemaChange,
+      },
+      baseline,
+    );
     if (!gate.passed && baseline?.differences?.length) {
       // Not recorded: a different problem is no verdict on this model, and once the schema change is accepted
       // (or the work dir changed) the same model is gated again.
@@ -55,7 +72,9 @@ export async function register(run: LocalRun, model: LocalModel, evaluation: Eva
   progress.detail(`version ${registered.version}: ${registered.approvalStatus} (${registered.statusReason})`);
   progress.detail(`record: ${registryFile}`);
   if (registered.approvalStatus !== 'Approved') {
-    throw new LocalModeError(`quality gate: model ${registered.modelVersion} was ${registered.approvalStatus}: ${registered.statusReason}; it is not served (record: ${registryFile}). Train longer or fix the data; to compare against a fresh registry, pass another --work-dir`);
+    throw new LocalModeError(
+      `quality gate: model ${registered.modelVersion} was ${registered.approvalStatus}: ${registered.statusReason}; it is not served (record: ${registryFile}). Train longer or fix the data; to compare against a fresh registry, pass another --work-dir`,
+    );
   }
   progress.done(`registered as version ${registered.version}, Approved: serving the newest approved version`);
   return { record: registered, registryFile };
@@ -74,10 +93,23 @@ async function baselineOf(run: LocalRun, approved: ModelRecord, model: LocalMode
   }
   let comparison;
   try {
-    comparison = await compareWithApproved({ candidateDir: model.modelDir, approvedDir: approved.modelDir, testRows, scratchDir: path.join(run.options.workDir, 'gate') });
+    comparison = await compareWithApproved({
+      candidateDir: model.modelDir,
+      approvedDir: approved.modelDir,
+      testRows,
+      scratchDir: path.join(run.options.workDir, 'gate'),
+    });
   } catch (e) {
-    throw new LocalModeError(`quality gate: scoring the approved model ${name} on this model's test rows failed: ${(e as Error).message.split('\n')[0]}`);
+    throw new LocalModeError(
+      `quality gate: scoring the approved model ${name} on this model's test rows failed: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
-  if (comparison.approvedMetrics) run.progress.detail(`approved ${name} scored on this model's test rows: ${JSON.stringify(comparison.approvedMetrics)}`);
-  return { name, metrics: comparison.approvedMetrics ?? approved.metrics, sameData: comparison.approvedMetrics !== undefined, differences: comparison.differences };
+  if (comparison.approvedMetrics)
+    run.progress.detail(`approved ${name} scored on this model's test rows: ${JSON.stringify(comparison.approvedMetrics)}`);
+  return {
+    name,
+    metrics: comparison.approvedMetrics ?? approved.metrics,
+    sameData: comparison.approvedMetrics !== undefined,
+    differences: comparison.differences,
+  };
 }

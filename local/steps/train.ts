@@ -1,6 +1,7 @@
 /** Step: the real `train` entry point on the prepared channels, with the configured hyperparameters (as the deploy's job). */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import { trainingHyperparameters } from '../../lib/image-settings';
 import type { PreparedData } from '../prepare-data';
 import { TrainedModel, trainModel } from '../train-model';
@@ -20,7 +21,9 @@ export async function train(run: LocalRun, prepared: PreparedData): Promise<Loca
     ...trainingHyperparameters(local.config),
     ...(options.epochs !== undefined ? { epochs: String(options.epochs) } : {}),
   };
-  progress.detail(`training with the real \`train\` entry point on a temporary /opt/ml tree; hyperparameters ${JSON.stringify(hyperparameters)}`);
+  progress.detail(
+    `training with the real \`train\` entry point on a temporary /opt/ml tree; hyperparameters ${JSON.stringify(hyperparameters)}`,
+  );
   let model: TrainedModel;
   try {
     model = await trainModel({
@@ -37,7 +40,9 @@ export async function train(run: LocalRun, prepared: PreparedData): Promise<Loca
     if (signal.aborted) return undefined;
     const [first, ...tail] = (e as Error).message.split('\n');
     if (!options.verbose) for (const line of tail.slice(-15)) progress.detail(`train | ${line}`);
-    throw new LocalModeError(`${first.replace(/^Training failed/, 'training failed')}; fix the hyperparameters (cdk.json's context.hyperparameters, or -c hyperparameters=...) or the data, then run again`);
+    throw new LocalModeError(
+      `${first.replace(/^Training failed/, 'training failed')}; fix the hyperparameters (cdk.json's context.hyperparameters, or -c hyperparameters=...) or the data, then run again`,
+    );
   }
   const metadata = JSON.parse(fs.readFileSync(path.join(model.modelDir, 'metadata.json'), 'utf8')) as { model_version: string };
   progress.detail(`model ${metadata.model_version} in ${model.modelDir}`);

@@ -3,6 +3,7 @@
  * The CDK CLI passes cdk.json's feature flags; the small copy's settings come after them, so they win.
  */
 import { App } from 'aws-cdk-lib';
+
 import { buildPlatformInteg, INTEG_CONTEXT } from './platform-integ';
 
 const app = new App({ postCliContext: INTEG_CONTEXT });

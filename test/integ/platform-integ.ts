@@ -9,10 +9,11 @@
  * Log groups and KMS keys are deleted with the stacks here (the platform keeps them by design); see
  * docs/integ-test.md for what a run leaves behind.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, RemovalPolicies, Stack } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+
 import { PlatformFunction } from '../../constructs/private/platform-function';
 import { loadConfig } from '../../lib/config';
 import { buildPlatform, Platform } from '../../lib/platform';
@@ -52,7 +53,10 @@ export function buildPlatformInteg(app: App): PlatformInteg {
   const config = loadConfig(app.node);
   const platform = buildPlatform(app, config);
   const env = config.account || config.region ? { account: config.account, region: config.region } : undefined;
-  const assertions = new Stack(app, `${config.stackPrefix}-Assertions`, { env, description: 'Deep-learning platform integ test: assertions and the signed API client' });
+  const assertions = new Stack(app, `${config.stackPrefix}-Assertions`, {
+    env,
+    description: 'Deep-learning platform integ test: assertions and the signed API client',
+  });
   const test = new IntegTest(app, 'PlatformInteg', {
     testCases: [platform.data, platform.training, platform.serving, platform.monitoring],
     assertionStack: assertions,
@@ -65,7 +69,10 @@ export function buildPlatformInteg(app: App): PlatformInteg {
   // The endpoint's name as a reference across stacks (InferenceEndpoint.endpointName), not a string built at synth.
   // integ-tests-alpha grants the assertion functions sagemaker:InvokeEndpoint (on any endpoint: a test-only stack).
   const invokeEndpoint = test.assertions.awsApiCall('SageMakerRuntime', 'invokeEndpoint', {
-    EndpointName: platform.serving.endpointName, ContentType: 'application/json', Accept: 'application/json', Body: body,
+    EndpointName: platform.serving.endpointName,
+    ContentType: 'application/json',
+    Accept: 'application/json',
+    Body: body,
   });
   invokeEndpoint.expect(ExpectedResult.objectLike({ Body: Match.serializedJson(PREDICTION) })).waitForAssertions(WAIT);
 
@@ -77,9 +84,13 @@ export function buildPlatformInteg(app: App): PlatformInteg {
   });
   platform.serving.inferenceApi.grantInvoke(client.function);
   const callApi = test.assertions.invokeFunction({ functionName: client.function.functionName, payload: JSON.stringify({ body }) });
-  callApi.expect(ExpectedResult.objectLike({
-    Payload: Match.serializedJson(Match.objectLike({ statusCode: 200, body: Match.serializedJson(PREDICTION) })),
-  })).waitForAssertions(WAIT);
+  callApi
+    .expect(
+      ExpectedResult.objectLike({
+        Payload: Match.serializedJson(Match.objectLike({ statusCode: 200, body: Match.serializedJson(PREDICTION) })),
+      }),
+    )
+    .waitForAssertions(WAIT);
 
   return { platform, test, assertions };
 }

@@ -17,6 +17,7 @@
 import { createHash } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
+
 import { queryErrorXml, queryInput, queryResponseXml } from '../../local/api-model/query-protocol';
 import { restInput } from '../../local/api-model/rest-input';
 import { loadServiceModel, ServiceModel } from '../../local/api-model/service-model';
@@ -55,12 +56,20 @@ export interface AccountCall {
 
 /** The signing name in the SigV4 scope, and the botocore model of the service it names. */
 const SERVICES: Record<string, string> = {
-  sts: 'sts', cloudformation: 'cloudformation', ssm: 'ssm', servicequotas: 'service-quotas', lambda: 'lambda',
+  sts: 'sts',
+  cloudformation: 'cloudformation',
+  ssm: 'ssm',
+  servicequotas: 'service-quotas',
+  lambda: 'lambda',
 };
 
 /** A service's error, as its protocol carries it. */
 class ServiceError extends Error {
-  constructor(readonly code: string, message: string, readonly status = 400) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -120,7 +129,9 @@ export class AccountStandin {
     const [, region, signingName] = scope;
     const service = SERVICES[signingName];
     if (!service) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `The stand-in does not answer ${signingName}` }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: `The stand-in does not answer ${signingName}` }));
       return;
     }
     const model = this.models.get(service)!;
@@ -132,10 +143,14 @@ export class AccountStandin {
       ({ operation, input } = this.parse(model, req, body));
       const violations = validateInput(model, operation, input);
       recordCheckedRequest(model, operation, violations);
-      if (violations.length > 0) throw new ServiceError(protocol === 'query' ? 'ValidationError' : 'ValidationException', validationMessage(violations));
+      if (violations.length > 0)
+        throw new ServiceError(protocol === 'query' ? 'ValidationError' : 'ValidationException', validationMessage(violations));
       const output = this.answer(service, operation, input, region);
       const wrong = validateOutput(model, operation, output);
-      if (wrong.length > 0) throw new Error(`the stand-in's ${operation} answer does not fit the ${model.metadata.serviceId} model: ${validationMessage(wrong)}`);
+      if (wrong.length > 0)
+        throw new Error(
+          `the stand-in's ${operation} answer does not fit the ${model.metadata.serviceId} model: ${validationMessage(wrong)}`,
+        );
       this.send(res, model, operation, output, requestId);
     } catch (e) {
       const error = e instanceof ServiceError ? e : new ServiceError('InternalFailure', String(e), 500);
@@ -152,15 +167,18 @@ export class AccountStandin {
       case 'query': {
         const params = new URLSearchParams(text);
         const operation = params.get('Action') ?? '';
-        if (!model.operations[operation]) throw new ServiceError('InvalidAction', `Could not find operation ${operation} for version ${params.get('Version')}`);
-        if (params.get('Version') !== model.metadata.apiVersion) throw new ServiceError('InvalidAction', `Version ${params.get('Version')} is not ${model.metadata.apiVersion}`);
+        if (!model.operations[operation])
+          throw new ServiceError('InvalidAction', `Could not find operation ${operation} for version ${params.get('Version')}`);
+        if (params.get('Version') !== model.metadata.apiVersion)
+          throw new ServiceError('InvalidAction', `Version ${params.get('Version')} is not ${model.metadata.apiVersion}`);
         const { input, problems } = queryInput(model, operation, params);
         if (problems.length > 0) throw new ServiceError('ValidationError', problems.map((p) => `${p.parameter} ${p.problem}`).join('; '));
         return { operation, input };
       }
       case 'json': {
         const [prefix, operation] = String(req.headers['x-amz-target'] ?? '').split('.');
-        if (prefix !== model.metadata.targetPrefix || !model.operations[operation]) throw new ServiceError('UnknownOperationException', `Unknown operation ${String(req.headers['x-amz-target'])}`);
+        if (prefix !== model.metadata.targetPrefix || !model.operations[operation])
+          throw new ServiceError('UnknownOperationException', `Unknown operation ${String(req.headers['x-amz-target'])}`);
         try {
           return { operation, input: JSON.parse(text || '{}') };
         } catch {
@@ -193,8 +211,11 @@ export class AccountStandin {
         if (!resources) throw new ServiceError('ValidationError', `Stack with id ${String(input.StackName)} does not exist`);
         return {
           StackResourceSummaries: resources.map((r) => ({
-            LogicalResourceId: r.logicalId, PhysicalResourceId: r.physicalId, ResourceType: r.type,
-            LastUpdatedTimestamp: 1_700_000_000, ResourceStatus: 'CREATE_COMPLETE',
+            LogicalResourceId: r.logicalId,
+            PhysicalResourceId: r.physicalId,
+            ResourceType: r.type,
+            LastUpdatedTimestamp: 1_700_000_000,
+            ResourceStatus: 'CREATE_COMPLETE',
           })),
         };
       }
@@ -204,7 +225,12 @@ export class AccountStandin {
         if (value === undefined) throw new ServiceError('ParameterNotFound', '');
         return {
           Parameter: {
-            Name: name, Type: 'String', Value: value, Version: 1, LastModifiedDate: 1_700_000_000, DataType: 'text',
+            Name: name,
+            Type: 'String',
+            Value: value,
+            Version: 1,
+            LastModifiedDate: 1_700_000_000,
+            DataType: 'text',
             ARN: `arn:aws:ssm:${region}:${s.account}:parameter${name}`,
           },
         };
@@ -212,15 +238,22 @@ export class AccountStandin {
       case 'lambda.GetAccountSettings':
         return {
           AccountLimit: {
-            TotalCodeSize: 80_530_636_800, CodeSizeUnzipped: 262_144_000, CodeSizeZipped: 52_428_800,
-            ConcurrentExecutions: s.lambda.concurrentExecutions, UnreservedConcurrentExecutions: s.lambda.unreservedConcurrentExecutions,
+            TotalCodeSize: 80_530_636_800,
+            CodeSizeUnzipped: 262_144_000,
+            CodeSizeZipped: 52_428_800,
+            ConcurrentExecutions: s.lambda.concurrentExecutions,
+            UnreservedConcurrentExecutions: s.lambda.unreservedConcurrentExecutions,
           },
           AccountUsage: { TotalCodeSize: 0, FunctionCount: Object.keys(s.functions ?? {}).length },
         };
       case 'lambda.GetFunctionConcurrency': {
         const name = input.FunctionName as string;
         if (!s.functions || !(name in s.functions)) {
-          throw new ServiceError('ResourceNotFoundException', `Function not found: arn:aws:lambda:${region}:${s.account}:function:${name}`, 404);
+          throw new ServiceError(
+            'ResourceNotFoundException',
+            `Function not found: arn:aws:lambda:${region}:${s.account}:function:${name}`,
+            404,
+          );
         }
         const reserved = s.functions[name];
         return reserved === undefined ? {} : { ReservedConcurrentExecutions: reserved };
@@ -237,7 +270,8 @@ export class AccountStandin {
       }
       case 'service-quotas.GetServiceQuota': {
         const quota = this.catalogue(input.ServiceCode as string).find((q) => quotaCode(q.name) === input.QuotaCode);
-        if (!quota || quota.appliedValue === undefined) throw new ServiceError('NoSuchResourceException', 'The request failed because the specified service quota does not exist.');
+        if (!quota || quota.appliedValue === undefined)
+          throw new ServiceError('NoSuchResourceException', 'The request failed because the specified service quota does not exist.');
         return { Quota: this.quota(input.ServiceCode as string, quota, quota.appliedValue, region) };
       }
       default:
@@ -247,16 +281,23 @@ export class AccountStandin {
 
   private catalogue(serviceCode: string): readonly StandinQuota[] {
     const catalogue = this.scenario.quotas[serviceCode];
-    if (!catalogue) throw new ServiceError('NoSuchResourceException', `The request failed because the specified service ${serviceCode} does not exist.`);
+    if (!catalogue)
+      throw new ServiceError('NoSuchResourceException', `The request failed because the specified service ${serviceCode} does not exist.`);
     return catalogue;
   }
 
   private quota(serviceCode: string, q: StandinQuota, value: number, region: string): Record<string, unknown> {
     const code = quotaCode(q.name);
     return {
-      ServiceCode: serviceCode, ServiceName: serviceCode === 'sagemaker' ? 'Amazon SageMaker' : 'AWS Lambda',
+      ServiceCode: serviceCode,
+      ServiceName: serviceCode === 'sagemaker' ? 'Amazon SageMaker' : 'AWS Lambda',
       QuotaArn: `arn:aws:servicequotas:${region}:${this.scenario.account}:${serviceCode}/${code}`,
-      QuotaCode: code, QuotaName: q.name, Value: value, Unit: 'None', Adjustable: true, GlobalQuota: false,
+      QuotaCode: code,
+      QuotaName: q.name,
+      Value: value,
+      Unit: 'None',
+      Adjustable: true,
+      GlobalQuota: false,
     };
   }
 
@@ -270,21 +311,32 @@ export class AccountStandin {
     const text = JSON.stringify(output);
     const contentType = protocol === 'json' ? `application/x-amz-json-${model.metadata.jsonVersion}` : 'application/json';
     const status = model.operations[operation].http.responseCode ?? 200;
-    res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(text) }).end(text);
+    res
+      .writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(text) })
+      .end(text);
   }
 
   private sendError(res: http.ServerResponse, model: ServiceModel, error: ServiceError, requestId: string): void {
     const protocol = model.metadata.protocol;
     if (protocol === 'query') {
       const xml = queryErrorXml(error.code, error.message, requestId, error.status < 500);
-      res.writeHead(error.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) }).end(xml);
+      res
+        .writeHead(error.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) })
+        .end(xml);
       return;
     }
     // awsJson1_1 names the error in `__type`; restJson1 in the X-Amzn-ErrorType header (Lambda's bodies carry Type and Message).
-    const text = JSON.stringify(protocol === 'json' ? { __type: error.code, message: error.message } : { Type: 'User', Message: error.message });
+    const text = JSON.stringify(
+      protocol === 'json' ? { __type: error.code, message: error.message } : { Type: 'User', Message: error.message },
+    );
     const contentType = protocol === 'json' ? `application/x-amz-json-${model.metadata.jsonVersion}` : 'application/json';
-    res.writeHead(error.status, {
-      'content-type': contentType, 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.code, 'content-length': Buffer.byteLength(text),
-    }).end(text);
+    res
+      .writeHead(error.status, {
+        'content-type': contentType,
+        'x-amzn-requestid': requestId,
+        'x-amzn-errortype': error.code,
+        'content-length': Buffer.byteLength(text),
+      })
+      .end(text);
   }
 }

@@ -5,11 +5,12 @@
  * checkov does not evaluate a check it skips, so the skips are matched by running it on copies of the templates
  * with the skips taken out.
  */
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
-import { IConstruct } from 'constructs';
+
 import { NAG_PACKS } from '../../lib/nag-packs';
 import { runCheckov } from './compliance';
 
@@ -37,7 +38,8 @@ export function acknowledgementsOf(root: IConstruct): Acknowledgement[] {
   for (const c of root.node.findAll()) {
     for (const entry of c.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data) continue;
-      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) out.push({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason });
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>))
+        out.push({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason });
     }
   }
   // The same acknowledgement made twice on one construct (e.g. before and after references are prepared) is one.
@@ -96,12 +98,21 @@ export function isUsed(ack: Acknowledgement, usage: NagUsage): boolean {
 /** Every checkov skip in the synthesized templates of `app` (after `app.synth()`), with its construct path. */
 export function checkovSkipsOf(app: App): CheckovSkip[] {
   const paths = new Map<string, string>();
-  for (const c of app.node.findAll()) if (CfnResource.isCfnResource(c)) paths.set(`${Stack.of(c).stackName}.${Stack.of(c).resolve(c.logicalId)}`, c.node.path);
+  for (const c of app.node.findAll())
+    if (CfnResource.isCfnResource(c)) paths.set(`${Stack.of(c).stackName}.${Stack.of(c).resolve(c.logicalId)}`, c.node.path);
   const out: CheckovSkip[] = [];
   for (const artifact of app.synth().stacks) {
-    for (const [logicalId, r] of Object.entries((artifact.template.Resources ?? {}) as Record<string, { Metadata?: { checkov?: { skip?: { id: string; comment: string }[] } } }>)) {
+    for (const [logicalId, r] of Object.entries(
+      (artifact.template.Resources ?? {}) as Record<string, { Metadata?: { checkov?: { skip?: { id: string; comment: string }[] } } }>,
+    )) {
       for (const s of r.Metadata?.checkov?.skip ?? []) {
-        out.push({ file: path.basename(artifact.templateFullPath), logicalId, path: paths.get(`${artifact.stackName}.${logicalId}`) ?? logicalId, checkId: s.id, reason: s.comment });
+        out.push({
+          file: path.basename(artifact.templateFullPath),
+          logicalId,
+          path: paths.get(`${artifact.stackName}.${logicalId}`) ?? logicalId,
+          checkId: s.id,
+          reason: s.comment,
+        });
       }
     }
   }
@@ -113,7 +124,9 @@ export function checkovFindingsWithoutSkips(app: App): Set<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'checkov-unskipped-'));
   try {
     const files = app.synth().stacks.map((artifact) => {
-      const template = JSON.parse(JSON.stringify(artifact.template)) as { Resources?: Record<string, { Metadata?: Record<string, unknown> }> };
+      const template = JSON.parse(JSON.stringify(artifact.template)) as {
+        Resources?: Record<string, { Metadata?: Record<string, unknown> }>;
+      };
       for (const r of Object.values(template.Resources ?? {})) if (r.Metadata) delete r.Metadata.checkov;
       const file = path.join(dir, path.basename(artifact.templateFullPath));
       fs.writeFileSync(file, JSON.stringify(template));

@@ -12,6 +12,7 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
+
 import { loadServiceModel, ServiceModel } from '../../local/api-model/service-model';
 import { recordCheckedRequest, validateInput, validationMessage } from '../../local/api-model/validate-input';
 
@@ -54,18 +55,23 @@ export async function startApiModelProxy(upstream: string, services: readonly st
 
   const refuse = (res: http.ServerResponse, model: ServiceModel | undefined, type: string, message: string) => {
     const text = JSON.stringify({ __type: type, message });
-    res.writeHead(400, {
-      'content-type': `application/x-amz-json-${model?.metadata.jsonVersion ?? '1.1'}`,
-      'x-amzn-requestid': `api-model-proxy-${Date.now()}`,
-      'content-length': Buffer.byteLength(text),
-    }).end(text);
+    res
+      .writeHead(400, {
+        'content-type': `application/x-amz-json-${model?.metadata.jsonVersion ?? '1.1'}`,
+        'x-amzn-requestid': `api-model-proxy-${Date.now()}`,
+        'content-length': Buffer.byteLength(text),
+      })
+      .end(text);
   };
 
   const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
-    const upstreamReq = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstreamReq = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstreamReq.on('error', (e) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`moto_server is not reachable: ${e.message}`);
@@ -83,8 +89,15 @@ export async function startApiModelProxy(upstream: string, services: readonly st
       }
       const [prefix, operation] = amzTarget.split('.');
       const model = byPrefix.get(prefix);
-      if (!model) return refuse(res, undefined, 'UnknownOperationException', `The API-model proxy has no model for ${amzTarget}: add its service to CHECKED_SERVICES`);
-      if (!model.operations[operation]) return refuse(res, model, 'UnknownOperationException', `${model.metadata.serviceId} has no operation ${operation}`);
+      if (!model)
+        return refuse(
+          res,
+          undefined,
+          'UnknownOperationException',
+          `The API-model proxy has no model for ${amzTarget}: add its service to CHECKED_SERVICES`,
+        );
+      if (!model.operations[operation])
+        return refuse(res, model, 'UnknownOperationException', `${model.metadata.serviceId} has no operation ${operation}`);
       let input: unknown;
       try {
         input = JSON.parse(body.toString('utf8') || '{}');
@@ -107,10 +120,13 @@ export async function startApiModelProxy(upstream: string, services: readonly st
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     checked,
-    get unchecked() { return unchecked; },
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    get unchecked() {
+      return unchecked;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

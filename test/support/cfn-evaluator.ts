@@ -16,6 +16,7 @@
  * resolve would look like a name. This evaluator throws instead, naming the template and path.
  */
 import { createHash } from 'crypto';
+
 import { RESOURCE_TYPES, ResourceTypeRule } from './cfn-resource-types';
 
 /** A template as JSON. */
@@ -70,14 +71,18 @@ export class CfnDeployment {
    * `ssmValues`: what the account's SSM parameters hold, by name; an SSM-typed template parameter that names one
    * evaluates to its value, any other to `{{ssm:<name>}}`.
    */
-  constructor(inputs: StackInput[], readonly defaults: { account: string; region: string } = { account: '111122223333', region: 'us-east-2' },
-    readonly ssmValues: Record<string, string> = {}) {
+  constructor(
+    inputs: StackInput[],
+    readonly defaults: { account: string; region: string } = { account: '111122223333', region: 'us-east-2' },
+    readonly ssmValues: Record<string, string> = {},
+  ) {
     this.stacks = inputs.map((input) => new CfnStack(this, input));
   }
 
   stack(name: string): CfnStack {
     const stack = this.stacks.find((s) => s.name === name);
-    if (!stack) throw new CfnEvaluationError(`no stack named ${name} in this deployment (stacks: ${this.stacks.map((s) => s.name).join(', ')})`);
+    if (!stack)
+      throw new CfnEvaluationError(`no stack named ${name} in this deployment (stacks: ${this.stacks.map((s) => s.name).join(', ')})`);
     return stack;
   }
 
@@ -104,7 +109,10 @@ export class CfnStack {
   private readonly outputs = new Map<string, unknown>();
   private readonly resolving = new Set<string>();
 
-  constructor(private readonly deployment: CfnDeployment, input: StackInput) {
+  constructor(
+    private readonly deployment: CfnDeployment,
+    input: StackInput,
+  ) {
     this.name = input.stackName;
     this.account = input.account ?? deployment.defaults.account;
     this.region = input.region ?? deployment.defaults.region;
@@ -135,7 +143,10 @@ export class CfnStack {
   /** The resource's evaluated properties. */
   properties(id: string, counts?: ReferenceCounts): Record<string, unknown> {
     this.resourceType(id);
-    return (this.evaluate(this.template.Resources![id].Properties ?? {}, `Resources.${id}.Properties`, counts) ?? {}) as Record<string, unknown>;
+    return (this.evaluate(this.template.Resources![id].Properties ?? {}, `Resources.${id}.Properties`, counts) ?? {}) as Record<
+      string,
+      unknown
+    >;
   }
 
   /** The physical name: the name property's value, or the name CloudFormation generates. */
@@ -149,7 +160,8 @@ export class CfnStack {
     if (given !== undefined) {
       name = this.guard(`name of ${id}`, () => {
         const value = this.evaluate(given, `Resources.${id}.Properties.${rule!.nameProperty}`);
-        if (typeof value !== 'string') throw new CfnEvaluationError(`${this.name}/${id}: ${rule!.nameProperty} is not a string: ${JSON.stringify(value)}`);
+        if (typeof value !== 'string')
+          throw new CfnEvaluationError(`${this.name}/${id}: ${rule!.nameProperty} is not a string: ${JSON.stringify(value)}`);
         return value;
       });
     } else if (rule?.nameProperty) {
@@ -198,7 +210,8 @@ export class CfnStack {
     const body = this.template.Conditions?.[name];
     if (body === undefined) throw new CfnEvaluationError(`${this.name} ${path}: no condition ${name}`);
     const value = this.guard(`condition ${name}`, () => this.evaluate(body, `Conditions.${name}`));
-    if (typeof value !== 'boolean') throw new CfnEvaluationError(`${this.name} Conditions.${name} is not a boolean: ${JSON.stringify(value)}`);
+    if (typeof value !== 'boolean')
+      throw new CfnEvaluationError(`${this.name} Conditions.${name} is not a boolean: ${JSON.stringify(value)}`);
     this.conditions.set(name, value);
     return value;
   }
@@ -216,14 +229,22 @@ export class CfnStack {
   private fill(template: string, id: string, rule: ResourceTypeRule): string {
     return template.replace(/\{([A-Za-z:]+)\}/g, (whole, key: string) => {
       switch (key) {
-        case 'partition': return 'aws';
-        case 'region': return this.region;
-        case 'account': return this.account;
-        case 'urlSuffix': return 'amazonaws.com';
-        case 'name': return this.physicalName(id);
-        case 'nameWithoutLeadingSlash': return this.physicalName(id).replace(/^\//, '');
-        case 'id': return this.generatedId(id);
-        case 'arn': return this.fill(rule.arn!, id, rule);
+        case 'partition':
+          return 'aws';
+        case 'region':
+          return this.region;
+        case 'account':
+          return this.account;
+        case 'urlSuffix':
+          return 'amazonaws.com';
+        case 'name':
+          return this.physicalName(id);
+        case 'nameWithoutLeadingSlash':
+          return this.physicalName(id).replace(/^\//, '');
+        case 'id':
+          return this.generatedId(id);
+        case 'arn':
+          return this.fill(rule.arn!, id, rule);
         default: {
           if (!key.startsWith('prop:')) throw new CfnEvaluationError(`unknown placeholder ${whole}`);
           const prop = key.slice('prop:'.length);
@@ -235,22 +256,32 @@ export class CfnStack {
 
   private pseudo(name: string): unknown {
     switch (name) {
-      case 'AWS::AccountId': return this.account;
-      case 'AWS::Region': return this.region;
-      case 'AWS::Partition': return 'aws';
-      case 'AWS::URLSuffix': return 'amazonaws.com';
-      case 'AWS::StackId': return this.id;
-      case 'AWS::StackName': return this.name;
-      case 'AWS::NotificationARNs': return [];
-      case 'AWS::NoValue': return NO_VALUE;
-      default: throw new CfnEvaluationError(`unknown pseudo parameter ${name}`);
+      case 'AWS::AccountId':
+        return this.account;
+      case 'AWS::Region':
+        return this.region;
+      case 'AWS::Partition':
+        return 'aws';
+      case 'AWS::URLSuffix':
+        return 'amazonaws.com';
+      case 'AWS::StackId':
+        return this.id;
+      case 'AWS::StackName':
+        return this.name;
+      case 'AWS::NotificationARNs':
+        return [];
+      case 'AWS::NoValue':
+        return NO_VALUE;
+      default:
+        throw new CfnEvaluationError(`unknown pseudo parameter ${name}`);
     }
   }
 
   private parameter(name: string, path: string): unknown {
     const parameter = this.template.Parameters?.[name];
     if (!parameter) return undefined;
-    if (parameter.Default === undefined) throw new CfnEvaluationError(`${this.name} ${path}: parameter ${name} has no default and the rehearsal passes none`);
+    if (parameter.Default === undefined)
+      throw new CfnEvaluationError(`${this.name} ${path}: parameter ${name} has no default and the rehearsal passes none`);
     const ssm = /^AWS::SSM::Parameter::Value<(.*)>$/.exec(parameter.Type);
     if (ssm) {
       const ssmName = String(parameter.Default);
@@ -274,7 +305,8 @@ export class CfnStack {
     const parameter = this.parameter(target, path);
     if (parameter !== undefined) return parameter;
     const resource = this.template.Resources?.[target];
-    if (!resource) throw new CfnEvaluationError(`${this.name} ${path}: Ref to ${target}, which is neither a parameter nor a resource of this template`);
+    if (!resource)
+      throw new CfnEvaluationError(`${this.name} ${path}: Ref to ${target}, which is neither a parameter nor a resource of this template`);
     const rule = RESOURCE_TYPES[resource.Type];
     return rule ? this.fill(rule.ref, target, rule) : opaque(`${this.name}/${target}.Ref`);
   }
@@ -287,7 +319,8 @@ export class CfnStack {
     if (rule?.attributes?.[attribute]) return this.fill(rule.attributes[attribute], id, rule);
     if (rule && attribute === rule.nameProperty) return this.physicalName(id);
     if (rule?.arn && attribute === 'Arn') return this.fill(rule.arn, id, rule);
-    if (rule && resource.Properties?.[attribute] !== undefined) return this.evaluate(resource.Properties[attribute], `Resources.${id}.Properties.${attribute}`);
+    if (rule && resource.Properties?.[attribute] !== undefined)
+      return this.evaluate(resource.Properties[attribute], `Resources.${id}.Properties.${attribute}`);
     return opaque(`${this.name}/${id}.${attribute}`);
   }
 
@@ -303,7 +336,8 @@ export class CfnStack {
       if (name in values) value = values[name];
       else if (name.includes('.')) value = this.getAtt(name.slice(0, name.indexOf('.')), name.slice(name.indexOf('.') + 1), path);
       else value = this.ref(name, path);
-      if (typeof value !== 'string' && typeof value !== 'number') throw new CfnEvaluationError(`${this.name} ${path}: ${whole} is not a string: ${JSON.stringify(value)}`);
+      if (typeof value !== 'string' && typeof value !== 'number')
+        throw new CfnEvaluationError(`${this.name} ${path}: ${whole} is not a string: ${JSON.stringify(value)}`);
       return String(value);
     });
   }
@@ -337,32 +371,41 @@ export class CfnStack {
       return arg;
     };
     switch (fn) {
-      case 'Ref': return this.ref(String(arg), path, counts);
-      case 'Condition': return this.condition(String(arg), path);
+      case 'Ref':
+        return this.ref(String(arg), path, counts);
+      case 'Condition':
+        return this.condition(String(arg), path);
       case 'Fn::GetAtt': {
-        const [id, ...attribute] = Array.isArray(arg) ? arg.map((a, i) => (i === 1 ? this.eval(a, path, counts) : a)) : String(arg).split('.');
+        const [id, ...attribute] = Array.isArray(arg)
+          ? arg.map((a, i) => (i === 1 ? this.eval(a, path, counts) : a))
+          : String(arg).split('.');
         return this.getAtt(String(id), attribute.join('.'), path, counts);
       }
       case 'Fn::Join': {
         const [separator, items] = args();
         const parts = this.list(items, path, counts);
-        for (const p of parts) if (typeof p !== 'string' && typeof p !== 'number') throw new CfnEvaluationError(`${this.name} ${path}: Fn::Join of a non-string ${JSON.stringify(p)}`);
+        for (const p of parts)
+          if (typeof p !== 'string' && typeof p !== 'number')
+            throw new CfnEvaluationError(`${this.name} ${path}: Fn::Join of a non-string ${JSON.stringify(p)}`);
         return parts.join(String(separator));
       }
       case 'Fn::Select': {
         const [index, items] = args();
         const list = this.list(items, path, counts);
         const i = Number(this.eval(index, path, counts));
-        if (!Number.isInteger(i) || i < 0 || i >= list.length) throw new CfnEvaluationError(`${this.name} ${path}: Fn::Select index ${i} out of ${JSON.stringify(list)}`);
+        if (!Number.isInteger(i) || i < 0 || i >= list.length)
+          throw new CfnEvaluationError(`${this.name} ${path}: Fn::Select index ${i} out of ${JSON.stringify(list)}`);
         return list[i];
       }
       case 'Fn::Split': {
         const [separator, text] = args();
         const value = this.eval(text, path, counts);
-        if (typeof value !== 'string') throw new CfnEvaluationError(`${this.name} ${path}: Fn::Split of a non-string ${JSON.stringify(value)}`);
+        if (typeof value !== 'string')
+          throw new CfnEvaluationError(`${this.name} ${path}: Fn::Split of a non-string ${JSON.stringify(value)}`);
         return value.split(String(separator));
       }
-      case 'Fn::Sub': return this.sub(arg, path, counts);
+      case 'Fn::Sub':
+        return this.sub(arg, path, counts);
       case 'Fn::If': {
         const [condition, whenTrue, whenFalse] = args();
         return this.condition(String(condition), path) ? this.eval(whenTrue, path, counts) : this.eval(whenFalse, path, counts);
@@ -371,9 +414,12 @@ export class CfnStack {
         const [a, b] = args().map((x) => this.eval(x, path, counts));
         return JSON.stringify(a) === JSON.stringify(b);
       }
-      case 'Fn::And': return args().every((c) => this.eval(c, path, counts) === true);
-      case 'Fn::Or': return args().some((c) => this.eval(c, path, counts) === true);
-      case 'Fn::Not': return !(this.eval(args()[0], path, counts) === true);
+      case 'Fn::And':
+        return args().every((c) => this.eval(c, path, counts) === true);
+      case 'Fn::Or':
+        return args().some((c) => this.eval(c, path, counts) === true);
+      case 'Fn::Not':
+        return !(this.eval(args()[0], path, counts) === true);
       case 'Fn::Contains': {
         const [items, item] = args();
         return this.list(items, path, counts).some((x) => JSON.stringify(x) === JSON.stringify(this.eval(item, path, counts)));
@@ -381,11 +427,14 @@ export class CfnStack {
       case 'Fn::FindInMap': {
         const [map, top, second] = args().map((x) => String(this.eval(x, path, counts)));
         const found = this.template.Mappings?.[map]?.[top]?.[second];
-        if (found === undefined) throw new CfnEvaluationError(`${this.name} ${path}: Fn::FindInMap ${map}/${top}/${second} is not in Mappings`);
+        if (found === undefined)
+          throw new CfnEvaluationError(`${this.name} ${path}: Fn::FindInMap ${map}/${top}/${second} is not in Mappings`);
         return found;
       }
-      case 'Fn::GetAZs': return ['a', 'b', 'c'].map((z) => `${this.region}${z}`);
-      case 'Fn::Base64': return Buffer.from(String(this.eval(arg, path, counts))).toString('base64');
+      case 'Fn::GetAZs':
+        return ['a', 'b', 'c'].map((z) => `${this.region}${z}`);
+      case 'Fn::Base64':
+        return Buffer.from(String(this.eval(arg, path, counts))).toString('base64');
       case 'Fn::ImportValue': {
         if (counts) counts.importValue++;
         return this.deployment.exported(String(this.eval(arg, path, counts)));
@@ -395,11 +444,14 @@ export class CfnStack {
         const { StackName, OutputName, Region } = this.eval(arg, path, counts) as Record<string, unknown>;
         const producer = this.deployment.stack(String(StackName));
         if (Region !== undefined && Region !== producer.region) {
-          throw new CfnEvaluationError(`${this.name} ${path}: Fn::GetStackOutput names ${producer.name} in ${String(Region)}, but it is deployed in ${producer.region}`);
+          throw new CfnEvaluationError(
+            `${this.name} ${path}: Fn::GetStackOutput names ${producer.name} in ${String(Region)}, but it is deployed in ${producer.region}`,
+          );
         }
         return producer.output(String(OutputName));
       }
-      default: throw new CfnEvaluationError(`${this.name} ${path}: ${fn} is not supported by this evaluator`);
+      default:
+        throw new CfnEvaluationError(`${this.name} ${path}: ${fn} is not supported by this evaluator`);
     }
   }
 }

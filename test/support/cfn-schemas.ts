@@ -33,7 +33,10 @@ export function resourceSchema(type: string): ResourceSchema | undefined {
 
 /** Top-level property names of JSON pointers such as /properties/LogGroupName. */
 export function topLevel(pointers: string[] | undefined): string[] {
-  return (pointers ?? []).map((p) => p.split('/')).filter((p) => p.length === 3).map((p) => p[2]);
+  return (pointers ?? [])
+    .map((p) => p.split('/'))
+    .filter((p) => p.length === 3)
+    .map((p) => p[2]);
 }
 
 /**

@@ -2,7 +2,8 @@
  * A small evaluator of synthesized CloudFormation templates, for checks that must resolve a template the way
  * CloudFormation does for one stack instance: pseudo parameters (a stack id per instance), parameter values,
  * conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition), Fn::If, and the string functions CDK emits for names
- * (Ref, Fn::Join, Fn::Select, Fn::Split, Fn::Sub; Fn::GetAtt, Fn::GetStackOutput and Fn::ImportValue through callbacks). Semantics from the intrinsic
+ * (Ref, Fn::Join, Fn::Select, Fn::Split, Fn::Sub; Fn::GetAtt, Fn::GetStackOutput and Fn::ImportValue through
+ * callbacks). Semantics from the intrinsic
  * function reference: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference.html
  * and conditions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
  * Tested on its own in test/cfn-template.test.ts.
@@ -51,15 +52,20 @@ export function conditionValue(template: CfnTemplate, name: string, instance: In
 function evaluateCondition(template: CfnTemplate, expression: unknown, instance: Instance): boolean {
   const [fn, args] = single(expression);
   switch (fn) {
-    case 'Condition': return conditionValue(template, args as string, instance);
+    case 'Condition':
+      return conditionValue(template, args as string, instance);
     case 'Fn::Equals': {
       const [a, b] = (args as unknown[]).map((x) => resolve(template, x, instance));
       return JSON.stringify(a) === JSON.stringify(b);
     }
-    case 'Fn::Not': return !evaluateCondition(template, (args as unknown[])[0], instance);
-    case 'Fn::And': return (args as unknown[]).every((x) => evaluateCondition(template, x, instance));
-    case 'Fn::Or': return (args as unknown[]).some((x) => evaluateCondition(template, x, instance));
-    default: throw new Error(`not a condition function: ${fn}`);
+    case 'Fn::Not':
+      return !evaluateCondition(template, (args as unknown[])[0], instance);
+    case 'Fn::And':
+      return (args as unknown[]).every((x) => evaluateCondition(template, x, instance));
+    case 'Fn::Or':
+      return (args as unknown[]).some((x) => evaluateCondition(template, x, instance));
+    default:
+      throw new Error(`not a condition function: ${fn}`);
   }
 }
 
@@ -87,21 +93,27 @@ function resolveInner(template: CfnTemplate, value: unknown, instance: Instance)
         throw new Error(`Ref to ${name}: no such parameter, pseudo parameter or resource`);
       }
       case 'Fn::GetAtt': {
-        const [id, attribute] = Array.isArray(args) ? args as [string, string] : String(args).split('.') as [string, string];
+        const [id, attribute] = Array.isArray(args) ? (args as [string, string]) : (String(args).split('.') as [string, string]);
         if (!template.Resources[id]) throw new Error(`Fn::GetAtt of ${id}: no such resource`);
         if (!instance.getAtt) throw new Error(`Fn::GetAtt ${id}.${attribute}: the instance resolves no attributes`);
         return instance.getAtt(id, attribute);
       }
       case 'Fn::GetStackOutput':
       case 'Fn::ImportValue': {
-        const [stackName, outputName] = fn === 'Fn::ImportValue'
-          ? [undefined, String(resolveInner(template, args, instance))]
-          : [String(resolveInner(template, (args as { StackName: unknown }).StackName, instance)), String((args as { OutputName: string }).OutputName)];
+        const [stackName, outputName] =
+          fn === 'Fn::ImportValue'
+            ? [undefined, String(resolveInner(template, args, instance))]
+            : [
+                String(resolveInner(template, (args as { StackName: unknown }).StackName, instance)),
+                String((args as { OutputName: string }).OutputName),
+              ];
         if (!instance.stackOutput) throw new Error(`${fn} ${outputName}: the instance resolves no other stack's outputs`);
         return instance.stackOutput(stackName, outputName);
       }
-      case 'Fn::Join': return (arg(1) as unknown[]).map(String).join(arg(0) as string);
-      case 'Fn::Split': return String(arg(1)).split(arg(0) as string);
+      case 'Fn::Join':
+        return (arg(1) as unknown[]).map(String).join(arg(0) as string);
+      case 'Fn::Split':
+        return String(arg(1)).split(arg(0) as string);
       case 'Fn::Select': {
         const list = arg(1) as unknown[];
         const index = Number(arg(0));
@@ -109,17 +121,22 @@ function resolveInner(template: CfnTemplate, value: unknown, instance: Instance)
         return list[index];
       }
       case 'Fn::Sub': {
-        const [text, variables] = Array.isArray(args) ? [args[0] as string, resolveInner(template, args[1], instance) as Record<string, string>] : [args as string, {}];
+        const [text, variables] = Array.isArray(args)
+          ? [args[0] as string, resolveInner(template, args[1], instance) as Record<string, string>]
+          : [args as string, {}];
         return text.replace(/\$\{([^}!]+)\}/g, (_m, name: string) => {
           if (name in variables) return variables[name];
-          return String(name.includes('.') ? resolveInner(template, { 'Fn::GetAtt': name }, instance) : resolveInner(template, { Ref: name }, instance));
+          return String(
+            name.includes('.') ? resolveInner(template, { 'Fn::GetAtt': name }, instance) : resolveInner(template, { Ref: name }, instance),
+          );
         });
       }
       case 'Fn::If': {
         const [condition, whenTrue, whenFalse] = args as [string, unknown, unknown];
         return resolveInner(template, conditionValue(template, condition, instance) ? whenTrue : whenFalse, instance);
       }
-      default: throw new Error(`${fn} is not evaluated here`);
+      default:
+        throw new Error(`${fn} is not evaluated here`);
     }
   }
   const out: Record<string, unknown> = {};
@@ -160,8 +177,16 @@ export function withConditions(template: CfnTemplate, instance: Instance): CfnTe
     }
     return out;
   };
-  const resources = Object.fromEntries(Object.entries(template.Resources).filter(([, r]) => holds(r.Condition)).map(([id, r]) => [id, pick(r) as CfnResource]));
-  const outputs = Object.fromEntries(Object.entries(template.Outputs ?? {}).filter(([, o]) => holds(o.Condition)).map(([id, o]) => [id, pick(o) as { Value: unknown }]));
+  const resources = Object.fromEntries(
+    Object.entries(template.Resources)
+      .filter(([, r]) => holds(r.Condition))
+      .map(([id, r]) => [id, pick(r) as CfnResource]),
+  );
+  const outputs = Object.fromEntries(
+    Object.entries(template.Outputs ?? {})
+      .filter(([, o]) => holds(o.Condition))
+      .map(([id, o]) => [id, pick(o) as { Value: unknown }]),
+  );
   return { ...template, Resources: resources, Outputs: outputs };
 }
 

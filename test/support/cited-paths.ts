@@ -76,7 +76,7 @@ function pythonComments(text: string): Span[] {
       const stop = end < 0 ? text.length : end;
       spans.push({ text: text.slice(i, stop), offset: i });
       i = stop;
-    } else if (c === '"' || c === '\'') {
+    } else if (c === '"' || c === "'") {
       const triple = text.startsWith(c.repeat(3), i);
       const quote = triple ? c.repeat(3) : c;
       let j = i + quote.length;
@@ -100,7 +100,7 @@ function shellComments(text: string): Span[] {
       const c = line[i];
       if (quote) {
         if (c === quote) quote = '';
-      } else if (c === '\'' || c === '"') {
+      } else if (c === "'" || c === '"') {
         quote = c;
       } else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]))) {
         spans.push({ text: line.slice(i), offset: offset + i });
@@ -194,7 +194,12 @@ export function citationsIn(file: string, text: string, folders: ReadonlySet<str
 
 /** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens. */
 export function headingAnchor(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[`*_]/g, '').replace(/[^\p{L}\p{N}\s-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[`*_]/g, '')
+    .replace(/[^\p{L}\p{N}\s-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 /** The anchors of a Markdown file's headings (outside fenced code blocks). */

@@ -6,8 +6,9 @@
  * matches, a parameter nobody writes.
  */
 import { App } from 'aws-cdk-lib';
+
 import type { PlatformConfig } from '../../lib/config';
-import { CfnDeployment, CfnStack, ReferenceCounts, StackInput, isOpaque, newCounts } from './cfn-evaluator';
+import { CfnDeployment, CfnStack, isOpaque, newCounts, ReferenceCounts, StackInput } from './cfn-evaluator';
 import { RESOURCE_TYPES } from './cfn-resource-types';
 import { globsIntersect } from './glob';
 
@@ -25,49 +26,75 @@ export interface ExternalName {
  * entry that no template uses (test/deploy-rehearsal.test.ts), so the list cannot go stale.
  */
 export const EXTERNAL_NAMES: ExternalName[] = [
-  { kind: 'arn', name: 'arn:aws:s3:::cdk-hnb659fds-assets-{account}-{region}', why: '`cdk bootstrap` creates the file asset bucket (https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html)' },
-  { kind: 'arn', name: 'arn:aws:s3:::cdk-hnb659fds-assets-{account}-{region}/*', why: 'the objects `cdk deploy` uploads to the bootstrap asset bucket' },
   {
-    kind: 'arn', name: 'arn:aws:ecr:{region}:{account}:repository/cdk-hnb659fds-container-assets-{account}-{region}',
+    kind: 'arn',
+    name: 'arn:aws:s3:::cdk-hnb659fds-assets-{account}-{region}',
+    why: '`cdk bootstrap` creates the file asset bucket (https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html)',
+  },
+  {
+    kind: 'arn',
+    name: 'arn:aws:s3:::cdk-hnb659fds-assets-{account}-{region}/*',
+    why: 'the objects `cdk deploy` uploads to the bootstrap asset bucket',
+  },
+  {
+    kind: 'arn',
+    name: 'arn:aws:ecr:{region}:{account}:repository/cdk-hnb659fds-container-assets-{account}-{region}',
     why: '`cdk bootstrap` creates the image asset repository the training image is pushed to',
   },
-  { kind: 'ssm parameter', name: '/cdk-bootstrap/hnb659fds/version', why: '`cdk bootstrap` writes its version; every CDK template reads it (BootstrapVersion)' },
   {
-    kind: 'arn', name: 'arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/hnb659fds/version',
-    why: 'the same parameter, which the rollout\'s roles may read: CloudFormation resolves BootstrapVersion when the rollout creates a change set',
+    kind: 'ssm parameter',
+    name: '/cdk-bootstrap/hnb659fds/version',
+    why: '`cdk bootstrap` writes its version; every CDK template reads it (BootstrapVersion)',
   },
   {
-    kind: 'arn', name: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
-    why: 'an AWS managed policy: API Gateway\'s account-wide CloudWatch role (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html)',
+    kind: 'arn',
+    name: 'arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/hnb659fds/version',
+    why: "the same parameter, which the rollout's roles may read: CloudFormation resolves BootstrapVersion when the rollout creates a change set",
   },
   {
-    kind: 'arn', name: 'arn:aws:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
+    kind: 'arn',
+    name: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+    why: "an AWS managed policy: API Gateway's account-wide CloudWatch role (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html)",
+  },
+  {
+    kind: 'arn',
+    name: 'arn:aws:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
     why: 'Application Auto Scaling creates its service-linked role on first use (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html)',
   },
   { kind: 'arn', name: 'arn:aws:iam::{account}:root', why: 'the account itself (key policies, confused-deputy conditions)' },
   {
-    kind: 'arn', name: 'arn:aws:states:::sagemaker:createProcessingJob.sync',
+    kind: 'arn',
+    name: 'arn:aws:states:::sagemaker:createProcessingJob.sync',
     why: 'a Step Functions optimized integration that runs a processing job and waits for it, not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html)',
   },
   {
-    kind: 'arn', name: 'arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule',
+    kind: 'arn',
+    name: 'arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule',
     why: 'Step Functions creates this managed rule to learn when a .sync processing job ends (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html)',
   },
   {
-    kind: 'arn', name: 'arn:aws:states:::aws-sdk:*',
+    kind: 'arn',
+    name: 'arn:aws:states:::aws-sdk:*',
     why: 'a Step Functions AWS SDK service integration, not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html)',
   },
   {
-    kind: 'arn', name: 'arn:aws:states:::sagemaker:*',
-    why: 'a Step Functions optimized SageMaker integration (the retraining pipeline\'s .sync jobs), not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html)',
+    kind: 'arn',
+    name: 'arn:aws:states:::sagemaker:*',
+    why: "a Step Functions optimized SageMaker integration (the retraining pipeline's .sync jobs), not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html)",
   },
   {
-    kind: 'arn', name: 'arn:aws:states:::events:putEvents',
+    kind: 'arn',
+    name: 'arn:aws:states:::events:putEvents',
     why: 'the Step Functions optimized EventBridge integration (the retraining outcome event), not a resource (https://docs.aws.amazon.com/step-functions/latest/dg/connect-eventbridge.html)',
   },
-  { kind: 'arn', name: 'arn:aws:events:{region}:{account}:event-bus/default', why: 'every account and region has the default event bus (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus.html)' },
   {
-    kind: 'arn', name: 'arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMaker*JobsRule',
+    kind: 'arn',
+    name: 'arn:aws:events:{region}:{account}:event-bus/default',
+    why: 'every account and region has the default event bus (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus.html)',
+  },
+  {
+    kind: 'arn',
+    name: 'arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMaker*JobsRule',
     why: 'Step Functions creates these managed rules to learn that a .sync SageMaker job ended (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html)',
   },
 ];
@@ -77,17 +104,25 @@ export function configuredExternals(config: PlatformConfig): ExternalName[] {
   const out: ExternalName[] = [];
   const data = /^s3:\/\/([^/]+)/.exec(config.dataSourceUri ?? '');
   if (data) {
-    const why = 'dataSourceUri: the user\'s own data';
+    const why = "dataSourceUri: the user's own data";
     // Its objects need no entry: the prepare job's request names the location (s3://...), a key space of the set.
     out.push({ kind: 's3 bucket', name: data[1], why }, { kind: 'arn', name: `arn:aws:s3:::${data[1]}`, why });
   }
-  if (config.webhookSecretArn) out.push({ kind: 'arn', name: config.webhookSecretArn, why: 'webhookSecretArn: the user\'s secret holding the incident webhook URL' });
-  for (const id of config.trainingSubnetIds) out.push({ kind: 'arn', name: `arn:aws:ec2:{region}:{account}:subnet/${id}`, why: 'trainingSubnetIds: the user\'s subnet' });
-  for (const id of config.trainingSecurityGroupIds) out.push({ kind: 'arn', name: `arn:aws:ec2:{region}:{account}:security-group/${id}`, why: 'trainingSecurityGroupIds: the user\'s security group' });
+  if (config.webhookSecretArn)
+    out.push({ kind: 'arn', name: config.webhookSecretArn, why: "webhookSecretArn: the user's secret holding the incident webhook URL" });
+  for (const id of config.trainingSubnetIds)
+    out.push({ kind: 'arn', name: `arn:aws:ec2:{region}:{account}:subnet/${id}`, why: "trainingSubnetIds: the user's subnet" });
+  for (const id of config.trainingSecurityGroupIds)
+    out.push({
+      kind: 'arn',
+      name: `arn:aws:ec2:{region}:{account}:security-group/${id}`,
+      why: "trainingSecurityGroupIds: the user's security group",
+    });
   if (config.trainingSubnetIds.length > 0) {
     out.push({
-      kind: 'arn', name: 'arn:aws:ec2:{region}:{account}:network-interface/*',
-      why: 'SageMaker creates the network interfaces of jobs in the user\'s subnets (https://docs.aws.amazon.com/sagemaker/latest/dg/train-vpc.html)',
+      kind: 'arn',
+      name: 'arn:aws:ec2:{region}:{account}:network-interface/*',
+      why: "SageMaker creates the network interfaces of jobs in the user's subnets (https://docs.aws.amazon.com/sagemaker/latest/dg/train-vpc.html)",
     });
   }
   return out;
@@ -157,7 +192,6 @@ export interface RehearsalResult {
   readonly externalsUsed: Map<ExternalName, number>;
 }
 
-
 /** The stacks of a CDK app, synthesized, as the evaluator's input. */
 export function stacksOfApp(app: App): StackInput[] {
   return app.synth().stacks.map((s) => ({
@@ -189,11 +223,18 @@ class Rehearsal {
   private readonly evaluated: { stack: CfnStack; id: string; type: string; props: Record<string, unknown> }[] = [];
   private readonly externalEntries: { entry: ExternalName; kind: string; name: string }[];
 
-  constructor(private readonly deployment: CfnDeployment, externals: ExternalName[]) {
+  constructor(
+    private readonly deployment: CfnDeployment,
+    externals: ExternalName[],
+  ) {
     const places = [...new Set(deployment.stacks.map((s) => `${s.account} ${s.region}`))].map((p) => p.split(' '));
-    this.externalEntries = externals.flatMap((entry) => places.map(([account, region]) => ({
-      entry, kind: entry.kind, name: entry.name.replace(/\{account\}/g, account).replace(/\{region\}/g, region),
-    })));
+    this.externalEntries = externals.flatMap((entry) =>
+      places.map(([account, region]) => ({
+        entry,
+        kind: entry.kind,
+        name: entry.name.replace(/\{account\}/g, account).replace(/\{region\}/g, region),
+      })),
+    );
   }
 
   run(): RehearsalResult {
@@ -208,11 +249,18 @@ class Rehearsal {
         } catch {
           continue; // reported by evaluateAll
         }
-        for (const { site, value } of strings(output, '')) if (value.startsWith('arn:')) this.lookup(`${stack.name} output ${name}${site}`, 'arn', value);
+        for (const { site, value } of strings(output, ''))
+          if (value.startsWith('arn:')) this.lookup(`${stack.name} output ${name}${site}`, 'arn', value);
       }
     }
     for (const stack of this.deployment.stacks) this.checkSsmParameters(stack);
-    return { references: this.references, checked: this.checked, findings: this.findings, opaque: this.opaque, externalsUsed: this.externalsUsed };
+    return {
+      references: this.references,
+      checked: this.checked,
+      findings: this.findings,
+      opaque: this.opaque,
+      externalsUsed: this.externalsUsed,
+    };
   }
 
   // ---- evaluation and catalogue ----
@@ -259,7 +307,8 @@ class Rehearsal {
       if (type === 'AWS::SQS::Queue') this.add('sqs queue url', String(stack.evaluate({ Ref: id }, id)));
       if (type === 'AWS::ApiGateway::RestApi' && typeof props.Name === 'string') this.add('rest api name', props.Name);
       if (type === 'AWS::SageMaker::EndpointConfig') {
-        for (const v of (props.ProductionVariants as { VariantName?: string }[] | undefined) ?? []) if (v.VariantName) this.add('sagemaker variant', v.VariantName);
+        for (const v of (props.ProductionVariants as { VariantName?: string }[] | undefined) ?? [])
+          if (v.VariantName) this.add('sagemaker variant', v.VariantName);
       }
       if (type === 'AWS::WAFv2::WebACL') {
         this.add('waf rule metric', 'ALL');
@@ -318,8 +367,11 @@ class Rehearsal {
     }
     if (type === 'AWS::StepFunctions::StateMachine' && typeof props.DefinitionString === 'string') {
       type Parameters = { Name?: string; jobNamePrefix?: string; bucket?: string; reportPrefix?: string };
-      const states = Object.values((JSON.parse(props.DefinitionString).States ?? {}) as Record<string, { Resource?: string; Parameters?: Parameters }>);
-      for (const s of states) if (s.Resource?.endsWith(':aws-sdk:ssm:putParameter') && s.Parameters?.Name) this.ssmWritten(stack, s.Parameters.Name);
+      const states = Object.values(
+        (JSON.parse(props.DefinitionString).States ?? {}) as Record<string, { Resource?: string; Parameters?: Parameters }>,
+      );
+      for (const s of states)
+        if (s.Resource?.endsWith(':aws-sdk:ssm:putParameter') && s.Parameters?.Name) this.ssmWritten(stack, s.Parameters.Name);
       // The drift check (constructs/drift/): its window step names the processing jobs the .sync task runs
       // (<jobNamePrefix>-<window>-<attempt>) and the reports they write under <reportPrefix> in <bucket>.
       if (states.some((s) => s.Resource?.endsWith(':sagemaker:createProcessingJob.sync'))) {
@@ -362,7 +414,9 @@ class Rehearsal {
   }
 
   private external(kind: string, name: string): boolean {
-    const hit = this.externalEntries.find((e) => e.kind === kind && globsIntersect(kind === 'arn' ? normalArn(e.name) : e.name, kind === 'arn' ? normalArn(name) : name));
+    const hit = this.externalEntries.find(
+      (e) => e.kind === kind && globsIntersect(kind === 'arn' ? normalArn(e.name) : e.name, kind === 'arn' ? normalArn(name) : name),
+    );
     if (hit) this.externalsUsed.set(hit.entry, (this.externalsUsed.get(hit.entry) ?? 0) + 1);
     return !!hit;
   }
@@ -377,13 +431,16 @@ class Rehearsal {
     if (kind === 'arn') return this.lookupArn(site, name);
     const known = [...(this.names.get(kind) ?? [])];
     if (known.some((k) => how(k, name)) || this.external(kind, name)) return true;
-    this.findings.push(`${site}: names ${kind} "${name}", which the deployment does not create (it has: ${known.slice(0, 6).join(', ') || 'none'})`);
+    this.findings.push(
+      `${site}: names ${kind} "${name}", which the deployment does not create (it has: ${known.slice(0, 6).join(', ') || 'none'})`,
+    );
     return false;
   }
 
   private lookupArn(site: string, arn: string): boolean {
     if (arn === '*') return true;
-    // API Gateway's Lambda integration URI carries the function's ARN: arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations
+    // API Gateway's Lambda integration URI carries the function's ARN:
+    // arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations
     const integration = /^arn:[^:]+:apigateway:[^:]*:lambda:path\/[^/]+\/functions\/(arn:.+)\/invocations$/.exec(arn);
     if (integration) return this.lookupArn(site, integration[1]);
     const service = arn.split(':')[2];
@@ -403,15 +460,24 @@ class Rehearsal {
       if (/^https:\/\/sqs\./.test(value)) this.lookup(`${at}${site}`, 'sqs queue url', value);
     }
     if (type === 'AWS::CloudWatch::Alarm') this.checkAlarm(at, props);
-    if (type === 'AWS::CloudWatch::Dashboard' && typeof props.DashboardBody === 'string') this.checkDashboard(at, JSON.parse(props.DashboardBody));
+    if (type === 'AWS::CloudWatch::Dashboard' && typeof props.DashboardBody === 'string')
+      this.checkDashboard(at, JSON.parse(props.DashboardBody));
     if (type === 'AWS::Lambda::Function') this.checkEnvironment(at, props);
     if (type === 'AWS::Events::Rule' && props.EventPattern) this.checkEventPattern(at, props.EventPattern as Record<string, unknown>);
-    if ((type === 'AWS::Lambda::Permission' || type === 'AWS::Lambda::EventInvokeConfig') && typeof props.FunctionName === 'string' && !props.FunctionName.startsWith('arn:')) {
+    if (
+      (type === 'AWS::Lambda::Permission' || type === 'AWS::Lambda::EventInvokeConfig') &&
+      typeof props.FunctionName === 'string' &&
+      !props.FunctionName.startsWith('arn:')
+    ) {
       this.lookup(`${at}.FunctionName`, 'lambda function', props.FunctionName);
     }
     if (type === 'AWS::SageMaker::Endpoint') {
-      const alarms = ((props.DeploymentConfig as { AutoRollbackConfiguration?: { Alarms?: { AlarmName: string }[] } } | undefined)?.AutoRollbackConfiguration?.Alarms) ?? [];
-      alarms.forEach((a, i) => this.lookup(`${at}.DeploymentConfig.AutoRollbackConfiguration.Alarms[${i}]`, 'cloudwatch alarm', a.AlarmName));
+      const alarms =
+        (props.DeploymentConfig as { AutoRollbackConfiguration?: { Alarms?: { AlarmName: string }[] } } | undefined)
+          ?.AutoRollbackConfiguration?.Alarms ?? [];
+      alarms.forEach((a, i) =>
+        this.lookup(`${at}.DeploymentConfig.AutoRollbackConfiguration.Alarms[${i}]`, 'cloudwatch alarm', a.AlarmName),
+      );
     }
     if (type === 'AWS::ApplicationAutoScaling::ScalableTarget' && props.ServiceNamespace === 'sagemaker') {
       // endpoint/<endpoint>/variant/<variant>: https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
@@ -425,7 +491,9 @@ class Rehearsal {
     for (const [name, value] of dimensions) {
       const kind = DIMENSIONS[`${namespace}|${name}`];
       if (!kind) {
-        this.findings.push(`${site}: no rule for dimension ${name} of ${namespace} (add it to DIMENSIONS in test/support/deploy-rehearsal.ts)`);
+        this.findings.push(
+          `${site}: no rule for dimension ${name} of ${namespace} (add it to DIMENSIONS in test/support/deploy-rehearsal.ts)`,
+        );
         continue;
       }
       this.lookup(`${site} ${namespace} ${name}`, kind, value);
@@ -433,9 +501,12 @@ class Rehearsal {
   }
 
   private checkAlarm(at: string, props: Record<string, unknown>): void {
-    const dims = (d: unknown) => ((d as { Name: string; Value: string }[] | undefined) ?? []).map((x) => [x.Name, x.Value] as [string, string]);
+    const dims = (d: unknown) =>
+      ((d as { Name: string; Value: string }[] | undefined) ?? []).map((x) => [x.Name, x.Value] as [string, string]);
     if (props.Namespace) this.checkMetric(at, String(props.Namespace), dims(props.Dimensions));
-    for (const [i, m] of ((props.Metrics as { MetricStat?: { Metric: { Namespace: string; Dimensions?: unknown } } }[] | undefined) ?? []).entries()) {
+    for (const [i, m] of (
+      (props.Metrics as { MetricStat?: { Metric: { Namespace: string; Dimensions?: unknown } } }[] | undefined) ?? []
+    ).entries()) {
       if (m.MetricStat) this.checkMetric(`${at}.Metrics[${i}]`, m.MetricStat.Metric.Namespace, dims(m.MetricStat.Metric.Dimensions));
     }
   }
@@ -450,7 +521,10 @@ class Rehearsal {
         const options = row.find((x) => typeof x === 'object') as { expression?: string } | undefined;
         if (options?.expression) this.checkSearch(site, options.expression);
         if (plain.length === 0) continue;
-        const full = plain[0] === '...' ? [...(previous as string[]).slice(0, 2), ...plain.slice(1)] : plain.map((x, i) => (x === '.' ? String(previous[i]) : x));
+        const full =
+          plain[0] === '...'
+            ? [...(previous as string[]).slice(0, 2), ...plain.slice(1)]
+            : plain.map((x, i) => (x === '.' ? String(previous[i]) : x));
         previous = full;
         const pairs: [string, string][] = [];
         for (let i = 2; i + 1 < full.length; i += 2) pairs.push([full[i], full[i + 1]]);
@@ -476,15 +550,22 @@ class Rehearsal {
   }
 
   private checkEnvironment(at: string, props: Record<string, unknown>): void {
-    const variables = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables) ?? {};
+    const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     for (const [key, value] of Object.entries(variables)) {
       if (typeof value !== 'string' || value.startsWith('arn:')) continue; // ARNs: checked with every other ARN
       const rule = ENVIRONMENT.find(([pattern]) => pattern.test(key));
       if (rule) {
         const prefix = rule[1].endsWith(' prefix');
-        this.lookup(`${at} environment ${key}`, prefix ? rule[1].slice(0, -' prefix'.length) : rule[1], value, prefix ? (k, n) => globsIntersect(k, `${n}*`) : undefined);
+        this.lookup(
+          `${at} environment ${key}`,
+          prefix ? rule[1].slice(0, -' prefix'.length) : rule[1],
+          value,
+          prefix ? (k, n) => globsIntersect(k, `${n}*`) : undefined,
+        );
       } else if (/_(NAME|ARN)$/.test(key)) {
-        this.findings.push(`${at} environment ${key}: "${value}" looks like a name, and no rule says what it names (add one to ENVIRONMENT)`);
+        this.findings.push(
+          `${at} environment ${key}: "${value}" looks like a name, and no rule says what it names (add one to ENVIRONMENT)`,
+        );
       }
     }
   }
@@ -495,7 +576,8 @@ class Rehearsal {
     for (const [field, values] of Object.entries(detail)) {
       const kind = EVENT_FIELDS[field];
       if (!kind) {
-        if (/(Name|Arn)$/.test(field)) this.findings.push(`${at} EventPattern.detail.${field}: no rule says what it names (add it to EVENT_FIELDS)`);
+        if (/(Name|Arn)$/.test(field))
+          this.findings.push(`${at} EventPattern.detail.${field}: no rule says what it names (add it to EVENT_FIELDS)`);
         continue;
       }
       const choices = (Array.isArray(values) ? values : [values]) as unknown[];
@@ -508,14 +590,18 @@ class Rehearsal {
         return prefix !== undefined && [...names].some((n) => globsIntersect(n, `${prefix}*`));
       });
       // EventBridge compares exactly (case-sensitive): https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html
-      if (!matches) this.findings.push(`${site}: ${JSON.stringify(values)} matches no ${kind} the deployment creates (it has: ${[...names].join(', ') || 'none'})`);
+      if (!matches)
+        this.findings.push(
+          `${site}: ${JSON.stringify(values)} matches no ${kind} the deployment creates (it has: ${[...names].join(', ') || 'none'})`,
+        );
     }
   }
 
   /** Every SSM-typed parameter reads a parameter that a resource of the set writes, or an external one. */
   private checkSsmParameters(stack: CfnStack): void {
     for (const [id, p] of Object.entries(stack.template.Parameters ?? {})) {
-      if (/^AWS::SSM::Parameter::Value</.test(p.Type) && p.Default !== undefined) this.lookup(`${stack.name} parameter ${id}`, 'ssm parameter', String(p.Default));
+      if (/^AWS::SSM::Parameter::Value</.test(p.Type) && p.Default !== undefined)
+        this.lookup(`${stack.name} parameter ${id}`, 'ssm parameter', String(p.Default));
     }
   }
 }

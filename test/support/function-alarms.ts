@@ -5,6 +5,7 @@
  * FunctionName dimension names it (a plain metric alarm or a metric-math alarm's metrics).
  */
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
+
 import { CfnDeployment } from './cfn-evaluator';
 import { stacksOfApp } from './deploy-rehearsal';
 
@@ -26,19 +27,20 @@ export interface UnalarmedFunction {
 export const UNALARMED_FUNCTIONS: readonly UnalarmedFunction[] = [
   {
     path: /\/Provider\/framework-(onEvent|isComplete|onTimeout)\/Resource$/,
-    what: 'the custom-resource provider framework\'s relay functions (aws-cdk-lib custom_resources.Provider)',
-    why: 'Run only during a deploy: onEvent relays CloudFormation\'s request to our handler and isComplete/onTimeout poll it '
-      + 'for the waiter; an error or a throttle fails the custom resource, so the deploy fails with the reason. Our own '
-      + 'handlers behind them have alarms.',
+    what: "the custom-resource provider framework's relay functions (aws-cdk-lib custom_resources.Provider)",
+    why:
+      "Run only during a deploy: onEvent relays CloudFormation's request to our handler and isComplete/onTimeout poll it " +
+      'for the waiter; an error or a throttle fails the custom resource, so the deploy fails with the reason. Our own ' +
+      'handlers behind them have alarms.',
   },
   {
     path: /\/Custom::CDKBucketDeployment[0-9a-fA-F]+\w*\/Resource$/,
-    what: 'BucketDeployment\'s copy function (aws-cdk-lib s3_deployment), which uploads the sample data',
+    what: "BucketDeployment's copy function (aws-cdk-lib s3_deployment), which uploads the sample data",
     why: 'CloudFormation invokes it once per deploy that changes the sample and waits for its answer; a failure fails the deploy.',
   },
   {
     path: /\/AWS679f53fac002430cb0da5b7982bd2287\/Resource$/,
-    what: 'AwsCustomResource\'s function (aws-cdk-lib custom_resources), which writes the serving pointer at deploy',
+    what: "AwsCustomResource's function (aws-cdk-lib custom_resources), which writes the serving pointer at deploy",
     why: 'CloudFormation invokes it when the registered version changes and waits for its answer; a failure fails the deploy.',
   },
 ];
@@ -53,12 +55,17 @@ export interface FunctionAlarms {
   readonly alarms: Record<string, string[]>;
 }
 
-interface MetricSpec { Namespace?: unknown; MetricName?: unknown; Dimensions?: { Name: string; Value: unknown }[] }
+interface MetricSpec {
+  Namespace?: unknown;
+  MetricName?: unknown;
+  Dimensions?: { Name: string; Value: unknown }[];
+}
 
 /** Every Lambda function of the app's templates with the alarms that watch it. */
 export function functionAlarms(app: App): FunctionAlarms[] {
   const paths = new Map<string, string>();
-  for (const c of app.node.findAll()) if (CfnResource.isCfnResource(c)) paths.set(`${Stack.of(c).stackName}/${Stack.of(c).resolve(c.logicalId)}`, c.node.path);
+  for (const c of app.node.findAll())
+    if (CfnResource.isCfnResource(c)) paths.set(`${Stack.of(c).stackName}/${Stack.of(c).resolve(c.logicalId)}`, c.node.path);
   const deployment = new CfnDeployment(stacksOfApp(app));
   const watched = new Map<string, Record<string, string[]>>();
   for (const stack of deployment.stacks) {
@@ -75,10 +82,21 @@ export function functionAlarms(app: App): FunctionAlarms[] {
       }
     }
   }
-  return deployment.stacks.flatMap((stack) => stack.resourceIds().filter((r) => stack.resourceType(r) === 'AWS::Lambda::Function').map((id) => {
-    const functionName = stack.physicalName(id);
-    return { stack: stack.name, logicalId: id, path: paths.get(`${stack.name}/${id}`) ?? `${stack.name}/${id}`, functionName, alarms: watched.get(functionName) ?? {} };
-  }));
+  return deployment.stacks.flatMap((stack) =>
+    stack
+      .resourceIds()
+      .filter((r) => stack.resourceType(r) === 'AWS::Lambda::Function')
+      .map((id) => {
+        const functionName = stack.physicalName(id);
+        return {
+          stack: stack.name,
+          logicalId: id,
+          path: paths.get(`${stack.name}/${id}`) ?? `${stack.name}/${id}`,
+          functionName,
+          alarms: watched.get(functionName) ?? {},
+        };
+      }),
+  );
 }
 
 /** "path: what is missing" for each function that lacks a required alarm and is not listed as going without. */
@@ -86,8 +104,12 @@ export function missingAlarms(functions: readonly FunctionAlarms[], monitoringSt
   return functions.flatMap((f) => {
     if (UNALARMED_FUNCTIONS.some((u) => u.path.test(f.path))) return [];
     const missing = REQUIRED_METRICS.filter((m) => !(f.alarms[m] ?? []).some((a) => a.startsWith(`${monitoringStack}/`)));
-    return missing.length === 0 ? [] : [`${f.path} (function ${f.functionName}) has no ${missing.join(' or ')} alarm in ${monitoringStack}: `
-      + 'pass the function to the Monitoring stack (MonitoringStack\'s functions, from its stack\'s `functions`), or, if it runs only inside a deploy, '
-      + 'list it with why in UNALARMED_FUNCTIONS (test/support/function-alarms.ts) and docs/monitoring.md'];
+    return missing.length === 0
+      ? []
+      : [
+          `${f.path} (function ${f.functionName}) has no ${missing.join(' or ')} alarm in ${monitoringStack}: ` +
+            "pass the function to the Monitoring stack (MonitoringStack's functions, from its stack's `functions`), or, if it runs only inside a deploy, " +
+            'list it with why in UNALARMED_FUNCTIONS (test/support/function-alarms.ts) and docs/monitoring.md',
+        ];
   });
 }

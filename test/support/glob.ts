@@ -8,7 +8,13 @@ const cache = new Map<string, RegExp>();
 function regex(glob: string): RegExp {
   let r = cache.get(glob);
   if (!r) {
-    r = new RegExp(`^${glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 's');
+    r = new RegExp(
+      `^${glob
+        .split('')
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .join('')}$`,
+      's',
+    );
     cache.set(glob, r);
   }
   return r;
@@ -29,7 +35,8 @@ export function globsIntersect(a: string, b: string): boolean {
     if (i === a.length && j === b.length) return true;
     if (a[i] === '*' && (walk(i + 1, j) || (j < b.length && walk(i, j + 1)))) return true;
     if (b[j] === '*' && (walk(i, j + 1) || (i < a.length && walk(i + 1, j)))) return true;
-    if (i < a.length && j < b.length && a[i] !== '*' && b[j] !== '*' && (a[i] === b[j] || a[i] === '?' || b[j] === '?')) return walk(i + 1, j + 1);
+    if (i < a.length && j < b.length && a[i] !== '*' && b[j] !== '*' && (a[i] === b[j] || a[i] === '?' || b[j] === '?'))
+      return walk(i + 1, j + 1);
     return false;
   };
   return walk(0, 0);

@@ -15,8 +15,9 @@ export const REFERENCE_EXCEPTIONS: readonly ReferenceException[] = [
     effect: 'Allow',
     principal: { servicePrefix: 'logs.' },
     url: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html',
-    reason: 'The key policy CloudWatch Logs documents for encrypting log groups puts kms:Describe* under the kms:EncryptionContext:aws:logs:arn condition, '
-      + 'and log-group encryption works with it; a DescribeKey without that context is simply not granted.',
+    reason:
+      'The key policy CloudWatch Logs documents for encrypting log groups puts kms:Describe* under the kms:EncryptionContext:aws:logs:arn condition, ' +
+      'and log-group encryption works with it; a DescribeKey without that context is simply not granted.',
   },
   {
     // constructs/storage/secure-bucket.ts (minimumTLSVersion): Deny s3:* when s3:TlsVersion < 1.2, for every principal.
@@ -26,7 +27,8 @@ export const REFERENCE_EXCEPTIONS: readonly ReferenceException[] = [
     effect: 'Deny',
     principal: '*',
     url: 'https://repost.aws/knowledge-center/s3-enforce-modern-tls',
-    reason: 'AWS prescribes Deny "s3:*" under NumericLessThan s3:TlsVersion 1.2. The three actions it cannot cover are no client request to this bucket: '
-      + 'a permission-only check for vended log delivery, S3\'s own replication, and an account-level access-point setting.',
+    reason:
+      'AWS prescribes Deny "s3:*" under NumericLessThan s3:TlsVersion 1.2. The three actions it cannot cover are no client request to this bucket: ' +
+      "a permission-only check for vended log delivery, S3's own replication, and an account-level access-point setting.",
   },
 ];

@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+
 import type { IamServiceReference, ServiceReference } from '../../scripts/refresh-iam-reference';
 
 export type { IamServiceReference } from '../../scripts/refresh-iam-reference';
@@ -27,7 +28,13 @@ export interface LocatedStatement {
 }
 
 /** What a finding is about. */
-export type FindingKind = 'unreadable-policy' | 'unknown-service' | 'unknown-action' | 'unknown-condition-key' | 'deprecated-condition-key' | 'condition-key-not-applicable';
+export type FindingKind =
+  | 'unreadable-policy'
+  | 'unknown-service'
+  | 'unknown-action'
+  | 'unknown-condition-key'
+  | 'deprecated-condition-key'
+  | 'condition-key-not-applicable';
 
 /** One problem the check found. */
 export interface Finding {
@@ -90,7 +97,10 @@ const POLICY_PROPERTIES: Record<string, Array<{ property: string; documents: (va
   'AWS::Events::EventBusPolicy': [{ property: 'Statement', documents: (v) => [{ Statement: v }] }],
 };
 
-/** A string-valued intrinsic as text with placeholders: `{"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}]]}` reads `logs.${AWS::Region}`. */
+/**
+ * A string-valued intrinsic as text with placeholders: `{"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}]]}` reads
+ * `logs.${AWS::Region}`.
+ */
 export function intrinsicText(value: unknown): string {
   if (typeof value === 'string') return value;
   const v = value as { 'Fn::Join'?: [string, unknown[]]; Ref?: string; 'Fn::GetAtt'?: string[] } | undefined;
@@ -101,15 +111,23 @@ export function intrinsicText(value: unknown): string {
 }
 
 /** Every statement of every policy in a synthesized template, plus Lambda permissions as one-action statements. */
-export function statementsOf(stackName: string, template: { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> }): LocatedStatement[] {
+export function statementsOf(
+  stackName: string,
+  template: { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> },
+): LocatedStatement[] {
   const found: LocatedStatement[] = [];
   for (const [id, resource] of Object.entries(template.Resources ?? {})) {
     const props = resource.Properties ?? {};
     if (resource.Type === 'AWS::Lambda::Permission') {
       // https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html: FunctionUrlAuthType becomes lambda:FunctionUrlAuthType.
-      const condition = props.FunctionUrlAuthType ? { StringEquals: { 'lambda:FunctionUrlAuthType': props.FunctionUrlAuthType } } : undefined;
+      const condition = props.FunctionUrlAuthType
+        ? { StringEquals: { 'lambda:FunctionUrlAuthType': props.FunctionUrlAuthType } }
+        : undefined;
       const principal = intrinsicText(props.Principal).endsWith('.amazonaws.com') ? { Service: props.Principal } : { AWS: props.Principal };
-      found.push({ location: `${stackName}/${id} Action`, statement: { Effect: 'Allow', Action: props.Action, Principal: principal, ...(condition ? { Condition: condition } : {}) } });
+      found.push({
+        location: `${stackName}/${id} Action`,
+        statement: { Effect: 'Allow', Action: props.Action, Principal: principal, ...(condition ? { Condition: condition } : {}) },
+      });
       continue;
     }
     for (const { property, documents } of POLICY_PROPERTIES[resource.Type] ?? []) {
@@ -118,7 +136,11 @@ export function statementsOf(stackName: string, template: { Resources?: Record<s
       try {
         docs = documents(props[property]);
       } catch (e) {
-        found.push({ location: `${stackName}/${id} ${property}`, statement: {}, unreadable: `cannot read the policy before deploy (${(e as Error).message})` });
+        found.push({
+          location: `${stackName}/${id} ${property}`,
+          statement: {},
+          unreadable: `cannot read the policy before deploy (${(e as Error).message})`,
+        });
         continue;
       }
       docs.forEach((doc, d) => {
@@ -126,11 +148,17 @@ export function statementsOf(stackName: string, template: { Resources?: Record<s
         const statements = (doc as { Statement?: unknown } | undefined)?.Statement;
         if (typeof statements !== 'object' || statements === null) {
           // E.g. an Fn::If around the document: the check would silently see nothing, so it says so.
-          found.push({ location: `${stackName}/${id} ${docLabel}`, statement: {}, unreadable: 'the document has no literal Statement list' });
+          found.push({
+            location: `${stackName}/${id} ${docLabel}`,
+            statement: {},
+            unreadable: 'the document has no literal Statement list',
+          });
           return;
         }
         const list = Array.isArray(statements) ? statements : [statements];
-        list.forEach((statement, i) => found.push({ location: `${stackName}/${id} ${docLabel}.Statement[${i}]`, statement: statement as Record<string, unknown> }));
+        list.forEach((statement, i) =>
+          found.push({ location: `${stackName}/${id} ${docLabel}.Statement[${i}]`, statement: statement as Record<string, unknown> }),
+        );
       });
     }
   }
@@ -141,7 +169,13 @@ const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(
 
 /** IAM wildcards (`*`, `?`) as a case-insensitive regular expression; IAM matches action names case-insensitively. */
 function wildcard(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
 }
 
 /** A condition key name from the reference (placeholders `${...}` match any text) as a regular expression. */
@@ -151,7 +185,10 @@ function keyPattern(key: string): RegExp {
 }
 
 /** The reference's entry for a condition key as a policy writes it, searching its own service first. */
-function lookUpKey(reference: IamServiceReference, key: string): { service: string; name: string; info: ServiceReference['conditionKeys'][string] } | undefined {
+function lookUpKey(
+  reference: IamServiceReference,
+  key: string,
+): { service: string; name: string; info: ServiceReference['conditionKeys'][string] } | undefined {
   const prefix = key.split(':')[0].toLowerCase();
   const services = Object.keys(reference.services).sort((a, b) => Number(b === prefix) - Number(a === prefix));
   for (const service of services) {
@@ -171,7 +208,12 @@ function principalMatches(statement: Record<string, unknown>, principal: Referen
 }
 
 /** Whether a documented exception covers this finding. */
-function excepted(finding: Finding, statement: Record<string, unknown>, exceptions: readonly ReferenceException[], used: Set<ReferenceException>): boolean {
+function excepted(
+  finding: Finding,
+  statement: Record<string, unknown>,
+  exceptions: readonly ReferenceException[],
+  used: Set<ReferenceException>,
+): boolean {
   for (const e of exceptions) {
     if (e.kind !== finding.kind || e.conditionKey.toLowerCase() !== finding.conditionKey?.toLowerCase()) continue;
     if (!e.actions.some((a) => a.toLowerCase() === finding.action?.toLowerCase())) continue;
@@ -191,7 +233,11 @@ export interface CheckResult {
 }
 
 /** Checks statements against the reference; `exceptions` silence the documented patterns they describe. */
-export function checkStatements(statements: readonly LocatedStatement[], reference: IamServiceReference, exceptions: readonly ReferenceException[] = []): CheckResult {
+export function checkStatements(
+  statements: readonly LocatedStatement[],
+  reference: IamServiceReference,
+  exceptions: readonly ReferenceException[] = [],
+): CheckResult {
   const findings: Finding[] = [];
   const counts: CheckCounts = { statements: 0, actions: 0, expandedActions: 0, conditionKeys: 0, globalConditionKeys: 0 };
   const usedExceptions = new Set<ReferenceException>();
@@ -211,21 +257,38 @@ export function checkStatements(statements: readonly LocatedStatement[], referen
     let everything = false;
     for (const entry of asList(notAction ? statement.NotAction : statement.Action)) {
       counts.actions++;
-      if (entry === '*') { everything = true; continue; }
+      if (entry === '*') {
+        everything = true;
+        continue;
+      }
       if (typeof entry !== 'string' || !entry.includes(':')) {
-        report({ kind: 'unknown-action', action: String(JSON.stringify(entry)), message: `action ${JSON.stringify(entry)} is not a literal "service:Action"` });
+        report({
+          kind: 'unknown-action',
+          action: String(JSON.stringify(entry)),
+          message: `action ${JSON.stringify(entry)} is not a literal "service:Action"`,
+        });
         continue;
       }
       const [prefix, name] = [entry.slice(0, entry.indexOf(':')).toLowerCase(), entry.slice(entry.indexOf(':') + 1)];
       const service = reference.services[prefix];
       if (!service) {
-        report({ kind: 'unknown-service', action: entry, message: `service "${prefix}" of ${entry} is not in test/reference/iam-service-reference.json: add it to SERVICES in scripts/refresh-iam-reference.ts and run npm run refresh:iam-reference` });
+        report({
+          kind: 'unknown-service',
+          action: entry,
+          message: `service "${prefix}" of ${entry} is not in test/reference/iam-service-reference.json: add it to SERVICES in scripts/refresh-iam-reference.ts and run npm run refresh:iam-reference`,
+        });
         continue;
       }
       const re = wildcard(name);
-      const matches = Object.keys(service.actions).filter((a) => re.test(a)).map((a) => `${prefix}:${a}`);
+      const matches = Object.keys(service.actions)
+        .filter((a) => re.test(a))
+        .map((a) => `${prefix}:${a}`);
       if (matches.length === 0) {
-        report({ kind: 'unknown-action', action: entry, message: `${entry} matches no action of ${prefix} in the Service Authorization Reference` });
+        report({
+          kind: 'unknown-action',
+          action: entry,
+          message: `${entry} matches no action of ${prefix} in the Service Authorization Reference`,
+        });
       }
       expanded.push(...matches);
     }
@@ -236,12 +299,16 @@ export function checkStatements(statements: readonly LocatedStatement[], referen
       const ifExists = operator.endsWith('IfExists');
       for (const key of Object.keys(block)) {
         counts.conditionKeys++;
-        if (key.toLowerCase().startsWith('aws:')) { counts.globalConditionKeys++; continue; }
+        if (key.toLowerCase().startsWith('aws:')) {
+          counts.globalConditionKeys++;
+          continue;
+        }
         const entry = lookUpKey(reference, key);
         if (!entry) {
           const prefix = key.split(':')[0];
           report({
-            kind: 'unknown-condition-key', conditionKey: key,
+            kind: 'unknown-condition-key',
+            conditionKey: key,
             message: reference.services[prefix.toLowerCase()]
               ? `condition key ${key} is not defined by ${prefix}`
               : `condition key ${key}: service "${prefix}" is not in the reference (add it to SERVICES in scripts/refresh-iam-reference.ts)`,
@@ -249,14 +316,20 @@ export function checkStatements(statements: readonly LocatedStatement[], referen
           continue;
         }
         if (entry.info.deprecated) {
-          report({ kind: 'deprecated-condition-key', conditionKey: key, message: `condition key ${key} is deprecated: ${entry.info.deprecated}` });
+          report({
+            kind: 'deprecated-condition-key',
+            conditionKey: key,
+            message: `condition key ${key} is deprecated: ${entry.info.deprecated}`,
+          });
         }
         if (ifExists || notAction || everything) continue;
         const applies = new Set(entry.info.actions.map((a) => `${entry.service}:${a}`.toLowerCase()));
         for (const action of expanded) {
           if (applies.has(action.toLowerCase())) continue;
           report({
-            kind: 'condition-key-not-applicable', action, conditionKey: key,
+            kind: 'condition-key-not-applicable',
+            action,
+            conditionKey: key,
             message: `condition key ${key} does not apply to ${action} (${operator}): the key is absent from its request, so ${statement.Effect === 'Deny' ? 'this Deny never fires' : 'this Allow never matches'} for it`,
           });
         }

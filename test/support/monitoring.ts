@@ -3,11 +3,12 @@
  * constructs are tested whatever the other stacks look like.
  */
 import { App, CfnWaitConditionHandle, Duration, Stack } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+
 import { MonitoringStack, MonitoringStackProps } from '../../lib/monitoring-stack';
 import { contextWith } from './platform';
 
@@ -35,15 +36,27 @@ export function buildMonitoring(overrides: Partial<MonitoringStackProps> = {}): 
   const stack = new MonitoringStack(app, 'DlPlatform-Monitoring', {
     endpoint: { endpointName: 'dlplatform-endpoint', variantName: 'AllTraffic', hasGpu: false },
     api: {
-      restApi: apigw.RestApi.fromRestApiAttributes(upstream, 'Api', { restApiId: 'a1b2c3', rootResourceId: 'r00t', restApiName: 'dlplatform-api' }),
+      restApi: apigw.RestApi.fromRestApiAttributes(upstream, 'Api', {
+        restApiId: 'a1b2c3',
+        rootResourceId: 'r00t',
+        restApiName: 'dlplatform-api',
+      }),
       stageName: 'prod',
     },
     webAcl: { webAclName: 'dlplatform-web-acl' },
-    functions: [lambda.Function.fromFunctionAttributes(upstream, 'Proxy', { functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:dlplatform-proxy', sameEnvironment: true })],
+    functions: [
+      lambda.Function.fromFunctionAttributes(upstream, 'Proxy', {
+        functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:dlplatform-proxy',
+        sameEnvironment: true,
+      }),
+    ],
     trainingJobNamePrefix: 'dlplatform-train-',
     rollout: {
-      undeliveredApprovals: sqs.Queue.fromQueueArn(upstream, 'ApprovalDeadLetterQueue', APPROVAL_DLQ_ARN)
-        .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      undeliveredApprovals: sqs.Queue.fromQueueArn(
+        upstream,
+        'ApprovalDeadLetterQueue',
+        APPROVAL_DLQ_ARN,
+      ).metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       ...rolloutMetrics(sfn.StateMachine.fromStateMachineArn(upstream, 'Rollout', ROLLOUT_ARN)),
       logGroupName: 'DlPlatform-Serving-RolloutLogs',
     },

@@ -6,6 +6,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
+
 import { ApiModelProxy, startApiModelProxy } from './api-model-proxy';
 
 const MOTO_SERVER = path.join(__dirname, '..', '..', '.venv', 'bin', 'moto_server');
@@ -35,7 +36,9 @@ export async function startMoto(timeoutMs = 30_000): Promise<MotoServer> {
   const port = await freePort();
   const proc: ChildProcess = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  proc.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  proc.stderr?.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,10 +1,11 @@
 /** Builds the whole platform the way bin/app.ts does, with cdk.json's feature flags, for assertions. */
-import * as fs from 'fs';
-import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import * as fs from 'fs';
+import * as path from 'path';
+
 import { loadConfig, PlatformConfig } from '../../lib/config';
 import { buildPlatform, Platform } from '../../lib/platform';
 
@@ -24,15 +25,25 @@ export function contextWith(overrides: Record<string, unknown> = {}): Record<str
 
 /**
  * Every optional feature on: VPC training, the user's data, API keys, an allow-list, a webhook, the managed
- * training log group, a GPU endpoint, a pinned environment, a retraining schedule, retraining on drift. Each adds resources or statements of its own.
+ * training log group, a GPU endpoint, a pinned environment, a retraining schedule, retraining on drift. Each adds
+ * resources or statements of its own.
  */
 export const EVERY_OPTION = {
-  account: '123456789012', region: 'eu-west-1', dataSourceUri: 's3://my-datasets/digits/2024',
-  trainingSubnetIds: ['subnet-0123456789abcdef0'], trainingSecurityGroupIds: ['sg-0123456789abcdef0'],
-  apiAuth: 'api-key', apiAllowedCidrs: ['203.0.113.0/24'], alarmEmails: 'ops@example.com', manageTrainingLogGroup: true,
+  account: '123456789012',
+  region: 'eu-west-1',
+  dataSourceUri: 's3://my-datasets/digits/2024',
+  trainingSubnetIds: ['subnet-0123456789abcdef0'],
+  trainingSecurityGroupIds: ['sg-0123456789abcdef0'],
+  apiAuth: 'api-key',
+  apiAllowedCidrs: ['203.0.113.0/24'],
+  alarmEmails: 'ops@example.com',
+  manageTrainingLogGroup: true,
   webhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:incident-webhook-AbCdEf',
-  servingInstanceType: 'ml.g5.xlarge', servingMinCapacity: 2, servingMaxCapacity: 2,
-  retrainSchedule: 'rate(7 days)', retrainOnDrift: true,
+  servingInstanceType: 'ml.g5.xlarge',
+  servingMinCapacity: 2,
+  servingMaxCapacity: 2,
+  retrainSchedule: 'rate(7 days)',
+  retrainOnDrift: true,
 };
 
 export interface SynthesizedPlatform {
@@ -73,7 +84,8 @@ export function nagFindings(app: App): string[] {
 export function stableTemplate(stack: Stack): unknown {
   const template = Template.fromStack(stack).toJSON();
   for (const resource of Object.values(template.Resources ?? {}) as { Type: string; Properties: Record<string, unknown> }[]) {
-    if (resource.Type === 'AWS::CloudWatch::Dashboard') resource.Properties.DashboardBody = 'DASHBOARD_BODY (see monitoring-alarms.test.ts)';
+    if (resource.Type === 'AWS::CloudWatch::Dashboard')
+      resource.Properties.DashboardBody = 'DASHBOARD_BODY (see monitoring-alarms.test.ts)';
   }
   const json = JSON.stringify(template)
     .replace(/[0-9a-f]{64}(\.zip|\.json)?/g, (_m, ext) => `ASSET_HASH${ext ?? ''}`)

@@ -2,14 +2,15 @@
  * The proxy Lambda's code exactly as `cdk deploy` uploads it: an InferenceProxy synthesized on its own,
  * bundled by the construct's own esbuild options.
  */
+import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { APIGatewayProxyResult } from 'aws-lambda';
-import { App, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+
 import { InferenceProxy } from '../../constructs/serving/inference-proxy';
 
 /** Synthesizes the proxy into a temporary cloud assembly; returns its bundle (index.js) and a cleanup. */
@@ -21,7 +22,8 @@ export function synthProxyBundle(): { file: string; dispose: () => void } {
   const proxy = new InferenceProxy(stack, 'Proxy', {
     endpoint: {
       endpointName: 'bundle-test',
-      grantInvoke: (grantee: iam.IGrantable) => iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [endpointArn] }),
+      grantInvoke: (grantee: iam.IGrantable) =>
+        iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [endpointArn] }),
     },
   });
   const assembly = app.synth();
@@ -48,11 +50,16 @@ handler(JSON.parse(process.argv[2]), context).then(
  */
 export function invokeBundle(file: string, event: unknown, remainingMs = 27_000): Promise<{ result: APIGatewayProxyResult; logs: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', RUNNER, file, JSON.stringify(event), String(remainingMs)], { env: process.env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`The bundled handler failed: ${error.message}\n${stderr}`));
-      const at = stdout.lastIndexOf(RESULT_MARK);
-      if (at < 0) return reject(new Error(`The bundled handler printed no result:\n${stdout}\n${stderr}`));
-      resolve({ result: JSON.parse(stdout.slice(at + RESULT_MARK.length)), logs: stdout.slice(0, at) });
-    });
+    execFile(
+      process.execPath,
+      ['-e', RUNNER, file, JSON.stringify(event), String(remainingMs)],
+      { env: process.env, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`The bundled handler failed: ${error.message}\n${stderr}`));
+        const at = stdout.lastIndexOf(RESULT_MARK);
+        if (at < 0) return reject(new Error(`The bundled handler printed no result:\n${stdout}\n${stderr}`));
+        resolve({ result: JSON.parse(stdout.slice(at + RESULT_MARK.length)), logs: stdout.slice(0, at) });
+      },
+    );
   });
 }

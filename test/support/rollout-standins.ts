@@ -137,13 +137,17 @@ export class RolloutWorld {
 
   /** A handler for each Task state of the definition, dispatched by the SDK call its Resource names. */
   handlers(definition: Definition): Record<string, TaskHandler> {
-    return Object.fromEntries(allStates(definition).filter(([, s]) => s.Type === 'Task').map(([name, state]) => {
-      const match = /^arn:aws:states:::aws-sdk:([a-z]+):([a-zA-Z]+)$/.exec(String(state.Resource));
-      if (!match) throw new Error(`${name}: ${String(state.Resource)} is not an AWS SDK integration`);
-      const [, service, action] = match;
-      const operation = action.charAt(0).toUpperCase() + action.slice(1);
-      return [name, (input: Record<string, unknown>) => this.call(service, operation, input)];
-    }));
+    return Object.fromEntries(
+      allStates(definition)
+        .filter(([, s]) => s.Type === 'Task')
+        .map(([name, state]) => {
+          const match = /^arn:aws:states:::aws-sdk:([a-z]+):([a-zA-Z]+)$/.exec(String(state.Resource));
+          if (!match) throw new Error(`${name}: ${String(state.Resource)} is not an AWS SDK integration`);
+          const [, service, action] = match;
+          const operation = action.charAt(0).toUpperCase() + action.slice(1);
+          return [name, (input: Record<string, unknown>) => this.call(service, operation, input)];
+        }),
+    );
   }
 
   /** Operations called, in order, as `service:Operation`. */
@@ -169,38 +173,53 @@ export class RolloutWorld {
   private answer(service: string, operation: string, input: Record<string, unknown>): unknown {
     const key = `${service}:${operation}`;
     switch (key) {
-      case 'sagemaker:ListModelPackages': return this.listModelPackages(input);
-      case 'sagemaker:UpdateModelPackage': return this.updateModelPackage(input);
-      case 'sagemaker:DescribeEndpoint': return this.describeEndpoint(input);
+      case 'sagemaker:ListModelPackages':
+        return this.listModelPackages(input);
+      case 'sagemaker:UpdateModelPackage':
+        return this.updateModelPackage(input);
+      case 'sagemaker:DescribeEndpoint':
+        return this.describeEndpoint(input);
       case 'ssm:PutParameter': {
-        if (input.Name !== this.scenario.pointerName) throw new SdkError(service, 'AccessDeniedException', `not the pointer: ${String(input.Name)}`);
+        if (input.Name !== this.scenario.pointerName)
+          throw new SdkError(service, 'AccessDeniedException', `not the pointer: ${String(input.Name)}`);
         this.pointer = String(input.Value);
         return { Version: 1, Tier: 'Standard' };
       }
-      case 'cloudformation:DescribeStacks': return this.describeStacks(input);
-      case 'cloudformation:CreateChangeSet': return this.createChangeSet(input);
-      case 'cloudformation:DescribeChangeSet': return this.describeChangeSet(input);
+      case 'cloudformation:DescribeStacks':
+        return this.describeStacks(input);
+      case 'cloudformation:CreateChangeSet':
+        return this.createChangeSet(input);
+      case 'cloudformation:DescribeChangeSet':
+        return this.describeChangeSet(input);
       case 'cloudformation:DeleteChangeSet': {
         this.changeSet(input).deleted = true;
         return {};
       }
-      case 'cloudformation:ExecuteChangeSet': return this.executeChangeSet(input);
-      case 'cloudformation:DescribeStackResource': return this.describeStackResource(input);
-      default: throw new Error(`no stand-in for ${key}`);
+      case 'cloudformation:ExecuteChangeSet':
+        return this.executeChangeSet(input);
+      case 'cloudformation:DescribeStackResource':
+        return this.describeStackResource(input);
+      default:
+        throw new Error(`no stand-in for ${key}`);
     }
   }
 
   private listModelPackages(input: Record<string, unknown>) {
     if (input.ModelPackageGroupName !== this.scenario.groupName) throw new SdkError('sagemaker', 'ValidationException', 'no such group');
-    let versions = this.approval.map((a, i) => ({ n: i + 1, ...a }))
+    let versions = this.approval
+      .map((a, i) => ({ n: i + 1, ...a }))
       .filter((v) => input.ModelApprovalStatus === undefined || v.status === input.ModelApprovalStatus);
     // SageMaker's default order is Ascending (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ListModelPackages.html).
     if (input.SortOrder === 'Descending') versions = versions.reverse();
     if (typeof input.MaxResults === 'number') versions = versions.slice(0, input.MaxResults);
     return {
       ModelPackageSummaryList: versions.map((v) => ({
-        ModelPackageGroupName: this.scenario.groupName, ModelPackageVersion: v.n, ModelPackageArn: this.versionArn(v.n),
-        CreationTime: 1_700_000_000 + v.n, ModelPackageStatus: 'Completed', ModelApprovalStatus: v.status,
+        ModelPackageGroupName: this.scenario.groupName,
+        ModelPackageVersion: v.n,
+        ModelPackageArn: this.versionArn(v.n),
+        CreationTime: 1_700_000_000 + v.n,
+        ModelPackageStatus: 'Completed',
+        ModelApprovalStatus: v.status,
       })),
     };
   }
@@ -213,16 +232,21 @@ export class RolloutWorld {
   }
 
   private describeEndpoint(input: Record<string, unknown>) {
-    if (input.EndpointName !== this.scenario.endpointName) throw new SdkError('sagemaker', 'ValidationException', `Could not find endpoint "${String(input.EndpointName)}".`);
+    if (input.EndpointName !== this.scenario.endpointName)
+      throw new SdkError('sagemaker', 'ValidationException', `Could not find endpoint "${String(input.EndpointName)}".`);
     return {
       EndpointName: this.scenario.endpointName,
       EndpointArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:endpoint/${this.scenario.endpointName.toLowerCase()}`,
-      EndpointConfigName: this.endpointConfig, EndpointStatus: 'InService', CreationTime: 1_700_000_000, LastModifiedTime: 1_700_000_100,
+      EndpointConfigName: this.endpointConfig,
+      EndpointStatus: 'InService',
+      CreationTime: 1_700_000_000,
+      LastModifiedTime: 1_700_000_100,
     };
   }
 
   private requireStack(input: Record<string, unknown>) {
-    if (input.StackName !== this.scenario.stackId) throw new SdkError('cloudformation', 'ValidationError', `Stack with id ${String(input.StackName)} does not exist`);
+    if (input.StackName !== this.scenario.stackId)
+      throw new SdkError('cloudformation', 'ValidationError', `Stack with id ${String(input.StackName)} does not exist`);
   }
 
   private status(): string {
@@ -237,13 +261,18 @@ export class RolloutWorld {
     this.requireStack(input);
     const status = this.status();
     return {
-      Stacks: [{
-        StackId: this.scenario.stackId, StackName: 'DlPlatform-Serving', CreationTime: 1_700_000_000, StackStatus: status,
-        Parameters: [
-          { ParameterKey: 'ServedModelPackage', ParameterValue: this.scenario.pointerName, ResolvedValue: this.served },
-          { ParameterKey: 'BootstrapVersion', ParameterValue: '/cdk-bootstrap/hnb659fds/version', ResolvedValue: '27' },
-        ],
-      }],
+      Stacks: [
+        {
+          StackId: this.scenario.stackId,
+          StackName: 'DlPlatform-Serving',
+          CreationTime: 1_700_000_000,
+          StackStatus: status,
+          Parameters: [
+            { ParameterKey: 'ServedModelPackage', ParameterValue: this.scenario.pointerName, ResolvedValue: this.served },
+            { ParameterKey: 'BootstrapVersion', ParameterValue: '/cdk-bootstrap/hnb659fds/version', ResolvedValue: '27' },
+          ],
+        },
+      ],
     };
   }
 
@@ -260,24 +289,36 @@ export class RolloutWorld {
     if (input.UsePreviousTemplate !== true) throw new SdkError('cloudformation', 'ValidationError', 'a rollout uses the deployed template');
     const id = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:changeSet/${String(input.ChangeSetName)}/${this.changeSets.length}`;
     // The SSM-typed parameter is resolved now, from the pointer.
-    this.changeSets.push({ id, name: String(input.ChangeSetName), resolvedPointer: this.pointer, roleArn: String(input.RoleARN), looks: 0, deleted: false, executed: false });
+    this.changeSets.push({
+      id,
+      name: String(input.ChangeSetName),
+      resolvedPointer: this.pointer,
+      roleArn: String(input.RoleARN),
+      looks: 0,
+      deleted: false,
+      executed: false,
+    });
     return { Id: id, StackId: this.scenario.stackId };
   }
 
   private changeSet(input: Record<string, unknown>): ChangeSet {
     this.requireStack(input);
     const cs = this.changeSets.find((c) => c.id === input.ChangeSetName || c.name === input.ChangeSetName);
-    if (!cs || cs.deleted) throw new SdkError('cloudformation', 'ChangeSetNotFoundException', `ChangeSet [${String(input.ChangeSetName)}] does not exist`);
+    if (!cs || cs.deleted)
+      throw new SdkError('cloudformation', 'ChangeSetNotFoundException', `ChangeSet [${String(input.ChangeSetName)}] does not exist`);
     return cs;
   }
 
   private changesOf(cs: ChangeSet): ScriptedChange[] {
     const { model, endpointConfig, endpoint } = this.scenario.resources;
-    const own: ScriptedChange[] = cs.resolvedPointer === this.served || this.scenario.changeSetShowsNothing ? [] : [
-      { logicalId: model, type: 'AWS::SageMaker::Model', action: 'Modify' },
-      { logicalId: endpointConfig, type: 'AWS::SageMaker::EndpointConfig', action: 'Modify' },
-      { logicalId: endpoint, type: 'AWS::SageMaker::Endpoint', action: 'Modify' },
-    ];
+    const own: ScriptedChange[] =
+      cs.resolvedPointer === this.served || this.scenario.changeSetShowsNothing
+        ? []
+        : [
+            { logicalId: model, type: 'AWS::SageMaker::Model', action: 'Modify' },
+            { logicalId: endpointConfig, type: 'AWS::SageMaker::EndpointConfig', action: 'Modify' },
+            { logicalId: endpoint, type: 'AWS::SageMaker::Endpoint', action: 'Modify' },
+          ];
     return this.scenario.changeSetShowsNothing ? [] : [...own, ...(this.scenario.extraChanges ?? [])];
   }
 
@@ -287,20 +328,30 @@ export class RolloutWorld {
     const changes = this.changesOf(cs);
     const base = { ChangeSetId: cs.id, ChangeSetName: cs.name, StackId: this.scenario.stackId, StackName: 'DlPlatform-Serving' };
     if (cs.looks === 1) return { ...base, Status: 'CREATE_IN_PROGRESS', ExecutionStatus: 'UNAVAILABLE', Changes: [] };
-    if (this.scenario.changeSetFailsWith) return { ...base, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', StatusReason: this.scenario.changeSetFailsWith, Changes: [] };
+    if (this.scenario.changeSetFailsWith)
+      return { ...base, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', StatusReason: this.scenario.changeSetFailsWith, Changes: [] };
     if (changes.length === 0) {
       return {
-        ...base, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', Changes: [],
-        StatusReason: 'The submitted information didn\'t contain changes. Submit different information to create a change set.',
+        ...base,
+        Status: 'FAILED',
+        ExecutionStatus: 'UNAVAILABLE',
+        Changes: [],
+        StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set.",
       };
     }
     return {
-      ...base, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE',
+      ...base,
+      Status: 'CREATE_COMPLETE',
+      ExecutionStatus: 'AVAILABLE',
       Changes: changes.map((c) => ({
         Type: 'Resource',
         ResourceChange: {
-          Action: c.action, LogicalResourceId: c.logicalId, ResourceType: c.type,
-          ...(c.action === 'Modify' ? { Replacement: c.type === 'AWS::SageMaker::Endpoint' ? 'False' : 'True', Scope: ['Properties'] } : {}),
+          Action: c.action,
+          LogicalResourceId: c.logicalId,
+          ResourceType: c.type,
+          ...(c.action === 'Modify'
+            ? { Replacement: c.type === 'AWS::SageMaker::Endpoint' ? 'False' : 'True', Scope: ['Properties'] }
+            : {}),
         },
       })),
     };
@@ -313,11 +364,16 @@ export class RolloutWorld {
       this.raced = true;
       this.served = this.pointer;
       this.deployedConfig = this.endpointConfig = `endpoint-config-${this.nextConfig++}`;
-      throw new SdkError('cloudformation', 'InvalidChangeSetStatusException', `ChangeSet [${cs.id}] cannot be executed in its current status of [OBSOLETE]`);
+      throw new SdkError(
+        'cloudformation',
+        'InvalidChangeSetStatusException',
+        `ChangeSet [${cs.id}] cannot be executed in its current status of [OBSOLETE]`,
+      );
     }
     cs.executed = true;
     const ends = this.scenario.updateEnds ?? 'UPDATE_COMPLETE';
-    this.updateLooks = ends === 'UPDATE_COMPLETE' ? ['UPDATE_IN_PROGRESS', ends] : ['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', ends];
+    this.updateLooks =
+      ends === 'UPDATE_COMPLETE' ? ['UPDATE_IN_PROGRESS', ends] : ['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', ends];
     if (ends === 'UPDATE_COMPLETE') {
       this.served = cs.resolvedPointer;
       this.deployedConfig = `endpoint-config-${this.nextConfig++}`;
@@ -333,9 +389,13 @@ export class RolloutWorld {
     }
     return {
       StackResourceDetail: {
-        StackId: this.scenario.stackId, StackName: 'DlPlatform-Serving', LogicalResourceId: input.LogicalResourceId,
-        PhysicalResourceId: this.deployedConfig, ResourceType: 'AWS::SageMaker::EndpointConfig',
-        LastUpdatedTimestamp: 1_700_000_200, ResourceStatus: 'UPDATE_COMPLETE',
+        StackId: this.scenario.stackId,
+        StackName: 'DlPlatform-Serving',
+        LogicalResourceId: input.LogicalResourceId,
+        PhysicalResourceId: this.deployedConfig,
+        ResourceType: 'AWS::SageMaker::EndpointConfig',
+        LastUpdatedTimestamp: 1_700_000_200,
+        ResourceStatus: 'UPDATE_COMPLETE',
       },
     };
   }

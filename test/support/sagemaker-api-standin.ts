@@ -13,6 +13,7 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
+
 import { supportsVolumeKms } from '../../constructs/instance-types';
 import { loadServiceModel } from '../../local/api-model/service-model';
 import { recordCheckedRequest, validateInput, validationMessage } from '../../local/api-model/validate-input';
@@ -49,10 +50,19 @@ export interface StandinCall {
 const ACCOUNT = '123456789012';
 const API_MODEL = loadServiceModel('sagemaker');
 const OPERATIONS = [
-  'CreateTrainingJob', 'DescribeTrainingJob', 'StopTrainingJob',
-  'CreateProcessingJob', 'DescribeProcessingJob', 'StopProcessingJob',
-  'CreateModelPackage', 'ListModelPackages', 'DescribeModelPackage', 'UpdateModelPackage',
-  'CreateModelPackageGroup', 'DescribeModelPackageGroup', 'DeleteModelPackageGroup',
+  'CreateTrainingJob',
+  'DescribeTrainingJob',
+  'StopTrainingJob',
+  'CreateProcessingJob',
+  'DescribeProcessingJob',
+  'StopProcessingJob',
+  'CreateModelPackage',
+  'ListModelPackages',
+  'DescribeModelPackage',
+  'UpdateModelPackage',
+  'CreateModelPackageGroup',
+  'DescribeModelPackageGroup',
+  'DeleteModelPackageGroup',
 ] as const;
 
 /**
@@ -75,7 +85,11 @@ export interface StandinModelPackage {
 }
 
 class ApiError extends Error {
-  constructor(readonly type: string, message: string, readonly status = 400) {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -84,7 +98,11 @@ class ApiError extends Error {
 export const COMPLETES: JobStep[] = [
   { status: 'InProgress', secondaryStatus: 'Starting' },
   { status: 'InProgress', secondaryStatus: 'Training' },
-  { status: 'Completed', secondaryStatus: 'Completed', finalMetrics: { train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 } },
+  {
+    status: 'Completed',
+    secondaryStatus: 'Completed',
+    finalMetrics: { train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 },
+  },
 ];
 
 export class SageMakerStandin {
@@ -186,11 +204,13 @@ export class SageMakerStandin {
     let status = 200;
     let answer: unknown;
     try {
-      if (req.method !== 'POST' || req.url !== '/') throw new ApiError('UnknownOperationException', `No operation at ${req.method} ${req.url}`, 404);
+      if (req.method !== 'POST' || req.url !== '/')
+        throw new ApiError('UnknownOperationException', `No operation at ${req.method} ${req.url}`, 404);
       if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 Credential=')) {
         throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
       }
-      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') throw new ApiError('SerializationException', 'Expected application/x-amz-json-1.1');
+      if (req.headers['content-type'] !== 'application/x-amz-json-1.1')
+        throw new ApiError('SerializationException', 'Expected application/x-amz-json-1.1');
       if (!target.startsWith('SageMaker.') || !(OPERATIONS as readonly string[]).includes(operation)) {
         throw new ApiError('UnknownOperationException', `Unknown operation ${target}`);
       }
@@ -210,7 +230,11 @@ export class SageMakerStandin {
     }
     this.calls.push({ operation, body, status });
     const text = JSON.stringify(answer);
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `standin-${this.calls.length}`, 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': `standin-${this.calls.length}`,
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 
@@ -222,7 +246,10 @@ export class SageMakerStandin {
         const name = body.TrainingJobName as string;
         const existing = this.jobs.get(name);
         if (existing) {
-          throw new ApiError('ResourceInUse', `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${existing.arn})`);
+          throw new ApiError(
+            'ResourceInUse',
+            `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${existing.arn})`,
+          );
         }
         return { TrainingJobArn: this.create(body, this.nextScript).arn };
       }
@@ -231,8 +258,12 @@ export class SageMakerStandin {
       case 'StopTrainingJob': {
         const job = this.existing(body);
         const status = job.steps[0].status;
-        if (status !== 'InProgress') throw new ApiError('ValidationException', `The request was rejected because the training job is in status ${status}.`);
-        job.steps = [{ status: 'Stopping', secondaryStatus: 'Stopping' }, { status: 'Stopped', secondaryStatus: 'Stopped' }];
+        if (status !== 'InProgress')
+          throw new ApiError('ValidationException', `The request was rejected because the training job is in status ${status}.`);
+        job.steps = [
+          { status: 'Stopping', secondaryStatus: 'Stopping' },
+          { status: 'Stopped', secondaryStatus: 'Stopped' },
+        ];
         return {};
       }
       case 'CreateProcessingJob': {
@@ -241,7 +272,10 @@ export class SageMakerStandin {
         const existing = this.processingJobs.get(name);
         if (existing) throw new ApiError('ResourceInUse', `Processing job ${name} already exists (${existing.arn})`);
         const job: StandinJob = {
-          name, request: body, steps: [...this.nextScript], createdAt: Date.now(),
+          name,
+          request: body,
+          steps: [...this.nextScript],
+          createdAt: Date.now(),
           arn: `arn:aws:sagemaker:${this.region}:${ACCOUNT}:processing-job/${name.toLowerCase()}`,
         };
         this.processingJobs.set(name, job);
@@ -264,7 +298,11 @@ export class SageMakerStandin {
       case 'StopProcessingJob': {
         const job = this.processingJobs.get(body.ProcessingJobName as string);
         if (!job) throw new ApiError('ResourceNotFound', 'Requested resource not found.');
-        if (job.steps[0].status !== 'InProgress') throw new ApiError('ValidationException', `The request was rejected because the processing job is in status ${job.steps[0].status}.`);
+        if (job.steps[0].status !== 'InProgress')
+          throw new ApiError(
+            'ValidationException',
+            `The request was rejected because the processing job is in status ${job.steps[0].status}.`,
+          );
         job.steps = [{ status: 'Stopping' }, { status: 'Stopped' }];
         return {};
       }
@@ -281,8 +319,11 @@ export class SageMakerStandin {
         const name = body.ModelPackageGroupName as string;
         if (!this.groups.has(name)) throw new ApiError('ValidationException', `ModelPackageGroup ${name} does not exist.`);
         return {
-          ModelPackageGroupName: name, ModelPackageGroupArn: this.groupArn(name), CreationTime: 0,
-          CreatedBy: {}, ModelPackageGroupStatus: 'Completed',
+          ModelPackageGroupName: name,
+          ModelPackageGroupArn: this.groupArn(name),
+          CreationTime: 0,
+          CreatedBy: {},
+          ModelPackageGroupStatus: 'Completed',
         };
       }
       case 'DeleteModelPackageGroup': {
@@ -290,7 +331,10 @@ export class SageMakerStandin {
         const versions = this.groups.get(name);
         if (!versions) throw new ApiError('ValidationException', `ModelPackageGroup ${name} does not exist.`);
         if (versions.length > 0 && this.nonEmptyGroupDeletion === 'refuse') {
-          throw new ApiError('ConflictException', `Model Package Group ${name} cannot be deleted: it holds ${versions.length} model package version(s).`);
+          throw new ApiError(
+            'ConflictException',
+            `Model Package Group ${name} cannot be deleted: it holds ${versions.length} model package version(s).`,
+          );
         }
         this.groups.delete(name);
         return {};
@@ -301,10 +345,16 @@ export class SageMakerStandin {
         const pkg = this.modelPackage(body.ModelPackageName as string);
         const request = pkg.request;
         return {
-          ModelPackageName: pkg.group, ModelPackageGroupName: pkg.group, ModelPackageVersion: pkg.version, ModelPackageArn: pkg.arn,
-          ModelPackageDescription: request.ModelPackageDescription, CreationTime: pkg.createdAt,
-          InferenceSpecification: request.InferenceSpecification, ModelPackageStatus: 'Completed',
-          ModelPackageStatusDetails: { ValidationStatuses: [] }, ModelApprovalStatus: pkg.status,
+          ModelPackageName: pkg.group,
+          ModelPackageGroupName: pkg.group,
+          ModelPackageVersion: pkg.version,
+          ModelPackageArn: pkg.arn,
+          ModelPackageDescription: request.ModelPackageDescription,
+          CreationTime: pkg.createdAt,
+          InferenceSpecification: request.InferenceSpecification,
+          ModelPackageStatus: 'Completed',
+          ModelPackageStatusDetails: { ValidationStatuses: [] },
+          ModelApprovalStatus: pkg.status,
           ...(pkg.approvalDescription ? { ApprovalDescription: pkg.approvalDescription } : {}),
           ...(request.ModelMetrics ? { ModelMetrics: request.ModelMetrics } : {}),
           CustomerMetadataProperties: request.CustomerMetadataProperties ?? {},
@@ -326,13 +376,19 @@ export class SageMakerStandin {
     const refusals = this.unassumableRoles.get(roleArn) ?? 0;
     if (refusals <= 0) return;
     this.unassumableRoles.set(roleArn, refusals - 1);
-    throw new ApiError('ValidationException',
-      `Could not assume role ${roleArn}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.`);
+    throw new ApiError(
+      'ValidationException',
+      `Could not assume role ${roleArn}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.`,
+    );
   }
 
   private createModelPackage(body: Record<string, unknown>): StandinModelPackage {
     const group = body.ModelPackageGroupName as string | undefined;
-    if (!group) throw new ApiError('ValidationException', 'Unversioned model packages are not supported by this stand-in; give ModelPackageGroupName.');
+    if (!group)
+      throw new ApiError(
+        'ValidationException',
+        'Unversioned model packages are not supported by this stand-in; give ModelPackageGroupName.',
+      );
     const versions = this.groups.get(group);
     if (!versions) throw new ApiError('ValidationException', `Model Package Group ${group} does not exist.`);
     const token = body.ClientToken as string | undefined;
@@ -340,7 +396,11 @@ export class SageMakerStandin {
     const version = versions.length + 1;
     const pkg: StandinModelPackage = {
       arn: `arn:aws:sagemaker:${this.region}:${ACCOUNT}:model-package/${group.toLowerCase()}/${version}`,
-      group, version, request: body, status: (body.ModelApprovalStatus as string | undefined) ?? 'PendingManualApproval', createdAt: ++this.clock,
+      group,
+      version,
+      request: body,
+      status: (body.ModelApprovalStatus as string | undefined) ?? 'PendingManualApproval',
+      createdAt: ++this.clock,
     };
     versions.push(pkg);
     if (token) this.clientTokens.set(token, pkg);
@@ -352,7 +412,8 @@ export class SageMakerStandin {
     const versions = this.groups.get(group);
     if (!versions) throw new ApiError('ValidationException', `Model Package Group ${group} does not exist.`);
     // Only what the handlers use; anything else would silently be ignored, so it is refused.
-    if (body.SortBy !== undefined && body.SortBy !== 'CreationTime') throw new ApiError('ValidationException', 'The stand-in sorts by CreationTime only.');
+    if (body.SortBy !== undefined && body.SortBy !== 'CreationTime')
+      throw new ApiError('ValidationException', 'The stand-in sorts by CreationTime only.');
     const matching = versions.filter((p) => body.ModelApprovalStatus === undefined || p.status === body.ModelApprovalStatus);
     const ordered = body.SortOrder === 'Ascending' ? [...matching] : [...matching].reverse();
     const start = Number(body.NextToken ?? 0);
@@ -360,9 +421,13 @@ export class SageMakerStandin {
     const page = ordered.slice(start, start + size);
     return {
       ModelPackageSummaryList: page.map((p) => ({
-        ModelPackageGroupName: p.group, ModelPackageVersion: p.version, ModelPackageArn: p.arn,
-        ModelPackageDescription: p.request.ModelPackageDescription, CreationTime: p.createdAt,
-        ModelPackageStatus: 'Completed', ModelApprovalStatus: p.status,
+        ModelPackageGroupName: p.group,
+        ModelPackageVersion: p.version,
+        ModelPackageArn: p.arn,
+        ModelPackageDescription: p.request.ModelPackageDescription,
+        CreationTime: p.createdAt,
+        ModelPackageStatus: 'Completed',
+        ModelApprovalStatus: p.status,
       })),
       ...(start + size < ordered.length ? { NextToken: String(start + size) } : {}),
     };
@@ -381,7 +446,10 @@ export class SageMakerStandin {
   private create(request: Record<string, unknown>, steps: JobStep[]): StandinJob {
     const name = request.TrainingJobName as string;
     const job: StandinJob = {
-      name, request, steps: [...steps], createdAt: Date.now(),
+      name,
+      request,
+      steps: [...steps],
+      createdAt: Date.now(),
       arn: `arn:aws:sagemaker:${this.region}:${ACCOUNT}:training-job/${name.toLowerCase()}`,
     };
     this.jobs.set(name, job);
@@ -421,10 +489,16 @@ export class SageMakerStandin {
       CreationTime: seconds(job.createdAt),
       LastModifiedTime: seconds(Date.now()),
       ModelArtifacts: { S3ModelArtifacts: completed ? `${outputPath}/${job.name}/output/model.tar.gz` : '' },
-      ...(completed ? {
-        TrainingEndTime: seconds(Date.now()),
-        FinalMetricDataList: Object.entries(step.finalMetrics ?? {}).map(([MetricName, Value]) => ({ MetricName, Value, Timestamp: seconds(Date.now()) })),
-      } : {}),
+      ...(completed
+        ? {
+            TrainingEndTime: seconds(Date.now()),
+            FinalMetricDataList: Object.entries(step.finalMetrics ?? {}).map(([MetricName, Value]) => ({
+              MetricName,
+              Value,
+              Timestamp: seconds(Date.now()),
+            })),
+          }
+        : {}),
     };
   }
 }
@@ -434,21 +508,30 @@ export class SageMakerStandin {
  * member already), worded as SageMaker words them.
  */
 function validateCreate(body: Record<string, unknown>): void {
-  const member = (path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], body);
+  const member = (path: string): unknown =>
+    path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], body);
   if (!(member('AlgorithmSpecification.TrainingImage') || member('AlgorithmSpecification.AlgorithmName'))) {
     throw new ApiError('ValidationException', 'Either TrainingImage or AlgorithmName must be specified in AlgorithmSpecification.');
   }
   const runtime = member('StoppingCondition.MaxRuntimeInSeconds') as number | undefined;
   const wait = member('StoppingCondition.MaxWaitTimeInSeconds') as number | undefined;
   if (member('EnableManagedSpotTraining') === true) {
-    if (wait === undefined) throw new ApiError('ValidationException', 'MaxWaitTimeInSeconds must be specified when EnableManagedSpotTraining is true.');
-    if (runtime !== undefined && wait < runtime) throw new ApiError('ValidationException', `MaxWaitTimeInSeconds (${wait}) must be greater than or equal to MaxRuntimeInSeconds (${runtime}).`);
+    if (wait === undefined)
+      throw new ApiError('ValidationException', 'MaxWaitTimeInSeconds must be specified when EnableManagedSpotTraining is true.');
+    if (runtime !== undefined && wait < runtime)
+      throw new ApiError(
+        'ValidationException',
+        `MaxWaitTimeInSeconds (${wait}) must be greater than or equal to MaxRuntimeInSeconds (${runtime}).`,
+      );
   } else if (wait !== undefined) {
     throw new ApiError('ValidationException', 'MaxWaitTimeInSeconds can only be specified when EnableManagedSpotTraining is true.');
   }
   const instanceType = String(member('ResourceConfig.InstanceType'));
   if (member('ResourceConfig.VolumeKmsKeyId') !== undefined && !supportsVolumeKms(instanceType)) {
-    throw new ApiError('ValidationException', `Instance type ${instanceType} is not supported with VolumeKmsKeyId: its instance storage is encrypted by default.`);
+    throw new ApiError(
+      'ValidationException',
+      `Instance type ${instanceType} is not supported with VolumeKmsKeyId: its instance storage is encrypted by default.`,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 /** The serving stack as the platform builds it, for assertions. */
-import { buildTestPlatform, SynthesizedPlatform } from './platform';
 import { ServingStack } from '../../lib/serving-stack';
+import { buildTestPlatform, SynthesizedPlatform } from './platform';
 
 export interface ServingUnderTest extends SynthesizedPlatform {
   readonly serving: ServingStack;

@@ -13,7 +13,10 @@ const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).u
 
 /** Why the signature does not verify, or undefined when it does. */
 export function sigV4Problem(req: http.IncomingMessage, body: Buffer, secrets: Record<string, string>): string | undefined {
-  const auth = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ''));
+  const auth =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      String(req.headers.authorization ?? ''),
+    );
   if (!auth) return `no SigV4 Authorization header: ${String(req.headers.authorization)}`;
   const [, accessKey, date, region, service, signedHeaders, signature] = auth;
   const secret = secrets[accessKey];
@@ -25,8 +28,19 @@ export function sigV4Problem(req: http.IncomingMessage, body: Buffer, secrets: R
     if (!names.includes(required)) return `${required} is not signed`;
   }
   const url = new URL(req.url ?? '/', 'http://verifier');
-  const query = [...url.searchParams].map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)]).sort().map(([k, v]) => `${k}=${v}`).join('&');
-  const headers = names.map((n) => `${n}:${String(req.headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const query = [...url.searchParams]
+    .map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)])
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  const headers = names
+    .map(
+      (n) =>
+        `${n}:${String(req.headers[n] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}\n`,
+    )
+    .join('');
   const canonical = [req.method, url.pathname, query, headers, signedHeaders, sha256(body)].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');

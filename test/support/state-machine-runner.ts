@@ -8,12 +8,17 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
+
 import { CfnDeployment, CfnStack } from './cfn-evaluator';
 
 // asl-validator 4.0.0 ships CommonJS without types: validator(definition, options) -> { isValid, errors }.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const aslValidator = require('asl-validator') as (definition: unknown, options?: { checkPaths?: boolean; checkArn?: boolean }) => {
-  isValid: boolean; errors: { message?: string; 'Error code'?: string; path?: string }[] | null;
+const aslValidator = require('asl-validator') as (
+  definition: unknown,
+  options?: { checkPaths?: boolean; checkArn?: boolean },
+) => {
+  isValid: boolean;
+  errors: { message?: string; 'Error code'?: string; path?: string }[] | null;
 };
 
 /** An ASL definition. */
@@ -31,15 +36,26 @@ export function copyOf<T>(value: T): T {
 }
 
 /** The stacks as one deployment evaluates them (cfn-evaluator.ts); `ssmValues`: what SSM parameters hold, by name. */
-export function deploymentOf(stacks: Stack[], environment?: { account: string; region: string }, ssmValues?: Record<string, string>): CfnDeployment {
-  return new CfnDeployment(stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })), environment, ssmValues);
+export function deploymentOf(
+  stacks: Stack[],
+  environment?: { account: string; region: string },
+  ssmValues?: Record<string, string>,
+): CfnDeployment {
+  return new CfnDeployment(
+    stacks.map((s) => ({ stackName: s.stackName, template: Template.fromStack(s).toJSON() as never })),
+    environment,
+    ssmValues,
+  );
 }
 
 /** The logical id of the template's one state machine that has a state named `stateName`. */
 export function stateMachineWith(template: TemplateJson, stateName: string): string {
   const ids = Object.entries(template.Resources ?? {})
     // The definition is a string in the template: a state's name arrives in escaped quotes.
-    .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && JSON.stringify(r.Properties?.DefinitionString).includes(`\\"${stateName}\\"`))
+    .filter(
+      ([, r]) =>
+        r.Type === 'AWS::StepFunctions::StateMachine' && JSON.stringify(r.Properties?.DefinitionString).includes(`\\"${stateName}\\"`),
+    )
     .map(([id]) => id);
   if (ids.length !== 1) throw new Error(`expected one state machine with a state "${stateName}", found ${ids.length}`);
   return ids[0];
@@ -55,7 +71,8 @@ export function definitionOf(stack: CfnStack, stateName: string): Definition {
   const text = stack.evaluate(stack.template.Resources![id].Properties?.DefinitionString, `Resources.${id}.Properties.DefinitionString`);
   if (typeof text !== 'string') throw new Error(`${stack.name}/${id}: DefinitionString does not evaluate to a string`);
   const unknown = text.match(/\{\{(ssm|opaque):[^}]*\}\}/g);
-  if (unknown) throw new Error(`${stack.name}/${id}: the definition holds values the deployment does not know: ${[...new Set(unknown)].join(', ')}`);
+  if (unknown)
+    throw new Error(`${stack.name}/${id}: the definition holds values the deployment does not know: ${[...new Set(unknown)].join(', ')}`);
   return JSON.parse(text) as Definition;
 }
 
@@ -69,8 +86,9 @@ export function aslProblems(definition: Definition): string[] {
 /** Every state of the definition with its name, the states of nested Map and Parallel states included. */
 export function allStates(definition: { States: Record<string, Record<string, unknown>> }): [string, Record<string, unknown>][] {
   return Object.entries(definition.States).flatMap(([name, state]) => {
-    const nested = [state.ItemProcessor, state.Iterator, ...((state.Branches as unknown[]) ?? [])]
-      .filter((d): d is Definition => typeof d === 'object' && d !== null);
+    const nested = [state.ItemProcessor, state.Iterator, ...((state.Branches as unknown[]) ?? [])].filter(
+      (d): d is Definition => typeof d === 'object' && d !== null,
+    );
     return [[name, state] as [string, Record<string, unknown>], ...nested.flatMap((d) => allStates(d))];
   });
 }
@@ -87,7 +105,13 @@ export function stateError(name: string, message: string): Error {
 
 /** How an execution ended, in DescribeExecution's terms; `states` lists every state entered, in order. */
 export type ExecutionOutcome =
-  | { readonly status: 'SUCCEEDED'; readonly output: Record<string, unknown>; readonly error?: undefined; readonly cause?: undefined; readonly states: string[] }
+  | {
+      readonly status: 'SUCCEEDED';
+      readonly output: Record<string, unknown>;
+      readonly error?: undefined;
+      readonly cause?: undefined;
+      readonly states: string[];
+    }
   | { readonly status: 'FAILED'; readonly output?: undefined; readonly error: string; readonly cause: string; readonly states: string[] };
 
 /**
@@ -105,7 +129,12 @@ export interface RunContext {
  * Runs `definition` on `input`. Every Task state must have a handler (one without would call AWS); Wait states and
  * retry intervals take no time, and TimeoutSeconds is removed (its timer would outlive the run; tests bound runs).
  */
-export async function runStateMachine(definition: Definition, input: unknown, handlers: Record<string, TaskHandler>, context: RunContext = {}): Promise<ExecutionOutcome> {
+export async function runStateMachine(
+  definition: Definition,
+  input: unknown,
+  handlers: Record<string, TaskHandler>,
+  context: RunContext = {},
+): Promise<ExecutionOutcome> {
   const states = allStates(definition);
   const tasks = states.filter(([, s]) => s.Type === 'Task').map(([name]) => name);
   const missing = tasks.filter((t) => !handlers[t]);
@@ -117,7 +146,9 @@ export async function runStateMachine(definition: Definition, input: unknown, ha
   const machine = new StateMachine(runnable as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run(input as never, {
     overrides: {
-      taskResourceLocalHandlers: Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, async (i: unknown) => await h(i as never) as never])),
+      taskResourceLocalHandlers: Object.fromEntries(
+        Object.entries(handlers).map(([name, h]) => [name, async (i: unknown) => (await h(i as never)) as never]),
+      ),
       waitTimeOverrides: Object.fromEntries(states.filter(([, s]) => s.Type === 'Wait').map(([name]) => [name, 0])),
       retryIntervalOverrides: Object.fromEntries(tasks.map((t) => [t, 0])),
     },
@@ -133,7 +164,7 @@ export async function runStateMachine(definition: Definition, input: unknown, ha
     }
   })();
   try {
-    const output = await execution.result as Record<string, unknown>;
+    const output = (await execution.result) as Record<string, unknown>;
     await collect;
     return { status: 'SUCCEEDED', output, states: entered };
   } catch (e) {

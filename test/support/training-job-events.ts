@@ -4,15 +4,19 @@
  * (fake but well-formed account, region, ARNs and bucket names) and scalars turned into strings, as
  * CloudFormation delivers them.
  */
-import { randomUUID } from 'crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { randomUUID } from 'crypto';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 const PSEUDO: Record<string, string> = {
-  'AWS::AccountId': ACCOUNT, 'AWS::Region': REGION, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': 'DlPlatform-Training',
+  'AWS::AccountId': ACCOUNT,
+  'AWS::Region': REGION,
+  'AWS::Partition': 'aws',
+  'AWS::URLSuffix': 'amazonaws.com',
+  'AWS::StackName': 'DlPlatform-Training',
 };
 
 /** A bucket name for an output of the Data stack, e.g. `dlplatform-data-modelbucket`. */

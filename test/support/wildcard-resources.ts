@@ -13,6 +13,7 @@
  * Resource policies (key, bucket, topic policies) are not checked here: there `*` means the resource the policy is on.
  */
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
+
 import { IamServiceReference, intrinsicText } from './iam-reference';
 
 /** A documented case where AWS prescribes a wildcard the check would report. */
@@ -35,49 +36,62 @@ export const WILDCARD_EXCEPTIONS: readonly WildcardException[] = [
     resource: '*',
     condition: 'cloudwatch:namespace',
     url: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html',
-    reason: 'A metric has no ARN: the reference lists only the optional `dataset` type (CloudWatch datasets, which the platform does '
-      + 'not use), and AWS scopes PutMetricData with the cloudwatch:namespace condition key instead, which the statement must carry.',
+    reason:
+      'A metric has no ARN: the reference lists only the optional `dataset` type (CloudWatch datasets, which the platform does ' +
+      'not use), and AWS scopes PutMetricData with the cloudwatch:namespace condition key instead, which the statement must carry.',
   },
   {
     action: 'sagemaker:ListModelPackages',
     resource: '*',
     url: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html',
-    reason: 'A list request names no model package: the reference lists model-package as optional (no `*`) for ListModelPackages, '
-      + 'so a request carries none and only `Resource: *` matches it. It returns summaries only.',
+    reason:
+      'A list request names no model package: the reference lists model-package as optional (no `*`) for ListModelPackages, ' +
+      'so a request carries none and only `Resource: *` matches it. It returns summaries only.',
   },
   {
     action: 'ec2:CreateNetworkInterface',
     resource: 'network-interface',
     url: 'https://docs.aws.amazon.com/sagemaker/latest/dg/train-vpc.html',
-    reason: 'SageMaker creates the network interfaces of a VPC job; a new interface has no id before it exists. The same call must '
-      + 'also be allowed on its subnet and security group, which the statement names one by one.',
+    reason:
+      'SageMaker creates the network interfaces of a VPC job; a new interface has no id before it exists. The same call must ' +
+      'also be allowed on its subnet and security group, which the statement names one by one.',
   },
   ...['ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'].map((action) => ({
     action,
     resource: 'network-interface',
     condition: 'ec2:Subnet',
     url: 'https://docs.aws.amazon.com/sagemaker/latest/dg/train-vpc.html',
-    reason: 'SageMaker manages the interfaces it created for a VPC job, whose ids are not known in advance; the ec2:Subnet condition '
-      + 'confines the statement to interfaces in the configured subnets.',
+    reason:
+      'SageMaker manages the interfaces it created for a VPC job, whose ids are not known in advance; the ec2:Subnet condition ' +
+      'confines the statement to interfaces in the configured subnets.',
   })),
   // The rollout's deploy role (constructs/serving/rollout-reconciler.ts): CloudFormation generates the names of the
   // models and endpoint configs it creates on each rollout, so the role holds to those carrying the stack's tag.
-  ...[['sagemaker:CreateModel', 'model'], ['sagemaker:CreateEndpointConfig', 'endpoint-config'], ['sagemaker:AddTags', 'model'], ['sagemaker:AddTags', 'endpoint-config']].map(([action, resource]) => ({
+  ...[
+    ['sagemaker:CreateModel', 'model'],
+    ['sagemaker:CreateEndpointConfig', 'endpoint-config'],
+    ['sagemaker:AddTags', 'model'],
+    ['sagemaker:AddTags', 'endpoint-config'],
+  ].map(([action, resource]) => ({
     action,
     resource,
     condition: 'aws:RequestTag/dlplatform:rollout',
     url: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html',
-    reason: 'CloudFormation names the model and endpoint config it creates (a generated physical id, unknown before it exists); '
-      + 'the aws:RequestTag condition lets the role create only those tagged as the serving stack\'s own.',
+    reason:
+      'CloudFormation names the model and endpoint config it creates (a generated physical id, unknown before it exists); ' +
+      "the aws:RequestTag condition lets the role create only those tagged as the serving stack's own.",
   })),
-  ...['sagemaker:DeleteModel', 'sagemaker:DescribeModel', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DescribeEndpointConfig'].map((action) => ({
-    action,
-    resource: action.includes('EndpointConfig') ? 'endpoint-config' : 'model',
-    condition: 'aws:ResourceTag/dlplatform:rollout',
-    url: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html',
-    reason: 'The names of the models and endpoint configs CloudFormation created are generated; the aws:ResourceTag condition '
-      + 'holds the role to those tagged as the serving stack\'s own.',
-  })),
+  ...['sagemaker:DeleteModel', 'sagemaker:DescribeModel', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DescribeEndpointConfig'].map(
+    (action) => ({
+      action,
+      resource: action.includes('EndpointConfig') ? 'endpoint-config' : 'model',
+      condition: 'aws:ResourceTag/dlplatform:rollout',
+      url: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html',
+      reason:
+        'The names of the models and endpoint configs CloudFormation created are generated; the aws:ResourceTag condition ' +
+        "holds the role to those tagged as the serving stack's own.",
+    }),
+  ),
 ];
 
 /** How wide a resource is. */
@@ -94,7 +108,8 @@ export function widthOf(resource: string): Width {
   const [, service, rest] = m;
   const parts = rest.split(/[/:]/);
   if (parts.every((p) => p === '*')) return { kind: 'any', service };
-  if (parts.length > 1 && /^[a-z][a-z0-9-]*$/i.test(parts[0]) && parts.slice(1).every((p) => p === '*')) return { kind: 'type', service, resourceType: parts[0] };
+  if (parts.length > 1 && /^[a-z][a-z0-9-]*$/i.test(parts[0]) && parts.slice(1).every((p) => p === '*'))
+    return { kind: 'type', service, resourceType: parts[0] };
   return { kind: 'narrow' };
 }
 
@@ -110,9 +125,12 @@ export interface IdentityStatement {
 const IDENTITY_POLICIES: Record<string, (props: Record<string, unknown>) => [label: string, doc: unknown][]> = {
   'AWS::IAM::Policy': (p) => [['PolicyDocument', p.PolicyDocument]],
   'AWS::IAM::ManagedPolicy': (p) => [['PolicyDocument', p.PolicyDocument]],
-  'AWS::IAM::Role': (p) => ((p.Policies ?? []) as { PolicyDocument: unknown }[]).map((x, i) => [`Policies[${i}].PolicyDocument`, x.PolicyDocument]),
-  'AWS::IAM::User': (p) => ((p.Policies ?? []) as { PolicyDocument: unknown }[]).map((x, i) => [`Policies[${i}].PolicyDocument`, x.PolicyDocument]),
-  'AWS::IAM::Group': (p) => ((p.Policies ?? []) as { PolicyDocument: unknown }[]).map((x, i) => [`Policies[${i}].PolicyDocument`, x.PolicyDocument]),
+  'AWS::IAM::Role': (p) =>
+    ((p.Policies ?? []) as { PolicyDocument: unknown }[]).map((x, i) => [`Policies[${i}].PolicyDocument`, x.PolicyDocument]),
+  'AWS::IAM::User': (p) =>
+    ((p.Policies ?? []) as { PolicyDocument: unknown }[]).map((x, i) => [`Policies[${i}].PolicyDocument`, x.PolicyDocument]),
+  'AWS::IAM::Group': (p) =>
+    ((p.Policies ?? []) as { PolicyDocument: unknown }[]).map((x, i) => [`Policies[${i}].PolicyDocument`, x.PolicyDocument]),
 };
 
 /** stack name -> logical id -> construct path, for every CloudFormation resource of the app. */
@@ -138,11 +156,13 @@ export function identityStatements(app: App): IdentityStatement[] {
       const docs = IDENTITY_POLICIES[resource.Type]?.(resource.Properties ?? {}) ?? [];
       for (const [label, doc] of docs) {
         const statements = (doc as { Statement?: unknown } | undefined)?.Statement;
-        [statements ?? []].flat().forEach((statement, i) => out.push({
-          location: `${artifact.stackName}/${id} ${label}.Statement[${i}]`,
-          constructPath: paths.get(artifact.stackName)?.get(id) ?? `${artifact.stackName}/${id}`,
-          statement: statement as Record<string, unknown>,
-        }));
+        [statements ?? []].flat().forEach((statement, i) =>
+          out.push({
+            location: `${artifact.stackName}/${id} ${label}.Statement[${i}]`,
+            constructPath: paths.get(artifact.stackName)?.get(id) ?? `${artifact.stackName}/${id}`,
+            statement: statement as Record<string, unknown>,
+          }),
+        );
       }
     }
   }
@@ -174,26 +194,40 @@ function expand(entry: string, reference: IamServiceReference): string[] {
   const [prefix, name] = [entry.slice(0, entry.indexOf(':')).toLowerCase(), entry.slice(entry.indexOf(':') + 1)];
   const service = reference.services[prefix];
   if (!service) return [entry];
-  const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
-  return Object.keys(service.actions).filter((a) => re.test(a)).map((a) => `${prefix}:${a}`);
+  const re = new RegExp(
+    `^${name
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return Object.keys(service.actions)
+    .filter((a) => re.test(a))
+    .map((a) => `${prefix}:${a}`);
 }
 
 /** Whether the statement constrains `key` under any operator. */
 function constrains(statement: Record<string, unknown>, key: string): boolean {
-  return Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>)
-    .some((block) => Object.keys(block).some((k) => k.toLowerCase() === key.toLowerCase()));
+  return Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>).some((block) =>
+    Object.keys(block).some((k) => k.toLowerCase() === key.toLowerCase()),
+  );
 }
 
 /** Checks identity statements' wildcard resources against the reference's resource types. */
-export function checkWildcardResources(statements: readonly IdentityStatement[], reference: IamServiceReference,
-  exceptions: readonly WildcardException[] = WILDCARD_EXCEPTIONS): WildcardResult {
+export function checkWildcardResources(
+  statements: readonly IdentityStatement[],
+  reference: IamServiceReference,
+  exceptions: readonly WildcardException[] = WILDCARD_EXCEPTIONS,
+): WildcardResult {
   const findings: WildcardFinding[] = [];
   const usedExceptions = new Set<WildcardException>();
   let wildcardStatements = 0;
-  const fix = 'name the resources it acts on, or, if AWS prescribes the wildcard, add an entry with that page to WILDCARD_EXCEPTIONS in test/support/wildcard-resources.ts';
+  const fix =
+    'name the resources it acts on, or, if AWS prescribes the wildcard, add an entry with that page to WILDCARD_EXCEPTIONS in test/support/wildcard-resources.ts';
   for (const { location, constructPath, statement } of statements) {
     if (statement.Effect !== 'Allow') continue;
-    const at = (action: string, resource: string, message: string) => findings.push({ location, constructPath, action, resource, message: `${location} (${constructPath}): ${message}` });
+    const at = (action: string, resource: string, message: string) =>
+      findings.push({ location, constructPath, action, resource, message: `${location} (${constructPath}): ${message}` });
     if (statement.NotResource !== undefined) {
       at('', 'NotResource', `an Allow with NotResource grants its actions on everything else of the account: ${fix}`);
       continue;
@@ -215,22 +249,33 @@ export function checkWildcardResources(statements: readonly IdentityStatement[],
           if (width.kind !== 'narrow' && width.service && width.service !== prefix) continue; // an ARN of another service grants this action nothing
           const types = service?.resourceTypes[name];
           if (!types) {
-            at(action, resource, `${action} on ${resource}: the reference has no resource types for it (service missing: add it to SERVICES in scripts/refresh-iam-reference.ts and run npm run refresh:iam-reference)`);
+            at(
+              action,
+              resource,
+              `${action} on ${resource}: the reference has no resource types for it (service missing: add it to SERVICES in scripts/refresh-iam-reference.ts and run npm run refresh:iam-reference)`,
+            );
             continue;
           }
           const typeNames = types.map((t) => t.replace(/\*$/, ''));
           const scopeable = width.kind === 'any' ? types.length > 0 : width.kind === 'type' && typeNames.includes(width.resourceType);
           if (!scopeable) continue;
-          const excuse = exceptions.find((e) => e.action.toLowerCase() === action.toLowerCase()
-            && e.resource === (width.kind === 'any' ? '*' : (width as { resourceType: string }).resourceType)
-            && (!e.condition || constrains(statement, e.condition)));
+          const excuse = exceptions.find(
+            (e) =>
+              e.action.toLowerCase() === action.toLowerCase() &&
+              e.resource === (width.kind === 'any' ? '*' : (width as { resourceType: string }).resourceType) &&
+              (!e.condition || constrains(statement, e.condition)),
+          );
           if (excuse) {
             usedExceptions.add(excuse);
             continue;
           }
-          at(action, resource, width.kind === 'any'
-            ? `${action} on ${resource}: the Service Authorization Reference lists resource type${types.length > 1 ? 's' : ''} ${types.join(', ')} for it (\`*\`: required), so AWS allows a narrower Resource: ${fix}`
-            : `${action} on ${resource} names every ${(width as { resourceType: string }).resourceType} of the account: ${fix}`);
+          at(
+            action,
+            resource,
+            width.kind === 'any'
+              ? `${action} on ${resource}: the Service Authorization Reference lists resource type${types.length > 1 ? 's' : ''} ${types.join(', ')} for it (\`*\`: required), so AWS allows a narrower Resource: ${fix}`
+              : `${action} on ${resource} names every ${(width as { resourceType: string }).resourceType} of the account: ${fix}`,
+          );
         }
       }
     }

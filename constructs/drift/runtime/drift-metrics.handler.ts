@@ -5,7 +5,8 @@
  */
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PublishDriftRequest, PublishDriftResult, metricData, readDriftReport } from './drift-metrics';
+
+import { metricData, PublishDriftRequest, PublishDriftResult, readDriftReport } from './drift-metrics';
 
 const s3 = new S3Client({});
 const cloudwatch = new CloudWatchClient({});
@@ -17,7 +18,12 @@ export async function handler(event: PublishDriftRequest): Promise<PublishDriftR
   if (event.bucket !== bucket || typeof event.key !== 'string' || !event.key.startsWith(prefix) || !event.key.endsWith('/drift.json')) {
     throw new Error(`reads drift reports from s3://${bucket}/${prefix}.../drift.json only, not s3://${event.bucket}/${event.key}`);
   }
-  if (typeof event.endpointName !== 'string' || event.endpointName === '' || typeof event.variantName !== 'string' || event.variantName === '') {
+  if (
+    typeof event.endpointName !== 'string' ||
+    event.endpointName === '' ||
+    typeof event.variantName !== 'string' ||
+    event.variantName === ''
+  ) {
     throw new Error('endpointName and variantName are required');
   }
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: event.key }));

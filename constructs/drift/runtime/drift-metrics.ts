@@ -55,11 +55,14 @@ export function readDriftReport(text: string): PublishDriftResult {
     throw new DriftReportError(`drift.json has schema_version ${JSON.stringify(r?.schema_version)}; this step reads schema_version 1`);
   }
   if (typeof r.status !== 'string') throw new DriftReportError('drift.json has no status');
-  if (typeof r.metrics !== 'object' || r.metrics === null || Array.isArray(r.metrics)) throw new DriftReportError('drift.json has no metrics object');
+  if (typeof r.metrics !== 'object' || r.metrics === null || Array.isArray(r.metrics))
+    throw new DriftReportError('drift.json has no metrics object');
   const metrics: Partial<Record<DriftMetricName, number>> = {};
   for (const [name, value] of Object.entries(r.metrics)) {
-    if (!(name in DRIFT_METRICS)) throw new DriftReportError(`drift.json has metric ${JSON.stringify(name)}; known: ${Object.keys(DRIFT_METRICS).join(', ')}`);
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DriftReportError(`drift.json metric ${name} is ${JSON.stringify(value)}, not a finite number`);
+    if (!(name in DRIFT_METRICS))
+      throw new DriftReportError(`drift.json has metric ${JSON.stringify(name)}; known: ${Object.keys(DRIFT_METRICS).join(', ')}`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new DriftReportError(`drift.json metric ${name} is ${JSON.stringify(value)}, not a finite number`);
     metrics[name as DriftMetricName] = value;
   }
   return { status: r.status, metrics };
@@ -72,6 +75,9 @@ export function metricData(result: PublishDriftResult, endpointName: string, var
     Value: value,
     Unit: DRIFT_METRICS[name as DriftMetricName],
     Timestamp: timestamp,
-    Dimensions: [{ Name: 'EndpointName', Value: endpointName }, { Name: 'VariantName', Value: variantName }],
+    Dimensions: [
+      { Name: 'EndpointName', Value: endpointName },
+      { Name: 'VariantName', Value: variantName },
+    ],
   }));
 }

@@ -60,9 +60,12 @@ export function driftWindow(request: DriftWindowRequest): DriftWindow {
   if (typeof request.time !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(request.time) || Number.isNaN(fired)) {
     throw new Error(`time must be an ISO-8601 time such as 2026-03-01T14:05:00Z, not ${JSON.stringify(request.time)}`);
   }
-  if (!DRIFT_SCHEDULES.includes(request.schedule)) throw new Error(`schedule must be one of ${DRIFT_SCHEDULES.join(', ')}, not ${JSON.stringify(request.schedule)}`);
+  if (!DRIFT_SCHEDULES.includes(request.schedule))
+    throw new Error(`schedule must be one of ${DRIFT_SCHEDULES.join(', ')}, not ${JSON.stringify(request.schedule)}`);
   if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(request.jobNamePrefix) || request.jobNamePrefix.length > MAX_JOB_NAME_PREFIX) {
-    throw new Error(`jobNamePrefix must be up to ${MAX_JOB_NAME_PREFIX} letters, digits and inner hyphens, not ${JSON.stringify(request.jobNamePrefix)}`);
+    throw new Error(
+      `jobNamePrefix must be up to ${MAX_JOB_NAME_PREFIX} letters, digits and inner hyphens, not ${JSON.stringify(request.jobNamePrefix)}`,
+    );
   }
   const span = request.schedule === 'hourly' ? HOUR_MS : 24 * HOUR_MS;
   // The last whole span before the fire time (a run at 14:05 reads 13:00 to 14:00).

@@ -8,7 +8,7 @@
  */
 import { DedupeStore, DynamoDbDedupeStore, MemoryDedupeStore } from './dedupe-store';
 import { parseIncident } from './incident';
-import { WebhookUrlSource, postJson } from './webhook';
+import { postJson, WebhookUrlSource } from './webhook';
 
 export type ResponderResult =
   | { readonly status: 'rejected'; readonly reason: string }

@@ -20,7 +20,10 @@ export interface DedupeStore {
 export class MemoryDedupeStore implements DedupeStore {
   private readonly claims = new Map<string, number>();
 
-  constructor(private readonly ttlSeconds: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async claim(key: string): Promise<boolean> {
     const until = this.claims.get(key);
@@ -68,12 +71,17 @@ export class DynamoDbDedupeStore implements DedupeStore {
   async claim(key: string): Promise<boolean> {
     const nowSeconds = Math.floor((this.options.now ?? Date.now)() / 1000);
     try {
-      await this.bounded('PutItem', (options) => this.client.send(new PutItemCommand({
-        TableName: this.options.tableName,
-        Item: { pk: { S: key }, expiresAt: { N: String(nowSeconds + this.options.ttlSeconds) } },
-        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-        ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
-      }), options));
+      await this.bounded('PutItem', (options) =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.options.tableName,
+            Item: { pk: { S: key }, expiresAt: { N: String(nowSeconds + this.options.ttlSeconds) } },
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+            ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+          }),
+          options,
+        ),
+      );
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false; // claimed already, and not expired
@@ -83,7 +91,8 @@ export class DynamoDbDedupeStore implements DedupeStore {
 
   async release(key: string): Promise<void> {
     await this.bounded('DeleteItem', (options) =>
-      this.client.send(new DeleteItemCommand({ TableName: this.options.tableName, Key: { pk: { S: key } } }), options));
+      this.client.send(new DeleteItemCommand({ TableName: this.options.tableName, Key: { pk: { S: key } } }), options),
+    );
   }
 
   /** One call, bounded in time; a failure other than a failed condition becomes a DedupeStoreError. */

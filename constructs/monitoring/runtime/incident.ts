@@ -10,6 +10,7 @@
  * never a TypeError.
  */
 import { createHash } from 'crypto';
+
 import { RUNBOOK_PREFIX, RUNBOOK_SECTIONS, runbookLink } from './runbook';
 
 /** One incident: what changed, on what, how bad, and where to look. */
@@ -201,7 +202,9 @@ function parseReasonData(raw: unknown): { threshold?: number; recentDatapoints?:
     if (!isObj(data)) return {};
     return {
       threshold: typeof data.threshold === 'number' ? data.threshold : undefined,
-      recentDatapoints: Array.isArray(data.recentDatapoints) ? data.recentDatapoints.filter((d): d is number => typeof d === 'number') : undefined,
+      recentDatapoints: Array.isArray(data.recentDatapoints)
+        ? data.recentDatapoints.filter((d): d is number => typeof d === 'number')
+        : undefined,
     };
   } catch {
     return {};

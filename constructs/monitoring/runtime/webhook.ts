@@ -44,7 +44,10 @@ export function urlFromSecret(value: string | undefined): string {
   if (raw.startsWith('{')) {
     try {
       const parsed: unknown = JSON.parse(raw);
-      raw = typeof parsed === 'object' && parsed !== null && typeof (parsed as { url?: unknown }).url === 'string' ? (parsed as { url: string }).url : '';
+      raw =
+        typeof parsed === 'object' && parsed !== null && typeof (parsed as { url?: unknown }).url === 'string'
+          ? (parsed as { url: string }).url
+          : '';
     } catch {
       raw = '';
     }
@@ -78,9 +81,11 @@ export async function postJson(url: string, body: unknown, idempotencyKey: strin
     });
   } catch (e) {
     const name = (e as Error).name;
-    throw new WebhookError(name === 'TimeoutError' || name === 'AbortError'
-      ? `the webhook did not answer within ${timeoutMs} ms`
-      : `the webhook could not be reached: ${(e as Error).message}`);
+    throw new WebhookError(
+      name === 'TimeoutError' || name === 'AbortError'
+        ? `the webhook did not answer within ${timeoutMs} ms`
+        : `the webhook could not be reached: ${(e as Error).message}`,
+    );
   }
   // Drain the body so the connection is released; its content is not needed.
   await response.arrayBuffer().catch(() => undefined);

@@ -10,9 +10,8 @@
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import {
-  CONTENT_TYPES, PredictionContentType, bodySizeProblem, csvRequestProblem, jsonRequestProblem,
-} from './prediction-request';
+
+import { bodySizeProblem, CONTENT_TYPES, csvRequestProblem, jsonRequestProblem, PredictionContentType } from './prediction-request';
 
 /** Total time for InvokeEndpoint, retries included: under API Gateway's 29 s integration timeout. */
 const DEFAULT_TIMEOUT_MS = 25_000;
@@ -80,7 +79,15 @@ async function predict(event: APIGatewayProxyEvent, context: Context, requestId:
   const endpointName = process.env.ENDPOINT_NAME;
   if (!endpointName) return failed(requestId, { errorName: 'MissingEndpointName' });
   if (process.env.ENDPOINT_DEPLOYED === 'false') {
-    return { ...error(503, 'unavailable', 'No model is approved for serving yet; try again once a model version is approved and deployed', requestId), log: { errorName: 'NoApprovedModel' } };
+    return {
+      ...error(
+        503,
+        'unavailable',
+        'No model is approved for serving yet; try again once a model version is approved and deployed',
+        requestId,
+      ),
+      log: { errorName: 'NoApprovedModel' },
+    };
   }
 
   // Required, as the API's request validator requires it (inference-api.ts): both answer 400 without one.
@@ -99,26 +106,34 @@ async function predict(event: APIGatewayProxyEvent, context: Context, requestId:
   const problem = contentType === 'application/json' ? jsonProblem(payload) : csvRequestProblem(payload.toString('utf8'));
   if (problem) return error(400, 'bad-request', `Invalid request: ${problem}`, requestId);
 
-  const timeoutMs = Math.max(1, Math.min(
-    Number(process.env.INVOKE_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS,
-    context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS,
-  ));
+  const timeoutMs = Math.max(
+    1,
+    Math.min(Number(process.env.INVOKE_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS, context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS),
+  );
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   const invokeStarted = Date.now();
   try {
-    const out = await runtime(timeoutMs).send(new InvokeEndpointCommand({
-      EndpointName: endpointName,
-      ContentType: contentType,
-      Accept: 'application/json',
-      Body: payload,
-    }), { abortSignal: deadline.signal });
+    const out = await runtime(timeoutMs).send(
+      new InvokeEndpointCommand({
+        EndpointName: endpointName,
+        ContentType: contentType,
+        Accept: 'application/json',
+        Body: payload,
+      }),
+      { abortSignal: deadline.signal },
+    );
     return {
       status: 200,
       outcome: 'ok',
       body: Buffer.from(out.Body ?? new Uint8Array()).toString('utf8'),
       contentType: out.ContentType ?? 'application/json',
-      log: { invokeMs: Date.now() - invokeStarted, attempts: out.$metadata.attempts, bytesIn: payload.length, variant: out.InvokedProductionVariant },
+      log: {
+        invokeMs: Date.now() - invokeStarted,
+        attempts: out.$metadata.attempts,
+        bytesIn: payload.length,
+        variant: out.InvokedProductionVariant,
+      },
     };
   } catch (e) {
     const reply = deadline.signal.aborted ? timedOut(requestId, timeoutMs) : fromInvokeError(e, requestId);
@@ -131,7 +146,12 @@ async function predict(event: APIGatewayProxyEvent, context: Context, requestId:
 /** What InvokeEndpoint's errors mean for the client. */
 function fromInvokeError(e: unknown, requestId: string): Reply {
   const err = (e ?? {}) as {
-    name?: string; message?: string; code?: string; OriginalStatusCode?: number; OriginalMessage?: string; LogStreamArn?: string;
+    name?: string;
+    message?: string;
+    code?: string;
+    OriginalStatusCode?: number;
+    OriginalMessage?: string;
+    LogStreamArn?: string;
   };
   const name = errorName(e);
   switch (name) {
@@ -144,15 +164,24 @@ function fromInvokeError(e: unknown, requestId: string): Reply {
         const code = status === 413 || status === 415 ? status : 422;
         return { ...error(code, 'model-error', modelMessage(err.OriginalMessage) ?? 'The model rejected the input', requestId), log };
       }
-      return { ...error(502, 'model-error', `The model failed to process the request; quote request id ${requestId} when reporting it`, requestId), log };
+      return {
+        ...error(502, 'model-error', `The model failed to process the request; quote request id ${requestId} when reporting it`, requestId),
+        log,
+      };
     }
     case 'ValidationError':
       // InvokeEndpoint answers ValidationError "Endpoint <name> of account <id> not found." while the
       // endpoint does not exist (yet): unavailable, not the client's fault.
       if (/endpoint .* not found/i.test(err.message ?? '')) {
-        return { ...error(503, 'unavailable', 'The model endpoint is not available; try again later', requestId), log: { errorName: name } };
+        return {
+          ...error(503, 'unavailable', 'The model endpoint is not available; try again later', requestId),
+          log: { errorName: name },
+        };
       }
-      return { ...error(400, 'bad-request', `Invalid request: ${truncate(err.message ?? 'rejected by SageMaker')}`, requestId), log: { errorName: name } };
+      return {
+        ...error(400, 'bad-request', `Invalid request: ${truncate(err.message ?? 'rejected by SageMaker')}`, requestId),
+        log: { errorName: name },
+      };
     case 'ThrottlingException':
     case 'ModelNotReadyException':
     case 'TooManyRequestsException':
@@ -167,7 +196,10 @@ function fromInvokeError(e: unknown, requestId: string): Reply {
       // Network failures carry a code; the SDK wraps some of them, which keeps the code only in the message.
       const network = NETWORK_ERRORS.find((code) => err.code === code || (err.message ?? '').includes(code));
       if (network) {
-        return { ...error(503, 'unavailable', 'The model endpoint is unavailable; try again later', requestId), log: { errorName: network } };
+        return {
+          ...error(503, 'unavailable', 'The model endpoint is unavailable; try again later', requestId),
+          log: { errorName: network },
+        };
       }
       // SDK and network messages name the failure, never the request body.
       return failed(requestId, { errorName: name, errorCode: err.code, errorMessage: truncate(err.message ?? '', 300) });

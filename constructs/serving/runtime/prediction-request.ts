@@ -80,7 +80,8 @@ export function jsonRequestProblem(body: unknown): string | undefined {
       }
     } else if (typeof row === 'object' && row !== null) {
       const names = Object.keys(row);
-      if (names.length < 1 || names.length > MAX_FEATURES) return `instances[${i}] must name 1 to ${MAX_FEATURES} features, got ${names.length}`;
+      if (names.length < 1 || names.length > MAX_FEATURES)
+        return `instances[${i}] must name 1 to ${MAX_FEATURES} features, got ${names.length}`;
       for (const name of names) {
         const problem = valueProblem((row as Record<string, unknown>)[name], `instances[${i}]["${name}"]`);
         if (problem) return problem;

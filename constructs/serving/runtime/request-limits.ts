@@ -48,22 +48,37 @@ export function parseRequestLimits(raw: unknown, source = 'training-image/reques
     }
     return value as number;
   };
-  const t = (raw ?? {}) as { maxFeatures?: unknown; contentTypes?: Record<string, { maxBytes?: unknown; maxRows?: unknown }>; endpointMaxBytes?: unknown };
+  const t = (raw ?? {}) as {
+    maxFeatures?: unknown;
+    contentTypes?: Record<string, { maxBytes?: unknown; maxRows?: unknown }>;
+    endpointMaxBytes?: unknown;
+  };
   // InvokeEndpoint's Body: at most 6291456 bytes (botocore's sagemaker-runtime model, BodyBlob max;
   // https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html).
-  const endpointMaxBytes = wholeFrom('endpointMaxBytes', t.endpointMaxBytes, 1, 6 * 1024 * 1024, ' (InvokeEndpoint\'s payload limit)');
+  const endpointMaxBytes = wholeFrom('endpointMaxBytes', t.endpointMaxBytes, 1, 6 * 1024 * 1024, " (InvokeEndpoint's payload limit)");
   const maxFeatures = wholeFrom('maxFeatures', t.maxFeatures, 1, 1_000_000);
   const given = Object.keys(t.contentTypes ?? {}).sort();
-  if (JSON.stringify(given) !== JSON.stringify([...CONTENT_TYPES].sort())) fail('contentTypes', given, `exactly ${CONTENT_TYPES.join(' and ')}`);
-  const contentTypes = Object.fromEntries(CONTENT_TYPES.map((type) => {
-    const row = t.contentTypes![type];
-    const bodyCap = Math.min(WAF_MAX_INSPECTED_BODY_BYTES, endpointMaxBytes);
-    return [type, {
-      maxBytes: wholeFrom(`contentTypes["${type}"].maxBytes`, row.maxBytes, 1, bodyCap,
-        ` (WAF inspects at most ${WAF_MAX_INSPECTED_BODY_BYTES} bytes of an API Gateway body; a larger limit would let the rest bypass its rules)`),
-      maxRows: wholeFrom(`contentTypes["${type}"].maxRows`, row.maxRows, 1, 1_000_000),
-    }];
-  })) as Record<PredictionContentType, ContentTypeLimits>;
+  if (JSON.stringify(given) !== JSON.stringify([...CONTENT_TYPES].sort()))
+    fail('contentTypes', given, `exactly ${CONTENT_TYPES.join(' and ')}`);
+  const contentTypes = Object.fromEntries(
+    CONTENT_TYPES.map((type) => {
+      const row = t.contentTypes![type];
+      const bodyCap = Math.min(WAF_MAX_INSPECTED_BODY_BYTES, endpointMaxBytes);
+      return [
+        type,
+        {
+          maxBytes: wholeFrom(
+            `contentTypes["${type}"].maxBytes`,
+            row.maxBytes,
+            1,
+            bodyCap,
+            ` (WAF inspects at most ${WAF_MAX_INSPECTED_BODY_BYTES} bytes of an API Gateway body; a larger limit would let the rest bypass its rules)`,
+          ),
+          maxRows: wholeFrom(`contentTypes["${type}"].maxRows`, row.maxRows, 1, 1_000_000),
+        },
+      ];
+    }),
+  ) as Record<PredictionContentType, ContentTypeLimits>;
   return { maxFeatures, contentTypes, endpointMaxBytes };
 }
 

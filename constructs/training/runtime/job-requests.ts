@@ -7,8 +7,9 @@
  * run decides (the job name and where its inputs are). Pure: no aws-cdk-lib, so the Lambda bundle stays small;
  * at synth the strings may be CDK tokens, which the constructs resolve with `stack.toJsonString`.
  */
-import { createHash } from 'crypto';
 import type { CreateProcessingJobCommandInput, CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
+import { createHash } from 'crypto';
+
 import { JOB_NAME_PATTERN } from './sagemaker-job-contract';
 
 /**
@@ -157,7 +158,11 @@ export function processingJobRequest(spec: ProcessingJobSpec, run: ProcessingRun
     ProcessingOutputConfig: {
       Outputs: spec.outputs.map((name) => ({
         OutputName: name,
-        S3Output: { S3Uri: `s3://${spec.outputBucketName}/${processingOutputPrefix(spec, run.jobName, name)}`, LocalPath: `${PROCESSING_ROOT}/output/${name}`, S3UploadMode: 'EndOfJob' },
+        S3Output: {
+          S3Uri: `s3://${spec.outputBucketName}/${processingOutputPrefix(spec, run.jobName, name)}`,
+          LocalPath: `${PROCESSING_ROOT}/output/${name}`,
+          S3UploadMode: 'EndOfJob',
+        },
       })),
       KmsKeyId: spec.keyArn,
     },

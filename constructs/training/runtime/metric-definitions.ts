@@ -37,8 +37,12 @@ export function evaluationMetrics(evaluation: unknown): Record<string, number> {
   const out: Record<string, number> = {};
   for (const metric of IMAGE_METRICS) {
     if (metric.Evaluation === undefined) continue;
-    const value = metric.Evaluation.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], evaluation);
-    if (typeof value !== 'number') throw new Error(`The evaluation has no number at ${metric.Evaluation} (${metric.Name}, training-image/metric-definitions.json)`);
+    const value = metric.Evaluation.split('.').reduce<unknown>(
+      (node, key) => (node as Record<string, unknown> | undefined)?.[key],
+      evaluation,
+    );
+    if (typeof value !== 'number')
+      throw new Error(`The evaluation has no number at ${metric.Evaluation} (${metric.Name}, training-image/metric-definitions.json)`);
     out[metric.Name] = value;
   }
   return out;

@@ -9,14 +9,20 @@
  * description; a retried or repeated event finds the version and registers no second one.
  */
 import {
-  CreateModelPackageCommand, CreateModelPackageCommandInput, DescribeModelPackageCommand, ListModelPackagesCommand,
-  ModelPackageSummary, SageMakerClient, UpdateModelPackageCommand,
+  CreateModelPackageCommand,
+  CreateModelPackageCommandInput,
+  DescribeModelPackageCommand,
+  ListModelPackagesCommand,
+  ModelPackageSummary,
+  SageMakerClient,
+  UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+
 import { Approval, ModelRegistrationProperties, NO_APPROVED_VERSION, REGISTRATION_ATTR } from './model-registration-contract';
 
 export { NO_APPROVED_VERSION };
-import { Baseline, GateSettings, applyQualityGate } from './quality-gate';
+import { applyQualityGate, Baseline, GateSettings } from './quality-gate';
 
 export interface RegistrationResponse {
   readonly PhysicalResourceId: string;
@@ -55,8 +61,8 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
   const { version, reason, byGate, created } = await gateAndRegister(props);
   if (version.ModelApprovalStatus === 'Rejected') {
     throw new Error(
-      `${byGate ? 'Quality gate failed' : 'The model was rejected in the registry'}: ${reason}. The model of training job `
-      + `${props.TrainingJobName} is registered as Rejected (${version.ModelPackageArn}); it was not deployed and the approved model keeps serving.`,
+      `${byGate ? 'Quality gate failed' : 'The model was rejected in the registry'}: ${reason}. The model of training job ` +
+        `${props.TrainingJobName} is registered as Rejected (${version.ModelPackageArn}); it was not deployed and the approved model keeps serving.`,
     );
   }
   // A version just created and approved is the newest approved one; otherwise ask the registry.
@@ -93,12 +99,21 @@ export interface Registration {
 export async function gateAndRegister(props: ModelRegistrationProperties): Promise<Registration> {
   const existing = await findVersion(props.ModelPackageGroupName, props.TrainingJobName);
   if (!existing) return { ...(await register(props)), byGate: true, created: true };
-  log('model already registered; no new version', { trainingJobName: props.TrainingJobName, modelPackageArn: existing.ModelPackageArn, status: existing.ModelApprovalStatus });
+  log('model already registered; no new version', {
+    trainingJobName: props.TrainingJobName,
+    modelPackageArn: existing.ModelPackageArn,
+    status: existing.ModelApprovalStatus,
+  });
   const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: existing.ModelPackageArn }));
   const description = described.ApprovalDescription ?? '';
   // A person may have decided since (update-model-package), with words of their own or none.
   const byGate = description.startsWith(GATE_PREFIX);
-  return { version: existing, reason: byGate ? description.slice(GATE_PREFIX.length) : description || 'no reason given', byGate, created: false };
+  return {
+    version: existing,
+    reason: byGate ? description.slice(GATE_PREFIX.length) : description || 'no reason given',
+    byGate,
+    created: false,
+  };
 }
 
 /** Gates the model against the bar and the newest approved version, then creates its version. */
@@ -128,31 +143,47 @@ async function register(props: ModelRegistrationProperties): Promise<{ version: 
     },
     ModelApprovalStatus: status,
     CustomerMetadataProperties: metadata,
-    ...(props.EvaluationUri ? { ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: props.EvaluationUri } } } } : {}),
+    ...(props.EvaluationUri
+      ? { ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: props.EvaluationUri } } } }
+      : {}),
     // A retried call within SageMaker's idempotency window returns the same version.
     ClientToken: props.TrainingJobName.slice(-36),
   };
   const created = await sagemaker().send(new CreateModelPackageCommand(request));
   // CreateModelPackage takes no ApprovalDescription: the gate's reason is recorded with the decision it made.
   if (status !== 'PendingManualApproval') {
-    await sagemaker().send(new UpdateModelPackageCommand({
-      ModelPackageArn: created.ModelPackageArn, ModelApprovalStatus: status, ApprovalDescription: `${GATE_PREFIX}${result.reason}`.slice(0, 1024),
-    }));
+    await sagemaker().send(
+      new UpdateModelPackageCommand({
+        ModelPackageArn: created.ModelPackageArn,
+        ModelApprovalStatus: status,
+        ApprovalDescription: `${GATE_PREFIX}${result.reason}`.slice(0, 1024),
+      }),
+    );
   }
   // Read back by ARN (a list may not show a version created a moment ago).
   const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: created.ModelPackageArn }));
   const version: ModelPackageSummary = {
-    ModelPackageArn: described.ModelPackageArn, ModelPackageVersion: described.ModelPackageVersion, ModelApprovalStatus: described.ModelApprovalStatus,
-    ModelPackageGroupName: described.ModelPackageGroupName, CreationTime: described.CreationTime, ModelPackageStatus: described.ModelPackageStatus,
+    ModelPackageArn: described.ModelPackageArn,
+    ModelPackageVersion: described.ModelPackageVersion,
+    ModelApprovalStatus: described.ModelApprovalStatus,
+    ModelPackageGroupName: described.ModelPackageGroupName,
+    CreationTime: described.CreationTime,
+    ModelPackageStatus: described.ModelPackageStatus,
   };
   return { version, reason: result.reason };
 }
 
 /** The newest version of the group with that approval status, or undefined. */
 async function newestApproved(group: string): Promise<ModelPackageSummary | undefined> {
-  const page = await sagemaker().send(new ListModelPackagesCommand({
-    ModelPackageGroupName: group, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1,
-  }));
+  const page = await sagemaker().send(
+    new ListModelPackagesCommand({
+      ModelPackageGroupName: group,
+      ModelApprovalStatus: 'Approved',
+      SortBy: 'CreationTime',
+      SortOrder: 'Descending',
+      MaxResults: 1,
+    }),
+  );
   return page.ModelPackageSummaryList?.[0];
 }
 
@@ -160,9 +191,11 @@ async function newestApproved(group: string): Promise<ModelPackageSummary | unde
 async function baselineOf(summary: ModelPackageSummary): Promise<Baseline> {
   const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
   const metadata = described.CustomerMetadataProperties ?? {};
-  const metrics = Object.fromEntries(Object.entries(metadata)
-    .filter(([key]) => key.startsWith(METRIC_KEY_PREFIX))
-    .map(([key, value]) => [key.slice(METRIC_KEY_PREFIX.length), Number(value)]));
+  const metrics = Object.fromEntries(
+    Object.entries(metadata)
+      .filter(([key]) => key.startsWith(METRIC_KEY_PREFIX))
+      .map(([key, value]) => [key.slice(METRIC_KEY_PREFIX.length), Number(value)]),
+  );
   return { name: `version ${summary.ModelPackageVersion} (${metadata.training_job ?? summary.ModelPackageArn})`, metrics };
 }
 
@@ -171,9 +204,15 @@ export async function findVersion(group: string, trainingJobName: string): Promi
   const description = descriptionFor(trainingJobName);
   let NextToken: string | undefined;
   do {
-    const page = await sagemaker().send(new ListModelPackagesCommand({
-      ModelPackageGroupName: group, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 100, NextToken,
-    }));
+    const page = await sagemaker().send(
+      new ListModelPackagesCommand({
+        ModelPackageGroupName: group,
+        SortBy: 'CreationTime',
+        SortOrder: 'Descending',
+        MaxResults: 100,
+        NextToken,
+      }),
+    );
     const hit = page.ModelPackageSummaryList?.find((s) => s.ModelPackageDescription === description);
     if (hit) return hit;
     NextToken = page.NextToken;
@@ -183,7 +222,15 @@ export async function findVersion(group: string, trainingJobName: string): Promi
 
 export function parse(raw: Record<string, unknown>): ModelRegistrationProperties {
   const p = raw as unknown as ModelRegistrationProperties;
-  for (const key of ['ModelPackageGroupName', 'TrainingJobName', 'ModelDataUrl', 'ImageUri', 'FinalMetrics', 'QualityGate', 'CodeHash'] as const) {
+  for (const key of [
+    'ModelPackageGroupName',
+    'TrainingJobName',
+    'ModelDataUrl',
+    'ImageUri',
+    'FinalMetrics',
+    'QualityGate',
+    'CodeHash',
+  ] as const) {
     if (typeof p[key] !== 'string' || p[key] === '') throw new Error(`ModelRegistration needs ${key}`);
   }
   const approvals: Approval[] = ['automatic', 'manual'];

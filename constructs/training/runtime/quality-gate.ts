@@ -58,18 +58,25 @@ export function applyQualityGate(metrics: Record<string, number>, settings: Gate
   }
   const lower = LOWER_IS_BETTER.has(settings.metric);
   if (lower ? value > settings.bar : value < settings.bar) {
-    return { passed: false, reason: `${settings.metric} ${shown(value)} is ${lower ? 'above the maximum' : 'below the minimum'} ${shown(settings.bar)}` };
+    return {
+      passed: false,
+      reason: `${settings.metric} ${shown(value)} is ${lower ? 'above the maximum' : 'below the minimum'} ${shown(settings.bar)}`,
+    };
   }
   if (baseline?.differences?.length) {
     const what = `a different problem from the approved model ${baseline.name} (${baseline.differences.join('; ')})`;
     if (settings.schemaChange !== 'accept') {
       return {
         passed: false,
-        reason: `${what}: not compared and not a regression; train it into a new model group (locally: another --work-dir), `
-          + 'or set qualityGateSchemaChange=accept to let it replace the approved model when it meets the bar',
+        reason:
+          `${what}: not compared and not a regression; train it into a new model group (locally: another --work-dir), ` +
+          'or set qualityGateSchemaChange=accept to let it replace the approved model when it meets the bar',
       };
     }
-    return { passed: true, reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)}; ${what}, accepted by qualityGateSchemaChange=accept: judged on the bar alone` };
+    return {
+      passed: true,
+      reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)}; ${what}, accepted by qualityGateSchemaChange=accept: judged on the bar alone`,
+    };
   }
   const previous = baseline?.metrics[settings.metric];
   const on = baseline?.sameData ? ' on the same test rows' : '';
@@ -78,11 +85,18 @@ export function applyQualityGate(metrics: Record<string, number>, settings: Gate
     if (regression > settings.maxRegression) {
       return {
         passed: false,
-        reason: `${settings.metric} ${shown(value)} is ${shown(regression)} ${lower ? 'above' : 'below'} the approved model ${baseline.name} `
-          + `(${shown(previous)}${on}), more than the tolerance ${shown(settings.maxRegression)}`,
+        reason:
+          `${settings.metric} ${shown(value)} is ${shown(regression)} ${lower ? 'above' : 'below'} the approved model ${baseline.name} ` +
+          `(${shown(previous)}${on}), more than the tolerance ${shown(settings.maxRegression)}`,
       };
     }
-    return { passed: true, reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)} and is within ${shown(settings.maxRegression)} of the approved model ${baseline.name} (${shown(previous)}${on})` };
+    return {
+      passed: true,
+      reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)} and is within ${shown(settings.maxRegression)} of the approved model ${baseline.name} (${shown(previous)}${on})`,
+    };
   }
-  return { passed: true, reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)}; no approved model to compare with` };
+  return {
+    passed: true,
+    reason: `${settings.metric} ${shown(value)} meets the bar ${shown(settings.bar)}; no approved model to compare with`,
+  };
 }

@@ -4,6 +4,7 @@
  * returns. Pure (no aws-cdk-lib).
  */
 import type { CreateProcessingJobCommandInput, CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
+
 import type { ProcessingIdentity, ProcessingJobSpec, TrainingIdentity, TrainingJobSpec } from './job-requests';
 import type { ModelRegistrationProperties } from './model-registration-contract';
 

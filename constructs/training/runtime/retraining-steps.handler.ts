@@ -8,14 +8,27 @@
  * - `register`: the gate and the registration of the deploy (model-registration.handler.ts's gateAndRegister).
  * Every request and name comes from runtime/job-requests.ts, as the deploy's custom resources' do.
  */
-import { createHash } from 'crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
-  DescribeModelPackageCommand, DescribeProcessingJobCommand, DescribeTrainingJobCommand, ListModelPackagesCommand, ModelPackageSummary, SageMakerClient,
+  DescribeModelPackageCommand,
+  DescribeProcessingJobCommand,
+  DescribeTrainingJobCommand,
+  ListModelPackagesCommand,
+  ModelPackageSummary,
+  SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { createHash } from 'crypto';
+
 import { finalMetricsOf } from './final-metrics';
-import { ProcessingIdentity, jobNameOf, modelArtifactKey, processingJobRequest, processingOutputPrefix, trainingJobRequest } from './job-requests';
+import {
+  jobNameOf,
+  modelArtifactKey,
+  ProcessingIdentity,
+  processingJobRequest,
+  processingOutputPrefix,
+  trainingJobRequest,
+} from './job-requests';
 import { findVersion, gateAndRegister } from './model-registration.handler';
 import type { ModelRegistrationProperties } from './model-registration-contract';
 import { ABSENT, COMPLETION_MARKER, FingerprintResult, PipelineConfig, PlanResult, RegisterResult } from './retraining-contract';
@@ -60,10 +73,14 @@ function log(message: string, fields: Record<string, unknown> = {}): void {
 
 export async function onStep(event: StepEvent): Promise<PlanResult | FingerprintResult | RegisterResult> {
   switch (event.step) {
-    case 'plan': return plan(event);
-    case 'fingerprint': return fingerprint(event);
-    case 'register': return register(event);
-    default: throw new PipelineError('UnknownStep', `unknown step ${String((event as { step?: unknown }).step)}`);
+    case 'plan':
+      return plan(event);
+    case 'fingerprint':
+      return fingerprint(event);
+    case 'register':
+      return register(event);
+    default:
+      throw new PipelineError('UnknownStep', `unknown step ${String((event as { step?: unknown }).step)}`);
   }
 }
 
@@ -90,24 +107,53 @@ async function fingerprint(event: FingerprintEvent): Promise<FingerprintResult> 
   const dataHash = await readHash(config.prepare.spec.outputBucketName, `${prepared('report')}data.sha256`);
   const identity = config.train.identity;
   // The prepared data by its content, wherever it lies: the same data, image and settings name the same job.
-  const trainName = jobNameOf(identity.prefix, {
-    ...identity.inputs, data: { ...identity.inputs.data, prefix: config.prepare.spec.outputPrefix, version: `sha256:${dataHash}` },
-  }, identity.attempt);
+  const trainName = jobNameOf(
+    identity.prefix,
+    {
+      ...identity.inputs,
+      data: { ...identity.inputs.data, prefix: config.prepare.spec.outputPrefix, version: `sha256:${dataHash}` },
+    },
+    identity.attempt,
+  );
   const train = { name: trainName, request: trainingJobRequest(config.train.spec, { jobName: trainName, dataPrefix: prepared('data') }) };
   const testKey = `${prepared('data')}test/`;
   const modelKey = modelArtifactKey(config.train.spec, trainName);
-  const evaluateName = processingName(config.evaluate.identity, { model: { key: modelKey, version: trainName }, test: { key: testKey, version: prepareName } });
-  const evaluate = { name: evaluateName, request: processingJobRequest(config.evaluate.spec, { jobName: evaluateName, inputKeys: { model: modelKey, test: testKey } }) };
+  const evaluateName = processingName(config.evaluate.identity, {
+    model: { key: modelKey, version: trainName },
+    test: { key: testKey, version: prepareName },
+  });
+  const evaluate = {
+    name: evaluateName,
+    request: processingJobRequest(config.evaluate.spec, { jobName: evaluateName, inputKeys: { model: modelKey, test: testKey } }),
+  };
 
-  const existing = await findVersion(config.registration.ModelPackageGroupName, trainName) ?? await sameModelOfTheDeploy(config, dataHash);
+  const existing =
+    (await findVersion(config.registration.ModelPackageGroupName, trainName)) ?? (await sameModelOfTheDeploy(config, dataHash));
   if (existing) {
-    const version = { arn: existing.ModelPackageArn!, number: existing.ModelPackageVersion ?? 0, status: String(existing.ModelApprovalStatus) };
+    const version = {
+      arn: existing.ModelPackageArn!,
+      number: existing.ModelPackageVersion ?? 0,
+      status: String(existing.ModelApprovalStatus),
+    };
     log('unchanged: a registered version has this fingerprint; nothing to train', { fingerprint: trainName, dataHash, version });
-    return { dataHash, fingerprint: trainName, registered: true, version, train: { ...train, status: 'Registered' }, evaluate: { ...evaluate, status: 'Registered' } };
+    return {
+      dataHash,
+      fingerprint: trainName,
+      registered: true,
+      version,
+      train: { ...train, status: 'Registered' },
+      evaluate: { ...evaluate, status: 'Registered' },
+    };
   }
   const [trainStatus, evaluateStatus] = await Promise.all([trainingStatus(trainName), processingStatus(evaluateName)]);
   log('fingerprinted', { fingerprint: trainName, dataHash, trainStatus, evaluateStatus });
-  return { dataHash, fingerprint: trainName, registered: false, train: { ...train, status: trainStatus }, evaluate: { ...evaluate, status: evaluateStatus } };
+  return {
+    dataHash,
+    fingerprint: trainName,
+    registered: false,
+    train: { ...train, status: trainStatus },
+    evaluate: { ...evaluate, status: evaluateStatus },
+  };
 }
 
 /**
@@ -116,9 +162,14 @@ async function fingerprint(event: FingerprintEvent): Promise<FingerprintResult> 
  * data.sha256), same hyperparameters and instances (its training job): the same model. The newest versions only.
  */
 async function sameModelOfTheDeploy(config: PipelineConfig, dataHash: string): Promise<ModelPackageSummary | undefined> {
-  const page = await aws().sagemaker.send(new ListModelPackagesCommand({
-    ModelPackageGroupName: config.registration.ModelPackageGroupName, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 20,
-  }));
+  const page = await aws().sagemaker.send(
+    new ListModelPackagesCommand({
+      ModelPackageGroupName: config.registration.ModelPackageGroupName,
+      SortBy: 'CreationTime',
+      SortOrder: 'Descending',
+      MaxResults: 20,
+    }),
+  );
   for (const summary of page.ModelPackageSummaryList ?? []) {
     const described = await aws().sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
     const metadata = described.CustomerMetadataProperties ?? {};
@@ -128,8 +179,11 @@ async function sameModelOfTheDeploy(config: PipelineConfig, dataHash: string): P
     if (theirHash !== dataHash) continue;
     const job = await aws().sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: metadata.training_job }));
     const spec = config.train.spec;
-    if (JSON.stringify(sorted(job.HyperParameters ?? {})) === JSON.stringify(sorted(spec.hyperparameters))
-      && job.ResourceConfig?.InstanceType === spec.instanceType && job.ResourceConfig?.InstanceCount === spec.instanceCount) {
+    if (
+      JSON.stringify(sorted(job.HyperParameters ?? {})) === JSON.stringify(sorted(spec.hyperparameters)) &&
+      job.ResourceConfig?.InstanceType === spec.instanceType &&
+      job.ResourceConfig?.InstanceCount === spec.instanceCount
+    ) {
       return summary;
     }
   }
@@ -145,7 +199,10 @@ async function register(event: RegisterEvent): Promise<RegisterResult> {
   const job = await aws().sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: trainName }));
   const artifact = job.ModelArtifacts?.S3ModelArtifacts;
   if (job.TrainingJobStatus !== 'Completed' || !artifact) {
-    throw new PipelineError('TrainingNotCompleted', `Training job ${trainName} is ${job.TrainingJobStatus ?? 'unknown'}, without a model artifact to register`);
+    throw new PipelineError(
+      'TrainingNotCompleted',
+      `Training job ${trainName} is ${job.TrainingJobStatus ?? 'unknown'}, without a model artifact to register`,
+    );
   }
   const dataBucket = config.prepare.spec.outputBucketName;
   const properties: ModelRegistrationProperties = {
@@ -159,8 +216,11 @@ async function register(event: RegisterEvent): Promise<RegisterResult> {
   };
   const { version, reason, created } = await gateAndRegister(properties);
   const result = {
-    modelPackageArn: version.ModelPackageArn!, modelPackageVersion: version.ModelPackageVersion ?? 0,
-    status: String(version.ModelApprovalStatus), reason, created,
+    modelPackageArn: version.ModelPackageArn!,
+    modelPackageVersion: version.ModelPackageVersion ?? 0,
+    status: String(version.ModelApprovalStatus),
+    reason,
+    created,
   };
   log('registered', { trainingJob: trainName, ...result });
   return result;
@@ -171,7 +231,9 @@ async function earlierRun(execution: PlanEvent['execution']): Promise<string | u
   const mine = Date.parse(execution.startTime);
   let nextToken: string | undefined;
   do {
-    const page = await aws().sfn.send(new ListExecutionsCommand({ stateMachineArn: execution.stateMachine, statusFilter: 'RUNNING', nextToken }));
+    const page = await aws().sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: execution.stateMachine, statusFilter: 'RUNNING', nextToken }),
+    );
     for (const other of page.executions ?? []) {
       if (other.executionArn === execution.id || !other.startDate) continue;
       const started = other.startDate.getTime();
@@ -221,11 +283,19 @@ function processingName(identity: PipelineConfig['prepare']['identity'], run: Re
 }
 
 async function processingStatus(name: string): Promise<string> {
-  return status(() => aws().sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name })).then((j) => j.ProcessingJobStatus));
+  return status(() =>
+    aws()
+      .sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }))
+      .then((j) => j.ProcessingJobStatus),
+  );
 }
 
 async function trainingStatus(name: string): Promise<string> {
-  return status(() => aws().sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name })).then((j) => j.TrainingJobStatus));
+  return status(() =>
+    aws()
+      .sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }))
+      .then((j) => j.TrainingJobStatus),
+  );
 }
 
 /** The job's status, or ABSENT when SageMaker knows no job of that name. */
@@ -235,7 +305,8 @@ async function status(describe: () => Promise<string | undefined>): Promise<stri
   } catch (e) {
     // DescribeProcessingJob answers an unknown job with ResourceNotFound, DescribeTrainingJob with
     // ValidationException "Requested resource not found" (as sagemaker-job.handler.ts reads them).
-    if (e instanceof Error && (e.name === 'ResourceNotFound' || (e.name === 'ValidationException' && /not found/i.test(e.message)))) return ABSENT;
+    if (e instanceof Error && (e.name === 'ResourceNotFound' || (e.name === 'ValidationException' && /not found/i.test(e.message))))
+      return ABSENT;
     throw e;
   }
 }

@@ -47,8 +47,9 @@ export async function createWhileRoleAssumable<T>(
       if (!roleNotAssumable(e)) throw e;
       const error = e as Error;
       if (attempt >= policy.attempts) {
-        error.message = `${error.message} (still refused after ${policy.attempts} tries over `
-          + `${totalWaitSeconds(policy)} s; a new role normally becomes usable within that time, so check the role's trust policy)`;
+        error.message =
+          `${error.message} (still refused after ${policy.attempts} tries over ` +
+          `${totalWaitSeconds(policy)} s; a new role normally becomes usable within that time, so check the role's trust policy)`;
         throw error;
       }
       const delayMs = policy.firstDelayMs * 2 ** (attempt - 1);

@@ -4,10 +4,18 @@
  * an existing job, phases, deadlines, failure messages) is the handler's and the same for every kind.
  */
 import {
-  CreateProcessingJobCommand, CreateProcessingJobCommandInput, CreateTrainingJobCommand, CreateTrainingJobCommandInput,
-  DescribeProcessingJobCommand, DescribeTrainingJobCommand, DescribeTrainingJobCommandOutput, SageMakerClient,
-  StopProcessingJobCommand, StopTrainingJobCommand,
+  CreateProcessingJobCommand,
+  CreateProcessingJobCommandInput,
+  CreateTrainingJobCommand,
+  CreateTrainingJobCommandInput,
+  DescribeProcessingJobCommand,
+  DescribeTrainingJobCommand,
+  DescribeTrainingJobCommandOutput,
+  SageMakerClient,
+  StopProcessingJobCommand,
+  StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
+
 import { ATTR, PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, RESOURCE_TYPE } from './sagemaker-job-contract';
 
 /** A job's state, the same shape for every kind. */
@@ -57,7 +65,7 @@ const training: JobKind = {
   requestProperty: 'CreateTrainingJobRequest',
   nameAttribute: ATTR.trainingJobName,
   statusAttribute: ATTR.trainingJobStatus,
-  waitHint: 'Raise the wait limit (trainingTimeoutMinutes) or lower the job\'s MaxRuntime/MaxWait.',
+  waitHint: "Raise the wait limit (trainingTimeoutMinutes) or lower the job's MaxRuntime/MaxWait.",
   attemptSetting: 'trainingAttempt',
   requestName: (request) => request.TrainingJobName,
   locations: (job) => {
@@ -92,16 +100,21 @@ const processing: JobKind = {
   requestProperty: 'CreateProcessingJobRequest',
   nameAttribute: PROCESSING_ATTR.processingJobName,
   statusAttribute: PROCESSING_ATTR.processingJobStatus,
-  waitHint: 'Lower the job\'s MaxRuntimeInSeconds (prepareMaxRuntimeSeconds for prepare): the deploy waits 10 minutes more than it.',
+  waitHint: "Lower the job's MaxRuntimeInSeconds (prepareMaxRuntimeSeconds for prepare): the deploy waits 10 minutes more than it.",
   attemptSetting: 'prepareAttempt',
   requestName: (request) => request.ProcessingJobName,
   locations: (job) => {
     const inputs = (job.ProcessingInputs ?? []) as { InputName?: string; S3Input?: { S3Uri?: string } }[];
-    const config = (job.ProcessingOutputConfig ?? {}) as { KmsKeyId?: string; Outputs?: { OutputName?: string; S3Output?: { S3Uri?: string } }[] };
+    const config = (job.ProcessingOutputConfig ?? {}) as {
+      KmsKeyId?: string;
+      Outputs?: { OutputName?: string; S3Output?: { S3Uri?: string } }[];
+    };
     return defined({
       RoleArn: job.RoleArn,
       'ProcessingOutputConfig.KmsKeyId': config.KmsKeyId,
-      ...Object.fromEntries((config.Outputs ?? []).map((o) => [`ProcessingOutputConfig.Outputs[${o.OutputName}].S3Uri`, o.S3Output?.S3Uri])),
+      ...Object.fromEntries(
+        (config.Outputs ?? []).map((o) => [`ProcessingOutputConfig.Outputs[${o.OutputName}].S3Uri`, o.S3Output?.S3Uri]),
+      ),
       ...Object.fromEntries(inputs.map((i) => [`ProcessingInputs[${i.InputName}].S3Uri`, i.S3Input?.S3Uri])),
     });
   },
@@ -129,7 +142,11 @@ const processing: JobKind = {
 
 /** The members that hold a value, as strings. */
 function defined(members: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(members).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(members)
+      .filter(([, v]) => v !== undefined && v !== null && v !== '')
+      .map(([k, v]) => [k, String(v)]),
+  );
 }
 
 /** The kind of job a resource type runs; unknown types are refused. */

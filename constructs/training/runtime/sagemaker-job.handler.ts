@@ -11,12 +11,13 @@
  * adopted only when it reads, writes and runs where the request says; otherwise the deploy fails and says
  * which attempt number starts a new job.
  */
-import { finalMetricsOf } from './final-metrics';
 import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+
+import { finalMetricsOf } from './final-metrics';
 import { createWhileRoleAssumable } from './role-propagation';
-import { JobKind, JobState, jobKind } from './sagemaker-job-kinds';
-import { ATTR, JOB_NAME_PATTERN, Phase, metricAttribute } from './sagemaker-job-contract';
+import { ATTR, JOB_NAME_PATTERN, metricAttribute, Phase } from './sagemaker-job-contract';
+import { JobKind, jobKind, JobState } from './sagemaker-job-kinds';
 
 /** What the Provider framework passes `onEvent`: the CloudFormation event (ResponseURL withheld). */
 export type OnEventRequest = CloudFormationCustomResourceEvent;
@@ -67,7 +68,12 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
     // Deleting never removes outputs; it stops a job still running (a rolled-back create, or the job an
     // update replaced while it ran).
     const phase = event.ResourceProperties.Phase;
-    log('info', 'event received', { requestType: 'Delete', requestId: event.RequestId, phase, physicalResourceId: event.PhysicalResourceId });
+    log('info', 'event received', {
+      requestType: 'Delete',
+      requestId: event.RequestId,
+      phase,
+      physicalResourceId: event.PhysicalResourceId,
+    });
     if (phase === 'start') await stopIfRunning(kind, event.PhysicalResourceId);
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
@@ -98,7 +104,11 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   const status = job.status;
   const elapsedSeconds = Math.round((Date.now() - Number(event.StartedAt ?? Date.now())) / 1000);
   log('info', `${kind.label.toLowerCase()} job status`, {
-    [jobField(kind)]: props.jobName, status, secondaryStatus: job.secondaryStatus, phase: props.phase, elapsedSeconds,
+    [jobField(kind)]: props.jobName,
+    status,
+    secondaryStatus: job.secondaryStatus,
+    phase: props.phase,
+    elapsedSeconds,
   });
 
   switch (status) {
@@ -116,8 +126,8 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
         return { IsComplete: true, Data: { [kind.nameAttribute]: props.jobName, [kind.statusAttribute]: String(status) } };
       }
       throw new Error(
-        `${what} is still ${status} (${job.secondaryStatus ?? 'no detail'}) after the deploy's wait limit; `
-        + `the deploy rolls back, which stops it. ${kind.waitHint}`,
+        `${what} is still ${status} (${job.secondaryStatus ?? 'no detail'}) after the deploy's wait limit; ` +
+          `the deploy rolls back, which stops it. ${kind.waitHint}`,
       );
   }
 }
@@ -144,8 +154,16 @@ async function startJob(props: Properties): Promise<void> {
   const request = props.request;
   try {
     // The execution role was created moments ago in this deploy: SageMaker may not see it yet.
-    await createWhileRoleAssumable(() => kind.create(sagemaker(), request), (attempt, delayMs, error) => log('warn',
-      'SageMaker cannot assume the execution role yet (IAM propagation); trying again', { [jobField(kind)]: props.jobName, attempt, delayMs, reason: error.message }));
+    await createWhileRoleAssumable(
+      () => kind.create(sagemaker(), request),
+      (attempt, delayMs, error) =>
+        log('warn', 'SageMaker cannot assume the execution role yet (IAM propagation); trying again', {
+          [jobField(kind)]: props.jobName,
+          attempt,
+          delayMs,
+          reason: error.message,
+        }),
+    );
     log('info', `${kind.label.toLowerCase()} job created`, { [jobField(kind)]: props.jobName });
     return;
   } catch (e) {
@@ -160,9 +178,9 @@ async function startJob(props: Properties): Promise<void> {
   }
   // SageMaker never reuses a job name, and the name is a hash of the inputs: the same inputs cannot run twice.
   throw new Error(
-    `${kind.label} job ${props.jobName} already ran with these exact inputs and ended ${status ?? 'unknown'}`
-    + `${job && reasonOf(job) ? ` (${reasonOf(job)})` : ''}. SageMaker never reuses a job name: change an input, `
-    + `or raise the attempt number (the ${kind.attemptSetting} setting), to run it again.`,
+    `${kind.label} job ${props.jobName} already ran with these exact inputs and ended ${status ?? 'unknown'}` +
+      `${job && reasonOf(job) ? ` (${reasonOf(job)})` : ''}. SageMaker never reuses a job name: change an input, ` +
+      `or raise the attempt number (the ${kind.attemptSetting} setting), to run it again.`,
   );
 }
 
@@ -175,20 +193,27 @@ function checkSameDeployment(props: Properties, request: Record<string, unknown>
   const wanted = kind.locations(request);
   const found = kind.locations(job.raw as Record<string, unknown>);
   const same = (a: string | undefined, b: string | undefined) => a?.replace(/\/+$/, '') === b?.replace(/\/+$/, '');
-  const differing = [...new Set([...Object.keys(wanted), ...Object.keys(found)])]
-    .filter((k) => !same(wanted[k], found[k]) && !(k === 'RoleArn' && sameGeneratedRole(wanted[k], found[k])));
+  const differing = [...new Set([...Object.keys(wanted), ...Object.keys(found)])].filter(
+    (k) => !same(wanted[k], found[k]) && !(k === 'RoleArn' && sameGeneratedRole(wanted[k], found[k])),
+  );
   if (differing.length === 0) return;
-  const outputs = Object.entries(found).filter(([k]) => /Output/.test(k) && !/KmsKeyId/.test(k)).map(([, v]) => v);
+  const outputs = Object.entries(found)
+    .filter(([k]) => /Output/.test(k) && !/KmsKeyId/.test(k))
+    .map(([, v]) => v);
   const details = differing.map((k) => `${k} ${found[k] ?? 'unset'} there, ${wanted[k] ?? 'unset'} here`).join('; ');
-  const again = props.attempt !== undefined
-    ? `\`-c ${kind.attemptSetting}=${props.attempt + 1}\``
-    : `a higher ${kind.attemptSetting} than this deployment's (\`-c ${kind.attemptSetting}=<n>\`)`;
-  log('warn', `${kind.label.toLowerCase()} job belongs to an earlier deployment; not adopting it`, { [jobField(kind)]: props.jobName, differing });
+  const again =
+    props.attempt !== undefined
+      ? `\`-c ${kind.attemptSetting}=${props.attempt + 1}\``
+      : `a higher ${kind.attemptSetting} than this deployment's (\`-c ${kind.attemptSetting}=<n>\`)`;
+  log('warn', `${kind.label.toLowerCase()} job belongs to an earlier deployment; not adopting it`, {
+    [jobField(kind)]: props.jobName,
+    differing,
+  });
   throw new Error(
-    `${kind.label} job ${props.jobName} already belongs to a job from an earlier deployment writing to `
-    + `${outputs.join(', ') || 'another location'} (it differs from this deployment's request in ${details}). SageMaker never reuses a job `
-    + `name, and that job's outputs are not this deployment's to use: deploy again with ${again} `
-    + 'to run a new job.',
+    `${kind.label} job ${props.jobName} already belongs to a job from an earlier deployment writing to ` +
+      `${outputs.join(', ') || 'another location'} (it differs from this deployment's request in ${details}). SageMaker never reuses a job ` +
+      `name, and that job's outputs are not this deployment's to use: deploy again with ${again} ` +
+      'to run a new job.',
   );
 }
 
@@ -214,7 +239,10 @@ async function stopIfRunning(kind: JobKind, jobName: string): Promise<void> {
   }
   const job = await describe(kind, jobName);
   if (job?.status !== 'InProgress') {
-    log('info', `${kind.label.toLowerCase()} job not running; nothing to stop`, { [jobField(kind)]: jobName, status: job?.status ?? 'absent' });
+    log('info', `${kind.label.toLowerCase()} job not running; nothing to stop`, {
+      [jobField(kind)]: jobName,
+      status: job?.status ?? 'absent',
+    });
     return;
   }
   try {
@@ -266,9 +294,10 @@ function parseProperties(kind: JobKind, raw: Record<string, unknown>): Propertie
     throw new Error(`${kind.nameProperty} ${String(name)} does not match ${JOB_NAME_PATTERN}`);
   }
   const waitSeconds = Number(p.WaitSeconds);
-  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new Error(`WaitSeconds must be a positive number, not ${String(p.WaitSeconds)}`);
+  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0)
+    throw new Error(`WaitSeconds must be a positive number, not ${String(p.WaitSeconds)}`);
   const json = p[kind.requestProperty];
-  const request = json ? JSON.parse(json) as Record<string, unknown> : undefined;
+  const request = json ? (JSON.parse(json) as Record<string, unknown>) : undefined;
   if (request && kind.requestName(request) !== name) {
     throw new Error(`${kind.requestProperty} names ${String(kind.requestName(request))}, not ${name}`);
   }

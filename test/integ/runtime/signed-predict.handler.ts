@@ -21,9 +21,14 @@ export async function handler(event: SignedPredictEvent): Promise<SignedPredictR
   const url = new URL(process.env.PREDICT_URL ?? '');
   const signer = new SignatureV4({ service: 'execute-api', region: process.env.AWS_REGION ?? '', credentials: fromEnv(), sha256: Sha256 });
   const signed = await signer.sign({
-    method: 'POST', protocol: url.protocol, hostname: url.hostname, path: url.pathname, query: {},
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    path: url.pathname,
+    query: {},
     // `host` as the request carries it (with a port when the URL has one), since it is signed.
-    headers: { host: url.host, 'content-type': 'application/json' }, body: event.body,
+    headers: { host: url.host, 'content-type': 'application/json' },
+    body: event.body,
   });
   // fetch sets Host itself, to the same value that was signed.
   const headers = Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name.toLowerCase() !== 'host'));

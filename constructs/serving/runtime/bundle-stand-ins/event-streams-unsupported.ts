@@ -17,8 +17,9 @@ export const eventStreamSerdeProvider = (): { serialize: () => never; deserializ
 });
 
 /** As in @smithy/core: puts the provider's marshaller on the client config. */
-export const resolveEventStreamSerdeConfig = <T extends { eventStreamSerdeProvider: (input: T) => unknown }>(input: T): T & { eventStreamMarshaller: unknown } =>
-  Object.assign(input, { eventStreamMarshaller: input.eventStreamSerdeProvider(input) });
+export const resolveEventStreamSerdeConfig = <T extends { eventStreamSerdeProvider: (input: T) => unknown }>(
+  input: T,
+): T & { eventStreamMarshaller: unknown } => Object.assign(input, { eventStreamMarshaller: input.eventStreamSerdeProvider(input) });
 
 /** Loaded by the protocol layer only for an operation with an event stream. */
 export class EventStreamSerde {
