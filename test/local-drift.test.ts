@@ -5,58 +5,22 @@
  * `monitor` over each half (split by inference time) and finds no drift in the first and exactly the two shifted
  * features in the second.
  */
-import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
 import { CaptureWriter } from '../local/capture-writer';
+import { LocalRun, runLocal } from './support/local-run';
 
 const REPO = path.resolve(__dirname, '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
 const TEST_CSV = path.join(REPO, 'training-image', 'sample-data', 'test.csv');
 const SHIFTED = ['p20', 'p43'];
 
-interface Run {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly stdout: () => string;
-  readonly exited: Promise<number | null>;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-}
-
-function runLocal(args: string[]): Run {
-  const child = spawn(TSX, ['bin/local.ts', ...args], { cwd: REPO, env: { ...process.env, OMP_NUM_THREADS: '1' }, detached: true });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    err += c.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, timeoutMs = 200_000) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
-      const check = () => {
-        const match = out.match(pattern);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match);
-        }
-      };
-      child.stdout.on('data', check);
-      check();
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`exited before ${pattern}:\n${out}\n${err}`));
-      });
-    });
-  return { child, stdout: () => out, exited, waitFor };
-}
+/** How long each step may take: these runs train, serve and check drift, slower than local mode's own waits. */
+const STEP_MS = 200_000;
 
 /** Kills what a failed run left: the runner's process group (the model server has its own, stopped by the runner). */
-function kill(run: Run): void {
+function kill(run: LocalRun): void {
   try {
     process.kill(-run.child.pid!, 'SIGKILL');
   } catch {
@@ -140,7 +104,7 @@ test('the capture writer lays records out as an endpoint does: <endpoint>/<varia
 });
 
 test('500 test rows show no drift; 500 rows with p20 and p43 shifted drift on exactly those two', async () => {
-  const serving = runLocal(['--port', '0', '--work-dir', workDir, '--epochs', '5']);
+  const serving = runLocal(['--port', '0', '--work-dir', workDir, '--epochs', '5'], {}, STEP_MS);
   let boundary: string;
   try {
     const [, url] = await serving.waitFor(/Serving on (http:\/\/\S+) /);
@@ -161,12 +125,12 @@ test('500 test rows show no drift; 500 rows with p20 and p43 shifted drift on ex
   }
   expect(serving.stdout()).toContain(`requests and answers are captured in ${path.join(workDir, 'capture')}`);
 
-  const before = runLocal(['--drift', '--work-dir', workDir, '--drift-until', boundary]);
+  const before = runLocal(['--drift', '--work-dir', workDir, '--drift-until', boundary], {}, STEP_MS);
   expect(await before.exited).toBe(0);
   // The runner's own sample request, sent when it starts serving, is captured too: 501 records.
   expect(driftLine(before.stdout())).toMatchObject({ status: 'ok', records: 501, drifted: [] });
 
-  const after = runLocal(['--drift', '--work-dir', workDir, '--drift-since', boundary]);
+  const after = runLocal(['--drift', '--work-dir', workDir, '--drift-since', boundary], {}, STEP_MS);
   expect(await after.exited).toBe(0);
   const report = driftLine(after.stdout());
   expect(report).toMatchObject({ status: 'drift', records: 500 });

@@ -3,58 +3,15 @@
  * digits, training quickly (few epochs), evaluating, registering, serving through the real proxy handler behind
  * the local API Gateway front, and stopping every process it started.
  */
-import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-const REPO = path.resolve(__dirname, '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+import { LocalRun, runLocal } from './support/local-run';
+
 /** Few epochs: the digits CNN passes 95% test accuracy after 5, in seconds. */
 const QUICK = ['--epochs', '5'];
-
-interface Run {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  /** Resolves with the exit code once the process is gone. */
-  readonly exited: Promise<number | null>;
-  /** Resolves with the first stdout match of `pattern`, or rejects when the process exits first. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-}
-
-function runLocal(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  // Its own process group, so a failed test can kill tsx and the runner it starts together.
-  const child = spawn(TSX, ['bin/local.ts', ...args], { cwd: REPO, env: { ...process.env, OMP_NUM_THREADS: '1', ...env }, detached: true });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    err += c.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, timeoutMs = 150_000) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
-      const check = () => {
-        const match = out.match(pattern);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match);
-        }
-      };
-      child.stdout.on('data', check);
-      check();
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`exited before ${pattern}:\n${out}\n${err}`));
-      });
-    });
-  return { child, stdout: () => out, stderr: () => err, exited, waitFor };
-}
 
 /** The machine-readable line the runner prints after the sample prediction. */
 function result(stdout: string): {
@@ -72,7 +29,7 @@ function result(stdout: string): {
 }
 
 /** After a failed test: kills the runner's group and, when it printed its pid, the model server's group. */
-function killAll(run: Run): void {
+function killAll(run: LocalRun): void {
   for (const pid of [run.child.pid, run.stdout().includes('RESULT ') ? result(run.stdout()).modelServerPid : undefined]) {
     if (pid !== undefined && alive(pid, true)) process.kill(-pid, 'SIGKILL');
   }
@@ -275,7 +232,7 @@ test('two tables of different problems in one work dir: the second is refused as
     label === 2 ? 'white' : 'red',
     `q${label}`,
   ]);
-  const runs: Run[] = [];
+  const runs: LocalRun[] = [];
   const once = async (args: string[]) => {
     const run = runLocal(['--once', '--port', '0', '--work-dir', dir, '--epochs', '30', ...args]);
     runs.push(run);
