@@ -14,7 +14,8 @@ import pytest
 from dlplatform.monitor.capture import CaptureRecord, SkippedLine, read_capture
 from dlplatform.monitor.config import MonitorConfig
 from dlplatform.monitor.report import build_report
-from dlplatform.monitor.window import Window
+from dlplatform.monitor.window import Window, read_category
+from dlplatform.serve.payload import BadRequest, RowSchema, _coded
 from dlplatform.tabular.baseline import Baseline, ClassDistribution, fit_categorical, fit_numeric
 
 from .capture_support import (
@@ -187,3 +188,17 @@ def test_leaves_out_predictions_of_another_model_version(tmp_path: Path) -> None
     assert result.records == 9
     assert result.prediction_counts().tolist() == [3, 2]
     assert result.other_model_predictions == 4
+
+
+@pytest.mark.parametrize("cell", ["NA", "null", " n/a ", "", "?", None, "north", "NAN", "0", True, 3])
+def test_a_text_column_gap_is_a_gap_for_the_monitor_exactly_when_the_model_server_codes_it_as_one(cell: object) -> None:
+    # JSON and CSV alike: the server codes a gap as NaN (payload._coded), so the window must count it as missing, not
+    # as a category "NA" the training split never had.
+    schema = RowSchema(("region",), frozenset({"region"}), {0: lambda text: 1.0})
+    try:
+        server_gap = bool(np.isnan(_coded([[cell]], "row {row}", schema, allow_missing=True)[0][0]))
+    except BadRequest:  # the server refuses a non-text value in a text column: not a gap either
+        server_gap = False
+    readable, category = read_category(cell)
+    assert readable
+    assert (category is None) == server_gap

@@ -42,13 +42,16 @@ def read_number(value: object, text: bool) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def read_category(value: object, text: bool) -> tuple[bool, str | None]:
-    """A categorical cell: (readable, its text or None when missing). JSON numbers and booleans read as their text."""
+def read_category(value: object) -> tuple[bool, str | None]:
+    """A categorical cell: (readable, its text or None when missing). JSON numbers and booleans read as their text.
+
+    A gap is what the model server codes as one (serve/payload.py ``_coded``): null, or a string that prepare reads
+    as missing ("", "NA", "null", ...), in JSON as in CSV, so the window counts the gaps the model saw."""
     if value is None:
         return True, None
     if isinstance(value, str):
         cell = value.strip()
-        return True, None if cell == "" or (text and cell.lower() in MISSING_TOKENS) else cell
+        return True, None if cell.lower() in MISSING_TOKENS else cell
     if isinstance(value, bool):
         return True, "true" if value else "false"
     if type(value) in NUMBER_TYPES and math.isfinite(value):  # type: ignore[arg-type]
@@ -133,7 +136,7 @@ class Window:
                     return None
                 values.append(number)
             else:
-                readable, category = read_category(row[position], text)
+                readable, category = read_category(row[position])
                 if not readable:
                     return None
                 values.append(category)
