@@ -4,18 +4,10 @@
  * (retraining-steps.handler.ts) against moto (S3, Step Functions) and the SageMaker API stand-in (every request
  * checked against SageMaker's API model, jobs scripted), and the .sync jobs run by a stand-in that creates the job
  * through the SageMaker API, waits for it as Step Functions does, and writes what the image writes (prepare's
- * data.sha256, evaluate's evaluation.json).
+ * data.sha256, evaluate's evaluation.json): test/support/retraining-runs.ts, shared with retraining-loop.test.ts.
  */
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  CreateProcessingJobCommand,
-  CreateProcessingJobCommandInput,
-  CreateTrainingJobCommand,
-  CreateTrainingJobCommandInput,
-  DescribeProcessingJobCommand,
-  DescribeTrainingJobCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createHash } from 'crypto';
@@ -24,26 +16,14 @@ import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
 import { trainingJobRequest } from '../constructs/training/runtime/job-requests';
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
-import { onStep, StepEvent } from '../constructs/training/runtime/retraining-steps.handler';
-import { loadServiceModel } from '../local/api-model/service-model';
-import { validateInput, validationMessage } from '../local/api-model/validate-input';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
-import { COMPLETES, JobStep, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
-import {
-  aslProblems,
-  copyOf,
-  Definition,
-  definitionOf,
-  deploymentOf,
-  ExecutionOutcome,
-  runStateMachine,
-  stateError,
-} from './support/state-machine-runner';
+import { RetrainingRuns, waitFor } from './support/retraining-runs';
+import { COMPLETES, completesWith, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
+import { aslProblems, copyOf, Definition, definitionOf, deploymentOf, ExecutionOutcome } from './support/state-machine-runner';
 
 jest.setTimeout(120_000);
 
-const EVENTS_MODEL = loadServiceModel('events');
 const standin = new SageMakerStandin();
 let moto: MotoServer;
 let restoreEnv: () => void;
@@ -51,8 +31,7 @@ let s3: S3Client;
 let sagemaker: SageMakerClient;
 let sfn: SFNClient;
 let roleArn: string;
-/** Outcome events the runs put (PutEvents entries, checked against EventBridge's API model). */
-const emitted: { Source: string; DetailType: string; Detail: Record<string, unknown> }[] = [];
+let runs: RetrainingRuns;
 
 interface Synthesized {
   readonly definition: Definition;
@@ -92,6 +71,7 @@ beforeAll(async () => {
   s3 = new S3Client({ forcePathStyle: true });
   sagemaker = new SageMakerClient({});
   sfn = new SFNClient({});
+  runs = new RetrainingRuns({ s3, sagemaker });
   const { raw } = automatic.config;
   await s3.send(new CreateBucketCommand({ Bucket: raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
   if (automatic.config.train.spec.outputBucketName !== raw.bucket) {
@@ -130,98 +110,6 @@ async function upload(key: string, body: string): Promise<void> {
   );
 }
 
-async function text(uri: string): Promise<string> {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)!;
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return object.Body!.transformToString();
-}
-
-/** What `prepare` writes that the pipeline reads: the prepared data's content hash (here, over the distinct data rows). */
-async function writePrepared(request: CreateProcessingJobCommandInput): Promise<void> {
-  const input = request.ProcessingInputs![0].S3Input!.S3Uri!;
-  const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(input)!;
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  const rows = new Set<string>();
-  for (const o of listed.Contents ?? []) {
-    if (!o.Key!.endsWith('.csv')) continue;
-    for (const line of (await text(`s3://${bucket}/${o.Key}`)).split('\n').slice(1)) if (line.trim()) rows.add(line.trim());
-  }
-  const report = request.ProcessingOutputConfig!.Outputs!.find((o) => o.OutputName === 'report')!.S3Output!.S3Uri!;
-  const [, outBucket, outKey] = /^s3:\/\/([^/]+)\/(.*)$/.exec(report)!;
-  const hash = createHash('sha256')
-    .update([...rows].sort().join('\n'))
-    .digest('hex');
-  await s3.send(new PutObjectCommand({ Bucket: outBucket, Key: `${outKey}data.sha256`, Body: `${hash}\n` }));
-}
-
-/** Polls a job as a .sync task does, until it ends; a job that does not complete fails the task as Step Functions does. */
-async function waitFor(describe: () => Promise<{ status?: string; reason?: string; output: unknown }>): Promise<unknown> {
-  for (;;) {
-    const { status, reason, output } = await describe();
-    if (status === 'Completed') return output;
-    if (status === 'Failed' || status === 'Stopped') throw stateError('States.TaskFailed', JSON.stringify({ FailureReason: reason }));
-  }
-}
-
-/** Jobs created by the stand-in during one run, by kind. */
-let created: { training: string[]; processing: string[] };
-
-function handlers(extra: { duringPrepare?: () => Promise<void> } = {}) {
-  return {
-    Plan: (input: StepEvent) => onStep(input),
-    Fingerprint: (input: StepEvent) => onStep(input),
-    Register: (input: StepEvent) => onStep(input),
-    Prepare: async (request: CreateProcessingJobCommandInput) => {
-      await sagemaker.send(new CreateProcessingJobCommand(request));
-      created.processing.push(request.ProcessingJobName!);
-      await extra.duringPrepare?.();
-      const output = await waitFor(async () => {
-        const j = await sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: request.ProcessingJobName }));
-        return { status: j.ProcessingJobStatus, reason: j.FailureReason, output: j };
-      });
-      await writePrepared(request);
-      return output;
-    },
-    Train: async (request: CreateTrainingJobCommandInput) => {
-      await sagemaker.send(new CreateTrainingJobCommand(request));
-      created.training.push(request.TrainingJobName!);
-      return waitFor(async () => {
-        const j = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: request.TrainingJobName }));
-        return { status: j.TrainingJobStatus, reason: j.FailureReason, output: j };
-      });
-    },
-    Evaluate: async (request: CreateProcessingJobCommandInput) => {
-      await sagemaker.send(new CreateProcessingJobCommand(request));
-      created.processing.push(request.ProcessingJobName!);
-      return waitFor(async () => {
-        const j = await sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: request.ProcessingJobName }));
-        return { status: j.ProcessingJobStatus, reason: j.FailureReason, output: j };
-      });
-    },
-    // Step Functions' events:putEvents takes Detail as JSON and sends it as a string: checked as the API receives it.
-    EmitOutcome: async (input: { Entries: { Source: string; DetailType: string; Detail: Record<string, unknown> }[] }) => {
-      const violations = validateInput(EVENTS_MODEL, 'PutEvents', {
-        Entries: input.Entries.map((e) => ({ ...e, Detail: JSON.stringify(e.Detail) })),
-      });
-      if (violations.length > 0) throw stateError('EventBridge.ValidationException', validationMessage(violations));
-      emitted.push(...input.Entries);
-      return { Entries: input.Entries.map((_, i) => ({ EventId: `event-${emitted.length}-${i}` })), FailedEntryCount: 0 };
-    },
-  };
-}
-
-let runCount = 0;
-async function run(
-  definition: Definition,
-  machine: string,
-  input: unknown,
-  options: { executionArn?: string; duringPrepare?: () => Promise<void> } = {},
-): Promise<ExecutionOutcome> {
-  created = { training: [], processing: [] };
-  const executionArn = options.executionArn ?? `${machine.replace(':stateMachine:', ':execution:')}:run-${++runCount}`;
-  return runStateMachine(definition, input, handlers(options), { executionArn, stateMachineArn: machine });
-}
-
 const HEADER = 'label,a,b,c\n';
 const ROWS = ['0,1,2,3', '1,4,5,6', '0,1,2,4', '1,5,5,6'];
 
@@ -255,17 +143,17 @@ describe('retraining pipeline, executed locally', () => {
     await upload('part-2.csv', HEADER + ROWS.slice(2).join('\n'));
     await upload('_SUCCESS', '');
     standin.nextScript = COMPLETES;
-    const result = await run(automatic.definition, machine, { trigger: 'new-data', key: `${automatic.config.raw.key}_SUCCESS` });
+    const result = await runs.run(automatic.definition, machine, { trigger: 'new-data', key: `${automatic.config.raw.key}_SUCCESS` });
 
     expect(result).toMatchObject({ status: 'SUCCEEDED' });
     expect(result.states).toEqual(
       expect.arrayContaining(['Plan', 'Prepare', 'Fingerprint', 'Train', 'Evaluate', 'Register', 'Registered', 'EmitOutcome', 'RunEnded']),
     );
     expect(result.output).toMatchObject({ result: 'Approved', modelPackageVersion: 1 });
-    expect(created.training).toHaveLength(1);
-    expect(created.processing).toHaveLength(2);
+    expect(runs.created.training).toHaveLength(1);
+    expect(runs.created.processing).toHaveLength(2);
     // The training job reads the prepared data of this run's prepare job, with the deploy's role, image and settings.
-    const job = standin.job(created.training[0]).request;
+    const job = standin.job(runs.created.training[0]).request;
     const deploy = automatic.deployTrainingRequest;
     for (const member of [
       'RoleArn',
@@ -279,15 +167,15 @@ describe('retraining pipeline, executed locally', () => {
     ]) {
       expect(job[member]).toEqual(deploy[member]);
     }
-    expect(JSON.stringify(job.InputDataConfig)).toContain(`/prepared/${created.processing[0]}/data/train/`);
+    expect(JSON.stringify(job.InputDataConfig)).toContain(`/prepared/${runs.created.processing[0]}/data/train/`);
     // The version records the prepared data, its report and the evaluation of this run.
     const version = standin.modelPackages(automatic.config.registration.ModelPackageGroupName)[0];
     expect(version.request.CustomerMetadataProperties).toMatchObject({
-      training_job: created.training[0],
-      data_identity: created.processing[0],
+      training_job: runs.created.training[0],
+      data_identity: runs.created.processing[0],
     });
-    expect(JSON.stringify(version.request.ModelMetrics)).toContain(`/evaluations/${created.processing[1]}/evaluation/evaluation.json`);
-    expect(emitted.at(-1)).toMatchObject({
+    expect(JSON.stringify(version.request.ModelMetrics)).toContain(`/evaluations/${runs.created.processing[1]}/evaluation/evaluation.json`);
+    expect(runs.emitted.at(-1)).toMatchObject({
       Source: OUTCOME_EVENT.source,
       DetailType: OUTCOME_EVENT.detailType,
       Detail: { trigger: { trigger: 'new-data' }, outcome: { result: 'Approved' } },
@@ -297,22 +185,22 @@ describe('retraining pipeline, executed locally', () => {
   test('unchanged data: no job runs, and the run names the registered version', async () => {
     // The same rows again, in a new file: a new prepare job (the raw listing changed), the same prepared content.
     await upload('part-3.csv', HEADER + ROWS[0]);
-    const result = await run(automatic.definition, machine, { trigger: 'schedule' });
+    const result = await runs.run(automatic.definition, machine, { trigger: 'schedule' });
     expect(result.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1, status: 'Approved' });
-    expect(created.training).toEqual([]);
+    expect(runs.created.training).toEqual([]);
     expect(result.states).not.toContain('Train');
 
     // And by hand, with nothing uploaded since: not even the prepare job runs again.
-    const again = await run(automatic.definition, machine, { trigger: 'manual' });
+    const again = await runs.run(automatic.definition, machine, { trigger: 'manual' });
     expect(again.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1 });
-    expect(created).toEqual({ training: [], processing: [] });
-    expect(emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Unchanged', modelPackageVersion: 1 } } });
+    expect(runs.created).toEqual({ training: [], processing: [] });
+    expect(runs.emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Unchanged', modelPackageVersion: 1 } } });
   });
 
   test('gate fails: the version is registered Rejected with the reason, nothing is approved', async () => {
     await upload('part-4.csv', `${HEADER}1,9,9,9\n0,8,8,8`);
     standin.nextScript = completesWith({ test_accuracy: 0.5 });
-    const result = await run(automatic.definition, machine, { trigger: 'new-data' });
+    const result = await runs.run(automatic.definition, machine, { trigger: 'new-data' });
     standin.nextScript = COMPLETES;
     expect(result.output).toMatchObject({ result: 'Rejected', modelPackageVersion: 2 });
     expect(String(result.output!.reason)).toMatch(/test_accuracy 0\.5 is below the minimum 0\.95/);
@@ -323,21 +211,21 @@ describe('retraining pipeline, executed locally', () => {
   test("a job that fails fails the run with SageMaker's reason, and the outcome says Failed", async () => {
     await upload('part-5.csv', `${HEADER}1,7,7,7`);
     standin.nextScript = [{ status: 'InProgress' }, { status: 'Failed', failureReason: 'AlgorithmError: out of memory' }];
-    const result = await run(automatic.definition, machine, { trigger: 'manual' });
+    const result = await runs.run(automatic.definition, machine, { trigger: 'manual' });
     standin.nextScript = COMPLETES;
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.TaskFailed' });
     expect(result.cause).toContain('AlgorithmError: out of memory');
-    expect(emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Failed', error: 'States.TaskFailed' } } });
+    expect(runs.emitted.at(-1)).toMatchObject({ Detail: { outcome: { result: 'Failed', error: 'States.TaskFailed' } } });
   });
 
   test('after a failed job, the next run on the same data fails at once, naming the setting that runs it again', async () => {
     // The data of the previous test, whose first job (prepare) failed: SageMaker never reuses a job name.
-    const result = await run(automatic.definition, machine, { trigger: 'schedule' });
+    const result = await runs.run(automatic.definition, machine, { trigger: 'schedule' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'PrepareJobNotReusable' });
     expect(result.cause).toMatch(
       /The prepare job \S+ of these inputs already exists with status Failed; raise prepareAttempt to run it again\./,
     );
-    expect(created).toEqual({ training: [], processing: [] });
+    expect(runs.created).toEqual({ training: [], processing: [] });
   });
 
   test('a run that stopped after training resumes: completed jobs are reused, not run again', async () => {
@@ -346,14 +234,14 @@ describe('retraining pipeline, executed locally', () => {
     const configure = broken.States.Configure.Parameters as { config: PipelineConfig };
     configure.config = { ...configure.config, registration: { ...configure.config.registration, QualityGate: 'not a gate' } };
     await upload('part-7.csv', `${HEADER}1,3,3,3`);
-    const failed = await run(broken, machine, { trigger: 'new-data' });
+    const failed = await runs.run(broken, machine, { trigger: 'new-data' });
     expect(failed).toMatchObject({ status: 'FAILED', error: 'SyntaxError' });
     expect(failed.states).toEqual(expect.arrayContaining(['Prepare', 'Train', 'Evaluate', 'Register', 'RunFailed']));
-    expect(created.training).toHaveLength(1);
+    expect(runs.created.training).toHaveLength(1);
     // Once the registry answers, the next run registers the model without running any job again.
-    const resumed = await run(automatic.definition, machine, { trigger: 'manual' });
+    const resumed = await runs.run(automatic.definition, machine, { trigger: 'manual' });
     expect(resumed.output).toMatchObject({ result: 'Approved' });
-    expect(created).toEqual({ training: [], processing: [] });
+    expect(runs.created).toEqual({ training: [], processing: [] });
     expect(resumed.states).not.toEqual(expect.arrayContaining(['Prepare']));
     expect(resumed.states).not.toEqual(expect.arrayContaining(['Train']));
     expect(resumed.states).not.toEqual(expect.arrayContaining(['Evaluate']));
@@ -366,16 +254,16 @@ describe('retraining pipeline, executed locally', () => {
     await upload('part-6.csv', `${HEADER}0,6,6,6`);
     // Each local run's StartTime is its real start (aws-local-stepfunctions sets it): the second starts after the first.
     let second: ExecutionOutcome | undefined;
-    const result = await run(
+    const result = await runs.run(
       automatic.definition,
       busyMachine,
       { trigger: 'schedule' },
       {
         executionArn: first.executionArn,
         duringPrepare: async () => {
-          const outer = created;
-          second = await run(automatic.definition, busyMachine, { trigger: 'new-data' });
-          created = outer;
+          const outer = runs.created;
+          second = await runs.run(automatic.definition, busyMachine, { trigger: 'new-data' });
+          runs.created = outer;
         },
       },
     );
@@ -388,7 +276,7 @@ describe('retraining pipeline, executed locally', () => {
     const empty = copyOf(automatic.definition);
     const configure = empty.States.Configure.Parameters as { config: PipelineConfig };
     configure.config = { ...configure.config, raw: { ...configure.config.raw, key: 'nothing-here/' } };
-    const result = await run(empty, machine, {});
+    const result = await runs.run(empty, machine, {});
     expect(result).toMatchObject({
       status: 'FAILED',
       error: 'NoData',
@@ -446,9 +334,9 @@ describe('retraining pipeline after a deploy', () => {
     await s3.send(
       new PutObjectCommand({ Bucket: config.raw.bucket, Key: 'deploy-data/all.csv', Body: Buffer.from(HEADER + rows.join('\n')) }),
     );
-    const result = await run(definition, await newStateMachine(), { trigger: 'schedule' });
+    const result = await runs.run(definition, await newStateMachine(), { trigger: 'schedule' });
     expect(result.output).toMatchObject({ result: 'Unchanged', modelPackageVersion: 1, modelPackageArn: deployed.version.ModelPackageArn });
-    expect(created.training).toEqual([]);
+    expect(runs.created.training).toEqual([]);
 
     // Another hyperparameter: another model, trained.
     const changed = { ...config.train.spec.hyperparameters, epochs: '99' };
@@ -459,9 +347,9 @@ describe('retraining pipeline after a deploy', () => {
         identity: { ...config.train.identity, inputs: { ...config.train.identity.inputs, hyperparameters: changed } },
       },
     };
-    const retrained = await run(definition, await newStateMachine(), { trigger: 'schedule' });
+    const retrained = await runs.run(definition, await newStateMachine(), { trigger: 'schedule' });
     expect(retrained.output).toMatchObject({ result: 'Approved', modelPackageVersion: 2 });
-    expect(created.training).toHaveLength(1);
+    expect(runs.created.training).toHaveLength(1);
   });
 });
 
@@ -480,12 +368,8 @@ describe('retraining pipeline in manual approval mode', () => {
         Body: Buffer.from(HEADER + ROWS.join('\n')),
       }),
     );
-    const result = await run(manual.definition, await newStateMachine(), { trigger: 'manual' });
+    const result = await runs.run(manual.definition, await newStateMachine(), { trigger: 'manual' });
     expect(result.output).toMatchObject({ result: 'PendingManualApproval', modelPackageVersion: 1 });
     expect(standin.modelPackages(manual.config.registration.ModelPackageGroupName).map((v) => v.status)).toEqual(['PendingManualApproval']);
   });
 });
-
-function completesWith(metrics: Record<string, number>): JobStep[] {
-  return [{ status: 'InProgress' }, { status: 'Completed', finalMetrics: { ...COMPLETES[2].finalMetrics, ...metrics } }];
-}

@@ -12,6 +12,7 @@ import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollo
 import { CfnTemplate } from './support/cfn-template';
 import { buildTestPlatform, stacksOf } from './support/platform';
 import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
+import { modelPackageStateChange } from './support/service-events';
 import {
   allStates,
   aslProblems,
@@ -67,20 +68,9 @@ function world(overrides: Partial<RolloutScenario> & Pick<RolloutScenario, 'vers
   });
 }
 
-/** SageMaker's event for a version's new approval status (the rule's target gets it whole). */
-function approvalEvent(w: RolloutWorld, n: number, status: string) {
-  return {
-    version: '0',
-    id: `event-${n}`,
-    'detail-type': 'SageMaker Model Package State Change',
-    source: 'aws.sagemaker',
-    account: ACCOUNT,
-    time: '2026-12-05T08:00:00Z',
-    region: REGION,
-    resources: [w.versionArn(n)],
-    detail: { ModelPackageGroupName: groupName, ModelPackageVersion: n, ModelPackageArn: w.versionArn(n), ModelApprovalStatus: status },
-  };
-}
+/** SageMaker's event for version n's new approval status. */
+const approvalEvent = (w: RolloutWorld, n: number, status: string) =>
+  modelPackageStateChange({ groupName, version: n, arn: w.versionArn(n), status }, { account: ACCOUNT, region: REGION });
 
 async function run(w: RolloutWorld, event: unknown) {
   const outcome = await runStateMachine(definition, event, w.handlers(definition));

@@ -12,6 +12,7 @@
  */
 import { loadServiceModel } from '../../local/api-model/service-model';
 import { validateInput, validateOutput, validationMessage } from '../../local/api-model/validate-input';
+import type { SageMakerStandin } from './sagemaker-api-standin';
 import type { Definition, TaskHandler } from './state-machine-runner';
 import { allStates } from './state-machine-runner';
 
@@ -40,8 +41,14 @@ export interface RolloutScenario {
   readonly endpointName: string;
   /** The logical ids of the model, endpoint config and endpoint. */
   readonly resources: { readonly model: string; readonly endpointConfig: string; readonly endpoint: string };
-  /** Versions 1..n of the group, with their approval status. */
+  /** Versions 1..n of the group, with their approval status (none when `registry` answers for the group). */
   readonly versions: ('Approved' | 'Rejected' | 'PendingManualApproval')[];
+  /**
+   * The registry that answers ListModelPackages and UpdateModelPackage instead of `versions`: the SageMaker API
+   * stand-in a retraining run registered its versions in, so that a rollout acts on what the run registered.
+   * @default - `versions`
+   */
+  readonly registry?: Pick<SageMakerStandin, 'answer'>;
   /** The version the deployed stack resolved its pointer to (`none`: no endpoint), and the pointer's value. */
   readonly served: string;
   /**
@@ -174,9 +181,9 @@ export class RolloutWorld {
     const key = `${service}:${operation}`;
     switch (key) {
       case 'sagemaker:ListModelPackages':
-        return this.listModelPackages(input);
+        return this.scenario.registry ? this.fromRegistry(operation, input) : this.listModelPackages(input);
       case 'sagemaker:UpdateModelPackage':
-        return this.updateModelPackage(input);
+        return this.scenario.registry ? this.fromRegistry(operation, input) : this.updateModelPackage(input);
       case 'sagemaker:DescribeEndpoint':
         return this.describeEndpoint(input);
       case 'ssm:PutParameter': {
@@ -201,6 +208,17 @@ export class RolloutWorld {
         return this.describeStackResource(input);
       default:
         throw new Error(`no stand-in for ${key}`);
+    }
+  }
+
+  /** The registry's answer, as JSON (as the integration returns it); its errors as the integration names them. */
+  private fromRegistry(operation: string, input: Record<string, unknown>): unknown {
+    try {
+      return JSON.parse(JSON.stringify(this.scenario.registry!.answer(operation, input)));
+    } catch (e) {
+      const { type, message } = e as { type?: string; message: string };
+      if (type) throw new SdkError('sagemaker', type, message);
+      throw e;
     }
   }
 

@@ -84,7 +84,8 @@ export interface StandinModelPackage {
   readonly createdAt: number;
 }
 
-class ApiError extends Error {
+/** An error SageMaker answers: `type` is the exception's name (`__type`), the message its message. */
+export class ApiError extends Error {
   constructor(
     readonly type: string,
     message: string,
@@ -104,6 +105,11 @@ export const COMPLETES: JobStep[] = [
     finalMetrics: { train_loss: 0.05, validation_accuracy: 0.97, test_accuracy: 0.975 },
   },
 ];
+
+/** A script that completes with COMPLETES' final metrics, these ones changed (e.g. a test accuracy under the gate). */
+export function completesWith(metrics: Record<string, number>): JobStep[] {
+  return [{ status: 'InProgress' }, { status: 'Completed', finalMetrics: { ...COMPLETES[2].finalMetrics, ...metrics } }];
+}
 
 export class SageMakerStandin {
   /** Every request answered, in order. */
@@ -211,18 +217,13 @@ export class SageMakerStandin {
       }
       if (req.headers['content-type'] !== 'application/x-amz-json-1.1')
         throw new ApiError('SerializationException', 'Expected application/x-amz-json-1.1');
-      if (!target.startsWith('SageMaker.') || !(OPERATIONS as readonly string[]).includes(operation)) {
-        throw new ApiError('UnknownOperationException', `Unknown operation ${target}`);
-      }
+      if (!target.startsWith('SageMaker.')) throw new ApiError('UnknownOperationException', `Unknown operation ${target}`);
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       } catch {
         throw new ApiError('SerializationException', 'Request body is not valid JSON');
       }
-      const violations = validateInput(API_MODEL, operation, body);
-      recordCheckedRequest(API_MODEL, operation, violations);
-      if (violations.length > 0) throw new ApiError('ValidationException', validationMessage(violations));
-      answer = this.dispatch(operation, body);
+      answer = this.answer(operation, body);
     } catch (e) {
       const error = e instanceof ApiError ? e : new ApiError('InternalFailure', String(e), 500);
       status = error.status;
@@ -236,6 +237,20 @@ export class SageMakerStandin {
       'content-length': Buffer.byteLength(text),
     });
     res.end(text);
+  }
+
+  /**
+   * Answers one request without HTTP, checked as over HTTP (SageMaker's API model, then the stand-in's rules), for a
+   * caller that is not an SDK client: a Step Functions AWS SDK integration run locally. Throws an ApiError as SageMaker
+   * answers one. Not recorded in `calls` (those are the HTTP requests).
+   */
+  answer(operation: string, body: Record<string, unknown>): unknown {
+    if (!(OPERATIONS as readonly string[]).includes(operation))
+      throw new ApiError('UnknownOperationException', `Unknown operation SageMaker.${operation}`);
+    const violations = validateInput(API_MODEL, operation, body);
+    recordCheckedRequest(API_MODEL, operation, violations);
+    if (violations.length > 0) throw new ApiError('ValidationException', validationMessage(violations));
+    return this.dispatch(operation, body);
   }
 
   private dispatch(operation: string, body: Record<string, unknown>): unknown {
