@@ -21,7 +21,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { createHash } from 'crypto';
 
 import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
-import { trainingJobRequest } from '../constructs/training/runtime/job-requests';
+import { APPROVED_DIR, COMPARISON_JSON, EVALUATION_JSON } from '../constructs/training/runtime/evaluation-comparison';
+import { APPROVED_MODEL_INPUT, trainingJobRequest } from '../constructs/training/runtime/job-requests';
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
 import { onStep, StepEvent } from '../constructs/training/runtime/retraining-steps.handler';
@@ -166,7 +167,40 @@ async function waitFor(describe: () => Promise<{ status?: string; reason?: strin
 /** Jobs created by the stand-in during one run, by kind. */
 let created: { training: string[]; processing: string[] };
 
-function handlers(extra: { duringPrepare?: () => Promise<void> } = {}) {
+/** What `evaluate` scores when the job has an approved model: both models' accuracy on the same (new) test rows. */
+interface SameRows {
+  readonly candidate: number;
+  readonly approved: number;
+}
+
+/** evaluation.json as evaluate writes it, every metric the gate may read at `accuracy`. */
+function evaluationReport(accuracy: number): Record<string, unknown> {
+  return {
+    accuracy,
+    macro_avg: { precision: accuracy, recall: accuracy, f1: accuracy },
+    weighted_avg: { f1: accuracy },
+    log_loss: 0.1,
+    calibration: { expected_calibration_error: 0.01 },
+    latency: { single_row_ms: { p50: 1 } },
+  };
+}
+
+/** What evaluate writes for a job with input approved-model (training-image evaluate/job.py), to its evaluation output. */
+async function writeEvaluation(request: CreateProcessingJobCommandInput, sameRows: SameRows): Promise<void> {
+  if (!request.ProcessingInputs!.some((i) => i.InputName === APPROVED_MODEL_INPUT)) return;
+  const output = request.ProcessingOutputConfig!.Outputs!.find((o) => o.OutputName === 'evaluation')!.S3Output!.S3Uri!;
+  const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(output)!;
+  const files = {
+    [EVALUATION_JSON]: evaluationReport(sameRows.candidate),
+    [COMPARISON_JSON]: { same_problem: true, differences: [], approved_evaluation: `${APPROVED_DIR}/${EVALUATION_JSON}` },
+    [`${APPROVED_DIR}/${EVALUATION_JSON}`]: evaluationReport(sameRows.approved),
+  };
+  for (const [name, body] of Object.entries(files)) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${name}`, Body: JSON.stringify(body) }));
+  }
+}
+
+function handlers(extra: { duringPrepare?: () => Promise<void>; sameRows?: SameRows } = {}) {
   return {
     Plan: (input: StepEvent) => onStep(input),
     Fingerprint: (input: StepEvent) => onStep(input),
@@ -193,10 +227,12 @@ function handlers(extra: { duringPrepare?: () => Promise<void> } = {}) {
     Evaluate: async (request: CreateProcessingJobCommandInput) => {
       await sagemaker.send(new CreateProcessingJobCommand(request));
       created.processing.push(request.ProcessingJobName!);
-      return waitFor(async () => {
+      const output = await waitFor(async () => {
         const j = await sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: request.ProcessingJobName }));
         return { status: j.ProcessingJobStatus, reason: j.FailureReason, output: j };
       });
+      if (extra.sameRows) await writeEvaluation(request, extra.sameRows);
+      return output;
     },
     // Step Functions' events:putEvents takes Detail as JSON and sends it as a string: checked as the API receives it.
     EmitOutcome: async (input: { Entries: { Source: string; DetailType: string; Detail: Record<string, unknown> }[] }) => {
@@ -215,7 +251,7 @@ async function run(
   definition: Definition,
   machine: string,
   input: unknown,
-  options: { executionArn?: string; duringPrepare?: () => Promise<void> } = {},
+  options: { executionArn?: string; duringPrepare?: () => Promise<void>; sameRows?: SameRows } = {},
 ): Promise<ExecutionOutcome> {
   created = { training: [], processing: [] };
   const executionArn = options.executionArn ?? `${machine.replace(':stateMachine:', ':execution:')}:run-${++runCount}`;
@@ -395,6 +431,48 @@ describe('retraining pipeline, executed locally', () => {
       cause: expect.stringContaining('nothing-here/ holds no data to prepare'),
     });
     expect(result.states).not.toContain('Prepare');
+  });
+
+  /** The newest Approved version's model artifact. */
+  function approvedModel(): string {
+    const approved = standin.modelPackages(automatic.config.registration.ModelPackageGroupName).filter((v) => v.status === 'Approved');
+    const spec = approved.at(-1)!.request.InferenceSpecification as { Containers: { ModelDataUrl: string }[] };
+    return spec.Containers[0].ModelDataUrl;
+  }
+
+  test('like with like: the approved model is scored on the new test rows, and both models are judged on them', async () => {
+    const approved = approvedModel();
+    await upload('part-8.csv', `${HEADER}0,2,2,2\n1,6,6,7`);
+    // 0.96 is 0.015 below the approved model's registered 0.975 (beyond 0.01); on the new rows, the approved one scores 0.955.
+    standin.nextScript = completesWith({ test_accuracy: 0.96 });
+    const passed = await run(automatic.definition, machine, { trigger: 'new-data' }, { sameRows: { candidate: 0.96, approved: 0.955 } });
+    standin.nextScript = COMPLETES;
+    expect(passed.output).toMatchObject({ result: 'Approved' });
+    expect(String(passed.output!.reason)).toMatch(
+      /test_accuracy 0\.96 .*within 0\.01 of the approved model version \d+ \(\S+\) \(0\.955 on the same test rows\)/,
+    );
+    // The evaluate job read this run's raw test rows and the approved model's artifact.
+    const inputs = (request: Record<string, unknown>) =>
+      Object.fromEntries(
+        (request.ProcessingInputs as { InputName: string; S3Input: { S3Uri: string } }[]).map((i) => [i.InputName, i.S3Input.S3Uri]),
+      );
+    const first = inputs(standin.processingJob(created.processing[1]).request);
+    expect(first[APPROVED_MODEL_INPUT]).toBe(approved);
+    expect(first.test).toMatch(new RegExp(`/prepared/${created.processing[0]}/report/test-rows\\.csv$`));
+
+    // The reverse: better than the registered figure on its own rows (0.99), worse than the approved model on the same ones.
+    const nowApproved = approvedModel();
+    expect(nowApproved).not.toBe(approved);
+    await upload('part-9.csv', `${HEADER}1,2,2,2\n0,6,6,7`);
+    standin.nextScript = completesWith({ test_accuracy: 0.99 });
+    const rejected = await run(automatic.definition, machine, { trigger: 'new-data' }, { sameRows: { candidate: 0.955, approved: 0.98 } });
+    standin.nextScript = COMPLETES;
+    expect(rejected.output).toMatchObject({ result: 'Rejected' });
+    expect(String(rejected.output!.reason)).toMatch(
+      /test_accuracy 0\.955 is 0\.025 below the approved model version \d+ \(\S+\) \(0\.98 on the same test rows\), more than the tolerance 0\.01/,
+    );
+    // The job scored the newer approval: another approved model, another evaluate job.
+    expect(inputs(standin.processingJob(created.processing[1]).request)[APPROVED_MODEL_INPUT]).toBe(nowApproved);
   });
 });
 
