@@ -248,7 +248,12 @@ export class TrainingStack extends Stack {
       pointerParameterName: props.servingPointerParameterName,
       logEncryptionKey: this.logsKey,
     });
-    this.registry.grantEvaluationReads(props.modelBucket, evaluationPrefix, props.key);
+    // The evaluate job's name is known when it starts: the gate may read every evaluate job's evaluation folder.
+    this.registry.grantEvaluationReads(
+      props.modelBucket,
+      `${this.evaluateJob.spec.outputPrefix}${this.evaluateJob.jobNamePrefix}-*/evaluation/`,
+      props.key,
+    );
     // The lookup finds the group (none on the first deploy until it exists).
     this.evaluateJob.node.addDependency(this.registry.group);
 

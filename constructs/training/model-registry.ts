@@ -312,8 +312,8 @@ export class ModelRegistry extends Construct {
   }
 
   /**
-   * Lets the gate read the evaluate job's comparison with the approved model: the objects under `prefix` (one
-   * evaluation folder) in `bucket`, and their key.
+   * Lets the gate read the evaluate job's comparison with the approved model: the objects under `prefix` in `bucket`
+   * (every evaluate job's evaluation folder: evaluations/, the job, /evaluation/), and their key.
    */
   grantEvaluationReads(bucket: s3.IBucket, prefix: string, key: kms.IKey): void {
     const handler = this.functions[0];
@@ -323,7 +323,7 @@ export class ModelRegistry extends Construct {
     acknowledgeWildcardResource(
       handler.role!,
       objects,
-      "The gate reads the files of this model's evaluation folder only (evaluation.json, comparison.json, approved/).",
+      'Each evaluate job writes under evaluations/<job name>/evaluation/, named when it starts: the gate reads only those folders.',
     );
   }
 

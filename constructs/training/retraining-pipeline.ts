@@ -510,7 +510,7 @@ function grantSteps(scope: RetrainingPipeline, steps: lambda.IFunction, props: R
   acknowledgeWildcardResource(
     role,
     evaluations,
-    "Each evaluate job writes under evaluations/<job name>/evaluation/: the steps read only this platform's evaluations.",
+    'Each evaluate job writes under evaluations/<job name>/evaluation/, named when it starts: the gate reads only those folders.',
   );
   for (const arn of [...processing, training]) {
     acknowledgeWildcardResource(role, arn, "Job names are <prefix>-<hash of the inputs>: the steps describe only this platform's jobs.");
