@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import * as path from 'path';
 
 import { LogsKey } from '../constructs/storage/logs-key';
-import { GateSettings, modelPackageGroupNames,ModelRegistry } from '../constructs/training/model-registry';
+import { GateSettings, modelPackageGroupNames, ModelRegistry } from '../constructs/training/model-registry';
 import { ProcessingJob } from '../constructs/training/processing-job';
 import { RetrainingPipeline } from '../constructs/training/retraining-pipeline';
 import { IMAGE_METRICS } from '../constructs/training/runtime/metric-definitions';
