@@ -167,10 +167,14 @@ async function waitFor(describe: () => Promise<{ status?: string; reason?: strin
 /** Jobs created by the stand-in during one run, by kind. */
 let created: { training: string[]; processing: string[] };
 
-/** What `evaluate` scores when the job has an approved model: both models' accuracy on the same (new) test rows. */
+/**
+ * What `evaluate` finds when the job has an approved model: both models' accuracy on the same (new) test rows, or how
+ * the candidate's problem differs from the approved model's.
+ */
 interface SameRows {
   readonly candidate: number;
   readonly approved: number;
+  readonly differences?: string[];
 }
 
 /** evaluation.json as evaluate writes it, every metric the gate may read at `accuracy`. */
@@ -190,11 +194,16 @@ async function writeEvaluation(request: CreateProcessingJobCommandInput, sameRow
   if (!request.ProcessingInputs!.some((i) => i.InputName === APPROVED_MODEL_INPUT)) return;
   const output = request.ProcessingOutputConfig!.Outputs!.find((o) => o.OutputName === 'evaluation')!.S3Output!.S3Uri!;
   const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(output)!;
-  const files = {
-    [EVALUATION_JSON]: evaluationReport(sameRows.candidate),
-    [COMPARISON_JSON]: { same_problem: true, differences: [], approved_evaluation: `${APPROVED_DIR}/${EVALUATION_JSON}` },
-    [`${APPROVED_DIR}/${EVALUATION_JSON}`]: evaluationReport(sameRows.approved),
-  };
+  const files = sameRows.differences
+    ? {
+        [EVALUATION_JSON]: evaluationReport(sameRows.candidate),
+        [COMPARISON_JSON]: { same_problem: false, differences: sameRows.differences, approved_evaluation: null },
+      }
+    : {
+        [EVALUATION_JSON]: evaluationReport(sameRows.candidate),
+        [COMPARISON_JSON]: { same_problem: true, differences: [], approved_evaluation: `${APPROVED_DIR}/${EVALUATION_JSON}` },
+        [`${APPROVED_DIR}/${EVALUATION_JSON}`]: evaluationReport(sameRows.approved),
+      };
   for (const [name, body] of Object.entries(files)) {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${name}`, Body: JSON.stringify(body) }));
   }
@@ -473,6 +482,24 @@ describe('retraining pipeline, executed locally', () => {
     );
     // The job scored the newer approval: another approved model, another evaluate job.
     expect(inputs(standin.processingJob(created.processing[1]).request)[APPROVED_MODEL_INPUT]).toBe(nowApproved);
+  });
+
+  test('a different problem is refused, naming it and what to do: the run fails with DifferentProblem and registers nothing', async () => {
+    const group = automatic.config.registration.ModelPackageGroupName;
+    const versions = standin.modelPackages(group).length;
+    await upload('part-10.csv', `${HEADER}1,1,1,1\n0,9,9,8`);
+    const differences = ['labels: "0", "1", "2" against the approved model\'s "0", "1"'];
+    const result = await run(
+      automatic.definition,
+      machine,
+      { trigger: 'new-data' },
+      { sameRows: { candidate: 0.99, approved: 0, differences } },
+    );
+    expect(result).toMatchObject({ status: 'FAILED', error: 'DifferentProblem' });
+    expect(result.cause).toMatch(
+      /a different problem from the approved model version \d+ .*not compared and not a regression; .*qualityGateSchemaChange=accept/,
+    );
+    expect(standin.modelPackages(group)).toHaveLength(versions);
   });
 });
 
