@@ -13,9 +13,9 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as path from 'path';
 
 import { ProcessingJob, ProcessingJobProps } from '../constructs/training/processing-job';
+import { ApprovedModelLookup } from '../constructs/training/runtime/job-requests';
 import { waits } from '../constructs/training/runtime/role-propagation';
 import { isComplete, onEvent } from '../constructs/training/runtime/sagemaker-job.handler';
-import { ApprovedModelLookup } from '../constructs/training/runtime/sagemaker-job-contract';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput } from '../local/api-model/validate-input';
 import { buildTestPlatform } from './support/platform';

@@ -10,13 +10,8 @@ import { validateProps } from '../private/validation';
 import { grantApprovedModelLookup } from './approved-model-lookup';
 import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import type { ProcessingJobProps } from './processing-job-props';
-import { ProcessingIdentity, processingJobRequest, ProcessingJobSpec } from './runtime/job-requests';
-import {
-  ApprovedModelLookup,
-  PROCESSING_ATTR,
-  PROCESSING_RESOURCE_TYPE,
-  ProcessingJobResourceProperties,
-} from './runtime/sagemaker-job-contract';
+import { ApprovedModelLookup, ProcessingIdentity, processingJobRequest, ProcessingJobSpec } from './runtime/job-requests';
+import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, ProcessingJobResourceProperties } from './runtime/sagemaker-job-contract';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';

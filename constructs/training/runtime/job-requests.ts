@@ -154,6 +154,16 @@ export interface ProcessingRun {
 /** The input `evaluate` reads the approved model from (training-image paths.py's evaluate_approved_model_dir). */
 export const APPROVED_MODEL_INPUT = 'approved-model';
 
+/**
+ * What the deploy's start phase needs to build and name, when the job starts, a run that scores the approved model
+ * (the ProcessingJob resource's `ApprovedModelLookup` property): its spec, input keys and identity.
+ */
+export interface ApprovedModelLookup {
+  readonly spec: ProcessingJobSpec;
+  readonly inputKeys: Record<string, string>;
+  readonly identity: { readonly prefix: string; readonly inputs: ProcessingIdentity; readonly attempt?: number };
+}
+
 /** Key prefix of output `name` of job `jobName`. */
 export function processingOutputPrefix(spec: Pick<ProcessingJobSpec, 'outputPrefix'>, jobName: string, name: string): string {
   return `${spec.outputPrefix}${jobName}/${name}/`;

@@ -8,8 +8,6 @@
  * it picks up where the previous one handed over. Only the final phase may time out the deploy.
  */
 
-import type { ProcessingIdentity, ProcessingJobSpec } from './job-requests';
-
 /** The CloudFormation resource type of every phase of a training job. */
 export const RESOURCE_TYPE = 'Custom::SageMakerTrainingJob';
 
@@ -51,17 +49,10 @@ export interface ProcessingJobResourceProperties extends PhaseProperties {
   /** The CreateProcessingJob request as JSON (start phase only): the run that scores no approved model. */
   readonly CreateProcessingJobRequest?: string;
   /**
-   * JSON of an {@link ApprovedModelLookup} (start phase only): the job also scores the group's newest Approved model,
+   * JSON of an `ApprovedModelLookup` (job-requests.ts; start phase only): the job also scores the group's newest Approved model,
    * looked up when it starts, and is named with it.
    */
   readonly ApprovedModelLookup?: string;
-}
-
-/** What the start phase needs to build and name, at run time, an evaluate run that scores the approved model. */
-export interface ApprovedModelLookup {
-  readonly spec: ProcessingJobSpec;
-  readonly inputKeys: Record<string, string>;
-  readonly identity: { readonly prefix: string; readonly inputs: ProcessingIdentity; readonly attempt?: number };
 }
 
 /** Attributes (`Fn::GetAtt`) a training job's phase returns once the job has completed. */

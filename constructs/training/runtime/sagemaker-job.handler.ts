@@ -16,9 +16,9 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 
 import { approvedArtifactFor } from './approved-model';
 import { finalMetricsOf } from './final-metrics';
-import { jobNameOf, processingJobRequest } from './job-requests';
+import { ApprovedModelLookup, jobNameOf, processingJobRequest } from './job-requests';
 import { createWhileRoleAssumable } from './role-propagation';
-import { ApprovedModelLookup, ATTR, JOB_NAME_PATTERN, metricAttribute, Phase } from './sagemaker-job-contract';
+import { ATTR, JOB_NAME_PATTERN, metricAttribute, Phase } from './sagemaker-job-contract';
 import { JobKind, jobKind, JobState } from './sagemaker-job-kinds';
 
 /** What the Provider framework passes `onEvent`: the CloudFormation event (ResponseURL withheld). */
