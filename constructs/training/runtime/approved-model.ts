@@ -28,12 +28,17 @@ export async function newestApprovedVersion(client: SageMakerClient, group: stri
     );
     return page.ModelPackageSummaryList?.[0];
   } catch (e) {
+    // A group not created yet: the API reference names no error for it, so its message is read (the stand-in
+    // answers ValidationException "... does not exist."). The deploy creates the group before the evaluate job.
     if (e instanceof Error && /does not exist|not found/i.test(e.message)) return undefined;
     throw e;
   }
 }
 
-/** A version's model artifact, as registered (InferenceSpecification.Containers[0].ModelDataUrl). */
+/**
+ * A version's model artifact, as registered (InferenceSpecification.Containers[0].ModelDataUrl, the S3 path of the
+ * model.tar.gz: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelPackageContainerDefinition.html).
+ */
 export function modelDataUrlOf(described: DescribeModelPackageCommandOutput): string | undefined {
   return described.InferenceSpecification?.Containers?.[0]?.ModelDataUrl;
 }
