@@ -442,6 +442,18 @@ describe("the SageMaker job handler runs the platform's prepare job against the 
       expect(started.PhysicalResourceId).toBe(properties.ProcessingJobName);
     });
 
+    test('an update that leaves the inputs as they were keeps the evaluation, even after a newer approval', async () => {
+      const { name } = await deploy();
+      await approve(`${MODELS}/dlplatform-training-00000000000000a3/output/model.tar.gz`);
+      const update = {
+        ...customResourceEvent('Update', 'TrainingEvaluateJob', properties, { physicalResourceId: name, oldProperties: properties }),
+        ResourceType: 'Custom::SageMakerProcessingJob',
+      } as CloudFormationCustomResourceEvent;
+      standin.calls.length = 0;
+      expect((await onEvent(update)).PhysicalResourceId).toBe(name);
+      expect(standin.calls.map((c) => c.operation)).not.toContain('CreateProcessingJob');
+    });
+
     test('a lookup whose identity names another job than the request is refused, naming both', async () => {
       const lookup = JSON.parse(properties.ApprovedModelLookup) as ApprovedModelLookup;
       const changed = { ...lookup, identity: { ...lookup.identity, attempt: 7 } };

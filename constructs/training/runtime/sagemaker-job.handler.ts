@@ -87,6 +87,12 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   log('info', 'event received', context);
 
   if (props.phase !== 'start') return { PhysicalResourceId: `${props.jobName}/wait`, StartedAt: Date.now() };
+  if (props.lookup && event.RequestType === 'Update' && event.OldResourceProperties.ProcessingJobName === props.jobName) {
+    // The same candidate (an update of something else, e.g. the handler): its evaluation stands; its registration,
+    // one per training job, is not gated again, so a newer approval would buy a job nobody reads.
+    log('info', 'processing job unchanged (same inputs); no new job', { ...context, [jobField(kind)]: event.PhysicalResourceId });
+    return { PhysicalResourceId: event.PhysicalResourceId, StartedAt: Date.now() };
+  }
   // An evaluate job that scores the approved model is named when it starts: the approved version is part of its identity.
   const planned = props.lookup ? await withApprovedModel(props, props.lookup) : props;
   if (event.RequestType === 'Update' && event.PhysicalResourceId === planned.jobName) {
