@@ -41,7 +41,10 @@ export class ProcessingJob extends Construct {
   readonly jobNamePrefix: string;
   /** The output bucket. */
   readonly outputBucket: s3.IBucket;
-  /** Key prefix of every output of the job (`<outputPrefix><job name>/`), known at synth. */
+  /**
+   * Key prefix of every output of the job (`<outputPrefix><job name>/`), known at synth; with `approvedModels`, that
+   * of a run that scores no approved model (see {@link completedOutputPrefixOf}).
+   */
   readonly outputPrefix: string;
   /** The role SageMaker runs the job with. */
   readonly role: iam.Role;
@@ -166,7 +169,7 @@ export class ProcessingJob extends Construct {
     acknowledgeSageMakerJob(this, 'DescribeProcessingJob or CreateProcessingJob');
   }
 
-  /** Key prefix of output `name` (`<outputPrefix><job name>/<name>/`), known at synth. */
+  /** Key prefix of output `name` (`<outputPrefix><job name>/<name>/`), known at synth (see {@link outputPrefix}). */
   outputPrefixOf(name: string): string {
     return `${this.outputPrefix}${name}/`;
   }
