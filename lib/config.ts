@@ -185,7 +185,7 @@ export const SETTINGS = {
   qualityGateSchemaChange: setting(
     oneOf(['refuse', 'accept'] as const),
     'refuse',
-    "Quality gate: a candidate whose input columns or label set differ from the approved model's is a different problem, never a regression. refuse: it is Rejected with a message saying so (train it into a new model group: another --work-dir locally); accept: it replaces the approved model if it meets the absolute bar.",
+    "Quality gate: a candidate whose input columns or label set differ from the approved model's is a different problem, never a regression. refuse: it is refused with a message saying so, and not registered (train it into a new model group: another stackPrefix, or another --work-dir locally); accept: it replaces the approved model if it meets the absolute bar.",
   ),
   modelApproval: setting(
     oneOf(['automatic', 'manual'] as const),

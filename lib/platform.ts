@@ -57,7 +57,12 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     maxWait: Duration.seconds(config.trainingMaxWaitSeconds),
     timeout: Duration.minutes(config.trainingTimeoutMinutes),
     hyperparameters: trainingHyperparameters(config),
-    gate: { metric: config.qualityGateMetric, bar: config.qualityGateBar, maxRegression: config.qualityGateMaxRegression },
+    gate: {
+      metric: config.qualityGateMetric,
+      bar: config.qualityGateBar,
+      maxRegression: config.qualityGateMaxRegression,
+      schemaChange: config.qualityGateSchemaChange,
+    },
     approval: config.modelApproval,
     modelPackageGroupNamePrefix: `${config.stackPrefix}-models`,
     servingPointerParameterName: pointer,

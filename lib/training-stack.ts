@@ -7,10 +7,11 @@ import { Construct } from 'constructs';
 import * as path from 'path';
 
 import { LogsKey } from '../constructs/storage/logs-key';
-import { GateSettings, ModelRegistry } from '../constructs/training/model-registry';
+import { GateSettings, modelPackageGroupNames, ModelRegistry } from '../constructs/training/model-registry';
 import { ProcessingJob } from '../constructs/training/processing-job';
 import { RetrainingPipeline } from '../constructs/training/retraining-pipeline';
 import { IMAGE_METRICS } from '../constructs/training/runtime/metric-definitions';
+import { TEST_ROWS_FILE } from '../constructs/training/runtime/retraining-contract';
 import { trainingDataSource } from '../constructs/training/training-data-source';
 import { TrainingJob } from '../constructs/training/training-job';
 import { TrainingLogGroup } from '../constructs/training/training-log-group';
@@ -187,7 +188,10 @@ export class TrainingStack extends Stack {
     if (trainingLogs) this.trainingJob.node.addDependency(trainingLogs);
 
     // evaluate: the test split through the trained model, as its own job, so the report (evaluation.json and
-    // evaluation.html) lands in S3 as plain files that the model package's ModelMetrics and a person can read.
+    // evaluation.html) lands in S3 as plain files that the model package's ModelMetrics and a person can read. It
+    // also scores the group's approved model on the same raw test rows (each model's own preprocessing reads them),
+    // so the gate compares like with like.
+    const groupNames = modelPackageGroupNames(this, props.modelPackageGroupNamePrefix);
     this.evaluateJob = new ProcessingJob(this, 'EvaluateJob', {
       image: this.image,
       containerArguments: ['evaluate'],
@@ -200,7 +204,7 @@ export class TrainingStack extends Stack {
         },
         test: {
           bucket: props.dataBucket,
-          key: `${this.prepareJob.outputPrefixOf('data')}test/`,
+          key: `${this.prepareJob.outputPrefixOf('report')}${TEST_ROWS_FILE}`,
           version: this.prepareJob.processingJobName,
         },
       },
@@ -212,8 +216,16 @@ export class TrainingStack extends Stack {
       maxRuntime: Duration.minutes(30),
       vpcConfig: props.subnetIds.length > 0 ? { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds } : undefined,
       logEncryptionKey: this.logsKey,
+      // The platform's models only: those its training jobs wrote (models/<training job prefix>-*).
+      approvedModels: {
+        ...groupNames,
+        bucket: props.modelBucket,
+        keyPrefix: `${this.trainingJob.spec.artifactPrefix}${this.trainingJob.jobNamePrefix}-`,
+      },
     });
-    const evaluation = `s3://${props.modelBucket.bucketName}/${this.evaluateJob.outputPrefixOf('evaluation')}`;
+    // The completed job's name: with an approved model, the job is named when it starts.
+    const evaluationPrefix = this.evaluateJob.completedOutputPrefixOf('evaluation');
+    const evaluation = `s3://${props.modelBucket.bucketName}/${evaluationPrefix}`;
 
     this.registry = new ModelRegistry(this, 'ModelRegistry', {
       groupNamePrefix: props.modelPackageGroupNamePrefix,
@@ -228,6 +240,7 @@ export class TrainingStack extends Stack {
           reportUri: `s3://${props.dataBucket.bucketName}/${this.prepareJob.outputPrefixOf('report')}data-report.json`,
         },
         evaluationUri: `${evaluation}evaluation.json`,
+        approvedModelDataUrl: this.evaluateJob.approvedModelDataUrl,
       },
       after: [this.evaluateJob],
       gate: props.gate,
@@ -235,6 +248,14 @@ export class TrainingStack extends Stack {
       pointerParameterName: props.servingPointerParameterName,
       logEncryptionKey: this.logsKey,
     });
+    // The evaluate job's name is known when it starts: the gate may read every evaluate job's evaluation folder.
+    this.registry.grantEvaluationReads(
+      props.modelBucket,
+      `${this.evaluateJob.spec.outputPrefix}${this.evaluateJob.jobNamePrefix}-*/evaluation/`,
+      props.key,
+    );
+    // The lookup finds the group (none on the first deploy until it exists).
+    this.evaluateJob.node.addDependency(this.registry.group);
 
     // The same jobs, roles and gate, run again by a Step Functions workflow when new data lands, on a schedule,
     // on an alarm or by hand (npm run retrain): docs/retraining.md.

@@ -9,16 +9,9 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { evaluationMetrics } from '../constructs/training/runtime/metric-definitions';
+import { readComparison } from '../constructs/training/runtime/evaluation-comparison';
 import { collectLines } from './output-lines';
 import { DEFAULT_PYTHON, ENTRY_SCRIPT, REPO_ROOT } from './train-model';
-
-/** What `evaluate` writes to comparison.json. */
-interface ComparisonFile {
-  readonly same_problem: boolean;
-  readonly differences: string[];
-  readonly approved_evaluation: string | null;
-}
 
 export interface ModelComparison {
   /** How the candidate's problem differs from the approved model's; empty: the same problem. */
@@ -48,10 +41,10 @@ export async function compareWithApproved(options: CompareOptions): Promise<Mode
   fs.copyFileSync(options.testRows, path.join(input, 'test', 'test.csv'));
   await runEvaluate(root, options.python ?? DEFAULT_PYTHON);
   const out = path.join(root, 'processing', 'output', 'evaluation');
-  const comparison = JSON.parse(fs.readFileSync(path.join(out, 'comparison.json'), 'utf8')) as ComparisonFile;
-  if (!comparison.same_problem || !comparison.approved_evaluation) return { differences: comparison.differences };
-  const approved = JSON.parse(fs.readFileSync(path.join(out, comparison.approved_evaluation), 'utf8')) as Record<string, unknown>;
-  return { differences: [], approvedMetrics: evaluationMetrics(approved) };
+  const read = async (file: string) => (fs.existsSync(path.join(out, file)) ? fs.readFileSync(path.join(out, file), 'utf8') : undefined);
+  const comparison = await readComparison(read, `${out}${path.sep}`);
+  if (!comparison) throw new Error(`evaluate wrote no comparison.json to ${out}`);
+  return { differences: comparison.differences, approvedMetrics: comparison.sameRows?.approved };
 }
 
 function runEvaluate(smRoot: string, python: string): Promise<void> {

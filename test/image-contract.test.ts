@@ -4,12 +4,16 @@
  * prepare's settings (lib/image-settings.ts, used by the deploy and local mode alike).
  */
 import { Template } from 'aws-cdk-lib/assertions';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import { APPROVED_DIR, COMPARISON_JSON, EVALUATION_JSON } from '../constructs/training/runtime/evaluation-comparison';
+import { APPROVED_MODEL_INPUT, PROCESSING_ROOT } from '../constructs/training/runtime/job-requests';
 import { EVALUATION_METRICS, evaluationMetrics, IMAGE_METRICS, LOWER_IS_BETTER } from '../constructs/training/runtime/metric-definitions';
 import { applyQualityGate } from '../constructs/training/runtime/quality-gate';
+import { TEST_ROWS_FILE } from '../constructs/training/runtime/retraining-contract';
 import { SETTINGS } from '../lib/config';
 import { prepareEnvironment, trainingHyperparameters } from '../lib/image-settings';
 import { loadLocalConfig } from '../local/local-config';
@@ -62,6 +66,32 @@ describe('the metric contract (metric-definitions.json)', () => {
       /allowed: test_accuracy, test_macro_precision/,
     );
     expect(SETTINGS.qualityGateMetric.description).toContain('For test_log_loss, test_ece and test_latency_p50_ms lower is better.');
+  });
+});
+
+describe("the gate's comparison: the names the app reads are the image's", () => {
+  test("evaluate's comparison files, its approved-model input and prepare's raw test rows are named as the Python names them", () => {
+    const root = path.join(__dirname, '..');
+    const script = [
+      'import json',
+      'from dlplatform.evaluate.comparison import APPROVED_DIR, COMPARISON_JSON',
+      'from dlplatform.evaluate.evaluation import EVALUATION_JSON',
+      'from dlplatform.paths import SageMakerPaths',
+      'from dlplatform.prepare.job import TEST_ROWS_FILE',
+      "p = SageMakerPaths.from_env({'SM_ROOT': '/opt/ml'})",
+      'print(json.dumps([APPROVED_DIR, COMPARISON_JSON, EVALUATION_JSON, TEST_ROWS_FILE, str(p.evaluate_approved_model_dir)]))',
+    ].join('\n');
+    const python = execFileSync(path.join(root, '.venv', 'bin', 'python'), ['-c', script], {
+      env: { ...process.env, PYTHONPATH: path.join(root, 'training-image', 'src') },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(python)).toEqual([
+      APPROVED_DIR,
+      COMPARISON_JSON,
+      EVALUATION_JSON,
+      TEST_ROWS_FILE,
+      `${PROCESSING_ROOT}/input/${APPROVED_MODEL_INPUT}`,
+    ]);
   });
 });
 

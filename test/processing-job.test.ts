@@ -3,8 +3,9 @@
  * handler running a processing job against the SageMaker API stand-in (every request checked against botocore's
  * sagemaker model).
  */
+import { CreateModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +13,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as path from 'path';
 
 import { ProcessingJob, ProcessingJobProps } from '../constructs/training/processing-job';
+import { ApprovedModelLookup } from '../constructs/training/runtime/job-requests';
 import { waits } from '../constructs/training/runtime/role-propagation';
 import { isComplete, onEvent } from '../constructs/training/runtime/sagemaker-job.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
@@ -23,7 +25,10 @@ import { customResourceEvent, deliveredProperties, evaluate, KEY_ARN } from './s
 type Properties = Record<string, string> & { ServiceToken: string };
 
 /** A ProcessingJob in a stack of its own (no bundling), with props changed by `change`. */
-function prepareJob(change: Partial<ProcessingJobProps> = {}): { job: ProcessingJob; stack: Stack } {
+function prepareJob(change: Partial<ProcessingJobProps> | ((stack: Stack) => Partial<ProcessingJobProps>) = {}): {
+  job: ProcessingJob;
+  stack: Stack;
+} {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Jobs', { env: { account: '123456789012', region: 'eu-west-1' } });
   const image = new ecrAssets.DockerImageAsset(stack, 'Image', {
@@ -38,7 +43,7 @@ function prepareJob(change: Partial<ProcessingJobProps> = {}): { job: Processing
     outputBucket: s3.Bucket.fromBucketName(stack, 'Out', 'prepared-data'),
     encryptionKey: kms.Key.fromKeyArn(stack, 'Key', KEY_ARN),
     environment: { PREPARE_SEED: '42', PREPARE_MISSING_VALUES: 'median' },
-    ...change,
+    ...(typeof change === 'function' ? change(stack) : change),
   });
   return { job, stack };
 }
@@ -350,4 +355,135 @@ describe("the SageMaker job handler runs the platform's prepare job against the 
       /already ran with these exact inputs and ended Failed \(ClientError: no rows\).*prepareAttempt/,
     );
   });
+
+  describe('the evaluate job scores the newest Approved model, looked up when it starts and part of its name', () => {
+    let properties: Properties;
+    let group: string;
+    let sagemaker: SageMakerClient;
+    const MODELS = 's3://dlplatform-data-modelbucket/models';
+
+    beforeAll(async () => {
+      sagemaker = new SageMakerClient({});
+      const { platform } = buildTestPlatform({ 'aws:cdk:bundling-stacks': [] });
+      const starts = Template.fromStack(platform.training).findResources('Custom::SageMakerProcessingJob', {
+        Properties: { Phase: 'start', ProcessingJobName: Match.stringLikeRegexp('-evaluate-') },
+      });
+      properties = deliveredProperties(Object.values(starts)[0] as { Properties: Record<string, unknown> });
+      group = (JSON.parse(properties.ApprovedModelLookup) as ApprovedModelLookup).spec.approvedModels!.groupName;
+    });
+
+    function event(props: Properties): CloudFormationCustomResourceEvent {
+      return {
+        ...customResourceEvent('Create', 'TrainingEvaluateJob', props),
+        ResourceType: 'Custom::SageMakerProcessingJob',
+      } as CloudFormationCustomResourceEvent;
+    }
+
+    async function deploy(props: Properties = properties) {
+      standin.nextScript = [{ status: 'Completed' }];
+      const started = await onEvent(event(props));
+      const result = await isComplete({ ...event(props), ...started });
+      expect(result.IsComplete).toBe(true);
+      const request = standin.processingJob(started.PhysicalResourceId).request as {
+        ProcessingInputs: { InputName: string; S3Input: { S3Uri: string } }[];
+      };
+      return {
+        name: started.PhysicalResourceId,
+        data: result.Data!,
+        inputs: Object.fromEntries(request.ProcessingInputs.map((i) => [i.InputName, i.S3Input.S3Uri])),
+      };
+    }
+
+    async function approve(modelDataUrl: string): Promise<void> {
+      await sagemaker.send(
+        new CreateModelPackageCommand({
+          ModelPackageGroupName: group,
+          InferenceSpecification: {
+            Containers: [{ Image: 'image:1', ModelDataUrl: modelDataUrl }],
+            SupportedContentTypes: ['text/csv'],
+            SupportedResponseMIMETypes: ['application/json'],
+          },
+          ModelApprovalStatus: 'Approved',
+        }),
+      );
+    }
+
+    test('no group yet (the first deploy): the synthesized job, without an approved-model input', async () => {
+      const { name, data, inputs } = await deploy();
+      expect(name).toBe(properties.ProcessingJobName);
+      expect(Object.keys(inputs)).toEqual(['model', 'test']);
+      expect(data).toMatchObject({ ProcessingJobName: name, ApprovedModelDataUrl: 'none' });
+    });
+
+    test('with an approved version: its artifact is input approved-model, and the job is named with it; a newer approval, another job', async () => {
+      standin.addModelPackageGroup(group);
+      const first = `${MODELS}/dlplatform-training-00000000000000a1/output/model.tar.gz`;
+      await approve(first);
+      const one = await deploy();
+      expect(one.name).not.toBe(properties.ProcessingJobName);
+      expect(one.name.slice(0, -16)).toBe(properties.ProcessingJobName.slice(0, -16));
+      expect(one.inputs['approved-model']).toBe(first);
+      expect(one.inputs.test).toMatch(/\/report\/test-rows\.csv$/);
+      // What the registration reads: the job it completed, and the model it scored.
+      expect(one.data).toMatchObject({ ProcessingJobName: one.name, ApprovedModelDataUrl: first });
+
+      const second = `${MODELS}/dlplatform-training-00000000000000a2/output/model.tar.gz`;
+      await approve(second);
+      const two = await deploy();
+      expect(two.name).not.toBe(one.name);
+      expect(two.inputs['approved-model']).toBe(second);
+    });
+
+    test("an approved model outside the platform's models is not scored (its role cannot read it): the synthesized job", async () => {
+      await approve('s3://someone-elses-bucket/models/x/output/model.tar.gz');
+      standin.calls.length = 0;
+      const started = await onEvent(event(properties));
+      // The synthesized job ran in the first test: it is adopted, not created again.
+      expect(started.PhysicalResourceId).toBe(properties.ProcessingJobName);
+    });
+
+    test('an update that leaves the inputs as they were keeps the evaluation, even after a newer approval', async () => {
+      const { name } = await deploy();
+      await approve(`${MODELS}/dlplatform-training-00000000000000a3/output/model.tar.gz`);
+      const update = {
+        ...customResourceEvent('Update', 'TrainingEvaluateJob', properties, { physicalResourceId: name, oldProperties: properties }),
+        ResourceType: 'Custom::SageMakerProcessingJob',
+      } as CloudFormationCustomResourceEvent;
+      standin.calls.length = 0;
+      expect((await onEvent(update)).PhysicalResourceId).toBe(name);
+      expect(standin.calls.map((c) => c.operation)).not.toContain('CreateProcessingJob');
+    });
+
+    test('a lookup whose identity names another job than the request is refused, naming both', async () => {
+      const lookup = JSON.parse(properties.ApprovedModelLookup) as ApprovedModelLookup;
+      const changed = { ...lookup, identity: { ...lookup.identity, attempt: 7 } };
+      await expect(onEvent(event({ ...properties, ApprovedModelLookup: JSON.stringify(changed) }))).rejects.toThrow(
+        /^ApprovedModelLookup's identity names \S+-evaluate-[0-9a-f]{16}, not \S+-evaluate-[0-9a-f]{16}$/,
+      );
+    });
+  });
+});
+
+test('an evaluate job that waits longer than one phase passes the name it started on to each wait phase', () => {
+  const { stack } = prepareJob((scope) => ({
+    containerArguments: ['evaluate'],
+    maxRuntime: Duration.hours(1),
+    timeout: Duration.hours(2),
+    approvedModels: {
+      groupName: 'models-1',
+      groupNameInArns: 'models-1',
+      bucket: s3.Bucket.fromBucketName(scope, 'Models', 'models'),
+      keyPrefix: 'models/x-',
+    },
+  }));
+  const phases = Template.fromStack(stack).findResources('Custom::SageMakerProcessingJob');
+  const [startId] = Object.keys(phases).filter((id) => phases[id].Properties.Phase === 'start');
+  const waits = Object.entries(phases).filter(([, r]) => r.Properties.Phase === 'wait');
+  expect(waits).toHaveLength(2);
+  // Each wait phase reads the name from the phase before it, which depends on it.
+  let previous = startId;
+  for (const [id, wait] of waits) {
+    expect(wait.Properties.ProcessingJobName).toEqual({ 'Fn::GetAtt': [previous, 'ProcessingJobName'] });
+    previous = id;
+  }
 });

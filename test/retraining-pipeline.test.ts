@@ -13,7 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { createHash } from 'crypto';
 
 import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
-import { trainingJobRequest } from '../constructs/training/runtime/job-requests';
+import { APPROVED_MODEL_INPUT, trainingJobRequest } from '../constructs/training/runtime/job-requests';
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
 import { MotoServer, startMoto } from './support/moto-server';
@@ -283,6 +283,76 @@ describe('retraining pipeline, executed locally', () => {
       cause: expect.stringContaining('nothing-here/ holds no data to prepare'),
     });
     expect(result.states).not.toContain('Prepare');
+  });
+
+  /** The newest Approved version's model artifact. */
+  function approvedModel(): string {
+    const approved = standin.modelPackages(automatic.config.registration.ModelPackageGroupName).filter((v) => v.status === 'Approved');
+    const spec = approved.at(-1)!.request.InferenceSpecification as { Containers: { ModelDataUrl: string }[] };
+    return spec.Containers[0].ModelDataUrl;
+  }
+
+  test('like with like: the approved model is scored on the new test rows, and both models are judged on them', async () => {
+    const approved = approvedModel();
+    await upload('part-8.csv', `${HEADER}0,2,2,2\n1,6,6,7`);
+    // 0.96 is 0.015 below the approved model's registered 0.975 (beyond 0.01); on the new rows, the approved one scores 0.955.
+    standin.nextScript = completesWith({ test_accuracy: 0.96 });
+    const passed = await runs.run(
+      automatic.definition,
+      machine,
+      { trigger: 'new-data' },
+      { sameRows: { candidate: 0.96, approved: 0.955 } },
+    );
+    standin.nextScript = COMPLETES;
+    expect(passed.output).toMatchObject({ result: 'Approved' });
+    expect(String(passed.output!.reason)).toMatch(
+      /test_accuracy 0\.96 .*within 0\.01 of the approved model version \d+ \(\S+\) \(0\.955 on the same test rows\)/,
+    );
+    // The evaluate job read this run's raw test rows and the approved model's artifact.
+    const inputs = (request: Record<string, unknown>) =>
+      Object.fromEntries(
+        (request.ProcessingInputs as { InputName: string; S3Input: { S3Uri: string } }[]).map((i) => [i.InputName, i.S3Input.S3Uri]),
+      );
+    const first = inputs(standin.processingJob(runs.created.processing[1]).request);
+    expect(first[APPROVED_MODEL_INPUT]).toBe(approved);
+    expect(first.test).toMatch(new RegExp(`/prepared/${runs.created.processing[0]}/report/test-rows\\.csv$`));
+
+    // The reverse: better than the registered figure on its own rows (0.99), worse than the approved model on the same ones.
+    const nowApproved = approvedModel();
+    expect(nowApproved).not.toBe(approved);
+    await upload('part-9.csv', `${HEADER}1,2,2,2\n0,6,6,7`);
+    standin.nextScript = completesWith({ test_accuracy: 0.99 });
+    const rejected = await runs.run(
+      automatic.definition,
+      machine,
+      { trigger: 'new-data' },
+      { sameRows: { candidate: 0.955, approved: 0.98 } },
+    );
+    standin.nextScript = COMPLETES;
+    expect(rejected.output).toMatchObject({ result: 'Rejected' });
+    expect(String(rejected.output!.reason)).toMatch(
+      /test_accuracy 0\.955 is 0\.025 below the approved model version \d+ \(\S+\) \(0\.98 on the same test rows\), more than the tolerance 0\.01/,
+    );
+    // The job scored the newer approval: another approved model, another evaluate job.
+    expect(inputs(standin.processingJob(runs.created.processing[1]).request)[APPROVED_MODEL_INPUT]).toBe(nowApproved);
+  });
+
+  test('a different problem is refused, naming it and what to do: the run fails with DifferentProblem and registers nothing', async () => {
+    const group = automatic.config.registration.ModelPackageGroupName;
+    const versions = standin.modelPackages(group).length;
+    await upload('part-10.csv', `${HEADER}1,1,1,1\n0,9,9,8`);
+    const differences = ['labels: "0", "1", "2" against the approved model\'s "0", "1"'];
+    const result = await runs.run(
+      automatic.definition,
+      machine,
+      { trigger: 'new-data' },
+      { sameRows: { candidate: 0.99, approved: 0, differences } },
+    );
+    expect(result).toMatchObject({ status: 'FAILED', error: 'DifferentProblem' });
+    expect(result.cause).toMatch(
+      /a different problem from the approved model version \d+ .*not compared and not a regression; .*qualityGateSchemaChange=accept/,
+    );
+    expect(standin.modelPackages(group)).toHaveLength(versions);
   });
 });
 

@@ -87,7 +87,7 @@ describe('Training stack', () => {
     ]);
   });
 
-  test('evaluates the trained model on the prepared test split in its own job, and registers with its report', () => {
+  test("evaluates the trained model and the approved one on prepare's raw test rows in its own job, and registers with its report", () => {
     const [evaluateStart] = Object.values(evaluations).filter((r) => r.Properties.Phase === 'start');
     const evaluateRequest = JSON.parse(evaluate(evaluateStart.Properties.CreateProcessingJobRequest) as string);
     expect(evaluateRequest.AppSpecification.ContainerArguments).toEqual(['evaluate']);
@@ -95,17 +95,27 @@ describe('Training stack', () => {
       evaluateRequest.ProcessingInputs.map((i: { InputName: string; S3Input: { S3Uri: string } }) => [i.InputName, i.S3Input.S3Uri]),
     ).toEqual([
       ['model', `s3://dlplatform-data-modelbucket/models/${jobName}/output/model.tar.gz`],
-      ['test', `${prepared}test/`],
+      ['test', `s3://dlplatform-data-databucket/prepared/${stack.prepareJob.processingJobName}/report/test-rows.csv`],
     ]);
+    // The approved model is looked up when the job starts, among this platform's models only.
+    const lookup = JSON.parse(evaluate(evaluateStart.Properties.ApprovedModelLookup) as string);
+    const [registrationProps] = Object.values(template.findResources('Custom::ModelRegistration')).map((r) => r.Properties);
+    expect(lookup.spec.approvedModels).toEqual({
+      groupName: evaluate(registrationProps.ModelPackageGroupName),
+      bucketName: 'dlplatform-data-modelbucket',
+      keyPrefix: `models/${stack.trainingJob.jobNamePrefix}-`,
+    });
+    expect(lookup.identity.inputs).toEqual(stack.evaluateJob.identity.inputs);
     // It starts after the training job completed.
     const [finalTraining] = Object.keys(jobs).filter((id) => jobs[id].Properties.FinalPhase === true);
     expect(evaluateStart.DependsOn).toContain(finalTraining);
     const [registrationId, registration] = Object.entries(template.findResources('Custom::ModelRegistration'))[0];
-    const evaluationJob = stack.evaluateJob.processingJobName;
-    expect(evaluate(registration.Properties.EvaluationUri)).toBe(
-      `s3://dlplatform-data-modelbucket/evaluations/${evaluationJob}/evaluation/evaluation.json`,
-    );
     const [finalEvaluate] = Object.keys(evaluations).filter((id) => evaluations[id].Properties.FinalPhase === true);
+    // The job the evaluate resource completed (named when it started), and the approved model it scored.
+    expect(evaluate(registration.Properties.EvaluationUri)).toBe(
+      `s3://dlplatform-data-modelbucket/evaluations/${finalEvaluate}.ProcessingJobName/evaluation/evaluation.json`,
+    );
+    expect(registration.Properties.ApprovedModelDataUrl).toEqual({ 'Fn::GetAtt': [finalEvaluate, 'ApprovedModelDataUrl'] });
     expect(template.toJSON().Resources[registrationId].DependsOn).toContain(finalEvaluate);
   });
 
@@ -226,7 +236,12 @@ describe('Training stack', () => {
     // A model below the bar must reach the registry (as Rejected), so the training job itself does not gate.
     for (const job of Object.values(jobs)) expect(job.Properties.QualityGate).toBeUndefined();
     const [registration] = Object.values(template.findResources('Custom::ModelRegistration'));
-    expect(JSON.parse(registration.Properties.QualityGate)).toEqual({ metric: 'test_accuracy', bar: 0.95, maxRegression: 0.01 });
+    expect(JSON.parse(registration.Properties.QualityGate)).toEqual({
+      metric: 'test_accuracy',
+      bar: 0.95,
+      maxRegression: 0.01,
+      schemaChange: 'refuse',
+    });
   });
 
   test('names the job <stack>-<16 hex digits> and exposes it, the artifact key and the attributes', () => {

@@ -3,10 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CfnModelPackageGroup } from 'aws-cdk-lib/aws-sagemaker';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct, IDependable } from 'constructs';
+import { Construct, IConstruct, IDependable } from 'constructs';
 import * as path from 'path';
 
 import { lambdaRole } from '../private/lambda-role';
@@ -54,10 +55,16 @@ export interface RegisteredModel {
    */
   readonly data?: { readonly identity: string; readonly reportUri: string };
   /**
-   * The evaluation report (evaluation.json) in S3, for the version's ModelMetrics.
+   * The evaluation report (evaluation.json) in S3, for the version's ModelMetrics; the gate reads the comparison
+   * with the approved model beside it (see {@link ModelRegistry.grantEvaluationReads}).
    * @default - no ModelMetrics
    */
   readonly evaluationUri?: string;
+  /**
+   * The approved model's artifact the evaluate job scored on this model's test rows, or `none`.
+   * @default - none: the gate compares with the approved version's registered figures
+   */
+  readonly approvedModelDataUrl?: string;
 }
 
 /** Properties of a {@link ModelRegistry}. */
@@ -153,9 +160,9 @@ export class ModelRegistry extends Construct {
     ]);
     const stack = Stack.of(this);
     const suffix = stackInstanceSuffix(this);
-    this.groupName = `${props.groupNamePrefix}-${suffix}`;
-    // SageMaker lowercases names in ARNs; the suffix is lowercase hex already, so only the literal prefix changes.
-    const lowercaseName = `${props.groupNamePrefix.toLowerCase()}-${suffix}`;
+    const names = modelPackageGroupNames(this, props.groupNamePrefix);
+    this.groupName = names.groupName;
+    const lowercaseName = names.groupNameInArns;
     this.pointerParameterName = props.pointerParameterName;
     this.group = new CfnModelPackageGroup(this, 'Group', {
       modelPackageGroupName: this.groupName,
@@ -229,6 +236,7 @@ export class ModelRegistry extends Construct {
       CodeHash: m.codeHash,
       ...(m.data ? { DataIdentity: m.data.identity, DataReportUri: m.data.reportUri } : {}),
       ...(m.evaluationUri ? { EvaluationUri: m.evaluationUri } : {}),
+      ...(m.approvedModelDataUrl ? { ApprovedModelDataUrl: m.approvedModelDataUrl } : {}),
     };
     this.registration = new CustomResource(this, 'Registration', {
       serviceToken: provider.serviceToken,
@@ -303,6 +311,22 @@ export class ModelRegistry extends Construct {
     }
   }
 
+  /**
+   * Lets the gate read the evaluate job's comparison with the approved model: the objects under `prefix` in `bucket`
+   * (every evaluate job's evaluation folder: evaluations/, the job, /evaluation/), and their key.
+   */
+  grantEvaluationReads(bucket: s3.IBucket, prefix: string, key: kms.IKey): void {
+    const handler = this.functions[0];
+    const objects = bucket.arnForObjects(`${prefix}*`);
+    iam.Grant.addToPrincipal({ grantee: handler, actions: ['s3:GetObject'], resourceArns: [objects] });
+    key.grantDecrypt(handler);
+    acknowledgeWildcardResource(
+      handler.role!,
+      objects,
+      'Each evaluate job writes under evaluations/<job name>/evaluation/, named when it starts: the gate reads only those folders.',
+    );
+  }
+
   /** The registered version's ARN. */
   get modelPackageArn(): string {
     return this.registration.getAttString(REGISTRATION_ATTR.modelPackageArn);
@@ -333,6 +357,16 @@ export class ModelRegistry extends Construct {
     const parts = Fn.split(':model-package-group/', this.group.attrModelPackageGroupArn, 2);
     return Fn.join('', [Fn.select(0, parts), ':model-package/', Fn.select(1, parts), '/*']);
   }
+}
+
+/**
+ * The names of the group a ModelRegistry with this prefix creates in `scope`'s stack, for what must know it before
+ * the registry exists (the evaluate job, which scores the group's approved model).
+ */
+export function modelPackageGroupNames(scope: IConstruct, prefix: string): { groupName: string; groupNameInArns: string } {
+  const suffix = stackInstanceSuffix(scope);
+  // SageMaker lowercases names in ARNs; the suffix is lowercase hex already, so only the literal prefix changes.
+  return { groupName: `${prefix}-${suffix}`, groupNameInArns: `${prefix.toLowerCase()}-${suffix}` };
 }
 
 /**

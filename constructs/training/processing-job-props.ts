@@ -27,6 +27,18 @@ export interface ProcessingInput {
   readonly upload?: IDependable;
 }
 
+/** The approved models an evaluate job also scores: the newest Approved version of a Model Package Group. */
+export interface ApprovedModels {
+  /** The group's name, as created. */
+  readonly groupName: string;
+  /** The group's name as SageMaker writes it in ARNs (lowercased), for IAM. */
+  readonly groupNameInArns: string;
+  /** The bucket of the approved models' artifacts. */
+  readonly bucket: s3.IBucket;
+  /** The key prefix the job's role may read artifacts under (e.g. `models/<training job prefix>-`); elsewhere: not scored. */
+  readonly keyPrefix: string;
+}
+
 /** Properties of a `ProcessingJob`. */
 export interface ProcessingJobProps {
   /** The image; SageMaker runs it with `containerArguments`. */
@@ -84,6 +96,12 @@ export interface ProcessingJobProps {
    * @default - the stack name, lowercased, and `-` with the first container argument (e.g. `-prepare`)
    */
   readonly jobNamePrefix?: string;
+  /**
+   * For `evaluate`: also score the group's newest Approved model on the same test rows, for the quality gate. It is
+   * looked up when the job starts (an approval moves it without a deploy) and is part of the job's name.
+   * @default - no approved model
+   */
+  readonly approvedModels?: ApprovedModels;
   /**
    * Attempt number, part of the job's identity: raise it to run a job again whose inputs did not change.
    * @default 1

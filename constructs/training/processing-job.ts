@@ -7,16 +7,17 @@ import { Construct } from 'constructs';
 
 import { supportsVolumeKms } from '../instance-types';
 import { validateProps } from '../private/validation';
+import { grantApprovedModelLookup } from './approved-model-lookup';
 import { bucketIdentity, defaultJobNamePrefix, jobIdentity, sortKeys } from './job-identity';
 import type { ProcessingJobProps } from './processing-job-props';
-import { ProcessingIdentity, processingJobRequest, ProcessingJobSpec } from './runtime/job-requests';
+import { ApprovedModelLookup, ProcessingIdentity, processingJobRequest, ProcessingJobSpec } from './runtime/job-requests';
 import { PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, ProcessingJobResourceProperties } from './runtime/sagemaker-job-contract';
 import { SageMakerExecutionRole } from './sagemaker-execution-role';
 import { acknowledgeSageMakerJob } from './sagemaker-job-acknowledgements';
 import { createJobProvider, createJobResources, grantJobHandlers } from './sagemaker-job-provider';
 import { processingJobProblems } from './sagemaker-job-rules';
 
-export type { ProcessingInput, ProcessingJobProps } from './processing-job-props';
+export type { ApprovedModels, ProcessingInput, ProcessingJobProps } from './processing-job-props';
 
 /**
  * A SageMaker Processing job as a CloudFormation resource that waits for the job and fails the deploy with
@@ -31,13 +32,19 @@ export type { ProcessingInput, ProcessingJobProps } from './processing-job-props
  * environment, container arguments, attempt): the same inputs never run twice.
  */
 export class ProcessingJob extends Construct {
-  /** The job's name, `<prefix>-<16 hex digits of the inputs' hash>`. */
+  /**
+   * The job's name, `<prefix>-<16 hex digits of the inputs' hash>`. With `approvedModels`, the name of a run that
+   * scores no approved model: the job's own name is {@link completedJobName}.
+   */
   readonly processingJobName: string;
   /** The prefix of every job name this construct runs. */
   readonly jobNamePrefix: string;
   /** The output bucket. */
   readonly outputBucket: s3.IBucket;
-  /** Key prefix of every output of the job (`<outputPrefix><job name>/`), known at synth. */
+  /**
+   * Key prefix of every output of the job (`<outputPrefix><job name>/`), known at synth; with `approvedModels`, that
+   * of a run that scores no approved model (see {@link completedOutputPrefixOf}).
+   */
   readonly outputPrefix: string;
   /** The role SageMaker runs the job with. */
   readonly role: iam.Role;
@@ -87,7 +94,11 @@ export class ProcessingJob extends Construct {
     this.role = new SageMakerExecutionRole(this, 'ExecutionRole', {
       jobKind: 'processing',
       jobNamePrefix: this.jobNamePrefix,
-      inputs: Object.values(props.inputs).map((input) => ({ bucket: input.bucket, prefix: input.key })),
+      inputs: [
+        ...Object.values(props.inputs).map((input) => ({ bucket: input.bucket, prefix: input.key })),
+        // The approved model's artifact (approved-model.ts scores none outside this prefix).
+        ...(props.approvedModels ? [{ bucket: props.approvedModels.bucket, prefix: props.approvedModels.keyPrefix }] : []),
+      ],
       outputs: [{ bucket: props.outputBucket, prefix: outputPrefix }],
       encryptionKey: props.encryptionKey,
       volumeEncryption: volumeKms,
@@ -109,11 +120,18 @@ export class ProcessingJob extends Construct {
       volumeKms,
       maxRuntimeSeconds: maxRuntime.toSeconds(),
       vpc: props.vpcConfig,
+      ...(props.approvedModels
+        ? {
+            approvedModels: {
+              groupName: props.approvedModels.groupName,
+              bucketName: props.approvedModels.bucket.bucketName,
+              keyPrefix: props.approvedModels.keyPrefix,
+            },
+          }
+        : {}),
     };
-    const request = processingJobRequest(this.spec, {
-      jobName: this.processingJobName,
-      inputKeys: Object.fromEntries(Object.entries(props.inputs).map(([name, input]) => [name, input.key])),
-    });
+    const inputKeys = Object.fromEntries(Object.entries(props.inputs).map(([name, input]) => [name, input.key]));
+    const request = processingJobRequest(this.spec, { jobName: this.processingJobName, inputKeys });
 
     const jobs = createJobProvider(this, {
       kind: 'processing',
@@ -131,8 +149,13 @@ export class ProcessingJob extends Construct {
       outputKey: props.encryptionKey.keyArn,
       volumeKey: request.ProcessingResources?.ClusterConfig?.VolumeKmsKeyId,
     });
-    const start: Pick<ProcessingJobResourceProperties, 'CreateProcessingJobRequest' | 'Attempt'> = {
+    if (props.approvedModels) grantApprovedModelLookup(jobs.onEvent, props.approvedModels);
+    const lookup: ApprovedModelLookup | undefined = props.approvedModels
+      ? { spec: this.spec, inputKeys, identity: this.identity }
+      : undefined;
+    const start: Pick<ProcessingJobResourceProperties, 'CreateProcessingJobRequest' | 'Attempt' | 'ApprovedModelLookup'> = {
       CreateProcessingJobRequest: stack.toJsonString(request),
+      ...(lookup ? { ApprovedModelLookup: stack.toJsonString(lookup) } : {}),
       ...identity.startProperties,
     };
     this.finalResource = createJobResources(this, jobs, {
@@ -141,11 +164,12 @@ export class ProcessingJob extends Construct {
       start,
       common: { ProcessingJobName: this.processingJobName },
       after: Object.values(props.inputs).flatMap((i) => (i.upload ? [i.upload] : [])),
+      nameAtRunTime: lookup ? PROCESSING_ATTR.processingJobName : undefined,
     });
     acknowledgeSageMakerJob(this, 'DescribeProcessingJob or CreateProcessingJob');
   }
 
-  /** Key prefix of output `name` (`<outputPrefix><job name>/<name>/`), known at synth. */
+  /** Key prefix of output `name` (`<outputPrefix><job name>/<name>/`), known at synth (see {@link outputPrefix}). */
   outputPrefixOf(name: string): string {
     return `${this.outputPrefix}${name}/`;
   }
@@ -156,5 +180,15 @@ export class ProcessingJob extends Construct {
    */
   get completedJobName(): string {
     return this.finalResource.getAttString(PROCESSING_ATTR.processingJobName);
+  }
+
+  /** Key prefix of output `name` of the completed job (`<outputPrefix><completed job name>/<name>/`), as a reference. */
+  completedOutputPrefixOf(name: string): string {
+    return `${this.spec.outputPrefix}${this.completedJobName}/${name}/`;
+  }
+
+  /** The approved model's artifact the completed job scored, or `none` (runtime/sagemaker-job-contract.ts). */
+  get approvedModelDataUrl(): string {
+    return this.finalResource.getAttString(PROCESSING_ATTR.approvedModelDataUrl);
   }
 }

@@ -253,6 +253,7 @@ export class RetrainingPipeline extends Construct {
           'prepareName.$': '$.plan.prepare.name',
           'trainName.$': '$.fingerprint.train.name',
           'evaluateName.$': '$.fingerprint.evaluate.name',
+          'approvedModel.$': '$.fingerprint.evaluate.approvedModel',
         },
         '$.registration',
       ),
@@ -487,6 +488,11 @@ function grantSteps(scope: RetrainingPipeline, steps: lambda.IFunction, props: R
   });
   const hashes = props.prepareJob.outputBucket.arnForObjects(`${props.prepareJob.spec.outputPrefix}*/report/data.sha256`);
   iam.Grant.addToPrincipal({ grantee: steps, actions: ['s3:GetObject'], resourceArns: [hashes] });
+  // The gate reads the evaluate job's comparison with the approved model (evaluation-comparison.ts).
+  const evaluations = props.evaluateJob.outputBucket.arnForObjects(
+    `${props.evaluateJob.spec.outputPrefix}${props.evaluateJob.identity.prefix}-*/evaluation/*`,
+  );
+  iam.Grant.addToPrincipal({ grantee: steps, actions: ['s3:GetObject'], resourceArns: [evaluations] });
   props.encryptionKey.grantDecrypt(steps);
   const jobArns = (kind: 'training' | 'processing', prefix: string) =>
     stack.formatArn({ service: 'sagemaker', resource: `${kind}-job`, resourceName: `${prefix}-*` });
@@ -500,6 +506,11 @@ function grantSteps(scope: RetrainingPipeline, steps: lambda.IFunction, props: R
     role,
     hashes,
     'Each prepare job writes its data.sha256 under prepared/<job name>/report/: the steps read only those files.',
+  );
+  acknowledgeWildcardResource(
+    role,
+    evaluations,
+    'Each evaluate job writes under evaluations/<job name>/evaluation/, named when it starts: the gate reads only those folders.',
   );
   for (const arn of [...processing, training]) {
     acknowledgeWildcardResource(role, arn, "Job names are <prefix>-<hash of the inputs>: the steps describe only this platform's jobs.");

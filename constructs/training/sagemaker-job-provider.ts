@@ -97,6 +97,12 @@ export function createJobResources(
     readonly start: Record<string, unknown>;
     /** What the job waits for (e.g. a data upload). */
     readonly after?: IDependable[];
+    /**
+     * The start phase names the job at run time (an evaluate job that scores the approved model): each wait phase
+     * reads the name from the previous phase's attribute of the same name, not from `common`.
+     * @default - the job name in `common`, fixed at synth
+     */
+    readonly nameAtRunTime?: string;
   },
 ): CustomResource {
   const interval = options.queryInterval.toSeconds();
@@ -112,6 +118,7 @@ export function createJobResources(
         FinalPhase: i === jobs.waits.length - 1,
         ...(i === 0 ? options.start : {}),
         ...options.common,
+        ...(previous && options.nameAtRunTime ? { [options.nameAtRunTime]: previous.getAttString(options.nameAtRunTime) } : {}),
       },
     });
     if (previous) resource.node.addDependency(previous);

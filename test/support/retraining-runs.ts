@@ -16,6 +16,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { createHash } from 'crypto';
 
+import { APPROVED_DIR, COMPARISON_JSON, EVALUATION_JSON } from '../../constructs/training/runtime/evaluation-comparison';
+import { APPROVED_MODEL_INPUT } from '../../constructs/training/runtime/job-requests';
 import { onStep, StepEvent } from '../../constructs/training/runtime/retraining-steps.handler';
 import { loadServiceModel } from '../../local/api-model/service-model';
 import { validateInput, validationMessage } from '../../local/api-model/validate-input';
@@ -45,6 +47,30 @@ export interface RunOptions {
   readonly executionArn?: string;
   /** Called once the prepare job is created, before it is waited for (a trigger arriving during a run). */
   readonly duringPrepare?: () => Promise<void>;
+  /** What the evaluate job finds when it has an approved model (the comparison evaluate writes). */
+  readonly sameRows?: SameRows;
+}
+
+/**
+ * What `evaluate` finds when the job has an approved model: both models' accuracy on the same (new) test rows, or how
+ * the candidate's problem differs from the approved model's.
+ */
+export interface SameRows {
+  readonly candidate: number;
+  readonly approved: number;
+  readonly differences?: string[];
+}
+
+/** evaluation.json as evaluate writes it, every metric the gate may read at `accuracy`. */
+function evaluationReport(accuracy: number): Record<string, unknown> {
+  return {
+    accuracy,
+    macro_avg: { precision: accuracy, recall: accuracy, f1: accuracy },
+    weighted_avg: { f1: accuracy },
+    log_loss: 0.1,
+    calibration: { expected_calibration_error: 0.01 },
+    latency: { single_row_ms: { p50: 1 } },
+  };
 }
 
 /** Runs of the pipeline, with the jobs each one created and the outcome events all of them put. */
@@ -92,7 +118,11 @@ export class RetrainingRuns {
           return { status: j.TrainingJobStatus, reason: j.FailureReason, output: j };
         });
       },
-      Evaluate: (request: CreateProcessingJobCommandInput) => processing(request),
+      Evaluate: async (request: CreateProcessingJobCommandInput) => {
+        const output = await processing(request);
+        if (extra.sameRows) await this.writeEvaluation(request, extra.sameRows);
+        return output;
+      },
       // Step Functions' events:putEvents takes Detail as JSON and sends it as a string: checked as the API receives it.
       EmitOutcome: async (input: { Entries: OutcomeEntry[] }) => {
         const violations = validateInput(EVENTS_MODEL, 'PutEvents', {
@@ -109,6 +139,26 @@ export class RetrainingRuns {
     const [, bucket, key] = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)!;
     const object = await this.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return object.Body!.transformToString();
+  }
+
+  /** What evaluate writes for a job with input approved-model (training-image evaluate/job.py), to its evaluation output. */
+  private async writeEvaluation(request: CreateProcessingJobCommandInput, sameRows: SameRows): Promise<void> {
+    if (!request.ProcessingInputs!.some((i) => i.InputName === APPROVED_MODEL_INPUT)) return;
+    const output = request.ProcessingOutputConfig!.Outputs!.find((o) => o.OutputName === 'evaluation')!.S3Output!.S3Uri!;
+    const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(output)!;
+    const files = sameRows.differences
+      ? {
+          [EVALUATION_JSON]: evaluationReport(sameRows.candidate),
+          [COMPARISON_JSON]: { same_problem: false, differences: sameRows.differences, approved_evaluation: null },
+        }
+      : {
+          [EVALUATION_JSON]: evaluationReport(sameRows.candidate),
+          [COMPARISON_JSON]: { same_problem: true, differences: [], approved_evaluation: `${APPROVED_DIR}/${EVALUATION_JSON}` },
+          [`${APPROVED_DIR}/${EVALUATION_JSON}`]: evaluationReport(sameRows.approved),
+        };
+    for (const [name, body] of Object.entries(files)) {
+      await this.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${name}`, Body: JSON.stringify(body) }));
+    }
   }
 
   /** What `prepare` writes that the pipeline reads: the prepared data's content hash (here, over the distinct data rows). */

@@ -17,6 +17,7 @@ const PSEUDO: Record<string, string> = {
   'AWS::Partition': 'aws',
   'AWS::URLSuffix': 'amazonaws.com',
   'AWS::StackName': 'DlPlatform-Training',
+  'AWS::StackId': `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/DlPlatform-Training/0c5e4a30-8b39-11ef-9c54-0a1b2c3d4e5f`,
 };
 
 /** A bucket name for an output of the Data stack, e.g. `dlplatform-data-modelbucket`. */
@@ -39,6 +40,14 @@ export function evaluate(value: unknown): unknown {
   if ('Fn::Join' in obj) {
     const [delimiter, items] = obj['Fn::Join'] as [string, unknown[]];
     return items.map((i) => String(evaluate(i))).join(delimiter);
+  }
+  if ('Fn::Select' in obj) {
+    const [index, list] = obj['Fn::Select'] as [number, unknown];
+    return (evaluate(list) as unknown[])[Number(index)];
+  }
+  if ('Fn::Split' in obj) {
+    const [delimiter, source] = obj['Fn::Split'] as [string, unknown];
+    return String(evaluate(source)).split(delimiter);
   }
   if ('Fn::Sub' in obj) return String(obj['Fn::Sub']).replace(/\$\{([^}]+)\}/g, (_m, name: string) => PSEUDO[name] ?? `sub-${name}`);
   if ('Fn::GetAtt' in obj) {

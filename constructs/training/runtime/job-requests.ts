@@ -122,6 +122,21 @@ export interface ProcessingJobSpec {
   readonly volumeKms: boolean;
   readonly maxRuntimeSeconds: number;
   readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
+  /**
+   * For `evaluate`: whose approved model each run also scores (the newest Approved version of the group, looked up
+   * when the run starts), and where the role may read one.
+   * @default - the job scores no approved model
+   */
+  readonly approvedModels?: ApprovedModelSource;
+}
+
+/** Where the approved model of an evaluate run comes from. */
+export interface ApprovedModelSource {
+  /** The Model Package Group. */
+  readonly groupName: string;
+  /** The bucket and key prefix of the artifacts the job's role may read: an approved model elsewhere is not scored. */
+  readonly bucketName: string;
+  readonly keyPrefix: string;
 }
 
 /** What one processing run decides. */
@@ -129,6 +144,24 @@ export interface ProcessingRun {
   readonly jobName: string;
   /** Input name to the key (a prefix, or one file) it reads. */
   readonly inputKeys: Record<string, string>;
+  /**
+   * The approved model's artifact (`s3://.../model.tar.gz`), which `evaluate` scores on the same test rows for the
+   * quality gate: input {@link APPROVED_MODEL_INPUT}. Absent: no approved model, no such input.
+   */
+  readonly approvedModel?: string;
+}
+
+/** The input `evaluate` reads the approved model from (training-image paths.py's evaluate_approved_model_dir). */
+export const APPROVED_MODEL_INPUT = 'approved-model';
+
+/**
+ * What the deploy's start phase needs to build and name, when the job starts, a run that scores the approved model
+ * (the ProcessingJob resource's `ApprovedModelLookup` property): its spec, input keys and identity.
+ */
+export interface ApprovedModelLookup {
+  readonly spec: ProcessingJobSpec;
+  readonly inputKeys: Record<string, string>;
+  readonly identity: { readonly prefix: string; readonly inputs: ProcessingIdentity; readonly attempt?: number };
 }
 
 /** Key prefix of output `name` of job `jobName`. */
@@ -143,18 +176,10 @@ export function processingJobRequest(spec: ProcessingJobSpec, run: ProcessingRun
     RoleArn: spec.roleArn,
     AppSpecification: { ImageUri: spec.imageUri, ContainerArguments: spec.containerArguments },
     Environment: spec.environment,
-    ProcessingInputs: Object.entries(spec.inputBuckets).map(([name, bucket]) => ({
-      InputName: name,
-      S3Input: {
-        S3Uri: `s3://${bucket}/${run.inputKeys[name]}`,
-        LocalPath: `${PROCESSING_ROOT}/input/${name}`,
-        // A key prefix: one file is the prefix that matches only itself; folders keep their layout.
-        S3DataType: 'S3Prefix',
-        S3InputMode: 'File',
-        S3DataDistributionType: 'FullyReplicated',
-        S3CompressionType: 'None',
-      },
-    })),
+    ProcessingInputs: [
+      ...Object.entries(spec.inputBuckets).map(([name, bucket]) => s3Input(name, `s3://${bucket}/${run.inputKeys[name]}`)),
+      ...(run.approvedModel ? [s3Input(APPROVED_MODEL_INPUT, run.approvedModel)] : []),
+    ],
     ProcessingOutputConfig: {
       Outputs: spec.outputs.map((name) => ({
         OutputName: name,
@@ -184,6 +209,22 @@ export function processingJobRequest(spec: ProcessingJobSpec, run: ProcessingRun
   };
 }
 
+/** Input `name` of a processing job, read from `uri`. */
+function s3Input(name: string, uri: string): NonNullable<CreateProcessingJobCommandInput['ProcessingInputs']>[number] {
+  return {
+    InputName: name,
+    S3Input: {
+      S3Uri: uri,
+      LocalPath: `${PROCESSING_ROOT}/input/${name}`,
+      // A key prefix: one file is the prefix that matches only itself; folders keep their layout.
+      S3DataType: 'S3Prefix',
+      S3InputMode: 'File',
+      S3DataDistributionType: 'FullyReplicated',
+      S3CompressionType: 'None',
+    },
+  };
+}
+
 /** The job name: the prefix and 16 hex digits of a hash of the identity (see job-identity.ts). */
 export function contentAddressedJobName(prefix: string, identity: unknown): string {
   const digest = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
@@ -207,6 +248,8 @@ export interface ProcessingIdentity {
   readonly inputs: { readonly name: string; readonly bucket: string; readonly key: string; readonly version: string }[];
   readonly containerArguments: string[];
   readonly environment: Record<string, string>;
+  /** The approved model `evaluate` also scores (its artifact's URL), looked up when the job starts: a new one, a new job. */
+  readonly approvedModel?: string;
 }
 
 /** The name of a job with this identity; `attempt` unset counts as 1. */

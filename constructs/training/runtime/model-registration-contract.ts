@@ -29,8 +29,16 @@ export interface ModelRegistrationProperties {
   /** JSON of the {@link GateSettings}. */
   readonly QualityGate: string;
   readonly Approval: Approval;
-  /** The evaluation report in S3 (`s3://.../evaluation.json`), for the version's ModelMetrics; absent: none. */
+  /**
+   * The evaluation report in S3 (`s3://.../evaluation.json`), for the version's ModelMetrics; absent: none. The gate
+   * reads the comparison with the approved model beside it (comparison.json, approved/evaluation.json).
+   */
   readonly EvaluationUri?: string;
+  /**
+   * The approved model's artifact the evaluate job scored on the candidate's test rows; absent or
+   * {@link NO_APPROVED_VERSION}: none. The gate compares on the same rows only when it is still the approved one.
+   */
+  readonly ApprovedModelDataUrl?: string;
   /** The prepared data's report (`s3://.../data-report.json`); absent when the data was not prepared here. */
   readonly DataReportUri?: string;
   /** The prepared data's identity (the prepare job's content-addressed name). */

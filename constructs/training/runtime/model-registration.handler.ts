@@ -1,6 +1,7 @@
 /**
  * The ModelRegistration custom resource's handler: after training, applies the quality gate (the absolute bar,
- * and no regression against the newest Approved version of the group) and registers the model as one model
+ * and no regression against the newest Approved version of the group, both scored on the candidate's test rows by
+ * the evaluate job: evaluation-comparison.ts) and registers the model as one model
  * package version per training job: Approved (automatic approval), PendingManualApproval (manual), or
  * Rejected with the reason, in which case the deploy fails with both figures. Returns the newest Approved
  * version, which the platform writes to the serving pointer.
@@ -8,6 +9,7 @@
  * Idempotent: the training job name (a hash of everything that determines the model) is in the version's
  * description; a retried or repeated event finds the version and registers no second one.
  */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateModelPackageCommand,
   CreateModelPackageCommandInput,
@@ -19,10 +21,12 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 
+import { modelDataUrlOf, newestApprovedVersion } from './approved-model';
+import { readComparison } from './evaluation-comparison';
 import { Approval, ModelRegistrationProperties, NO_APPROVED_VERSION, REGISTRATION_ATTR } from './model-registration-contract';
+import { applyQualityGate, Baseline, GateSettings } from './quality-gate';
 
 export { NO_APPROVED_VERSION };
-import { applyQualityGate, Baseline, GateSettings } from './quality-gate';
 
 export interface RegistrationResponse {
   readonly PhysicalResourceId: string;
@@ -39,6 +43,23 @@ let client: SageMakerClient | undefined;
 function sagemaker(): SageMakerClient {
   client ??= new SageMakerClient({});
   return client;
+}
+
+let s3Client: S3Client | undefined;
+function s3(): S3Client {
+  s3Client ??= new S3Client({});
+  return s3Client;
+}
+
+/**
+ * A candidate of another problem than the approved model's, refused without a version: no verdict on the model, so
+ * the same model is gated again once the schema change is accepted (or it goes to a new group).
+ */
+export class DifferentProblemError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DifferentProblem';
+  }
 }
 
 function log(message: string, fields: Record<string, unknown> = {}): void {
@@ -121,8 +142,15 @@ async function register(props: ModelRegistrationProperties): Promise<{ version: 
   const gate = JSON.parse(props.QualityGate) as GateSettings;
   const metrics = JSON.parse(props.FinalMetrics) as Record<string, number>;
   const approved = await newestApproved(props.ModelPackageGroupName);
-  const baseline = approved ? await baselineOf(approved) : undefined;
-  const result = applyQualityGate(metrics, gate, baseline);
+  const compared = approved ? await baselineOf(approved, props) : undefined;
+  // Like with like: on the same rows, the candidate's figure is its own from the same evaluate job.
+  const result = applyQualityGate(compared?.candidate ?? metrics, gate, compared?.baseline);
+  if (!result.passed && compared?.baseline.differences?.length) {
+    log('quality gate: a different problem; refused, not registered', { trainingJobName: props.TrainingJobName, reason: result.reason });
+    throw new DifferentProblemError(
+      `The model of training job ${props.TrainingJobName} is refused: ${result.reason}. It is not registered; the approved model keeps serving.`,
+    );
+  }
   const status = !result.passed ? 'Rejected' : props.Approval === 'automatic' ? 'Approved' : 'PendingManualApproval';
   log('quality gate', { trainingJobName: props.TrainingJobName, passed: result.passed, reason: result.reason, status });
 
@@ -173,30 +201,54 @@ async function register(props: ModelRegistrationProperties): Promise<{ version: 
   return { version, reason: result.reason };
 }
 
-/** The newest version of the group with that approval status, or undefined. */
-async function newestApproved(group: string): Promise<ModelPackageSummary | undefined> {
-  const page = await sagemaker().send(
-    new ListModelPackagesCommand({
-      ModelPackageGroupName: group,
-      ModelApprovalStatus: 'Approved',
-      SortBy: 'CreationTime',
-      SortOrder: 'Descending',
-      MaxResults: 1,
-    }),
-  );
-  return page.ModelPackageSummaryList?.[0];
+/** The newest Approved version of the group, or undefined. */
+function newestApproved(group: string): Promise<ModelPackageSummary | undefined> {
+  return newestApprovedVersion(sagemaker(), group);
 }
 
-/** The approved version's gated metrics, from its CustomerMetadataProperties. */
-async function baselineOf(summary: ModelPackageSummary): Promise<Baseline> {
+/**
+ * The approved version as the gate sees it: its figures on the candidate's test rows (and the candidate's own, from
+ * the same evaluate job), or how its problem differs; its registered figures only when the evaluate job did not
+ * score it, and then the reason says why.
+ */
+async function baselineOf(
+  summary: ModelPackageSummary,
+  props: ModelRegistrationProperties,
+): Promise<{ baseline: Baseline; candidate?: Record<string, number> }> {
   const described = await sagemaker().send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
   const metadata = described.CustomerMetadataProperties ?? {};
-  const metrics = Object.fromEntries(
+  const name = `version ${summary.ModelPackageVersion} (${metadata.training_job ?? summary.ModelPackageArn})`;
+  const registered = Object.fromEntries(
     Object.entries(metadata)
       .filter(([key]) => key.startsWith(METRIC_KEY_PREFIX))
       .map(([key, value]) => [key.slice(METRIC_KEY_PREFIX.length), Number(value)]),
   );
-  return { name: `version ${summary.ModelPackageVersion} (${metadata.training_job ?? summary.ModelPackageArn})`, metrics };
+  const unscored = (because: string) => {
+    log('quality gate: comparing with registered metrics', { approved: name, because });
+    return { baseline: { name, metrics: registered, unscoredBecause: because } };
+  };
+  const scored = props.ApprovedModelDataUrl && props.ApprovedModelDataUrl !== NO_APPROVED_VERSION ? props.ApprovedModelDataUrl : undefined;
+  const url = modelDataUrlOf(described);
+  if (!scored) return unscored('the evaluate job scored no approved model');
+  if (scored !== url) return unscored(`the evaluate job scored ${scored}, not this version's model ${url ?? '(none)'}`);
+  const folder = props.EvaluationUri ? /^s3:\/\/([^/]+)\/(.*\/)[^/]*$/.exec(props.EvaluationUri) : null;
+  if (!folder) return unscored(`the evaluation's location ${props.EvaluationUri ?? '(none)'} is not an s3:// URL of a file`);
+  const [, bucket, prefix] = folder;
+  const comparison = await readComparison((file) => readObject(bucket, `${prefix}${file}`), `s3://${bucket}/${prefix}`);
+  if (!comparison) return unscored(`s3://${bucket}/${prefix} holds no comparison.json (the approved model's artifact could not be scored)`);
+  if (comparison.differences.length > 0) return { baseline: { name, metrics: registered, differences: comparison.differences } };
+  return { baseline: { name, metrics: comparison.sameRows!.approved, sameData: true }, candidate: comparison.sameRows!.candidate };
+}
+
+/** An object's text, or undefined when there is none. */
+async function readObject(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const object = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await object.Body!.transformToString();
+  } catch (e) {
+    if (e instanceof Error && (e.name === 'NoSuchKey' || e.name === 'NotFound')) return undefined;
+    throw new Error(`Cannot read s3://${bucket}/${key} for the quality gate: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** The group's version registered for this training job, if any (every page; newest first). */

@@ -41,6 +41,12 @@ export interface Baseline {
    * @default [] - the same problem
    */
   readonly differences?: readonly string[];
+  /**
+   * Why {@link metrics} are the approved model's registered figures, not its figures on the candidate's rows (said in
+   * the reason: those figures came from other test rows).
+   * @default - not said
+   */
+  readonly unscoredBecause?: string;
 }
 
 export interface GateResult {
@@ -79,7 +85,11 @@ export function applyQualityGate(metrics: Record<string, number>, settings: Gate
     };
   }
   const previous = baseline?.metrics[settings.metric];
-  const on = baseline?.sameData ? ' on the same test rows' : '';
+  const on = baseline?.sameData
+    ? ' on the same test rows'
+    : baseline?.unscoredBecause
+      ? `, as registered: ${baseline.unscoredBecause}`
+      : '';
   if (baseline && previous !== undefined) {
     const regression = lower ? value - previous : previous - value;
     if (regression > settings.maxRegression) {

@@ -22,11 +22,17 @@ export interface PipelineConfig {
   readonly prepare: JobTemplate<ProcessingJobSpec, ProcessingIdentity>;
   /** The training job; its channels are the prepare job's `data` output. */
   readonly train: JobTemplate<TrainingJobSpec, TrainingIdentity>;
-  /** The evaluate job; its inputs are `model` (the artifact) and `test` (the prepared test split). */
+  /**
+   * The evaluate job; its inputs are `model` (the artifact), `test` (prepare's raw test rows, {@link TEST_ROWS_FILE})
+   * and, when the group has one, `approved-model` (the newest Approved version's artifact).
+   */
   readonly evaluate: JobTemplate<ProcessingJobSpec, ProcessingIdentity>;
   /** The registration's fixed properties: group, image, gate, approval, code hash. */
   readonly registration: Pick<ModelRegistrationProperties, 'ModelPackageGroupName' | 'ImageUri' | 'QualityGate' | 'Approval' | 'CodeHash'>;
 }
+
+/** prepare's raw test rows, in its report output (training-image prepare/job.py's TEST_ROWS_FILE). */
+export const TEST_ROWS_FILE = 'test-rows.csv';
 
 /** The name of the completion marker: an upload under the raw prefix ends with this object. */
 export const COMPLETION_MARKER = '_SUCCESS';
@@ -60,7 +66,8 @@ export interface FingerprintResult {
   readonly registered: boolean;
   readonly version?: { readonly arn: string; readonly number: number; readonly status: string };
   readonly train: PlannedJob<CreateTrainingJobCommandInput>;
-  readonly evaluate: PlannedJob<CreateProcessingJobCommandInput>;
+  /** With the approved model's artifact it scores (part of its name), or `none` (NO_APPROVED_VERSION). */
+  readonly evaluate: PlannedJob<CreateProcessingJobCommandInput> & { readonly approvedModel: string };
 }
 
 /** What the `register` step returns. */

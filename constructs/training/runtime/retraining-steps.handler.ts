@@ -20,6 +20,7 @@ import {
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createHash } from 'crypto';
 
+import { approvedArtifactFor } from './approved-model';
 import { finalMetricsOf } from './final-metrics';
 import {
   jobNameOf,
@@ -30,8 +31,16 @@ import {
   trainingJobRequest,
 } from './job-requests';
 import { findVersion, gateAndRegister } from './model-registration.handler';
-import type { ModelRegistrationProperties } from './model-registration-contract';
-import { ABSENT, COMPLETION_MARKER, FingerprintResult, PipelineConfig, PlanResult, RegisterResult } from './retraining-contract';
+import { ModelRegistrationProperties, NO_APPROVED_VERSION } from './model-registration-contract';
+import {
+  ABSENT,
+  COMPLETION_MARKER,
+  FingerprintResult,
+  PipelineConfig,
+  PlanResult,
+  RegisterResult,
+  TEST_ROWS_FILE,
+} from './retraining-contract';
 
 export interface PlanEvent {
   readonly step: 'plan';
@@ -50,6 +59,8 @@ export interface RegisterEvent {
   readonly prepareName: string;
   readonly trainName: string;
   readonly evaluateName: string;
+  /** The approved model's artifact the evaluate job scored, or {@link NO_APPROVED_VERSION}. */
+  readonly approvedModel: string;
 }
 export type StepEvent = PlanEvent | FingerprintEvent | RegisterEvent;
 
@@ -116,15 +127,23 @@ async function fingerprint(event: FingerprintEvent): Promise<FingerprintResult> 
     identity.attempt,
   );
   const train = { name: trainName, request: trainingJobRequest(config.train.spec, { jobName: trainName, dataPrefix: prepared('data') }) };
-  const testKey = `${prepared('data')}test/`;
+  // The raw test rows: each model's own preprocessing reads them, so the approved model is scored on the same rows.
+  const testKey = `${prepared('report')}${TEST_ROWS_FILE}`;
   const modelKey = modelArtifactKey(config.train.spec, trainName);
-  const evaluateName = processingName(config.evaluate.identity, {
-    model: { key: modelKey, version: trainName },
-    test: { key: testKey, version: prepareName },
-  });
+  const approved = await approvedModelOf(config.evaluate.spec);
+  const evaluateName = processingName(
+    config.evaluate.identity,
+    { model: { key: modelKey, version: trainName }, test: { key: testKey, version: prepareName } },
+    approved,
+  );
   const evaluate = {
     name: evaluateName,
-    request: processingJobRequest(config.evaluate.spec, { jobName: evaluateName, inputKeys: { model: modelKey, test: testKey } }),
+    request: processingJobRequest(config.evaluate.spec, {
+      jobName: evaluateName,
+      inputKeys: { model: modelKey, test: testKey },
+      approvedModel: approved,
+    }),
+    approvedModel: approved ?? NO_APPROVED_VERSION,
   };
 
   const existing =
@@ -195,7 +214,7 @@ function sorted(record: Record<string, string>): Record<string, string> {
 }
 
 async function register(event: RegisterEvent): Promise<RegisterResult> {
-  const { config, prepareName, trainName, evaluateName } = event;
+  const { config, prepareName, trainName, evaluateName, approvedModel } = event;
   const job = await aws().sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: trainName }));
   const artifact = job.ModelArtifacts?.S3ModelArtifacts;
   if (job.TrainingJobStatus !== 'Completed' || !artifact) {
@@ -213,6 +232,7 @@ async function register(event: RegisterEvent): Promise<RegisterResult> {
     DataIdentity: prepareName,
     DataReportUri: `s3://${dataBucket}/${processingOutputPrefix(config.prepare.spec, prepareName, 'report')}data-report.json`,
     EvaluationUri: `s3://${config.evaluate.spec.outputBucketName}/${processingOutputPrefix(config.evaluate.spec, evaluateName, 'evaluation')}evaluation.json`,
+    ApprovedModelDataUrl: approvedModel,
   };
   const { version, reason, created } = await gateAndRegister(properties);
   const result = {
@@ -273,13 +293,26 @@ async function readHash(bucket: string, key: string): Promise<string> {
   return text;
 }
 
-/** A processing job's name with the run's input keys and versions in its identity. */
-function processingName(identity: PipelineConfig['prepare']['identity'], run: Record<string, { key: string; version: string }>): string {
+/** A processing job's name with the run's input keys and versions (and the approved model it scores) in its identity. */
+function processingName(
+  identity: PipelineConfig['prepare']['identity'],
+  run: Record<string, { key: string; version: string }>,
+  approvedModel?: string,
+): string {
   const inputs: ProcessingIdentity = {
     ...identity.inputs,
     inputs: identity.inputs.inputs.map((i) => (run[i.name] ? { ...i, key: run[i.name].key, version: run[i.name].version } : i)),
+    ...(approvedModel ? { approvedModel } : {}),
   };
   return jobNameOf(identity.prefix, inputs, identity.attempt);
+}
+
+/** The approved model this run's evaluate job scores (approved-model.ts), or undefined, with a log line saying why. */
+async function approvedModelOf(spec: PipelineConfig['evaluate']['spec']): Promise<string | undefined> {
+  if (!spec.approvedModels) return undefined;
+  const { artifact, reason } = await approvedArtifactFor(aws().sagemaker, spec.approvedModels);
+  log(artifact ? 'the evaluate job scores the approved model on the same test rows' : 'no approved model to score', { reason });
+  return artifact?.modelDataUrl;
 }
 
 async function processingStatus(name: string): Promise<string> {

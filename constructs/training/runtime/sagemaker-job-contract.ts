@@ -41,10 +41,18 @@ export interface TrainingJobResourceProperties extends PhaseProperties {
 
 /** A processing job's resource properties. */
 export interface ProcessingJobResourceProperties extends PhaseProperties {
-  /** The content-addressed job name, fixed at synth. */
+  /**
+   * The content-addressed job name, fixed at synth; with {@link ApprovedModelLookup}, the name of a run that scores
+   * no approved model (the start phase names the job at run time; each wait phase gets the name it was given).
+   */
   readonly ProcessingJobName: string;
-  /** The CreateProcessingJob request as JSON (start phase only). */
+  /** The CreateProcessingJob request as JSON (start phase only): the run that scores no approved model. */
   readonly CreateProcessingJobRequest?: string;
+  /**
+   * JSON of an `ApprovedModelLookup` (job-requests.ts; start phase only): the job also scores the group's newest Approved model,
+   * looked up when it starts, and is named with it.
+   */
+  readonly ApprovedModelLookup?: string;
 }
 
 /** Attributes (`Fn::GetAtt`) a training job's phase returns once the job has completed. */
@@ -69,7 +77,12 @@ export const PROCESSING_ATTR = {
   processingJobStatus: 'ProcessingJobStatus',
   /** The container's last words (its /opt/ml/output/message), for example the prepared data's summary. */
   exitMessage: 'ExitMessage',
+  /** The approved model's artifact the job scored (input `approved-model`), or `none`. */
+  approvedModelDataUrl: 'ApprovedModelDataUrl',
 } as const;
+
+/** {@link PROCESSING_ATTR.approvedModelDataUrl} of a job that scored no approved model (the serving pointer's word). */
+export const NO_APPROVED_MODEL = 'none';
 
 /** SageMaker's job name rule, the same for training and processing jobs. */
 export const JOB_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;

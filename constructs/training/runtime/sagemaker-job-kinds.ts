@@ -16,7 +16,8 @@ import {
   StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
 
-import { ATTR, PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, RESOURCE_TYPE } from './sagemaker-job-contract';
+import { APPROVED_MODEL_INPUT } from './job-requests';
+import { ATTR, NO_APPROVED_MODEL, PROCESSING_ATTR, PROCESSING_RESOURCE_TYPE, RESOURCE_TYPE } from './sagemaker-job-contract';
 
 /** A job's state, the same shape for every kind. */
 export interface JobState {
@@ -130,12 +131,15 @@ const processing: JobKind = {
     await client.send(new StopProcessingJobCommand({ ProcessingJobName: name }));
   },
   completed(state, name) {
-    const job = state.raw as { ProcessingJobArn?: string };
+    const job = state.raw as { ProcessingJobArn?: string; ProcessingInputs?: { InputName?: string; S3Input?: { S3Uri?: string } }[] };
+    const approved = job.ProcessingInputs?.find((i) => i.InputName === APPROVED_MODEL_INPUT)?.S3Input?.S3Uri;
     return {
       [PROCESSING_ATTR.processingJobName]: name,
       [PROCESSING_ATTR.processingJobArn]: job.ProcessingJobArn ?? '',
       [PROCESSING_ATTR.processingJobStatus]: 'Completed',
       [PROCESSING_ATTR.exitMessage]: state.exitMessage ?? '',
+      // What the registration's gate compares with: read from the job itself, so it is the model the job scored.
+      [PROCESSING_ATTR.approvedModelDataUrl]: approved ?? NO_APPROVED_MODEL,
     };
   },
 };

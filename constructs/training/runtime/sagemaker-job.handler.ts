@@ -14,7 +14,9 @@
 import { DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 
+import { approvedArtifactFor } from './approved-model';
 import { finalMetricsOf } from './final-metrics';
+import { ApprovedModelLookup, jobNameOf, processingJobRequest } from './job-requests';
 import { createWhileRoleAssumable } from './role-propagation';
 import { ATTR, JOB_NAME_PATTERN, metricAttribute, Phase } from './sagemaker-job-contract';
 import { JobKind, jobKind, JobState } from './sagemaker-job-kinds';
@@ -47,6 +49,8 @@ interface Properties {
   readonly finalPhase: boolean;
   /** The attempt number the job name was made with (start phase). */
   readonly attempt?: number;
+  /** How to build and name a run that scores the approved model (start phase of an evaluate job). */
+  readonly lookup?: ApprovedModelLookup;
 }
 
 let client: SageMakerClient | undefined;
@@ -82,22 +86,30 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   const context = { requestType: event.RequestType, requestId: event.RequestId, phase: props.phase, [jobField(kind)]: props.jobName };
   log('info', 'event received', context);
 
-  const physicalId = props.phase === 'start' ? props.jobName : `${props.jobName}/wait`;
-  if (props.phase === 'start') {
-    if (event.RequestType === 'Update' && event.PhysicalResourceId === props.jobName) {
-      // Same content-addressed name: nothing that determines the job's output changed. No new job.
-      log('info', `${kind.label.toLowerCase()} job unchanged; no new job`, context);
-    } else {
-      await startJob(props);
-    }
+  if (props.phase !== 'start') return { PhysicalResourceId: `${props.jobName}/wait`, StartedAt: Date.now() };
+  if (props.lookup && event.RequestType === 'Update' && event.OldResourceProperties.ProcessingJobName === props.jobName) {
+    // The same candidate (an update of something else, e.g. the handler): its evaluation stands; its registration,
+    // one per training job, is not gated again, so a newer approval would buy a job nobody reads.
+    log('info', 'processing job unchanged (same inputs); no new job', { ...context, [jobField(kind)]: event.PhysicalResourceId });
+    return { PhysicalResourceId: event.PhysicalResourceId, StartedAt: Date.now() };
   }
-  return { PhysicalResourceId: physicalId, StartedAt: Date.now() };
+  // An evaluate job that scores the approved model is named when it starts: the approved version is part of its identity.
+  const planned = props.lookup ? await withApprovedModel(props, props.lookup) : props;
+  if (event.RequestType === 'Update' && event.PhysicalResourceId === planned.jobName) {
+    // Same content-addressed name: nothing that determines the job's output changed. No new job.
+    log('info', `${kind.label.toLowerCase()} job unchanged; no new job`, { ...context, [jobField(kind)]: planned.jobName });
+  } else {
+    await startJob(planned);
+  }
+  return { PhysicalResourceId: planned.jobName, StartedAt: Date.now() };
 }
 
 export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
   const kind = jobKind(event.ResourceType);
-  const props = parseProperties(kind, event.ResourceProperties);
+  const parsed = parseProperties(kind, event.ResourceProperties);
+  // The start phase's job is the one onEvent named (its physical id): with a lookup, not necessarily the synth name.
+  const props = parsed.lookup && parsed.phase === 'start' ? { ...parsed, jobName: event.PhysicalResourceId } : parsed;
   const what = `${kind.label} job ${props.jobName}`;
   const job = await describe(kind, props.jobName);
   if (!job) throw new Error(`${what} does not exist in SageMaker`);
@@ -130,6 +142,27 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
           `the deploy rolls back, which stops it. ${kind.waitHint}`,
       );
   }
+}
+
+/**
+ * The run that also scores the group's newest Approved model (approved-model.ts), named with it; the run as given
+ * when there is none (or its artifact is not where the job may read): the gate then uses registered figures.
+ */
+async function withApprovedModel(props: Properties, lookup: ApprovedModelLookup): Promise<Properties> {
+  const { artifact, reason } = await approvedArtifactFor(sagemaker(), lookup.spec.approvedModels!);
+  if (!artifact) {
+    log('info', 'no approved model to score; the job scores the candidate only', { [jobField(props.kind)]: props.jobName, reason });
+    return props;
+  }
+  const { prefix, inputs, attempt } = lookup.identity;
+  const jobName = jobNameOf(prefix, { ...inputs, approvedModel: artifact.modelDataUrl }, attempt);
+  const request = processingJobRequest(lookup.spec, { jobName, inputKeys: lookup.inputKeys, approvedModel: artifact.modelDataUrl });
+  log('info', 'the job also scores the approved model on the same test rows', {
+    [jobField(props.kind)]: jobName,
+    approvedModelPackage: artifact.modelPackageArn,
+    approvedModelDataUrl: artifact.modelDataUrl,
+  });
+  return { ...props, jobName, request: request as unknown as Record<string, unknown> };
 }
 
 /** The log field naming the job: `trainingJobName` or `processingJobName`. */
@@ -301,6 +334,14 @@ function parseProperties(kind: JobKind, raw: Record<string, unknown>): Propertie
   if (request && kind.requestName(request) !== name) {
     throw new Error(`${kind.requestProperty} names ${String(kind.requestName(request))}, not ${name}`);
   }
+  const lookup = p.ApprovedModelLookup ? (JSON.parse(p.ApprovedModelLookup) as ApprovedModelLookup) : undefined;
+  if (lookup) {
+    if (!lookup.spec?.approvedModels || !lookup.identity?.inputs || !lookup.inputKeys)
+      throw new Error('ApprovedModelLookup needs spec.approvedModels, inputKeys and identity');
+    // The lookup must name the same job as the request when there is no approved model: one identity, two runs.
+    const unscored = jobNameOf(lookup.identity.prefix, lookup.identity.inputs, lookup.identity.attempt);
+    if (unscored !== name) throw new Error(`ApprovedModelLookup's identity names ${unscored}, not ${name}`);
+  }
   return {
     kind,
     phase: p.Phase,
@@ -309,6 +350,7 @@ function parseProperties(kind: JobKind, raw: Record<string, unknown>): Propertie
     waitSeconds,
     finalPhase: String(p.FinalPhase) === 'true',
     attempt: p.Attempt !== undefined && /^[0-9]+$/.test(p.Attempt) ? Number(p.Attempt) : undefined,
+    lookup,
   };
 }
 
