@@ -38,7 +38,7 @@ export async function runLocalPipeline(run: LocalRun): Promise<number> {
 
   const server = await serve(run, model.smRoot);
   if (signal.aborted) return 130;
-  const front = await startApi(run, server.url);
+  const { front } = await startApi(run, server.url);
 
   const { sample, answer } = await sendSample(run, front, model.prepared);
   const record = model.registered?.record;

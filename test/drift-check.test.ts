@@ -24,7 +24,7 @@ import { validateInput, validateOutput } from '../local/api-model/validate-input
 import { CfnTemplate } from './support/cfn-template';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, contextWith, stacksOf } from './support/platform';
-import { aslProblems, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
+import { aslProblems, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from '../local/state-machine/state-machine-runner';
 
 /** Untyped template JSON, as Template.toJSON() returns it. */
 type Json = ReturnType<Template['toJSON']>[string];

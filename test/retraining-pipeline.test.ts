@@ -39,7 +39,7 @@ import {
   ExecutionOutcome,
   runStateMachine,
   stateError,
-} from './support/state-machine-runner';
+} from '../local/state-machine/state-machine-runner';
 
 jest.setTimeout(120_000);
 

@@ -20,7 +20,7 @@ import {
   deploymentOf,
   runStateMachine,
   stateMachineWith,
-} from './support/state-machine-runner';
+} from '../local/state-machine/state-machine-runner';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
