@@ -8,6 +8,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import { loadLocalConfig } from '../local/local-config';
+import { parseLocalOptions } from '../local/local-options';
+import { Progress } from '../local/progress';
+import { taskHandlers } from '../local/retrain/task-handlers';
+import { retrainingDefinition } from '../local/state-machine/retraining-definition';
+import { allStates } from '../local/state-machine/state-machine-runner';
 import { LocalRun, runLocal } from './support/local-run';
 
 /** A small three-class table trains in seconds. */
@@ -93,6 +99,28 @@ async function callContinuously(url: string, until: Promise<unknown>, clients = 
   await Promise.all(Array.from({ length: clients }, client));
   return answers;
 }
+
+test('--retrain needs --data and takes neither --drift nor --reuse', () => {
+  expect(() => parseLocalOptions(['--retrain'], {})).toThrow('--retrain needs --data <the new raw CSV file or folder>');
+  expect(() => parseLocalOptions(['--retrain', '--data', 'x.csv', '--drift'], {})).toThrow(/--drift/);
+  expect(() => parseLocalOptions(['--retrain', '--data', 'x.csv', '--reuse'], {})).toThrow(/takes no --reuse/);
+  expect(parseLocalOptions(['--retrain', '--data', 'x.csv'], {})).toMatchObject({ retrain: true, data: path.resolve('x.csv') });
+});
+
+test('every Task state of the synthesized retraining state machine has a local handler, and no handler answers a state it lacks', () => {
+  const options = parseLocalOptions(['--retrain', '--data', 'x.csv', '--work-dir', workDir], {});
+  const run = {
+    options,
+    local: loadLocalConfig(),
+    progress: new Progress(1, () => undefined),
+    signal: new AbortController().signal,
+    onCleanup: () => undefined,
+  };
+  const tasks = allStates(retrainingDefinition(run.local).definition)
+    .filter(([, state]) => state.Type === 'Task')
+    .map(([name]) => name);
+  expect(Object.keys(taskHandlers(run, {})).sort()).toEqual(tasks.sort());
+});
 
 test('new data: version 2 is trained by the synthesized pipeline, registered and swapped in blue/green while every request is answered', async () => {
   const first = start(['--once', '--data', table('first.csv', 0)]);

@@ -27,9 +27,6 @@ import { PipelineConfig } from '../constructs/training/runtime/retraining-contra
 import { onStep, StepEvent } from '../constructs/training/runtime/retraining-steps.handler';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput, validationMessage } from '../local/api-model/validate-input';
-import { MotoServer, startMoto } from './support/moto-server';
-import { buildTestPlatform, stacksOf } from './support/platform';
-import { COMPLETES, JobStep, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
 import {
   aslProblems,
   copyOf,
@@ -40,6 +37,9 @@ import {
   runStateMachine,
   stateError,
 } from '../local/state-machine/state-machine-runner';
+import { MotoServer, startMoto } from './support/moto-server';
+import { buildTestPlatform, stacksOf } from './support/platform';
+import { COMPLETES, JobStep, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
 
 jest.setTimeout(120_000);
 

@@ -9,9 +9,6 @@ import { Template } from 'aws-cdk-lib/assertions';
 
 import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
 import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollout-reconciler';
-import { CfnTemplate } from './support/cfn-template';
-import { buildTestPlatform, stacksOf } from './support/platform';
-import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
 import {
   allStates,
   aslProblems,
@@ -21,6 +18,9 @@ import {
   runStateMachine,
   stateMachineWith,
 } from '../local/state-machine/state-machine-runner';
+import { CfnTemplate } from './support/cfn-template';
+import { buildTestPlatform, stacksOf } from './support/platform';
+import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
