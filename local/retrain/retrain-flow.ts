@@ -12,10 +12,9 @@ import * as path from 'path';
 import type { ApiGatewayFront } from '../api-gateway-front';
 import { LocalModelRegistry, ModelRecord } from '../model-registry';
 import type { ModelServer } from '../model-server';
-import type { SageMakerRuntimeStandIn } from '../sagemaker-runtime-standin';
 import { retrainingDefinition } from '../state-machine/retraining-definition';
 import { ExecutionOutcome, runStateMachine } from '../state-machine/state-machine-runner';
-import { startApi } from '../steps/api';
+import { LocalApi, startApi } from '../steps/api';
 import { setUpPython } from '../steps/python-env';
 import { LocalModeError, LocalRun, serveUntilStopped } from '../steps/run';
 import { predictionError, printResult, sendSample } from '../steps/sample';
@@ -31,8 +30,7 @@ export function retrainStepCount(workDir: string): number {
 /** What serves while the pipeline runs. */
 interface Serving {
   readonly server: ModelServer;
-  readonly front: ApiGatewayFront;
-  readonly standIn: SageMakerRuntimeStandIn;
+  readonly api: LocalApi;
   readonly record: ModelRecord;
 }
 
@@ -49,8 +47,7 @@ export async function runLocalRetrain(run: LocalRun): Promise<number> {
     const server = await serve(run, servingRoot(current));
     progress.detail(`version ${current.version} (${current.modelVersion}), the newest approved one`);
     if (signal.aborted) return 130;
-    const { front, standIn } = await startApi(run, server.url);
-    serving = { server, front, standIn, record: current };
+    serving = { server, api: await startApi(run, server.url), record: current };
   } else {
     console.log(`No approved version in ${registryOf(options.workDir).dir}: this run registers the first one.`);
   }
@@ -97,8 +94,8 @@ export async function runLocalRetrain(run: LocalRun): Promise<number> {
   let front: ApiGatewayFront;
   let server: ModelServer;
   if (serving) {
-    server = await swapModel(run, serving.standIn, serving.server, smRoot, registered.record);
-    front = serving.front;
+    server = await swapModel(run, serving.api, serving.server, smRoot, registered.record);
+    front = serving.api.front;
   } else {
     server = await serve(run, smRoot);
     if (signal.aborted) return 130;
@@ -136,7 +133,7 @@ function outcomeOf(execution: ExecutionOutcome): Record<string, unknown> & { res
 /** Without --once, the version that served keeps serving; nothing served: done. */
 async function servedUntilStopped(run: LocalRun, serving: Serving | undefined): Promise<number> {
   if (run.options.once || !serving) return 0;
-  await serveUntilStopped(serving.front.predictUrl, run.signal);
+  await serveUntilStopped(serving.api.front.predictUrl, run.signal);
   return 0;
 }
 

@@ -6,16 +6,10 @@
  */
 import type { ModelRecord } from '../model-registry';
 import { ModelServer, startModelServer } from '../model-server';
-import type { SageMakerRuntimeStandIn } from '../sagemaker-runtime-standin';
+import type { LocalApi } from './api';
 import { LocalModeError, LocalRun } from './run';
 
-export async function swapModel(
-  run: LocalRun,
-  standIn: SageMakerRuntimeStandIn,
-  old: ModelServer,
-  smRoot: string,
-  record: ModelRecord,
-): Promise<ModelServer> {
+export async function swapModel(run: LocalRun, api: LocalApi, old: ModelServer, smRoot: string, record: ModelRecord): Promise<ModelServer> {
   const { options, progress } = run;
   progress.step(`Moving the endpoint to version ${record.version} blue/green (a second model server, then the switch)...`);
   let next: ModelServer;
@@ -28,8 +22,12 @@ export async function swapModel(
     );
   }
   run.onCleanup(() => next.stop());
+  // Cleanups run last-registered first: the API closes again here so that, at the end of the run, it stops taking
+  // requests before the server behind it stops, as it did before the swap (closing twice is harmless).
+  run.onCleanup(() => api.standIn.close());
+  run.onCleanup(() => api.front.close());
   progress.detail(`new model server pid ${next.pid} at ${next.url}: GET /ping answers 200`);
-  const inFlight = await standIn.switchModel(next.url);
+  const inFlight = await api.standIn.switchModel(next.url);
   progress.detail(`invocations now go to ${next.url}; ${inFlight} already on the old server finished there`);
   await old.stop();
   progress.detail(`old model server pid ${old.pid} stopped`);
