@@ -20,6 +20,10 @@
  * Every request the API answers is captured under <work dir>/capture/ as an endpoint with data capture does it;
  * `--drift` checks that traffic for drift against the served model (local/steps/drift.ts) instead of serving.
  *
+ * `--retrain --data <new data>` serves the newest approved version, runs the synthesized retraining state machine on
+ * the new data with local tasks and moves the running server to an approved new version blue/green
+ * (local/retrain/retrain-flow.ts, docs/retraining.md).
+ *
  * With --model-dir, steps 2 to 5 are skipped and that model is served. The settings are the ones `cdk deploy`
  * reads (cdk.json, and -c key=value over it; local/local-config.ts), mapped to what the image reads as for the
  * deploy (lib/image-settings.ts).
@@ -33,6 +37,7 @@ import { loadLocalConfig, LocalConfig } from '../local/local-config';
 import { LocalOptions, parseLocalOptions, USAGE, UsageError } from '../local/local-options';
 import { runLocalPipeline, stepCount } from '../local/pipeline';
 import { Progress } from '../local/progress';
+import { retrainStepCount, runLocalRetrain } from '../local/retrain/retrain-flow';
 import { checkDrift } from '../local/steps/drift';
 import { ensurePortFree } from '../local/steps/port';
 import { LocalModeError } from '../local/steps/run';
@@ -65,6 +70,15 @@ async function main(): Promise<number> {
     });
   }
   if (options.port !== 0) await ensurePortFree(options.port);
+  if (options.retrain) {
+    return runLocalRetrain({
+      options,
+      local,
+      progress: new Progress(retrainStepCount(options.workDir)),
+      signal: interrupted.signal,
+      onCleanup: (cleanup) => cleanups.push(cleanup),
+    });
+  }
   return runLocalPipeline({
     options,
     local,

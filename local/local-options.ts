@@ -82,6 +82,12 @@ export interface LocalOptions {
    * @default - no bound
    */
   readonly driftUntil?: string;
+  /**
+   * Retrain on --data while serving: the synthesized retraining pipeline's state machine run locally, the new
+   * version gated and registered, and the running server moved to it blue/green (local/retrain/).
+   * @default false
+   */
+  readonly retrain: boolean;
   /** Print the usage and exit. */
   readonly help: boolean;
 }
@@ -110,6 +116,11 @@ Options:
                      a setting over cdk.json's, as for cdk deploy (repeatable),
                      e.g. -c prepareMissingValues=drop
   --verbose          also show the trainer's other output and the model server's log
+  --retrain          with --data: serve the newest approved version (if any), run the retraining
+                     pipeline's state machine (synthesized from this app) on the new data with the local
+                     steps, register version n+1 through the same gate and, when Approved, move the
+                     running server to it blue/green without dropping requests (docs/retraining.md).
+                     Rejected: the old version keeps serving, exit 1; same data: ends as Unchanged
   --drift            check the traffic captured in <work dir>/capture/ for drift against the newest
                      approved model (or --model-dir) with the image's monitor; prints the report's path
   --drift-since <time>, --drift-until <time>
@@ -145,6 +156,7 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         drift: { type: 'boolean', default: false },
         'drift-since': { type: 'string' },
         'drift-until': { type: 'string' },
+        retrain: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -160,6 +172,11 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new UsageError('--drift-since and --drift-until go with --drift');
   if (values.drift && (values.data !== undefined || values.epochs !== undefined || values.reuse || values.label !== undefined))
     throw new UsageError('--drift checks captured traffic: it takes no --data, --label, --epochs or --reuse');
+  if (values.retrain) {
+    if (values.data === undefined) throw new UsageError('--retrain needs --data <the new raw CSV file or folder>');
+    if (values.drift) throw new UsageError('--retrain and --drift exclude each other');
+    if (values.reuse) throw new UsageError('--retrain reuses what the pipeline reuses (a model of the same inputs); it takes no --reuse');
+  }
   for (const flag of ['drift-since', 'drift-until'] as const) {
     const value = values[flag];
     if (value !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value))))
@@ -191,6 +208,7 @@ export function parseLocalOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     drift: values.drift,
     driftSince: values['drift-since'],
     driftUntil: values['drift-until'],
+    retrain: values.retrain,
     help: values.help,
   };
 }

@@ -10,8 +10,8 @@ import { useModelDir } from './steps/model-dir';
 import { prepare } from './steps/prepare';
 import { setUpPython } from './steps/python-env';
 import { register, RegisteredModel } from './steps/register';
-import { LocalRun } from './steps/run';
-import { predictionError, sendSample } from './steps/sample';
+import { LocalRun, serveUntilStopped } from './steps/run';
+import { predictionError, printResult, sendSample } from './steps/sample';
 import { serve } from './steps/serve';
 import { train } from './steps/train';
 
@@ -38,14 +38,11 @@ export async function runLocalPipeline(run: LocalRun): Promise<number> {
 
   const server = await serve(run, model.smRoot);
   if (signal.aborted) return 130;
-  const front = await startApi(run, server.url);
+  const { front } = await startApi(run, server.url);
 
   const { sample, answer } = await sendSample(run, front, model.prepared);
   const record = model.registered?.record;
-  const correct = answer.label === sample.label;
-  console.log(
-    `RESULT ${JSON.stringify({ status: answer.status, predicted: answer.label, expected: sample.label, correct, sample: options.sample, modelVersion: record?.modelVersion, modelServerPid: server.pid, runnerPid: process.pid })}`,
-  );
+  printResult(run, sample, answer, { modelVersion: record?.modelVersion, modelServerPid: server.pid });
   if (answer.status !== 200) throw predictionError(answer);
   progress.done('answered');
   if (model.registered) {
@@ -58,11 +55,7 @@ export async function runLocalPipeline(run: LocalRun): Promise<number> {
   );
 
   if (options.once) return 0;
-  console.log(`\nServing on ${front.predictUrl} (listening; no SigV4 or API key is checked locally). Ctrl-C stops.`);
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+  await serveUntilStopped(front.predictUrl, signal);
   return 0;
 }
 

@@ -17,6 +17,10 @@
  * {@link SageMakerRuntimeStandIn.injectFault} or `PUT /_standin/fault` with the same JSON, and apply to the
  * next `times` invocations (default: until cleared with `DELETE /_standin/fault` or `clearFault()`).
  *
+ * {@link SageMakerRuntimeStandIn.switchModel} moves the endpoint to another model server as a blue/green update does:
+ * invocations that arrive after the switch go to the new server, those already forwarded finish on the old one, and
+ * the promise resolves when the last of them has been answered (then the old server can be stopped).
+ *
  * With `capture`, every invocation the model answered is captured as a SageMaker endpoint with data capture does
  * it (local/capture-writer.ts), for the drift check.
  *
@@ -84,6 +88,13 @@ export interface SageMakerRuntimeStandIn {
   readonly port: number;
   /** Invocation requests received (faulted ones included): shows how often a client retried. */
   readonly invocations: number;
+  /** The model server invocations go to now. */
+  readonly modelUrl: string;
+  /**
+   * Sends the invocations that arrive from now on to the model server at `url`; resolves once every invocation
+   * forwarded to the previous server has been answered, with how many were still in flight at the switch.
+   */
+  switchModel(url: string): Promise<number>;
   injectFault(fault: Fault): void;
   clearFault(): void;
   close(): Promise<void>;
@@ -91,7 +102,9 @@ export interface SageMakerRuntimeStandIn {
 
 /** Starts the stand-in on 127.0.0.1 (a free port unless one is given). */
 export async function startSageMakerRuntimeStandIn(options: StandInOptions): Promise<SageMakerRuntimeStandIn> {
-  const modelUrl = new URL(options.modelUrl);
+  // The model server invocations go to, with the invocations in flight to it: one object per server, replaced
+  // whole on a switch, so an invocation counts against the server it was sent to.
+  let upstream = newUpstream(options.modelUrl);
   const apiModel = loadServiceModel('sagemaker-runtime');
   const modelTimeoutMs = options.modelTimeoutMs ?? 60_000;
   let fault: { spec: Fault; left: number } | undefined;
@@ -163,10 +176,19 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
   };
 
   const forward = (endpointName: string, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
-    const upstream = http.request(
+    const target = upstream;
+    target.inFlight++;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      if (--target.inFlight === 0) for (const resolve of target.idle.splice(0)) resolve();
+    };
+    res.once('close', finish);
+    const request = http.request(
       {
-        host: modelUrl.hostname,
-        port: modelUrl.port,
+        host: target.url.hostname,
+        port: target.url.port,
         method: 'POST',
         path: '/invocations',
         headers: {
@@ -202,8 +224,8 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
           .catch(() => sendError(res, 503, 'ServiceUnavailable', 'The model container closed the connection.'));
       },
     );
-    upstream.on('timeout', () => {
-      upstream.destroy();
+    request.on('timeout', () => {
+      request.destroy();
       sendError(
         res,
         424,
@@ -215,10 +237,10 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
         },
       );
     });
-    upstream.on('error', () => {
+    request.on('error', () => {
       if (!res.headersSent) sendError(res, 503, 'ServiceUnavailable', 'The model container is not reachable. Try your call again.');
     });
-    upstream.end(body);
+    request.end(body);
   };
 
   await new Promise<void>((resolve, reject) => {
@@ -232,6 +254,16 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
     get invocations() {
       return invocations;
     },
+    get modelUrl() {
+      return upstream.url.origin;
+    },
+    switchModel: async (url) => {
+      const previous = upstream;
+      upstream = newUpstream(url);
+      const inFlight = previous.inFlight;
+      if (inFlight > 0) await new Promise<void>((resolve) => previous.idle.push(resolve));
+      return inFlight;
+    },
     injectFault: (spec) => {
       fault = { spec, left: spec.times ?? Number.POSITIVE_INFINITY };
     },
@@ -244,6 +276,17 @@ export async function startSageMakerRuntimeStandIn(options: StandInOptions): Pro
         server.closeAllConnections();
       }),
   };
+}
+
+/** A model server invocations go to: its URL, the invocations in flight to it, and who waits for them to end. */
+interface Upstream {
+  readonly url: URL;
+  inFlight: number;
+  readonly idle: (() => void)[];
+}
+
+function newUpstream(url: string): Upstream {
+  return { url: new URL(url), inFlight: 0, idle: [] };
 }
 
 /** InvokeEndpoint's answer to a container error: ModelError (424) with the container's status and body. */

@@ -1,10 +1,10 @@
 /**
- * The deploy rehearsal's template evaluator (support/cfn-evaluator.ts) on small hand-made templates: per-stack
+ * The deploy rehearsal's template evaluator (local/state-machine/cfn-evaluator.ts) on small hand-made templates: per-stack
  * pseudo parameters, Ref and GetAtt by CloudFormation's return values, Sub/Join/Select/Split/If, conditions,
  * exports and stack outputs evaluated in the producing stack, SSM-typed parameters, and clear errors.
  */
-import { CfnDeployment, CfnEvaluationError, newCounts, StackInput, TemplateJson } from './support/cfn-evaluator';
-import { RESOURCE_TYPES } from './support/cfn-resource-types';
+import { CfnDeployment, CfnEvaluationError, newCounts, StackInput, TemplateJson } from '../local/state-machine/cfn-evaluator';
+import { RESOURCE_TYPES } from '../local/state-machine/cfn-resource-types';
 import { nameProperties, resourceSchema } from './support/cfn-schemas';
 import { globsIntersect } from './support/glob';
 

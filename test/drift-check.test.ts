@@ -21,10 +21,10 @@ import { ModelArtifact } from '../constructs/training/model-artifact';
 import { ConfigError, loadConfig } from '../lib/config';
 import { loadServiceModel } from '../local/api-model/service-model';
 import { validateInput, validateOutput } from '../local/api-model/validate-input';
+import { aslProblems, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from '../local/state-machine/state-machine-runner';
 import { CfnTemplate } from './support/cfn-template';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, contextWith, stacksOf } from './support/platform';
-import { aslProblems, definitionOf, deploymentOf, runStateMachine, stateMachineWith } from './support/state-machine-runner';
 
 /** Untyped template JSON, as Template.toJSON() returns it. */
 type Json = ReturnType<Template['toJSON']>[string];

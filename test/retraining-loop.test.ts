@@ -25,7 +25,8 @@ import { pipelineArn, startRetraining } from '../bin/retrain';
 import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
 import { rolloutResources } from '../constructs/serving/rollout-reconciler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
-import { CfnStack } from './support/cfn-evaluator';
+import { CfnStack } from '../local/state-machine/cfn-evaluator';
+import { definitionOf, deploymentOf, ExecutionOutcome, runStateMachine } from '../local/state-machine/state-machine-runner';
 import { deliveredInput, EventTarget, patternMatches } from './support/event-bus';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
@@ -33,7 +34,6 @@ import { RetrainingRuns } from './support/retraining-runs';
 import { RolloutWorld } from './support/rollout-standins';
 import { COMPLETES, completesWith, pointSdkAt, SageMakerStandin, StandinModelPackage } from './support/sagemaker-api-standin';
 import { modelPackageStateChange, s3ObjectCreated } from './support/service-events';
-import { definitionOf, deploymentOf, ExecutionOutcome, runStateMachine } from './support/state-machine-runner';
 
 jest.setTimeout(120_000);
 

@@ -16,11 +16,11 @@ import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
 import { APPROVED_MODEL_INPUT, trainingJobRequest } from '../constructs/training/runtime/job-requests';
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
+import { aslProblems, copyOf, Definition, definitionOf, deploymentOf, ExecutionOutcome } from '../local/state-machine/state-machine-runner';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
 import { RetrainingRuns, waitFor } from './support/retraining-runs';
 import { COMPLETES, completesWith, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
-import { aslProblems, copyOf, Definition, definitionOf, deploymentOf, ExecutionOutcome } from './support/state-machine-runner';
 
 jest.setTimeout(120_000);
 

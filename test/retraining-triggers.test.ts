@@ -16,7 +16,7 @@ import { parseRetrainArguments, pipelineArn, startRetraining } from '../bin/retr
 import { AlarmRetrainingTrigger } from '../constructs/training/alarm-retraining-trigger';
 import { OUTCOME_EVENT } from '../constructs/training/retraining-pipeline';
 import { loadConfig } from '../lib/config';
-import { CfnDeployment } from './support/cfn-evaluator';
+import { CfnDeployment } from '../local/state-machine/cfn-evaluator';
 import { stacksOfApp } from './support/deploy-rehearsal';
 import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform } from './support/platform';

@@ -9,10 +9,6 @@ import { Template } from 'aws-cdk-lib/assertions';
 
 import { ROLLOUT_OUTCOMES } from '../constructs/serving/rollout-definition';
 import { RolloutReconciler, rolloutResources } from '../constructs/serving/rollout-reconciler';
-import { CfnTemplate } from './support/cfn-template';
-import { buildTestPlatform, stacksOf } from './support/platform';
-import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
-import { modelPackageStateChange } from './support/service-events';
 import {
   allStates,
   aslProblems,
@@ -21,7 +17,11 @@ import {
   deploymentOf,
   runStateMachine,
   stateMachineWith,
-} from './support/state-machine-runner';
+} from '../local/state-machine/state-machine-runner';
+import { CfnTemplate } from './support/cfn-template';
+import { buildTestPlatform, stacksOf } from './support/platform';
+import { RolloutScenario, RolloutWorld } from './support/rollout-standins';
+import { modelPackageStateChange } from './support/service-events';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';

@@ -1,10 +1,10 @@
 /**
- * The state-machine test runner (support/state-machine-runner.ts) on small hand-made definitions: handlers for
+ * The state-machine test runner (local/state-machine/state-machine-runner.ts) on small hand-made definitions: handlers for
  * nested Task states, Wait and retry intervals taking no time, the context object, both outcomes, and definitions
  * that hold values the deployment cannot know.
  */
-import { CfnDeployment } from './support/cfn-evaluator';
-import { aslProblems, Definition, definitionOf, runStateMachine, stateError } from './support/state-machine-runner';
+import { CfnDeployment } from '../local/state-machine/cfn-evaluator';
+import { aslProblems, Definition, definitionOf, runStateMachine, stateError } from '../local/state-machine/state-machine-runner';
 
 const LAMBDA = 'arn:aws:states:::lambda:invoke';
 

@@ -4,7 +4,7 @@
  * (constructs/serving/runtime/inference-proxy.handler.ts), loaded after its environment is set.
  */
 import { ApiGatewayFront, startApiGatewayFront } from '../api-gateway-front';
-import { startSageMakerRuntimeStandIn } from '../sagemaker-runtime-standin';
+import { SageMakerRuntimeStandIn, startSageMakerRuntimeStandIn } from '../sagemaker-runtime-standin';
 import { captureDirOf } from './drift';
 import { portError } from './port';
 import { HOST, LocalRun } from './run';
@@ -12,7 +12,14 @@ import { HOST, LocalRun } from './run';
 /** The endpoint name the local proxy calls (the stand-in knows only this one). */
 const ENDPOINT_NAME = 'local-digits-endpoint';
 
-export async function startApi(run: LocalRun, modelUrl: string): Promise<ApiGatewayFront> {
+/** The local API: the front clients call, and the stand-in behind it that holds the model server's URL. */
+export interface LocalApi {
+  readonly front: ApiGatewayFront;
+  /** Its switchModel moves the endpoint to another model server (local/steps/swap.ts). */
+  readonly standIn: SageMakerRuntimeStandIn;
+}
+
+export async function startApi(run: LocalRun, modelUrl: string): Promise<LocalApi> {
   const {
     options: { port, workDir },
     local: { config },
@@ -49,5 +56,5 @@ export async function startApi(run: LocalRun, modelUrl: string): Promise<ApiGate
   progress.detail('the proxy handler logs one JSON line per request, as in CloudWatch Logs');
   progress.detail(`requests and answers are captured in ${captureDirOf(workDir)} (npm run local -- --drift checks them)`);
   progress.done('API ready');
-  return front;
+  return { front, standIn };
 }

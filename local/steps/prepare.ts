@@ -5,13 +5,17 @@ import { prepareEnvironment } from '../../lib/image-settings';
 import { prepareData, PreparedData, RAW_DIGITS } from '../prepare-data';
 import { LocalModeError, LocalRun } from './run';
 
-export async function prepare(run: LocalRun): Promise<PreparedData> {
+/**
+ * Prepares --data (or the bundled digits) with `jobSettings`, the prepare job's environment when a retrain runs the
+ * synthesized pipeline, else the configured prepare* settings.
+ */
+export async function prepare(run: LocalRun, jobSettings?: Record<string, string>): Promise<PreparedData> {
   const { options, local, progress } = run;
   const input = options.data ?? RAW_DIGITS;
-  const settings = prepareEnvironment(local.config);
+  const settings = { ...(jobSettings ?? prepareEnvironment(local.config)) };
   // The digits are images: a pixel that happens to be blank in every training image still has its place,
   // unless the configuration says otherwise.
-  if (!options.data && local.given.prepareConstantColumns === undefined) settings.PREPARE_CONSTANT_COLUMNS = 'keep';
+  if (!options.data && !jobSettings && local.given.prepareConstantColumns === undefined) settings.PREPARE_CONSTANT_COLUMNS = 'keep';
   progress.step(`Preparing ${path.relative(process.cwd(), input) || input} (training-image \`prepare\`: clean, split, report)...`);
   if (Object.keys(settings).length)
     progress.detail(

@@ -20,9 +20,35 @@ import type { LocalModel } from './train';
 export interface RegisteredModel {
   readonly record: ModelRecord;
   readonly registryFile: string;
+  /** Whether this run registered it (false: the same model was registered before). */
+  readonly created: boolean;
 }
 
+/** Gates and registers the model; a model that is not Approved fails the run. */
 export async function register(
+  run: LocalRun,
+  model: LocalModel,
+  evaluation: EvaluatedModel,
+  prepared: PreparedData,
+): Promise<RegisteredModel> {
+  const registered = await gateAndRecord(run, model, evaluation, prepared);
+  if (registered.record.approvalStatus !== 'Approved') throw notApprovedError(registered);
+  run.progress.done(`registered as version ${registered.record.version}, Approved: serving the newest approved version`);
+  return registered;
+}
+
+/** The failure of a model the gate did not approve: it is not served. */
+export function notApprovedError({ record, registryFile }: RegisteredModel): LocalModeError {
+  return new LocalModeError(
+    `quality gate: model ${record.modelVersion} was ${record.approvalStatus}: ${record.statusReason}; it is not served (record: ${registryFile}). Train longer or fix the data; to compare against a fresh registry, pass another --work-dir`,
+  );
+}
+
+/**
+ * Starts the step, gates the model and records it with the gate's verdict, whatever it is (a retrain reports a
+ * Rejected version as its outcome); a different problem that is not accepted is refused unrecorded.
+ */
+export async function gateAndRecord(
   run: LocalRun,
   model: LocalModel,
   evaluation: EvaluatedModel,
@@ -36,6 +62,7 @@ export async function register(
   progress.step('Quality gate and local model registry...');
   const registry = new LocalModelRegistry(path.join(options.workDir, 'registry'));
   let registered = registry.find(model.modelVersion);
+  const created = !registered;
   if (!registered) {
     const approved = registry.newestApproved();
     const baseline = approved && (await baselineOf(run, approved, model, prepared));
@@ -71,13 +98,7 @@ export async function register(
   const registryFile = registry.recordFile(registered.modelVersion);
   progress.detail(`version ${registered.version}: ${registered.approvalStatus} (${registered.statusReason})`);
   progress.detail(`record: ${registryFile}`);
-  if (registered.approvalStatus !== 'Approved') {
-    throw new LocalModeError(
-      `quality gate: model ${registered.modelVersion} was ${registered.approvalStatus}: ${registered.statusReason}; it is not served (record: ${registryFile}). Train longer or fix the data; to compare against a fresh registry, pass another --work-dir`,
-    );
-  }
-  progress.done(`registered as version ${registered.version}, Approved: serving the newest approved version`);
-  return { record: registered, registryFile };
+  return { record: registered, registryFile, created };
 }
 
 /**

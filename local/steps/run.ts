@@ -22,3 +22,12 @@ export interface LocalRun {
 
 /** The address every local server listens on. */
 export const HOST = '127.0.0.1';
+
+/** Says where the API listens, then waits until the user stops the run. */
+export async function serveUntilStopped(predictUrl: string, signal: AbortSignal): Promise<void> {
+  console.log(`\nServing on ${predictUrl} (listening; no SigV4 or API key is checked locally). Ctrl-C stops.`);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

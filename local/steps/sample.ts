@@ -54,6 +54,14 @@ export async function sendSample(
   return { sample, answer };
 }
 
+/** The machine-readable RESULT line of the sample prediction, with what the flow adds (model version, server pid). */
+export function printResult(run: LocalRun, sample: Sample, answer: Answer, fields: Record<string, unknown>): void {
+  const correct = answer.label === sample.label;
+  console.log(
+    `RESULT ${JSON.stringify({ status: answer.status, predicted: answer.label, expected: sample.label, correct, sample: run.options.sample, ...fields, runnerPid: process.pid })}`,
+  );
+}
+
 /** The failure of a sample prediction that did not answer 200. */
 export function predictionError(answer: Answer): LocalModeError {
   return new LocalModeError(`the sample prediction failed with HTTP ${answer.status}: ${answer.body}`);

@@ -13,14 +13,25 @@ export interface LocalModel extends TrainedModel {
   readonly modelVersion: string;
 }
 
-/** Trains (or, with --reuse, finds) the model; undefined when the user interrupted. */
-export async function train(run: LocalRun, prepared: PreparedData): Promise<LocalModel | undefined> {
-  const { options, local, progress, signal } = run;
+/** The hyperparameters a run trains with: `base` (the configured ones by default), with --epochs over them. */
+export function hyperparametersOf(
+  run: LocalRun,
+  base: Record<string, string> = trainingHyperparameters(run.local.config),
+): Record<string, string> {
+  return { ...base, ...(run.options.epochs !== undefined ? { epochs: String(run.options.epochs) } : {}) };
+}
+
+/**
+ * Trains (or, with --reuse, finds) the model with `hyperparameters`, by default the configured ones and --epochs;
+ * undefined when the user interrupted.
+ */
+export async function train(
+  run: LocalRun,
+  prepared: PreparedData,
+  hyperparameters: Record<string, string> = hyperparametersOf(run),
+): Promise<LocalModel | undefined> {
+  const { options, progress, signal } = run;
   progress.step('Training (training-image `train`, which ends by evaluating the model on the test split)...');
-  const hyperparameters = {
-    ...trainingHyperparameters(local.config),
-    ...(options.epochs !== undefined ? { epochs: String(options.epochs) } : {}),
-  };
   progress.detail(
     `training with the real \`train\` entry point on a temporary /opt/ml tree; hyperparameters ${JSON.stringify(hyperparameters)}`,
   );

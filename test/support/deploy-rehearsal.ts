@@ -1,6 +1,6 @@
 /**
  * The deploy rehearsal (docs/deploy-rehearsal.md): every synthesized template of an app evaluated as
- * CloudFormation would (support/cfn-evaluator.ts), then every name a resource points at looked up among what
+ * CloudFormation would (local/state-machine/cfn-evaluator.ts), then every name a resource points at looked up among what
  * the deployment creates, what its steps create at run time, and a short list of external things, each with
  * why. A name that names nothing is a finding: an alarm that never fires, a grant on nothing, a rule that never
  * matches, a parameter nobody writes.
@@ -8,8 +8,8 @@
 import { App } from 'aws-cdk-lib';
 
 import type { PlatformConfig } from '../../lib/config';
-import { CfnDeployment, CfnStack, isOpaque, newCounts, ReferenceCounts, StackInput } from './cfn-evaluator';
-import { RESOURCE_TYPES } from './cfn-resource-types';
+import { CfnDeployment, CfnStack, isOpaque, newCounts, ReferenceCounts, StackInput } from '../../local/state-machine/cfn-evaluator';
+import { RESOURCE_TYPES } from '../../local/state-machine/cfn-resource-types';
 import { globsIntersect } from './glob';
 
 /** Something outside the deployment that a template may name, and why it exists. */

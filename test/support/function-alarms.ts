@@ -1,12 +1,12 @@
 /**
  * Which Lambda functions of a deployment have their error and throttle alarms, read from the templates as
- * CloudFormation would resolve them (support/cfn-evaluator.ts): every AWS::Lambda::Function of every stack, by the
+ * CloudFormation would resolve them (local/state-machine/cfn-evaluator.ts): every AWS::Lambda::Function of every stack, by the
  * physical name it gets, against every AWS::CloudWatch::Alarm on AWS/Lambda Errors or Throttles whose
  * FunctionName dimension names it (a plain metric alarm or a metric-math alarm's metrics).
  */
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 
-import { CfnDeployment } from './cfn-evaluator';
+import { CfnDeployment } from '../../local/state-machine/cfn-evaluator';
 import { stacksOfApp } from './deploy-rehearsal';
 
 /** The alarm metrics every function needs. */

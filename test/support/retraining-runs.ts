@@ -21,7 +21,7 @@ import { APPROVED_MODEL_INPUT } from '../../constructs/training/runtime/job-requ
 import { onStep, StepEvent } from '../../constructs/training/runtime/retraining-steps.handler';
 import { loadServiceModel } from '../../local/api-model/service-model';
 import { validateInput, validationMessage } from '../../local/api-model/validate-input';
-import { Definition, ExecutionOutcome, runStateMachine, stateError } from './state-machine-runner';
+import { Definition, ExecutionOutcome, runStateMachine, stateError } from '../../local/state-machine/state-machine-runner';
 
 const EVENTS_MODEL = loadServiceModel('events');
 

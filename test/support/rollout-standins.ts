@@ -12,9 +12,9 @@
  */
 import { loadServiceModel } from '../../local/api-model/service-model';
 import { validateInput, validateOutput, validationMessage } from '../../local/api-model/validate-input';
+import type { Definition, TaskHandler } from '../../local/state-machine/state-machine-runner';
+import { allStates } from '../../local/state-machine/state-machine-runner';
 import type { SageMakerStandin } from './sagemaker-api-standin';
-import type { Definition, TaskHandler } from './state-machine-runner';
-import { allStates } from './state-machine-runner';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '123456789012';

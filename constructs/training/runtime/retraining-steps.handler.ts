@@ -6,7 +6,8 @@
  *   (with image, hyperparameters and instance settings), and finds a registered version of that job (or the deploy's
  *   version of the same model): the run then ends early; otherwise builds the training and evaluation requests;
  * - `register`: the gate and the registration of the deploy (model-registration.handler.ts's gateAndRegister).
- * Every request and name comes from runtime/job-requests.ts, as the deploy's custom resources' do.
+ * Every request and name comes from runtime/job-requests.ts (through retraining-jobs.ts), as the deploy's custom
+ * resources' do.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -22,25 +23,11 @@ import { createHash } from 'crypto';
 
 import { approvedArtifactFor } from './approved-model';
 import { finalMetricsOf } from './final-metrics';
-import {
-  jobNameOf,
-  modelArtifactKey,
-  ProcessingIdentity,
-  processingJobRequest,
-  processingOutputPrefix,
-  trainingJobRequest,
-} from './job-requests';
+import { processingOutputPrefix } from './job-requests';
 import { findVersion, gateAndRegister } from './model-registration.handler';
 import { ModelRegistrationProperties, NO_APPROVED_VERSION } from './model-registration-contract';
-import {
-  ABSENT,
-  COMPLETION_MARKER,
-  FingerprintResult,
-  PipelineConfig,
-  PlanResult,
-  RegisterResult,
-  TEST_ROWS_FILE,
-} from './retraining-contract';
+import { ABSENT, COMPLETION_MARKER, FingerprintResult, PipelineConfig, PlanResult, RegisterResult } from './retraining-contract';
+import { prepareJob, trainingJobs } from './retraining-jobs';
 
 export interface PlanEvent {
   readonly step: 'plan';
@@ -105,8 +92,7 @@ async function plan(event: PlanEvent): Promise<PlanResult> {
   }
   const { config } = event;
   const rawDigest = await listingDigest(config.raw.bucket, config.raw.key);
-  const name = processingName(config.prepare.identity, { data: { key: config.raw.key, version: `sha256:${rawDigest}` } });
-  const request = processingJobRequest(config.prepare.spec, { jobName: name, inputKeys: { data: config.raw.key } });
+  const { name, request } = prepareJob(config, rawDigest);
   const status = await processingStatus(name);
   log('planned', { rawDigest, prepareJob: name, status });
   return { busy: false, rawDigest, prepare: { name, request, status } };
@@ -116,35 +102,10 @@ async function fingerprint(event: FingerprintEvent): Promise<FingerprintResult> 
   const { config, prepareName } = event;
   const prepared = (output: string) => processingOutputPrefix(config.prepare.spec, prepareName, output);
   const dataHash = await readHash(config.prepare.spec.outputBucketName, `${prepared('report')}data.sha256`);
-  const identity = config.train.identity;
-  // The prepared data by its content, wherever it lies: the same data, image and settings name the same job.
-  const trainName = jobNameOf(
-    identity.prefix,
-    {
-      ...identity.inputs,
-      data: { ...identity.inputs.data, prefix: config.prepare.spec.outputPrefix, version: `sha256:${dataHash}` },
-    },
-    identity.attempt,
-  );
-  const train = { name: trainName, request: trainingJobRequest(config.train.spec, { jobName: trainName, dataPrefix: prepared('data') }) };
-  // The raw test rows: each model's own preprocessing reads them, so the approved model is scored on the same rows.
-  const testKey = `${prepared('report')}${TEST_ROWS_FILE}`;
-  const modelKey = modelArtifactKey(config.train.spec, trainName);
   const approved = await approvedModelOf(config.evaluate.spec);
-  const evaluateName = processingName(
-    config.evaluate.identity,
-    { model: { key: modelKey, version: trainName }, test: { key: testKey, version: prepareName } },
-    approved,
-  );
-  const evaluate = {
-    name: evaluateName,
-    request: processingJobRequest(config.evaluate.spec, {
-      jobName: evaluateName,
-      inputKeys: { model: modelKey, test: testKey },
-      approvedModel: approved,
-    }),
-    approvedModel: approved ?? NO_APPROVED_VERSION,
-  };
+  const { train, evaluate: job } = trainingJobs(config, prepareName, dataHash, approved);
+  const trainName = train.name;
+  const evaluate = { ...job, approvedModel: approved ?? NO_APPROVED_VERSION };
 
   const existing =
     (await findVersion(config.registration.ModelPackageGroupName, trainName)) ?? (await sameModelOfTheDeploy(config, dataHash));
@@ -164,7 +125,7 @@ async function fingerprint(event: FingerprintEvent): Promise<FingerprintResult> 
       evaluate: { ...evaluate, status: 'Registered' },
     };
   }
-  const [trainStatus, evaluateStatus] = await Promise.all([trainingStatus(trainName), processingStatus(evaluateName)]);
+  const [trainStatus, evaluateStatus] = await Promise.all([trainingStatus(trainName), processingStatus(evaluate.name)]);
   log('fingerprinted', { fingerprint: trainName, dataHash, trainStatus, evaluateStatus });
   return {
     dataHash,
@@ -291,20 +252,6 @@ async function readHash(bucket: string, key: string): Promise<string> {
   const text = (await object.Body!.transformToString()).trim();
   if (!/^[0-9a-f]{64}$/.test(text)) throw new PipelineError('NoDataHash', `s3://${bucket}/${key} holds no SHA-256 (prepare writes one)`);
   return text;
-}
-
-/** A processing job's name with the run's input keys and versions (and the approved model it scores) in its identity. */
-function processingName(
-  identity: PipelineConfig['prepare']['identity'],
-  run: Record<string, { key: string; version: string }>,
-  approvedModel?: string,
-): string {
-  const inputs: ProcessingIdentity = {
-    ...identity.inputs,
-    inputs: identity.inputs.inputs.map((i) => (run[i.name] ? { ...i, key: run[i.name].key, version: run[i.name].version } : i)),
-    ...(approvedModel ? { approvedModel } : {}),
-  };
-  return jobNameOf(identity.prefix, inputs, identity.attempt);
 }
 
 /** The approved model this run's evaluate job scores (approved-model.ts), or undefined, with a log line saying why. */

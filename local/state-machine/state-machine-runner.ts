@@ -4,6 +4,7 @@
  * validated as Amazon States Language by asl-validator 4.0.0, and executed by aws-local-stepfunctions 3.0.0 with
  * every Task state, nested Map and Parallel states included, answered by a local handler (the real handler code,
  * or a stand-in that checks requests against the service's API model). Wait states and retry intervals take no time.
+ * Used by the state-machine tests and by `npm run local -- --retrain` (local/retrain/); no test-framework dependency.
  */
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -127,7 +128,7 @@ export interface RunContext {
 
 /**
  * Runs `definition` on `input`. Every Task state must have a handler (one without would call AWS); Wait states and
- * retry intervals take no time, and TimeoutSeconds is removed (its timer would outlive the run; tests bound runs).
+ * retry intervals take no time, and TimeoutSeconds is removed (its timer would outlive the run; the caller bounds runs).
  */
 export async function runStateMachine(
   definition: Definition,
