@@ -1,6 +1,6 @@
 -- wrk script: POST one digits row (64 raw pixel values) as JSON, and print one summary line (requests, seconds,
 -- latency percentiles in ms, errors) that serve_bench.py and torchserve_bench.py read. The path comes from the
--- URL (/invocations; TorchServe's /predictions/digits).
+-- URL (/invocations; /predictions/digits for TorchServe).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"instances": [[0,0,5,13,9,1,0,0,0,0,13,15,10,15,5,0,0,3,15,2,0,11,8,0,0,4,12,0,0,8,8,0,'
