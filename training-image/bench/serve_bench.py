@@ -204,7 +204,7 @@ def start_reference(root: Path, work: Path, nginx: str) -> Server:
 
 
 def same_answers(ours: Server, reference: Server) -> None:
-    body = (HERE / "post-one-row.lua").read_text()
+    body = (HERE / "post-one-row.lua").read_text().split("wrk.body =", 1)[1]  # not the comments above it
     row = json.loads("[" + "".join(re.findall(r"'([^']*)'", body)).split("[[", 1)[1].split("]]", 1)[0] + "]")
     answers = []
     for server in (ours, reference):
@@ -228,11 +228,20 @@ class Round:
     errors: int
 
 
-def load(wrk: str, server: Server, connections: int, seconds: int) -> Round:
+def load(
+    wrk: str,
+    server: Server,
+    connections: int,
+    seconds: int,
+    *,
+    script: str = "post-one-row.lua",
+    path: str = "/invocations",
+) -> Round:
+    """One wrk run of ``script`` (a wrk Lua file here) against ``path`` on ``server``."""
     threads = min(2, connections)
     command = [
-        wrk, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(HERE / "post-one-row.lua"),
-        f"http://127.0.0.1:{server.port}",
+        wrk, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(HERE / script),
+        f"http://127.0.0.1:{server.port}{path}",
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False).stdout
     match = SUMMARY.search(output)
