@@ -267,12 +267,24 @@ def combine(rounds: list[Round]) -> Result:
     )
 
 
+def model_root(work: Path) -> Path:
+    """The SM_ROOT the command line names (its model/ must hold a trained model), or a freshly trained one."""
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        sys.exit(f"usage: {Path(sys.argv[0]).name} [SM_ROOT_WITH_A_TRAINED_MODEL] (settings are environment variables)")
+    if len(sys.argv) == 1:
+        return train(work)
+    root = Path(sys.argv[1])
+    if not (root / "model" / "metadata.json").is_file():
+        sys.exit(f"{root} holds no trained model: expected {root / 'model' / 'metadata.json'} (an /opt/ml-like folder)")
+    return root
+
+
 def main() -> int:
     wrk, nginx = need_tools()
     work = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     servers: list[Server] = []
     try:
-        root = Path(sys.argv[1]) if len(sys.argv) > 1 else train(work)
+        root = model_root(work)
         forward_pass_table(root)
         ours, reference = start_ours(root, work), start_reference(root, work, nginx)
         servers = [ours, reference]

@@ -54,8 +54,8 @@ from serve_bench import (
     combine,
     free_port,
     load,
+    model_root,
     start_ours,
-    train,
     wait_for_ping,
 )
 
@@ -202,7 +202,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="torchserve-bench-"))
     servers: list[Server] = []
     try:
-        root = Path(sys.argv[1]) if len(sys.argv) > 1 else train(work)
+        root = model_root(work)
         ours = start_ours(root, work)
         servers.append(ours)
         theirs = start_torchserve(root, work, bin_dir)
