@@ -130,8 +130,10 @@ describe('Training stack', () => {
     ).toEqual(['EvaluateJobExecutionRole', 'PrepareJobExecutionRole', 'TrainingJobExecutionRole']);
     for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     const data = `prepared/${stack.prepareJob.processingJobName}/data/`;
+    // The retraining pipeline's training jobs read the data of the run's own prepare job (retraining-job-access.ts).
+    const runData = 'prepared/dlplatform-training-prepare-*/data/*';
     expect(statementsOf('TrainingJobExecutionRole')).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: `${DATA}/${data}*` },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: [`${DATA}/${runData}`, `${DATA}/${data}*`] },
       { Effect: 'Allow', Action: 's3:ListBucket', Resource: DATA, Condition: { StringLike: { 's3:prefix': [`${data}*`] } } },
       { Effect: 'Allow', Action: 's3:PutObject', Resource: `${MODEL}/models/dlplatform-training-*` },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${MODEL}/checkpoints/dlplatform-training-*` },
@@ -158,6 +160,7 @@ describe('Training stack', () => {
         Resource: '*',
         Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
       },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: DATA, Condition: { StringLike: { 's3:prefix': [runData] } } },
     ]);
   });
 

@@ -20,7 +20,8 @@ import { check, validateProps } from '../private/validation';
 import { alarmStateChangePattern, alarmTriggerInput } from './alarm-retraining-trigger';
 import type { ModelRegistry } from './model-registry';
 import type { ProcessingJob } from './processing-job';
-import { acknowledgeRetrainingPipeline } from './retraining-pipeline-acknowledgements';
+import { grantRunInputs } from './retraining-job-access';
+import { acknowledgeRetrainingPipeline, acknowledgeRunInputReads } from './retraining-pipeline-acknowledgements';
 import { processingJobRequest, trainingJobRequest } from './runtime/job-requests';
 import type { Approval } from './runtime/model-registration-contract';
 import type { GateSettings } from './runtime/quality-gate';
@@ -343,6 +344,8 @@ export class RetrainingPipeline extends Construct {
       tracingEnabled: true,
     });
     grantJobs(this, role, props);
+    // The job roles read what a run's own jobs wrote (the deploy's jobs read only the deploy's): retraining-job-access.ts.
+    acknowledgeRunInputReads(grantRunInputs(props));
     acknowledgeWildcardResource(
       role,
       `${steps.functionArn}:*`,
