@@ -71,6 +71,12 @@ async function main(): Promise<number> {
   }
   if (options.port !== 0) await ensurePortFree(options.port);
   if (options.retrain) {
+    // aws-local-stepfunctions, which runs the definition, needs Node.js 22 (Promise.withResolvers); npm run local uses the pinned 24.
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major < 22)
+      throw new LocalModeError(
+        `--retrain needs Node.js 22 or newer (this is ${process.version}); run it as npm run local -- --retrain ...`,
+      );
     return runLocalRetrain({
       options,
       local,
