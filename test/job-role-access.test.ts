@@ -10,8 +10,7 @@
  * code, against moto and the stand-in): a first run (no approved model yet) and a second that also scores the
  * approved model.
  */
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { Template } from 'aws-cdk-lib/assertions';
 
@@ -21,10 +20,9 @@ import { PROCESSING_RESOURCE_TYPE, RESOURCE_TYPE } from '../constructs/training/
 import { CfnDeployment } from '../local/state-machine/cfn-evaluator';
 import { Definition, definitionOf, deploymentOf } from '../local/state-machine/state-machine-runner';
 import { deniedNeeds, JobRequest } from './support/job-role-access';
-import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, EVERY_OPTION, stacksOf } from './support/platform';
-import { RetrainingRuns } from './support/retraining-runs';
-import { COMPLETES, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
+import { PipelineStandins, RetrainingRuns, startPipelineStandins } from './support/retraining-runs';
+import { COMPLETES, SageMakerStandin } from './support/sagemaker-api-standin';
 
 jest.setTimeout(120_000);
 
@@ -115,8 +113,7 @@ describe("the deploy's jobs' roles", () => {
 
 describe("the retraining pipeline's jobs' roles, in executed runs", () => {
   const standin = new SageMakerStandin();
-  let moto: MotoServer;
-  let restoreEnv: () => void;
+  let aws: PipelineStandins;
   let deployed: Deployed;
   let s3: S3Client;
   let runs: RetrainingRuns;
@@ -124,20 +121,9 @@ describe("the retraining pipeline's jobs' roles, in executed runs", () => {
 
   beforeAll(async () => {
     deployed = deploy();
-    moto = await startMoto();
-    restoreEnv = pointSdkAt(await standin.start());
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_S3: moto.endpoint,
-      AWS_ENDPOINT_URL_SFN: moto.endpoint,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    });
-    jest.spyOn(console, 'info').mockImplementation(() => undefined);
-    s3 = new S3Client({ forcePathStyle: true });
-    runs = new RetrainingRuns({ s3, sagemaker: new SageMakerClient({}) });
+    aws = await startPipelineStandins(standin, deployed.config);
+    ({ s3, runs } = aws);
     const { config } = deployed;
-    for (const bucket of new Set([config.raw.bucket, config.train.spec.outputBucketName])) {
-      await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
-    }
     standin.addModelPackageGroup(config.registration.ModelPackageGroupName);
     const created = await new SFNClient({}).send(
       new CreateStateMachineCommand({
@@ -150,9 +136,7 @@ describe("the retraining pipeline's jobs' roles, in executed runs", () => {
   });
 
   afterAll(async () => {
-    await standin.stop();
-    await moto?.stop();
-    restoreEnv?.();
+    await aws?.stop();
   });
 
   async function upload(name: string, rows: string): Promise<void> {

@@ -9,8 +9,7 @@
  * template's, applied as EventBridge does (event-bus.ts).
  */
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -28,11 +27,10 @@ import { PipelineConfig } from '../constructs/training/runtime/retraining-contra
 import { CfnStack } from '../local/state-machine/cfn-evaluator';
 import { definitionOf, deploymentOf, ExecutionOutcome, runStateMachine } from '../local/state-machine/state-machine-runner';
 import { deliveredInput, EventTarget, patternMatches } from './support/event-bus';
-import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
-import { RetrainingRuns } from './support/retraining-runs';
+import { PipelineStandins, RetrainingRuns, startPipelineStandins } from './support/retraining-runs';
 import { RolloutWorld } from './support/rollout-standins';
-import { COMPLETES, completesWith, pointSdkAt, SageMakerStandin, StandinModelPackage } from './support/sagemaker-api-standin';
+import { COMPLETES, completesWith, SageMakerStandin, StandinModelPackage } from './support/sagemaker-api-standin';
 import { modelPackageStateChange, s3ObjectCreated } from './support/service-events';
 
 jest.setTimeout(120_000);
@@ -76,8 +74,7 @@ const schedule = training.properties(idOf(platform.training.retraining.schedule!
 };
 
 const standin = new SageMakerStandin();
-let moto: MotoServer;
-let restoreEnv: () => void;
+let aws: PipelineStandins;
 let s3: S3Client;
 let sfn: SFNClient;
 let runs: RetrainingRuns;
@@ -85,20 +82,9 @@ let runs: RetrainingRuns;
 let world: RolloutWorld;
 
 beforeAll(async () => {
-  moto = await startMoto();
-  restoreEnv = pointSdkAt(await standin.start());
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: moto.endpoint,
-    AWS_ENDPOINT_URL_SFN: moto.endpoint,
-    AWS_ENDPOINT_URL_CLOUDFORMATION: moto.endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
-  jest.spyOn(console, 'info').mockImplementation(() => undefined);
-  s3 = new S3Client({ forcePathStyle: true });
+  aws = await startPipelineStandins(standin, pipelineConfig);
+  ({ s3, runs } = aws);
   sfn = new SFNClient({});
-  runs = new RetrainingRuns({ s3, sagemaker: new SageMakerClient({}) });
-  for (const bucket of new Set([pipelineConfig.raw.bucket, pipelineConfig.train.spec.outputBucketName]))
-    await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
   // The deployed state machine, by its deployed name (moto makes the same ARN), and the Training stack's output.
   const created = await sfn.send(
     new CreateStateMachineCommand({
@@ -138,9 +124,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await standin.stop();
-  await moto?.stop();
-  restoreEnv?.();
+  await aws?.stop();
 });
 
 const HEADER = 'label,a,b,c\n';

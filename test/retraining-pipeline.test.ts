@@ -17,16 +17,14 @@ import { APPROVED_MODEL_INPUT, trainingJobRequest } from '../constructs/training
 import { gateAndRegister } from '../constructs/training/runtime/model-registration.handler';
 import { PipelineConfig } from '../constructs/training/runtime/retraining-contract';
 import { aslProblems, copyOf, Definition, definitionOf, deploymentOf, ExecutionOutcome } from '../local/state-machine/state-machine-runner';
-import { MotoServer, startMoto } from './support/moto-server';
 import { buildTestPlatform, stacksOf } from './support/platform';
-import { RetrainingRuns, waitFor } from './support/retraining-runs';
-import { COMPLETES, completesWith, pointSdkAt, SageMakerStandin } from './support/sagemaker-api-standin';
+import { PipelineStandins, RetrainingRuns, startPipelineStandins, waitFor } from './support/retraining-runs';
+import { COMPLETES, completesWith, SageMakerStandin } from './support/sagemaker-api-standin';
 
 jest.setTimeout(120_000);
 
 const standin = new SageMakerStandin();
-let moto: MotoServer;
-let restoreEnv: () => void;
+let aws: PipelineStandins;
 let s3: S3Client;
 let sagemaker: SageMakerClient;
 let sfn: SFNClient;
@@ -59,36 +57,14 @@ function synthesize(overrides: Record<string, unknown> = {}): Synthesized {
 
 beforeAll(async () => {
   automatic = synthesize();
-  moto = await startMoto();
-  const endpoint = await standin.start();
-  restoreEnv = pointSdkAt(endpoint);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: moto.endpoint,
-    AWS_ENDPOINT_URL_SFN: moto.endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
-  jest.spyOn(console, 'info').mockImplementation(() => undefined);
-  s3 = new S3Client({ forcePathStyle: true });
-  sagemaker = new SageMakerClient({});
+  aws = await startPipelineStandins(standin, automatic.config);
+  ({ s3, sagemaker, runs } = aws);
   sfn = new SFNClient({});
-  runs = new RetrainingRuns({ s3, sagemaker });
-  const { raw } = automatic.config;
-  await s3.send(new CreateBucketCommand({ Bucket: raw.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
-  if (automatic.config.train.spec.outputBucketName !== raw.bucket) {
-    await s3.send(
-      new CreateBucketCommand({
-        Bucket: automatic.config.train.spec.outputBucketName,
-        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
-      }),
-    );
-  }
   roleArn = 'arn:aws:iam::123456789012:role/retraining-pipeline';
 });
 
 afterAll(async () => {
-  await standin.stop();
-  await moto?.stop();
-  restoreEnv?.();
+  await aws?.stop();
 });
 
 /** A state machine in moto whose runs the plan step lists (a fresh one per test: no run in progress). */

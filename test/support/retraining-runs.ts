@@ -4,7 +4,7 @@
  * created through the SageMaker API and waited for as Step Functions does, and what the image writes is written
  * (prepare's data.sha256); the outcome event is checked against EventBridge's API model as PutEvents receives it.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateProcessingJobCommand,
   CreateProcessingJobCommandInput,
@@ -18,10 +18,13 @@ import { createHash } from 'crypto';
 
 import { APPROVED_DIR, COMPARISON_JSON, EVALUATION_JSON } from '../../constructs/training/runtime/evaluation-comparison';
 import { APPROVED_MODEL_INPUT } from '../../constructs/training/runtime/job-requests';
+import type { PipelineConfig } from '../../constructs/training/runtime/retraining-contract';
 import { onStep, StepEvent } from '../../constructs/training/runtime/retraining-steps.handler';
 import { loadServiceModel } from '../../local/api-model/service-model';
 import { validateInput, validationMessage } from '../../local/api-model/validate-input';
 import { Definition, ExecutionOutcome, runStateMachine, stateError } from '../../local/state-machine/state-machine-runner';
+import { MotoServer, startMoto } from './moto-server';
+import { pointSdkAt, SageMakerStandin } from './sagemaker-api-standin';
 
 const EVENTS_MODEL = loadServiceModel('events');
 
@@ -179,4 +182,46 @@ export class RetrainingRuns {
       .digest('hex');
     await s3.send(new PutObjectCommand({ Bucket: outBucket, Key: `${outKey}data.sha256`, Body: `${hash}\n` }));
   }
+}
+
+/** The AWS the pipeline's steps talk to in tests, on 127.0.0.1, with the SDK pointed at it. */
+export interface PipelineStandins {
+  readonly moto: MotoServer;
+  readonly s3: S3Client;
+  readonly sagemaker: SageMakerClient;
+  readonly runs: RetrainingRuns;
+  /** Stops moto and the SageMaker stand-in and restores the environment. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts moto (S3, Step Functions, CloudFormation) and `standin` (the SageMaker API), points the SDK at them, quiets
+ * the handlers' info logs and creates the pipeline's raw-data and output buckets.
+ */
+export async function startPipelineStandins(standin: SageMakerStandin, config: PipelineConfig): Promise<PipelineStandins> {
+  const moto = await startMoto();
+  const restoreEnv = pointSdkAt(await standin.start());
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: moto.endpoint,
+    AWS_ENDPOINT_URL_SFN: moto.endpoint,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: moto.endpoint,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  jest.spyOn(console, 'info').mockImplementation(() => undefined);
+  const s3 = new S3Client({ forcePathStyle: true });
+  const sagemaker = new SageMakerClient({});
+  for (const bucket of new Set([config.raw.bucket, config.train.spec.outputBucketName])) {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+  }
+  return {
+    moto,
+    s3,
+    sagemaker,
+    runs: new RetrainingRuns({ s3, sagemaker }),
+    stop: async () => {
+      await standin.stop();
+      await moto.stop();
+      restoreEnv();
+    },
+  };
 }
