@@ -8,7 +8,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-import { LocalRun, runLocal } from './support/local-run';
+import { alive, LocalRun, runLocal } from './support/local-run';
 
 /** Few epochs: the digits CNN passes 95% test accuracy after 5, in seconds. */
 const QUICK = ['--epochs', '5'];
@@ -32,16 +32,6 @@ function result(stdout: string): {
 function killAll(run: LocalRun): void {
   for (const pid of [run.child.pid, run.stdout().includes('RESULT ') ? result(run.stdout()).modelServerPid : undefined]) {
     if (pid !== undefined && alive(pid, true)) process.kill(-pid, 'SIGKILL');
-  }
-}
-
-/** Whether a process, or with `group` any process of its group, still exists. */
-function alive(pid: number, group = false): boolean {
-  try {
-    process.kill(group ? -pid : pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -14,7 +14,7 @@ import { Progress } from '../local/progress';
 import { taskHandlers } from '../local/retrain/task-handlers';
 import { retrainingDefinition } from '../local/state-machine/retraining-definition';
 import { allStates } from '../local/state-machine/state-machine-runner';
-import { LocalRun, runLocal } from './support/local-run';
+import { alive, LocalRun, runLocal } from './support/local-run';
 
 /** A small three-class table trains in seconds. */
 const QUICK = ['--label', 'kind', '--epochs', '30'];
@@ -64,15 +64,6 @@ function records(): { version: number; modelVersion: string; approvalStatus: str
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')))
     .sort((a, b) => a.version - b.version);
-}
-
-function alive(pid: number, group = false): boolean {
-  try {
-    process.kill(group ? -pid : pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Clients calling the API back to back until `until` resolves: each answer's status and the model version that gave it. */

@@ -50,3 +50,13 @@ export function runLocal(args: string[], env: NodeJS.ProcessEnv = {}, defaultTim
     });
   return { child, stdout: () => out, stderr: () => err, exited, waitFor };
 }
+
+/** Whether a process, or with `group` any process of its group, still exists. */
+export function alive(pid: number, group = false): boolean {
+  try {
+    process.kill(group ? -pid : pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
