@@ -119,7 +119,11 @@ export const SETTINGS = {
     0.15,
     'Share of each class split off for the test set the evaluation and the quality gate use.',
   ),
-  prepareSeed: setting(integer(0, 2147483647), 42, "Seed of the stratified split; part of the prepared data's identity."),
+  prepareSeed: setting(
+    integer(0, 2147483647),
+    42,
+    "Seed of the stratified split (it keys the hash that places each row); part of the prepared data's identity.",
+  ),
   prepareInstanceType: setting(oneOf(PROCESSING_INSTANCE_TYPES), 'ml.m5.large', 'Instance type of the prepare Processing job.'),
   prepareMaxRuntimeSeconds: setting(integer(60, 6600), 3600, 'Longest the prepare job may run (the deploy waits 10 minutes more).'),
   prepareAttempt: setting(integer(1, 9999), 1, 'Part of the prepare job identity: raise it to run the job again when no input changed.'),

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import math
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from dlplatform.prepare.splitting import row_digests, stratified_split
 
 from .pipeline_support import PREPARED, REPORT, csv_text, prepare_input, read_report, read_split, run_entry
 from .support import TRAINING_IMAGE
@@ -201,3 +204,24 @@ def test_writes_sample_requests_of_raw_test_rows_with_their_labels(digits: Path)
         assert [float(cell) for cell in cells[:-1]] == instance
         assert cells[-1] == label
         assert (*(instance[i] for i in used), label) in test_rows
+
+
+def _split_rows(rows: list[tuple[str, ...]], seed: int = 42) -> dict[str, set[tuple[str, ...]]]:
+    """The split prepare makes of these raw rows (digits: numeric features, the label last), as sets of rows."""
+    labels = [row[-1] for row in rows]
+    features = np.array([[math.nan if cell in MISSING else float(cell) for cell in row[:-1]] for row in rows])
+    parts = stratified_split(labels, row_digests(features, labels, {}), 0.15, 0.15, seed)
+    return {name: {rows[i] for i in indices} for name, indices in parts.items()}
+
+
+def test_rows_keep_their_split_as_data_grows_so_the_approved_model_never_trained_on_the_next_test_rows() -> None:
+    # The quality gate scores the approved model on the candidate's test rows: those must be rows it did not train on.
+    _, raw = raw_rows()
+    rows = list(dict.fromkeys(tuple(row) for row in raw))
+    random.Random(7).shuffle(rows)
+    first, grown = _split_rows(rows[: len(rows) * 3 // 5]), _split_rows(rows)  # the data grows by two thirds
+    assert not first["train"] & grown["test"]
+    assert len(first["test"] & grown["test"]) >= 0.9 * len(first["test"])  # test rows mostly stay test rows
+    # Neither the order of the file nor the other rows decide a row's split; the seed does.
+    assert _split_rows(rows[::-1]) == grown
+    assert _split_rows(rows, seed=43)["test"] != grown["test"]

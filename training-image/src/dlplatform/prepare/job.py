@@ -51,7 +51,7 @@ from . import data_report
 from .baseline import training_baseline
 from .cleaning import REASONS, Cleaned, clean_rows
 from .config import PrepareConfig, load_prepare_config
-from .splitting import SPLITS, check_classes, required_rows_per_class, stratified_split
+from .splitting import SPLITS, check_classes, required_rows_per_class, row_digests, stratified_split
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,11 @@ def _split(cleaned: Cleaned, config: PrepareConfig, where: str) -> dict[str, np.
         return indices
     need = required_rows_per_class(config.validation_fraction, config.test_fraction)
     check_classes(cleaned.labels, config.label_column, where, need=need)
-    return stratified_split(cleaned.labels, config.validation_fraction, config.test_fraction, config.seed)
+    text_columns = {
+        i: cleaned.vocabularies[name] for i, name in enumerate(cleaned.feature_names) if name in cleaned.vocabularies
+    }
+    digests = row_digests(cleaned.features, cleaned.labels, text_columns)
+    return stratified_split(cleaned.labels, digests, config.validation_fraction, config.test_fraction, config.seed)
 
 
 def _format(value: float) -> str:
