@@ -39,7 +39,9 @@ class PrepareConfig:
     )
     validation_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Share of each class for validation.")
     test_fraction: float = _spec(0.15, number(0.0, 0.5, low_open=True), "Share of each class for test.")
-    seed: int = _spec(42, whole_number(0, 2**31 - 1), "Seed of the stratified split (it keys the hash that places each row).")
+    seed: int = _spec(
+        42, whole_number(0, 2**31 - 1), "Seed of the stratified split (it keys the hash that places each row)."
+    )
     max_categories: int = _spec(
         20,
         whole_number(1, 1000),

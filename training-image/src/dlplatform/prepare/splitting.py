@@ -86,7 +86,8 @@ def stratified_split(
     labels: list[str], digests: list[bytes], validation_fraction: float, test_fraction: float, seed: int
 ) -> dict[str, np.ndarray]:
     """Row indices per split, each sorted; every class contributes its share to every split, and each row's place
-    in its class's order follows from its content digest (:func:`row_digests`) and the seed alone, not the file's order."""
+    in its class's order follows from its content digest (:func:`row_digests`) and the seed alone, not the file's
+    order."""
     salt = seed.to_bytes(8, "little")
     order = [hashlib.blake2b(digest, key=salt, digest_size=8).digest() for digest in digests]
     array = np.asarray(labels)
