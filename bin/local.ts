@@ -60,15 +60,15 @@ async function main(): Promise<number> {
     return 0;
   }
   const local = loadCdkConfig(options.context);
-  if (options.drift) {
-    return checkDrift({
-      options,
-      local,
-      progress: new Progress(2),
-      signal: interrupted.signal,
-      onCleanup: (cleanup) => cleanups.push(cleanup),
-    });
-  }
+  // What every flow gets: the options, the settings, its progress display, Ctrl-C, and a place for its cleanups.
+  const run = (steps: number) => ({
+    options,
+    local,
+    progress: new Progress(steps),
+    signal: interrupted.signal,
+    onCleanup: (cleanup: () => Promise<void> | void) => cleanups.push(cleanup),
+  });
+  if (options.drift) return checkDrift(run(2));
   if (options.port !== 0) await ensurePortFree(options.port);
   if (options.retrain) {
     // aws-local-stepfunctions, which runs the definition, needs Node.js 22 (Promise.withResolvers); npm run local uses the pinned 24.
@@ -77,21 +77,9 @@ async function main(): Promise<number> {
       throw new LocalModeError(
         `--retrain needs Node.js 22 or newer (this is ${process.version}); run it as npm run local -- --retrain ...`,
       );
-    return runLocalRetrain({
-      options,
-      local,
-      progress: new Progress(retrainStepCount(options.workDir)),
-      signal: interrupted.signal,
-      onCleanup: (cleanup) => cleanups.push(cleanup),
-    });
+    return runLocalRetrain(run(retrainStepCount(options.workDir)));
   }
-  return runLocalPipeline({
-    options,
-    local,
-    progress: new Progress(stepCount(options.modelDir)),
-    signal: interrupted.signal,
-    onCleanup: (cleanup) => cleanups.push(cleanup),
-  });
+  return runLocalPipeline(run(stepCount(options.modelDir)));
 }
 
 /** The configuration `cdk deploy` would use: cdk.json's context and the -c overrides, validated by lib/config.ts. */
